@@ -1,0 +1,135 @@
+/**
+ * Component contracts. A factory binds a `type` name to a config schema with
+ * defaults and a create function, as the Collector's NewFactory does. Stages
+ * exchange batches (arrays) through RxJS.
+ */
+import type { Observable, OperatorFunction } from 'rxjs';
+import type { Batch, SignalType } from './signals';
+import type { Logger } from './telemetry/logger';
+import type { ComponentTelemetry } from './telemetry/metrics';
+import type { ConfigSchema } from './config/schema';
+
+export type ComponentKind = 'receiver' | 'processor' | 'exporter' | 'extension';
+
+export interface ComponentContext {
+  /** the component id as written in the config: `type` or `type/name` */
+  id: string;
+  kind: ComponentKind;
+  logger: Logger;
+  telemetry: ComponentTelemetry;
+  /** directory of the config file: relative paths in component configs resolve against it */
+  configDir: string;
+}
+
+interface FactoryBase<C> {
+  type: string;
+  /** other type names accepted for this factory (the Collector's `otlp` and `otlp_grpc`) */
+  aliases?: string[];
+  /** convict schema: every key with its default, format and doc */
+  schema: ConfigSchema;
+  /** checks that span several keys, after the schema passed; returns error texts keyed by path */
+  validate?(config: C): Array<{ path: string; message: string }>;
+}
+
+/** Producers of data. `output` emits batches and completes once `shutdown` resolves. */
+export interface Receiver<S extends SignalType = SignalType> {
+  readonly output: Observable<Batch<S>>;
+  start(ctx: ReceiverRuntime): Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+/** What a running receiver may ask of the pipelines it feeds. */
+export interface ReceiverRuntime {
+  /** resolves when every downstream exporter has room: lets a file reader go as fast as the slowest exporter */
+  waitForCapacity(): Promise<void>;
+}
+
+export interface ReceiverFactory<C = any> extends FactoryBase<C> {
+  kind: 'receiver';
+  produces(config: C): SignalType;
+  create(config: C, ctx: ComponentContext): Receiver;
+}
+
+/**
+ * A stage between receivers and exporters. It must emit what it holds when its
+ * input completes: that is how shutdown flushes.
+ */
+export interface Processor {
+  readonly operator: OperatorFunction<Batch<any>, Batch<any>>;
+  shutdown?(): Promise<void>;
+}
+
+export interface ProcessorFactory<C = any> extends FactoryBase<C> {
+  kind: 'processor';
+  /** the signal it consumes; 'any' for signal-agnostic stages such as `batch` */
+  consumes: SignalType | 'any';
+  /** the signal it produces; 'same' passes the input signal on */
+  produces: SignalType | 'same';
+  create(config: C, ctx: ComponentContext): Processor;
+}
+
+export interface ExportResult {
+  /** items accepted but never delivered (dropped, rejected, or still queued at the deadline) */
+  lost: number;
+}
+
+export interface Exporter {
+  start?(): Promise<void>;
+  /** Takes a batch; queues it or writes it. Failures are counted, not thrown. */
+  consume(batch: Batch<any>, signal: SignalType): void | Promise<void>;
+  /** resolves when the exporter can take more (queue below its limit) */
+  ready?(): Promise<void>;
+  /** Delivers what it holds within the deadline, then releases resources. */
+  shutdown(deadlineMs: number): Promise<ExportResult>;
+}
+
+export interface ExporterFactory<C = any> extends FactoryBase<C> {
+  kind: 'exporter';
+  accepts(config: C): SignalType[];
+  create(config: C, ctx: ComponentContext): Exporter;
+}
+
+export interface Extension {
+  start(host: ExtensionHost): Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+/** What extensions see of the running service. */
+export interface ExtensionHost {
+  /** 'starting' | 'ready' | 'stopping' */
+  status(): 'starting' | 'ready' | 'stopping';
+}
+
+export interface ExtensionFactory<C = any> extends FactoryBase<C> {
+  kind: 'extension';
+  create(config: C, ctx: ComponentContext): Extension;
+}
+
+export type AnyFactory = ReceiverFactory | ProcessorFactory | ExporterFactory | ExtensionFactory;
+
+/** type name → factory, per kind; aliases resolve to the same factory. */
+export class Registry {
+  private readonly byKind = new Map<ComponentKind, Map<string, AnyFactory>>();
+
+  constructor(factories: AnyFactory[] = []) {
+    for (const f of factories) this.add(f);
+  }
+
+  add(f: AnyFactory): this {
+    let m = this.byKind.get(f.kind);
+    if (!m) this.byKind.set(f.kind, (m = new Map()));
+    for (const name of [f.type, ...(f.aliases ?? [])]) {
+      if (m.has(name)) throw new Error(`two ${f.kind} factories claim the type "${name}"`);
+      m.set(name, f);
+    }
+    return this;
+  }
+
+  get(kind: ComponentKind, type: string): AnyFactory | undefined {
+    return this.byKind.get(kind)?.get(type);
+  }
+
+  types(kind: ComponentKind): string[] {
+    return [...(this.byKind.get(kind)?.keys() ?? [])].sort();
+  }
+}

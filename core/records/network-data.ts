@@ -1,0 +1,255 @@
+/**
+ * The `struct network_data` layout (bpf/network_data.h) and the codec between
+ * its bytes and NetworkRecord. A layout travels with every capture file and is
+ * reported by the native addon, so a reader checks it instead of trusting it.
+ */
+import type { HostInfo, NetworkRecord } from '../signals';
+
+export const FuncId = {
+  READ: 1,
+  WRITE: 2,
+  READV: 3,
+  WRITEV: 4,
+  SENDTO: 5,
+  RECVFROM: 6,
+  SENDMSG: 7,
+  RECVMSG: 8,
+  CONNECT: 9,
+  ACCEPT: 10,
+  ACCEPT4: 11,
+  CLOSE: 12,
+} as const;
+
+export const FUNC_NAMES: Record<number, string> = Object.fromEntries(
+  Object.entries(FuncId).map(([name, id]) => [id, name.toLowerCase()]),
+);
+
+export const ConnMeta = {
+  IPV6: 1 << 0,
+  UDP: 1 << 1,
+  CLIENT: 1 << 2,
+  SERVER: 1 << 3,
+  NO_TASK: 1 << 8,
+} as const;
+
+/** True for calls that move bytes into the process (the peer's bytes). */
+export function isIngress(funcId: number): boolean {
+  return funcId === FuncId.READ || funcId === FuncId.READV || funcId === FuncId.RECVFROM || funcId === FuncId.RECVMSG;
+}
+
+export function isEgress(funcId: number): boolean {
+  return funcId === FuncId.WRITE || funcId === FuncId.WRITEV || funcId === FuncId.SENDTO || funcId === FuncId.SENDMSG;
+}
+
+export interface LayoutField {
+  name: string;
+  offset: number;
+  size: number;
+}
+
+export interface RecordLayout {
+  /** bytes before the payload */
+  metaSize: number;
+  /** capture size the probe was built with */
+  l7BufferSize: number;
+  fields: LayoutField[];
+}
+
+/** Offsets of struct network_data.meta, C names, as clang lays it out on x86_64 and arm64. */
+export const NETWORK_DATA_LAYOUT: RecordLayout = {
+  metaSize: 128,
+  l7BufferSize: 4096,
+  fields: [
+    { name: 'ts', offset: 0, size: 8 },
+    { name: 'ts_tail', offset: 8, size: 8 },
+    { name: 'tid_utid', offset: 16, size: 8 },
+    { name: 'comm', offset: 24, size: 16 },
+    { name: 'uni_id.sk', offset: 40, size: 8 },
+    { name: 'uni_id.ktime', offset: 48, size: 4 },
+    { name: 'uni_id.prandom', offset: 52, size: 4 },
+    { name: 'conn.saddr', offset: 56, size: 16 },
+    { name: 'conn.daddr', offset: 72, size: 16 },
+    { name: 'conn.sport', offset: 88, size: 2 },
+    { name: 'conn.dport', offset: 90, size: 2 },
+    { name: 'conn.pid', offset: 92, size: 4 },
+    { name: 'conn.netns', offset: 96, size: 4 },
+    { name: 'conn.meta', offset: 100, size: 4 },
+    { name: 'tcp_seq', offset: 104, size: 4 },
+    { name: '_pad0', offset: 108, size: 2 },
+    { name: 'func_id', offset: 110, size: 2 },
+    { name: 'fd', offset: 112, size: 4 },
+    { name: 'buf_len', offset: 116, size: 4 },
+    { name: 'act_size', offset: 120, size: 4 },
+    { name: 'index', offset: 124, size: 4 },
+  ],
+};
+
+export const META_SIZE = NETWORK_DATA_LAYOUT.metaSize;
+
+/**
+ * Names the first difference between a layout found in a file or reported by
+ * the addon and the one this code decodes, or returns undefined when they agree.
+ * A larger l7BufferSize is fine: payloads are length-delimited.
+ */
+export function layoutMismatch(found: RecordLayout, expected: RecordLayout = NETWORK_DATA_LAYOUT): string | undefined {
+  if (found.metaSize !== expected.metaSize) return `meta size ${found.metaSize}, expected ${expected.metaSize}`;
+  const byName = new Map(found.fields.map((f) => [f.name, f]));
+  for (const f of expected.fields) {
+    const g = byName.get(f.name);
+    if (!g) return `field ${f.name} missing`;
+    if (g.offset !== f.offset || g.size !== f.size) {
+      return `field ${f.name} at ${g.offset}+${g.size}, expected ${f.offset}+${f.size}`;
+    }
+  }
+  return undefined;
+}
+
+function ipv4(buf: Uint8Array, at: number): string {
+  return `${buf[at]}.${buf[at + 1]}.${buf[at + 2]}.${buf[at + 3]}`;
+}
+
+function ipv6(buf: Uint8Array, at: number): string {
+  // RFC 5952 text: longest run of zero groups (>= 2) becomes "::", hex lower-case.
+  const groups: number[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push((buf[at + i] << 8) | buf[at + i + 1]);
+  let bestStart = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLen) {
+      bestStart = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = groups.map((g) => g.toString(16));
+  if (bestStart < 0) return hex.join(':');
+  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
+}
+
+/** Address text from the 16 address bytes: IPv4 lives in the last four. */
+export function addressText(buf: Uint8Array, at: number, isV6: boolean): string {
+  return isV6 ? ipv6(buf, at) : ipv4(buf, at + 12);
+}
+
+/** Writes address text back into 16 bytes; the inverse of addressText. */
+export function writeAddress(buf: Uint8Array, at: number, text: string, isV6: boolean): void {
+  buf.fill(0, at, at + 16);
+  if (!isV6) {
+    const parts = text.split('.');
+    for (let i = 0; i < 4; i++) buf[at + 12 + i] = Number(parts[i]) & 0xff;
+    return;
+  }
+  let head = text;
+  let tail = '';
+  const gap = text.indexOf('::');
+  if (gap >= 0) {
+    head = text.slice(0, gap);
+    tail = text.slice(gap + 2);
+  }
+  const headGroups = head ? head.split(':') : [];
+  const tailGroups = tail ? tail.split(':') : [];
+  // An embedded IPv4 tail (::ffff:1.2.3.4) counts as two groups.
+  const expand = (groups: string[]): number[] =>
+    groups.flatMap((g) => {
+      if (!g.includes('.')) return [parseInt(g, 16) & 0xffff];
+      const b = g.split('.').map(Number);
+      return [(b[0] << 8) | b[1], (b[2] << 8) | b[3]];
+    });
+  const h = expand(headGroups);
+  const t = expand(tailGroups);
+  const all = [...h, ...new Array<number>(Math.max(0, 8 - h.length - t.length)).fill(0), ...t];
+  for (let i = 0; i < 8; i++) {
+    buf[at + 2 * i] = all[i] >> 8;
+    buf[at + 2 * i + 1] = all[i] & 0xff;
+  }
+}
+
+function commText(buf: Uint8Array, at: number): string {
+  let end = at;
+  while (end < at + 16 && buf[end] !== 0) end++;
+  return Buffer.from(buf.buffer, buf.byteOffset + at, end - at).toString('latin1');
+}
+
+const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+function hexOf(buf: Uint8Array, at: number, len: number): string {
+  let s = '';
+  for (let i = 0; i < len; i++) s += HEX[buf[at + i]];
+  return s;
+}
+
+/**
+ * Decodes one record from `buf` at `at`, whose record is `length` bytes
+ * (meta plus captured payload). The payload is a view into `buf`.
+ * Returns an error text instead of throwing when the bytes cannot be a record.
+ */
+export function decodeRecord(buf: Buffer, at: number, length: number, host: HostInfo): NetworkRecord | string {
+  if (length < META_SIZE) return `record of ${length} bytes is shorter than the ${META_SIZE}-byte header`;
+  const actSize = buf.readInt32LE(at + 120);
+  if (actSize < 0 || actSize > length - META_SIZE) {
+    return `act_size ${actSize} does not fit the ${length - META_SIZE} payload bytes present`;
+  }
+  const connMeta = buf.readUInt32LE(at + 100);
+  const isV6 = (connMeta & ConnMeta.IPV6) !== 0;
+  return {
+    ts: Number(buf.readBigUInt64LE(at)),
+    tsTail: Number(buf.readBigUInt64LE(at + 8)),
+    tid: buf.readUInt32LE(at + 16),
+    utid: buf.readUInt32LE(at + 20),
+    comm: commText(buf, at + 24),
+    connId: hexOf(buf, at + 40, 16),
+    saddr: addressText(buf, at + 56, isV6),
+    daddr: addressText(buf, at + 72, isV6),
+    sport: buf.readUInt16LE(at + 88),
+    dport: buf.readUInt16LE(at + 90),
+    pid: buf.readUInt32LE(at + 92),
+    netns: buf.readUInt32LE(at + 96),
+    connMeta,
+    tcpSeq: buf.readUInt32LE(at + 104),
+    funcId: buf.readUInt16LE(at + 110),
+    fd: buf.readInt32LE(at + 112),
+    bufLen: buf.readInt32LE(at + 116),
+    actSize,
+    index: buf.readUInt32LE(at + 124),
+    payload: buf.subarray(at + META_SIZE, at + META_SIZE + actSize),
+    host,
+  };
+}
+
+/** Bytes a record takes when encoded. */
+export function encodedSize(r: NetworkRecord): number {
+  return META_SIZE + r.payload.length;
+}
+
+/** Encodes a record into `buf` at `at` (encodedSize(r) bytes); the inverse of decodeRecord. */
+export function encodeRecord(r: NetworkRecord, buf: Buffer, at: number): number {
+  buf.fill(0, at, at + META_SIZE);
+  buf.writeBigUInt64LE(BigInt(r.ts), at);
+  buf.writeBigUInt64LE(BigInt(r.tsTail), at + 8);
+  buf.writeUInt32LE(r.tid >>> 0, at + 16);
+  buf.writeUInt32LE(r.utid >>> 0, at + 20);
+  buf.write(r.comm.slice(0, 16), at + 24, 'latin1');
+  buf.write(r.connId.slice(0, 32), at + 40, 'hex');
+  const isV6 = (r.connMeta & ConnMeta.IPV6) !== 0;
+  writeAddress(buf, at + 56, r.saddr, isV6);
+  writeAddress(buf, at + 72, r.daddr, isV6);
+  buf.writeUInt16LE(r.sport, at + 88);
+  buf.writeUInt16LE(r.dport, at + 90);
+  buf.writeUInt32LE(r.pid >>> 0, at + 92);
+  buf.writeUInt32LE(r.netns >>> 0, at + 96);
+  buf.writeUInt32LE(r.connMeta >>> 0, at + 100);
+  buf.writeUInt32LE(r.tcpSeq >>> 0, at + 104);
+  buf.writeUInt16LE(r.funcId, at + 110);
+  buf.writeInt32LE(r.fd, at + 112);
+  buf.writeInt32LE(r.bufLen, at + 116);
+  buf.writeInt32LE(r.payload.length, at + 120);
+  buf.writeUInt32LE(r.index >>> 0, at + 124);
+  buf.set(r.payload, at + META_SIZE);
+  return META_SIZE + r.payload.length;
+}

@@ -1,0 +1,257 @@
+/**
+ * Assembles the pipelines of a validated config and runs them. Receivers and
+ * exporters are one instance per id, shared by the pipelines naming them (as
+ * in the Collector); processors are one instance per pipeline.
+ *
+ *   receiver outputs ─merge─▶ processor ▶ … ▶ processor ─fan-out─▶ exporters
+ *
+ * Shutdown runs in order: receivers stop (their outputs complete), processors
+ * flush what they hold on completion, exporters drain within a deadline.
+ */
+import { merge, Observable, share, Subscription, tap } from 'rxjs';
+import type {
+  ComponentContext,
+  ComponentKind,
+  Exporter,
+  ExporterFactory,
+  Extension,
+  ExtensionFactory,
+  Processor,
+  ProcessorFactory,
+  Receiver,
+  ReceiverFactory,
+} from './component';
+import type { ServiceConfig } from './config/load';
+import { itemCount, type Batch, type SignalType } from './signals';
+import { createLogger, type Logger } from './telemetry/logger';
+import { componentTelemetry, ServiceMetrics } from './telemetry/metrics';
+import { startMetricsServer, type MetricsServer } from './telemetry/server';
+
+export interface ServiceOptions {
+  logger?: Logger;
+  metrics?: ServiceMetrics;
+  /** how long exporters get to drain at shutdown */
+  shutdownDeadlineMs?: number;
+}
+
+export interface ShutdownReport {
+  /** items accepted but not delivered */
+  lost: number;
+  /** components whose shutdown failed or timed out */
+  failures: string[];
+}
+
+interface RunningPipeline {
+  id: string;
+  processors: Processor[];
+  subscription?: Subscription;
+  done: Promise<void>;
+}
+
+export class Service {
+  readonly metrics: ServiceMetrics;
+  readonly logger: Logger;
+  private readonly receivers = new Map<string, { receiver: Receiver; output: Observable<Batch>; signal: SignalType }>();
+  private readonly exporters = new Map<string, Exporter>();
+  private readonly extensions = new Map<string, Extension>();
+  private readonly pipelines: RunningPipeline[] = [];
+  private state: 'starting' | 'ready' | 'stopping' = 'starting';
+  private metricsServer?: MetricsServer;
+  private pipelineFailures: string[] = [];
+
+  constructor(
+    readonly config: ServiceConfig,
+    private readonly opts: ServiceOptions = {},
+  ) {
+    this.metrics = opts.metrics ?? new ServiceMetrics(config.telemetry.metrics.level === 'detailed');
+    this.logger =
+      opts.logger ??
+      createLogger({
+        level: config.telemetry.logs.level,
+        encoding: config.telemetry.logs.encoding === 'auto' ? undefined : config.telemetry.logs.encoding,
+      });
+    for (const w of config.warnings) this.logger.warn(w.message, { file: w.file, path: w.path });
+  }
+
+  private context(kind: ComponentKind, id: string): ComponentContext {
+    return {
+      id,
+      kind,
+      logger: this.logger.child({ kind, name: id }),
+      telemetry: componentTelemetry(this.metrics, kind, id),
+      configDir: this.config.dir,
+    };
+  }
+
+  private component(kind: ComponentKind, id: string) {
+    return this.config.components.get(`${kind}:${id}`)!;
+  }
+
+  /** Creates every component and connects the pipelines; nothing flows until receivers start. */
+  private build(): void {
+    for (const p of this.config.pipelines) {
+      for (const id of p.receivers) {
+        if (this.receivers.has(id)) continue;
+        const c = this.component('receiver', id);
+        const f = c.factory as ReceiverFactory;
+        const receiver = f.create(c.config, this.context('receiver', id));
+        const signal = f.produces(c.config);
+        const accepted = this.metrics.receiverAccepted.labels({ receiver: id, signal });
+        // One subscription upstream however many pipelines listen.
+        const output = receiver.output.pipe(
+          tap((b) => accepted.inc(itemCount(signal, b))),
+          share(),
+        );
+        this.receivers.set(id, { receiver, output, signal });
+      }
+      for (const id of p.exporters) {
+        if (this.exporters.has(id)) continue;
+        const c = this.component('exporter', id);
+        this.exporters.set(id, (c.factory as ExporterFactory).create(c.config, this.context('exporter', id)));
+      }
+    }
+    for (const id of this.config.extensions) {
+      const c = this.component('extension', id);
+      this.extensions.set(id, (c.factory as ExtensionFactory).create(c.config, this.context('extension', id)));
+    }
+    for (const p of this.config.pipelines) this.pipelines.push(this.connect(p));
+  }
+
+  private connect(p: ServiceConfig['pipelines'][number]): RunningPipeline {
+    const processors: Processor[] = [];
+    let stream: Observable<Batch> = merge(...p.receivers.map((id) => this.receivers.get(id)!.output));
+    p.processors.forEach((id, i) => {
+      const c = this.component('processor', id);
+      const proc = (c.factory as ProcessorFactory).create(c.config, this.context('processor', id));
+      processors.push(proc);
+      const inSignal = p.signals[i];
+      const outSignal = p.signals[i + 1];
+      const incoming = this.metrics.processorIncoming.labels({ processor: id, pipeline: p.id, signal: inSignal });
+      const outgoing = this.metrics.processorOutgoing.labels({ processor: id, pipeline: p.id, signal: outSignal });
+      stream = stream.pipe(
+        tap((b) => incoming.inc(itemCount(inSignal, b))),
+        proc.operator,
+        tap((b) => outgoing.inc(itemCount(outSignal, b))),
+      );
+    });
+    const signal = p.signals[p.signals.length - 1];
+    const exporters = p.exporters.map((id) => ({ id, exporter: this.exporters.get(id)! }));
+    const running: RunningPipeline = { id: p.id, processors, done: Promise.resolve() };
+    running.done = new Promise<void>((resolve) => {
+      running.subscription = stream.subscribe({
+        next: (batch) => {
+          if (batch.length === 0) return;
+          for (const { id, exporter } of exporters) {
+            try {
+              const r = exporter.consume(batch, signal);
+              if (r) r.catch((e: unknown) => this.exportFailed(id, signal, batch, e));
+            } catch (e) {
+              this.exportFailed(id, signal, batch, e);
+            }
+          }
+        },
+        error: (e: unknown) => {
+          // A processor threw: the pipeline cannot continue, but the others keep running.
+          this.pipelineFailures.push(`pipeline ${p.id}: ${(e as Error)?.message ?? e}`);
+          this.logger.error('pipeline stopped by an error', { pipeline: p.id, error: (e as Error)?.stack ?? String(e) });
+          resolve();
+        },
+        complete: () => resolve(),
+      });
+    });
+    return running;
+  }
+
+  private exportFailed(id: string, signal: SignalType, batch: Batch, e: unknown): void {
+    this.metrics.exporterFailed.inc({ exporter: id, signal, reason: 'exception' }, itemCount(signal, batch));
+    this.logger.error('exporter failed', { exporter: id, error: (e as Error)?.message ?? String(e) });
+  }
+
+  /** Resolves when every exporter has room. */
+  private async waitForCapacity(): Promise<void> {
+    const waits: Promise<void>[] = [];
+    for (const e of this.exporters.values()) {
+      const w = e.ready?.();
+      if (w) waits.push(w);
+    }
+    if (waits.length) await Promise.all(waits);
+  }
+
+  async start(): Promise<void> {
+    this.build();
+    const tel = this.config.telemetry.metrics;
+    if (tel.level !== 'none') {
+      try {
+        this.metricsServer = await startMetricsServer(tel.address, this.metrics);
+        this.logger.info('serving Prometheus metrics', { address: `http://${this.metricsServer.address}/metrics` });
+      } catch (e) {
+        this.logger.error('cannot serve Prometheus metrics; continuing without them', { address: tel.address, error: (e as Error).message });
+      }
+    }
+    for (const [id, ext] of this.extensions) {
+      await ext.start({ status: () => this.state });
+      this.logger.debug('extension started', { extension: id });
+    }
+    for (const e of this.exporters.values()) await e.start?.();
+    const runtime = { waitForCapacity: () => this.waitForCapacity() };
+    for (const [id, r] of this.receivers) {
+      await r.receiver.start(runtime);
+      this.logger.debug('receiver started', { receiver: id });
+    }
+    this.state = 'ready';
+  }
+
+  status(): 'starting' | 'ready' | 'stopping' {
+    return this.state;
+  }
+
+  /** Resolves when every pipeline's input has completed (all receivers finished by themselves). */
+  finished(): Promise<void> {
+    return Promise.all(this.pipelines.map((p) => p.done)).then(() => undefined);
+  }
+
+  async shutdown(): Promise<ShutdownReport> {
+    const deadline = this.opts.shutdownDeadlineMs ?? 10_000;
+    const failures: string[] = [...this.pipelineFailures];
+    this.state = 'stopping';
+    const attempt = async (what: string, p: Promise<unknown>): Promise<void> => {
+      try {
+        await p;
+      } catch (e) {
+        failures.push(`${what}: ${(e as Error)?.message ?? e}`);
+        this.logger.error('shutdown step failed', { component: what, error: (e as Error)?.message ?? String(e) });
+      }
+    };
+    // 1. Receivers stop; their outputs complete, so processors flush downstream.
+    await Promise.all([...this.receivers].map(([id, r]) => attempt(`receiver ${id}`, r.receiver.shutdown())));
+    // 2. Wait for the flushes to reach the exporters.
+    const flushed = await Promise.race([this.finished().then(() => true), sleep(deadline).then(() => false)]);
+    if (!flushed) {
+      failures.push('pipelines did not complete within the deadline');
+      for (const p of this.pipelines) p.subscription?.unsubscribe();
+    }
+    for (const p of this.pipelines) {
+      for (const proc of p.processors) if (proc.shutdown) await attempt(`processor in ${p.id}`, proc.shutdown());
+    }
+    // 3. Exporters drain within the deadline.
+    let lost = 0;
+    await Promise.all(
+      [...this.exporters].map(async ([id, e]) => {
+        try {
+          const r = await e.shutdown(deadline);
+          lost += r.lost;
+          if (r.lost) this.logger.warn('exporter lost items at shutdown', { exporter: id, lost: r.lost });
+        } catch (err) {
+          failures.push(`exporter ${id}: ${(err as Error).message}`);
+        }
+      }),
+    );
+    for (const [id, ext] of this.extensions) await attempt(`extension ${id}`, ext.shutdown());
+    await this.metricsServer?.close();
+    return { lost, failures };
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms).unref());
+}

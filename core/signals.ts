@@ -1,0 +1,257 @@
+/**
+ * The data that flows between components. Stages exchange arrays (batches) of
+ * one of these item types, named by a SignalType.
+ */
+
+export type SignalType = 'records' | 'messages' | 'spans' | 'traces' | 'metrics';
+
+export const SIGNAL_TYPES: readonly SignalType[] = ['records', 'messages', 'spans', 'traces', 'metrics'];
+
+/** What is known of the host that captured a record; shared by every record from it. */
+export interface HostInfo {
+  /** Stable host identity (machine-id), used in link keys. */
+  hostId: string;
+  hostName: string;
+  /** CLOCK_REALTIME minus CLOCK_MONOTONIC at capture time, in ns: turns record times into Unix times. */
+  bootTimeUnixNano: bigint;
+}
+
+/** One decoded `struct network_data` (bpf/network_data.h): a socket syscall and its first bytes. */
+export interface NetworkRecord {
+  /** syscall start, ns, CLOCK_MONOTONIC of the capturing host */
+  ts: number;
+  /** syscall end */
+  tsTail: number;
+  tid: number;
+  /** user-level thread/coroutine id where known, else 0 */
+  utid: number;
+  pid: number;
+  comm: string;
+  /** uni_id as 32 hex chars (sk, ktime, prandom): unique per connection on a host */
+  connId: string;
+  /** own address and port */
+  saddr: string;
+  sport: number;
+  /** peer address and port */
+  daddr: string;
+  dport: number;
+  netns: number;
+  /** CONN_META_* bits */
+  connMeta: number;
+  tcpSeq: number;
+  funcId: number;
+  fd: number;
+  /** bytes the syscall moved (its return value) */
+  bufLen: number;
+  /** bytes captured in `payload` (< bufLen when truncated) */
+  actSize: number;
+  /** order of the calls on this connection */
+  index: number;
+  /** the captured bytes; a view, not a copy; length === actSize */
+  payload: Uint8Array;
+  host: HostInfo;
+}
+
+export type Protocol = 'http' | 'redis' | 'mysql';
+
+export interface HttpFields {
+  method: string;
+  /** request target as sent (origin-form path?query, or absolute-form) */
+  target: string;
+  path: string;
+  query?: string;
+  version: string;
+  host?: string;
+  userAgent?: string;
+  status?: number;
+  /** propagation headers and x-request-id, lower-case names; nothing else is kept */
+  headers: Record<string, string>;
+  requestBodySize?: number;
+  responseBodySize?: number;
+}
+
+export interface RedisFields {
+  /** upper-case command name, with the subcommand for container commands (`CLIENT SETNAME`) */
+  command: string;
+  db: number;
+  /** error prefix of an error reply (`ERR`, `WRONGTYPE`) */
+  errorPrefix?: string;
+  errorMessage?: string;
+  /** arguments, only when configured (never for AUTH/HELLO) */
+  args?: string[];
+}
+
+export interface MysqlFields {
+  /** COM_QUERY, COM_STMT_EXECUTE, ... */
+  command: string;
+  /** sanitised SQL (literals replaced by `?`) */
+  sql?: string;
+  /** first keyword of the statement, upper case (`SELECT`) */
+  operation?: string;
+  /** low-cardinality summary (`SELECT users`) */
+  summary?: string;
+  database?: string;
+  statementId?: number;
+  errorCode?: number;
+  sqlState?: string;
+  errorMessage?: string;
+  rows?: number;
+  affectedRows?: number;
+}
+
+/** One parsed request/response pair. Times are CLOCK_MONOTONIC ns of `host`. */
+export interface L7Message {
+  protocol: Protocol;
+  role: 'client' | 'server';
+  pid: number;
+  tid: number;
+  comm: string;
+  connId: string;
+  saddr: string;
+  sport: number;
+  daddr: string;
+  dport: number;
+  netns: number;
+  connMeta: number;
+  host: HostInfo;
+  reqStart: number;
+  reqEnd: number;
+  respStart?: number;
+  respEnd?: number;
+  /** TCP sequence number of the request's / response's first byte */
+  reqSeq: number;
+  respSeq?: number;
+  /** thread that read/wrote the response (differs from tid when handed over) */
+  respTid?: number;
+  /** ok: response seen; error: protocol-level error; no_response: closed or timed out before a response */
+  outcome: 'ok' | 'error' | 'no_response';
+  http?: HttpFields;
+  redis?: RedisFields;
+  mysql?: MysqlFields;
+}
+
+/** OTLP attribute values. Integers that must stay 64-bit are bigint. */
+export type AttributeValue =
+  | string
+  | number
+  | boolean
+  | bigint
+  | Uint8Array
+  | AttributeValue[]
+  | { [key: string]: AttributeValue };
+
+export type Attributes = Record<string, AttributeValue>;
+
+export interface Resource {
+  attributes: Attributes;
+  droppedAttributesCount?: number;
+}
+
+export interface InstrumentationScope {
+  name: string;
+  version?: string;
+  attributes?: Attributes;
+}
+
+/** OTLP span kinds, same numbers as the protocol */
+export enum SpanKind {
+  UNSPECIFIED = 0,
+  INTERNAL = 1,
+  SERVER = 2,
+  CLIENT = 3,
+  PRODUCER = 4,
+  CONSUMER = 5,
+}
+
+/** OTLP status codes */
+export enum StatusCode {
+  UNSET = 0,
+  OK = 1,
+  ERROR = 2,
+}
+
+export interface SpanEvent {
+  timeUnixNano: bigint;
+  name: string;
+  attributes: Attributes;
+  droppedAttributesCount?: number;
+}
+
+export interface SpanLink {
+  traceId: string;
+  spanId: string;
+  traceState?: string;
+  attributes: Attributes;
+  flags?: number;
+  droppedAttributesCount?: number;
+}
+
+/** A span as OTLP knows it; ids are lower-case hex. */
+export interface Span {
+  /** 32 hex chars; empty until linking assigns one (unless propagated) */
+  traceId: string;
+  spanId: string;
+  parentSpanId?: string;
+  traceState?: string;
+  flags?: number;
+  name: string;
+  kind: SpanKind;
+  startTimeUnixNano: bigint;
+  endTimeUnixNano: bigint;
+  attributes: Attributes;
+  droppedAttributesCount?: number;
+  events: SpanEvent[];
+  droppedEventsCount?: number;
+  links: SpanLink[];
+  droppedLinksCount?: number;
+  status: { code: StatusCode; message?: string };
+  /** shared by every span of one process */
+  resource: Resource;
+  scope: InstrumentationScope;
+}
+
+/** Spans joined into one trace. */
+export interface Trace {
+  traceId: string;
+  spans: Span[];
+}
+
+/** A data point of the request (RED) metrics, exported as OTLP metrics. */
+export interface MetricPoint {
+  name: string;
+  description?: string;
+  unit?: string;
+  kind: 'sum' | 'histogram' | 'gauge';
+  resource: Resource;
+  scope: InstrumentationScope;
+  attributes: Attributes;
+  startTimeUnixNano: bigint;
+  timeUnixNano: bigint;
+  /** sum/gauge value */
+  value?: number;
+  /** histogram */
+  count?: number;
+  sum?: number;
+  bucketCounts?: number[];
+  explicitBounds?: number[];
+  min?: number;
+  max?: number;
+}
+
+export interface SignalItems {
+  records: NetworkRecord;
+  messages: L7Message;
+  spans: Span;
+  traces: Trace;
+  metrics: MetricPoint;
+}
+
+export type Batch<S extends SignalType = SignalType> = SignalItems[S][];
+
+/** How many items a batch counts for in telemetry: traces count their spans. */
+export function itemCount(signal: SignalType, batch: readonly unknown[]): number {
+  if (signal !== 'traces') return batch.length;
+  let n = 0;
+  for (const t of batch as Trace[]) n += t.spans.length;
+  return n;
+}
