@@ -9,7 +9,7 @@ import type { Logger } from './telemetry/logger';
 import type { ComponentTelemetry } from './telemetry/metrics';
 import type { ConfigSchema } from './config/schema';
 
-export type ComponentKind = 'receiver' | 'processor' | 'exporter' | 'extension';
+export type ComponentKind = 'receiver' | 'processor' | 'exporter' | 'connector' | 'extension';
 
 export interface ComponentContext {
   /** the component id as written in the config: `type` or `type/name` */
@@ -105,7 +105,26 @@ export interface ExtensionFactory<C = any> extends FactoryBase<C> {
   create(config: C, ctx: ComponentContext): Extension;
 }
 
-export type AnyFactory = ReceiverFactory | ProcessorFactory | ExporterFactory | ExtensionFactory;
+/**
+ * A connector, as in the Collector: the exporter of one pipeline and the
+ * receiver of another (spans in, RED metrics out). It completes its output
+ * when `shutdown` is called, after every pipeline feeding it has completed.
+ */
+export interface Connector {
+  consume(batch: Batch<any>, signal: SignalType): void;
+  readonly output: Observable<Batch<any>>;
+  /** flush what it holds, then complete `output` */
+  shutdown(): Promise<void>;
+}
+
+export interface ConnectorFactory<C = any> extends FactoryBase<C> {
+  kind: 'connector';
+  accepts(config: C): SignalType[];
+  produces(config: C): SignalType;
+  create(config: C, ctx: ComponentContext): Connector;
+}
+
+export type AnyFactory = ReceiverFactory | ProcessorFactory | ExporterFactory | ConnectorFactory | ExtensionFactory;
 
 /** type name → factory, per kind; aliases resolve to the same factory. */
 export class Registry {

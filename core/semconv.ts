@@ -1,0 +1,45 @@
+/**
+ * Attribute names of the `espan.*` namespace: the link keys that travel on
+ * eSpans between agent and linker as ordinary OTLP attributes, so any OTLP hop
+ * can sit in between. Standard names come from the OpenTelemetry semantic
+ * conventions and are written out where they are used.
+ */
+export const ESPAN = {
+  /** in-process (thread) trace id: a server span and the client calls its thread made while serving it share it */
+  THREAD_TRACE_ID: 'espan.thread_trace_id',
+  /** TCP sequence number of the request's first byte (int) */
+  REQ_SEQ: 'espan.req_seq',
+  /** TCP sequence number of the response's first byte (int) */
+  RESP_SEQ: 'espan.resp_seq',
+  /**
+   * Normalised connection key, the same on both ends of a TCP connection:
+   * "<addr>:<port>-<addr>:<port>" with the two endpoints in sorted order.
+   */
+  CONN_KEY: 'espan.conn_key',
+  /** id of the host that captured the span (machine-id) */
+  HOST_ID: 'espan.host_id',
+  /** network namespace inode of the socket (int) */
+  NETNS: 'espan.netns',
+  /** thread id that served / made the request (int) */
+  TID: 'espan.tid',
+  /** where the span's trace id and parent came from: "w3c", "datadog" or "b3"; absent when not propagated */
+  PROPAGATION: 'espan.propagation',
+  /** sampling decision propagated in headers: true sampled, false not sampled; absent when none */
+  PROPAGATED_SAMPLED: 'espan.propagated.sampled',
+  /** Datadog sampling priority as propagated (int) */
+  PROPAGATED_PRIORITY: 'espan.propagated.priority',
+  /** true when pid/tid are unknown (spans from pcap captures) */
+  NO_TASK: 'espan.no_task',
+  /** the span came from eBPF capture (true), as opposed to an SDK via OTLP */
+  CAPTURED: 'espan.captured',
+} as const;
+
+/** Scope of the spans espan makes. */
+export const ESPAN_SCOPE = { name: 'espan', version: '0.1.0' };
+
+/** Same key on both ends of a connection: endpoints sorted. */
+export function connectionKey(a: string, aPort: number, b: string, bPort: number): string {
+  const x = `${a}:${aPort}`;
+  const y = `${b}:${bPort}`;
+  return x < y ? `${x}-${y}` : `${y}-${x}`;
+}
