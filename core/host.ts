@@ -8,8 +8,7 @@ let cached: HostInfo | undefined;
 /**
  * hostId from /etc/machine-id (the OTel host.id convention); the boot time
  * offset turns CLOCK_MONOTONIC record times into Unix times. process.hrtime
- * reads CLOCK_MONOTONIC on Linux, the clock bpf_ktime_get_ns uses; taking the
- * closest of a few samples keeps the offset within a few microseconds.
+ * reads CLOCK_MONOTONIC on Linux, the clock bpf_ktime_get_ns uses.
  */
 export function localHostInfo(): HostInfo {
   if (cached) return cached;
@@ -22,18 +21,12 @@ export function localHostInfo(): HostInfo {
       /* try the next */
     }
   }
-  let best = 0n;
-  let bestGap = Infinity;
-  for (let i = 0; i < 5; i++) {
-    const a = process.hrtime.bigint();
-    const wall = BigInt(Math.round((performance.timeOrigin + performance.now()) * 1e6));
-    const b = process.hrtime.bigint();
-    const gap = Number(b - a);
-    if (gap < bestGap) {
-      bestGap = gap;
-      best = wall - (a + b) / 2n;
-    }
-  }
+  // performance.timeOrigin is the wall time at process start (sub-ms) and
+  // performance.now() the CLOCK_MONOTONIC time elapsed since: their sum read
+  // beside hrtime gives the offset without Date.now()'s millisecond steps.
+  const mono = process.hrtime.bigint();
+  const wall = BigInt(Math.round((performance.timeOrigin + performance.now()) * 1e6));
+  const best = wall - mono;
   cached = { hostId: hostId || os.hostname(), hostName: os.hostname(), bootTimeUnixNano: best };
   return cached;
 }
