@@ -40,7 +40,7 @@ fi
 
 # Rebuild dist/ when any TypeScript source is newer than the last build.
 stamp=dist/.build-stamp
-if [ ! -f "$stamp" ] || [ -n "$(find core cli receivers processors exporters extensions registry.ts -name '*.ts' -newer "$stamp" -print -quit 2>/dev/null)" ]; then
+if [ ! -f "$stamp" ] || [ -n "$(find core cli receivers processors exporters connectors extensions registry.ts -name '*.ts' -newer "$stamp" -print -quit 2>/dev/null)" ]; then
   log "compiling TypeScript"
   npx tsc -p tsconfig.json
   touch "$stamp"
