@@ -3,8 +3,22 @@
  * exporter or extension is its folder plus one line here.
  */
 import { Registry, type AnyFactory } from './core/component';
+import { replayFactory } from './receivers/replay/factory';
+import { batchFactory } from './processors/batch/factory';
+import { debugFactory } from './exporters/debug/factory';
+import { fileFactory } from './exporters/file/factory';
+import { nopFactory } from './exporters/nop/factory';
+import { recordFactory } from './exporters/record/factory';
+import { healthCheckFactory } from './extensions/health_check/factory';
 
 export const factories: AnyFactory[] = [
+  replayFactory,
+  batchFactory,
+  debugFactory,
+  fileFactory,
+  nopFactory,
+  recordFactory,
+  healthCheckFactory,
 ];
 
 export function defaultRegistry(): Registry {
