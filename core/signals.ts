@@ -128,6 +128,26 @@ export interface L7Message {
   http?: HttpFields;
   redis?: RedisFields;
   mysql?: MysqlFields;
+  /** in-process trace id, set by thread_correlation: a server message's own, or its serving scope's on a linked client call */
+  threadTraceId?: string;
+  /** trace context found in the request's headers, set by the propagation processor */
+  propagation?: PropagatedContext;
+}
+
+/** A trace context propagated on the wire (W3C, Datadog or B3 headers); ids lower-case hex. */
+export interface PropagatedContext {
+  format: 'w3c' | 'datadog' | 'b3';
+  /** 32 hex chars (64-bit ids are left-padded with zeros) */
+  traceId: string;
+  /** the sender's span id: the parent of the span that carries it; absent when not sent */
+  parentSpanId?: string;
+  /** true sampled, false not sampled, absent when the sender left the decision open */
+  sampled?: boolean;
+  traceState?: string;
+  /** Datadog sampling priority (-1 … 2) */
+  priority?: number;
+  /** Datadog origin (`synthetics`, `rum`, …) */
+  origin?: string;
 }
 
 /** OTLP attribute values. Integers that must stay 64-bit are bigint. */
@@ -236,6 +256,8 @@ export interface MetricPoint {
   explicitBounds?: number[];
   min?: number;
   max?: number;
+  /** sum/histogram: cumulative (start fixed at the series' first point) or delta (start at the previous flush); cumulative when absent */
+  temporality?: 'cumulative' | 'delta';
 }
 
 export interface SignalItems {

@@ -1,0 +1,92 @@
+import { expect } from 'chai';
+import { extract, parseTraceParent, parseTraceState } from './w3c';
+
+// Examples from the W3C Trace Context Recommendation (§3.2, §3.3) and its test suite.
+const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
+const PARENT_ID = '00f067aa0ba902b7';
+
+describe('w3c extract', () => {
+  it('reads the spec example, sampled', () => {
+    const ctx = extract({ traceparent: `00-${TRACE_ID}-${PARENT_ID}-01` });
+    expect(ctx).to.deep.equal({ format: 'w3c', traceId: TRACE_ID, parentSpanId: PARENT_ID, traceFlags: 1, sampled: true });
+  });
+
+  it('reads not-sampled flags and ignores unknown flag bits', () => {
+    expect(extract({ traceparent: `00-${TRACE_ID}-${PARENT_ID}-00` })?.sampled).to.equal(false);
+    const ctx = extract({ traceparent: `00-${TRACE_ID}-${PARENT_ID}-09` });
+    expect(ctx?.sampled).to.equal(true);
+    expect(ctx?.traceFlags).to.equal(9);
+  });
+
+  it('matches header names case-insensitively', () => {
+    expect(extract({ TraceParent: `00-${TRACE_ID}-${PARENT_ID}-01` })?.traceId).to.equal(TRACE_ID);
+  });
+
+  it('accepts surrounding whitespace (HTTP OWS)', () => {
+    expect(extract({ traceparent: ` 00-${TRACE_ID}-${PARENT_ID}-01\t` })?.traceId).to.equal(TRACE_ID);
+  });
+
+  const invalid: Record<string, string> = {
+    'upper-case hex': `00-${TRACE_ID.toUpperCase()}-${PARENT_ID.toUpperCase()}-01`,
+    'upper-case flags': `00-${TRACE_ID}-${PARENT_ID}-0A`,
+    'all-zero trace id': `00-${'0'.repeat(32)}-${PARENT_ID}-01`,
+    'all-zero parent id': `00-${TRACE_ID}-${'0'.repeat(16)}-01`,
+    'version ff': `ff-${TRACE_ID}-${PARENT_ID}-01`,
+    'non-hex version': `0x-${TRACE_ID}-${PARENT_ID}-01`,
+    'version 00 with extra field': `00-${TRACE_ID}-${PARENT_ID}-01-what-the-future-will-be-like`,
+    'version 00 one char too long': `00-${TRACE_ID}-${PARENT_ID}-011`,
+    'short trace id': `00-${TRACE_ID.slice(1)}-${PARENT_ID}-01`,
+    'long parent id': `00-${TRACE_ID}-${PARENT_ID}0-01`,
+    'non-hex flags': `00-${TRACE_ID}-${PARENT_ID}-0g`,
+    'one-digit flags': `00-${TRACE_ID}-${PARENT_ID}-1`,
+    'wrong separator': `00_${TRACE_ID}_${PARENT_ID}_01`,
+    'future version without separator after flags': `cc-${TRACE_ID}-${PARENT_ID}-01.what`,
+    'inner whitespace': `00-${TRACE_ID}- ${PARENT_ID}-01`,
+    empty: '',
+  };
+  for (const [what, value] of Object.entries(invalid)) {
+    it(`ignores ${what}`, () => {
+      expect(extract({ traceparent: value })).to.equal(undefined);
+    });
+  }
+
+  it('accepts a future version and reads its first four fields', () => {
+    const ctx = parseTraceParent(`cc-${TRACE_ID}-${PARENT_ID}-01-what-the-future-will-be-like`);
+    expect(ctx?.traceId).to.equal(TRACE_ID);
+    expect(ctx?.parentSpanId).to.equal(PARENT_ID);
+    expect(parseTraceParent(`cc-${TRACE_ID}-${PARENT_ID}-01`)?.sampled).to.equal(true);
+  });
+
+  it('returns undefined without a traceparent, even with a tracestate', () => {
+    expect(extract({ tracestate: 'rojo=00f067aa0ba902b7' })).to.equal(undefined);
+  });
+});
+
+describe('w3c tracestate', () => {
+  it('keeps the spec examples', () => {
+    expect(parseTraceState('rojo=00f067aa0ba902b7,congo=t61rcWkgMzE')).to.equal('rojo=00f067aa0ba902b7,congo=t61rcWkgMzE');
+    expect(parseTraceState('fw529a3039@dt=FW529a3039@dt')).to.equal('fw529a3039@dt=FW529a3039@dt');
+  });
+
+  it('drops empty members and whitespace around members', () => {
+    expect(parseTraceState('rojo=1, ,congo=2 ,')).to.equal('rojo=1,congo=2');
+  });
+
+  it('rejects invalid lists', () => {
+    expect(parseTraceState('Rojo=1')).to.equal(undefined); // upper-case key
+    expect(parseTraceState('rojo=1,rojo=2')).to.equal(undefined); // duplicate key
+    expect(parseTraceState('rojo=a=b')).to.equal(undefined); // '=' in value
+    expect(parseTraceState('rojo=')).to.equal(undefined); // empty value
+    expect(parseTraceState('rojo=trailing ')).to.equal('rojo=trailing'); // OWS around the member is not part of it
+    expect(parseTraceState('1abc=x')).to.equal(undefined); // simple key starts with a letter
+    expect(parseTraceState(Array.from({ length: 33 }, (_, i) => `k${i}=v`).join(','))).to.equal(undefined);
+    expect(parseTraceState(Array.from({ length: 32 }, (_, i) => `k${i}=v`).join(','))).to.be.a('string');
+  });
+
+  it('keeps the traceparent when the tracestate is invalid', () => {
+    const ctx = extract({ traceparent: `00-${TRACE_ID}-${PARENT_ID}-01`, tracestate: 'BAD KEY=1' });
+    expect(ctx?.traceId).to.equal(TRACE_ID);
+    expect(ctx?.traceState).to.equal(undefined);
+    expect(extract({ traceparent: `00-${TRACE_ID}-${PARENT_ID}-01`, tracestate: 'rojo=00f067aa0ba902b7' })?.traceState).to.equal('rojo=00f067aa0ba902b7');
+  });
+});
