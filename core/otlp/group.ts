@@ -1,0 +1,91 @@
+/**
+ * Grouping of items under their resource and scope, as OTLP nests them
+ * (ResourceSpans → ScopeSpans → Span), and espan's own SDK identity.
+ */
+import type { AttributeValue, Attributes, InstrumentationScope, Resource } from '../signals';
+
+export const ESPAN_SDK = {
+  'telemetry.sdk.name': 'espan',
+  'telemetry.sdk.language': 'nodejs',
+  'telemetry.sdk.version': '0.1.0',
+} as const;
+
+export interface ScopeGroup<T> {
+  scope: InstrumentationScope;
+  items: T[];
+}
+
+export interface ResourceGroup<T> {
+  resource: Resource;
+  scopes: ScopeGroup<T>[];
+}
+
+/** A canonical text of a value: equal attribute sets give equal keys whatever their key order. */
+export function valueKey(v: AttributeValue): string {
+  switch (typeof v) {
+    case 'string':
+      return JSON.stringify(v);
+    case 'number':
+      return Number.isInteger(v) ? `i${v}` : `d${v}`;
+    case 'bigint':
+      return `i${v}`;
+    case 'boolean':
+      return v ? 'T' : 'F';
+    default:
+      if (v instanceof Uint8Array) return `b${Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex')}`;
+      if (Array.isArray(v)) return `[${v.map(valueKey).join(',')}]`;
+      return attributesKey(v as Attributes);
+  }
+}
+
+export function attributesKey(attrs: Attributes | undefined): string {
+  if (!attrs) return '{}';
+  const keys = Object.keys(attrs).sort();
+  let s = '{';
+  for (const k of keys) s += `${JSON.stringify(k)}:${valueKey(attrs[k])},`;
+  return s + '}';
+}
+
+const identified = new WeakMap<Resource, Resource>();
+
+/**
+ * The resource as exported: espan's telemetry.sdk.* added when the resource
+ * names no SDK. Spans received from an SDK over OTLP keep their own SDK's
+ * identity; spans espan made say espan, not the OpenTelemetry JS SDK.
+ */
+export function withSdkIdentity(resource: Resource): Resource {
+  let out = identified.get(resource);
+  if (out) return out;
+  out = resource.attributes['telemetry.sdk.name'] !== undefined ? resource : { ...resource, attributes: { ...ESPAN_SDK, ...resource.attributes } };
+  identified.set(resource, out);
+  return out;
+}
+
+/**
+ * One group per distinct resource, one scope group per distinct scope inside it.
+ * Spans of one process share a Resource object, so identity is tried first and
+ * attribute sets are compared only once per distinct object.
+ */
+export function groupByResource<T extends { resource: Resource; scope: InstrumentationScope }>(items: readonly T[]): ResourceGroup<T>[] {
+  const byObject = new Map<Resource, Map<InstrumentationScope, T[]>>();
+  for (const item of items) {
+    let scopes = byObject.get(item.resource);
+    if (!scopes) byObject.set(item.resource, (scopes = new Map()));
+    const list = scopes.get(item.scope);
+    if (list) list.push(item);
+    else scopes.set(item.scope, [item]);
+  }
+  const byKey = new Map<string, { resource: Resource; scopes: Map<string, ScopeGroup<T>> }>();
+  for (const [resource, scopes] of byObject) {
+    const rkey = `${attributesKey(resource.attributes)}|${resource.droppedAttributesCount ?? 0}`;
+    let group = byKey.get(rkey);
+    if (!group) byKey.set(rkey, (group = { resource, scopes: new Map() }));
+    for (const [scope, list] of scopes) {
+      const skey = `${scope.name}|${scope.version ?? ''}|${attributesKey(scope.attributes)}`;
+      const sg = group.scopes.get(skey);
+      if (sg) for (const x of list) sg.items.push(x);
+      else group.scopes.set(skey, { scope, items: list });
+    }
+  }
+  return [...byKey.values()].map((g) => ({ resource: g.resource, scopes: [...g.scopes.values()] }));
+}
