@@ -1,0 +1,510 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * espan probe: one network_data record per socket syscall on a TCP socket.
+ *
+ * Only syscall tracepoints (plus two BTF raw tracepoints for process
+ * tracking) are used: kprobes and fentry are not available on every machine
+ * espan runs on. Each syscall pair is "enter saves arguments by thread id,
+ * exit builds the record"; all filters are maps written by native/ so that
+ * uninteresting calls return before any socket walk.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_endian.h>
+#include "network_data.h"
+#include "espan_maps.h"
+
+#define AF_INET 2
+#define AF_INET6 10
+#define IPPROTO_TCP 6
+#define SOCK_STREAM 1
+#define S_IFMT 00170000
+#define S_IFSOCK 0140000
+#define EAGAIN 11
+#define EINPROGRESS 115
+/* iovecs looked at per readv/writev/sendmsg/recvmsg; later ones are not captured */
+#define MAX_IOV 16
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct espan_config);
+} espan_config SEC(".maps");
+
+/* tgid -> PID_VERDICT_* */
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 65536);
+  __type(key, __u32);
+  __type(value, __u8);
+} pid_filter SEC(".maps");
+
+/* comm (16 bytes, zero padded) -> PID_VERDICT_*, for processes user space has not scanned yet */
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 256);
+  __type(key, struct comm_key);
+  __type(value, __u8);
+} comm_filter SEC(".maps");
+
+/* port -> 1 when traced; an array lookup is inlined by the verifier, a hash lookup is a call */
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 65536);
+  __type(key, __u32);
+  __type(value, __u8);
+} port_filter SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 256);
+  __type(key, __u32);
+  __type(value, __u8);
+} netns_filter SEC(".maps");
+
+/* per-CPU counters indexed by DROP_* */
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, DROP_COUNTERS);
+  __type(key, __u32);
+  __type(value, __u64);
+} drops SEC(".maps");
+
+/* LRU: processes that exit close their sockets without a close() we could see */
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, 65536);
+  __type(key, __u64);
+  __type(value, struct conn_state);
+} conns SEC(".maps");
+
+struct call_args {
+  __u64 ts;
+  __u64 sk;
+  __u64 buf; /* user buffer, or struct iovec * when iovcnt > 0 */
+  __u32 iovcnt;
+  __u32 tcp_seq;
+  __s32 fd;
+  __u16 func_id;
+  __u16 _pad;
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 16384);
+  __type(key, __u64);
+  __type(value, struct call_args);
+} active_calls SEC(".maps");
+
+/*
+ * The record is built here, not on the 512-byte BPF stack. The slack after the
+ * payload lets the verifier accept "offset < L7_BUFFER_SIZE, length <=
+ * L7_BUFFER_SIZE" copies without proving their sum stays in bounds.
+ */
+struct scratch {
+  struct network_data nd;
+  __u8 slack[L7_BUFFER_SIZE];
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct scratch);
+} scratch_buf SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_RINGBUF);
+  __uint(max_entries, 8 * 1024 * 1024); /* native/ sets the configured size before load */
+} records SEC(".maps");
+
+static __always_inline void count_drop(__u32 which) {
+  __u64 *c = bpf_map_lookup_elem(&drops, &which);
+  if (c) *c += 1;
+}
+
+static __always_inline struct espan_config *current_config(void) {
+  __u32 zero = 0;
+  return bpf_map_lookup_elem(&espan_config, &zero);
+}
+
+/* Process selection; true when calls of the current task are traced. */
+static __always_inline bool task_traced(struct espan_config *cfg, __u32 tgid) {
+  if (!cfg->enabled || tgid == cfg->self_pid) return false;
+  __u8 *v = bpf_map_lookup_elem(&pid_filter, &tgid);
+  __u8 verdict = v ? *v : 0;
+  if (!verdict && cfg->filter_comms) {
+    struct comm_key key = {};
+    bpf_get_current_comm(key.comm, sizeof(key.comm));
+    __u8 *c = bpf_map_lookup_elem(&comm_filter, &key);
+    if (c) verdict = *c;
+  }
+  if (verdict == PID_VERDICT_EXCLUDE) return false;
+  return cfg->trace_all || verdict == PID_VERDICT_INCLUDE;
+}
+
+/* fd -> struct sock of a TCP/IPv4-or-IPv6 socket, else 0. The inode mode test rejects files and pipes early. */
+static __always_inline struct sock *tcp_sock_of_fd(__s32 fd) {
+  if (fd < 0) return 0;
+  struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+  struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+  if (!fdt) return 0;
+  if ((__u32)fd >= BPF_CORE_READ(fdt, max_fds)) return 0;
+  struct file **fds = BPF_CORE_READ(fdt, fd);
+  struct file *f = 0;
+  bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+  if (!f) return 0;
+  umode_t mode = BPF_CORE_READ(f, f_inode, i_mode);
+  if ((mode & S_IFMT) != S_IFSOCK) return 0;
+  struct socket *sock = BPF_CORE_READ(f, private_data);
+  if (!sock) return 0;
+  struct sock *sk = BPF_CORE_READ(sock, sk);
+  if (!sk) return 0;
+  __u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+  if (family != AF_INET && family != AF_INET6) return 0;
+  if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP || BPF_CORE_READ(sk, sk_type) != SOCK_STREAM) return 0;
+  return sk;
+}
+
+/* both ports in one read: enough to notice that a cached sk address now belongs to another connection */
+static __always_inline __u32 port_pair(struct sock *sk) {
+  return BPF_CORE_READ(sk, __sk_common.skc_portpair);
+}
+
+static __always_inline void read_tuple(struct sock *sk, struct conn_state *cs) {
+  __u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+  cs->port_pair = port_pair(sk);
+  cs->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+  cs->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+  cs->netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+  if (family == AF_INET6) {
+    BPF_CORE_READ_INTO(&cs->saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr32);
+    BPF_CORE_READ_INTO(&cs->daddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr32);
+    /* IPv4-mapped IPv6 (::ffff:a.b.c.d) stays IPv6: it is what the application sees */
+    cs->meta |= CONN_META_IPV6;
+  } else {
+    cs->saddr[0] = cs->saddr[1] = cs->saddr[2] = 0;
+    cs->daddr[0] = cs->daddr[1] = cs->daddr[2] = 0;
+    cs->saddr[3] = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+    cs->daddr[3] = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+  }
+}
+
+/*
+ * The connection's state, created when first seen. `fresh` (connect/accept)
+ * starts a new identity even if a stale entry for a reused sk exists; a port
+ * pair that no longer matches means the same thing for calls.
+ */
+static __always_inline struct conn_state *conn_of(struct sock *sk, __u32 meta, bool fresh) {
+  __u64 key = (__u64)sk;
+  struct conn_state *cs = bpf_map_lookup_elem(&conns, &key);
+  if (cs && !fresh && cs->port_pair == port_pair(sk)) return cs;
+  struct conn_state init = {};
+  init.ktime = (__u32)bpf_ktime_get_ns();
+  init.prandom = bpf_get_prandom_u32();
+  init.meta = meta;
+  read_tuple(sk, &init);
+  bpf_map_update_elem(&conns, &key, &init, BPF_ANY);
+  return bpf_map_lookup_elem(&conns, &key);
+}
+
+static __always_inline bool conn_filtered_out(struct espan_config *cfg, struct conn_state *cs) {
+  if (cfg->filter_ports) {
+    __u32 sport = cs->sport, dport = cs->dport;
+    __u8 *a = bpf_map_lookup_elem(&port_filter, &sport);
+    __u8 *b = bpf_map_lookup_elem(&port_filter, &dport);
+    if (!(a && *a) && !(b && *b)) return true;
+  }
+  if (cfg->filter_netns) {
+    __u32 ns = cs->netns;
+    if (!bpf_map_lookup_elem(&netns_filter, &ns)) return true;
+  }
+  return false;
+}
+
+/* Copies up to `want` bytes from a user buffer or iovec array into the payload; returns bytes copied. */
+static __always_inline __u32 copy_payload(__u8 *payload, struct call_args *a, __u32 want) {
+  if (want > L7_BUFFER_SIZE) want = L7_BUFFER_SIZE;
+  if (!a->iovcnt) {
+    if (bpf_probe_read_user(payload, want & (2 * L7_BUFFER_SIZE - 1), (void *)a->buf)) return 0;
+    return want;
+  }
+  __u32 off = 0;
+  struct iovec *iov = (struct iovec *)a->buf;
+  for (int i = 0; i < MAX_IOV; i++) {
+    if (i >= a->iovcnt || off >= want) break;
+    struct iovec v;
+    if (bpf_probe_read_user(&v, sizeof(v), &iov[i])) break;
+    __u64 len = v.iov_len;
+    __u32 left = want - off;
+    if (len > left) len = left;
+    if (len > L7_BUFFER_SIZE) len = L7_BUFFER_SIZE;
+    __u32 at = off & (L7_BUFFER_SIZE - 1);
+    if (bpf_probe_read_user(payload + at, len, v.iov_base)) break;
+    off += len;
+  }
+  return off;
+}
+
+static __always_inline void submit(struct espan_config *cfg, struct network_data *nd, __u32 act) {
+  __u64 size = sizeof(nd->meta) + (act & (2 * L7_BUFFER_SIZE - 1));
+  if (size > sizeof(*nd)) size = sizeof(*nd);
+  /*
+   * Waking the consumer per record (libbpf's default) costs more than the
+   * probe itself; it is woken only once enough data waits, and otherwise
+   * finds the data on its short poll timer.
+   */
+  __u64 avail = bpf_ringbuf_query(&records, BPF_RB_AVAIL_DATA);
+  __u64 flags = avail + size >= cfg->wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+  if (bpf_ringbuf_output(&records, nd, size, flags)) count_drop(DROP_RINGBUF_FULL);
+}
+
+static __always_inline struct network_data *begin_record(struct call_args *a, struct conn_state *cs, __u64 pid_tgid) {
+  __u32 zero = 0;
+  struct scratch *s = bpf_map_lookup_elem(&scratch_buf, &zero);
+  if (!s) return 0;
+  struct network_data *nd = &s->nd;
+  nd->meta.ts = a->ts;
+  nd->meta.ts_tail = bpf_ktime_get_ns();
+  nd->meta.tid_utid = (__u32)pid_tgid;
+  bpf_get_current_comm(nd->meta.comm, sizeof(nd->meta.comm));
+  nd->meta.uni_id.sk = a->sk;
+  nd->meta.uni_id.ktime = cs->ktime;
+  nd->meta.uni_id.prandom = cs->prandom;
+  __builtin_memcpy(nd->meta.conn.saddr, cs->saddr, sizeof(cs->saddr));
+  __builtin_memcpy(nd->meta.conn.daddr, cs->daddr, sizeof(cs->daddr));
+  nd->meta.conn.sport = cs->sport;
+  nd->meta.conn.dport = cs->dport;
+  nd->meta.conn.pid = pid_tgid >> 32;
+  nd->meta.conn.netns = cs->netns;
+  nd->meta.conn.meta = cs->meta;
+  nd->meta.tcp_seq = a->tcp_seq;
+  nd->meta._pad0 = 0;
+  nd->meta.func_id = a->func_id;
+  nd->meta.fd = a->fd;
+  nd->meta.index = __sync_fetch_and_add(&cs->index, 1);
+  return nd;
+}
+
+/* ---- data calls ---- */
+
+static __always_inline int data_enter(__s32 fd, __u64 buf, __u32 iovcnt, __u16 func_id, bool egress) {
+  struct espan_config *cfg = current_config();
+  if (!cfg) return 0;
+  __u64 pid_tgid = bpf_get_current_pid_tgid();
+  if (!task_traced(cfg, pid_tgid >> 32)) return 0;
+  struct sock *sk = tcp_sock_of_fd(fd);
+  if (!sk) return 0;
+  struct call_args a = {};
+  a.ts = bpf_ktime_get_ns();
+  a.sk = (__u64)sk;
+  a.buf = buf;
+  a.iovcnt = iovcnt;
+  a.fd = fd;
+  a.func_id = func_id;
+  /* the sequence number of the first byte this call moves: the peer's matching call sees the same */
+  struct tcp_sock *tp = (struct tcp_sock *)sk;
+  a.tcp_seq = egress ? BPF_CORE_READ(tp, write_seq) : BPF_CORE_READ(tp, copied_seq);
+  if (bpf_map_update_elem(&active_calls, &pid_tgid, &a, BPF_ANY)) count_drop(DROP_CALLS_FULL);
+  return 0;
+}
+
+static __always_inline int data_exit(long ret) {
+  __u64 pid_tgid = bpf_get_current_pid_tgid();
+  struct call_args *a = bpf_map_lookup_elem(&active_calls, &pid_tgid);
+  if (!a) return 0;
+  struct espan_config *cfg = current_config();
+  /* a non-blocking socket with nothing to read says so constantly: not worth a record */
+  if (!cfg || ret == -EAGAIN) goto out;
+  struct conn_state *cs = conn_of((struct sock *)a->sk, 0, false);
+  if (!cs || conn_filtered_out(cfg, cs)) goto out;
+  struct network_data *nd = begin_record(a, cs, pid_tgid);
+  if (!nd) goto out;
+  __u32 act = 0;
+  if (ret > 0) {
+    __u32 cap = cfg->capture_size;
+    if (cap > L7_BUFFER_SIZE) cap = L7_BUFFER_SIZE;
+    __u32 want = ret < cap ? (__u32)ret : cap;
+    act = copy_payload(nd->payload, a, want);
+  }
+  nd->meta.buf_len = ret;
+  nd->meta.act_size = act;
+  submit(cfg, nd, act);
+out:
+  bpf_map_delete_elem(&active_calls, &pid_tgid);
+  return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_read")
+int enter_read(struct trace_event_raw_sys_enter *ctx) {
+  return data_enter(ctx->args[0], ctx->args[1], 0, FUNC_READ, false);
+}
+SEC("tracepoint/syscalls/sys_exit_read")
+int exit_read(struct trace_event_raw_sys_exit *ctx) { return data_exit(ctx->ret); }
+
+SEC("tracepoint/syscalls/sys_enter_write")
+int enter_write(struct trace_event_raw_sys_enter *ctx) {
+  return data_enter(ctx->args[0], ctx->args[1], 0, FUNC_WRITE, true);
+}
+SEC("tracepoint/syscalls/sys_exit_write")
+int exit_write(struct trace_event_raw_sys_exit *ctx) { return data_exit(ctx->ret); }
+
+SEC("tracepoint/syscalls/sys_enter_readv")
+int enter_readv(struct trace_event_raw_sys_enter *ctx) {
+  __u32 n = ctx->args[2];
+  return data_enter(ctx->args[0], ctx->args[1], n ? n : 1, FUNC_READV, false);
+}
+SEC("tracepoint/syscalls/sys_exit_readv")
+int exit_readv(struct trace_event_raw_sys_exit *ctx) { return data_exit(ctx->ret); }
+
+SEC("tracepoint/syscalls/sys_enter_writev")
+int enter_writev(struct trace_event_raw_sys_enter *ctx) {
+  __u32 n = ctx->args[2];
+  return data_enter(ctx->args[0], ctx->args[1], n ? n : 1, FUNC_WRITEV, true);
+}
+SEC("tracepoint/syscalls/sys_exit_writev")
+int exit_writev(struct trace_event_raw_sys_exit *ctx) { return data_exit(ctx->ret); }
+
+SEC("tracepoint/syscalls/sys_enter_sendto")
+int enter_sendto(struct trace_event_raw_sys_enter *ctx) {
+  return data_enter(ctx->args[0], ctx->args[1], 0, FUNC_SENDTO, true);
+}
+SEC("tracepoint/syscalls/sys_exit_sendto")
+int exit_sendto(struct trace_event_raw_sys_exit *ctx) { return data_exit(ctx->ret); }
+
+SEC("tracepoint/syscalls/sys_enter_recvfrom")
+int enter_recvfrom(struct trace_event_raw_sys_enter *ctx) {
+  return data_enter(ctx->args[0], ctx->args[1], 0, FUNC_RECVFROM, false);
+}
+SEC("tracepoint/syscalls/sys_exit_recvfrom")
+int exit_recvfrom(struct trace_event_raw_sys_exit *ctx) { return data_exit(ctx->ret); }
+
+static __always_inline int msg_enter(struct trace_event_raw_sys_enter *ctx, __u16 func_id, bool egress) {
+  struct user_msghdr msg;
+  if (bpf_probe_read_user(&msg, sizeof(msg), (void *)ctx->args[1])) return 0;
+  __u32 n = msg.msg_iovlen;
+  if (!n) return 0;
+  return data_enter(ctx->args[0], (__u64)msg.msg_iov, n, func_id, egress);
+}
+
+SEC("tracepoint/syscalls/sys_enter_sendmsg")
+int enter_sendmsg(struct trace_event_raw_sys_enter *ctx) { return msg_enter(ctx, FUNC_SENDMSG, true); }
+SEC("tracepoint/syscalls/sys_exit_sendmsg")
+int exit_sendmsg(struct trace_event_raw_sys_exit *ctx) { return data_exit(ctx->ret); }
+
+SEC("tracepoint/syscalls/sys_enter_recvmsg")
+int enter_recvmsg(struct trace_event_raw_sys_enter *ctx) { return msg_enter(ctx, FUNC_RECVMSG, false); }
+SEC("tracepoint/syscalls/sys_exit_recvmsg")
+int exit_recvmsg(struct trace_event_raw_sys_exit *ctx) { return data_exit(ctx->ret); }
+
+/* ---- connection state ---- */
+
+/* connect/accept/close: enter saves the fd (the socket's fd for accept is only known at exit) */
+static __always_inline int state_enter(__s32 fd, __u16 func_id) {
+  struct espan_config *cfg = current_config();
+  if (!cfg) return 0;
+  __u64 pid_tgid = bpf_get_current_pid_tgid();
+  if (!task_traced(cfg, pid_tgid >> 32)) return 0;
+  struct call_args a = {};
+  a.ts = bpf_ktime_get_ns();
+  a.fd = fd;
+  a.func_id = func_id;
+  if (func_id == FUNC_CLOSE) {
+    /* after close the fd no longer leads to the socket */
+    struct sock *sk = tcp_sock_of_fd(fd);
+    if (!sk) return 0;
+    a.sk = (__u64)sk;
+  }
+  if (bpf_map_update_elem(&active_calls, &pid_tgid, &a, BPF_ANY)) count_drop(DROP_CALLS_FULL);
+  return 0;
+}
+
+static __always_inline int state_exit(long ret) {
+  __u64 pid_tgid = bpf_get_current_pid_tgid();
+  struct call_args *a = bpf_map_lookup_elem(&active_calls, &pid_tgid);
+  if (!a) return 0;
+  struct espan_config *cfg = current_config();
+  if (!cfg) goto out;
+  __u32 meta = 0;
+  if (a->func_id == FUNC_CLOSE) {
+    if (ret < 0) goto out;
+  } else if (a->func_id == FUNC_CONNECT) {
+    /* a non-blocking connect is under way: the socket already has both addresses */
+    if (ret < 0 && ret != -EINPROGRESS) goto out;
+    meta = CONN_META_CLIENT;
+  } else {
+    if (ret < 0) goto out;
+    a->fd = ret; /* accept returns the connection's fd */
+    meta = CONN_META_SERVER;
+  }
+  if (!a->sk) {
+    struct sock *sk = tcp_sock_of_fd(a->fd);
+    if (!sk) goto out;
+    a->sk = (__u64)sk;
+  }
+  struct conn_state *cs = conn_of((struct sock *)a->sk, meta, a->func_id != FUNC_CLOSE);
+  if (!cs || conn_filtered_out(cfg, cs)) goto out;
+  struct tcp_sock *tp = (struct tcp_sock *)a->sk;
+  a->tcp_seq = a->func_id == FUNC_ACCEPT || a->func_id == FUNC_ACCEPT4 ? BPF_CORE_READ(tp, copied_seq)
+                                                                       : BPF_CORE_READ(tp, write_seq);
+  struct network_data *nd = begin_record(a, cs, pid_tgid);
+  if (!nd) goto out;
+  nd->meta.buf_len = 0;
+  nd->meta.act_size = 0;
+  submit(cfg, nd, 0);
+  if (a->func_id == FUNC_CLOSE) {
+    __u64 key = a->sk;
+    bpf_map_delete_elem(&conns, &key);
+  }
+out:
+  bpf_map_delete_elem(&active_calls, &pid_tgid);
+  return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_connect")
+int enter_connect(struct trace_event_raw_sys_enter *ctx) { return state_enter(ctx->args[0], FUNC_CONNECT); }
+SEC("tracepoint/syscalls/sys_exit_connect")
+int exit_connect(struct trace_event_raw_sys_exit *ctx) { return state_exit(ctx->ret); }
+
+SEC("tracepoint/syscalls/sys_enter_accept")
+int enter_accept(struct trace_event_raw_sys_enter *ctx) { return state_enter(ctx->args[0], FUNC_ACCEPT); }
+SEC("tracepoint/syscalls/sys_exit_accept")
+int exit_accept(struct trace_event_raw_sys_exit *ctx) { return state_exit(ctx->ret); }
+
+SEC("tracepoint/syscalls/sys_enter_accept4")
+int enter_accept4(struct trace_event_raw_sys_enter *ctx) { return state_enter(ctx->args[0], FUNC_ACCEPT4); }
+SEC("tracepoint/syscalls/sys_exit_accept4")
+int exit_accept4(struct trace_event_raw_sys_exit *ctx) { return state_exit(ctx->ret); }
+
+SEC("tracepoint/syscalls/sys_enter_close")
+int enter_close(struct trace_event_raw_sys_enter *ctx) { return state_enter(ctx->args[0], FUNC_CLOSE); }
+SEC("tracepoint/syscalls/sys_exit_close")
+int exit_close(struct trace_event_raw_sys_exit *ctx) { return state_exit(ctx->ret); }
+
+/* ---- process tracking: a traced process's children are traced from their first call ---- */
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child) {
+  __u32 child_pid = child->pid;
+  if (child_pid != child->tgid) return 0; /* a new thread, covered by its tgid */
+  __u32 parent_tgid = parent->tgid;
+  __u8 *v = bpf_map_lookup_elem(&pid_filter, &parent_tgid);
+  if (v && *v == PID_VERDICT_INCLUDE) {
+    __u8 verdict = PID_VERDICT_INCLUDE;
+    bpf_map_update_elem(&pid_filter, &child_pid, &verdict, BPF_NOEXIST);
+  }
+  return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(on_exit, struct task_struct *p) {
+  __u32 pid = p->pid;
+  if (pid != p->tgid) return 0;
+  bpf_map_delete_elem(&pid_filter, &pid);
+  return 0;
+}

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Map values shared by bpf/espan.bpf.c and native/: the filter settings user
+ * space writes and the counters it reads.
+ */
+#ifndef ESPAN_MAPS_H
+#define ESPAN_MAPS_H
+
+/* pid_filter / comm_filter values */
+#define PID_VERDICT_INCLUDE 1
+#define PID_VERDICT_EXCLUDE 2
+
+/* indexes of the per-CPU `drops` counters */
+#define DROP_RINGBUF_FULL 0 /* ring buffer had no room: the record is lost */
+#define DROP_CALLS_FULL 1   /* too many syscalls in flight to remember their arguments */
+#define DROP_COUNTERS 2
+
+/* the single entry of the `espan_config` array */
+struct espan_config {
+  __u32 enabled;      /* 0 until user space has written the filters */
+  __u32 self_pid;     /* espan itself: never traced, so its own export traffic never loops */
+  __u32 trace_all;    /* trace every process not excluded */
+  __u32 filter_comms; /* consult comm_filter for processes without a pid verdict */
+  __u32 filter_ports; /* only connections with a port in port_filter */
+  __u32 filter_netns; /* only connections in a netns in netns_filter */
+  __u32 capture_size; /* payload bytes per record, <= L7_BUFFER_SIZE */
+  __u32 _pad;
+  __u64 wakeup_bytes; /* wake the consumer once this much data waits */
+};
+
+struct comm_key {
+  char comm[16];
+};
+
+/* per connection (keyed by struct sock address) */
+struct conn_state {
+  __u32 saddr[4];
+  __u32 daddr[4];
+  __u16 sport;
+  __u16 dport;
+  __u32 port_pair; /* skc_portpair when first seen */
+  __u32 netns;
+  __u32 meta;      /* CONN_META_* */
+  __u32 ktime;
+  __u32 prandom;
+  __u32 index;     /* next per-connection call number */
+  __u32 _pad;
+};
+
+#endif

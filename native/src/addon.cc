@@ -1,0 +1,488 @@
+// node-addon-api over libbpf: loads bpf/.output/espan.bpf.o, attaches it,
+// writes its filter maps, and drains its ring buffer on a thread of its own,
+// handing JavaScript one Buffer (plus record offsets) per wake-up.
+#include <napi.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/types.h>
+
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cerrno>
+#include <cstdarg>
+#include <cstddef>
+#include <cstring>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+extern "C" {
+#include "../../bpf/network_data.h"
+#include "../../bpf/espan_maps.h"
+}
+
+namespace {
+
+// libbpf reports through a print callback; the last lines go into the error
+// JavaScript sees instead of onto espan's stderr.
+std::mutex g_log_mutex;
+std::string g_log;
+
+int libbpf_print(enum libbpf_print_level level, const char* fmt, va_list args) {
+  if (level == LIBBPF_DEBUG) return 0;
+  char line[1024];
+  int n = vsnprintf(line, sizeof(line), fmt, args);
+  std::lock_guard<std::mutex> lock(g_log_mutex);
+  g_log.append(line, n > 0 ? std::min<size_t>(n, sizeof(line) - 1) : 0);
+  if (g_log.size() > 8192) g_log.erase(0, g_log.size() - 8192);
+  return 0;
+}
+
+std::string take_log() {
+  std::lock_guard<std::mutex> lock(g_log_mutex);
+  std::string s;
+  s.swap(g_log);
+  return s;
+}
+
+std::string errno_text(int err) { return std::string(strerror(err < 0 ? -err : err)); }
+
+struct Batch {
+  std::vector<uint8_t> data;
+  std::vector<uint32_t> offsets;  // start of each record, then the end of the last
+};
+
+#define FIELD(path, member) \
+  { path, offsetof(struct network_data, meta.member), sizeof(((struct network_data*)0)->meta.member) }
+
+struct FieldInfo {
+  const char* name;
+  size_t offset;
+  size_t size;
+};
+
+const FieldInfo kFields[] = {
+    FIELD("ts", ts),
+    FIELD("ts_tail", ts_tail),
+    FIELD("tid_utid", tid_utid),
+    FIELD("comm", comm),
+    FIELD("uni_id.sk", uni_id.sk),
+    FIELD("uni_id.ktime", uni_id.ktime),
+    FIELD("uni_id.prandom", uni_id.prandom),
+    FIELD("conn.saddr", conn.saddr),
+    FIELD("conn.daddr", conn.daddr),
+    FIELD("conn.sport", conn.sport),
+    FIELD("conn.dport", conn.dport),
+    FIELD("conn.pid", conn.pid),
+    FIELD("conn.netns", conn.netns),
+    FIELD("conn.meta", conn.meta),
+    FIELD("tcp_seq", tcp_seq),
+    FIELD("_pad0", _pad0),
+    FIELD("func_id", func_id),
+    FIELD("fd", fd),
+    FIELD("buf_len", buf_len),
+    FIELD("act_size", act_size),
+    FIELD("index", index),
+};
+
+Napi::Value Layout(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("metaSize", Napi::Number::New(env, sizeof(((struct network_data*)0)->meta)));
+  out.Set("l7BufferSize", Napi::Number::New(env, L7_BUFFER_SIZE));
+  Napi::Array fields = Napi::Array::New(env);
+  uint32_t i = 0;
+  for (const FieldInfo& f : kFields) {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("name", f.name);
+    o.Set("offset", Napi::Number::New(env, f.offset));
+    o.Set("size", Napi::Number::New(env, f.size));
+    fields.Set(i++, o);
+  }
+  out.Set("fields", fields);
+  return out;
+}
+
+uint32_t OptU32(const Napi::Object& o, const char* key, uint32_t dflt) {
+  Napi::Value v = o.Get(key);
+  return v.IsNumber() ? v.As<Napi::Number>().Uint32Value() : dflt;
+}
+
+class Probe : public Napi::ObjectWrap<Probe> {
+ public:
+  static Napi::Function Init(Napi::Env env) {
+    return DefineClass(env, "Probe",
+                       {
+                           InstanceMethod("configure", &Probe::Configure),
+                           InstanceMethod("setPid", &Probe::SetPid),
+                           InstanceMethod("deletePid", &Probe::DeletePid),
+                           InstanceMethod("setComm", &Probe::SetComm),
+                           InstanceMethod("start", &Probe::Start),
+                           InstanceMethod("stop", &Probe::Stop),
+                           InstanceMethod("stats", &Probe::Stats),
+                           InstanceMethod("programStats", &Probe::ProgramStats),
+                           InstanceMethod("enableRunTimeStats", &Probe::EnableRunTimeStats),
+                       });
+  }
+
+  // new Probe({ objectPath, ringBufferSize, pollIntervalMs, maxBatchBytes, maxQueuedBatches })
+  // opens and loads the object (verifier included); nothing is attached yet.
+  explicit Probe(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Probe>(info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsObject()) {
+      Napi::TypeError::New(env, "Probe(options) expects an options object").ThrowAsJavaScriptException();
+      return;
+    }
+    Napi::Object opts = info[0].As<Napi::Object>();
+    std::string path = opts.Get("objectPath").ToString().Utf8Value();
+    uint32_t ring_size = OptU32(opts, "ringBufferSize", 8u << 20);
+    poll_ms_ = OptU32(opts, "pollIntervalMs", 10);
+    max_batch_bytes_ = OptU32(opts, "maxBatchBytes", 1u << 20);
+    max_queued_ = OptU32(opts, "maxQueuedBatches", 16);
+    if (max_batch_bytes_ < 2 * sizeof(struct network_data)) max_batch_bytes_ = 2 * sizeof(struct network_data);
+
+    libbpf_set_print(libbpf_print);
+    take_log();
+    obj_ = bpf_object__open_file(path.c_str(), nullptr);
+    if (!obj_) {
+      int err = errno;
+      obj_ = nullptr;
+      Fail(env, "cannot open BPF object " + path + ": " + errno_text(err));
+      return;
+    }
+    struct bpf_map* rb = bpf_object__find_map_by_name(obj_, "records");
+    if (!rb || bpf_map__set_max_entries(rb, ring_size) != 0) {
+      Fail(env, "cannot size the ring buffer to " + std::to_string(ring_size) + " bytes (a power of two, at least the page size)");
+      return;
+    }
+    int err = bpf_object__load(obj_);
+    if (err) {
+      Fail(env, "cannot load the BPF programs: " + errno_text(err));
+      return;
+    }
+    config_fd_ = bpf_object__find_map_fd_by_name(obj_, "espan_config");
+    pid_fd_ = bpf_object__find_map_fd_by_name(obj_, "pid_filter");
+    comm_fd_ = bpf_object__find_map_fd_by_name(obj_, "comm_filter");
+    port_fd_ = bpf_object__find_map_fd_by_name(obj_, "port_filter");
+    netns_fd_ = bpf_object__find_map_fd_by_name(obj_, "netns_filter");
+    drops_fd_ = bpf_object__find_map_fd_by_name(obj_, "drops");
+    ring_ = ring_buffer__new(bpf_map__fd(rb), &Probe::OnRecord, this, nullptr);
+    if (!ring_) {
+      Fail(env, "cannot open the ring buffer: " + errno_text(errno));
+      return;
+    }
+    ncpus_ = libbpf_num_possible_cpus();
+  }
+
+  ~Probe() override { Teardown(); }
+
+ private:
+  void Fail(Napi::Env env, const std::string& what) {
+    std::string log = take_log();
+    Teardown();
+    std::string msg = what;
+    if (!log.empty()) {
+      // The verifier log can be long; its tail names the failing instruction.
+      if (log.size() > 2000) log = "…" + log.substr(log.size() - 2000);
+      msg += "\nlibbpf: " + log;
+    }
+    Napi::Error::New(env, msg).ThrowAsJavaScriptException();
+  }
+
+  void Detach() {
+    for (struct bpf_link* l : links_) bpf_link__destroy(l);
+    links_.clear();
+  }
+
+  void Teardown() {
+    Detach();
+    if (thread_.joinable()) {
+      stopping_ = true;
+      thread_.join();
+    }
+    if (ring_) ring_buffer__free(ring_);
+    ring_ = nullptr;
+    if (obj_) bpf_object__close(obj_);
+    obj_ = nullptr;
+    if (stats_fd_ >= 0) close(stats_fd_);
+    stats_fd_ = -1;
+    delete current_;
+    current_ = nullptr;
+  }
+
+  bool Loaded(Napi::Env env) {
+    if (obj_) return true;
+    Napi::Error::New(env, "the probe is not loaded (closed or failed to load)").ThrowAsJavaScriptException();
+    return false;
+  }
+
+  // configure({ selfPid, traceAll, filterComms, captureSize, wakeupBytes, ports: [], netns: [] })
+  Napi::Value Configure(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!Loaded(env)) return env.Undefined();
+    Napi::Object o = info[0].As<Napi::Object>();
+    struct espan_config cfg = {};
+    cfg.enabled = 1;
+    cfg.self_pid = OptU32(o, "selfPid", 0);
+    cfg.trace_all = o.Get("traceAll").ToBoolean() ? 1 : 0;
+    cfg.filter_comms = o.Get("filterComms").ToBoolean() ? 1 : 0;
+    cfg.capture_size = std::min<uint32_t>(OptU32(o, "captureSize", L7_BUFFER_SIZE), L7_BUFFER_SIZE);
+    cfg.wakeup_bytes = OptU32(o, "wakeupBytes", 256 * 1024);
+
+    std::set<uint32_t> ports;
+    Napi::Value pv = o.Get("ports");
+    if (pv.IsArray()) {
+      Napi::Array a = pv.As<Napi::Array>();
+      for (uint32_t i = 0; i < a.Length(); i++) ports.insert(a.Get(i).As<Napi::Number>().Uint32Value() & 0xffff);
+    }
+    uint8_t zero = 0, one = 1;
+    for (uint32_t p : ports_) {
+      if (!ports.count(p)) bpf_map_update_elem(port_fd_, &p, &zero, BPF_ANY);
+    }
+    for (uint32_t p : ports) bpf_map_update_elem(port_fd_, &p, &one, BPF_ANY);
+    ports_ = ports;
+    cfg.filter_ports = ports.empty() ? 0 : 1;
+
+    std::set<uint32_t> netns;
+    Napi::Value nv = o.Get("netns");
+    if (nv.IsArray()) {
+      Napi::Array a = nv.As<Napi::Array>();
+      for (uint32_t i = 0; i < a.Length(); i++) netns.insert(a.Get(i).As<Napi::Number>().Uint32Value());
+    }
+    for (uint32_t n : netns_) {
+      if (!netns.count(n)) bpf_map_delete_elem(netns_fd_, &n);
+    }
+    for (uint32_t n : netns) bpf_map_update_elem(netns_fd_, &n, &one, BPF_ANY);
+    netns_ = netns;
+    cfg.filter_netns = netns.empty() ? 0 : 1;
+
+    uint32_t key = 0;
+    if (bpf_map_update_elem(config_fd_, &key, &cfg, BPF_ANY) != 0) {
+      Napi::Error::New(env, "cannot write the probe's settings: " + errno_text(errno)).ThrowAsJavaScriptException();
+    }
+    return env.Undefined();
+  }
+
+  // setPid(pid, verdict): 1 include, 2 exclude
+  Napi::Value SetPid(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!Loaded(env)) return env.Undefined();
+    uint32_t pid = info[0].As<Napi::Number>().Uint32Value();
+    uint8_t verdict = info[1].As<Napi::Number>().Uint32Value();
+    return Napi::Boolean::New(env, bpf_map_update_elem(pid_fd_, &pid, &verdict, BPF_ANY) == 0);
+  }
+
+  Napi::Value DeletePid(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!Loaded(env)) return env.Undefined();
+    uint32_t pid = info[0].As<Napi::Number>().Uint32Value();
+    return Napi::Boolean::New(env, bpf_map_delete_elem(pid_fd_, &pid) == 0);
+  }
+
+  // setComm(comm, verdict)
+  Napi::Value SetComm(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!Loaded(env)) return env.Undefined();
+    struct comm_key key = {};
+    std::string comm = info[0].ToString().Utf8Value();
+    memcpy(key.comm, comm.data(), std::min<size_t>(comm.size(), sizeof(key.comm) - 1));
+    uint8_t verdict = info[1].As<Napi::Number>().Uint32Value();
+    return Napi::Boolean::New(env, bpf_map_update_elem(comm_fd_, &key, &verdict, BPF_ANY) == 0);
+  }
+
+  // start(onBatch(buffer, offsets)): attaches every program and starts draining.
+  Napi::Value Start(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!Loaded(env)) return env.Undefined();
+    if (running_) {
+      Napi::Error::New(env, "the probe is already started").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    struct bpf_program* prog;
+    bpf_object__for_each_program(prog, obj_) {
+      struct bpf_link* link = bpf_program__attach(prog);
+      if (!link) {
+        int err = errno;
+        Detach();
+        std::string log = take_log();
+        Napi::Error::New(env, std::string("cannot attach ") + bpf_program__name(prog) + " (" + bpf_program__section_name(prog) +
+                                  "): " + errno_text(err) + (log.empty() ? "" : "\nlibbpf: " + log))
+            .ThrowAsJavaScriptException();
+        return env.Undefined();
+      }
+      links_.push_back(link);
+    }
+    tsfn_ = Napi::ThreadSafeFunction::New(env, info[0].As<Napi::Function>(), "espan-ringbuf", max_queued_, 1, this,
+                                          [](Napi::Env, Probe* self) { self->OnDrained(); });
+    running_ = true;
+    stopping_ = false;
+    Ref();  // the drain thread uses this object until OnDrained
+    thread_ = std::thread([this] { Drain(); });
+    return env.Undefined();
+  }
+
+  // stop(): detaches, lets the thread hand over what the ring still holds, resolves when it has.
+  Napi::Value Stop(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    stop_deferred_.push_back(Napi::Promise::Deferred::New(env));
+    Napi::Promise promise = stop_deferred_.back().Promise();
+    Detach();
+    if (!running_) {
+      ResolveStops();
+      return promise;
+    }
+    stopping_ = true;
+    return promise;
+  }
+
+  void ResolveStops() {
+    std::vector<Napi::Promise::Deferred> pending;
+    pending.swap(stop_deferred_);
+    for (auto& d : pending) d.Resolve(d.Env().Undefined());
+  }
+
+  // Runs on the JavaScript thread once the drain thread released the function and every batch was delivered.
+  void OnDrained() {
+    if (thread_.joinable()) thread_.join();
+    running_ = false;
+    ResolveStops();
+    Unref();
+  }
+
+  Napi::Value Stats(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Napi::Object out = Napi::Object::New(env);
+    uint64_t totals[DROP_COUNTERS] = {};
+    if (obj_ && drops_fd_ >= 0) {
+      std::vector<uint64_t> per_cpu(ncpus_ > 0 ? ncpus_ : 1);
+      for (uint32_t k = 0; k < DROP_COUNTERS; k++) {
+        if (bpf_map_lookup_elem(drops_fd_, &k, per_cpu.data()) == 0) {
+          for (uint64_t v : per_cpu) totals[k] += v;
+        }
+      }
+    }
+    out.Set("ringBufferFull", Napi::Number::New(env, totals[DROP_RINGBUF_FULL]));
+    out.Set("callTableFull", Napi::Number::New(env, totals[DROP_CALLS_FULL]));
+    out.Set("records", Napi::Number::New(env, records_.load()));
+    out.Set("batches", Napi::Number::New(env, batches_.load()));
+    out.Set("bytes", Napi::Number::New(env, bytes_.load()));
+    out.Set("blockedNs", Napi::Number::New(env, blocked_ns_.load()));
+    return out;
+  }
+
+  // Keeps the kernel's per-program run-time accounting on while the returned fd is open (closed with the probe).
+  Napi::Value EnableRunTimeStats(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (stats_fd_ < 0) stats_fd_ = bpf_enable_stats(BPF_STATS_RUN_TIME);
+    return Napi::Boolean::New(env, stats_fd_ >= 0);
+  }
+
+  Napi::Value ProgramStats(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Napi::Array out = Napi::Array::New(env);
+    if (!obj_) return out;
+    uint32_t i = 0;
+    struct bpf_program* prog;
+    bpf_object__for_each_program(prog, obj_) {
+      struct bpf_prog_info pi = {};
+      uint32_t len = sizeof(pi);
+      if (bpf_obj_get_info_by_fd(bpf_program__fd(prog), &pi, &len) != 0) continue;
+      Napi::Object o = Napi::Object::New(env);
+      o.Set("name", bpf_program__name(prog));
+      o.Set("runCount", Napi::Number::New(env, pi.run_cnt));
+      o.Set("runTimeNs", Napi::Number::New(env, pi.run_time_ns));
+      out.Set(i++, o);
+    }
+    return out;
+  }
+
+  static int OnRecord(void* ctx, void* data, size_t size) {
+    Probe* self = static_cast<Probe*>(ctx);
+    if (!self->current_) {
+      self->current_ = new Batch();
+      self->current_->data.reserve(std::min<size_t>(self->max_batch_bytes_, 256 * 1024));
+    }
+    Batch* b = self->current_;
+    b->offsets.push_back(b->data.size());
+    const uint8_t* p = static_cast<const uint8_t*>(data);
+    b->data.insert(b->data.end(), p, p + size);
+    // Stop consuming (the record just taken is kept) once another could overflow the batch.
+    return b->data.size() + sizeof(struct network_data) > self->max_batch_bytes_ ? -ENOSPC : 0;
+  }
+
+  void Flush() {
+    Batch* b = current_;
+    if (!b) return;
+    current_ = nullptr;
+    b->offsets.push_back(b->data.size());
+    records_ += b->offsets.size() - 1;
+    batches_ += 1;
+    bytes_ += b->data.size();
+    auto t0 = std::chrono::steady_clock::now();
+    // Blocks while JavaScript has max_queued_ batches unread: the ring fills and the kernel counts drops.
+    napi_status st = tsfn_.BlockingCall(b, [](Napi::Env env, Napi::Function cb, Batch* batch) {
+      size_t n = batch->offsets.size();
+      Napi::Uint32Array offsets = Napi::Uint32Array::New(env, n);
+      memcpy(offsets.Data(), batch->offsets.data(), n * sizeof(uint32_t));
+      size_t len = batch->data.size();
+      uint8_t* bytes = batch->data.data();
+      Napi::Buffer<uint8_t> buf =
+          Napi::Buffer<uint8_t>::New(env, bytes, len, [](Napi::Env, uint8_t*, Batch* owner) { delete owner; }, batch);
+      cb.Call({buf, offsets});
+    });
+    blocked_ns_ += std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count();
+    if (st != napi_ok) delete b;
+  }
+
+  void DrainAvailable() {
+    for (;;) {
+      int r = ring_buffer__consume(ring_);
+      Flush();
+      if (r != -ENOSPC) break;
+    }
+  }
+
+  void Drain() {
+    while (!stopping_) {
+      // With BPF_RB_NO_WAKEUP the epoll wait mostly times out: the timeout is the poll timer.
+      int r = ring_buffer__poll(ring_, poll_ms_);
+      if (r == -ENOSPC) Flush();
+      DrainAvailable();
+    }
+    DrainAvailable();
+    tsfn_.Release();
+  }
+
+  struct bpf_object* obj_ = nullptr;
+  struct ring_buffer* ring_ = nullptr;
+  std::vector<struct bpf_link*> links_;
+  int config_fd_ = -1, pid_fd_ = -1, comm_fd_ = -1, port_fd_ = -1, netns_fd_ = -1, drops_fd_ = -1;
+  int stats_fd_ = -1;
+  int ncpus_ = 1;
+  uint32_t poll_ms_ = 10;
+  size_t max_batch_bytes_ = 1 << 20;
+  uint32_t max_queued_ = 16;
+  std::set<uint32_t> ports_, netns_;
+  Batch* current_ = nullptr;
+  Napi::ThreadSafeFunction tsfn_;
+  std::thread thread_;
+  std::atomic<bool> stopping_{false};
+  bool running_ = false;
+  std::vector<Napi::Promise::Deferred> stop_deferred_;
+  std::atomic<uint64_t> records_{0}, batches_{0}, bytes_{0}, blocked_ns_{0};
+};
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("Probe", Probe::Init(env));
+  exports.Set("layout", Napi::Function::New(env, Layout));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(espan_native, Init)
