@@ -83,7 +83,7 @@ export async function run(file: string): Promise<number> {
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
     // Finite receivers (replay, pcap) end by themselves.
-    service.finished().then(() => resolve('all receivers finished'));
+    service.receiversFinished().then(() => resolve('all receivers finished'));
   });
   stopStatus();
   log.info('shutting down', { reason });

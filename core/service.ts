@@ -12,6 +12,8 @@ import { merge, Observable, share, Subscription, tap } from 'rxjs';
 import type {
   ComponentContext,
   ComponentKind,
+  Connector,
+  ConnectorFactory,
   Exporter,
   ExporterFactory,
   Extension,
@@ -43,6 +45,9 @@ export interface ShutdownReport {
 
 interface RunningPipeline {
   id: string;
+  receivers: string[];
+  exporters: string[];
+  finished: boolean;
   processors: Processor[];
   subscription?: Subscription;
   done: Promise<void>;
@@ -53,6 +58,7 @@ export class Service {
   readonly logger: Logger;
   private readonly receivers = new Map<string, { receiver: Receiver; output: Observable<Batch>; signal: SignalType }>();
   private readonly exporters = new Map<string, Exporter>();
+  private readonly connectors = new Map<string, Connector>();
   private readonly extensions = new Map<string, Extension>();
   private readonly pipelines: RunningPipeline[] = [];
   private state: 'starting' | 'ready' | 'stopping' = 'starting';
@@ -87,11 +93,31 @@ export class Service {
     return this.config.components.get(`${kind}:${id}`)!;
   }
 
+  /** A connector, created once: it stands as an exporter in one pipeline and a receiver in another. */
+  private connector(id: string): Connector | undefined {
+    const c = this.config.components.get(`connector:${id}`);
+    if (!c) return undefined;
+    let conn = this.connectors.get(id);
+    if (!conn) {
+      conn = (c.factory as ConnectorFactory).create(c.config, this.context('connector', id));
+      this.connectors.set(id, conn);
+    }
+    return conn;
+  }
+
   /** Creates every component and connects the pipelines; nothing flows until receivers start. */
   private build(): void {
     for (const p of this.config.pipelines) {
       for (const id of p.receivers) {
         if (this.receivers.has(id)) continue;
+        const conn = this.connector(id);
+        if (conn) {
+          const signal = (this.component('connector', id).factory as ConnectorFactory).produces(this.component('connector', id).config);
+          // A connector's output needs no start or stop of its own: it completes at connector shutdown.
+          const receiver: Receiver = { output: conn.output, start: async () => {}, shutdown: async () => {} };
+          this.receivers.set(id, { receiver, output: conn.output.pipe(share()), signal });
+          continue;
+        }
         const c = this.component('receiver', id);
         const f = c.factory as ReceiverFactory;
         const receiver = f.create(c.config, this.context('receiver', id));
@@ -106,6 +132,11 @@ export class Service {
       }
       for (const id of p.exporters) {
         if (this.exporters.has(id)) continue;
+        const conn = this.connector(id);
+        if (conn) {
+          this.exporters.set(id, { consume: (b, sig) => conn.consume(b, sig), shutdown: async () => ({ lost: 0 }) });
+          continue;
+        }
         const c = this.component('exporter', id);
         this.exporters.set(id, (c.factory as ExporterFactory).create(c.config, this.context('exporter', id)));
       }
@@ -136,7 +167,7 @@ export class Service {
     });
     const signal = p.signals[p.signals.length - 1];
     const exporters = p.exporters.map((id) => ({ id, exporter: this.exporters.get(id)! }));
-    const running: RunningPipeline = { id: p.id, processors, done: Promise.resolve() };
+    const running: RunningPipeline = { id: p.id, receivers: p.receivers, exporters: p.exporters, finished: false, processors, done: Promise.resolve() };
     running.done = new Promise<void>((resolve) => {
       running.subscription = stream.subscribe({
         next: (batch) => {
@@ -205,9 +236,34 @@ export class Service {
     return this.state;
   }
 
-  /** Resolves when every pipeline's input has completed (all receivers finished by themselves). */
-  finished(): Promise<void> {
-    return Promise.all(this.pipelines.map((p) => p.done)).then(() => undefined);
+  /**
+   * Resolves when every receiver finished by itself (finite inputs such as
+   * replay) and the pipelines they feed completed: time to shut down.
+   */
+  receiversFinished(): Promise<void> {
+    const fedByReceivers = this.pipelines.filter((p) => p.receivers.every((r) => !this.connectors.has(r)));
+    return Promise.all(fedByReceivers.map((p) => p.done)).then(() => undefined);
+  }
+
+  /** Waits for pipelines in dependency order, shutting each connector down once its inputs completed. */
+  private async drainPipelines(attempt: (what: string, p: Promise<unknown>) => Promise<void>): Promise<void> {
+    for (const p of this.pipelines) p.done.then(() => (p.finished = true));
+    const stopped = new Set<string>();
+    for (;;) {
+      await Promise.all(
+        this.pipelines.filter((p) => p.receivers.every((r) => !this.connectors.has(r) || stopped.has(r))).map((p) => p.done),
+      );
+      await new Promise((r) => setImmediate(r)); // let the `finished` flags settle
+      const ready = [...this.connectors.keys()].filter(
+        (id) => !stopped.has(id) && this.pipelines.filter((p) => p.exporters.includes(id)).every((p) => p.finished),
+      );
+      if (ready.length === 0) break;
+      for (const id of ready) {
+        stopped.add(id);
+        await attempt(`connector ${id}`, this.connectors.get(id)!.shutdown());
+      }
+    }
+    await Promise.all(this.pipelines.map((p) => p.done));
   }
 
   async shutdown(): Promise<ShutdownReport> {
@@ -224,8 +280,8 @@ export class Service {
     };
     // 1. Receivers stop; their outputs complete, so processors flush downstream.
     await Promise.all([...this.receivers].map(([id, r]) => attempt(`receiver ${id}`, r.receiver.shutdown())));
-    // 2. Wait for the flushes to reach the exporters.
-    const flushed = await Promise.race([this.finished().then(() => true), sleep(deadline).then(() => false)]);
+    // 2. Wait for the flushes to reach the exporters; a connector stops once every pipeline feeding it has.
+    const flushed = await Promise.race([this.drainPipelines(attempt).then(() => true), sleep(deadline).then(() => false)]);
     if (!flushed) {
       failures.push('pipelines did not complete within the deadline');
       for (const p of this.pipelines) p.subscription?.unsubscribe();

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseDocument } from 'yaml';
-import type { AnyFactory, ComponentKind, ExporterFactory, ProcessorFactory, ReceiverFactory, Registry } from '../component';
+import type { ComponentKind, ConnectorFactory, ExporterFactory, ProcessorFactory, ReceiverFactory, Registry } from '../component';
 import type { SignalType } from '../signals';
 import { expandEnv, type Env, type ExpandProblem } from './envsubst';
 import { resolveConfig } from './schema';
@@ -31,7 +31,7 @@ export interface ComponentConfig {
   id: string;
   kind: ComponentKind;
   type: string;
-  factory: AnyFactory;
+  factory: ReceiverFactory | ProcessorFactory | ExporterFactory | ConnectorFactory | import('../component').ExtensionFactory;
   config: any;
 }
 
@@ -64,6 +64,7 @@ const SECTIONS: Record<string, ComponentKind> = {
   receivers: 'receiver',
   processors: 'processor',
   exporters: 'exporter',
+  connectors: 'connector',
   extensions: 'extension',
 };
 
@@ -180,6 +181,14 @@ export function parseConfig(text: string, file: string, registry: Registry, env:
         const p = checkPipeline(pid, raw, root, components, err);
         if (p) pipelines.push(p);
       }
+      for (const c of components.values()) {
+        if (c.kind !== 'connector') continue;
+        const asExporter = pipelines.some((p) => p.exporters.includes(c.id));
+        const asReceiver = pipelines.some((p) => p.receivers.includes(c.id));
+        if (asExporter !== asReceiver) {
+          err(`connectors.${c.id}`, `a connector must be an exporter in one pipeline and a receiver in another; it is only ${asExporter ? 'an exporter' : 'a receiver'}`);
+        }
+      }
     }
   }
   if (errors.length) throw new ConfigInvalid(errors);
@@ -222,20 +231,24 @@ function checkPipeline(
     const kind = SECTIONS[section];
     v.forEach((id: string, i: number) => {
       if (components.has(`${kind}:${id}`)) return;
+      // Connectors stand where receivers and exporters do.
+      if (section !== 'processors' && components.has(`connector:${id}`)) return;
       ok = false;
-      const defined = isMapping(root[section]) && id in (root[section] as object);
+      const inSection = (name: string) => isMapping(root[name]) && id in (root[name] as object);
       // A component defined but broken already has its own error; only name undefined ones.
-      if (!defined) err(`${at}.${section}[${i}]`, `${kind} "${id}" is not defined under ${section}`);
+      if (!inSection(section) && !(section !== 'processors' && inSection('connectors'))) {
+        err(`${at}.${section}[${i}]`, `${kind} "${id}" is not defined under ${section}${section === 'processors' ? '' : ' or connectors'}`);
+      }
     });
     lists[section] = v as string[];
   }
   if (!ok) return undefined;
-  const get = (kind: ComponentKind, id: string) => components.get(`${kind}:${id}`)!;
+  const get = (kind: ComponentKind, id: string) => components.get(`${kind}:${id}`) ?? components.get(`connector:${id}`)!;
 
   // Fan-in: every receiver must produce the same signal.
   const produced = lists.receivers.map((id) => {
     const c = get('receiver', id);
-    return { id, signal: (c.factory as ReceiverFactory).produces(c.config) };
+    return { id, signal: (c.factory as ReceiverFactory | ConnectorFactory).produces(c.config) };
   });
   const first = produced[0];
   for (const r of produced.slice(1)) {
@@ -260,7 +273,7 @@ function checkPipeline(
   signals.push(signal);
   for (const [i, id] of lists.exporters.entries()) {
     const c = get('exporter', id);
-    const accepts = (c.factory as ExporterFactory).accepts(c.config);
+    const accepts = (c.factory as ExporterFactory | ConnectorFactory).accepts(c.config);
     if (!accepts.includes(signal)) {
       err(`${at}.exporters[${i}]`, `exporter "${id}" takes ${accepts.join(' or ')} but ${from} produces ${signal}`);
     }
