@@ -1,0 +1,242 @@
+/**
+ * The Collector's exporterhelper for espan: a bounded sending queue drained by
+ * `num_consumers` concurrent senders, each retrying with exponential back-off
+ * on retryable errors. Every item ends in exactly one counter: sent, or failed
+ * with a reason (queue_full, permanent, retries_exhausted, partial_success,
+ * shutdown), so "nothing lost while the queue has room" can be checked.
+ */
+import type { ComponentContext, ExportResult } from '../../core/component';
+import { flattenTraces } from '../../core/otlp/encode';
+import type { PartialSuccess } from '../../core/otlp/decode';
+import type { Batch, SignalType } from '../../core/signals';
+import { initialBackoff, nextWait } from './backoff';
+import type { QueueSettings, RetrySettings } from './config';
+import { ExportError } from './errors';
+
+export type OtlpSignal = 'traces' | 'metrics';
+
+/** The wire side of an exporter: encodes a batch once, sends it as often as needed. */
+export interface Transport {
+  encode(signal: OtlpSignal, items: readonly unknown[]): Uint8Array;
+  /** one attempt; throws ExportError (other errors count as retryable network failures) */
+  send(signal: OtlpSignal, body: Uint8Array, timeoutMs: number): Promise<PartialSuccess | undefined>;
+  close(): Promise<void>;
+}
+
+/** Resolves true after ms, or false as soon as the signal aborts. */
+export type Sleep = (ms: number, abort?: AbortSignal) => Promise<boolean>;
+
+export const realSleep: Sleep = (ms, abort) =>
+  new Promise((resolve) => {
+    if (abort?.aborted) return resolve(false);
+    const onAbort = (): void => {
+      clearTimeout(t);
+      resolve(false);
+    };
+    const t = setTimeout(() => {
+      abort?.removeEventListener('abort', onAbort);
+      resolve(true);
+    }, ms);
+    abort?.addEventListener('abort', onAbort, { once: true });
+  });
+
+export interface SenderOptions {
+  queue: QueueSettings;
+  retry: RetrySettings;
+  /** per-attempt timeout, ms */
+  timeoutMs: number;
+  transport: Transport;
+  ctx: ComponentContext;
+  sleep?: Sleep;
+  random?: () => number;
+  now?: () => number;
+}
+
+interface Item {
+  /** the signal the pipeline delivered, for counters */
+  signal: SignalType;
+  otlp: OtlpSignal;
+  items: readonly unknown[];
+  count: number;
+  body?: Uint8Array;
+  /** counted already (sent or failed): guards against counting twice when shutdown gives up on it */
+  settled: boolean;
+}
+
+export class QueuedSender {
+  private readonly queue: Item[] = [];
+  /** block_on_overflow: batches waiting for room in the queue */
+  private readonly blocked: Array<{ item: Item; admit: () => void }> = [];
+  private readonly inflight = new Set<Item>();
+  private readonly roomWaiters: Array<() => void> = [];
+  private readonly idleWaiters: Array<() => void> = [];
+  private readonly abort = new AbortController();
+  private closed = false;
+  private readonly sleep: Sleep;
+  private readonly random: () => number;
+  private readonly now: () => number;
+  private readonly lastLog = new Map<string, number>();
+
+  constructor(private readonly o: SenderOptions) {
+    this.sleep = o.sleep ?? realSleep;
+    this.random = o.random ?? Math.random;
+    this.now = o.now ?? Date.now;
+    this.reportQueue();
+  }
+
+  consume(batch: Batch<any>, signal: SignalType): void | Promise<void> {
+    const items = signal === 'traces' ? flattenTraces(batch as any) : batch;
+    if (items.length === 0) return;
+    const item: Item = { signal, otlp: signal === 'metrics' ? 'metrics' : 'traces', items, count: items.length, settled: false };
+    if (this.closed) {
+      this.fail(item, 'shutdown');
+      return;
+    }
+    if (!this.o.queue.enabled) return this.run(item);
+    if (this.queue.length >= this.o.queue.queue_size) {
+      if (!this.o.queue.block_on_overflow) {
+        this.fail(item, 'queue_full');
+        this.logThrottled('queue_full', 'sending queue is full; dropping batch', { dropped: item.count, queue_size: this.o.queue.queue_size });
+        return;
+      }
+      return new Promise<void>((admit) => this.blocked.push({ item, admit }));
+    }
+    this.queue.push(item);
+    this.reportQueue();
+    this.pump();
+  }
+
+  /** Resolves when a new batch would be queued (or sent, without a queue) rather than dropped or held. */
+  ready(): Promise<void> {
+    if (this.hasRoom()) return Promise.resolve();
+    return new Promise((resolve) => this.roomWaiters.push(resolve));
+  }
+
+  /** Batches waiting plus batches being sent. */
+  pending(): { queued: number; inflight: number } {
+    return { queued: this.queue.length + this.blocked.length, inflight: this.inflight.size };
+  }
+
+  async shutdown(deadlineMs: number): Promise<ExportResult> {
+    this.closed = true;
+    const drained = this.isIdle() || (await Promise.race([new Promise<boolean>((r) => this.idleWaiters.push(() => r(true))), this.sleep(deadlineMs).then(() => false)]));
+    let lost = 0;
+    if (!drained) {
+      this.abort.abort();
+      const left = [...this.inflight, ...this.queue, ...this.blocked.map((b) => b.item)];
+      for (const b of this.blocked) b.admit();
+      this.blocked.length = 0;
+      this.queue.length = 0;
+      for (const item of left) {
+        if (item.settled) continue;
+        lost += item.count;
+        this.fail(item, 'shutdown');
+      }
+      this.reportQueue();
+    }
+    await this.o.transport.close();
+    return { lost };
+  }
+
+  private hasRoom(): boolean {
+    if (!this.o.queue.enabled) return this.inflight.size < this.o.queue.num_consumers;
+    return this.queue.length < this.o.queue.queue_size && this.blocked.length === 0;
+  }
+
+  private isIdle(): boolean {
+    return this.queue.length === 0 && this.blocked.length === 0 && this.inflight.size === 0;
+  }
+
+  private pump(): void {
+    while (this.inflight.size < this.o.queue.num_consumers && this.queue.length) {
+      const item = this.queue.shift()!;
+      const next = this.blocked.shift();
+      if (next) {
+        this.queue.push(next.item);
+        next.admit();
+      }
+      this.reportQueue();
+      void this.run(item);
+    }
+    if (this.hasRoom()) for (const w of this.roomWaiters.splice(0)) w();
+  }
+
+  private async run(item: Item): Promise<void> {
+    this.inflight.add(item);
+    try {
+      await this.deliver(item);
+    } finally {
+      this.inflight.delete(item);
+      this.pump();
+      if (this.isIdle()) for (const w of this.idleWaiters.splice(0)) w();
+    }
+  }
+
+  private async deliver(item: Item): Promise<void> {
+    const { retry, timeoutMs, transport } = this.o;
+    try {
+      item.body ??= transport.encode(item.otlp, item.items);
+    } catch (e) {
+      this.fail(item, 'permanent');
+      this.o.ctx.logger.error('cannot encode batch; dropping it', { error: (e as Error).message, items: item.count });
+      return;
+    }
+    const state = initialBackoff(retry);
+    const started = this.now();
+    for (let attempt = 1; ; attempt++) {
+      if (item.settled) return;
+      let err: ExportError;
+      try {
+        const partial = await transport.send(item.otlp, item.body, timeoutMs);
+        if (item.settled) return;
+        item.settled = true;
+        if (partial && partial.rejected > 0) {
+          const rejected = Math.min(partial.rejected, item.count);
+          this.o.ctx.telemetry.failed(rejected, item.signal, 'partial_success');
+          this.o.ctx.telemetry.sent(item.count - rejected, item.signal);
+          this.logThrottled('partial_success', 'backend rejected part of a batch', { rejected, error_message: partial.errorMessage });
+        } else {
+          if (partial?.errorMessage) this.logThrottled('partial_warning', 'backend accepted the batch with a warning', { error_message: partial.errorMessage });
+          this.o.ctx.telemetry.sent(item.count, item.signal);
+        }
+        return;
+      } catch (e) {
+        err = e instanceof ExportError ? e : new ExportError((e as Error)?.message ?? String(e), true);
+      }
+      if (item.settled) return;
+      if (!err.retryable || !retry.enabled) {
+        this.fail(item, 'permanent');
+        this.logThrottled('permanent', 'export failed permanently; dropping batch', { error: err.message, dropped: item.count, retryable: err.retryable });
+        return;
+      }
+      state.elapsed = this.now() - started;
+      const wait = nextWait(retry, state, this.random(), err.throttleMs);
+      if (wait === undefined) {
+        this.fail(item, 'retries_exhausted');
+        this.logThrottled('retries_exhausted', 'export failed after retrying max_elapsed_time; dropping batch', { error: err.message, dropped: item.count, attempts: attempt });
+        return;
+      }
+      this.logThrottled('retry', 'export failed; will retry', { error: err.message, interval_ms: Math.round(wait), attempt });
+      if (!(await this.sleep(wait, this.abort.signal))) return;
+    }
+  }
+
+  private fail(item: Item, reason: string): void {
+    if (item.settled) return;
+    item.settled = true;
+    this.o.ctx.telemetry.failed(item.count, item.signal, reason);
+  }
+
+  private reportQueue(): void {
+    this.o.ctx.telemetry.queue(this.queue.length + this.blocked.length, this.o.queue.enabled ? this.o.queue.queue_size : 0);
+  }
+
+  /** One line per reason every 5 s: a backend outage must not flood the log. */
+  private logThrottled(reason: string, msg: string, fields: Record<string, unknown>): void {
+    const t = this.now();
+    if (t - (this.lastLog.get(reason) ?? -Infinity) < 5000) return;
+    this.lastLog.set(reason, t);
+    const level = reason === 'retry' || reason === 'partial_warning' ? 'warn' : 'error';
+    this.o.ctx.logger[level](msg, fields);
+  }
+}
