@@ -4,6 +4,7 @@
  */
 import { Registry, type AnyFactory } from './core/component';
 import { replayFactory } from './receivers/replay/factory';
+import { ebpfFactory } from './receivers/ebpf/factory';
 import { batchFactory } from './processors/batch/factory';
 import { debugFactory } from './exporters/debug/factory';
 import { fileFactory } from './exporters/file/factory';
@@ -13,6 +14,7 @@ import { healthCheckFactory } from './extensions/health_check/factory';
 
 export const factories: AnyFactory[] = [
   replayFactory,
+  ebpfFactory,
   batchFactory,
   debugFactory,
   fileFactory,

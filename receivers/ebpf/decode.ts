@@ -1,0 +1,39 @@
+/** Turns one batch from the addon (bytes plus record offsets) into records. */
+import { decodeRecord } from '../../core/records/network-data';
+import type { HostInfo, NetworkRecord } from '../../core/signals';
+
+export interface DecodedBatch {
+  records: NetworkRecord[];
+  /** records that could not be decoded, by the first words of the reason */
+  failures: Map<string, number>;
+}
+
+/**
+ * `offsets` has one entry per record plus the end of the last one. Payloads
+ * stay views into `buf`: no copy per record.
+ */
+export function decodeBatch(buf: Buffer, offsets: Uint32Array, host: HostInfo): DecodedBatch {
+  const records: NetworkRecord[] = new Array(Math.max(0, offsets.length - 1));
+  const failures = new Map<string, number>();
+  let n = 0;
+  for (let i = 0; i + 1 < offsets.length; i++) {
+    const at = offsets[i];
+    const length = offsets[i + 1] - at;
+    const r = length >= 0 && at + length <= buf.length ? decodeRecord(buf, at, length, host) : 'offsets outside the batch';
+    if (typeof r === 'string') {
+      const reason = failureReason(r);
+      failures.set(reason, (failures.get(reason) ?? 0) + 1);
+      continue;
+    }
+    records[n++] = r;
+  }
+  records.length = n;
+  return { records, failures };
+}
+
+/** A low-cardinality label for a decode error text. */
+function failureReason(text: string): string {
+  if (text.startsWith('record of')) return 'short_record';
+  if (text.startsWith('act_size')) return 'bad_act_size';
+  return 'bad_offsets';
+}

@@ -1,0 +1,156 @@
+/**
+ * The native addon (native/) and the compiled probe (bpf/.output/), found
+ * relative to this installation, with the checks that turn "cannot run here"
+ * into one clear sentence instead of a stack trace.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import type { RecordLayout } from '../../core/records/network-data';
+
+export interface ProbeOptions {
+  objectPath: string;
+  ringBufferSize: number;
+  pollIntervalMs: number;
+  maxBatchBytes: number;
+  maxQueuedBatches: number;
+}
+
+export interface ProbeSettings {
+  selfPid: number;
+  traceAll: boolean;
+  filterComms: boolean;
+  captureSize: number;
+  wakeupBytes: number;
+  ports: number[];
+  netns: number[];
+}
+
+export interface ProbeStats {
+  /** records the kernel lost because the ring buffer was full */
+  ringBufferFull: number;
+  /** syscalls not recorded because too many were in flight */
+  callTableFull: number;
+  records: number;
+  batches: number;
+  bytes: number;
+  /** time the reader thread waited for JavaScript to take batches */
+  blockedNs: number;
+}
+
+export const PidVerdict = { INCLUDE: 1, EXCLUDE: 2 } as const;
+
+export interface NativeProbe {
+  configure(settings: ProbeSettings): void;
+  setPid(pid: number, verdict: number): boolean;
+  deletePid(pid: number): boolean;
+  setComm(comm: string, verdict: number): boolean;
+  /** attaches and starts the reader; `onBatch` gets the records of one wake-up: offsets has one more entry than records */
+  start(onBatch: (buf: Buffer, offsets: Uint32Array) => void): void;
+  /** detaches, delivers what the ring still holds, then resolves */
+  stop(): Promise<void>;
+  stats(): ProbeStats;
+  enableRunTimeStats(): boolean;
+  programStats(): Array<{ name: string; runCount: number; runTimeNs: number }>;
+}
+
+export interface NativeAddon {
+  Probe: new (options: ProbeOptions) => NativeProbe;
+  layout(): RecordLayout;
+}
+
+/** Why the receiver cannot run on this machine; `reason` is stable for tests and callers. */
+export class EbpfUnavailableError extends Error {
+  constructor(
+    readonly reason: 'platform' | 'privileges' | 'btf' | 'tracefs' | 'build' | 'layout' | 'load',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'EbpfUnavailableError';
+  }
+}
+
+/** The directory holding espan's package.json, from source (tsx) or from dist/. */
+export function projectRoot(): string {
+  let dir = __dirname;
+  for (;;) {
+    const pkg = path.join(dir, 'package.json');
+    if (fs.existsSync(pkg)) {
+      try {
+        if (JSON.parse(fs.readFileSync(pkg, 'utf8')).name === 'espan') return dir;
+      } catch {
+        /* keep walking */
+      }
+    }
+    const up = path.dirname(dir);
+    if (up === dir) return path.resolve(__dirname, '../..');
+    dir = up;
+  }
+}
+
+const BUILD_HINT = 'run `npm run setup` (or scripts/build-native.sh) to build it';
+
+export function defaultObjectPath(): string {
+  return path.join(projectRoot(), 'bpf/.output/espan.bpf.o');
+}
+
+export function loadAddon(): NativeAddon {
+  const file = path.join(projectRoot(), 'native/build/Release/espan_native.node');
+  if (!fs.existsSync(file)) throw new EbpfUnavailableError('build', `the native addon ${file} is missing: ${BUILD_HINT}`);
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require(file) as NativeAddon;
+  } catch (e) {
+    throw new EbpfUnavailableError('build', `the native addon ${file} does not load (${(e as Error).message.split('\n')[0]}): ${BUILD_HINT}`);
+  }
+}
+
+/** Effective capability bits of this process (/proc/self/status CapEff). */
+function effectiveCaps(): bigint {
+  try {
+    const m = /^CapEff:\s*([0-9a-f]+)$/m.exec(fs.readFileSync('/proc/self/status', 'utf8'));
+    return m ? BigInt(`0x${m[1]}`) : 0n;
+  } catch {
+    return 0n;
+  }
+}
+
+const CAP_SYS_ADMIN = 21n;
+const CAP_PERFMON = 38n;
+const CAP_BPF = 39n;
+
+const TRACEFS_DIRS = ['/sys/kernel/tracing', '/sys/kernel/debug/tracing'];
+
+function tracefsReady(): boolean {
+  return TRACEFS_DIRS.some((d) => fs.existsSync(path.join(d, 'events/syscalls')));
+}
+
+/**
+ * Everything that must hold before the probe can load, checked in the order a
+ * user would fix them. Mounts tracefs when it is not mounted and we may.
+ */
+export function preflight(objectPath: string): void {
+  if (process.platform !== 'linux') throw new EbpfUnavailableError('platform', `eBPF capture needs Linux; this is ${process.platform}`);
+  const caps = effectiveCaps();
+  const has = (c: bigint): boolean => ((caps >> c) & 1n) === 1n;
+  if (!(has(CAP_SYS_ADMIN) || (has(CAP_BPF) && has(CAP_PERFMON)))) {
+    throw new EbpfUnavailableError(
+      'privileges',
+      'eBPF capture needs root, or the capabilities CAP_BPF and CAP_PERFMON (e.g. `setcap cap_bpf,cap_perfmon+ep $(command -v node)`)',
+    );
+  }
+  if (!fs.existsSync('/sys/kernel/btf/vmlinux')) {
+    throw new EbpfUnavailableError('btf', 'this kernel exposes no BTF (/sys/kernel/btf/vmlinux is missing; it needs CONFIG_DEBUG_INFO_BTF=y), which the CO-RE probe needs');
+  }
+  if (!tracefsReady()) {
+    const r = spawnSync('mount', ['-t', 'tracefs', 'tracefs', '/sys/kernel/tracing'], { encoding: 'utf8' });
+    if (!tracefsReady()) {
+      const why = (r.stderr || r.error?.message || '').trim();
+      throw new EbpfUnavailableError(
+        'tracefs',
+        `tracefs is not mounted and mounting it failed${why ? ` (${why})` : ''}: run \`mount -t tracefs tracefs /sys/kernel/tracing\``,
+      );
+    }
+  }
+  if (!fs.existsSync(objectPath)) throw new EbpfUnavailableError('build', `the BPF object ${objectPath} is missing: ${BUILD_HINT}`);
+}

@@ -1,0 +1,156 @@
+/**
+ * The `ebpf` receiver: loads the probe, keeps its process and connection
+ * filters current, and turns each batch the addon hands over into records.
+ */
+import { Subject, type Observable } from 'rxjs';
+import type { ComponentContext, Receiver } from '../../core/component';
+import { localHostInfo } from '../../core/host';
+import { layoutMismatch } from '../../core/records/network-data';
+import type { NetworkRecord } from '../../core/signals';
+import { decodeBatch } from './decode';
+import type { EbpfConfig } from './factory';
+import { EbpfUnavailableError, PidVerdict, defaultObjectPath, loadAddon, preflight, type NativeProbe, type ProbeStats } from './native';
+import { ProcessTracker, type ProcessSelection } from './processes';
+import { rebatch } from './rebatch';
+
+/** Bytes of one hand-over from the reader thread: large enough that JavaScript is called rarely. */
+const MAX_BATCH_BYTES = 1 << 20;
+const STATS_INTERVAL_MS = 1000;
+
+export class EbpfReceiver implements Receiver<'records'> {
+  private readonly incoming = new Subject<NetworkRecord[]>();
+  readonly output: Observable<NetworkRecord[]>;
+  private probe?: NativeProbe;
+  private tracker?: ProcessTracker;
+  private scanTimer?: NodeJS.Timeout;
+  private statsTimer?: NodeJS.Timeout;
+  private lastStats: ProbeStats | undefined;
+  private readonly countKernelDrops: (n: number, labels?: Record<string, string>) => void;
+  private readonly countDecodeFailures: (n: number, labels?: Record<string, string>) => void;
+  private readonly countDelivered: (n: number, labels?: Record<string, string>) => void;
+  private stopped = false;
+
+  constructor(
+    private readonly config: EbpfConfig,
+    private readonly ctx: ComponentContext,
+  ) {
+    this.output = this.incoming.pipe(rebatch(config.batch.max_batch_size, config.batch.timeout));
+    const t = ctx.telemetry;
+    this.countKernelDrops = t.counter('espan_ebpf_kernel_dropped_records_total', 'Records the probe lost in the kernel, by reason (ring_buffer_full, call_table_full).', ['reason']);
+    this.countDecodeFailures = t.counter('espan_ebpf_decode_failures_total', 'Records from the probe that could not be decoded, by reason.', ['reason']);
+    this.countDelivered = t.counter('espan_ebpf_delivered_records_total', 'Records handed from the kernel ring buffer to JavaScript.');
+  }
+
+  selection(): ProcessSelection {
+    const c = this.config;
+    return {
+      traceAll: c.trace_all_processes,
+      serviceEnvVars: c.service_env_vars,
+      includeComms: c.include_comms,
+      excludeComms: c.exclude_comms,
+      includePids: c.include_pids,
+      excludePids: c.exclude_pids,
+      selfPid: process.pid,
+    };
+  }
+
+  async start(): Promise<void> {
+    const c = this.config;
+    const objectPath = c.object_path || defaultObjectPath();
+    preflight(objectPath);
+    const addon = loadAddon();
+    const mismatch = layoutMismatch(addon.layout());
+    if (mismatch) {
+      throw new EbpfUnavailableError('layout', `the native addon was built for another network_data layout (${mismatch}): rebuild it with scripts/build-native.sh`);
+    }
+    let probe: NativeProbe;
+    try {
+      probe = new addon.Probe({
+        objectPath,
+        ringBufferSize: c.ring_buffer_size,
+        pollIntervalMs: Math.max(1, Math.round(c.poll_interval)),
+        maxBatchBytes: MAX_BATCH_BYTES,
+        maxQueuedBatches: c.max_queued_batches,
+      });
+    } catch (e) {
+      throw new EbpfUnavailableError('load', `the eBPF probe did not load: ${(e as Error).message}`);
+    }
+    this.probe = probe;
+    const sel = this.selection();
+    for (const comm of c.include_comms) probe.setComm(comm, PidVerdict.INCLUDE);
+    for (const comm of c.exclude_comms) probe.setComm(comm, PidVerdict.EXCLUDE);
+    for (const pid of c.include_pids) probe.setPid(pid, PidVerdict.INCLUDE);
+    for (const pid of c.exclude_pids) probe.setPid(pid, PidVerdict.EXCLUDE);
+    this.tracker = new ProcessTracker(sel, {
+      setPid: (pid, v) => probe.setPid(pid, v === 'include' ? PidVerdict.INCLUDE : PidVerdict.EXCLUDE),
+      deletePid: (pid) => probe.deletePid(pid),
+    });
+    const found = this.tracker.scan();
+    probe.configure({
+      selfPid: process.pid,
+      traceAll: c.trace_all_processes,
+      filterComms: c.include_comms.length + c.exclude_comms.length > 0,
+      captureSize: c.capture_size,
+      wakeupBytes: c.wakeup_size,
+      ports: c.ports,
+      netns: c.netns,
+    });
+    const host = localHostInfo();
+    try {
+      probe.start((buf, offsets) => {
+        const { records, failures } = decodeBatch(buf, offsets, host);
+        for (const [reason, n] of failures) {
+          this.countDecodeFailures(n, { reason });
+          this.ctx.telemetry.refused(n, 'records', reason);
+        }
+        this.countDelivered(offsets.length - 1);
+        if (records.length) this.incoming.next(records);
+      });
+    } catch (e) {
+      throw new EbpfUnavailableError('load', `the eBPF probe did not attach: ${(e as Error).message}`);
+    }
+    this.ctx.logger.info('eBPF capture started', {
+      trace_all_processes: c.trace_all_processes,
+      processes_selected: found.included,
+      processes_excluded: found.excluded,
+    });
+    this.scanTimer = setInterval(() => this.tracker?.scan(), c.process_scan_interval);
+    this.scanTimer.unref();
+    this.statsTimer = setInterval(() => this.reportStats(), STATS_INTERVAL_MS);
+    this.statsTimer.unref();
+  }
+
+  /** Kernel-side counters since start. */
+  stats(): ProbeStats | undefined {
+    return this.probe?.stats();
+  }
+
+  /** The addon, for benchmarks that read per-program run time. */
+  nativeProbe(): NativeProbe | undefined {
+    return this.probe;
+  }
+
+  private reportStats(): void {
+    if (!this.probe) return;
+    const s = this.probe.stats();
+    const prev = this.lastStats;
+    const ring = s.ringBufferFull - (prev?.ringBufferFull ?? 0);
+    const calls = s.callTableFull - (prev?.callTableFull ?? 0);
+    if (ring > 0) this.countKernelDrops(ring, { reason: 'ring_buffer_full' });
+    if (calls > 0) this.countKernelDrops(calls, { reason: 'call_table_full' });
+    if (ring > 0 || calls > 0) this.ctx.logger.warn('the kernel dropped records', { ring_buffer_full: ring, call_table_full: calls });
+    this.lastStats = s;
+  }
+
+  async shutdown(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    clearInterval(this.scanTimer);
+    clearInterval(this.statsTimer);
+    if (this.probe) {
+      await this.probe.stop();
+      this.reportStats();
+    }
+    this.incoming.complete();
+  }
+}
