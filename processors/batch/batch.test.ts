@@ -1,0 +1,34 @@
+import { expect } from 'chai';
+import { TestScheduler } from 'rxjs/testing';
+import { batchItems } from './batch';
+
+describe('batch processor', () => {
+  let scheduler: TestScheduler;
+  beforeEach(() => {
+    scheduler = new TestScheduler((actual, expected) => expect(actual).to.deep.equal(expected));
+  });
+
+  it('emits by size, and the rest after the timeout from the first held item', () => {
+    scheduler.run(({ cold, expectObservable }) => {
+      const input = cold('a b c 96ms d 199ms e|', { a: [1, 2], b: [3, 4], c: [5], d: [6], e: [7] });
+      const op = batchItems<number>({ sendBatchSize: 4, sendBatchMaxSize: 0, timeoutMs: 100 }, scheduler);
+      // a, b, c at frames 0, 1, 2; d at 99; e at 299. Size fills at 1; [5] waits from 2 until 102, taking d along.
+      expectObservable(input.pipe(op)).toBe('-x 100ms y 197ms (z|)', { x: [1, 2, 3, 4], y: [5, 6], z: [7] });
+    });
+  });
+
+  it('flushes what it holds when the input completes', () => {
+    scheduler.run(({ cold, expectObservable }) => {
+      const input = cold('a b |', { a: [1], b: [2] });
+      expectObservable(input.pipe(batchItems<number>({ sendBatchSize: 100, sendBatchMaxSize: 0, timeoutMs: 1000 }, scheduler))).toBe('--(x|)', { x: [1, 2] });
+    });
+  });
+
+  it('splits batches larger than send_batch_max_size and passes big ones through', () => {
+    scheduler.run(({ cold, expectObservable }) => {
+      const input = cold('a 9ms b|', { a: [1, 2, 3, 4, 5], b: [6, 7, 8] });
+      const op = batchItems<number>({ sendBatchSize: 3, sendBatchMaxSize: 4, timeoutMs: 0 }, scheduler);
+      expectObservable(input.pipe(op)).toBe('(xy) 6ms z|', { x: [1, 2, 3, 4], y: [5], z: [6, 7, 8] });
+    });
+  });
+});
