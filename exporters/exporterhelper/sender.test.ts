@@ -119,7 +119,9 @@ describe('exporterhelper', () => {
 
   it('holds batches instead of dropping them with block_on_overflow', async () => {
     const ctx = context();
-    const t = new ScriptedTransport(() => tick());
+    const t = new ScriptedTransport(async () => {
+      await tick();
+    });
     const s = new QueuedSender({ queue: { ...QUEUE, block_on_overflow: true }, retry: RETRY, timeoutMs: 100, transport: t, ctx });
     const held: Array<void | Promise<void>> = [];
     for (let i = 0; i < 10; i++) held.push(s.consume([i] as any, 'spans'));
