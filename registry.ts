@@ -11,6 +11,7 @@ import { fileFactory } from './exporters/file/factory';
 import { nopFactory } from './exporters/nop/factory';
 import { recordFactory } from './exporters/record/factory';
 import { healthCheckFactory } from './extensions/health_check/factory';
+import { tailSamplingFactory } from './processors/tail_sampling/factory';
 
 export const factories: AnyFactory[] = [
   replayFactory,
@@ -21,6 +22,7 @@ export const factories: AnyFactory[] = [
   nopFactory,
   recordFactory,
   healthCheckFactory,
+  tailSamplingFactory,
 ];
 
 export function defaultRegistry(): Registry {

@@ -1,0 +1,56 @@
+import type { Attributes } from '../../../core/signals';
+import { anyResourceOrSpan, Decision, noResourceOrSpan, type PolicyEvaluator, type TraceData } from './policy';
+
+export interface StringAttributeConfig {
+  key: string;
+  values: string[];
+  enabled_regex_matching: boolean;
+  /** LRU of regex results per attribute value; 0 means 128, as in the Collector */
+  cache_max_size: number;
+  invert_match: boolean;
+}
+
+const DEFAULT_CACHE_SIZE = 128;
+
+/**
+ * Samples traces with a resource or span attribute `key` equal to one of
+ * `values`, or matching one of them as a regular expression. Like the
+ * Collector's, the expressions are not anchored: `val` matches "interval".
+ */
+export class StringAttribute implements PolicyEvaluator {
+  private readonly test: (attributes: Attributes) => boolean;
+
+  constructor(private readonly config: StringAttributeConfig) {
+    const key = config.key;
+    let matches: (s: string) => boolean;
+    if (config.enabled_regex_matching) {
+      const patterns = config.values.map((v) => new RegExp(v));
+      const cacheSize = config.cache_max_size > 0 ? config.cache_max_size : DEFAULT_CACHE_SIZE;
+      // attribute values repeat a lot (routes, service names): remember results, bounded
+      const cache = new Map<string, boolean>();
+      matches = (s) => {
+        const hit = cache.get(s);
+        if (hit !== undefined) {
+          cache.delete(s);
+          cache.set(s, hit);
+          return hit;
+        }
+        const r = patterns.some((p) => p.test(s));
+        cache.set(s, r);
+        if (cache.size > cacheSize) cache.delete(cache.keys().next().value as string);
+        return r;
+      };
+    } else {
+      const set = new Set(config.values.filter((v) => v !== ''));
+      matches = (s) => set.has(s);
+    }
+    this.test = (attributes) => {
+      const v = attributes[key];
+      return typeof v === 'string' && v !== '' && matches(v);
+    };
+  }
+
+  evaluate(trace: TraceData): Decision {
+    return this.config.invert_match ? noResourceOrSpan(trace, this.test) : anyResourceOrSpan(trace, this.test);
+  }
+}

@@ -1,0 +1,232 @@
+/**
+ * The tail sampler's state, free of RxJS so it can be driven by a test clock
+ * or a benchmark loop: traces wait `decision_wait` from their first span, then
+ * the policies vote. Decisions outlive the spans (bounded by `num_traces` and
+ * the decision caches) so late spans follow the decision their trace got.
+ */
+import type { ComponentTelemetry } from '../../core/telemetry/metrics';
+import type { Span, Trace } from '../../core/signals';
+import { toCount, withDefaults, type TailSamplingConfig } from './config';
+import { buildPolicy } from './policies/build';
+import { Decision, type PolicyContext, type PolicyEvaluator } from './policies/policy';
+
+interface Held {
+  spans: Span[];
+  /** scheduler ms of the first span */
+  arrival: number;
+  decision: Decision;
+}
+
+interface NamedPolicy {
+  name: string;
+  evaluator: PolicyEvaluator;
+}
+
+/** A bounded set of trace ids, least recently used out first. */
+class IdCache {
+  private readonly ids = new Set<string>();
+  constructor(private readonly capacity: number) {}
+
+  get enabled(): boolean {
+    return this.capacity > 0;
+  }
+
+  has(id: string): boolean {
+    if (!this.ids.has(id)) return false;
+    this.ids.delete(id);
+    this.ids.add(id);
+    return true;
+  }
+
+  add(id: string): void {
+    if (this.capacity <= 0) return;
+    this.ids.delete(id);
+    this.ids.add(id);
+    if (this.ids.size > this.capacity) this.ids.delete(this.ids.values().next().value as string);
+  }
+}
+
+const DECISION_NAMES: Record<number, string> = {
+  [Decision.Sampled]: 'sampled',
+  [Decision.NotSampled]: 'not_sampled',
+  [Decision.Dropped]: 'dropped',
+  [Decision.Error]: 'error',
+  [Decision.InvertSampled]: 'inverted_sampled',
+  [Decision.InvertNotSampled]: 'inverted_not_sampled',
+};
+
+/**
+ * The Collector's precedence: a drop vote wins, then an inverted not-sampled,
+ * then any sample, then an inverted sample unless some policy said not sampled.
+ */
+export function finalDecision(votes: ReadonlySet<Decision>): Decision {
+  if (votes.has(Decision.Dropped)) return Decision.Dropped;
+  if (votes.has(Decision.InvertNotSampled)) return Decision.NotSampled;
+  if (votes.has(Decision.Sampled)) return Decision.Sampled;
+  if (votes.has(Decision.InvertSampled) && !votes.has(Decision.NotSampled)) return Decision.Sampled;
+  return Decision.NotSampled;
+}
+
+export class TailSampler {
+  private readonly held = new Map<string, Held>();
+  /** undecided trace ids in arrival order; arrival order is due order since the wait is fixed */
+  private pending: string[] = [];
+  private pendingHead = 0;
+  private readonly policies: NamedPolicy[];
+  private readonly sampledCache: IdCache;
+  private readonly notSampledCache: IdCache;
+  private readonly count: {
+    decisions: (n: number, labels: Record<string, string>) => void;
+    policy: (n: number, labels: Record<string, string>) => void;
+    late: (n: number, labels: Record<string, string>) => void;
+  };
+
+  constructor(
+    private readonly config: TailSamplingConfig,
+    private readonly clock: PolicyContext,
+    private readonly telemetry: ComponentTelemetry,
+  ) {
+    const configs = config.policies.map(withDefaults);
+    // drop policies first: their vote overrides all others, so the others can be skipped
+    const ordered = [...configs.filter((p) => p.type === 'drop'), ...configs.filter((p) => p.type !== 'drop')];
+    this.policies = ordered.map((p) => ({ name: p.name, evaluator: buildPolicy(p, clock) }));
+    this.sampledCache = new IdCache(toCount(config.decision_cache.sampled_cache_size));
+    this.notSampledCache = new IdCache(toCount(config.decision_cache.non_sampled_cache_size));
+    this.count = {
+      decisions: telemetry.counter('espan_tail_sampling_traces_total', 'Traces decided, by final decision.', ['decision']),
+      policy: telemetry.counter('espan_tail_sampling_policy_decisions_total', 'Votes of each policy, by decision.', ['policy', 'decision']),
+      late: telemetry.counter('espan_tail_sampling_late_spans_total', 'Spans that arrived after their trace was decided, by that decision.', ['decision']),
+    };
+  }
+
+  /** Number of traces held (undecided and recently decided). */
+  get size(): number {
+    return this.held.size;
+  }
+
+  /** Takes a batch; returns what is released at once (late spans of sampled traces, cache hits). */
+  add(traces: readonly Trace[]): Trace[] {
+    const out: Trace[] = [];
+    const now = this.clock.now();
+    let lateSampled = 0;
+    let lateNotSampled = 0;
+    for (const t of traces) {
+      if (t.spans.length === 0) continue;
+      const id = t.traceId;
+      const h = this.held.get(id);
+      if (h === undefined) {
+        if (this.sampledCache.enabled && this.sampledCache.has(id)) {
+          out.push(t);
+          lateSampled += t.spans.length;
+          continue;
+        }
+        if (this.notSampledCache.enabled && this.notSampledCache.has(id)) {
+          lateNotSampled += t.spans.length;
+          continue;
+        }
+        this.held.set(id, { spans: t.spans.slice(), arrival: now, decision: Decision.Unspecified });
+        this.pending.push(id);
+        if (this.held.size > this.config.num_traces) this.evictOldest();
+        continue;
+      }
+      if (h.decision === Decision.Unspecified) {
+        for (const s of t.spans) h.spans.push(s);
+      } else if (h.decision === Decision.Sampled) {
+        out.push(t);
+        lateSampled += t.spans.length;
+      } else {
+        lateNotSampled += t.spans.length;
+      }
+    }
+    if (lateSampled) this.count.late(lateSampled, { decision: 'sampled' });
+    if (lateNotSampled) {
+      this.count.late(lateNotSampled, { decision: 'not_sampled' });
+      this.telemetry.dropped(lateNotSampled, 'not_sampled');
+    }
+    return out;
+  }
+
+  private evictOldest(): void {
+    const [id, h] = this.held.entries().next().value as [string, Held];
+    this.held.delete(id);
+    // decided traces leave quietly; an undecided one loses its spans before a decision
+    if (h.decision === Decision.Unspecified) this.telemetry.dropped(h.spans.length, 'trace_dropped_too_early');
+  }
+
+  /** Decides every trace whose wait is over; returns the sampled ones. */
+  tick(): Trace[] {
+    const due = this.clock.now() - this.config.decision_wait;
+    return this.decideWhile((h) => h.arrival <= due);
+  }
+
+  /** Input completed: decide (or drop) everything still waiting. */
+  flush(): Trace[] {
+    if (!this.config.drop_pending_traces_on_shutdown) return this.decideWhile(() => true);
+    let n = 0;
+    for (let i = this.pendingHead; i < this.pending.length; i++) {
+      const h = this.held.get(this.pending[i]);
+      if (h && h.decision === Decision.Unspecified) n += h.spans.length;
+    }
+    if (n) this.telemetry.dropped(n, 'shutdown');
+    this.pending = [];
+    this.pendingHead = 0;
+    return [];
+  }
+
+  private decideWhile(isDue: (h: Held) => boolean): Trace[] {
+    const out: Trace[] = [];
+    const finals = new Map<Decision, number>();
+    const votes = new Map<string, number>();
+    const seen = new Set<Decision>();
+    let notSampledSpans = 0;
+    let droppedSpans = 0;
+    while (this.pendingHead < this.pending.length) {
+      const id = this.pending[this.pendingHead];
+      const h = this.held.get(id);
+      if (h !== undefined && h.decision === Decision.Unspecified) {
+        if (!isDue(h)) break;
+        seen.clear();
+        const trace = { traceId: id, spans: h.spans };
+        for (const p of this.policies) {
+          let d: Decision;
+          try {
+            d = p.evaluator.evaluate(trace);
+          } catch {
+            d = Decision.Error;
+          }
+          seen.add(d);
+          const key = `${p.name}\u0000${d}`;
+          votes.set(key, (votes.get(key) ?? 0) + 1);
+          if (d === Decision.Dropped) break;
+          if (this.config.sample_on_first_match && d === Decision.Sampled) break;
+        }
+        const d = finalDecision(seen);
+        h.decision = d;
+        finals.set(d, (finals.get(d) ?? 0) + 1);
+        if (d === Decision.Sampled) {
+          out.push(trace);
+          this.sampledCache.add(id);
+        } else {
+          if (d === Decision.Dropped) droppedSpans += h.spans.length;
+          else notSampledSpans += h.spans.length;
+          this.notSampledCache.add(id);
+        }
+        h.spans = [];
+      }
+      this.pendingHead++;
+    }
+    // compact the queue now and then instead of shifting on every decision
+    if (this.pendingHead > 4096 && this.pendingHead * 2 > this.pending.length) {
+      this.pending = this.pending.slice(this.pendingHead);
+      this.pendingHead = 0;
+    }
+    for (const [d, n] of finals) this.count.decisions(n, { decision: DECISION_NAMES[d] });
+    for (const [key, n] of votes) {
+      const [policy, d] = key.split('\u0000');
+      this.count.policy(n, { policy, decision: DECISION_NAMES[Number(d)] ?? 'unspecified' });
+    }
+    if (notSampledSpans) this.telemetry.dropped(notSampledSpans, 'not_sampled');
+    if (droppedSpans) this.telemetry.dropped(droppedSpans, 'dropped_by_policy');
+    return out;
+  }
+}
