@@ -1,0 +1,82 @@
+/**
+ * The contract between stream assembly (stream.ts) and a protocol. A protocol
+ * session decodes the bytes at the head of one direction of a connection one
+ * framing unit at a time (an HTTP header block, a chunk, a RESP token, a MySQL
+ * packet) and says how many bytes it took, how many more belong to the same
+ * unit without needing to be seen (a body), and whether a message begins or
+ * ends there. Bodies are skipped by count, which is what lets assembly ride
+ * over bytes the probe did not capture.
+ */
+import type { NetworkRecord } from '../../core/signals';
+
+/** Requests travel in one direction of a connection, responses in the other. */
+export enum Dir {
+  REQUEST = 0,
+  RESPONSE = 1,
+}
+
+/** Not enough bytes yet to decode the next unit. */
+export const NEED_MORE = -1;
+/** The bytes cannot be this protocol here: the stream is out of step. */
+export const INVALID = -2;
+
+export interface Step {
+  /** bytes taken from the buffer; all of them were present */
+  len: number;
+  /** bytes after those that belong to the unit and are discarded unseen; Infinity: until close */
+  skip: number;
+  /** a message begins at the first byte taken; `value` holds what was parsed of it */
+  begins: boolean;
+  /** the current message is complete once `skip` bytes are gone */
+  ends: boolean;
+  value?: unknown;
+}
+
+export type StepResult = Step | typeof NEED_MORE | typeof INVALID;
+
+/** Where a message's first or last byte was: the record that carried it and the byte's TCP sequence number. */
+export interface Position {
+  rec: NetworkRecord;
+  seq: number;
+}
+
+export interface ProtocolSession {
+  decode(dir: Dir, buf: Uint8Array, at: number, end: number): StepResult;
+  /** may a message start at `at`? used to get back in step after lost bytes */
+  canStart(dir: Dir, buf: Uint8Array, at: number, end: number): boolean;
+  /** a message of `dir` is complete (or cut short when `truncated`) */
+  complete(dir: Dir, value: unknown, start: Position, end: Position, truncated: boolean): void;
+  /** the stream lost its framing: drop any partial decoder state of `dir` */
+  reset(dir: Dir): void;
+  /** the connection closed or timed out: complete what can be completed, report the rest */
+  close(last: NetworkRecord | undefined): void;
+  /** true once the connection stopped speaking this protocol (an HTTP upgrade, TLS) */
+  readonly abandoned?: boolean;
+}
+
+export function step(len: number, skip: number, begins: boolean, ends: boolean, value?: unknown): Step {
+  return { len, skip, begins, ends, value };
+}
+
+/** Latin-1 text of buf[start, end): header values and names are ASCII on the wire. */
+export function latin1(buf: Uint8Array, start: number, end: number): string {
+  if (end - start < 48) {
+    let s = '';
+    for (let i = start; i < end; i++) s += String.fromCharCode(buf[i]);
+    return s;
+  }
+  return Buffer.from(buf.buffer, buf.byteOffset + start, end - start).toString('latin1');
+}
+
+/** UTF-8 text of buf[start, end): SQL and Redis arguments. */
+export function utf8(buf: Uint8Array, start: number, end: number): string {
+  return Buffer.from(buf.buffer, buf.byteOffset + start, end - start).toString('utf8');
+}
+
+/** Index of the "\r\n" at or after `at`, or -1. */
+export function findCrlf(buf: Uint8Array, at: number, end: number): number {
+  for (let i = at; i < end - 1; i++) {
+    if (buf[i] === 13 && buf[i + 1] === 10) return i;
+  }
+  return -1;
+}

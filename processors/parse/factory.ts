@@ -1,0 +1,81 @@
+import type { ComponentContext, ProcessorFactory } from '../../core/component';
+import type { Protocol } from '../../core/signals';
+import { parseOperator, type ParseCounters, type ParseSettings } from './processor';
+
+export const PROTOCOLS: Protocol[] = ['http', 'redis', 'mysql'];
+
+export interface ParseConfig {
+  protocols: string[];
+  idle_timeout: number;
+  max_connections: number;
+  max_pending_requests: number;
+  max_buffered_bytes: number;
+  detect_records: number;
+  redis: { keep_args: boolean; max_args: number; max_arg_length: number };
+  mysql: { keep_raw_sql: boolean; max_sql_length: number; max_statements: number };
+}
+
+export function settingsFrom(c: ParseConfig): ParseSettings {
+  return {
+    protocols: c.protocols as Protocol[],
+    idleTimeoutMs: c.idle_timeout,
+    maxConnections: c.max_connections,
+    maxPendingRequests: c.max_pending_requests,
+    maxBufferedBytes: c.max_buffered_bytes,
+    detectRecords: c.detect_records,
+    redis: { keepArgs: c.redis.keep_args, maxArgs: c.redis.max_args, maxArgLength: c.redis.max_arg_length },
+    mysql: { keepRawSql: c.mysql.keep_raw_sql, maxSqlLength: c.mysql.max_sql_length, maxStatements: c.mysql.max_statements },
+  };
+}
+
+function countersFor(ctx: ComponentContext): ParseCounters {
+  const t = ctx.telemetry;
+  const messages = t.counter('espan_parse_messages_total', 'Request/response messages parsed, by protocol.', ['protocol']);
+  const failures = t.counter('espan_parse_failures_total', 'Malformed, truncated or unmatched protocol data, counted and skipped, by protocol and reason.', ['protocol', 'reason']);
+  const undetected = t.counter('espan_parse_undetected_connections_total', 'Connections set aside because no enabled protocol was recognised.');
+  const evicted = t.counter('espan_parse_evicted_connections_total', 'Connection states freed before a close was seen, by reason.', ['reason']);
+  const connections = t.gauge('espan_parse_connections', 'Connections with parser state held.');
+  return {
+    messages: (protocol, n) => messages(n, { protocol }),
+    failures: (protocol, reason, n) => failures(n, { protocol, reason }),
+    undetected: (n) => undetected(n),
+    evictedConnections: (reason, n) => evicted(n, { reason }),
+    connections: (n) => connections(n),
+  };
+}
+
+/** L7 protocol detection and parsing: `records` in, request/response `messages` out. */
+export const parseFactory: ProcessorFactory<ParseConfig> = {
+  kind: 'processor',
+  type: 'parse',
+  schema: {
+    protocols: { doc: 'protocols to detect and parse: http, redis, mysql', format: 'string-list', default: ['http', 'redis', 'mysql'] },
+    idle_timeout: { doc: 'a connection with no record for this long is freed; its unanswered requests are emitted as no_response', format: 'duration', default: '2m' },
+    max_connections: { doc: 'connections with parser state; beyond it the least recently active is freed', format: 'nat', default: 16384 },
+    max_pending_requests: { doc: 'requests per connection waiting for a response; beyond it the oldest is emitted as no_response', format: 'nat', default: 128 },
+    max_buffered_bytes: { doc: 'bytes held per connection direction for a header that has not fully arrived; beyond it the stream is counted as out of step', format: 'nat', default: 65536 },
+    detect_records: { doc: 'records with payload a connection may show without a recognised protocol before it is set aside', format: 'nat', default: 4 },
+    redis: {
+      keep_args: { doc: 'keep command arguments (never for AUTH, HELLO, MIGRATE)', format: Boolean, default: false },
+      max_args: { doc: 'arguments kept per command when keep_args is on', format: 'nat', default: 16 },
+      max_arg_length: { doc: 'characters kept per argument', format: 'nat', default: 128 },
+    },
+    mysql: {
+      keep_raw_sql: { doc: 'keep SQL as sent; by default every literal is replaced with ?', format: Boolean, default: false },
+      max_sql_length: { doc: 'characters of SQL kept', format: 'nat', default: 2048 },
+      max_statements: { doc: 'prepared statements (id to SQL) remembered per connection', format: 'nat', default: 256 },
+    },
+  },
+  validate: (c) => {
+    const problems: Array<{ path: string; message: string }> = [];
+    for (const p of c.protocols) if (!PROTOCOLS.includes(p as Protocol)) problems.push({ path: 'protocols', message: `unknown protocol "${p}"; expected some of: ${PROTOCOLS.join(', ')}` });
+    if (c.max_connections < 1) problems.push({ path: 'max_connections', message: 'must be at least 1' });
+    if (c.max_pending_requests < 1) problems.push({ path: 'max_pending_requests', message: 'must be at least 1' });
+    if (c.max_buffered_bytes < 1024) problems.push({ path: 'max_buffered_bytes', message: 'must be at least 1024' });
+    if (c.idle_timeout < 1) problems.push({ path: 'idle_timeout', message: 'must be positive' });
+    return problems;
+  },
+  consumes: 'records',
+  produces: 'messages',
+  create: (c, ctx) => ({ operator: parseOperator(settingsFrom(c), countersFor(ctx)) as never }),
+};

@@ -1,0 +1,360 @@
+/**
+ * HTTP/1.0 and 1.1 message heads, as pure functions of bytes. Only what espan
+ * keeps is decoded (method, target, host, user agent, status, propagation
+ * headers, x-request-id, body framing); other header values are never turned
+ * into strings, and Authorization/Cookie are never read at all.
+ */
+import { INVALID, NEED_MORE, latin1 } from '../decoder';
+
+/** How the body after a head is framed. */
+export enum BodyKind {
+  NONE = 0,
+  LENGTH = 1,
+  CHUNKED = 2,
+  /** HTTP/1.0-style response body that ends when the connection closes */
+  UNTIL_CLOSE = 3,
+}
+
+export interface HttpHead {
+  /** bytes of the start line and headers, including the blank line */
+  headLength: number;
+  bodyKind: BodyKind;
+  /** body bytes when bodyKind is LENGTH */
+  contentLength: number;
+  version: string;
+  /** propagation headers and x-request-id, lower-case names */
+  headers: Record<string, string>;
+  host?: string;
+  userAgent?: string;
+  /** `Connection: close` (or HTTP/1.0 without keep-alive) */
+  close: boolean;
+}
+
+export interface HttpRequestHead extends HttpHead {
+  method: string;
+  target: string;
+}
+
+export interface HttpResponseHead extends HttpHead {
+  status: number;
+}
+
+/** Largest head espan waits for; real servers refuse beyond 8–16 KiB. */
+export const MAX_HEAD = 16384;
+
+const METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'HEAD', 'OPTIONS', 'PATCH', 'CONNECT', 'TRACE'];
+
+/** Index just past the "\r\n\r\n" that ends a head, or -1. Tolerates bare "\n\n". */
+export function headEnd(buf: Uint8Array, at: number, end: number): number {
+  for (let i = buf.indexOf(10, at); i >= 0 && i < end; i = buf.indexOf(10, i + 1)) {
+    if (i + 1 < end && buf[i + 1] === 10) return i + 2;
+    if (i + 2 < end && buf[i + 1] === 13 && buf[i + 2] === 10) return i + 3;
+  }
+  return -1;
+}
+
+function isUpperAlpha(c: number): boolean {
+  return c >= 65 && c <= 90;
+}
+
+/** True when the bytes at `at` can begin a request: a method token and a space. */
+export function looksLikeRequest(buf: Uint8Array, at: number, end: number): boolean {
+  let i = at;
+  while (i < end && i - at < 10 && (isUpperAlpha(buf[i]) || buf[i] === 45)) i++;
+  if (i === at || i >= end || buf[i] !== 32) return false;
+  const m = latin1(buf, at, i);
+  return METHODS.includes(m);
+}
+
+/** True when the bytes at `at` begin a response status line ("HTTP/1."). */
+export function looksLikeResponse(buf: Uint8Array, at: number, end: number): boolean {
+  return (
+    end - at >= 7 &&
+    buf[at] === 72 && buf[at + 1] === 84 && buf[at + 2] === 84 && buf[at + 3] === 80 &&
+    buf[at + 4] === 47 && buf[at + 5] === 49 && buf[at + 6] === 46
+  );
+}
+
+function lower(c: number): number {
+  return c >= 65 && c <= 90 ? c + 32 : c;
+}
+
+/** Case-insensitive compare of buf[s, e) with a lower-case ASCII name. */
+function nameIs(buf: Uint8Array, s: number, e: number, name: string): boolean {
+  if (e - s !== name.length) return false;
+  for (let i = 0; i < name.length; i++) if (lower(buf[s + i]) !== name.charCodeAt(i)) return false;
+  return true;
+}
+
+function lowerName(buf: Uint8Array, s: number, e: number): string {
+  let out = '';
+  for (let i = s; i < e; i++) out += String.fromCharCode(lower(buf[i]));
+  return out;
+}
+
+function parseDecimal(buf: Uint8Array, s: number, e: number): number {
+  if (s >= e || e - s > 15) return -1;
+  let n = 0;
+  for (let i = s; i < e; i++) {
+    const c = buf[i] - 48;
+    if (c < 0 || c > 9) return -1;
+    n = n * 10 + c;
+  }
+  return n;
+}
+
+/** Value bounds with surrounding spaces/tabs removed. */
+function trim(buf: Uint8Array, s: number, e: number): [number, number] {
+  while (s < e && (buf[s] === 32 || buf[s] === 9)) s++;
+  while (e > s && (buf[e - 1] === 32 || buf[e - 1] === 9 || buf[e - 1] === 13)) e--;
+  return [s, e];
+}
+
+function containsChunked(buf: Uint8Array, s: number, e: number): boolean {
+  // "chunked" must be the last coding; a case-insensitive search is enough to frame.
+  for (let i = s; i + 7 <= e; i++) {
+    if (lower(buf[i]) === 99 && nameIs(buf, i, i + 7, 'chunked')) return true;
+  }
+  return false;
+}
+
+/**
+ * Walks the header lines of a head whose start line ends at `lineEnd`; fills
+ * `head`. Returns false when a line is not a header.
+ */
+function parseHeaders(buf: Uint8Array, from: number, stop: number, head: HttpHead & { chunked?: boolean; connectionToken?: string }): boolean {
+  let at = from;
+  while (at < stop) {
+    let nl = buf.indexOf(10, at);
+    if (nl < 0 || nl >= stop) nl = stop;
+    let lineEnd = nl;
+    if (lineEnd > at && buf[lineEnd - 1] === 13) lineEnd--;
+    if (lineEnd === at) break; // the blank line
+    let colon = -1;
+    for (let i = at; i < lineEnd; i++) {
+      if (buf[i] === 58) {
+        colon = i;
+        break;
+      }
+    }
+    if (colon <= at) {
+      // obsolete line folding continues the previous value: nothing we keep needs it
+      if (buf[at] === 32 || buf[at] === 9) {
+        at = nl + 1;
+        continue;
+      }
+      return false;
+    }
+    const first = lower(buf[at]);
+    const len = colon - at;
+    // Dispatch on the first letter and length so most headers cost two compares.
+    if (first === 99) {
+      if (len === 14 && nameIs(buf, at, colon, 'content-length')) {
+        const [s, e] = trim(buf, colon + 1, lineEnd);
+        const n = parseDecimal(buf, s, e);
+        if (n < 0) return false;
+        head.contentLength = n;
+        if (head.bodyKind !== BodyKind.CHUNKED) head.bodyKind = BodyKind.LENGTH;
+      } else if (len === 10 && nameIs(buf, at, colon, 'connection')) {
+        const [s, e] = trim(buf, colon + 1, lineEnd);
+        head.connectionToken = lowerName(buf, s, Math.min(e, s + 32));
+      }
+    } else if (first === 116) {
+      if (len === 17 && nameIs(buf, at, colon, 'transfer-encoding')) {
+        if (containsChunked(buf, colon + 1, lineEnd)) head.bodyKind = BodyKind.CHUNKED;
+      } else if ((len === 11 && nameIs(buf, at, colon, 'traceparent')) || (len === 10 && nameIs(buf, at, colon, 'tracestate'))) {
+        keep(buf, at, colon, lineEnd, head);
+      }
+    } else if (first === 104) {
+      if (len === 4 && nameIs(buf, at, colon, 'host')) {
+        const [s, e] = trim(buf, colon + 1, lineEnd);
+        head.host = latin1(buf, s, e);
+      }
+    } else if (first === 117) {
+      if (len === 10 && nameIs(buf, at, colon, 'user-agent')) {
+        const [s, e] = trim(buf, colon + 1, lineEnd);
+        head.userAgent = latin1(buf, s, Math.min(e, s + 256));
+      }
+    } else if (first === 120) {
+      if (
+        (len === 12 && nameIs(buf, at, colon, 'x-request-id')) ||
+        (len > 10 && nameIs(buf, at, at + 10, 'x-datadog-')) ||
+        (len > 5 && nameIs(buf, at, at + 5, 'x-b3-'))
+      ) {
+        keep(buf, at, colon, lineEnd, head);
+      }
+    } else if (first === 98) {
+      if (len === 2 && nameIs(buf, at, colon, 'b3')) keep(buf, at, colon, lineEnd, head);
+    }
+    at = nl + 1;
+  }
+  return true;
+}
+
+function keep(buf: Uint8Array, at: number, colon: number, lineEnd: number, head: HttpHead): void {
+  const name = lowerName(buf, at, colon);
+  const [s, e] = trim(buf, colon + 1, lineEnd);
+  const value = latin1(buf, s, Math.min(e, s + 512));
+  // Repeated propagation headers join with a comma, as RFC 9110 combines field lines.
+  head.headers[name] = name in head.headers ? `${head.headers[name]},${value}` : value;
+}
+
+function parseVersion(buf: Uint8Array, s: number, e: number): string | undefined {
+  if (e - s !== 8 || !looksLikeResponse(buf, s, e)) return undefined;
+  const minor = buf[s + 7];
+  if (minor === 49) return '1.1';
+  if (minor === 48) return '1.0';
+  return undefined;
+}
+
+function lineEndOf(buf: Uint8Array, at: number, end: number): number {
+  const nl = buf.indexOf(10, at);
+  if (nl < 0 || nl >= end) return -1;
+  return nl > at && buf[nl - 1] === 13 ? nl - 1 : nl;
+}
+
+/** Parses a request head at `at`: NEED_MORE until the blank line is there, INVALID when it is not HTTP. */
+export function parseRequestHead(buf: Uint8Array, at: number, end: number): HttpRequestHead | typeof NEED_MORE | typeof INVALID {
+  if (!looksLikeRequest(buf, at, Math.min(end, at + 12))) {
+    return end - at < 12 && couldBeRequestPrefix(buf, at, end) ? NEED_MORE : INVALID;
+  }
+  const stop = headEnd(buf, at, end);
+  if (stop < 0) return end - at > MAX_HEAD ? INVALID : NEED_MORE;
+  const le = lineEndOf(buf, at, stop);
+  const sp1 = buf.indexOf(32, at);
+  const sp2 = sp1 >= 0 ? buf.indexOf(32, sp1 + 1) : -1;
+  if (sp1 < 0 || sp2 < 0 || sp2 >= le) return INVALID;
+  const version = parseVersion(buf, sp2 + 1, le);
+  if (!version) return INVALID;
+  const head: HttpRequestHead & { connectionToken?: string } = {
+    headLength: stop - at,
+    bodyKind: BodyKind.NONE,
+    contentLength: 0,
+    version,
+    headers: {},
+    close: false,
+    method: latin1(buf, at, sp1),
+    target: latin1(buf, sp1 + 1, Math.min(sp2, sp1 + 1 + 2048)),
+  };
+  if (!parseHeaders(buf, skipLine(buf, le), stop, head)) return INVALID;
+  head.close = connectionCloses(version, head.connectionToken);
+  delete head.connectionToken;
+  return head;
+}
+
+function skipLine(buf: Uint8Array, lineEnd: number): number {
+  return buf[lineEnd] === 13 ? lineEnd + 2 : lineEnd + 1;
+}
+
+function connectionCloses(version: string, token: string | undefined): boolean {
+  if (token === undefined) return version === '1.0';
+  if (token.includes('close')) return true;
+  return version === '1.0' && !token.includes('keep-alive');
+}
+
+function couldBeRequestPrefix(buf: Uint8Array, at: number, end: number): boolean {
+  for (let i = at; i < end; i++) {
+    if (buf[i] === 32) return looksLikeRequest(buf, at, end);
+    if (!isUpperAlpha(buf[i])) return false;
+  }
+  return true;
+}
+
+/**
+ * Parses a response head. `requestMethod` is the method of the request it
+ * answers (HEAD responses have no body whatever they announce).
+ */
+export function parseResponseHead(buf: Uint8Array, at: number, end: number, requestMethod: string | undefined): HttpResponseHead | typeof NEED_MORE | typeof INVALID {
+  if (end - at < 8) {
+    for (let i = at; i < end; i++) if (buf[i] !== 'HTTP/1.'.charCodeAt(i - at)) return INVALID;
+    return NEED_MORE;
+  }
+  if (!looksLikeResponse(buf, at, end)) return INVALID;
+  const stop = headEnd(buf, at, end);
+  if (stop < 0) return end - at > MAX_HEAD ? INVALID : NEED_MORE;
+  const le = lineEndOf(buf, at, stop);
+  const version = parseVersion(buf, at, at + 8);
+  if (!version || buf[at + 8] !== 32 || le < at + 12) return INVALID;
+  const status = parseDecimal(buf, at + 9, at + 12);
+  if (status < 100 || status > 999) return INVALID;
+  const head: HttpResponseHead & { connectionToken?: string } = {
+    headLength: stop - at,
+    bodyKind: BodyKind.UNTIL_CLOSE,
+    contentLength: 0,
+    version,
+    headers: {},
+    close: false,
+    status,
+  };
+  if (!parseHeaders(buf, skipLine(buf, le), stop, head)) return INVALID;
+  head.close = connectionCloses(version, head.connectionToken);
+  delete head.connectionToken;
+  if (status < 200 || status === 204 || status === 304 || requestMethod === 'HEAD') {
+    head.bodyKind = BodyKind.NONE;
+    head.contentLength = 0;
+  } else if (requestMethod === 'CONNECT' && status < 300) {
+    head.bodyKind = BodyKind.NONE;
+  }
+  return head;
+}
+
+export interface ChunkLine {
+  /** bytes of the size line including its CRLF */
+  lineLength: number;
+  /** chunk data bytes (0 for the last chunk) */
+  size: number;
+}
+
+/** Parses a chunk-size line ("1a;ext=1\r\n"). */
+export function parseChunkLine(buf: Uint8Array, at: number, end: number): ChunkLine | typeof NEED_MORE | typeof INVALID {
+  let size = 0;
+  let digits = 0;
+  let i = at;
+  for (; i < end; i++) {
+    const c = buf[i];
+    let v: number;
+    if (c >= 48 && c <= 57) v = c - 48;
+    else if (c >= 97 && c <= 102) v = c - 87;
+    else if (c >= 65 && c <= 70) v = c - 55;
+    else break;
+    if (++digits > 12) return INVALID;
+    size = size * 16 + v;
+  }
+  if (i === end) return NEED_MORE;
+  if (digits === 0) return INVALID;
+  // chunk extensions and whitespace up to the line end
+  const nl = buf.indexOf(10, i);
+  if (nl < 0 || nl >= end) return end - at > 1024 ? INVALID : NEED_MORE;
+  if (nl - i > 1024) return INVALID;
+  return { lineLength: nl + 1 - at, size };
+}
+
+/**
+ * After the last chunk: optional trailer fields, then a blank line. Returns
+ * the bytes up to and including the blank line.
+ */
+export function parseTrailer(buf: Uint8Array, at: number, end: number): number | typeof NEED_MORE | typeof INVALID {
+  if (at < end && buf[at] === 10) return 1;
+  if (at + 1 < end && buf[at] === 13 && buf[at + 1] === 10) return 2;
+  if (at < end && buf[at] !== 13) {
+    const stop = headEnd(buf, at, end);
+    if (stop >= 0) return stop - at;
+  }
+  return end - at > MAX_HEAD ? INVALID : NEED_MORE;
+}
+
+/** Splits a request target into path and query. */
+export function splitTarget(target: string): { path: string; query?: string } {
+  let t = target;
+  if (!t.startsWith('/')) {
+    // absolute-form: http://host/path?query
+    const scheme = t.indexOf('://');
+    if (scheme > 0) {
+      const slash = t.indexOf('/', scheme + 3);
+      t = slash < 0 ? '/' : t.slice(slash);
+    }
+  }
+  const q = t.indexOf('?');
+  if (q < 0) return { path: t };
+  return { path: t.slice(0, q), query: t.slice(q + 1) };
+}

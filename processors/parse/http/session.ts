@@ -1,0 +1,146 @@
+/**
+ * HTTP/1.x on one connection: decodes heads and frames bodies in each
+ * direction, pairs responses with requests in order (pipelining), passes over
+ * 1xx interim responses, and stops at a protocol switch (101, CONNECT).
+ */
+import type { HttpFields, NetworkRecord } from '../../../core/signals';
+import { Dir, INVALID, NEED_MORE, step, type Position, type ProtocolSession, type StepResult } from '../decoder';
+import { makeMessage, RequestQueue, type SessionOptions, type SessionSink } from '../session-base';
+import {
+  BodyKind,
+  looksLikeRequest,
+  looksLikeResponse,
+  parseChunkLine,
+  parseRequestHead,
+  parseResponseHead,
+  parseTrailer,
+  splitTarget,
+  type HttpRequestHead,
+  type HttpResponseHead,
+} from './parser';
+
+interface DirectionState {
+  /** inside a chunked body: 1 = expecting a size line, 2 = expecting the trailer */
+  chunked: 0 | 1 | 2;
+  bodySize: number;
+}
+
+export class HttpSession implements ProtocolSession {
+  private readonly queue: RequestQueue<HttpFields>;
+  private readonly dirs: [DirectionState, DirectionState] = [
+    { chunked: 0, bodySize: 0 },
+    { chunked: 0, bodySize: 0 },
+  ];
+  /** requests whose heads were decoded but whose bodies are still arriving, oldest first */
+  private methodsInFlight: string[] = [];
+  abandoned = false;
+
+  constructor(
+    private readonly role: 'client' | 'server',
+    private readonly sink: SessionSink,
+    opts: SessionOptions,
+  ) {
+    this.queue = new RequestQueue(opts.maxPendingRequests, (r) => {
+      sink.count('evicted_request');
+      sink.emit(makeMessage('http', this.role, r, undefined, 'no_response'));
+    });
+  }
+
+  decode(dir: Dir, buf: Uint8Array, at: number, end: number): StepResult {
+    if (this.abandoned) return step(end - at, 0, false, false);
+    const st = this.dirs[dir];
+    if (st.chunked === 1) {
+      const c = parseChunkLine(buf, at, end);
+      if (c === NEED_MORE || c === INVALID) return c;
+      if (c.size === 0) {
+        st.chunked = 2;
+        return step(c.lineLength, 0, false, false);
+      }
+      st.bodySize += c.size;
+      return step(c.lineLength, c.size + 2, false, false);
+    }
+    if (st.chunked === 2) {
+      const n = parseTrailer(buf, at, end);
+      if (n === NEED_MORE || n === INVALID) return n;
+      st.chunked = 0;
+      return step(n, 0, false, true);
+    }
+    if (dir === Dir.REQUEST) {
+      const h = parseRequestHead(buf, at, end);
+      if (h === NEED_MORE || h === INVALID) return h;
+      this.methodsInFlight.push(h.method);
+      if (this.methodsInFlight.length > 256) this.methodsInFlight.shift();
+      return this.bodyStep(st, h, requestFields(h));
+    }
+    const h = parseResponseHead(buf, at, end, this.methodsInFlight[0]);
+    if (h === NEED_MORE || h === INVALID) return h;
+    if (h.status >= 200 || h.status === 101) this.methodsInFlight.shift();
+    return this.bodyStep(st, h, h);
+  }
+
+  private bodyStep(st: DirectionState, h: HttpRequestHead | HttpResponseHead, value: unknown): StepResult {
+    st.bodySize = 0;
+    switch (h.bodyKind) {
+      case BodyKind.LENGTH:
+        st.bodySize = h.contentLength;
+        return step(h.headLength, h.contentLength, true, true, value);
+      case BodyKind.CHUNKED:
+        st.chunked = 1;
+        return step(h.headLength, 0, true, false, value);
+      case BodyKind.UNTIL_CLOSE:
+        return step(h.headLength, Infinity, true, true, value);
+      default:
+        return step(h.headLength, 0, true, true, value);
+    }
+  }
+
+  canStart(dir: Dir, buf: Uint8Array, at: number, end: number): boolean {
+    return dir === Dir.REQUEST ? looksLikeRequest(buf, at, end) : looksLikeResponse(buf, at, end);
+  }
+
+  reset(dir: Dir): void {
+    this.dirs[dir].chunked = 0;
+    if (dir === Dir.RESPONSE) this.methodsInFlight = [];
+  }
+
+  complete(dir: Dir, value: unknown, start: Position, end: Position, truncated: boolean): void {
+    const st = this.dirs[dir];
+    if (dir === Dir.REQUEST) {
+      const fields = value as HttpFields;
+      if (st.bodySize) fields.requestBodySize = st.bodySize;
+      this.queue.push({ fields, start, end, truncated });
+      if (truncated) this.sink.count('truncated');
+      return;
+    }
+    const h = value as HttpResponseHead;
+    if (h.status < 200 && h.status !== 101) return; // interim: the final response follows
+    const req = this.queue.shift();
+    if (!req) {
+      this.sink.count('unmatched_response');
+      return;
+    }
+    req.fields.status = h.status;
+    if (st.bodySize) req.fields.responseBodySize = st.bodySize;
+    if (truncated) this.sink.count('truncated');
+    this.sink.emit(makeMessage('http', this.role, req, { start, end }, isError(this.role, h.status) ? 'error' : 'ok'));
+    if (h.status === 101 || (req.fields.method === 'CONNECT' && h.status < 300)) this.abandoned = true;
+  }
+
+  close(_last: NetworkRecord | undefined): void {
+    for (const r of this.queue.drain()) this.sink.emit(makeMessage('http', this.role, r, undefined, 'no_response'));
+  }
+}
+
+function requestFields(h: HttpRequestHead): HttpFields {
+  const { path, query } = splitTarget(h.target);
+  const f: HttpFields = { method: h.method, target: h.target, path, version: h.version, headers: h.headers };
+  if (query !== undefined) f.query = query;
+  if (h.host !== undefined) f.host = h.host;
+  if (h.userAgent !== undefined) f.userAgent = h.userAgent;
+  return f;
+}
+
+/** OTel HTTP conventions: 4xx is an error for the client that sent the request, not for the server that refused it. */
+function isError(role: 'client' | 'server', status: number): boolean {
+  return status >= 500 || (role === 'client' && status >= 400);
+}

@@ -1,0 +1,219 @@
+/**
+ * MySQL client/server protocol packets, as pure functions of bytes: the
+ * 4-byte packet header, the server greeting and client handshake response (for
+ * capabilities and the database name only: auth data is never read), command
+ * packets, and OK / ERR / EOF replies.
+ */
+import { latin1, utf8 } from '../decoder';
+
+export const MAX_PACKET = 0xffffff;
+
+export const Cmd = {
+  SLEEP: 0x00,
+  QUIT: 0x01,
+  INIT_DB: 0x02,
+  QUERY: 0x03,
+  FIELD_LIST: 0x04,
+  CREATE_DB: 0x05,
+  DROP_DB: 0x06,
+  REFRESH: 0x07,
+  STATISTICS: 0x09,
+  PROCESS_INFO: 0x0a,
+  CONNECT: 0x0b,
+  PROCESS_KILL: 0x0c,
+  DEBUG: 0x0d,
+  PING: 0x0e,
+  CHANGE_USER: 0x11,
+  BINLOG_DUMP: 0x12,
+  STMT_PREPARE: 0x16,
+  STMT_EXECUTE: 0x17,
+  STMT_SEND_LONG_DATA: 0x18,
+  STMT_CLOSE: 0x19,
+  STMT_RESET: 0x1a,
+  SET_OPTION: 0x1b,
+  STMT_FETCH: 0x1c,
+  RESET_CONNECTION: 0x1f,
+} as const;
+
+export const COMMAND_NAMES: Record<number, string> = Object.fromEntries(Object.entries(Cmd).map(([k, v]) => [v, `COM_${k}`]));
+
+/** Commands the server does not answer. */
+export const NO_RESPONSE = new Set<number>([Cmd.QUIT, Cmd.STMT_CLOSE, Cmd.STMT_SEND_LONG_DATA]);
+
+export const Cap = {
+  CONNECT_WITH_DB: 0x8,
+  PROTOCOL_41: 0x200,
+  SSL: 0x800,
+  SECURE_CONNECTION: 0x8000,
+  PLUGIN_AUTH_LENENC_DATA: 0x200000,
+  DEPRECATE_EOF: 0x1000000,
+} as const;
+
+export const SERVER_MORE_RESULTS_EXISTS = 0x0008;
+
+export interface PacketHeader {
+  /** payload length */
+  length: number;
+  seq: number;
+}
+
+export function packetHeader(buf: Uint8Array, at: number): PacketHeader {
+  return { length: buf[at] | (buf[at + 1] << 8) | (buf[at + 2] << 16), seq: buf[at + 3] };
+}
+
+export function u16(buf: Uint8Array, at: number): number {
+  return buf[at] | (buf[at + 1] << 8);
+}
+
+export function u32(buf: Uint8Array, at: number): number {
+  return (buf[at] | (buf[at + 1] << 8) | (buf[at + 2] << 16) | (buf[at + 3] << 24)) >>> 0;
+}
+
+/** A length-encoded integer: [value, bytes used], or undefined past `end`. */
+export function lenenc(buf: Uint8Array, at: number, end: number): [number, number] | undefined {
+  if (at >= end) return undefined;
+  const b = buf[at];
+  if (b < 0xfb) return [b, 1];
+  if (b === 0xfc) return at + 3 <= end ? [u16(buf, at + 1), 3] : undefined;
+  if (b === 0xfd) return at + 4 <= end ? [buf[at + 1] | (buf[at + 2] << 8) | (buf[at + 3] << 16), 4] : undefined;
+  if (b === 0xfe) return at + 9 <= end ? [u32(buf, at + 1) + u32(buf, at + 5) * 2 ** 32, 9] : undefined;
+  return undefined;
+}
+
+function cstringEnd(buf: Uint8Array, at: number, end: number): number {
+  const z = buf.indexOf(0, at);
+  return z < 0 || z >= end ? -1 : z;
+}
+
+export interface Greeting {
+  serverVersion: string;
+  capabilities: number;
+}
+
+/** The server's first packet (protocol 10). `s`, `e`: payload bounds. */
+export function parseGreeting(buf: Uint8Array, s: number, e: number): Greeting | undefined {
+  if (e - s < 2 || buf[s] !== 10) return undefined;
+  const z = cstringEnd(buf, s + 1, e);
+  if (z < 0 || z - s > 64) return undefined;
+  // thread id(4), auth data part 1 (8), filler(1), capabilities low(2), charset(1), status(2), capabilities high(2)
+  const capLow = z + 1 + 4 + 8 + 1;
+  if (capLow + 2 > e) return undefined;
+  let capabilities = u16(buf, capLow);
+  if (capLow + 7 <= e) capabilities = (capabilities | (u16(buf, capLow + 5) << 16)) >>> 0;
+  return { serverVersion: latin1(buf, s + 1, z), capabilities };
+}
+
+/** Plausible greeting at `at` (a whole packet header plus protocol 10 and a version string)? */
+export function looksLikeGreeting(buf: Uint8Array, at: number, end: number): boolean {
+  if (end - at < 8) return false;
+  const h = packetHeader(buf, at);
+  if (h.seq !== 0 || h.length < 20 || h.length > 1024 || buf[at + 4] !== 10) return false;
+  for (let i = at + 5; i < Math.min(end, at + 10); i++) if (buf[i] !== 0 && (buf[i] < 32 || buf[i] > 126)) return false;
+  return parseGreeting(buf, at + 4, Math.min(end, at + 4 + h.length)) !== undefined;
+}
+
+export interface HandshakeResponse {
+  capabilities: number;
+  /** the database asked for at connect, if any */
+  database?: string;
+  /** the client asked for TLS: what follows is encrypted */
+  ssl: boolean;
+}
+
+/** The client's handshake response (protocol 41): capabilities and database; the user and auth data are skipped unread. */
+export function parseHandshakeResponse(buf: Uint8Array, s: number, e: number): HandshakeResponse | undefined {
+  if (e - s < 4) return undefined;
+  const capabilities = u32(buf, s);
+  if (!(capabilities & Cap.PROTOCOL_41)) return { capabilities, ssl: false };
+  if (e - s === 32) return { capabilities, ssl: (capabilities & Cap.SSL) !== 0 };
+  let at = s + 32; // capabilities, max packet, charset, 23 reserved
+  const userEnd = cstringEnd(buf, at, e);
+  if (userEnd < 0) return { capabilities, ssl: false };
+  at = userEnd + 1;
+  if (capabilities & Cap.PLUGIN_AUTH_LENENC_DATA) {
+    const l = lenenc(buf, at, e);
+    if (!l) return { capabilities, ssl: false };
+    at += l[1] + l[0];
+  } else if (capabilities & Cap.SECURE_CONNECTION) {
+    at += 1 + buf[at];
+  } else {
+    const z = cstringEnd(buf, at, e);
+    if (z < 0) return { capabilities, ssl: false };
+    at = z + 1;
+  }
+  const r: HandshakeResponse = { capabilities, ssl: false };
+  if (capabilities & Cap.CONNECT_WITH_DB && at < e) {
+    const z = cstringEnd(buf, at, e);
+    const dbEnd = z < 0 ? e : z;
+    if (dbEnd > at) r.database = utf8(buf, at, Math.min(dbEnd, at + 256));
+  }
+  return r;
+}
+
+export interface OkPacket {
+  affectedRows: number;
+  status: number;
+}
+
+/** OK (0x00) or OK-as-EOF (0xfe) payload. */
+export function parseOk(buf: Uint8Array, s: number, e: number): OkPacket | undefined {
+  const a = lenenc(buf, s + 1, e);
+  if (!a) return undefined;
+  const id = lenenc(buf, s + 1 + a[1], e);
+  if (!id) return undefined;
+  const st = s + 1 + a[1] + id[1];
+  return { affectedRows: a[0], status: st + 2 <= e ? u16(buf, st) : 0 };
+}
+
+/** Status flags of a classic EOF packet (0xfe, warnings, status). */
+export function eofStatus(buf: Uint8Array, s: number, e: number): number {
+  return s + 5 <= e ? u16(buf, s + 3) : 0;
+}
+
+export interface ErrPacket {
+  code: number;
+  sqlState?: string;
+  message: string;
+}
+
+export function parseErr(buf: Uint8Array, s: number, e: number): ErrPacket | undefined {
+  if (e - s < 3 || buf[s] !== 0xff) return undefined;
+  const code = u16(buf, s + 1);
+  let at = s + 3;
+  let sqlState: string | undefined;
+  if (at < e && buf[at] === 35 && at + 6 <= e) {
+    sqlState = latin1(buf, at + 1, at + 6);
+    at += 6;
+  }
+  return { code, sqlState, message: utf8(buf, at, Math.min(e, at + 512)) };
+}
+
+export interface PrepareOk {
+  statementId: number;
+  columns: number;
+  params: number;
+}
+
+export function parsePrepareOk(buf: Uint8Array, s: number, e: number): PrepareOk | undefined {
+  if (e - s < 9 || buf[s] !== 0) return undefined;
+  return { statementId: u32(buf, s + 1), columns: u16(buf, s + 5), params: u16(buf, s + 7) };
+}
+
+/** Does a command packet from the client start here (sequence 0, a known command, a length that fits)? */
+export function looksLikeCommand(buf: Uint8Array, at: number, end: number): boolean {
+  if (end - at < 5) return false;
+  const h = packetHeader(buf, at);
+  if (h.seq !== 0 || h.length < 1 || !(buf[at + 4] in COMMAND_NAMES)) return false;
+  const cmd = buf[at + 4];
+  if (cmd === Cmd.QUERY || cmd === Cmd.STMT_PREPARE) {
+    if (h.length < 2 || h.length > 1 << 24) return false;
+    const c = buf[at + 5];
+    // SQL starts with a letter, a parenthesis, a comment or whitespace
+    return (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 40 || c === 47 || c === 32 || c === 10 || c === 45 || c === 35;
+  }
+  if (cmd === Cmd.PING || cmd === Cmd.QUIT || cmd === Cmd.STATISTICS || cmd === Cmd.RESET_CONNECTION) return h.length === 1;
+  if (cmd === Cmd.STMT_EXECUTE) return h.length >= 10;
+  if (cmd === Cmd.STMT_CLOSE || cmd === Cmd.STMT_RESET) return h.length === 5;
+  if (cmd === Cmd.INIT_DB) return h.length >= 2 && h.length < 256;
+  return false;
+}

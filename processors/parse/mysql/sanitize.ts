@@ -1,0 +1,212 @@
+/**
+ * SQL text as espan keeps it: every literal (strings, numbers, hex and bit
+ * literals) becomes `?`, comments go (they can carry anything), whitespace
+ * collapses; plus the operation (first keyword) and a low-cardinality summary
+ * in the OpenTelemetry `db.query.summary` style (`SELECT users orders`).
+ */
+
+export interface SqlSummary {
+  sql: string;
+  operation?: string;
+  summary?: string;
+}
+
+function isIdentStart(c: number): boolean {
+  return (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || c === 36 || c >= 128;
+}
+
+function isIdent(c: number): boolean {
+  return isIdentStart(c) || (c >= 48 && c <= 57);
+}
+
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+
+function isSpace(c: number): boolean {
+  return c === 32 || c === 9 || c === 10 || c === 13 || c === 12;
+}
+
+const TABLE_AFTER = new Set(['FROM', 'JOIN', 'INTO', 'UPDATE', 'TABLE']);
+const MAX_SUMMARY_TABLES = 3;
+
+/** Replaces literals with `?`; `max` bounds the text kept. */
+export function sanitizeSql(sql: string, max = 2048, keepLiterals = false): SqlSummary {
+  let out = '';
+  const words: string[] = [];
+  const tables: string[] = [];
+  let expectTable = false;
+  let i = 0;
+  const n = sql.length;
+  const put = (s: string): void => {
+    if (out.length < max) out += s;
+  };
+  let pendingSpace = false;
+  const emit = (s: string): void => {
+    if (pendingSpace && out.length > 0) put(' ');
+    pendingSpace = false;
+    put(s);
+  };
+  while (i < n) {
+    const c = sql.charCodeAt(i);
+    if (isSpace(c)) {
+      pendingSpace = true;
+      i++;
+      continue;
+    }
+    // comments: -- (with a space), #, /* */
+    if ((c === 45 && sql.charCodeAt(i + 1) === 45 && (i + 2 >= n || isSpace(sql.charCodeAt(i + 2)))) || c === 35) {
+      const nl = sql.indexOf('\n', i);
+      i = nl < 0 ? n : nl + 1;
+      pendingSpace = true;
+      continue;
+    }
+    if (c === 47 && sql.charCodeAt(i + 1) === 42) {
+      const close = sql.indexOf('*/', i + 2);
+      i = close < 0 ? n : close + 2;
+      pendingSpace = true;
+      continue;
+    }
+    if (c === 39 || c === 34) {
+      const start = i;
+      i = skipQuoted(sql, i, c);
+      emit(keepLiterals ? sql.slice(start, i) : '?');
+      expectTable = false;
+      continue;
+    }
+    if (c === 96) {
+      // `quoted identifier`
+      const close = sql.indexOf('`', i + 1);
+      const end = close < 0 ? n : close + 1;
+      const ident = sql.slice(i, end);
+      emit(ident);
+      i = end;
+      if (expectTable) i = tableName(sql, i, ident, tables, emit);
+      expectTable = false;
+      continue;
+    }
+    if (isDigit(c) || (c === 46 && isDigit(sql.charCodeAt(i + 1)))) {
+      const start = i;
+      i = skipNumber(sql, i);
+      emit(keepLiterals ? sql.slice(start, i) : '?');
+      expectTable = false;
+      continue;
+    }
+    if ((c === 120 || c === 88 || c === 98 || c === 66) && sql.charCodeAt(i + 1) === 39) {
+      // x'ABCD', b'0101'
+      const start = i;
+      i = skipQuoted(sql, i + 1, 39);
+      emit(keepLiterals ? sql.slice(start, i) : '?');
+      continue;
+    }
+    if (isIdentStart(c)) {
+      const start = i;
+      while (i < n && isIdent(sql.charCodeAt(i))) i++;
+      const word = sql.slice(start, i);
+      emit(word);
+      const upper = word.toUpperCase();
+      if (words.length < 2) words.push(upper);
+      if (expectTable && !KEYWORDS_NOT_TABLES.has(upper)) {
+        i = tableName(sql, i, word, tables, emit);
+        expectTable = false;
+      } else {
+        expectTable = TABLE_AFTER.has(upper);
+      }
+      continue;
+    }
+    // operators and punctuation; a minus sign before a number belongs to the literal
+    if (c === 45 && isDigit(sql.charCodeAt(i + 1)) && lastIsOperator(out)) {
+      const start = i;
+      i = skipNumber(sql, i + 1);
+      emit(keepLiterals ? sql.slice(start, i) : '?');
+      continue;
+    }
+    if (c === 44) {
+      put(',');
+      pendingSpace = true;
+      i++;
+      continue;
+    }
+    expectTable = false;
+    emit(String.fromCharCode(c));
+    i++;
+  }
+  const operation = words[0];
+  const result: SqlSummary = { sql: out };
+  if (operation) {
+    result.operation = operation;
+    const uniq = [...new Set(tables)].slice(0, MAX_SUMMARY_TABLES);
+    result.summary = uniq.length ? `${operation} ${uniq.join(' ')}` : operation;
+  }
+  return result;
+}
+
+const KEYWORDS_NOT_TABLES = new Set(['SELECT', 'IGNORE', 'LOW_PRIORITY', 'DELAYED', 'HIGH_PRIORITY', 'IF', 'NOT', 'EXISTS', 'LATERAL', 'ONLY', 'TEMPORARY', 'DUAL']);
+
+/** Reads `.name` parts after the first name of a table reference; records the full name. */
+function tableName(sql: string, i: number, first: string, tables: string[], emit: (s: string) => void): number {
+  let name = first.replace(/`/g, '');
+  while (sql.charCodeAt(i) === 46) {
+    let j = i + 1;
+    if (sql.charCodeAt(j) === 96) {
+      const close = sql.indexOf('`', j + 1);
+      j = close < 0 ? sql.length : close + 1;
+    } else {
+      while (j < sql.length && isIdent(sql.charCodeAt(j))) j++;
+    }
+    const part = sql.slice(i + 1, j);
+    emit('.' + part);
+    name += '.' + part.replace(/`/g, '');
+    i = j;
+  }
+  if (name && tables.length < 16) tables.push(name);
+  return i;
+}
+
+function lastIsOperator(out: string): boolean {
+  const t = out.trimEnd();
+  if (!t) return true;
+  const c = t.charCodeAt(t.length - 1);
+  return c === 61 || c === 60 || c === 62 || c === 40 || c === 44 || c === 43 || c === 42 || c === 47 || c === 45 || / (AND|OR|IN|BY|THEN|ELSE|WHEN|SELECT|VALUES|LIMIT|OFFSET|RETURN|IS|NOT)$/i.test(t);
+}
+
+function skipQuoted(sql: string, i: number, quote: number): number {
+  let j = i + 1;
+  while (j < sql.length) {
+    const c = sql.charCodeAt(j);
+    if (c === 92) {
+      j += 2;
+      continue;
+    }
+    if (c === quote) {
+      if (sql.charCodeAt(j + 1) === quote) {
+        j += 2;
+        continue;
+      }
+      return j + 1;
+    }
+    j++;
+  }
+  return sql.length;
+}
+
+function skipNumber(sql: string, i: number): number {
+  const n = sql.length;
+  if (sql.charCodeAt(i) === 48 && (sql.charCodeAt(i + 1) | 32) === 120) {
+    i += 2;
+    while (i < n && /[0-9a-fA-F]/.test(sql[i])) i++;
+    return i;
+  }
+  while (i < n && (isDigit(sql.charCodeAt(i)) || sql.charCodeAt(i) === 46)) i++;
+  if (i < n && (sql.charCodeAt(i) | 32) === 101) {
+    let j = i + 1;
+    if (sql[j] === '+' || sql[j] === '-') j++;
+    if (isDigit(sql.charCodeAt(j))) {
+      i = j;
+      while (i < n && isDigit(sql.charCodeAt(i))) i++;
+    }
+  }
+  // 1abc is an identifier in MySQL, not a number followed by a word
+  while (i < n && isIdent(sql.charCodeAt(i))) i++;
+  return i;
+}

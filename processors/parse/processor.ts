@@ -1,0 +1,314 @@
+/**
+ * The `parse` processor: records in, messages out. Keeps a bounded table of
+ * connections (least recently active first, so the idle sweep and the
+ * max-connections eviction both take from the front), detects each
+ * connection's protocol, and feeds each direction's bytes through stream
+ * assembly into the protocol's session.
+ *
+ *   records$.pipe(parseOperator(config, counters)) // → L7Message[] batches
+ */
+import { Observable, asyncScheduler, type OperatorFunction, type SchedulerLike } from 'rxjs';
+import type { L7Message, NetworkRecord, Protocol } from '../../core/signals';
+import { ConnMeta, FuncId, isEgress, isIngress } from '../../core/records/network-data';
+import { Dir, type ProtocolSession } from './decoder';
+import { detect } from './detect';
+import { HttpSession } from './http/session';
+import { MysqlSession, type MysqlOptions } from './mysql/session';
+import { RedisSession, type RedisOptions } from './redis/session';
+import type { SessionSink } from './session-base';
+import { DirectionStream } from './stream';
+
+export interface ParseSettings {
+  protocols: Protocol[];
+  /** ms without a record after which a connection's state is freed */
+  idleTimeoutMs: number;
+  maxConnections: number;
+  maxPendingRequests: number;
+  /** bytes held per direction for a unit that has not fully arrived */
+  maxBufferedBytes: number;
+  /** records a connection may show before it is set aside as unknown */
+  detectRecords: number;
+  redis: RedisOptions;
+  mysql: MysqlOptions;
+}
+
+/** What the processor reports; ComponentTelemetry counters in production, plain tallies in tests. */
+export interface ParseCounters {
+  messages(protocol: Protocol, n: number): void;
+  failures(protocol: Protocol, reason: string, n: number): void;
+  undetected(n: number): void;
+  evictedConnections(reason: 'idle' | 'max_connections', n: number): void;
+  connections(n: number): void;
+}
+
+export const NO_COUNTERS: ParseCounters = {
+  messages: () => {},
+  failures: () => {},
+  undetected: () => {},
+  evictedConnections: () => {},
+  connections: () => {},
+};
+
+const DETECTING = 0;
+const PARSING = 1;
+const IGNORED = 2;
+
+class Connection {
+  state = DETECTING;
+  protocol: Protocol | undefined;
+  session: ProtocolSession | undefined;
+  request: DirectionStream | undefined;
+  response: DirectionStream | undefined;
+  requestIsEgress = false;
+  recordsSeen = 0;
+  lastActive = 0;
+  lastRecord: NetworkRecord | undefined;
+}
+
+/** Failure tallies for one batch, flushed to the counters once per batch. */
+type Tally = Map<string, number>;
+
+export class ParseEngine {
+  private readonly conns = new Map<string, Connection>();
+  private readonly enabled: ReadonlySet<Protocol>;
+  private out: L7Message[] = [];
+  private tally: Tally = new Map();
+  private undetected = 0;
+
+  constructor(
+    private readonly settings: ParseSettings,
+    private readonly counters: ParseCounters = NO_COUNTERS,
+  ) {
+    this.enabled = new Set(settings.protocols);
+  }
+
+  get connectionCount(): number {
+    return this.conns.size;
+  }
+
+  /** Parses one batch of records; returns the messages completed by it. */
+  process(batch: readonly NetworkRecord[], now: number): L7Message[] {
+    // Records of one connection go in `index` order; a batch holds many connections interleaved.
+    let sorted = true;
+    const lastIndex = new Map<string, number>();
+    for (const r of batch) {
+      const prev = lastIndex.get(r.connId);
+      if (prev !== undefined && prev > r.index) {
+        sorted = false;
+        break;
+      }
+      lastIndex.set(r.connId, r.index);
+    }
+    const ordered = sorted ? batch : [...batch].sort((a, b) => (a.connId < b.connId ? -1 : a.connId > b.connId ? 1 : a.index - b.index));
+    let prevId = '';
+    let conn: Connection | undefined;
+    for (const r of ordered) {
+      if (r.connId !== prevId || !conn) {
+        conn = this.connection(r.connId, now);
+        prevId = r.connId;
+      }
+      if (!this.feed(conn, r)) {
+        conn = undefined;
+        prevId = '';
+      }
+    }
+    return this.flush();
+  }
+
+  private connection(id: string, now: number): Connection {
+    let c = this.conns.get(id);
+    if (c) {
+      // keep the map in order of last activity
+      this.conns.delete(id);
+    } else {
+      c = new Connection();
+      if (this.conns.size >= this.settings.maxConnections) {
+        const [oldId, old] = this.conns.entries().next().value!;
+        this.release(oldId, old);
+        this.counters.evictedConnections('max_connections', 1);
+      }
+    }
+    c.lastActive = now;
+    this.conns.set(id, c);
+    return c;
+  }
+
+  /** Returns false when the connection was released. */
+  private feed(c: Connection, r: NetworkRecord): boolean {
+    const f = r.funcId;
+    if (f === FuncId.CLOSE) {
+      c.lastRecord ??= r;
+      this.release(r.connId, c);
+      return false;
+    }
+    const egress = isEgress(f);
+    if (!egress && !isIngress(f)) return true; // connect/accept: nothing to parse
+    if (c.state === IGNORED) return true;
+    if (c.state === DETECTING && !this.start(c, r, egress)) return true;
+    c.lastRecord = r;
+    const stream = egress === c.requestIsEgress ? c.request! : c.response!;
+    stream.feed(r);
+    if (c.session!.abandoned) {
+      c.session!.close(r);
+      c.state = IGNORED;
+      c.session = c.request = c.response = undefined;
+    }
+    return true;
+  }
+
+  private start(c: Connection, r: NetworkRecord, egress: boolean): boolean {
+    if (r.payload.length === 0) return false;
+    const d = detect(r.payload, this.enabled);
+    if (!d) {
+      if (++c.recordsSeen >= this.settings.detectRecords) {
+        c.state = IGNORED;
+        this.undetected++;
+      }
+      return false;
+    }
+    let role: 'client' | 'server';
+    if (r.connMeta & ConnMeta.CLIENT) role = 'client';
+    else if (r.connMeta & ConnMeta.SERVER) role = 'server';
+    else role = egress === d.isRequest ? 'client' : 'server';
+    c.requestIsEgress = role === 'client';
+    c.protocol = d.protocol;
+    c.session = this.session(d.protocol, role);
+    c.request = new DirectionStream(Dir.REQUEST, c.session, this.settings.maxBufferedBytes, this.streamCounters(d.protocol));
+    c.response = new DirectionStream(Dir.RESPONSE, c.session, this.settings.maxBufferedBytes, this.streamCounters(d.protocol));
+    c.state = PARSING;
+    return true;
+  }
+
+  private session(p: Protocol, role: 'client' | 'server'): ProtocolSession {
+    const sink = this.sink(p);
+    const opts = { maxPendingRequests: this.settings.maxPendingRequests };
+    if (p === 'http') return new HttpSession(role, sink, opts);
+    if (p === 'redis') return new RedisSession(role, sink, opts, this.settings.redis);
+    return new MysqlSession(role, sink, opts, this.settings.mysql);
+  }
+
+  private readonly sinks = new Map<Protocol, SessionSink>();
+
+  private sink(p: Protocol): SessionSink {
+    let s = this.sinks.get(p);
+    if (!s) {
+      s = {
+        emit: (m) => this.out.push(m),
+        count: (what) => this.bump(p, what),
+      };
+      this.sinks.set(p, s);
+    }
+    return s;
+  }
+
+  private bump(p: Protocol, reason: string, n = 1): void {
+    const k = `${p}\0${reason}`;
+    this.tally.set(k, (this.tally.get(k) ?? 0) + n);
+  }
+
+  private readonly streamCountersByProtocol = new Map<Protocol, ConstructorParameters<typeof DirectionStream>[3]>();
+
+  private streamCounters(p: Protocol): ConstructorParameters<typeof DirectionStream>[3] {
+    let s = this.streamCountersByProtocol.get(p);
+    if (!s) {
+      s = {
+        desync: (reason) => this.bump(p, `desync_${reason}`),
+        droppedBytes: () => this.bump(p, 'resync_dropped_record'),
+      };
+      this.streamCountersByProtocol.set(p, s);
+    }
+    return s;
+  }
+
+  private release(id: string, c: Connection): void {
+    this.conns.delete(id);
+    if (c.state !== PARSING) return;
+    c.request!.close();
+    c.response!.close();
+    c.session!.close(c.lastRecord);
+  }
+
+  /** Frees connections idle since before `now - idleTimeoutMs`; returns what that completed. */
+  sweep(now: number): L7Message[] {
+    const limit = now - this.settings.idleTimeoutMs;
+    let n = 0;
+    for (const [id, c] of this.conns) {
+      if (c.lastActive > limit) break;
+      this.release(id, c);
+      n++;
+    }
+    if (n) this.counters.evictedConnections('idle', n);
+    return this.flush();
+  }
+
+  /** Input completed: every connection ends here. */
+  closeAll(): L7Message[] {
+    for (const [id, c] of [...this.conns]) this.release(id, c);
+    return this.flush();
+  }
+
+  private flush(): L7Message[] {
+    const out = this.out;
+    this.out = [];
+    if (out.length) {
+      let http = 0;
+      let redis = 0;
+      let mysql = 0;
+      for (const m of out) {
+        if (m.protocol === 'http') http++;
+        else if (m.protocol === 'redis') redis++;
+        else mysql++;
+      }
+      if (http) this.counters.messages('http', http);
+      if (redis) this.counters.messages('redis', redis);
+      if (mysql) this.counters.messages('mysql', mysql);
+    }
+    if (this.tally.size) {
+      for (const [k, n] of this.tally) {
+        const [p, reason] = k.split('\0');
+        this.counters.failures(p as Protocol, reason, n);
+      }
+      this.tally = new Map();
+    }
+    if (this.undetected) {
+      this.counters.undetected(this.undetected);
+      this.undetected = 0;
+    }
+    this.counters.connections(this.conns.size);
+    return out;
+  }
+}
+
+/**
+ * The operator: one output batch per input batch that completed messages, one
+ * per idle sweep that freed any, and a last one when the input completes.
+ */
+export function parseOperator(settings: ParseSettings, counters: ParseCounters = NO_COUNTERS, scheduler: SchedulerLike = asyncScheduler): OperatorFunction<NetworkRecord[], L7Message[]> {
+  return (source) =>
+    new Observable<L7Message[]>((subscriber) => {
+      const engine = new ParseEngine(settings, counters);
+      const period = Math.max(1, Math.floor(settings.idleTimeoutMs / 2));
+      const sweeper = scheduler.schedule(function (this: { schedule(state?: unknown, delay?: number): void }) {
+        const out = engine.sweep(scheduler.now());
+        if (out.length) subscriber.next(out);
+        this.schedule(undefined, period);
+      }, period);
+      const sub = source.subscribe({
+        next: (batch) => {
+          const out = engine.process(batch, scheduler.now());
+          if (out.length) subscriber.next(out);
+        },
+        error: (e) => subscriber.error(e),
+        complete: () => {
+          sweeper.unsubscribe();
+          const out = engine.closeAll();
+          if (out.length) subscriber.next(out);
+          subscriber.complete();
+        },
+      });
+      return () => {
+        sweeper.unsubscribe();
+        sub.unsubscribe();
+      };
+    });
+}

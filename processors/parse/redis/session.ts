@@ -1,0 +1,228 @@
+/**
+ * Redis on one connection: walks RESP values in each direction token by token
+ * (so a reply of any size is framed without being held), names each command
+ * (with its subcommand for container commands), tracks the database through
+ * SELECT, pairs replies with commands in order (pipelines, MULTI/EXEC), and
+ * sets aside pub/sub and RESP3 push messages that answer no command.
+ */
+import type { NetworkRecord, RedisFields } from '../../../core/signals';
+import { Dir, INVALID, NEED_MORE, step, type Position, type ProtocolSession, type StepResult } from '../decoder';
+import { makeMessage, RequestQueue, type SessionOptions, type SessionSink } from '../session-base';
+import {
+  CONTAINER_COMMANDS,
+  SECRET_COMMANDS,
+  T_ATTRIBUTE,
+  T_BLOB_ERROR,
+  T_BULK,
+  T_ERROR,
+  T_PUSH,
+  T_SIMPLE,
+  isAggregate,
+  looksLikeReply,
+  looksLikeRequest,
+  parseInline,
+  parseToken,
+  tokenText,
+  upperText,
+} from './parser';
+
+export interface RedisOptions {
+  /** keep command arguments (never for AUTH/HELLO/MIGRATE) */
+  keepArgs: boolean;
+  maxArgs: number;
+  maxArgLength: number;
+}
+
+interface Walk {
+  /** elements left at each open aggregate level */
+  left: number[];
+  /** whether each open level is an attribute (which precedes, and does not count as, a value) */
+  attr: boolean[];
+  /** index of the next element at depth 1 */
+  index: number;
+}
+
+interface ReplyValue {
+  type: number;
+  errorPrefix?: string;
+  errorMessage?: string;
+  /** first element of a top-level array or push, lower case: tells pub/sub messages apart */
+  first?: string;
+}
+
+const PUBSUB_MESSAGES = new Set(['message', 'pmessage', 'smessage']);
+const SUBSCRIPTION_REPLIES = new Set(['subscribe', 'psubscribe', 'ssubscribe', 'unsubscribe', 'punsubscribe', 'sunsubscribe']);
+
+export class RedisSession implements ProtocolSession {
+  private readonly queue: RequestQueue<RedisFields>;
+  private readonly walks: [Walk, Walk] = [
+    { left: [], attr: [], index: 0 },
+    { left: [], attr: [], index: 0 },
+  ];
+  private request: RedisFields | undefined;
+  private reply: ReplyValue | undefined;
+  private db = 0;
+  private subscribed = false;
+
+  constructor(
+    private readonly role: 'client' | 'server',
+    private readonly sink: SessionSink,
+    opts: SessionOptions,
+    private readonly redis: RedisOptions,
+  ) {
+    this.queue = new RequestQueue(opts.maxPendingRequests, (r) => {
+      sink.count('evicted_request');
+      sink.emit(makeMessage('redis', this.role, r, undefined, 'no_response'));
+    });
+  }
+
+  decode(dir: Dir, buf: Uint8Array, at: number, end: number): StepResult {
+    const w = this.walks[dir];
+    if (dir === Dir.REQUEST && w.left.length === 0 && buf[at] !== 42) return this.decodeInline(buf, at, end);
+    const t = parseToken(buf, at, end);
+    if (t === NEED_MORE || t === INVALID) return t;
+    const top = w.left.length === 0;
+    if (top) {
+      w.index = 0;
+      if (dir === Dir.REQUEST) this.request = { command: '', db: this.db };
+      else {
+        this.reply = { type: t.type };
+        if (t.type === T_ERROR || t.type === T_BLOB_ERROR) splitError(tokenText(buf, t), this.reply);
+      }
+    } else if (w.left.length === 1) {
+      this.element(dir, buf, t);
+    }
+    if (isAggregate(t.type) && t.count > 0) {
+      w.left.push(t.count);
+      w.attr.push(t.type === T_ATTRIBUTE);
+      return step(t.len, t.skip, top, false, top ? (dir === Dir.REQUEST ? this.request : this.reply) : undefined);
+    }
+    // A scalar (or empty/null aggregate) completes one element, and maybe the levels around it.
+    const ends = top ? t.type !== T_ATTRIBUTE : this.elementDone(w);
+    return step(t.len, t.skip, top, ends, top ? (dir === Dir.REQUEST ? this.request : this.reply) : undefined);
+  }
+
+  /** Marks one element done; returns true when that completed the top-level value. */
+  private elementDone(w: Walk): boolean {
+    while (w.left.length > 0) {
+      const d = w.left.length - 1;
+      if (d === 0) w.index++;
+      if (--w.left[d] > 0) return false;
+      w.left.pop();
+      const wasAttr = w.attr.pop();
+      if (wasAttr) return false; // the value the attribute describes follows
+    }
+    return true;
+  }
+
+  /** A token at depth 1: a command word or argument, or the first element of a reply. */
+  private element(dir: Dir, buf: Uint8Array, t: { type: number; dataStart: number; dataEnd: number; skip: number }): void {
+    const i = this.walks[dir].index;
+    if (dir === Dir.RESPONSE) {
+      if (i === 0 && this.reply && (t.type === T_BULK || t.type === T_SIMPLE) && t.dataEnd - t.dataStart <= 16) {
+        this.reply.first = upperText(buf, t.dataStart, t.dataEnd).toLowerCase();
+      }
+      return;
+    }
+    const req = this.request;
+    if (!req) return;
+    const present = t.skip === 0;
+    if (i === 0) {
+      req.command = present ? upperText(buf, t.dataStart, t.dataEnd) : '?';
+      return;
+    }
+    if (i === 1 && CONTAINER_COMMANDS.has(req.command) && present) {
+      req.command += ' ' + upperText(buf, t.dataStart, t.dataEnd);
+      return;
+    }
+    if (req.command === 'SELECT' && i === 1 && present) (req as SelectFields).selectDb = Number(upperText(buf, t.dataStart, t.dataEnd));
+    if (req.command === 'SUBSCRIBE' || req.command === 'PSUBSCRIBE' || req.command === 'SSUBSCRIBE') (req as SelectFields).channels = i;
+    if (this.redis.keepArgs && !SECRET_COMMANDS.has(req.command)) {
+      const args = (req.args ??= []);
+      if (args.length < this.redis.maxArgs) args.push(present ? tokenText(buf, t as never, this.redis.maxArgLength) : '');
+    }
+  }
+
+  private decodeInline(buf: Uint8Array, at: number, end: number): StepResult {
+    const l = parseInline(buf, at, end);
+    if (l === NEED_MORE || l === INVALID) return l;
+    if (l.words.length === 0) return step(l.len, 0, false, false); // blank lines between inline commands
+    const [s, e] = l.words[0];
+    const req: RedisFields = { command: upperText(buf, s, e), db: this.db };
+    if (req.command === 'SELECT' && l.words.length > 1) (req as SelectFields).selectDb = Number(upperText(buf, l.words[1][0], l.words[1][1]));
+    if (this.redis.keepArgs && !SECRET_COMMANDS.has(req.command)) {
+      req.args = l.words.slice(1, 1 + this.redis.maxArgs).map(([a, b]) => tokenText(buf, { type: T_BULK, dataStart: a, dataEnd: b } as never, this.redis.maxArgLength));
+    }
+    return step(l.len, 0, true, true, req);
+  }
+
+  canStart(dir: Dir, buf: Uint8Array, at: number, end: number): boolean {
+    return dir === Dir.REQUEST ? looksLikeRequest(buf, at, end) : looksLikeReply(buf, at, end);
+  }
+
+  reset(dir: Dir): void {
+    const w = this.walks[dir];
+    w.left = [];
+    w.attr = [];
+    w.index = 0;
+  }
+
+  complete(dir: Dir, value: unknown, start: Position, end: Position, truncated: boolean): void {
+    if (truncated) this.sink.count('truncated');
+    if (dir === Dir.REQUEST) {
+      const f = value as SelectFields;
+      // Commands pipelined after SELECT run in the new database: switch now, undo if SELECT fails.
+      if (f.command === 'SELECT' && f.selectDb !== undefined && Number.isInteger(f.selectDb)) {
+        f.previousDb = this.db;
+        this.db = f.selectDb;
+      }
+      this.queue.push({ fields: f, start, end, truncated });
+      return;
+    }
+    const reply = value as ReplyValue;
+    const kind = reply.first;
+    if (kind && (reply.type === T_PUSH || this.subscribed)) {
+      if (PUBSUB_MESSAGES.has(kind) || (reply.type === T_PUSH && !SUBSCRIPTION_REPLIES.has(kind))) return;
+    }
+    if (kind && SUBSCRIPTION_REPLIES.has(kind)) {
+      // one confirmation per channel: the first answers the command, the rest answer nothing
+      const head = this.queue.peek();
+      if (!head || head.fields.command.toLowerCase() !== kind) return;
+      this.subscribed = !kind.includes('unsub') || this.subscribed;
+    }
+    const req = this.queue.shift();
+    if (!req) {
+      this.sink.count('unmatched_response');
+      return;
+    }
+    const fields = req.fields as SelectFields;
+    const isError = reply.type === T_ERROR || reply.type === T_BLOB_ERROR;
+    if (isError) {
+      fields.errorPrefix = reply.errorPrefix;
+      fields.errorMessage = reply.errorMessage;
+      if (fields.previousDb !== undefined && this.db === fields.selectDb) this.db = fields.previousDb;
+    }
+    delete fields.selectDb;
+    delete fields.previousDb;
+    delete fields.channels;
+    this.sink.emit(makeMessage('redis', this.role, req, { start, end }, isError ? 'error' : 'ok'));
+  }
+
+  close(_last: NetworkRecord | undefined): void {
+    for (const r of this.queue.drain()) {
+      const f = r.fields as SelectFields;
+      delete f.selectDb;
+      delete f.previousDb;
+      delete f.channels;
+      this.sink.emit(makeMessage('redis', this.role, r, undefined, 'no_response'));
+    }
+  }
+}
+
+type SelectFields = RedisFields & { selectDb?: number; previousDb?: number; channels?: number };
+
+function splitError(text: string, into: ReplyValue): void {
+  const sp = text.indexOf(' ');
+  into.errorPrefix = sp < 0 ? text : text.slice(0, sp);
+  into.errorMessage = sp < 0 ? '' : text.slice(sp + 1);
+}

@@ -1,0 +1,102 @@
+/**
+ * What every protocol session shares: the queue of requests waiting for their
+ * responses (bounded), and turning a request/response pair into an L7Message.
+ */
+import type { L7Message, NetworkRecord, Protocol } from '../../core/signals';
+import type { Position } from './decoder';
+
+export interface PendingRequest<F> {
+  fields: F;
+  start: Position;
+  end: Position;
+  truncated: boolean;
+}
+
+export interface SessionSink {
+  emit(m: L7Message): void;
+  /** a parsed unit that could not be used: an unmatched response, an evicted request */
+  count(what: 'unmatched_response' | 'evicted_request' | 'truncated'): void;
+}
+
+export interface SessionOptions {
+  /** requests waiting for a response, per connection */
+  maxPendingRequests: number;
+}
+
+export function makeMessage(
+  protocol: Protocol,
+  role: 'client' | 'server',
+  req: PendingRequest<unknown>,
+  resp: { start: Position; end: Position } | undefined,
+  outcome: L7Message['outcome'],
+): L7Message {
+  const r: NetworkRecord = req.start.rec;
+  const m: L7Message = {
+    protocol,
+    role,
+    pid: r.pid,
+    tid: r.tid,
+    comm: r.comm,
+    connId: r.connId,
+    saddr: r.saddr,
+    sport: r.sport,
+    daddr: r.daddr,
+    dport: r.dport,
+    netns: r.netns,
+    connMeta: r.connMeta,
+    host: r.host,
+    reqStart: r.ts,
+    reqEnd: req.end.rec.tsTail,
+    reqSeq: req.start.seq,
+    outcome,
+  };
+  (m as unknown as Record<string, unknown>)[protocol] = req.fields;
+  if (resp) {
+    m.respStart = resp.start.rec.ts;
+    m.respEnd = resp.end.rec.tsTail;
+    m.respSeq = resp.start.seq;
+    m.respTid = resp.start.rec.tid;
+  }
+  return m;
+}
+
+/** A FIFO of requests with a cap; the oldest is dropped (and counted) when full. */
+export class RequestQueue<F> {
+  private items: PendingRequest<F>[] = [];
+  private head = 0;
+
+  constructor(
+    private readonly max: number,
+    private readonly onEvict: (r: PendingRequest<F>) => void,
+  ) {}
+
+  push(r: PendingRequest<F>): void {
+    if (this.size >= this.max) this.onEvict(this.shift()!);
+    this.items.push(r);
+  }
+
+  peek(): PendingRequest<F> | undefined {
+    return this.head < this.items.length ? this.items[this.head] : undefined;
+  }
+
+  shift(): PendingRequest<F> | undefined {
+    if (this.head >= this.items.length) return undefined;
+    const r = this.items[this.head++];
+    if (this.head > 32 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return r;
+  }
+
+  get size(): number {
+    return this.items.length - this.head;
+  }
+
+  drain(): PendingRequest<F>[] {
+    const rest = this.items.slice(this.head);
+    this.items = [];
+    this.head = 0;
+    return rest;
+  }
+}

@@ -1,0 +1,200 @@
+/**
+ * Stream assembly for one direction of one connection: records arrive in
+ * order, their bytes go to the protocol session one framing unit at a time.
+ * Handles a message split over several reads (the unfinished head is kept,
+ * bounded), several messages in one read, and bytes that were moved but not
+ * captured (`act_size < buf_len`, or a gap the pcap receiver reports the same
+ * way): those are discarded by the protocol's own framing when they fall in a
+ * body; when they fall where framing is needed the stream is marked out of
+ * step, counted, and waits for a record that starts a message.
+ */
+import type { NetworkRecord } from '../../core/signals';
+import { Dir, INVALID, NEED_MORE, type Position, type ProtocolSession, type Step } from './decoder';
+
+export interface StreamCounters {
+  /** framing lost (uncaptured bytes where a header was, or bytes that do not parse) */
+  desync(reason: 'gap' | 'invalid' | 'oversize'): void;
+  /** bytes dropped while waiting for a message start */
+  droppedBytes(n: number): void;
+}
+
+interface Segment {
+  /** offset of this record's first byte in the pending buffer */
+  off: number;
+  rec: NetworkRecord;
+  /** sequence number of the byte at `off` */
+  seq: number;
+}
+
+export class DirectionStream {
+  /** bytes of an unfinished unit, copied out of their records */
+  private pending: Uint8Array | null = null;
+  private pendingSegs: Segment[] = [];
+  private skip = 0;
+  private outOfStep = false;
+  private current: { value: unknown; start: Position } | null = null;
+  private currentEnds = false;
+  /** the last record that carried bytes of this direction */
+  lastRecord: NetworkRecord | undefined;
+
+  constructor(
+    private readonly dir: Dir,
+    private readonly session: ProtocolSession,
+    private readonly maxPending: number,
+    private readonly counters: StreamCounters,
+  ) {}
+
+  /** Feeds one data record (read/write family). */
+  feed(rec: NetworkRecord): void {
+    this.lastRecord = rec;
+    const data = rec.payload;
+    let at = 0;
+    const end = data.length;
+    if (this.skip > 0 && at < end) {
+      const n = Math.min(this.skip, end - at);
+      this.skip -= n;
+      at += n;
+      if (this.skip === 0 && this.currentEnds) this.finish(rec, at - 1, false);
+    }
+    if (this.outOfStep && at < end) {
+      if (this.session.canStart(this.dir, data, at, end)) {
+        this.outOfStep = false;
+      } else {
+        this.counters.droppedBytes(end - at);
+        at = end;
+      }
+    }
+    if (at < end && !this.outOfStep) this.decodeAll(rec, data, at, end);
+    const missing = rec.bufLen - rec.actSize;
+    if (missing > 0) this.lose(rec, missing);
+  }
+
+  /** Bytes of this direction were moved but not seen. */
+  private lose(rec: NetworkRecord, missing: number): void {
+    if (this.skip >= missing) {
+      this.skip -= missing;
+      if (this.skip === 0 && this.currentEnds) this.finish(rec, -1, false);
+      return;
+    }
+    if (this.outOfStep) return;
+    // The lost bytes reach past the current body into framing we cannot see.
+    this.skip = 0;
+    this.pending = null;
+    this.pendingSegs = [];
+    if (this.current) this.finish(rec, -1, true);
+    this.session.reset(this.dir);
+    this.outOfStep = true;
+    this.counters.desync('gap');
+  }
+
+  private decodeAll(rec: NetworkRecord, data: Uint8Array, from: number, end: number): void {
+    let buf = data;
+    let at = from;
+    let segs: Segment[] | null = null;
+    let base = 0; // offset of data[0] within buf when buf is a joined copy
+    if (this.pending) {
+      const head = this.pending;
+      buf = new Uint8Array(head.length + end - from);
+      buf.set(head, 0);
+      buf.set(data.subarray(from, end), head.length);
+      segs = this.pendingSegs;
+      segs.push({ off: head.length, rec, seq: (rec.tcpSeq + from) >>> 0 });
+      base = head.length - from;
+      at = 0;
+      end = buf.length;
+      this.pending = null;
+      this.pendingSegs = [];
+    }
+    while (at < end) {
+      const r = this.session.decode(this.dir, buf, at, end);
+      if (r === NEED_MORE) {
+        if (end - at > this.maxPending) {
+          this.counters.desync('oversize');
+          this.loseStep(rec);
+          return;
+        }
+        this.keep(buf, at, end, segs, rec, base);
+        return;
+      }
+      if (r === INVALID) {
+        this.counters.desync('invalid');
+        this.loseStep(rec);
+        return;
+      }
+      const s = r as Step;
+      if (s.begins) {
+        // A unit that begins a message while one is open: the open one ended without saying so.
+        if (this.current) this.finish(rec, -1, false);
+        this.current = { value: s.value, start: this.positionAt(at, segs, rec, base) };
+      }
+      at += s.len;
+      const inBuf = Math.min(s.skip, end - at);
+      at += inBuf;
+      this.skip = s.skip - inBuf;
+      if (s.ends) {
+        if (this.skip === 0) this.finish(rec, at - 1, false);
+        else this.currentEnds = true;
+      }
+    }
+  }
+
+  /** Keeps the unfinished bytes buf[at, end) for the next record. */
+  private keep(buf: Uint8Array, at: number, end: number, segs: Segment[] | null, rec: NetworkRecord, base: number): void {
+    this.pending = buf.slice(at, end);
+    if (!segs) {
+      this.pendingSegs = [{ off: 0, rec, seq: (rec.tcpSeq + at) >>> 0 }];
+      return;
+    }
+    const kept: Segment[] = [];
+    for (let i = 0; i < segs.length; i++) {
+      const s = segs[i];
+      const segEnd = i + 1 < segs.length ? segs[i + 1].off : end;
+      if (segEnd <= at) continue;
+      if (s.off >= at) kept.push({ off: s.off - at, rec: s.rec, seq: s.seq });
+      else kept.push({ off: 0, rec: s.rec, seq: (s.seq + (at - s.off)) >>> 0 });
+    }
+    this.pendingSegs = kept;
+    void base;
+  }
+
+  private positionAt(at: number, segs: Segment[] | null, rec: NetworkRecord, base: number): Position {
+    if (!segs) return { rec, seq: (rec.tcpSeq + at) >>> 0 };
+    for (let i = segs.length - 1; i >= 0; i--) {
+      if (segs[i].off <= at) return { rec: segs[i].rec, seq: (segs[i].seq + (at - segs[i].off)) >>> 0 };
+    }
+    return { rec, seq: (rec.tcpSeq + at - base) >>> 0 };
+  }
+
+  private loseStep(rec: NetworkRecord): void {
+    this.pending = null;
+    this.pendingSegs = [];
+    this.skip = 0;
+    if (this.current) this.finish(rec, -1, true);
+    this.session.reset(this.dir);
+    this.outOfStep = true;
+  }
+
+  private finish(rec: NetworkRecord, _lastByte: number, truncated: boolean): void {
+    const cur = this.current;
+    this.current = null;
+    this.currentEnds = false;
+    if (!cur) return;
+    this.session.complete(this.dir, cur.value, cur.start, { rec, seq: rec.tcpSeq }, truncated);
+  }
+
+  /** The connection closed: a message framed "until close" is complete now; a half-read one is cut short. */
+  close(): void {
+    if (this.current && this.lastRecord) {
+      const untilClose = this.skip === Infinity;
+      this.finish(this.lastRecord, -1, !untilClose && !(this.currentEnds && this.skip === 0));
+    }
+    this.pending = null;
+    this.pendingSegs = [];
+    this.skip = 0;
+  }
+
+  /** bytes held for an unfinished unit */
+  get heldBytes(): number {
+    return this.pending ? this.pending.length : 0;
+  }
+}

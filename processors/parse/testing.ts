@@ -1,0 +1,93 @@
+/**
+ * Test helpers: records made from byte chunks, as a probe on one end of a
+ * connection would produce them.
+ */
+import type { HostInfo, NetworkRecord } from '../../core/signals';
+import { ConnMeta, FuncId } from '../../core/records/network-data';
+import type { ParseSettings } from './processor';
+
+export const TEST_HOST: HostInfo = { hostId: 'test-host', hostName: 'test', bootTimeUnixNano: 0n };
+
+export function defaultSettings(over: Partial<ParseSettings> = {}): ParseSettings {
+  return {
+    protocols: ['http', 'redis', 'mysql'],
+    idleTimeoutMs: 120000,
+    maxConnections: 1024,
+    maxPendingRequests: 128,
+    maxBufferedBytes: 65536,
+    detectRecords: 4,
+    redis: { keepArgs: false, maxArgs: 16, maxArgLength: 128 },
+    mysql: { keepRawSql: false, maxSqlLength: 2048, maxStatements: 256 },
+    ...over,
+  };
+}
+
+/** One side of a connection: `write` and `read` make egress/ingress records with running sequence numbers. */
+export class Conversation {
+  private index = 0;
+  private seqOut: number;
+  private seqIn: number;
+  private t = 1000;
+  readonly records: NetworkRecord[] = [];
+
+  constructor(
+    readonly connId = '0'.repeat(31) + '1',
+    readonly role: 'client' | 'server' | 'unknown' = 'client',
+    seqOut = 1000,
+    seqIn = 5000,
+  ) {
+    this.seqOut = seqOut;
+    this.seqIn = seqIn;
+  }
+
+  private make(funcId: number, payload: Uint8Array, bufLen: number, seq: number): NetworkRecord {
+    const meta = this.role === 'client' ? ConnMeta.CLIENT : this.role === 'server' ? ConnMeta.SERVER : 0;
+    const ts = (this.t += 10);
+    const r: NetworkRecord = {
+      ts,
+      tsTail: ts + 5,
+      tid: 42,
+      utid: 0,
+      pid: 7,
+      comm: 'test',
+      connId: this.connId,
+      saddr: '127.0.0.1',
+      sport: 40000,
+      daddr: '127.0.0.1',
+      dport: 80,
+      netns: 1,
+      connMeta: meta,
+      tcpSeq: seq >>> 0,
+      funcId,
+      fd: 3,
+      bufLen,
+      actSize: payload.length,
+      index: this.index++,
+      payload,
+      host: TEST_HOST,
+    };
+    this.records.push(r);
+    return r;
+  }
+
+  /** `captured`: bytes the probe kept (the rest were moved but not captured) */
+  write(data: Uint8Array | string, captured?: number): NetworkRecord {
+    const b = typeof data === 'string' ? Buffer.from(data, 'latin1') : data;
+    const keep = captured === undefined ? b : b.subarray(0, captured);
+    const r = this.make(FuncId.WRITE, keep, b.length, this.seqOut);
+    this.seqOut += b.length;
+    return r;
+  }
+
+  read(data: Uint8Array | string, captured?: number): NetworkRecord {
+    const b = typeof data === 'string' ? Buffer.from(data, 'latin1') : data;
+    const keep = captured === undefined ? b : b.subarray(0, captured);
+    const r = this.make(FuncId.READ, keep, b.length, this.seqIn);
+    this.seqIn += b.length;
+    return r;
+  }
+
+  close(): NetworkRecord {
+    return this.make(FuncId.CLOSE, new Uint8Array(0), 0, this.seqOut);
+  }
+}
