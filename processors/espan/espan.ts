@@ -1,0 +1,82 @@
+/**
+ * messages → spans: one eSpan per request/response pair. Link keys travel as
+ * `espan.*` attributes (core/semconv.ts) so a linker behind any OTLP hop can
+ * join spans by thread trace id, TCP sequence numbers and connection key.
+ */
+import { map, type OperatorFunction } from 'rxjs';
+import { ConnMeta } from '../../core/records/network-data';
+import { connectionKey, ESPAN, ESPAN_SCOPE } from '../../core/semconv';
+import { SpanKind, type Attributes, type L7Message, type Span } from '../../core/signals';
+import { semconvFor, type SemconvOptions } from './attributes';
+import { spanIdOf } from './ids';
+import type { ResourceCache } from './resource';
+
+export interface EspanCounters {
+  spans(n: number): void;
+  /** messages that could not become spans (counted, skipped) */
+  malformed(n: number): void;
+}
+
+const NO_COUNTERS: EspanCounters = { spans: () => {}, malformed: () => {} };
+
+function unixNano(m: L7Message, monotonicNs: number): bigint {
+  return BigInt(Math.trunc(monotonicNs)) + m.host.bootTimeUnixNano;
+}
+
+/** The eSpan of one message; `resource` is the shared object of its process. */
+export function toSpan(m: L7Message, resources: ResourceCache, opts: SemconvOptions): Span {
+  const attributes: Attributes = {};
+  const { name, status } = semconvFor(m, attributes, opts);
+  attributes[ESPAN.CAPTURED] = true;
+  attributes[ESPAN.HOST_ID] = m.host.hostId;
+  attributes[ESPAN.CONN_KEY] = connectionKey(m.saddr, m.sport, m.daddr, m.dport);
+  attributes[ESPAN.REQ_SEQ] = m.reqSeq;
+  if (m.respSeq !== undefined) attributes[ESPAN.RESP_SEQ] = m.respSeq;
+  attributes[ESPAN.NETNS] = m.netns;
+  if ((m.connMeta & ConnMeta.NO_TASK) !== 0 || m.pid === 0) attributes[ESPAN.NO_TASK] = true;
+  else attributes[ESPAN.TID] = m.tid;
+  if (m.threadTraceId) attributes[ESPAN.THREAD_TRACE_ID] = m.threadTraceId;
+  const span: Span = {
+    traceId: '',
+    spanId: spanIdOf(m),
+    name,
+    kind: m.role === 'server' ? SpanKind.SERVER : SpanKind.CLIENT,
+    startTimeUnixNano: unixNano(m, m.reqStart),
+    endTimeUnixNano: unixNano(m, Math.max(m.respEnd ?? m.reqEnd, m.reqStart)),
+    attributes,
+    events: [],
+    links: [],
+    status,
+    resource: resources.forMessage(m),
+    scope: ESPAN_SCOPE,
+  };
+  const p = m.propagation;
+  if (p) {
+    span.traceId = p.traceId;
+    if (p.parentSpanId) span.parentSpanId = p.parentSpanId;
+    if (p.traceState) span.traceState = p.traceState;
+    if (p.sampled !== undefined) span.flags = p.sampled ? 1 : 0;
+    attributes[ESPAN.PROPAGATION] = p.format;
+    if (p.sampled !== undefined) attributes[ESPAN.PROPAGATED_SAMPLED] = p.sampled;
+    if (p.priority !== undefined) attributes[ESPAN.PROPAGATED_PRIORITY] = p.priority;
+  }
+  return span;
+}
+
+export function messagesToSpans(resources: ResourceCache, opts: SemconvOptions, counters: EspanCounters = NO_COUNTERS): OperatorFunction<L7Message[], Span[]> {
+  return map((batch) => {
+    const spans: Span[] = [];
+    let bad = 0;
+    for (const m of batch) {
+      try {
+        spans.push(toSpan(m, resources, opts));
+      } catch {
+        // A malformed message (a parser bug) must not stop the pipeline.
+        bad++;
+      }
+    }
+    if (bad) counters.malformed(bad);
+    counters.spans(spans.length);
+    return spans;
+  });
+}

@@ -1,0 +1,242 @@
+/**
+ * One OTLP Resource per traced process, read from /proc once and cached.
+ * Exporters group spans by resource object, so every span of a process must
+ * carry the same object: the cache hands out the one it made.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ConnMeta } from '../../core/records/network-data';
+import { ESPAN } from '../../core/semconv';
+import type { Attributes, L7Message, Resource } from '../../core/signals';
+
+/** What /proc told about a process; every field may be missing (exited, not permitted). */
+export interface ProcInfo {
+  /** only the variables asked for */
+  env: Map<string, string>;
+  exePath?: string;
+  cmdline?: string[];
+  containerId?: string;
+  /** field 22 of /proc/<pid>/stat: tells a reused pid from the process that had it */
+  startTime?: string;
+}
+
+export interface ResourceOptions {
+  /** environment variables giving service.name, first present wins */
+  serviceNameEnv: string[];
+  commandLine: boolean;
+  maxProcesses: number;
+  /** how often a cached process is checked for pid reuse */
+  refreshMs: number;
+  procRoot: string;
+  /** /proc describes this host only: messages from other hosts (replayed captures) get what the message says */
+  localHostId: string;
+}
+
+// Standard OpenTelemetry SDK variables, read whatever the service-name list says.
+const OTEL_SERVICE_NAME = 'OTEL_SERVICE_NAME';
+const OTEL_RESOURCE_ATTRIBUTES = 'OTEL_RESOURCE_ATTRIBUTES';
+const DD_ENV = 'DD_ENV';
+const DD_VERSION = 'DD_VERSION';
+
+const CONTAINER_ID = /(?:^|[/\-:])([0-9a-f]{64})(?:\.scope)?$/;
+
+/** Container id from /proc/<pid>/cgroup lines (docker, containerd, cri-o, podman name their cgroups after it). */
+export function containerIdFromCgroup(text: string): string | undefined {
+  for (const line of text.split('\n')) {
+    const p = line.slice(line.indexOf(':', line.indexOf(':') + 1) + 1).trim();
+    for (const segment of p.split('/').reverse()) {
+      const m = CONTAINER_ID.exec(segment);
+      if (m) return m[1];
+    }
+  }
+  return undefined;
+}
+
+/** OTEL_RESOURCE_ATTRIBUTES: `k=v,k=v`, values percent-encoded (W3C Baggage octets). */
+export function parseResourceAttributes(value: string): Attributes {
+  const out: Attributes = {};
+  for (const pair of value.split(',')) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) continue;
+    const k = pair.slice(0, eq).trim();
+    let v = pair.slice(eq + 1).trim();
+    try {
+      v = decodeURIComponent(v);
+    } catch {
+      continue; // the spec says to discard the whole value on error; one bad pair is dropped here
+    }
+    if (k) out[k] = v;
+  }
+  return out;
+}
+
+const SECRET_FLAG = /^(--?[\w.-]*(pass(word|wd)?|secret|token|api[-_]?key|credential)[\w.-]*)(=.*)?$/i;
+const SECRET_ASSIGNMENT = /^([\w.-]*(pass(word|wd)?|secret|token|api[-_]?key|credential)[\w.-]*=).+$/i;
+
+/** Command line with password-like values replaced: `mysql -pX`, `--password X`, `TOKEN=x`. */
+export function redactCommandLine(args: readonly string[]): string[] {
+  const out: string[] = [];
+  let redactNext = false;
+  for (const a of args) {
+    if (redactNext) {
+      out.push('REDACTED');
+      redactNext = false;
+      continue;
+    }
+    // mysql's -p<password> glued form
+    if (/^-p.+/.test(a) && !a.startsWith('--')) {
+      out.push('-pREDACTED');
+      continue;
+    }
+    const flag = SECRET_FLAG.exec(a);
+    if (flag) {
+      if (flag[4] !== undefined) out.push(`${flag[1]}=REDACTED`);
+      else {
+        out.push(a);
+        redactNext = true;
+      }
+      continue;
+    }
+    const assign = SECRET_ASSIGNMENT.exec(a);
+    out.push(assign ? `${assign[1]}REDACTED` : a);
+  }
+  return out;
+}
+
+/** Reads the few /proc files a resource needs; missing pieces are left out. */
+export function readProc(procRoot: string, pid: number, wantedEnv: ReadonlySet<string>): ProcInfo | undefined {
+  const dir = path.join(procRoot, String(pid));
+  const info: ProcInfo = { env: new Map() };
+  try {
+    const stat = fs.readFileSync(path.join(dir, 'stat'), 'latin1');
+    // comm (field 2) may hold spaces and parentheses: count fields after the last ')'
+    info.startTime = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+  try {
+    for (const kv of fs.readFileSync(path.join(dir, 'environ'), 'utf8').split('\0')) {
+      const eq = kv.indexOf('=');
+      if (eq > 0 && wantedEnv.has(kv.slice(0, eq))) info.env.set(kv.slice(0, eq), kv.slice(eq + 1));
+    }
+  } catch {
+    /* not permitted or exited */
+  }
+  try {
+    info.exePath = fs.readlinkSync(path.join(dir, 'exe'));
+  } catch {
+    /* kernel thread, not permitted or exited */
+  }
+  try {
+    const raw = fs.readFileSync(path.join(dir, 'cmdline'), 'utf8');
+    const args = raw.split('\0');
+    if (args[args.length - 1] === '') args.pop();
+    if (args.length) info.cmdline = args;
+  } catch {
+    /* exited */
+  }
+  try {
+    info.containerId = containerIdFromCgroup(fs.readFileSync(path.join(dir, 'cgroup'), 'utf8'));
+  } catch {
+    /* exited */
+  }
+  return info;
+}
+
+interface Entry {
+  resource: Resource;
+  startTime?: string;
+  checkedMs: number;
+}
+
+export type ProcReader = (pid: number, wantedEnv: ReadonlySet<string>) => ProcInfo | undefined;
+
+export class ResourceCache {
+  private readonly entries = new Map<string, Entry>();
+  private readonly wantedEnv: Set<string>;
+  private readonly read: ProcReader;
+  /** /proc reads done (for tests and telemetry) */
+  reads = 0;
+
+  constructor(
+    private readonly opts: ResourceOptions,
+    read?: ProcReader,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.wantedEnv = new Set([...opts.serviceNameEnv, OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, DD_ENV, DD_VERSION]);
+    this.read = read ?? ((pid, wanted) => readProc(opts.procRoot, pid, wanted));
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  forMessage(m: L7Message): Resource {
+    const noTask = (m.connMeta & ConnMeta.NO_TASK) !== 0 || m.pid === 0;
+    // Without a task the only identity is the endpoint: a server's own port, a client's own address.
+    const key = noTask ? `${m.host.hostId}|net|${m.role === 'server' ? `${m.saddr}:${m.sport}` : m.saddr}` : `${m.host.hostId}|${m.pid}`;
+    let e = this.entries.get(key);
+    const now = this.now();
+    if (e && !noTask && m.host.hostId === this.opts.localHostId && now - e.checkedMs >= this.opts.refreshMs) {
+      e.checkedMs = now;
+      const fresh = this.read(m.pid, this.wantedEnv);
+      // A new start time is a new process under a reused pid; no /proc entry means it exited: keep what was known.
+      if (fresh && fresh.startTime !== e.startTime) {
+        e = this.build(m, fresh, now);
+        this.entries.set(key, e);
+      }
+    }
+    if (!e) {
+      if (noTask) e = { resource: this.noTaskResource(m), checkedMs: now };
+      else e = this.build(m, m.host.hostId === this.opts.localHostId ? this.read(m.pid, this.wantedEnv) : undefined, now);
+      if (this.entries.size >= this.opts.maxProcesses) {
+        const oldest = this.entries.keys().next().value;
+        if (oldest !== undefined) this.entries.delete(oldest);
+      }
+      this.entries.set(key, e);
+    }
+    return e.resource;
+  }
+
+  private build(m: L7Message, info: ProcInfo | undefined, now: number): Entry {
+    if (info) this.reads++;
+    const attrs: Attributes = {};
+    const env = info?.env ?? new Map<string, string>();
+    const fromOtel = env.has(OTEL_RESOURCE_ATTRIBUTES) ? parseResourceAttributes(env.get(OTEL_RESOURCE_ATTRIBUTES)!) : {};
+    Object.assign(attrs, fromOtel);
+    const exeName = info?.exePath ? path.basename(info.exePath.replace(/ \(deleted\)$/, '')) : m.comm;
+    let serviceName: string | undefined;
+    for (const name of this.opts.serviceNameEnv) {
+      const v = env.get(name)?.trim();
+      if (v) {
+        serviceName = v;
+        break;
+      }
+    }
+    attrs['service.name'] = serviceName ?? (fromOtel['service.name'] as string | undefined) ?? `unknown_service:${exeName}`;
+    if (env.get(DD_VERSION) && attrs['service.version'] === undefined) attrs['service.version'] = env.get(DD_VERSION)!;
+    if (env.get(DD_ENV) && attrs['deployment.environment.name'] === undefined) attrs['deployment.environment.name'] = env.get(DD_ENV)!;
+    attrs['host.name'] = m.host.hostName;
+    attrs['host.id'] = m.host.hostId;
+    attrs['os.type'] = 'linux';
+    attrs['process.pid'] = m.pid;
+    attrs['process.executable.name'] = exeName;
+    if (info?.exePath) attrs['process.executable.path'] = info.exePath;
+    if (this.opts.commandLine && info?.cmdline) attrs['process.command_line'] = redactCommandLine(info.cmdline).join(' ');
+    if (info?.containerId) attrs['container.id'] = info.containerId;
+    return { resource: { attributes: attrs }, startTime: info?.startTime, checkedMs: now };
+  }
+
+  private noTaskResource(m: L7Message): Resource {
+    const endpoint = m.role === 'server' ? `${m.saddr}:${m.sport}` : m.saddr;
+    return {
+      attributes: {
+        'service.name': `unknown_service:${endpoint}`,
+        'host.name': m.host.hostName,
+        'host.id': m.host.hostId,
+        [ESPAN.NO_TASK]: true,
+        ...(m.role === 'server' ? { 'server.address': m.saddr, 'server.port': m.sport } : {}),
+      },
+    };
+  }
+}
