@@ -5,7 +5,9 @@ import { batchItems } from './batch';
 describe('batch processor', () => {
   let scheduler: TestScheduler;
   beforeEach(() => {
-    scheduler = new TestScheduler((actual, expected) => expect(actual).to.deep.equal(expected));
+    scheduler = new TestScheduler((actual, expected) => {
+      expect(actual).to.deep.equal(expected);
+    });
   });
 
   it('emits by size, and the rest after the timeout from the first held item', () => {
