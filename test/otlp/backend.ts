@@ -8,6 +8,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
+import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
@@ -114,7 +115,11 @@ export class TestBackend {
   fault: (index: number, signal: BackendSignal) => Fault | undefined = () => undefined;
   grpcPort = 0;
   httpPort = 0;
+  /** bytes clients sent to the gRPC port (through a counting proxy: grpc-js hides grpc-encoding from handlers) */
+  grpcBytesIn = 0;
   private grpcServer?: grpc.Server;
+  private grpcProxy?: net.Server;
+  private readonly proxySockets = new Set<net.Socket>();
   private httpServer?: http.Server;
   private seen = 0;
 
@@ -154,6 +159,13 @@ export class TestBackend {
     this.grpcServer = undefined;
     this.httpServer = undefined;
     if (g) g.forceShutdown();
+    const p = this.grpcProxy;
+    this.grpcProxy = undefined;
+    if (p) {
+      for (const sock of this.proxySockets) sock.destroy();
+      this.proxySockets.clear();
+      await new Promise<void>((r) => p.close(() => r()));
+    }
     if (h) {
       h.closeAllConnections();
       await new Promise<void>((r) => h.close(() => r()));
@@ -200,10 +212,28 @@ export class TestBackend {
     const creds = this.opts.tls
       ? grpc.ServerCredentials.createSsl(this.opts.tls.ca ?? null, [{ private_key: this.opts.tls.key, cert_chain: this.opts.tls.cert }], Boolean(this.opts.tls.requireClientCert))
       : grpc.ServerCredentials.createInsecure();
-    this.grpcPort = await new Promise<number>((resolve, reject) =>
-      server.bindAsync(`127.0.0.1:${this.grpcPort || this.opts.grpcPort || 0}`, creds, (err, port) => (err ? reject(err) : resolve(port))),
-    );
+    const innerPort = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', creds, (err, port) => (err ? reject(err) : resolve(port))));
     this.grpcServer = server;
+    const proxy = net.createServer((client) => {
+      const upstream = net.connect(innerPort, '127.0.0.1');
+      for (const sock of [client, upstream]) {
+        this.proxySockets.add(sock);
+        sock.on('close', () => this.proxySockets.delete(sock));
+        sock.on('error', () => {
+          client.destroy();
+          upstream.destroy();
+        });
+      }
+      client.on('data', (d) => (this.grpcBytesIn += d.length));
+      client.pipe(upstream);
+      upstream.pipe(client);
+    });
+    await new Promise<void>((resolve, reject) => {
+      proxy.once('error', reject);
+      proxy.listen(this.grpcPort || this.opts.grpcPort || 0, '127.0.0.1', () => resolve());
+    });
+    this.grpcPort = (proxy.address() as AddressInfo).port;
+    this.grpcProxy = proxy;
   }
 
   private answerGrpc(signal: BackendSignal, fault: Fault | undefined, cb: grpc.sendUnaryData<Buffer>): void {

@@ -146,6 +146,24 @@ describe('OTLP export round trip (test backend decoding with the official protos
     }
   }
 
+  it('gzips gRPC messages on the wire', async () => {
+    const backend = await new TestBackend().start();
+    try {
+      const bytes: number[] = [];
+      for (const compression of ['none', 'gzip']) {
+        const before = backend.grpcBytesIn;
+        const { exporter } = buildExporter('grpc', { endpoint: backend.grpcEndpoint, tls: { insecure: true }, compression });
+        exporter.consume(Array.from({ length: 200 }, (_, i) => richSpan(i)), 'spans');
+        expect((await exporter.shutdown(3000)).lost).to.equal(0);
+        bytes.push(backend.grpcBytesIn - before);
+      }
+      expect(backend.accepted()).to.equal(400);
+      expect(bytes[1]).to.be.below(bytes[0] / 3);
+    } finally {
+      await backend.stop();
+    }
+  });
+
   it('sends a client certificate for mutual TLS', async function () {
     if (!certs) return this.skip();
     const fs = require('fs');
