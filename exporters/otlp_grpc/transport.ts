@@ -80,7 +80,13 @@ export class GrpcTransport implements Transport {
     const key = `${target.address}|${target.plaintext}|${signal}`;
     let c = this.clients.get(key);
     if (c) return c;
-    const options: grpc.ChannelOptions = { 'grpc.primary_user_agent': USER_AGENT };
+    const options: grpc.ChannelOptions = {
+      'grpc.primary_user_agent': USER_AGENT,
+      // grpc-js backs reconnects off up to 120 s on its own; the exporter's retry_on_failure paces
+      // attempts, so the channel must be ready to reconnect soon after a backend comes back.
+      'grpc.initial_reconnect_backoff_ms': 500,
+      'grpc.max_reconnect_backoff_ms': 5000,
+    };
     if (s.gzip) options['grpc.default_compression_algorithm'] = 2; // gzip
     if (s.tls.server_name_override) options['grpc.ssl_target_name_override'] = s.tls.server_name_override;
     const creds = target.plaintext
