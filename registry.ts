@@ -12,6 +12,7 @@ import { nopFactory } from './exporters/nop/factory';
 import { recordFactory } from './exporters/record/factory';
 import { healthCheckFactory } from './extensions/health_check/factory';
 import { tailSamplingFactory } from './processors/tail_sampling/factory';
+import { linkingFactory } from './processors/linking/factory';
 
 export const factories: AnyFactory[] = [
   replayFactory,
@@ -23,6 +24,7 @@ export const factories: AnyFactory[] = [
   recordFactory,
   healthCheckFactory,
   tailSamplingFactory,
+  linkingFactory,
 ];
 
 export function defaultRegistry(): Registry {

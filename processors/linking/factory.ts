@@ -1,0 +1,15 @@
+import type { ProcessorFactory } from '../../core/component';
+import { schema, validate, type LinkingConfig } from './config';
+import { linking } from './processor';
+
+export const linkingFactory: ProcessorFactory<LinkingConfig> = {
+  kind: 'processor',
+  type: 'linking',
+  consumes: 'spans',
+  produces: 'traces',
+  schema,
+  validate,
+  create(config, ctx) {
+    return { operator: linking(config, ctx.telemetry) };
+  },
+};

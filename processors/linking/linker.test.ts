@@ -1,0 +1,237 @@
+import { expect } from 'chai';
+import { componentTelemetry, ServiceMetrics } from '../../core/telemetry/metrics';
+import type { Span, Trace } from '../../core/signals';
+import { Linker } from './linker';
+import { espan, linkingConfig } from './testutil';
+import type { LinkingConfig } from './config';
+
+const T0 = 1_700_000_000_000; // ms, on a window boundary
+
+function linker(over: Partial<LinkingConfig> = {}) {
+  const clock = { t: 0 };
+  const metrics = new ServiceMetrics();
+  const l = new Linker(linkingConfig(over), () => clock.t, componentTelemetry(metrics, 'processor', 'linking'));
+  return { l, clock, metrics };
+}
+
+const only = (traces: Trace[]): Trace => {
+  expect(traces).to.have.length(1);
+  return traces[0];
+};
+
+describe('linking', () => {
+  describe('network rule', () => {
+    it('makes the client span the parent of the server span sharing conn key and request seq', () => {
+      const { l } = linker();
+      const client = espan({ kind: 'client', host: 'a', conn: '10.0.0.1:5000-10.0.0.2:80', seq: 1000, startMs: T0 + 10, durationMs: 20 });
+      const server = espan({ kind: 'server', host: 'b', conn: '10.0.0.1:5000-10.0.0.2:80', seq: 1000, startMs: T0 + 12, durationMs: 15 });
+      l.add([server]);
+      l.add([client]);
+      const t = only(l.flush());
+      expect(t.spans).to.have.members([client, server]);
+      expect(server.parentSpanId).to.equal(client.spanId);
+      expect(client.parentSpanId).to.equal(undefined);
+      expect(client.traceId).to.equal(t.traceId).and.to.equal(server.traceId).and.to.match(/^[0-9a-f]{32}$/);
+    });
+
+    it('tolerates clock skew between hosts up to max_clock_skew, not beyond', () => {
+      const { l } = linker({ max_clock_skew: 100 });
+      // server host clock 80 ms behind: its span starts "before" the client's
+      const c1 = espan({ kind: 'client', conn: 'k1', seq: 1, startMs: T0 + 200, durationMs: 10 });
+      const s1 = espan({ kind: 'server', host: 'b', conn: 'k1', seq: 1, startMs: T0 + 120, durationMs: 5 });
+      // 300 ms off: a different request that reused the seq, not this one
+      const c2 = espan({ kind: 'client', conn: 'k2', seq: 1, startMs: T0 + 200, durationMs: 10 });
+      const s2 = espan({ kind: 'server', host: 'b', conn: 'k2', seq: 1, startMs: T0 + 510, durationMs: 5 });
+      l.add([c1, s1, c2, s2]);
+      const traces = l.flush();
+      expect(traces).to.have.length(3);
+      expect(s1.parentSpanId).to.equal(c1.spanId);
+      expect(s2.parentSpanId).to.equal(undefined);
+    });
+
+    it('does not join two spans of the same kind or different seqs', () => {
+      const { l } = linker();
+      l.add([
+        espan({ kind: 'client', conn: 'k', seq: 1, startMs: T0, durationMs: 5 }),
+        espan({ kind: 'client', conn: 'k', seq: 1, startMs: T0, durationMs: 5 }),
+        espan({ kind: 'server', conn: 'k', seq: 2, startMs: T0, durationMs: 5 }),
+      ]);
+      expect(l.flush()).to.have.length(3);
+    });
+  });
+
+  describe('in-process rule', () => {
+    it('makes the server span the parent of the client calls its thread made while serving it', () => {
+      const { l } = linker();
+      const server = espan({ kind: 'server', thread: 'th1', startMs: T0, durationMs: 100 });
+      const redis = espan({ kind: 'client', thread: 'th1', startMs: T0 + 10, durationMs: 2 });
+      const mysql = espan({ kind: 'client', thread: 'th1', startMs: T0 + 20, durationMs: 30 });
+      const after = espan({ kind: 'client', thread: 'th1', startMs: T0 + 150, durationMs: 1 });
+      l.add([redis, server, mysql, after]);
+      const traces = l.flush();
+      expect(traces).to.have.length(2);
+      expect(redis.parentSpanId).to.equal(server.spanId);
+      expect(mysql.parentSpanId).to.equal(server.spanId);
+      expect(after.parentSpanId, 'outside the covering time range').to.equal(undefined);
+      expect(redis.traceId).to.equal(server.traceId);
+    });
+
+    it('thread ids are per host', () => {
+      const { l } = linker();
+      l.add([espan({ kind: 'server', host: 'a', thread: 'th1', startMs: T0, durationMs: 100 }), espan({ kind: 'client', host: 'b', thread: 'th1', startMs: T0 + 10, durationMs: 2 })]);
+      expect(l.flush()).to.have.length(2);
+    });
+
+    it('chains across hosts: client → server → its calls → their servers', () => {
+      const { l } = linker();
+      const browser = espan({ kind: 'client', host: 'a', conn: 'ab', seq: 7, startMs: T0, durationMs: 100 });
+      const front = espan({ kind: 'server', host: 'b', conn: 'ab', seq: 7, startMs: T0 + 1, durationMs: 98, thread: 'f1' });
+      const call = espan({ kind: 'client', host: 'b', conn: 'bc', seq: 99, startMs: T0 + 10, durationMs: 50, thread: 'f1' });
+      const back = espan({ kind: 'server', host: 'c', conn: 'bc', seq: 99, startMs: T0 + 11, durationMs: 40 });
+      l.add([back]);
+      l.add([call, browser]);
+      l.add([front]);
+      const t = only(l.flush());
+      expect(t.spans).to.have.length(4);
+      expect(front.parentSpanId).to.equal(browser.spanId);
+      expect(call.parentSpanId).to.equal(front.spanId);
+      expect(back.parentSpanId).to.equal(call.spanId);
+      expect(new Set(t.spans.map((s) => s.traceId)).size).to.equal(1);
+    });
+  });
+
+  describe('propagated ids', () => {
+    it('a propagated trace id wins and eBPF spans join the application trace (SDK spans included)', () => {
+      const { l } = linker();
+      const appTrace = '4bf92f3577b34da6a3ce929d0e0e4736';
+      const sdkClient = espan({ kind: 'client', traceId: appTrace, spanId: '00f067aa0ba902b7', startMs: T0, durationMs: 50 });
+      delete sdkClient.attributes['espan.captured'];
+      const server = espan({ kind: 'server', host: 'b', conn: 'ab', seq: 1, startMs: T0 + 2, durationMs: 40, thread: 't', traceId: appTrace, parentSpanId: '00f067aa0ba902b7', propagation: 'w3c' });
+      const ebpfClient = espan({ kind: 'client', host: 'a', conn: 'ab', seq: 1, startMs: T0 + 1, durationMs: 45 });
+      const db = espan({ kind: 'client', host: 'b', thread: 't', startMs: T0 + 5, durationMs: 5 });
+      l.add([sdkClient, server, ebpfClient, db]);
+      const t = only(l.flush());
+      expect(t.traceId).to.equal(appTrace);
+      expect(t.spans).to.have.length(4);
+      expect(server.parentSpanId, 'parent from the headers stays').to.equal('00f067aa0ba902b7');
+      expect(db.parentSpanId).to.equal(server.spanId);
+      expect(db.traceId).to.equal(appTrace);
+      expect(ebpfClient.traceId).to.equal(appTrace);
+    });
+
+    it('spans with the same propagated trace id are one trace even without other keys', () => {
+      const { l } = linker();
+      const id = '0123456789abcdef0123456789abcdef';
+      l.add([espan({ kind: 'server', traceId: id, startMs: T0, durationMs: 1 }), espan({ kind: 'server', host: 'z', traceId: id, startMs: T0 + 500, durationMs: 1 })]);
+      expect(only(l.flush()).spans).to.have.length(2);
+    });
+  });
+
+  describe('trace ids', () => {
+    it('derives the id from the root span, the same on every run', () => {
+      const make = () => {
+        const { l } = linker();
+        const c = espan({ kind: 'client', conn: 'k', seq: 5, startMs: T0, durationMs: 10, spanId: '1111111111111111' });
+        const s = espan({ kind: 'server', conn: 'k', seq: 5, startMs: T0 + 1, durationMs: 5, spanId: '2222222222222222' });
+        l.add([s, c]);
+        return only(l.flush()).traceId;
+      };
+      const a = make();
+      expect(a).to.equal(make());
+      expect(a).to.match(/^[0-9a-f]{32}$/).and.not.to.equal('0'.repeat(32));
+    });
+
+    it('different roots give different ids', () => {
+      const { l } = linker();
+      const spans: Span[] = [];
+      for (let i = 0; i < 1000; i++) spans.push(espan({ kind: 'server', startMs: T0 + i, durationMs: 1 }));
+      l.add(spans);
+      expect(new Set(l.flush().map((t) => t.traceId)).size).to.equal(1000);
+    });
+  });
+
+  describe('windows', () => {
+    it('buckets by span time: a span arriving late but timed in an open window still joins', () => {
+      const { l } = linker({ link_window: 1000, link_windows: 2, max_clock_skew: 0 });
+      const c = espan({ kind: 'client', conn: 'k', seq: 1, startMs: T0 + 100, durationMs: 10 });
+      expect(l.add([c])).to.deep.equal([]);
+      // span time moves on by 1.5 windows: the first window is not due yet (2 windows)
+      expect(l.add([espan({ kind: 'server', startMs: T0 + 1500, durationMs: 1 })])).to.deep.equal([]);
+      const s = espan({ kind: 'server', conn: 'k', seq: 1, startMs: T0 + 101, durationMs: 5 });
+      expect(l.add([s])).to.deep.equal([]);
+      // span time reaches 3 s: the window [T0, T0+1s) has been held for 2 windows and closes
+      const out = l.add([espan({ kind: 'server', startMs: T0 + 3000, durationMs: 1 })]);
+      expect(out).to.have.length(1);
+      expect(out[0].spans).to.have.members([c, s]);
+    });
+
+    it('closes by wall time when span time stands still (idle stream, replay)', () => {
+      const { l, clock } = linker({ link_window: 1000, link_windows: 2, max_clock_skew: 100 });
+      l.add([espan({ kind: 'server', startMs: T0, durationMs: 1 })]);
+      clock.t = 2000;
+      expect(l.tick()).to.deep.equal([]);
+      clock.t = 2100;
+      expect(l.tick()).to.have.length(1);
+      expect(l.size).to.equal(0);
+    });
+
+    it('a group spanning windows is emitted when its newest window closes', () => {
+      const { l } = linker({ link_window: 1000, link_windows: 1, max_clock_skew: 0 });
+      const server = espan({ kind: 'server', thread: 't', startMs: T0 + 900, durationMs: 400 });
+      const call = espan({ kind: 'client', thread: 't', startMs: T0 + 1100, durationMs: 100 });
+      l.add([server, call]);
+      // window 0 is due, but the group also lives in window 1
+      expect(l.add([espan({ kind: 'server', startMs: T0 + 2000, durationMs: 1 })])).to.deep.equal([]);
+      const out = l.add([espan({ kind: 'server', startMs: T0 + 3000, durationMs: 1 })]);
+      expect(out.find((t) => t.spans.includes(server))!.spans).to.have.members([server, call]);
+    });
+
+    it('late spans of an emitted trace keep its trace id and find their parent', async () => {
+      const { l, metrics } = linker({ link_window: 1000, link_windows: 1, max_clock_skew: 50 });
+      const server = espan({ kind: 'server', host: 'b', conn: 'ab', seq: 9, thread: 't', startMs: T0 + 10, durationMs: 100 });
+      const filler = espan({ kind: 'server', startMs: T0 + 5000, durationMs: 1 });
+      const first = only(l.add([server, filler]).filter((t) => t.spans.includes(server)));
+      // the caller's span and a call made while serving arrive after the trace left
+      const lateClient = espan({ kind: 'client', host: 'a', conn: 'ab', seq: 9, startMs: T0 + 5, durationMs: 110 });
+      const lateCall = espan({ kind: 'client', host: 'b', thread: 't', startMs: T0 + 20, durationMs: 10 });
+      // their windows are long due by span time: out at once
+      const out = l.add([lateClient, lateCall]);
+      expect(l.flush().flatMap((t) => t.spans)).to.deep.equal([filler]);
+      expect(out.flatMap((t) => t.spans)).to.have.members([lateClient, lateCall]);
+      for (const t of out) expect(t.traceId).to.equal(first.traceId);
+      expect(lateCall.parentSpanId).to.equal(server.spanId);
+      expect(await metrics.total('espan_linking_late_spans_total')).to.equal(2);
+    });
+
+    it('a late server span whose client left finds the client as parent', () => {
+      const { l } = linker({ link_window: 1000, link_windows: 1, max_clock_skew: 50 });
+      const client = espan({ kind: 'client', conn: 'ab', seq: 3, startMs: T0, durationMs: 50 });
+      const [t] = l.add([client, espan({ kind: 'server', startMs: T0 + 5000, durationMs: 1 })]).filter((x) => x.spans.includes(client));
+      const server = espan({ kind: 'server', host: 'b', conn: 'ab', seq: 3, startMs: T0 + 2, durationMs: 40 });
+      l.add([server]);
+      l.flush();
+      expect(server.parentSpanId).to.equal(client.spanId);
+      expect(server.traceId).to.equal(t.traceId);
+    });
+
+    it('max_spans bounds memory: the oldest window is emitted early and counted', async () => {
+      const { l, metrics } = linker({ max_spans: 10, link_window: 1000 });
+      const spans: Span[] = [];
+      for (let w = 0; w < 3; w++) for (let i = 0; i < 6; i++) spans.push(espan({ kind: 'server', startMs: T0 + w * 1000 + i, durationMs: 1 }));
+      const out = l.add(spans);
+      expect(l.size).to.be.at.most(10);
+      expect(out.flatMap((t) => t.spans)).to.have.length(12);
+      expect(await metrics.total('espan_linking_spans_evicted_early_total')).to.equal(12);
+      expect(l.flush().flatMap((t) => t.spans)).to.have.length(6);
+    });
+
+    it('the map of recent links is bounded', () => {
+      const { l } = linker({ max_recent_links: 5, link_window: 1000, link_windows: 1 });
+      for (let i = 0; i < 50; i++) l.add([espan({ kind: 'client', conn: `c${i}`, seq: i, thread: `t${i}`, startMs: T0 + i * 2000, durationMs: 1 })]);
+      l.flush();
+      const recent = l as unknown as { recentNet: Map<string, unknown>; recentThread: Map<string, unknown> };
+      expect(recent.recentNet.size).to.equal(5);
+      expect(recent.recentThread.size).to.equal(5);
+    });
+  });
+});
