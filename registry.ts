@@ -13,6 +13,10 @@ import { recordFactory } from './exporters/record/factory';
 import { healthCheckFactory } from './extensions/health_check/factory';
 import { tailSamplingFactory } from './processors/tail_sampling/factory';
 import { linkingFactory } from './processors/linking/factory';
+import { threadCorrelationFactory } from './processors/thread_correlation/factory';
+import { propagationFactory } from './processors/propagation/factory';
+import { espanFactory } from './processors/espan/factory';
+import { spanMetricsFactory } from './connectors/spanmetrics/factory';
 
 export const factories: AnyFactory[] = [
   replayFactory,
@@ -25,6 +29,10 @@ export const factories: AnyFactory[] = [
   healthCheckFactory,
   tailSamplingFactory,
   linkingFactory,
+  threadCorrelationFactory,
+  propagationFactory,
+  espanFactory,
+  spanMetricsFactory,
 ];
 
 export function defaultRegistry(): Registry {
