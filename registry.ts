@@ -13,6 +13,9 @@ import { recordFactory } from './exporters/record/factory';
 import { healthCheckFactory } from './extensions/health_check/factory';
 import { tailSamplingFactory } from './processors/tail_sampling/factory';
 import { linkingFactory } from './processors/linking/factory';
+import { otlpReceiverFactory } from './receivers/otlp/factory';
+import { otlpGrpcExporterFactory } from './exporters/otlp_grpc/factory';
+import { otlpHttpExporterFactory } from './exporters/otlp_http/factory';
 import { threadCorrelationFactory } from './processors/thread_correlation/factory';
 import { propagationFactory } from './processors/propagation/factory';
 import { espanFactory } from './processors/espan/factory';
@@ -29,6 +32,9 @@ export const factories: AnyFactory[] = [
   healthCheckFactory,
   tailSamplingFactory,
   linkingFactory,
+  otlpReceiverFactory,
+  otlpGrpcExporterFactory,
+  otlpHttpExporterFactory,
   threadCorrelationFactory,
   propagationFactory,
   espanFactory,
