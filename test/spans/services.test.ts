@@ -1,0 +1,235 @@
+/**
+ * Acceptance over real services: a thread-per-request Python service (Debian's
+ * python3 with python3-redis and python3-pymysql) calling redis-server and
+ * mariadb, and a Node.js event-loop service calling redis-server, each under
+ * 16 concurrent clients, captured with the ebpf receiver and run through
+ * parse → thread_correlation → propagation → espan → spanmetrics.
+ */
+import { expect } from 'chai';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ESPAN } from '../../core/semconv';
+import { SpanKind, StatusCode, type L7Message, type NetworkRecord, type Span } from '../../core/signals';
+import { ServiceMetrics } from '../../core/telemetry/metrics';
+import { SpanMetricsConnector } from '../../connectors/spanmetrics/connector';
+import { espanFactory } from '../../processors/espan/factory';
+import { parseFactory } from '../../processors/parse/factory';
+import { propagationFactory } from '../../processors/propagation/factory';
+import { threadCorrelationFactory } from '../../processors/thread_correlation/factory';
+import { ebpfUnavailable, startCapture } from '../ebpf/harness';
+import { startMariadb, type MariadbServer } from '../helpers/servers';
+import { jsonOf, processor, requestId, runLoad, runStages, SERVICES, servicesUnavailable, startRedisWithPassword, startService, SYSTEM_PYTHON, type LoadResult, type Service } from './harness';
+
+const CLIENTS = 16;
+const REQUESTS = 12;
+const REDIS_PASSWORD = 'redis-SECRET-pw';
+const SECRETS = [REDIS_PASSWORD, 'app-secret', 'SECRET-BEARER-TOKEN', 'SECRET-COOKIE-VALUE', 'ada@example.com'];
+
+interface Run {
+  records: NetworkRecord[];
+  front: Service;
+  loop: Service;
+  redis: Service;
+  mysql: MariadbServer;
+  frontLoad: LoadResult;
+  loopLoad: LoadResult;
+}
+
+describe('spans over real services (eBPF)', function () {
+  this.timeout(240_000);
+  let run: Run | undefined;
+  const stops: Array<() => Promise<void>> = [];
+
+  before(async function () {
+    const why = servicesUnavailable() ?? ebpfUnavailable();
+    if (why) {
+      console.log(`      skipping the real-service span tests: ${why}`);
+      this.skip();
+    }
+    const redis = await startRedisWithPassword(REDIS_PASSWORD);
+    stops.push(redis.stop);
+    const mysql = await startMariadb();
+    stops.push(mysql.stop);
+    const front = await startService(
+      [SYSTEM_PYTHON, path.join(SERVICES, 'front.py'), '$PORT', String(redis.port), String(mysql.port)],
+      { OTEL_SERVICE_NAME: 'front-py', REDIS_PASSWORD, MYSQL_PASSWORD: mysql.password },
+      'front.py',
+    );
+    stops.push(front.stop);
+    const loop = await startService([process.execPath, path.join(SERVICES, 'loop.js'), '$PORT', String(redis.port)], { DD_SERVICE: 'loop-node', DD_ENV: 'test', REDIS_PASSWORD }, 'loop.js');
+    stops.push(loop.stop);
+    const capture = await startCapture({ include_pids: [front.pid, loop.pid], poll_interval: '5ms' });
+    let frontLoad: LoadResult;
+    let loopLoad: LoadResult;
+    let records: NetworkRecord[] = [];
+    try {
+      [frontLoad, loopLoad] = await Promise.all([runLoad(front.port, CLIENTS, REQUESTS, 100_000), runLoad(loop.port, CLIENTS, REQUESTS, 500_000)]);
+      await new Promise((r) => setTimeout(r, 300));
+    } finally {
+      records = await capture.stop();
+    }
+    const dropped = await capture.metrics.total('espan_receiver_refused_items_total');
+    console.log(`      captured ${records.length} records (${dropped} refused); load errors: front ${frontLoad.errors}, loop ${loopLoad.errors}`);
+    run = { records, front, loop, redis, mysql, frontLoad, loopLoad };
+  });
+
+  after(async () => {
+    for (const stop of stops.reverse()) await stop();
+  });
+
+  /** Messages with arguments and raw SQL kept: they carry the request ids that are the ground truth. */
+  async function groundTruthMessages(): Promise<{ messages: L7Message[]; metrics: ServiceMetrics }> {
+    const metrics = new ServiceMetrics();
+    const messages = await runStages<L7Message>(run!.records, [
+      processor(parseFactory, { redis: { keep_args: true }, mysql: { keep_raw_sql: true } }),
+      processor(threadCorrelationFactory, {}, metrics),
+      processor(propagationFactory, {}),
+    ]);
+    return { messages, metrics };
+  }
+
+  it('links every Redis and MySQL call of the thread-per-request service to its own request, and none elsewhere', async () => {
+    const { messages } = await groundTruthMessages();
+    const front = messages.filter((m) => m.pid === run!.front.pid);
+    const servers = front.filter((m) => m.role === 'server' && m.protocol === 'http');
+    const calls = front.filter((m) => m.role === 'client');
+    expect(run!.frontLoad.errors, String(run!.frontLoad.first_error)).to.equal(0);
+    const sent = new Set(run!.frontLoad.ids);
+    const seen = new Set(servers.map(requestId));
+    const missing = [...sent].filter((id) => !seen.has(id));
+    expect(missing, 'requests the pipeline did not see').to.deep.equal([]);
+    const byThreadTrace = new Map(servers.map((s) => [s.threadTraceId!, s]));
+    let wrong = 0;
+    let unlinked = 0;
+    for (const c of calls) {
+      const parent = c.threadTraceId ? byThreadTrace.get(c.threadTraceId) : undefined;
+      if (!parent) {
+        unlinked++;
+        continue;
+      }
+      const id = requestId(c);
+      // setup calls (AUTH, the MySQL login) carry no id: they must still be under a request of their thread
+      if ((id !== undefined && id !== requestId(parent)) || parent.tid !== c.tid) wrong++;
+    }
+    expect(wrong, 'calls under the wrong request').to.equal(0);
+    expect(unlinked, 'calls left unlinked').to.equal(0);
+    for (const s of servers) {
+      const id = requestId(s)!;
+      const children = calls.filter((c) => c.threadTraceId === s.threadTraceId);
+      const redisIds = children.filter((c) => c.protocol === 'redis' && requestId(c) !== undefined);
+      const sqlIds = children.filter((c) => c.protocol === 'mysql' && requestId(c) !== undefined);
+      expect(redisIds.map((c) => `${c.redis!.command} ${requestId(c)}`).sort(), `children of request ${id}`).to.deep.equal([`GET ${id}`, `SET ${id}`]);
+      expect(sqlIds.map(requestId), `SQL children of request ${id}`).to.deep.equal([id]);
+    }
+    console.log(`      thread-per-request: ${servers.length} requests, ${calls.length} calls, all linked, 0 wrong`);
+  });
+
+  it('gives the event-loop service zero wrong parents (unlinked allowed and counted)', async () => {
+    const { messages, metrics } = await groundTruthMessages();
+    const loop = messages.filter((m) => m.pid === run!.loop.pid);
+    const servers = loop.filter((m) => m.role === 'server' && m.protocol === 'http');
+    const calls = loop.filter((m) => m.role === 'client' && requestId(m) !== undefined);
+    expect(servers.length).to.be.greaterThan(CLIENTS * REQUESTS * 0.9);
+    expect(calls.length).to.be.greaterThan(CLIENTS * REQUESTS * 2 * 0.9);
+    const byThreadTrace = new Map(servers.map((s) => [s.threadTraceId!, s]));
+    let wrong = 0;
+    let linked = 0;
+    for (const c of calls) {
+      const parent = c.threadTraceId ? byThreadTrace.get(c.threadTraceId) : undefined;
+      if (!parent) continue;
+      linked++;
+      if (requestId(parent) !== requestId(c)) wrong++;
+    }
+    expect(wrong, 'calls under the wrong request').to.equal(0);
+    const ambiguous = await metrics.total('espan_thread_correlation_calls_total', { result: 'ambiguous' });
+    console.log(`      event loop: ${servers.length} requests, ${calls.length} calls, ${linked} linked, ${calls.length - linked} unlinked (${ambiguous} counted ambiguous over both services), 0 wrong`);
+    expect(ambiguous).to.be.at.least(calls.length - linked);
+  });
+
+  describe('eSpans with the default (secret-free) settings', () => {
+    let spans: Span[];
+    before(async () => {
+      spans = await runStages<Span>(run!.records, [processor(parseFactory, {}), processor(threadCorrelationFactory, {}), processor(propagationFactory, {}), processor(espanFactory, {})]);
+    });
+
+    it('keeps every secret out of the output', () => {
+      const text = jsonOf(spans);
+      for (const s of SECRETS) expect(text, s).to.not.include(s);
+      expect(text).to.not.match(/req-\d+/); // SQL literals
+      expect(text).to.not.match(/req:\d+/); // Redis arguments
+    });
+
+    it('makes HTTP server spans per the conventions, with the propagated context', () => {
+      const servers = spans.filter((s) => s.resource.attributes['process.pid'] === run!.front.pid && s.kind === SpanKind.SERVER);
+      expect(servers.length).to.equal(CLIENTS * REQUESTS);
+      for (const s of servers) {
+        const a = s.attributes;
+        expect(s.name).to.equal('GET');
+        expect(a).to.include({ 'http.request.method': 'GET', 'url.path': '/work', 'url.scheme': 'http', 'server.port': run!.front.port, 'client.address': '127.0.0.1', 'network.peer.address': '127.0.0.1', 'user_agent.original': 'espan-load/1', 'network.transport': 'tcp', 'network.type': 'ipv4' });
+        expect(a['url.query']).to.match(/^id=\d+$/);
+        const id = Number(/id=(\d+)/.exec(a['url.query'] as string)![1]);
+        expect(s.traceId).to.equal(id.toString(16).padStart(32, '0'));
+        expect(s.parentSpanId).to.equal((id + 1).toString(16).padStart(16, '0'));
+        expect(a[ESPAN.PROPAGATION]).to.equal('w3c');
+        expect(a[ESPAN.PROPAGATED_SAMPLED]).to.equal(true);
+        expect(a[ESPAN.THREAD_TRACE_ID]).to.match(/^[0-9a-f]{32}$/);
+        for (const k of [ESPAN.REQ_SEQ, ESPAN.RESP_SEQ, ESPAN.CONN_KEY, ESPAN.HOST_ID, ESPAN.TID]) expect(a, k).to.have.property(k);
+        if (id % 10 === 0) {
+          expect(a['http.response.status_code']).to.equal(500);
+          expect(a['error.type']).to.equal('500');
+          expect(s.status.code).to.equal(StatusCode.ERROR);
+        } else {
+          expect(a['http.response.status_code']).to.equal(200);
+          expect(s.status.code).to.equal(StatusCode.UNSET);
+        }
+      }
+    });
+
+    it('makes Redis and MySQL client spans per the conventions, under their request', () => {
+      const front = spans.filter((s) => s.resource.attributes['process.pid'] === run!.front.pid);
+      const threadIds = new Set(front.filter((s) => s.kind === SpanKind.SERVER).map((s) => s.attributes[ESPAN.THREAD_TRACE_ID]));
+      const redis = front.filter((s) => s.attributes['db.system.name'] === 'redis');
+      const mysql = front.filter((s) => s.attributes['db.system.name'] === 'mysql');
+      expect(redis.filter((s) => s.name === 'SET')).to.have.length(CLIENTS * REQUESTS);
+      for (const s of redis) {
+        expect(s.kind).to.equal(SpanKind.CLIENT);
+        expect(s.attributes).to.include({ 'db.operation.name': s.name, 'db.namespace': '0', 'server.address': '127.0.0.1', 'server.port': run!.redis.port, 'network.peer.port': run!.redis.port });
+        expect(s.attributes).to.not.have.property('db.query.text');
+        expect(threadIds.has(s.attributes[ESPAN.THREAD_TRACE_ID])).to.equal(true);
+      }
+      const selects = mysql.filter((s) => s.attributes['db.operation.name'] === 'SELECT');
+      expect(selects).to.have.length(CLIENTS * REQUESTS);
+      for (const s of selects) {
+        expect(s.attributes).to.include({ 'db.namespace': 'shop', 'server.port': run!.mysql.port });
+        expect(s.attributes['db.query.text']).to.match(/^SELECT \?, name FROM (users|missing_table) WHERE email = \?$/);
+        expect(threadIds.has(s.attributes[ESPAN.THREAD_TRACE_ID])).to.equal(true);
+        if (String(s.attributes['db.query.text']).includes('missing_table')) {
+          expect(s.attributes['error.type']).to.equal('1146');
+          expect(s.attributes['db.response.status_code']).to.equal('1146');
+          expect(s.status.code).to.equal(StatusCode.ERROR);
+        }
+      }
+    });
+
+    it('gives each process one resource object with its service name', () => {
+      const front = spans.filter((s) => s.resource.attributes['process.pid'] === run!.front.pid);
+      const loop = spans.filter((s) => s.resource.attributes['process.pid'] === run!.loop.pid);
+      expect(new Set(front.map((s) => s.resource)).size).to.equal(1);
+      expect(new Set(loop.map((s) => s.resource)).size).to.equal(1);
+      expect(front[0].resource.attributes).to.include({ 'service.name': 'front-py', 'process.executable.name': path.basename(fs.realpathSync(SYSTEM_PYTHON)) });
+      expect(front[0].resource.attributes['process.command_line']).to.include('front.py');
+      expect(loop[0].resource.attributes).to.include({ 'service.name': 'loop-node', 'deployment.environment.name': 'test' });
+    });
+
+    it('feeds the RED metrics', async () => {
+      const c = new SpanMetricsConnector({ namespace: 'traces.span.metrics', buckets: [1, 10, 100, 1000], unit: 'ms', histogramDisabled: false, dimensions: [{ name: 'server.address' }, { name: 'db.system.name' }], excludeDimensions: [], flushIntervalMs: 60_000, temporality: 'cumulative', cardinalityLimit: 1000, expirationMs: 0 });
+      c.consume(spans, 'spans');
+      const points = c.collect();
+      await c.shutdown();
+      const calls = (attrs: Record<string, unknown>) => points.filter((p) => p.name === 'traces.span.metrics.calls' && Object.entries(attrs).every(([k, v]) => p.attributes[k] === v)).reduce((n, p) => n + (p.value ?? 0), 0);
+      expect(calls({ 'service.name': 'front-py', 'span.name': 'GET', 'span.kind': 'SPAN_KIND_SERVER' })).to.equal(CLIENTS * REQUESTS);
+      expect(calls({ 'service.name': 'front-py', 'span.kind': 'SPAN_KIND_SERVER', 'status.code': 'STATUS_CODE_ERROR' })).to.equal(run!.frontLoad.ids.filter((id) => id % 10 === 0).length);
+      expect(calls({ 'service.name': 'loop-node', 'span.name': 'SET', 'db.system.name': 'redis' })).to.be.greaterThan(0);
+    });
+  });
+});
