@@ -241,6 +241,13 @@ describe('espan: propagation and no-task spans', () => {
     expect(s.attributes).to.include({ [ESPAN.PROPAGATION]: 'datadog', [ESPAN.PROPAGATED_SAMPLED]: false, [ESPAN.PROPAGATED_PRIORITY]: 0 });
   });
 
+  it('takes only the trace id and decision from an outgoing request\'s headers', () => {
+    const s = span(clientCall(7, 1, 5, { propagation: { format: 'w3c', traceId: 'b'.repeat(32), parentSpanId: 'c'.repeat(16), sampled: true } }));
+    expect(s.traceId).to.equal('b'.repeat(32));
+    expect(s.parentSpanId).to.equal(undefined);
+    expect(s.flags).to.equal(1);
+  });
+
   it('marks pcap-origin spans and keys their resource by endpoint', () => {
     const c = cache();
     const a = toSpan(serverRequest(0, 1, 5, { pid: 0, connMeta: ConnMeta.NO_TASK, saddr: '10.1.1.1', sport: 80 }), c, OPTS);

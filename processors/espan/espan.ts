@@ -53,7 +53,9 @@ export function toSpan(m: L7Message, resources: ResourceCache, opts: SemconvOpti
   const p = m.propagation;
   if (p) {
     span.traceId = p.traceId;
-    if (p.parentSpanId) span.parentSpanId = p.parentSpanId;
+    // On an outgoing request the header names the sender's own span for this very call (or, when a
+    // proxy forwards headers, its caller's): not this span's parent. Thread correlation gives that.
+    if (p.parentSpanId && m.role === 'server') span.parentSpanId = p.parentSpanId;
     if (p.traceState) span.traceState = p.traceState;
     if (p.sampled !== undefined) span.flags = p.sampled ? 1 : 0;
     attributes[ESPAN.PROPAGATION] = p.format;
