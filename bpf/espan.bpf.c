@@ -195,15 +195,18 @@ static __always_inline void read_tuple(struct sock *sk, struct conn_state *cs) {
   }
 }
 
-/*
- * The connection's state, created when first seen. `fresh` (connect/accept)
- * starts a new identity even if a stale entry for a reused sk exists; a port
- * pair that no longer matches means the same thing for calls.
- */
-static __always_inline struct conn_state *conn_of(struct sock *sk, __u32 meta, bool fresh) {
+enum conn_lookup {
+  CONN_VERIFY, /* a cached entry holds while the socket's port pair still matches */
+  CONN_FRESH,  /* connect/accept: a new connection even if a stale entry for a reused sk exists */
+  CONN_CACHED, /* close exit: the socket may already be torn down, so only the cache is believed */
+};
+
+/* The connection's state, created when first seen. */
+static __always_inline struct conn_state *conn_of(struct sock *sk, __u32 meta, enum conn_lookup how) {
   __u64 key = (__u64)sk;
   struct conn_state *cs = bpf_map_lookup_elem(&conns, &key);
-  if (cs && !fresh && cs->port_pair == port_pair(sk)) return cs;
+  if (cs && (how == CONN_CACHED || (how == CONN_VERIFY && cs->port_pair == port_pair(sk)))) return cs;
+  if (how == CONN_CACHED) return 0;
   struct conn_state init = {};
   init.ktime = (__u32)bpf_ktime_get_ns();
   init.prandom = bpf_get_prandom_u32();
@@ -321,7 +324,7 @@ static __always_inline int data_exit(long ret) {
   struct espan_config *cfg = current_config();
   /* a non-blocking socket with nothing to read says so constantly: not worth a record */
   if (!cfg || ret == -EAGAIN) goto out;
-  struct conn_state *cs = conn_of((struct sock *)a->sk, 0, false);
+  struct conn_state *cs = conn_of((struct sock *)a->sk, 0, CONN_VERIFY);
   if (!cs || conn_filtered_out(cfg, cs)) goto out;
   struct network_data *nd = begin_record(a, cs, pid_tgid);
   if (!nd) goto out;
@@ -419,6 +422,9 @@ static __always_inline int state_enter(__s32 fd, __u16 func_id) {
     struct sock *sk = tcp_sock_of_fd(fd);
     if (!sk) return 0;
     a.sk = (__u64)sk;
+    /* the connection's addresses are read while the socket still has them; listeners have no peer */
+    struct conn_state *cs = conn_of(sk, 0, CONN_VERIFY);
+    if (!cs || !cs->dport) return 0;
   }
   if (bpf_map_update_elem(&active_calls, &pid_tgid, &a, BPF_ANY)) count_drop(DROP_CALLS_FULL);
   return 0;
@@ -447,7 +453,7 @@ static __always_inline int state_exit(long ret) {
     if (!sk) goto out;
     a->sk = (__u64)sk;
   }
-  struct conn_state *cs = conn_of((struct sock *)a->sk, meta, a->func_id != FUNC_CLOSE);
+  struct conn_state *cs = conn_of((struct sock *)a->sk, meta, a->func_id == FUNC_CLOSE ? CONN_CACHED : CONN_FRESH);
   if (!cs || conn_filtered_out(cfg, cs)) goto out;
   struct tcp_sock *tp = (struct tcp_sock *)a->sk;
   a->tcp_seq = a->func_id == FUNC_ACCEPT || a->func_id == FUNC_ACCEPT4 ? BPF_CORE_READ(tp, copied_seq)
