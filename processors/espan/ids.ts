@@ -1,45 +1,86 @@
 /**
- * Deterministic ids from a message's identity. Both ends of the pipeline (the
- * agent and a linker re-deriving nothing) must see the same id for the same
- * message, and per-span randomness (crypto.randomBytes) cost more than OTLP
- * serialisation, so ids are a cheap non-cryptographic hash of fields that
- * identify the message on its host.
+ * Deterministic ids from a message's identity. The same message must always
+ * get the same id (the agent derives it, a linker joins on it), and per-span
+ * randomness (crypto.randomBytes) cost more than OTLP serialisation, so ids
+ * are a cheap non-cryptographic hash (two murmur3 lanes) of the fields that
+ * identify the message on its host, fed as 32-bit words: building a key string
+ * first cost more than the hash.
  */
-import type { L7Message } from '../../core/signals';
+import type { HostInfo, L7Message } from '../../core/signals';
 
-/** Two 32-bit lanes of a murmur-style mix over the string's UTF-16 units (cyrb53's scheme). */
-function mix(s: string, seed: number, out: Uint32Array): void {
-  let h1 = 0xdeadbeef ^ seed;
-  let h2 = 0x41c6ce57 ^ seed;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    h1 = Math.imul(h1 ^ c, 2654435761);
-    h2 = Math.imul(h2 ^ c, 1597334677);
+const C1 = 0xcc9e2d51;
+const C2 = 0x1b873593;
+let h1 = 0;
+let h2 = 0;
+
+function begin(seed: number): void {
+  h1 = seed ^ 0x9e3779b9;
+  h2 = seed ^ 0x85ebca6b;
+}
+
+function word(w: number): void {
+  let k = Math.imul(w, C1);
+  k = (k << 15) | (k >>> 17);
+  k = Math.imul(k, C2);
+  h1 ^= k;
+  h1 = (h1 << 13) | (h1 >>> 19);
+  h1 = (Math.imul(h1, 5) + 0xe6546b64) | 0;
+  h2 ^= Math.imul(k, 0x2b3d4e5f) ^ w;
+  h2 = (h2 << 17) | (h2 >>> 15);
+  h2 = (Math.imul(h2, 9) + 0x7a3f1c2d) | 0;
+}
+
+/** A non-negative integer below 2^53 as two words. */
+function number(x: number): void {
+  word(x >>> 0);
+  word((x / 4294967296) >>> 0);
+}
+
+function text(s: string): void {
+  for (let i = 0; i < s.length; i++) word(s.charCodeAt(i));
+  word(s.length);
+}
+
+function fmix(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return h ^ (h >>> 16);
+}
+
+const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+function hex32(h: number): string {
+  return HEX[(h >>> 24) & 255] + HEX[(h >>> 16) & 255] + HEX[(h >>> 8) & 255] + HEX[h & 255];
+}
+
+/** 16 hex chars from the current lanes, never all zero (an all-zero id is invalid in OTLP). */
+function finish64(): string {
+  const a = fmix(h1 ^ h2);
+  let b = fmix(h2 + Math.imul(a, 0x27d4eb2d));
+  if (a === 0 && b === 0) b = 1;
+  return hex32(a) + hex32(b);
+}
+
+/** Hash of a host id, computed once per HostInfo object (shared by all of a host's records). */
+const hostWords = new WeakMap<HostInfo, number>();
+function hostWord(host: HostInfo): number {
+  let w = hostWords.get(host);
+  if (w === undefined) {
+    begin(0x68737421);
+    text(host.hostId);
+    w = fmix(h1 ^ h2);
+    hostWords.set(host, w);
   }
-  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507);
-  h1 ^= Math.imul(h2 ^ (h2 >>> 13), 3266489909);
-  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507);
-  h2 ^= Math.imul(h1 ^ (h1 >>> 13), 3266489909);
-  out[0] = h1;
-  out[1] = h2;
+  return w;
 }
 
-const lanes = new Uint32Array(2);
-
-function hex8(n: number): string {
-  return (n >>> 0).toString(16).padStart(8, '0');
-}
-
-/** 16 hex chars, never all zero (an all-zero id is invalid in OTLP). */
+/** 16 hex chars of any string (tests, keys that are not messages). */
 export function hash64Hex(key: string, seed = 0): string {
-  mix(key, seed, lanes);
-  if (lanes[0] === 0 && lanes[1] === 0) lanes[1] = 1;
-  return hex8(lanes[0]) + hex8(lanes[1]);
-}
-
-/** 32 hex chars. */
-export function hash128Hex(key: string): string {
-  return hash64Hex(key, 0x9e3779b9) + hash64Hex(key, 0x7f4a7c15);
+  begin(seed);
+  text(key);
+  return finish64();
 }
 
 /**
@@ -47,10 +88,31 @@ export function hash128Hex(key: string): string {
  * request's first-byte sequence number and read time identify it.
  */
 export function threadTraceIdOf(m: L7Message): string {
-  return hash128Hex(`${m.host.hostId}|${m.pid}|${m.tid}|${m.reqSeq}|${m.reqStart}`);
+  const host = hostWord(m.host);
+  begin(0x54485244);
+  word(host);
+  word(m.pid);
+  word(m.tid);
+  word(m.reqSeq >>> 0);
+  number(m.reqStart);
+  const hi = finish64();
+  begin(0x74687264);
+  word(host);
+  word(m.pid);
+  word(m.tid);
+  word(m.reqSeq >>> 0);
+  number(m.reqStart);
+  return hi + finish64();
 }
 
 /** Span id of the message's eSpan: its connection, role and request identify it on its host. */
 export function spanIdOf(m: L7Message): string {
-  return hash64Hex(`${m.host.hostId}|${m.connId}|${m.role}|${m.reqSeq}|${m.reqStart}`);
+  const host = hostWord(m.host); // before begin(): it uses the same lanes
+  begin(0x5350414e);
+  word(host);
+  text(m.connId);
+  word(m.role === 'server' ? 1 : 2);
+  word(m.reqSeq >>> 0);
+  number(m.reqStart);
+  return finish64();
 }
