@@ -52,7 +52,7 @@ export async function startDemoSystem(): Promise<DemoSystem> {
     started.push(inventory);
     const frontPort = await freePort();
     const front = await startService(
-      'python3',
+      '/usr/bin/python3', // Debian's, with python3-redis and python3-pymysql
       [path.join(__dirname, 'services/front.py'), String(frontPort), String(redis.port), String(mariadb.port), String(inventoryPort)],
       { OTEL_SERVICE_NAME: 'front', PYTHONUNBUFFERED: '1' },
     );
