@@ -33,13 +33,15 @@ function mix128(s: string): void {
   lanes[3] = h4;
 }
 
-function hex8(n: number): string {
-  return n.toString(16).padStart(8, '0');
-}
+const scratch = Buffer.allocUnsafe(16);
 
 /** 32 lower-case hex chars, never all zero (invalid in OTLP and W3C). */
 export function traceIdFrom(key: string): string {
   mix128(key);
   if ((lanes[0] | lanes[1] | lanes[2] | lanes[3]) === 0) lanes[3] = 1;
-  return hex8(lanes[0]) + hex8(lanes[1]) + hex8(lanes[2]) + hex8(lanes[3]);
+  scratch.writeUInt32BE(lanes[0], 0);
+  scratch.writeUInt32BE(lanes[1], 4);
+  scratch.writeUInt32BE(lanes[2], 8);
+  scratch.writeUInt32BE(lanes[3], 12);
+  return scratch.toString('hex');
 }

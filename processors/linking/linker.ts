@@ -23,6 +23,15 @@ import { ESPAN } from '../../core/semconv';
 import { SpanKind, type Span, type Trace } from '../../core/signals';
 import type { LinkingConfig } from './config';
 import { traceIdFrom } from './ids';
+import { RecentMap } from './recent';
+
+// module-level copies: through the CommonJS interop every `SpanKind.X` is a getter call, on the hot path
+const CLIENT = SpanKind.CLIENT;
+const SERVER = SpanKind.SERVER;
+const THREAD_TRACE_ID = ESPAN.THREAD_TRACE_ID;
+const CONN_KEY = ESPAN.CONN_KEY;
+const REQ_SEQ = ESPAN.REQ_SEQ;
+const HOST_ID = ESPAN.HOST_ID;
 
 interface Rec {
   span: Span;
@@ -37,6 +46,11 @@ interface Rec {
   netParent?: Rec;
   /** the server span whose thread made this client call (in-process rule) */
   threadParent?: Rec;
+  /** joined to a span of the other kind by that rule: a late partner is not to be looked for */
+  netLinked: boolean;
+  threadLinked: boolean;
+  /** parent found among the link keys of already emitted traces */
+  lateParent?: string;
   /** union-find parent; the group's root points to itself */
   up: Rec;
   /** on a root only: every span of the group */
@@ -109,13 +123,6 @@ function removeFrom(index: Map<string, Rec[]>, key: string, r: Rec): void {
   if (i >= 0) list.splice(i, 1);
 }
 
-/** Keeps at most `max` entries, oldest insertion out first. */
-function setBounded<V>(m: Map<string, V>, key: string, value: V, max: number): void {
-  m.delete(key);
-  m.set(key, value);
-  if (m.size > max) m.delete(m.keys().next().value as string);
-}
-
 export class Linker {
   private readonly windowNs: number;
   private readonly skewNs: number;
@@ -125,8 +132,8 @@ export class Linker {
   private readonly byNet = new Map<string, Rec[]>();
   private readonly byThread = new Map<string, Rec[]>();
   private readonly byTraceId = new Map<string, Rec>();
-  private readonly recentNet = new Map<string, RecentNet>();
-  private readonly recentThread = new Map<string, RecentThread>();
+  private readonly recentNet: RecentMap<RecentNet>;
+  private readonly recentThread: RecentMap<RecentThread>;
   /** highest bucket already closed; spans older than this are late */
   private lastClosed = -Infinity;
   /** newest span start seen: the event-time clock */
@@ -142,6 +149,8 @@ export class Linker {
     this.windowNs = config.link_window * 1e6;
     this.skewNs = config.max_clock_skew * 1e6;
     this.holdNs = config.link_windows * this.windowNs + this.skewNs;
+    this.recentNet = new RecentMap(config.max_recent_links);
+    this.recentThread = new RecentMap(config.max_recent_links);
     if (telemetry) {
       const links = telemetry.counter('espan_linking_links_total', 'Spans joined to another, by join rule.', ['rule']);
       const late = telemetry.counter('espan_linking_late_spans_total', 'Spans that arrived after their link window had closed.');
@@ -205,7 +214,25 @@ export class Linker {
       this.stats.late++;
     }
     if (start > this.watermark) this.watermark = start;
-    const rec: Rec = { span, start, end, kind: span.kind, bucket, up: undefined as unknown as Rec, maxBucket: bucket, emitted: false };
+    // every field set up front, in one order: one hidden class for all records keeps property access fast
+    const rec: Rec = {
+      span,
+      start,
+      end,
+      kind: span.kind,
+      bucket,
+      netKey: undefined,
+      threadKey: undefined,
+      netParent: undefined,
+      threadParent: undefined,
+      netLinked: false,
+      threadLinked: false,
+      lateParent: undefined,
+      up: undefined as unknown as Rec,
+      members: undefined,
+      maxBucket: bucket,
+      emitted: false,
+    };
     rec.up = rec;
     rec.members = [rec];
     let b = this.buckets.get(bucket);
@@ -223,8 +250,8 @@ export class Linker {
         this.byTraceId.set(span.traceId, rec);
       }
     }
-    const connKey = a[ESPAN.CONN_KEY];
-    const reqSeq = a[ESPAN.REQ_SEQ];
+    const connKey = a[CONN_KEY];
+    const reqSeq = a[REQ_SEQ];
     if (typeof connKey === 'string' && (typeof reqSeq === 'number' || typeof reqSeq === 'bigint')) {
       const key = `${connKey}#${reqSeq}`;
       rec.netKey = key;
@@ -236,9 +263,9 @@ export class Linker {
         this.byNet.set(key, [rec]);
       }
     }
-    const thread = a[ESPAN.THREAD_TRACE_ID];
+    const thread = a[THREAD_TRACE_ID];
     if (typeof thread === 'string' && thread !== '') {
-      const host = a[ESPAN.HOST_ID];
+      const host = a[HOST_ID];
       const key = typeof host === 'string' ? `${host}#${thread}` : thread;
       rec.threadKey = key;
       const list = this.byThread.get(key);
@@ -254,8 +281,8 @@ export class Linker {
   private linkNetwork(a: Rec, b: Rec): void {
     let client: Rec;
     let server: Rec;
-    if (a.kind === SpanKind.CLIENT && b.kind === SpanKind.SERVER) [client, server] = [a, b];
-    else if (a.kind === SpanKind.SERVER && b.kind === SpanKind.CLIENT) [client, server] = [b, a];
+    if (a.kind === CLIENT && b.kind === SERVER) [client, server] = [a, b];
+    else if (a.kind === SERVER && b.kind === CLIENT) [client, server] = [b, a];
     else return;
     // the server read what the client wrote: between its write and its end, give or take the skew
     if (server.start < client.start - this.skewNs || server.start > client.end + this.skewNs) return;
@@ -264,6 +291,7 @@ export class Linker {
       if (Math.abs(server.start - server.netParent.start) <= Math.abs(server.start - client.start)) return;
     }
     server.netParent = client;
+    client.netLinked = server.netLinked = true;
     union(client, server);
     this.stats.network++;
   }
@@ -271,8 +299,8 @@ export class Linker {
   private linkThread(a: Rec, b: Rec): void {
     let server: Rec;
     let client: Rec;
-    if (a.kind === SpanKind.SERVER && b.kind === SpanKind.CLIENT) [server, client] = [a, b];
-    else if (a.kind === SpanKind.CLIENT && b.kind === SpanKind.SERVER) [server, client] = [b, a];
+    if (a.kind === SERVER && b.kind === CLIENT) [server, client] = [a, b];
+    else if (a.kind === CLIENT && b.kind === SERVER) [server, client] = [b, a];
     else return;
     // same host, same clock: the call must lie within the request it serves
     if (client.start < server.start || client.end > server.end) return;
@@ -280,6 +308,7 @@ export class Linker {
     // nested server spans on one thread id: the innermost is the direct parent
     if (current && current.end - current.start <= server.end - server.start) return;
     client.threadParent = server;
+    client.threadLinked = server.threadLinked = true;
     union(server, client);
     this.stats.thread++;
   }
@@ -324,7 +353,6 @@ export class Linker {
     if (group.length > 1) group.sort((x, y) => x.start - y.start);
     let propagatedTraceId: string | undefined;
     let inheritedTraceId: string | undefined;
-    const lateParents = new Map<Rec, string>();
     for (const r of group) {
       r.emitted = true;
       this.held--;
@@ -332,21 +360,22 @@ export class Linker {
       if (!propagatedTraceId && s.traceId) propagatedTraceId = s.traceId;
       if (r.netKey) {
         removeFrom(this.byNet, r.netKey, r);
-        const seen = this.recentNet.get(r.netKey);
+        // only a span whose partner is missing looks among emitted traces for it
+        const seen = r.netLinked ? undefined : this.recentNet.get(r.netKey);
         if (seen) {
           inheritedTraceId ??= seen.traceId;
-          if (r.kind === SpanKind.SERVER && !r.netParent && seen.clientSpanId && r.start >= seen.clientStart - this.skewNs && r.start <= seen.clientEnd + this.skewNs) {
-            lateParents.set(r, seen.clientSpanId);
+          if (r.kind === SERVER && seen.clientSpanId && r.start >= seen.clientStart - this.skewNs && r.start <= seen.clientEnd + this.skewNs) {
+            r.lateParent = seen.clientSpanId;
           }
         }
       }
       if (r.threadKey) {
         removeFrom(this.byThread, r.threadKey, r);
-        const seen = this.recentThread.get(r.threadKey);
+        const seen = r.threadLinked ? undefined : this.recentThread.get(r.threadKey);
         if (seen) {
           inheritedTraceId ??= seen.traceId;
-          if (r.kind === SpanKind.CLIENT && !r.threadParent && seen.serverSpanId && r.start >= seen.serverStart && r.end <= seen.serverEnd) {
-            lateParents.set(r, seen.serverSpanId);
+          if (r.kind === CLIENT && seen.serverSpanId && r.start >= seen.serverStart && r.end <= seen.serverEnd) {
+            r.lateParent = seen.serverSpanId;
           }
         }
       }
@@ -357,7 +386,7 @@ export class Linker {
     for (const r of group) {
       const s = r.span;
       if (!s.parentSpanId) {
-        const parent = r.netParent?.span.spanId ?? r.threadParent?.span.spanId ?? lateParents.get(r);
+        const parent = r.netParent?.span.spanId ?? r.threadParent?.span.spanId ?? r.lateParent;
         if (parent) s.parentSpanId = parent;
         else root ??= r;
       }
@@ -389,23 +418,22 @@ export class Linker {
 
   /** Link keys of an emitted group, so late spans find trace id and parent. */
   private remember(group: Rec[]): void {
-    const max = this.config.max_recent_links;
-    if (max <= 0) return;
+    if (this.config.max_recent_links <= 0) return;
     for (const r of group) {
       if (r.netKey) {
         const prev = this.recentNet.get(r.netKey);
-        if (r.kind === SpanKind.CLIENT) {
-          setBounded(this.recentNet, r.netKey, { traceId: r.span.traceId, clientSpanId: r.span.spanId, clientStart: r.start, clientEnd: r.end }, max);
+        if (r.kind === CLIENT) {
+          this.recentNet.set(r.netKey, { traceId: r.span.traceId, clientSpanId: r.span.spanId, clientStart: r.start, clientEnd: r.end });
         } else if (!prev) {
-          setBounded(this.recentNet, r.netKey, { traceId: r.span.traceId, clientStart: 0, clientEnd: 0 }, max);
+          this.recentNet.set(r.netKey, { traceId: r.span.traceId, clientStart: 0, clientEnd: 0 });
         }
       }
       if (r.threadKey) {
         const prev = this.recentThread.get(r.threadKey);
-        if (r.kind === SpanKind.SERVER) {
-          setBounded(this.recentThread, r.threadKey, { traceId: r.span.traceId, serverSpanId: r.span.spanId, serverStart: r.start, serverEnd: r.end }, max);
+        if (r.kind === SERVER) {
+          this.recentThread.set(r.threadKey, { traceId: r.span.traceId, serverSpanId: r.span.spanId, serverStart: r.start, serverEnd: r.end });
         } else if (!prev) {
-          setBounded(this.recentThread, r.threadKey, { traceId: r.span.traceId, serverStart: 0, serverEnd: 0 }, max);
+          this.recentThread.set(r.threadKey, { traceId: r.span.traceId, serverStart: 0, serverEnd: 0 });
         }
       }
     }

@@ -87,6 +87,19 @@ describe('tail_sampling sampler', () => {
     expect(s.flush().map((t) => t.traceId)).to.deep.equal([idOf(2), idOf(3)]);
   });
 
+  it('a trace id that left the ring and came back is pushed out by its new slot, not the old one', () => {
+    const { s, clock } = sampler([errors], { num_traces: 2 });
+    s.add([trace([okSpan(idOf(1))]), trace([okSpan(idOf(2))])]);
+    clock.t = 1000;
+    s.tick();
+    s.add([trace([okSpan(idOf(3))])]); // pushes 1 out
+    s.add([trace([errSpan(idOf(1))])]); // 1 is new again; pushes 2 out
+    s.add([trace([errSpan(idOf(4))])]); // pushes 3 out, not the returned 1
+    expect(s.size).to.equal(2);
+    clock.t = 2000;
+    expect(s.tick().map((t) => t.traceId)).to.deep.equal([idOf(1), idOf(4)]);
+  });
+
   it('a drop policy wins over a sampling one, and drop policies are asked first', async () => {
     const { s, clock, tel } = sampler([
       { name: 'all', type: 'always_sample' },

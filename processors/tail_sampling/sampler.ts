@@ -15,6 +15,8 @@ interface Held {
   /** scheduler ms of the first span */
   arrival: number;
   decision: Decision;
+  /** admission number, to tell a ring slot's trace from a later return of the same id */
+  admitted: number;
 }
 
 interface NamedPolicy {
@@ -22,27 +24,39 @@ interface NamedPolicy {
   evaluator: PolicyEvaluator;
 }
 
-/** A bounded set of trace ids, least recently used out first. */
+/**
+ * A bounded set of trace ids in two generations: a hit in the old one moves
+ * the id to the young one; when the young one is full the old one is dropped
+ * whole. Nearly LRU, and O(1): evicting single oldest entries through a Set's
+ * iterator walks the deleted slots V8 keeps until it rehashes.
+ */
 class IdCache {
-  private readonly ids = new Set<string>();
-  constructor(private readonly capacity: number) {}
+  private young = new Set<string>();
+  private old = new Set<string>();
+  private readonly generation: number;
+
+  constructor(private readonly capacity: number) {
+    this.generation = Math.max(1, Math.ceil(capacity / 2));
+  }
 
   get enabled(): boolean {
     return this.capacity > 0;
   }
 
   has(id: string): boolean {
-    if (!this.ids.has(id)) return false;
-    this.ids.delete(id);
-    this.ids.add(id);
+    if (this.young.has(id)) return true;
+    if (!this.old.has(id)) return false;
+    this.add(id);
     return true;
   }
 
   add(id: string): void {
-    if (this.capacity <= 0) return;
-    this.ids.delete(id);
-    this.ids.add(id);
-    if (this.ids.size > this.capacity) this.ids.delete(this.ids.values().next().value as string);
+    if (this.capacity <= 0 || this.young.has(id)) return;
+    if (this.young.size >= this.generation) {
+      this.old = this.young;
+      this.young = new Set();
+    }
+    this.young.add(id);
   }
 }
 
@@ -69,6 +83,11 @@ export function finalDecision(votes: ReadonlySet<Decision>): Decision {
 
 export class TailSampler {
   private readonly held = new Map<string, Held>();
+  /** ids in arrival order, a ring of num_traces slots: the oldest is overwritten, as the Collector's circular buffer */
+  private readonly arrivals: string[] = [];
+  private readonly arrivalNumbers: number[] = [];
+  private arrivalsNext = 0;
+  private admissions = 0;
   /** undecided trace ids in arrival order; arrival order is due order since the wait is fixed */
   private pending: string[] = [];
   private pendingHead = 0;
@@ -124,9 +143,8 @@ export class TailSampler {
           lateNotSampled += t.spans.length;
           continue;
         }
-        this.held.set(id, { spans: t.spans.slice(), arrival: now, decision: Decision.Unspecified });
+        this.admit(id, { spans: t.spans.slice(), arrival: now, decision: Decision.Unspecified, admitted: 0 });
         this.pending.push(id);
-        if (this.held.size > this.config.num_traces) this.evictOldest();
         continue;
       }
       if (h.decision === Decision.Unspecified) {
@@ -146,11 +164,27 @@ export class TailSampler {
     return out;
   }
 
-  private evictOldest(): void {
-    const [id, h] = this.held.entries().next().value as [string, Held];
-    this.held.delete(id);
-    // decided traces leave quietly; an undecided one loses its spans before a decision
-    if (h.decision === Decision.Unspecified) this.telemetry.dropped(h.spans.length, 'trace_dropped_too_early');
+  /** Puts a new trace in the next ring slot, pushing out the trace that held it. */
+  private admit(id: string, h: Held): void {
+    const capacity = Math.max(1, this.config.num_traces);
+    h.admitted = ++this.admissions;
+    this.held.set(id, h);
+    if (this.arrivals.length < capacity) {
+      this.arrivals.push(id);
+      this.arrivalNumbers.push(h.admitted);
+      return;
+    }
+    const slot = this.arrivalsNext;
+    this.arrivalsNext = (slot + 1) % capacity;
+    const oldest = this.held.get(this.arrivals[slot]);
+    // the id may have left and come back since: only its admission in this slot is pushed out
+    if (oldest !== undefined && oldest.admitted === this.arrivalNumbers[slot]) {
+      this.held.delete(this.arrivals[slot]);
+      // decided traces leave quietly; an undecided one loses its spans before a decision
+      if (oldest.decision === Decision.Unspecified) this.telemetry.dropped(oldest.spans.length, 'trace_dropped_too_early');
+    }
+    this.arrivals[slot] = id;
+    this.arrivalNumbers[slot] = h.admitted;
   }
 
   /** Decides every trace whose wait is over; returns the sampled ones. */

@@ -26,19 +26,21 @@ export class StringAttribute implements PolicyEvaluator {
     if (config.enabled_regex_matching) {
       const patterns = config.values.map((v) => new RegExp(v));
       const cacheSize = config.cache_max_size > 0 ? config.cache_max_size : DEFAULT_CACHE_SIZE;
-      // attribute values repeat a lot (routes, service names): remember results, bounded
-      const cache = new Map<string, boolean>();
+      // attribute values repeat a lot (routes, service names): remember results, in two
+      // generations so the bound costs O(1) (a Map's oldest-first eviction does not in V8)
+      const generation = Math.max(1, Math.ceil(cacheSize / 2));
+      let young = new Map<string, boolean>();
+      let old = new Map<string, boolean>();
       matches = (s) => {
-        const hit = cache.get(s);
-        if (hit !== undefined) {
-          cache.delete(s);
-          cache.set(s, hit);
-          return hit;
+        let hit = young.get(s);
+        if (hit !== undefined) return hit;
+        hit = old.get(s) ?? patterns.some((p) => p.test(s));
+        if (young.size >= generation) {
+          old = young;
+          young = new Map();
         }
-        const r = patterns.some((p) => p.test(s));
-        cache.set(s, r);
-        if (cache.size > cacheSize) cache.delete(cache.keys().next().value as string);
-        return r;
+        young.set(s, hit);
+        return hit;
       };
     } else {
       const set = new Set(config.values.filter((v) => v !== ''));
