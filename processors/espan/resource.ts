@@ -103,17 +103,22 @@ export function redactCommandLine(args: readonly string[]): string[] {
   return out;
 }
 
-/** Reads the few /proc files a resource needs; missing pieces are left out. */
-export function readProc(procRoot: string, pid: number, wantedEnv: ReadonlySet<string>): ProcInfo | undefined {
-  const dir = path.join(procRoot, String(pid));
-  const info: ProcInfo = { env: new Map() };
+/** Field 22 of /proc/<pid>/stat (start time in clock ticks), or undefined when the process is gone. */
+export function readStartTime(procRoot: string, pid: number): string | undefined {
   try {
-    const stat = fs.readFileSync(path.join(dir, 'stat'), 'latin1');
+    const stat = fs.readFileSync(path.join(procRoot, String(pid), 'stat'), 'latin1');
     // comm (field 2) may hold spaces and parentheses: count fields after the last ')'
-    info.startTime = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
   } catch {
     return undefined;
   }
+}
+
+/** Reads the few /proc files a resource needs; missing pieces are left out. */
+export function readProc(procRoot: string, pid: number, wantedEnv: ReadonlySet<string>): ProcInfo | undefined {
+  const dir = path.join(procRoot, String(pid));
+  const info: ProcInfo = { env: new Map(), startTime: readStartTime(procRoot, pid) };
+  if (info.startTime === undefined) return undefined;
   try {
     for (const kv of fs.readFileSync(path.join(dir, 'environ'), 'utf8').split('\0')) {
       const eq = kv.indexOf('=');
@@ -155,6 +160,7 @@ export class ResourceCache {
   private readonly entries = new Map<string, Entry>();
   private readonly wantedEnv: Set<string>;
   private readonly read: ProcReader;
+  private readonly startTimeOf: (pid: number) => string | undefined;
   /** /proc reads done (for tests and telemetry) */
   reads = 0;
 
@@ -165,6 +171,7 @@ export class ResourceCache {
   ) {
     this.wantedEnv = new Set([...opts.serviceNameEnv, OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, DD_ENV, DD_VERSION]);
     this.read = read ?? ((pid, wanted) => readProc(opts.procRoot, pid, wanted));
+    this.startTimeOf = read ? (pid) => read(pid, this.wantedEnv)?.startTime : (pid) => readStartTime(opts.procRoot, pid);
   }
 
   get size(): number {
@@ -179,10 +186,10 @@ export class ResourceCache {
     const now = this.now();
     if (e && !noTask && m.host.hostId === this.opts.localHostId && now - e.checkedMs >= this.opts.refreshMs) {
       e.checkedMs = now;
-      const fresh = this.read(m.pid, this.wantedEnv);
+      const startTime = this.startTimeOf(m.pid);
       // A new start time is a new process under a reused pid; no /proc entry means it exited: keep what was known.
-      if (fresh && fresh.startTime !== e.startTime) {
-        e = this.build(m, fresh, now);
+      if (startTime !== undefined && startTime !== e.startTime) {
+        e = this.build(m, this.read(m.pid, this.wantedEnv), now);
         this.entries.set(key, e);
       }
     }
