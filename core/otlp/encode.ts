@@ -1,12 +1,17 @@
 /**
- * espan spans and metric points to OTLP protobuf bytes, encoded by protobufjs
- * with the official message types. The objects built here are plain objects in
- * protobufjs' shape (camelCase fields, bytes as Buffer, 64-bit as {low, high}),
- * which its generated encoders take without a fromObject pass.
+ * espan spans and metric points to OTLP protobuf bytes. encodeTraceRequest and
+ * encodeMetricsRequest, which the exporters call, write with the hand-written
+ * ProtoWriter (write-trace.ts, write-metrics.ts): several times faster than
+ * protobufjs. The protobufjs path stays as the reference the writer's tests
+ * compare against: plain objects in protobufjs' shape (camelCase fields, bytes
+ * as Buffer, 64-bit as {low, high}) that its generated encoders take without
+ * a fromObject pass, then the official message types' encoder.
  */
 import type { AttributeValue, Attributes, InstrumentationScope, MetricPoint, Resource, Span, SpanEvent, SpanLink, Trace } from '../signals';
-import { groupByResource, withSdkIdentity } from './group';
+import { groupByResource, metricStreams, withSdkIdentity, type PointWithStream } from './group';
 import { otlpProto } from './proto';
+import { TEMPORALITY, writeMetricsRequest } from './write-metrics';
+import { writeTraceRequest } from './write-trace';
 
 interface LongBits {
   low: number;
@@ -114,6 +119,11 @@ export function traceRequestObject(spans: readonly Span[]): object {
 }
 
 export function encodeTraceRequest(spans: readonly Span[]): Uint8Array {
+  return writeTraceRequest(spans);
+}
+
+/** The same request encoded by protobufjs: the reference for tests and benchmarks. */
+export function encodeTraceRequestProtobufjs(spans: readonly Span[]): Uint8Array {
   return otlpProto().TraceRequest.encode(traceRequestObject(spans) as any).finish();
 }
 
@@ -125,15 +135,6 @@ export function flattenTraces(traces: readonly Trace[]): Span[] {
 }
 
 // ---- metrics ----
-
-/**
- * Fields a metric point may carry beyond the core type: read defensively so
- * producers can add them without a change here.
- */
-type PointWithStream = MetricPoint & { temporality?: 'cumulative' | 'delta'; monotonic?: boolean };
-
-/** OTLP AggregationTemporality */
-const TEMPORALITY = { delta: 1, cumulative: 2 } as const;
 
 function numberPoint(p: MetricPoint): object {
   const v = p.value ?? 0;
@@ -160,17 +161,9 @@ function histogramPoint(p: MetricPoint): object {
   return o;
 }
 
-/** Points of one metric stream (same name, kind, unit, temporality) under one scope become one Metric. */
 export function metricObjects(points: readonly PointWithStream[]): object[] {
-  const byStream = new Map<string, PointWithStream[]>();
-  for (const p of points) {
-    const key = `${p.name}|${p.kind}|${p.unit ?? ''}|${p.temporality ?? ''}|${p.monotonic ?? ''}`;
-    const list = byStream.get(key);
-    if (list) list.push(p);
-    else byStream.set(key, [p]);
-  }
   const out: object[] = [];
-  for (const list of byStream.values()) {
+  for (const list of metricStreams(points)) {
     const first = list[0];
     const m: Record<string, unknown> = { name: first.name, description: first.description ?? '', unit: first.unit ?? '' };
     const temporality = TEMPORALITY[first.temporality ?? 'cumulative'];
@@ -192,5 +185,10 @@ export function metricsRequestObject(points: readonly MetricPoint[]): object {
 }
 
 export function encodeMetricsRequest(points: readonly MetricPoint[]): Uint8Array {
+  return writeMetricsRequest(points);
+}
+
+/** The same request encoded by protobufjs: the reference for tests and benchmarks. */
+export function encodeMetricsRequestProtobufjs(points: readonly MetricPoint[]): Uint8Array {
   return otlpProto().MetricsRequest.encode(metricsRequestObject(points) as any).finish();
 }

@@ -2,7 +2,7 @@
  * Grouping of items under their resource and scope, as OTLP nests them
  * (ResourceSpans → ScopeSpans → Span), and espan's own SDK identity.
  */
-import type { AttributeValue, Attributes, InstrumentationScope, Resource } from '../signals';
+import type { AttributeValue, Attributes, InstrumentationScope, MetricPoint, Resource } from '../signals';
 
 export const ESPAN_SDK = {
   'telemetry.sdk.name': 'espan',
@@ -88,4 +88,22 @@ export function groupByResource<T extends { resource: Resource; scope: Instrumen
     }
   }
   return [...byKey.values()].map((g) => ({ resource: g.resource, scopes: [...g.scopes.values()] }));
+}
+
+/**
+ * Fields a metric point may carry beyond the core type: read defensively so
+ * producers can add them without a change here.
+ */
+export type PointWithStream = MetricPoint & { temporality?: 'cumulative' | 'delta'; monotonic?: boolean };
+
+/** Points of one metric stream (same name, kind, unit, temporality) under one scope become one Metric. */
+export function metricStreams(points: readonly PointWithStream[]): PointWithStream[][] {
+  const byStream = new Map<string, PointWithStream[]>();
+  for (const p of points) {
+    const key = `${p.name}|${p.kind}|${p.unit ?? ''}|${p.temporality ?? ''}|${p.monotonic ?? ''}`;
+    const list = byStream.get(key);
+    if (list) list.push(p);
+    else byStream.set(key, [p]);
+  }
+  return [...byStream.values()];
 }

@@ -1,0 +1,313 @@
+/**
+ * A protobuf wire-format writer into one growable buffer. Nested messages are
+ * written in one pass: `begin` reserves a guess of the length's varint width,
+ * `end` writes the length and moves the body only when the guess was wrong
+ * (a copyWithin of that one message), so there is no sizing pass and no tree
+ * of intermediate objects, as protobufjs' fork/ldelim builds.
+ *
+ * Output is canonical proto3 except where the caller writes defaults on
+ * purpose (oneof members, messages whose presence means something).
+ */
+
+const WIRE_VARINT = 0;
+const WIRE_FIXED64 = 1;
+const WIRE_LEN = 2;
+const WIRE_FIXED32 = 5;
+
+export const tagOf = {
+  varint: (field: number) => (field << 3) | WIRE_VARINT,
+  fixed64: (field: number) => (field << 3) | WIRE_FIXED64,
+  len: (field: number) => (field << 3) | WIRE_LEN,
+  fixed32: (field: number) => (field << 3) | WIRE_FIXED32,
+};
+
+/** Bytes a varint of an unsigned 32-bit value takes. */
+export function varint32Size(v: number): number {
+  return v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x200000 ? 3 : v < 0x10000000 ? 4 : 5;
+}
+
+/** Hex digit values by char code; -1 marks a non-hex character. */
+const HEX_VALUE = new Int8Array(128).fill(-1);
+for (let i = 0; i < 10; i++) HEX_VALUE[48 + i] = i;
+for (let i = 0; i < 6; i++) {
+  HEX_VALUE[65 + i] = 10 + i;
+  HEX_VALUE[97 + i] = 10 + i;
+}
+
+const TWO_32 = 4294967296;
+
+/** The halves splitInt64 leaves: module state, so the hot path allocates nothing. */
+let lo64 = 0;
+let hi64 = 0;
+
+/** A JS number's 64-bit two's-complement halves (fractions truncated), as protobufjs' LongBits.fromNumber. */
+function splitInt64(v: number): void {
+  const negative = v < 0;
+  if (negative) v = -v;
+  let lo = v >>> 0;
+  let hi = ((v - lo) / TWO_32) >>> 0;
+  if (negative) {
+    hi = ~hi >>> 0;
+    lo = ~lo >>> 0;
+    if (++lo > 0xffffffff) {
+      lo = 0;
+      if (++hi > 0xffffffff) hi = 0;
+    }
+  }
+  lo64 = lo;
+  hi64 = hi;
+}
+const MASK_32 = 0xffffffffn;
+
+/** Below this length a string's UTF-8 form surely fits a one-byte length (3 bytes per UTF-16 unit at most). */
+const SHORT_STRING = 42;
+
+/** A scratch buffer larger than this is dropped after use rather than kept for the next request. */
+const KEEP_LIMIT = 4 * 1024 * 1024;
+
+export class ProtoWriter {
+  private buf: Buffer;
+  private view: DataView;
+  pos = 0;
+
+  constructor(private readonly initialSize = 64 * 1024) {
+    this.buf = Buffer.allocUnsafeSlow(initialSize);
+    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+  }
+
+  /** Makes room for n more bytes. */
+  ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    const next = Buffer.allocUnsafeSlow(Math.max(this.buf.length * 2, this.pos + n));
+    this.buf.copy(next, 0, 0, this.pos);
+    this.buf = next;
+    this.view = new DataView(next.buffer, next.byteOffset, next.byteLength);
+  }
+
+  /** A copy of what was written; the writer is then empty and can be reused. */
+  finish(): Buffer {
+    const out = Buffer.allocUnsafe(this.pos);
+    this.buf.copy(out, 0, 0, this.pos);
+    this.pos = 0;
+    if (this.buf.length > KEEP_LIMIT) {
+      this.buf = Buffer.allocUnsafeSlow(this.initialSize);
+      this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+    }
+    return out;
+  }
+
+  /** Abandons what was written (after an exception part-way through a message). */
+  reset(): void {
+    this.pos = 0;
+  }
+
+  /** A tag or other value below 2^7 (tags of fields 1–15). */
+  byte(b: number): void {
+    this.ensure(1);
+    this.buf[this.pos++] = b;
+  }
+
+  varint32(v: number): void {
+    this.ensure(5);
+    const buf = this.buf;
+    let pos = this.pos;
+    v >>>= 0;
+    while (v > 127) {
+      buf[pos++] = (v & 127) | 128;
+      v >>>= 7;
+    }
+    buf[pos++] = v;
+    this.pos = pos;
+  }
+
+  /** A 64-bit varint from its two 32-bit halves (unsigned). */
+  varint64(lo: number, hi: number): void {
+    this.ensure(10);
+    const buf = this.buf;
+    let pos = this.pos;
+    while (hi) {
+      buf[pos++] = (lo & 127) | 128;
+      lo = ((lo >>> 7) | (hi << 25)) >>> 0;
+      hi >>>= 7;
+    }
+    while (lo > 127) {
+      buf[pos++] = (lo & 127) | 128;
+      lo >>>= 7;
+    }
+    buf[pos++] = lo;
+    this.pos = pos;
+  }
+
+  /** int64/int32 from a JS integer: negatives become ten-byte two's-complement varints, as protobuf wants. */
+  int64Number(v: number): void {
+    if (v >= 0 && v < TWO_32) return this.varint32(v);
+    splitInt64(v);
+    this.varint64(lo64, hi64);
+  }
+
+  /** int64 from a bigint, wrapped to 64 bits. */
+  int64Bigint(v: bigint): void {
+    const u = BigInt.asUintN(64, v);
+    this.varint64(Number(u & MASK_32), Number(u >> 32n));
+  }
+
+  fixed32(v: number): void {
+    this.ensure(4);
+    this.view.setUint32(this.pos, v >>> 0, true);
+    this.pos += 4;
+  }
+
+  /** fixed64 from a bigint; negatives wrap to 64 bits. */
+  fixed64(v: bigint): void {
+    this.ensure(8);
+    this.view.setBigUint64(this.pos, v, true);
+    this.pos += 8;
+  }
+
+  /** fixed64 or sfixed64 from a JS number (negatives in two's complement, fractions truncated, as protobufjs does). */
+  fixed64Number(v: number): void {
+    this.ensure(8);
+    splitInt64(v);
+    this.view.setUint32(this.pos, lo64, true);
+    this.view.setUint32(this.pos + 4, hi64, true);
+    this.pos += 8;
+  }
+
+  double(v: number): void {
+    this.ensure(8);
+    this.view.setFloat64(this.pos, v, true);
+    this.pos += 8;
+  }
+
+  /** A packed repeated fixed64 field; nothing when empty. */
+  packedFixed64(tag: number, values: readonly number[]): void {
+    if (!values.length) return;
+    this.byte(tag);
+    this.varint32(values.length * 8);
+    for (const v of values) this.fixed64Number(v);
+  }
+
+  /** A packed repeated double field; nothing when empty. */
+  packedDouble(tag: number, values: readonly number[]): void {
+    if (!values.length) return;
+    this.byte(tag);
+    this.varint32(values.length * 8);
+    for (const v of values) this.double(v);
+  }
+
+  /**
+   * A length-delimited string field, written even when empty (callers skip
+   * empty ones where proto3 would). Short ASCII strings, most keys and values,
+   * are copied by hand: cheaper than a call into the UTF-8 encoder.
+   */
+  string(tag: number, s: string): void {
+    const n = s.length;
+    if (n <= SHORT_STRING) {
+      this.ensure(2 + 3 * n);
+      const buf = this.buf;
+      buf[this.pos] = tag;
+      const lenAt = this.pos + 1;
+      let p = lenAt + 1;
+      for (let i = 0; i < n; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) {
+          // Buffer's encoder writes lone surrogates as U+FFFD: still valid UTF-8, which Go's protobuf insists on.
+          const written = buf.write(s, lenAt + 1, 'utf8');
+          buf[lenAt] = written;
+          this.pos = lenAt + 1 + written;
+          return;
+        }
+        buf[p++] = c;
+      }
+      buf[lenAt] = n;
+      this.pos = p;
+      return;
+    }
+    this.ensure(1 + 5 + 3 * n);
+    this.buf[this.pos++] = tag;
+    const reserved = varint32Size(3 * n);
+    const start = this.pos + reserved;
+    const written = this.buf.write(s, start, 'utf8');
+    this.pos = start + written;
+    this.patchLength(start - reserved, reserved, written);
+  }
+
+  /** A length-delimited bytes field (written even when empty). */
+  bytes(tag: number, b: Uint8Array): void {
+    const n = b.length;
+    this.ensure(6 + n);
+    this.buf[this.pos++] = tag;
+    this.varint32(n);
+    this.buf.set(b, this.pos);
+    this.pos += n;
+  }
+
+  /**
+   * A bytes field from a hex string, decoded straight into the buffer. Like
+   * Buffer.from(hex, 'hex'), decoding stops at the first non-hex pair.
+   * An empty result is not written (proto3 default).
+   */
+  hexBytes(tag: number, hex: string | undefined): void {
+    if (!hex) return;
+    const pairs = hex.length >> 1;
+    if (pairs > 127) {
+      const b = Buffer.from(hex, 'hex');
+      if (b.length) this.bytes(tag, b);
+      return;
+    }
+    this.ensure(2 + pairs);
+    const buf = this.buf;
+    const lenAt = this.pos + 1;
+    let p = lenAt + 1;
+    for (let i = 0; i < pairs; i++) {
+      const a = hex.charCodeAt(2 * i);
+      const b = hex.charCodeAt(2 * i + 1);
+      const h = a < 128 ? HEX_VALUE[a] : -1;
+      const l = b < 128 ? HEX_VALUE[b] : -1;
+      if (h < 0 || l < 0) break;
+      buf[p++] = (h << 4) | l;
+    }
+    const n = p - lenAt - 1;
+    if (n === 0) return;
+    buf[this.pos] = tag;
+    buf[lenAt] = n;
+    this.pos = p;
+  }
+
+  /**
+   * Opens a nested message: writes its tag and reserves `widthGuess` bytes
+   * for its length. Returns the mark that `end` takes.
+   */
+  begin(tag: number, widthGuess: number): number {
+    this.ensure(1 + widthGuess);
+    this.buf[this.pos++] = tag;
+    const mark = this.pos;
+    this.pos += widthGuess;
+    return mark * 8 + widthGuess;
+  }
+
+  /** Closes the message `begin` opened. */
+  end(mark: number): void {
+    const reserved = mark & 7;
+    const lenAt = (mark - reserved) / 8;
+    this.patchLength(lenAt, reserved, this.pos - lenAt - reserved);
+  }
+
+  /** Writes `len` at `lenAt`, moving the `len` bytes after the reserved width when its varint needs another width. */
+  private patchLength(lenAt: number, reserved: number, len: number): void {
+    const width = varint32Size(len);
+    if (width !== reserved) {
+      const bodyAt = lenAt + reserved;
+      if (width > reserved) this.ensure(width - reserved);
+      this.buf.copyWithin(lenAt + width, bodyAt, bodyAt + len);
+      this.pos += width - reserved;
+    }
+    const buf = this.buf;
+    let p = lenAt;
+    while (len > 127) {
+      buf[p++] = (len & 127) | 128;
+      len >>>= 7;
+    }
+    buf[p] = len;
+  }
+}
