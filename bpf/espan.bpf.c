@@ -148,50 +148,57 @@ static __always_inline bool task_traced(struct espan_config *cfg, __u32 tgid) {
   return cfg->trace_all || verdict == PID_VERDICT_INCLUDE;
 }
 
+/*
+ * Typed, read-only views of kernel pointers: direct loads through them are
+ * checked by the verifier and fault-safe, and cost a fraction of the
+ * bpf_probe_read_kernel call each field would otherwise take (the fd walk below
+ * is a dozen fields on every read and write of a traced process).
+ */
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+#define AS(type, ptr) ((struct type *)bpf_rdonly_cast((void *)(ptr), bpf_core_type_id_kernel(struct type)))
+
 /* fd -> struct sock of a TCP/IPv4-or-IPv6 socket, else 0. The inode mode test rejects files and pipes early. */
 static __always_inline struct sock *tcp_sock_of_fd(__s32 fd) {
   if (fd < 0) return 0;
-  struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-  struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
-  if (!fdt) return 0;
-  if ((__u32)fd >= BPF_CORE_READ(fdt, max_fds)) return 0;
-  struct file **fds = BPF_CORE_READ(fdt, fd);
-  struct file *f = 0;
-  bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+  struct task_struct *task = bpf_get_current_task_btf();
+  struct fdtable *fdt = task->files->fdt;
+  if (!fdt || (__u32)fd >= fdt->max_fds) return 0;
+  struct file *f = AS(file, fdt->fd[fd]);
   if (!f) return 0;
-  umode_t mode = BPF_CORE_READ(f, f_inode, i_mode);
-  if ((mode & S_IFMT) != S_IFSOCK) return 0;
-  struct socket *sock = BPF_CORE_READ(f, private_data);
+  if ((f->f_inode->i_mode & S_IFMT) != S_IFSOCK) return 0;
+  struct socket *sock = AS(socket, f->private_data);
   if (!sock) return 0;
-  struct sock *sk = BPF_CORE_READ(sock, sk);
+  struct sock *sk = sock->sk;
   if (!sk) return 0;
-  __u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+  __u16 family = sk->__sk_common.skc_family;
   if (family != AF_INET && family != AF_INET6) return 0;
-  if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP || BPF_CORE_READ(sk, sk_type) != SOCK_STREAM) return 0;
+  if (sk->sk_protocol != IPPROTO_TCP || sk->sk_type != SOCK_STREAM) return 0;
   return sk;
 }
 
 /* both ports in one read: enough to notice that a cached sk address now belongs to another connection */
 static __always_inline __u32 port_pair(struct sock *sk) {
-  return BPF_CORE_READ(sk, __sk_common.skc_portpair);
+  return AS(sock, sk)->__sk_common.skc_portpair;
 }
 
-static __always_inline void read_tuple(struct sock *sk, struct conn_state *cs) {
-  __u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
-  cs->port_pair = port_pair(sk);
-  cs->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
-  cs->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
-  cs->netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
-  if (family == AF_INET6) {
-    BPF_CORE_READ_INTO(&cs->saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr32);
-    BPF_CORE_READ_INTO(&cs->daddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr32);
+static __always_inline void read_tuple(struct sock *s, struct conn_state *cs) {
+  struct sock *sk = AS(sock, s);
+  cs->port_pair = sk->__sk_common.skc_portpair;
+  cs->sport = sk->__sk_common.skc_num;
+  cs->dport = bpf_ntohs(sk->__sk_common.skc_dport);
+  cs->netns = sk->__sk_common.skc_net.net->ns.inum;
+  if (sk->__sk_common.skc_family == AF_INET6) {
     /* IPv4-mapped IPv6 (::ffff:a.b.c.d) stays IPv6: it is what the application sees */
+    for (int i = 0; i < 4; i++) {
+      cs->saddr[i] = sk->__sk_common.skc_v6_rcv_saddr.in6_u.u6_addr32[i];
+      cs->daddr[i] = sk->__sk_common.skc_v6_daddr.in6_u.u6_addr32[i];
+    }
     cs->meta |= CONN_META_IPV6;
   } else {
     cs->saddr[0] = cs->saddr[1] = cs->saddr[2] = 0;
     cs->daddr[0] = cs->daddr[1] = cs->daddr[2] = 0;
-    cs->saddr[3] = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
-    cs->daddr[3] = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+    cs->saddr[3] = sk->__sk_common.skc_rcv_saddr;
+    cs->daddr[3] = sk->__sk_common.skc_daddr;
   }
 }
 
@@ -311,8 +318,8 @@ static __always_inline int data_enter(__s32 fd, __u64 buf, __u32 iovcnt, __u16 f
   a.fd = fd;
   a.func_id = func_id;
   /* the sequence number of the first byte this call moves: the peer's matching call sees the same */
-  struct tcp_sock *tp = (struct tcp_sock *)sk;
-  a.tcp_seq = egress ? BPF_CORE_READ(tp, write_seq) : BPF_CORE_READ(tp, copied_seq);
+  struct tcp_sock *tp = AS(tcp_sock, sk);
+  a.tcp_seq = egress ? tp->write_seq : tp->copied_seq;
   if (bpf_map_update_elem(&active_calls, &pid_tgid, &a, BPF_ANY)) count_drop(DROP_CALLS_FULL);
   return 0;
 }
@@ -455,9 +462,8 @@ static __always_inline int state_exit(long ret) {
   }
   struct conn_state *cs = conn_of((struct sock *)a->sk, meta, a->func_id == FUNC_CLOSE ? CONN_CACHED : CONN_FRESH);
   if (!cs || conn_filtered_out(cfg, cs)) goto out;
-  struct tcp_sock *tp = (struct tcp_sock *)a->sk;
-  a->tcp_seq = a->func_id == FUNC_ACCEPT || a->func_id == FUNC_ACCEPT4 ? BPF_CORE_READ(tp, copied_seq)
-                                                                       : BPF_CORE_READ(tp, write_seq);
+  struct tcp_sock *tp = AS(tcp_sock, a->sk);
+  a->tcp_seq = a->func_id == FUNC_ACCEPT || a->func_id == FUNC_ACCEPT4 ? tp->copied_seq : tp->write_seq;
   struct network_data *nd = begin_record(a, cs, pid_tgid);
   if (!nd) goto out;
   nd->meta.buf_len = 0;

@@ -1,5 +1,5 @@
 /** Turns one batch from the addon (bytes plus record offsets) into records. */
-import { decodeRecord } from '../../core/records/network-data';
+import { decodeRecord, type DecodeCache } from '../../core/records/network-data';
 import type { HostInfo, NetworkRecord } from '../../core/signals';
 
 export interface DecodedBatch {
@@ -12,14 +12,14 @@ export interface DecodedBatch {
  * `offsets` has one entry per record plus the end of the last one. Payloads
  * stay views into `buf`: no copy per record.
  */
-export function decodeBatch(buf: Buffer, offsets: Uint32Array, host: HostInfo): DecodedBatch {
+export function decodeBatch(buf: Buffer, offsets: Uint32Array, host: HostInfo, cache?: DecodeCache): DecodedBatch {
   const records: NetworkRecord[] = new Array(Math.max(0, offsets.length - 1));
   const failures = new Map<string, number>();
   let n = 0;
   for (let i = 0; i + 1 < offsets.length; i++) {
     const at = offsets[i];
     const length = offsets[i + 1] - at;
-    const r = length >= 0 && at + length <= buf.length ? decodeRecord(buf, at, length, host) : 'offsets outside the batch';
+    const r = length >= 0 && at + length <= buf.length ? decodeRecord(buf, at, length, host, cache) : 'offsets outside the batch';
     if (typeof r === 'string') {
       const reason = failureReason(r);
       failures.set(reason, (failures.get(reason) ?? 0) + 1);

@@ -5,7 +5,7 @@
 import { Subject, type Observable } from 'rxjs';
 import type { ComponentContext, Receiver } from '../../core/component';
 import { localHostInfo } from '../../core/host';
-import { layoutMismatch } from '../../core/records/network-data';
+import { DecodeCache, layoutMismatch } from '../../core/records/network-data';
 import type { NetworkRecord } from '../../core/signals';
 import { decodeBatch } from './decode';
 import type { EbpfConfig } from './factory';
@@ -96,9 +96,10 @@ export class EbpfReceiver implements Receiver<'records'> {
       netns: c.netns,
     });
     const host = localHostInfo();
+    const strings = new DecodeCache();
     try {
       probe.start((buf, offsets) => {
-        const { records, failures } = decodeBatch(buf, offsets, host);
+        const { records, failures } = decodeBatch(buf, offsets, host, strings);
         for (const [reason, n] of failures) {
           this.countDecodeFailures(n, { reason });
           this.ctx.telemetry.refused(n, 'records', reason);

@@ -43,7 +43,7 @@ export async function startCapture(raw: Record<string, unknown>): Promise<Captur
   const done = new Promise<void>((resolve, reject) =>
     receiver.output.subscribe({ next: (b) => records.push(...b), complete: resolve, error: reject }),
   );
-  await receiver.start({ waitForCapacity: async () => {} } as never);
+  await receiver.start();
   return {
     receiver,
     metrics,

@@ -1,0 +1,167 @@
+/**
+ * What eBPF capture costs a busy server: wrk against nginx serving a small file
+ * on loopback, untraced and traced (espan capturing every process and draining
+ * to a null sink), alternated so the other load on the machine hits both alike.
+ *
+ *   node --import tsx bench/ebpf-overhead.ts [--duration 5] [--rounds 2] [--connections 32] [--only-nginx]
+ *
+ * Prints throughput of each run, the traced/untraced ratio, records/s handed to
+ * JavaScript, kernel drops, and the probe's run time per captured call.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import { resolveConfig } from '../core/config/schema';
+import { memoryLogger } from '../core/telemetry/logger';
+import { componentTelemetry, ServiceMetrics } from '../core/telemetry/metrics';
+import { ebpfFactory, type EbpfConfig } from '../receivers/ebpf/factory';
+import type { EbpfReceiver } from '../receivers/ebpf/receiver';
+
+const run = promisify(execFile);
+
+function arg(name: string, dflt: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : dflt;
+}
+const DURATION_S = arg('duration', 5);
+const ROUNDS = arg('rounds', 2);
+const CONNECTIONS = arg('connections', 32);
+const ONLY_NGINX = process.argv.includes('--only-nginx');
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(p));
+    });
+    s.on('error', reject);
+  });
+}
+
+async function startNginx(dir: string, port: number): Promise<ChildProcess> {
+  fs.mkdirSync(path.join(dir, 'www'));
+  fs.writeFileSync(path.join(dir, 'www/index.html'), '<html><body>' + 'espan '.repeat(90) + '</body></html>\n');
+  const conf = `
+worker_processes 1;
+daemon off;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  client_body_temp_path ${dir}/tmp; proxy_temp_path ${dir}/tmp; fastcgi_temp_path ${dir}/tmp; uwsgi_temp_path ${dir}/tmp; scgi_temp_path ${dir}/tmp;
+  server { listen 127.0.0.1:${port}; root ${dir}/www; }
+}`;
+  fs.writeFileSync(path.join(dir, 'nginx.conf'), conf);
+  const nginx = spawn('nginx', ['-c', path.join(dir, 'nginx.conf'), '-p', dir], { stdio: 'ignore' });
+  for (let i = 0; i < 50; i++) {
+    const ok = await new Promise<boolean>((r) => net.connect(port, '127.0.0.1').on('connect', function (this: net.Socket) { this.destroy(); r(true); }).on('error', () => r(false)));
+    if (ok) return nginx;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`nginx did not start: ${fs.readFileSync(path.join(dir, 'error.log'), 'utf8')}`);
+}
+
+async function wrk(port: number): Promise<number> {
+  const { stdout } = await run('wrk', ['-t1', `-c${CONNECTIONS}`, `-d${DURATION_S}s`, `http://127.0.0.1:${port}/index.html`]);
+  const m = /Requests\/sec:\s*([\d.]+)/.exec(stdout);
+  if (!m) throw new Error(`no Requests/sec in wrk output:\n${stdout}`);
+  return Number(m[1]);
+}
+
+interface TracedRun {
+  rps: number;
+  records: number;
+  seconds: number;
+  drops: number;
+  probeNs: number;
+  blockedMs: number;
+  perProgram: Map<string, { runs: number; ns: number }>;
+}
+
+async function traced(port: number): Promise<TracedRun> {
+  const raw = ONLY_NGINX ? { include_comms: ['nginx'] } : { trace_all_processes: true };
+  const { config, problems } = resolveConfig<EbpfConfig>(ebpfFactory.schema, raw);
+  if (!config) throw new Error(JSON.stringify(problems));
+  const metrics = new ServiceMetrics();
+  const receiver = ebpfFactory.create(config, {
+    id: 'ebpf',
+    kind: 'receiver',
+    logger: memoryLogger(),
+    telemetry: componentTelemetry(metrics, 'receiver', 'ebpf'),
+    configDir: process.cwd(),
+  }) as EbpfReceiver;
+  let records = 0;
+  const done = new Promise<void>((resolve) => receiver.output.subscribe({ next: (b) => (records += b.length), complete: resolve }));
+  await receiver.start();
+  const probe = receiver.nativeProbe()!;
+  probe.enableRunTimeStats();
+  const before = new Map(probe.programStats().map((p) => [p.name, p]));
+  const t0 = process.hrtime.bigint();
+  const rps = await wrk(port);
+  const perProgram = new Map<string, { runs: number; ns: number }>();
+  for (const p of probe.programStats()) {
+    const b = before.get(p.name);
+    perProgram.set(p.name, { runs: p.runCount - (b?.runCount ?? 0), ns: p.runTimeNs - (b?.runTimeNs ?? 0) });
+  }
+  const probeNs = [...perProgram.values()].reduce((s, p) => s + p.ns, 0);
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  await receiver.shutdown();
+  await done;
+  const s = receiver.stats()!;
+  return { rps, records, seconds, drops: s.ringBufferFull + s.callTableFull, probeNs, blockedMs: s.blockedNs / 1e6, perProgram };
+}
+
+async function main(): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'espan-bench-'));
+  const port = await freePort();
+  const nginx = await startNginx(dir, port);
+  try {
+    await wrk(port); // warm-up is discarded
+    const plain: number[] = [];
+    const runs: TracedRun[] = [];
+    for (let i = 0; i < ROUNDS; i++) {
+      plain.push(await wrk(port));
+      runs.push(await traced(port));
+    }
+    const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+    const untracedRps = median(plain);
+    const tracedRps = median(runs.map((r) => r.rps));
+    const records = runs.reduce((s, r) => s + r.records, 0);
+    const seconds = runs.reduce((s, r) => s + r.seconds, 0);
+    const probeNs = runs.reduce((s, r) => s + r.probeNs, 0);
+    const drops = runs.reduce((s, r) => s + r.drops, 0);
+    console.log(`ebpf-overhead: wrk -t1 -c${CONNECTIONS} -d${DURATION_S}s against nginx (1 worker, ${os.cpus().length} cores shared), ${ONLY_NGINX ? 'tracing nginx only' : 'tracing every process'}, ${ROUNDS} rounds`);
+    console.log(`  untraced  req/s: ${plain.map((x) => x.toFixed(0)).join(', ')}`);
+    console.log(`  traced    req/s: ${runs.map((r) => r.rps.toFixed(0)).join(', ')}`);
+    console.log(`  traced/untraced (medians): ${(tracedRps / untracedRps).toFixed(3)}`);
+    console.log(`  records delivered to JavaScript: ${(records / seconds).toFixed(0)}/s (${records} in ${seconds.toFixed(1)} s)`);
+    console.log(`  kernel drops: ${drops}`);
+    console.log(`  probe run time per captured call (enter + exit programs, all calls they saw): ${(probeNs / Math.max(1, records)).toFixed(0)} ns`);
+    const programs = new Map<string, { runs: number; ns: number }>();
+    for (const r of runs) {
+      for (const [name, p] of r.perProgram) {
+        const t = programs.get(name) ?? { runs: 0, ns: 0 };
+        t.runs += p.runs;
+        t.ns += p.ns;
+        programs.set(name, t);
+      }
+    }
+    const busy = [...programs].filter(([, p]) => p.runs > 0).sort((a, b) => b[1].ns - a[1].ns);
+    console.log(`  per program (runs, mean ns/run): ${busy.map(([n, p]) => `${n} ${p.runs} ${(p.ns / p.runs).toFixed(0)}`).join('; ')}`);
+    console.log(`  reader waited for JavaScript: ${runs.map((r) => r.blockedMs.toFixed(0)).join(', ')} ms`);
+  } finally {
+    nginx.kill('SIGTERM');
+    await new Promise((r) => nginx.once('exit', r));
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((e) => {
+  console.error(e instanceof Error ? e.message : e);
+  process.exitCode = 1;
+});
