@@ -11,6 +11,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ConnMeta, FuncId, FUNC_NAMES, isEgress, isIngress } from '../../core/records/network-data';
 import type { NetworkRecord } from '../../core/signals';
+import { EbpfUnavailableError } from '../../receivers/ebpf/native';
 import { ebpfUnavailable, sleep, startCapture, startWorkload } from './harness';
 
 const SEND_FUNC: Record<string, number> = { write: FuncId.WRITE, writev: FuncId.WRITEV, sendto: FuncId.SENDTO, sendmsg: FuncId.SENDMSG };
@@ -177,6 +178,18 @@ describe('ebpf receiver on the real kernel', function () {
     } finally {
       execFileSync('ip', ['netns', 'del', ns]);
     }
+  });
+
+  it('fails with a clear message, not a stack trace, when the BPF object is missing', async () => {
+    let error: unknown;
+    try {
+      await startCapture({ object_path: '/nonexistent/espan.bpf.o' });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).to.be.instanceOf(EbpfUnavailableError);
+    expect((error as EbpfUnavailableError).reason).to.equal('build');
+    expect((error as Error).message).to.equal('the BPF object /nonexistent/espan.bpf.o is missing: run `npm run setup` (or scripts/build-native.sh) to build it');
   });
 
   it("never records espan's own sockets, even when tracing every process", async () => {

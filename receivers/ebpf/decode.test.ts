@@ -1,0 +1,93 @@
+import { expect } from 'chai';
+import { DecodeCache, encodeRecord, encodedSize, META_SIZE } from '../../core/records/network-data';
+import type { HostInfo, NetworkRecord } from '../../core/signals';
+import { decodeBatch } from './decode';
+
+const host: HostInfo = { hostId: 'h1', hostName: 'test', bootTimeUnixNano: 1_700_000_000_000_000_000n };
+
+function record(i: number, over: Partial<NetworkRecord> = {}): NetworkRecord {
+  const payload = Buffer.from(`GET /${i} HTTP/1.1\r\n\r\n`);
+  return {
+    ts: 1_000_000 + i,
+    tsTail: 1_000_500 + i,
+    tid: 4242,
+    utid: 0,
+    pid: 4200,
+    comm: 'nginx',
+    connId: `ffff8881${String(i % 4).padStart(8, '0')}0000000100000002`,
+    saddr: i % 2 ? '127.0.0.1' : '::1',
+    sport: 8080,
+    daddr: i % 2 ? '127.0.0.1' : '::1',
+    dport: 50000 + (i % 4),
+    netns: 4026531840,
+    connMeta: i % 2 ? 8 : 9,
+    tcpSeq: (0xfffffff0 + i) >>> 0,
+    funcId: 1,
+    fd: 7,
+    bufLen: payload.length,
+    actSize: payload.length,
+    index: i,
+    payload,
+    host,
+    ...over,
+  };
+}
+
+function batchOf(records: NetworkRecord[]): { buf: Buffer; offsets: Uint32Array } {
+  const buf = Buffer.alloc(records.reduce((s, r) => s + encodedSize(r), 0));
+  const offsets = new Uint32Array(records.length + 1);
+  let at = 0;
+  records.forEach((r, i) => {
+    offsets[i] = at;
+    at += encodeRecord(r, buf, at);
+  });
+  offsets[records.length] = at;
+  return { buf, offsets };
+}
+
+const plain = (r: NetworkRecord) => ({ ...r, payload: Buffer.from(r.payload).toString('hex') });
+
+describe('ebpf decodeBatch', () => {
+  it('decodes every record of a batch, payloads as views into the batch', () => {
+    const input = Array.from({ length: 12 }, (_, i) => record(i));
+    const { buf, offsets } = batchOf(input);
+    const { records, failures } = decodeBatch(buf, offsets, host);
+    expect(failures.size).to.equal(0);
+    expect(records.map(plain)).to.deep.equal(input.map(plain));
+    expect(records[3].payload.buffer).to.equal(buf.buffer);
+    expect(records[0].host).to.equal(host);
+  });
+
+  it('gives the same records with a DecodeCache, and shares the strings of one connection', () => {
+    const input = Array.from({ length: 40 }, (_, i) => record(i, { comm: i % 3 ? 'nginx' : 'wrk' }));
+    const { buf, offsets } = batchOf(input);
+    const cache = new DecodeCache(8);
+    const first = decodeBatch(buf, offsets, host, cache).records;
+    const again = decodeBatch(Buffer.from(buf), offsets, host, cache).records;
+    expect(first.map(plain)).to.deep.equal(input.map(plain));
+    expect(again.map(plain)).to.deep.equal(input.map(plain));
+  });
+
+  it('does not confuse connections whose random salt is equal but whose socket differs', () => {
+    const a = record(1, { connId: 'ffff888100000001' + '0000000100000002', saddr: '10.0.0.1' });
+    const b = record(1, { connId: 'ffff888100000002' + '0000000100000002', saddr: '10.0.0.2' });
+    const { buf, offsets } = batchOf([a, b]);
+    const out = decodeBatch(buf, offsets, host, new DecodeCache()).records;
+    expect(out.map((r) => [r.connId, r.saddr])).to.deep.equal([
+      [a.connId, '10.0.0.1'],
+      [b.connId, '10.0.0.2'],
+    ]);
+  });
+
+  it('counts records it cannot decode by reason and keeps the others', () => {
+    const input = [record(0), record(1), record(2)];
+    const { buf, offsets } = batchOf(input);
+    buf.writeInt32LE(100000, offsets[1] + 120); // act_size larger than the record
+    const bad = new Uint32Array([...offsets, offsets[3] + META_SIZE * 4]); // a last record past the end
+    const { records, failures } = decodeBatch(buf, bad, host);
+    expect(records.map((r) => r.index)).to.deep.equal([0, 2]);
+    expect(Object.fromEntries(failures)).to.deep.equal({ bad_act_size: 1, bad_offsets: 1 });
+    const short = decodeBatch(buf, new Uint32Array([0, 10]), host);
+    expect(Object.fromEntries(short.failures)).to.deep.equal({ short_record: 1 });
+  });
+});
