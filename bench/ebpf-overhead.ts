@@ -18,6 +18,7 @@ import { resolveConfig } from '../core/config/schema';
 import { memoryLogger } from '../core/telemetry/logger';
 import { componentTelemetry, ServiceMetrics } from '../core/telemetry/metrics';
 import { ebpfFactory, type EbpfConfig } from '../receivers/ebpf/factory';
+import { defaultObjectPath, EbpfUnavailableError, loadAddon, preflight } from '../receivers/ebpf/native';
 import type { EbpfReceiver } from '../receivers/ebpf/receiver';
 
 const run = promisify(execFile);
@@ -117,6 +118,22 @@ async function traced(port: number): Promise<TracedRun> {
 }
 
 async function main(): Promise<void> {
+  try {
+    preflight(defaultObjectPath());
+    loadAddon();
+  } catch (e) {
+    if (!(e instanceof EbpfUnavailableError)) throw e;
+    console.log(`ebpf-overhead: skipped: ${e.message}`);
+    return;
+  }
+  for (const tool of ['nginx', 'wrk']) {
+    try {
+      await run('sh', ['-c', `command -v ${tool}`]);
+    } catch {
+      console.log(`ebpf-overhead: skipped: ${tool} is not installed (scripts/setup.sh installs it)`);
+      return;
+    }
+  }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'espan-bench-'));
   const port = await freePort();
   const nginx = await startNginx(dir, port);
