@@ -3,7 +3,10 @@ import { TestScheduler } from 'rxjs/testing';
 import { rebatch } from './rebatch';
 
 describe('ebpf rebatch', () => {
-  const scheduler = () => new TestScheduler((actual, expected) => expect(actual).to.deep.equal(expected));
+  const scheduler = () =>
+    new TestScheduler((actual, expected) => {
+      expect(actual).to.deep.equal(expected);
+    });
 
   it('splits large batches at max size and holds the rest until the timeout', () => {
     scheduler().run(({ cold, expectObservable }) => {
