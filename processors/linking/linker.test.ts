@@ -203,6 +203,20 @@ describe('linking', () => {
       expect(await metrics.total('espan_linking_late_spans_total')).to.equal(2);
     });
 
+    it('a late span bridging two emitted traces takes the trace of its parent', () => {
+      const { l } = linker({ link_window: 1000, link_windows: 1, max_clock_skew: 50 });
+      const front = espan({ kind: 'server', host: 'a', thread: 'f', startMs: T0, durationMs: 100, traceId: 'f'.repeat(32), propagation: 'w3c' });
+      const api = espan({ kind: 'server', host: 'b', conn: 'ab', seq: 4, startMs: T0 + 11, durationMs: 40 });
+      const emitted = l.add([front, api, espan({ kind: 'server', startMs: T0 + 5000, durationMs: 1 })]);
+      expect(emitted.filter((t) => t.spans.includes(front) || t.spans.includes(api))).to.have.length(2);
+      // the call front made to api: its network partner (api) and its thread parent (front) both left
+      const call = espan({ kind: 'client', host: 'a', thread: 'f', conn: 'ab', seq: 4, startMs: T0 + 10, durationMs: 50 });
+      l.add([call]);
+      l.flush();
+      expect(call.parentSpanId).to.equal(front.spanId);
+      expect(call.traceId).to.equal(front.traceId);
+    });
+
     it('a late server span whose client left finds the client as parent', () => {
       const { l } = linker({ link_window: 1000, link_windows: 1, max_clock_skew: 50 });
       const client = espan({ kind: 'client', conn: 'ab', seq: 3, startMs: T0, durationMs: 50 });

@@ -352,7 +352,9 @@ export class Linker {
   private emit(group: Rec[], out: Trace[]): void {
     if (group.length > 1) group.sort((x, y) => x.start - y.start);
     let propagatedTraceId: string | undefined;
-    let inheritedTraceId: string | undefined;
+    // a late span's emitted parent decides its trace; an emitted partner of the other kind only if no parent does
+    let parentTraceId: string | undefined;
+    let partnerTraceId: string | undefined;
     for (const r of group) {
       r.emitted = true;
       this.held--;
@@ -363,9 +365,11 @@ export class Linker {
         // only a span whose partner is missing looks among emitted traces for it
         const seen = r.netLinked ? undefined : this.recentNet.get(r.netKey);
         if (seen) {
-          inheritedTraceId ??= seen.traceId;
           if (r.kind === SERVER && seen.clientSpanId && r.start >= seen.clientStart - this.skewNs && r.start <= seen.clientEnd + this.skewNs) {
             r.lateParent = seen.clientSpanId;
+            parentTraceId ??= seen.traceId;
+          } else {
+            partnerTraceId ??= seen.traceId;
           }
         }
       }
@@ -373,9 +377,11 @@ export class Linker {
         removeFrom(this.byThread, r.threadKey, r);
         const seen = r.threadLinked ? undefined : this.recentThread.get(r.threadKey);
         if (seen) {
-          inheritedTraceId ??= seen.traceId;
           if (r.kind === CLIENT && seen.serverSpanId && r.start >= seen.serverStart && r.end <= seen.serverEnd) {
             r.lateParent = seen.serverSpanId;
+            parentTraceId ??= seen.traceId;
+          } else {
+            partnerTraceId ??= seen.traceId;
           }
         }
       }
@@ -392,7 +398,7 @@ export class Linker {
       }
     }
     root ??= group[0];
-    const traceId = propagatedTraceId ?? inheritedTraceId ?? traceIdFrom(`${root.span.spanId}|${root.start}`);
+    const traceId = propagatedTraceId ?? parentTraceId ?? partnerTraceId ?? traceIdFrom(`${root.span.spanId}|${root.start}`);
 
     let mixed = false;
     for (const r of group) {

@@ -160,7 +160,9 @@ function linkerConfig(grpcPort: number, httpPort: number, file: string): string 
       grpc: {endpoint: 127.0.0.1:${grpcPort}}
       http: {endpoint: 127.0.0.1:${httpPort}}
 processors:
-  linking: {link_window: 500ms, link_windows: 2, max_clock_skew: 100ms}
+  # agents hand some spans over only when a connection's last response is complete:
+  # the windows must cover that and the agents' batching
+  linking: {link_window: 1s, link_windows: 3, max_clock_skew: 100ms}
   tail_sampling:
     decision_wait: 500ms
     policies: [{name: everything, type: always_sample}]
