@@ -62,6 +62,12 @@ const MASK_32 = 0xffffffffn;
 /** Below this length a string's UTF-8 form surely fits a one-byte length (3 bytes per UTF-16 unit at most). */
 const SHORT_STRING = 42;
 
+// KeyValue.key, KeyValue.value, AnyValue.string_value, AnyValue.int_value (common.proto)
+const KV_KEY = (1 << 3) | WIRE_LEN;
+const KV_VALUE = (2 << 3) | WIRE_LEN;
+const ANY_STRING = (1 << 3) | WIRE_LEN;
+const ANY_INT = (3 << 3) | WIRE_VARINT;
+
 /** A scratch buffer larger than this is dropped after use rather than kept for the next request. */
 const KEEP_LIMIT = 4 * 1024 * 1024;
 
@@ -87,7 +93,8 @@ export class ProtoWriter {
   /** A copy of what was written; the writer is then empty and can be reused. */
   finish(): Buffer {
     const out = Buffer.allocUnsafe(this.pos);
-    this.buf.copy(out, 0, 0, this.pos);
+    // TypedArray#set is a plain memcpy; Buffer#copy goes through argument checks in JavaScript
+    out.set(this.buf.subarray(0, this.pos));
     this.pos = 0;
     if (this.buf.length > KEEP_LIMIT) {
       this.buf = Buffer.allocUnsafeSlow(this.initialSize);
@@ -230,6 +237,54 @@ export class ProtoWriter {
     const written = this.buf.write(s, start, 'utf8');
     this.pos = start + written;
     this.patchLength(start - reserved, reserved, written);
+  }
+
+  /**
+   * A KeyValue whose value is a string, or an integer below 2^31, when key and
+   * value are short ASCII: the common attribute, written in one go with its
+   * lengths known up front. Returns false, having written nothing, otherwise.
+   */
+  shortKeyValue(tag: number, key: string, value: string | number): boolean {
+    const k = key.length;
+    if (k > SHORT_STRING) return false;
+    const isString = typeof value === 'string';
+    if (isString ? value.length > SHORT_STRING : !(value >= 0 && value < 0x80000000 && value === Math.floor(value))) return false;
+    this.ensure(2 * SHORT_STRING + 16);
+    const buf = this.buf;
+    const start = this.pos;
+    buf[start] = tag;
+    buf[start + 2] = KV_KEY;
+    buf[start + 3] = k;
+    let p = start + 4;
+    for (let i = 0; i < k; i++) {
+      const c = key.charCodeAt(i);
+      if (c >= 0x80) return false;
+      buf[p++] = c;
+    }
+    buf[p++] = KV_VALUE;
+    const anyLenAt = p++;
+    if (isString) {
+      const v = value.length;
+      buf[p++] = ANY_STRING;
+      buf[p++] = v;
+      for (let i = 0; i < v; i++) {
+        const c = value.charCodeAt(i);
+        if (c >= 0x80) return false;
+        buf[p++] = c;
+      }
+    } else {
+      buf[p++] = ANY_INT;
+      let v = value;
+      while (v > 127) {
+        buf[p++] = (v & 127) | 128;
+        v >>>= 7;
+      }
+      buf[p++] = v;
+    }
+    buf[anyLenAt] = p - anyLenAt - 1;
+    buf[start + 1] = p - start - 2;
+    this.pos = p;
+    return true;
   }
 
   /** A length-delimited bytes field (written even when empty). */

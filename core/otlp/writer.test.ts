@@ -36,7 +36,9 @@ const b64 = (hex: string) => Buffer.from(hex, 'hex').toString('base64');
 
 const OTHER_SCOPE: InstrumentationScope = { name: 'espan/redis', version: '0.2.0' };
 
-describe('core/otlp ProtoWriter: ExportTraceServiceRequest', () => {
+describe('core/otlp ProtoWriter: ExportTraceServiceRequest', function () {
+  // protobufjs' first load of the protos can take seconds on a busy machine
+  this.timeout(20_000);
   it('writes every span field where the official protos put it', () => {
     const span = richSpan(0);
     expectSameAsProtobufjs([span]);
@@ -150,7 +152,8 @@ describe('core/otlp ProtoWriter: ExportTraceServiceRequest', () => {
     expectSameAsProtobufjs([{ ...plainSpan(1), attributes }]);
   });
 
-  it('writes spans and groups larger than its length guesses, and batches larger than its buffer', () => {
+  it('writes spans and groups larger than its length guesses, and batches larger than its buffer', function () {
+    this.timeout(20_000);
     const bigAttrs: Attributes = {};
     for (let i = 0; i < 400; i++) bigAttrs[`attribute.${i}`] = `value ${i} ${'v'.repeat(i % 50)}`;
     const huge = { ...richSpan(1), attributes: { blob: 'z'.repeat(4.5 * 1024 * 1024) } };
