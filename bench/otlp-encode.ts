@@ -3,7 +3,9 @@
  * (plain objects + protobufjs' encoder, as core/otlp encoded until the
  * hand-written writer) against core/otlp's ProtoWriter, in spans/s on one
  * core and bytes per span, plus metric points the same way.
- * Usage: node --import tsx bench/otlp-encode.ts [spans=100000]
+ * Usage: node --expose-gc --import tsx bench/otlp-encode.ts [spans=50000]
+ * (--expose-gc lets each case start from a collected heap; without it the
+ * writer is charged for protobufjs' garbage and reads about half as fast)
  */
 import { performance } from 'node:perf_hooks';
 import { encodeMetricsRequestProtobufjs, encodeTraceRequestProtobufjs, metricsRequestObject, traceRequestObject } from '../core/otlp/encode';
@@ -13,6 +15,7 @@ import { writeTraceRequest } from '../core/otlp/write-trace';
 import { SpanKind, StatusCode, type MetricPoint, type Resource, type Span } from '../core/signals';
 
 const BATCH = 512;
+const ROUNDS = 5;
 const resource: Resource = { attributes: { 'service.name': 'checkout', 'host.name': 'node-1', 'process.pid': 4242 } };
 const scope = { name: 'espan', version: '0.1.0' };
 
@@ -70,35 +73,64 @@ function batches<T>(items: T[]): T[][] {
   return out;
 }
 
-function run<T>(label: string, unit: string, items: T[], f: (b: T[]) => Uint8Array | object): void {
+interface Case<T> {
+  label: string;
+  f: (b: T[]) => Uint8Array | object;
+  rates: number[];
+  bytes: number;
+}
+
+/**
+ * Runs the cases in turn, ROUNDS times over, and prints each one's median:
+ * on shared cores one slow round says more about the neighbours than the code.
+ */
+function compare<T>(unit: string, items: T[], cases: Array<Pick<Case<T>, 'label' | 'f'>>): void {
   const bs = batches(items);
-  for (const b of bs.slice(0, 20)) f(b); // warm-up
-  let bytes = 0;
-  const t0 = performance.now();
-  for (const b of bs) {
-    const out = f(b);
-    if (out instanceof Uint8Array) bytes += out.byteLength;
+  const all: Case<T>[] = cases.map((c) => ({ ...c, rates: [], bytes: 0 }));
+  for (const c of all) for (const b of bs.slice(0, 20)) c.f(b); // warm-up
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const c of all) {
+      // without this, the next case pays for the garbage the previous one left (protobufjs leaves a lot)
+      (globalThis as { gc?: () => void }).gc?.();
+      let bytes = 0;
+      const t0 = performance.now();
+      for (const b of bs) {
+        const out = c.f(b);
+        if (out instanceof Uint8Array) bytes += out.byteLength;
+      }
+      c.rates.push(items.length / ((performance.now() - t0) / 1000));
+      c.bytes = bytes;
+    }
   }
-  const s = (performance.now() - t0) / 1000;
-  const size = bytes ? `  ${(bytes / items.length).toFixed(1)} B/${unit}` : '';
-  console.log(`  ${label.padEnd(44)} ${Math.round(items.length / s).toLocaleString('en-US').padStart(10)} ${unit}s/s${size}`);
+  const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[xs.length >> 1];
+  const reference = median(all[1].rates);
+  for (const c of all) {
+    const rate = median(c.rates);
+    const size = c.bytes ? `${(c.bytes / items.length).toFixed(1)} B/${unit}` : '';
+    const ratio = c === all[1] || !c.bytes ? '' : `  ${(rate / reference).toFixed(1)}x protobufjs`;
+    console.log(`  ${c.label.padEnd(36)} ${Math.round(rate).toLocaleString('en-US').padStart(10)} ${unit}s/s  ${size.padEnd(14)}${ratio}`);
+  }
 }
 
 function main(): void {
-  const n = Number(process.argv[2] ?? 100_000);
+  const n = Number(process.argv[2] ?? 50_000);
   otlpProto();
   for (const rich of [false, true]) {
     const spans = makeSpans(n, rich);
-    console.log(`${n} spans with 10 attributes${rich ? ', an event, a link and an error status' : ''}, batches of ${BATCH}, one core:`);
-    run('protobufjs: build objects only', 'span', spans, (b) => traceRequestObject(b));
-    run('protobufjs: objects + encode', 'span', spans, (b) => encodeTraceRequestProtobufjs(b));
-    run('ProtoWriter (encodeTraceRequest)', 'span', spans, (b) => writeTraceRequest(b));
+    console.log(`${n} spans with 10 attributes${rich ? ', an event, a link and an error status' : ''}, batches of ${BATCH}, one core, median of ${ROUNDS}:`);
+    compare('span', spans, [
+      { label: 'protobufjs: build objects only', f: (b) => traceRequestObject(b) },
+      { label: 'protobufjs: objects + encode', f: (b) => encodeTraceRequestProtobufjs(b) },
+      { label: 'ProtoWriter (encodeTraceRequest)', f: (b) => writeTraceRequest(b) },
+    ]);
   }
-  const points = makePoints(Math.min(n, 50_000));
-  console.log(`${points.length} RED metric points (sums and 15-bucket histograms), batches of ${BATCH}:`);
-  run('protobufjs: build objects only', 'point', points, (b) => metricsRequestObject(b));
-  run('protobufjs: objects + encode', 'point', points, (b) => encodeMetricsRequestProtobufjs(b));
-  run('ProtoWriter (encodeMetricsRequest)', 'point', points, (b) => writeMetricsRequest(b));
+  const points = makePoints(Math.min(n, 20_000));
+  console.log(`${points.length} RED metric points (sums and 15-bucket histograms), batches of ${BATCH}, median of ${ROUNDS}:`);
+  compare('point', points, [
+    { label: 'protobufjs: build objects only', f: (b) => metricsRequestObject(b) },
+    { label: 'protobufjs: objects + encode', f: (b) => encodeMetricsRequestProtobufjs(b) },
+    { label: 'ProtoWriter (encodeMetricsRequest)', f: (b) => writeMetricsRequest(b) },
+  ]);
 }
 
 main();

@@ -1,6 +1,6 @@
 /**
  * OTLP export throughput. Prints:
- *  1. serialisation alone: espan's protobufjs encoder against @opentelemetry/otlp-transformer
+ *  1. serialisation alone: espan's encoder (and its former protobufjs path) against @opentelemetry/otlp-transformer
  *     (with the adapter from espan spans to the SDK's ReadableSpan that using it would need);
  *  2. end to end: spans/s exported through otlp_grpc and otlp_http to espan's otlp receiver
  *     running in a child process, and spans per CPU-second of the exporting process (per core).
@@ -9,7 +9,7 @@
 import { spawn } from 'node:child_process';
 import * as readline from 'node:readline';
 import { performance } from 'node:perf_hooks';
-import { encodeTraceRequest } from '../core/otlp/encode';
+import { encodeTraceRequest, encodeTraceRequestProtobufjs } from '../core/otlp/encode';
 import { SpanKind, StatusCode, type Resource, type Span } from '../core/signals';
 
 const BATCH = 512;
@@ -93,7 +93,8 @@ async function serialisation(spans: Span[]): Promise<void> {
     console.log(`  ${label.padEnd(46)} ${Math.round(spans.length / s).toLocaleString('en-US').padStart(10)} spans/s  ${(bytes / spans.length).toFixed(0)} B/span`);
   };
   console.log(`serialisation, ${spans.length} spans with 10 attributes, batches of ${BATCH}, one core:`);
-  run('espan encodeTraceRequest (protobufjs)', (b) => encodeTraceRequest(b));
+  run('espan encodeTraceRequest (ProtoWriter)', (b) => encodeTraceRequest(b));
+  run('espan protobufjs path (before ProtoWriter)', (b) => encodeTraceRequestProtobufjs(b));
   run('otlp-transformer ProtobufTraceSerializer+adapter', (b) => ProtobufTraceSerializer.serializeRequest(b.map(toReadable)));
 }
 
