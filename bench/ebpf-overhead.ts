@@ -31,6 +31,8 @@ const DURATION_S = arg('duration', 5);
 const ROUNDS = arg('rounds', 2);
 const CONNECTIONS = arg('connections', 32);
 const ONLY_NGINX = process.argv.includes('--only-nginx');
+// The kernel's per-program run-time accounting costs two clock reads per program run: off for a clean ratio.
+const PROBE_STATS = !process.argv.includes('--no-probe-stats');
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -61,27 +63,73 @@ http {
   const nginx = spawn('nginx', ['-c', path.join(dir, 'nginx.conf'), '-p', dir], { stdio: 'ignore' });
   for (let i = 0; i < 50; i++) {
     const ok = await new Promise<boolean>((r) => net.connect(port, '127.0.0.1').on('connect', function (this: net.Socket) { this.destroy(); r(true); }).on('error', () => r(false)));
-    if (ok) return nginx;
+    if (ok) {
+      nginxWorker = Number(fs.readFileSync(`/proc/${nginx.pid}/task/${nginx.pid}/children`, 'utf8').trim().split(/\s+/)[0]);
+      return nginx;
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`nginx did not start: ${fs.readFileSync(path.join(dir, 'error.log'), 'utf8')}`);
 }
 
-async function wrk(port: number): Promise<number> {
-  const { stdout } = await run('wrk', ['-t1', `-c${CONNECTIONS}`, `-d${DURATION_S}s`, `http://127.0.0.1:${port}/index.html`]);
-  const m = /Requests\/sec:\s*([\d.]+)/.exec(stdout);
-  if (!m) throw new Error(`no Requests/sec in wrk output:\n${stdout}`);
-  return Number(m[1]);
+const TICK_MS = 1000 / 100; // USER_HZ
+
+/** utime + stime in ms from a /proc stat file */
+function cpuMsOf(statPath: string): number {
+  const stat = fs.readFileSync(statPath, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) * TICK_MS;
 }
 
-interface TracedRun {
+/** CPU ms per thread name of this process (the addon's reader thread is "espan-ringbuf") */
+function threadCpu(): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const tid of fs.readdirSync('/proc/self/task')) {
+    try {
+      const stat = fs.readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      out.set(name, (out.get(name) ?? 0) + cpuMsOf(`/proc/self/task/${tid}/stat`));
+    } catch {
+      /* exited */
+    }
+  }
+  return out;
+}
+
+let nginxWorker = 0;
+
+interface WrkRun {
   rps: number;
+  requests: number;
+  /** CPU of wrk and the nginx worker; their syscalls include the probe's run time */
+  cpuMs: number;
+}
+
+async function wrk(port: number): Promise<WrkRun> {
+  const before = cpuMsOf(`/proc/${nginxWorker}/stat`);
+  // The shell's cutime/cstime, once it has waited for wrk, are wrk's CPU time.
+  const cmd = `wrk -t1 -c${CONNECTIONS} -d${DURATION_S}s http://127.0.0.1:${port}/index.html; echo; cat /proc/$$/stat`;
+  const { stdout } = await run('sh', ['-c', cmd]);
+  const nginxMs = cpuMsOf(`/proc/${nginxWorker}/stat`) - before;
+  const m = /Requests\/sec:\s*([\d.]+)/.exec(stdout);
+  const n = /(\d+) requests in/.exec(stdout);
+  if (!m || !n) throw new Error(`no Requests/sec in wrk output:\n${stdout}`);
+  const stat = stdout.trim().split('\n').pop()!;
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const wrkMs = (Number(f[13]) + Number(f[14])) * TICK_MS;
+  return { rps: Number(m[1]), requests: Number(n[1]), cpuMs: wrkMs + nginxMs };
+}
+
+interface TracedRun extends WrkRun {
   records: number;
   seconds: number;
   drops: number;
   probeNs: number;
   blockedMs: number;
   perProgram: Map<string, { runs: number; ns: number }>;
+  /** CPU of espan's process during the load: JavaScript, and the reader thread */
+  espanCpuMs: number;
+  readerCpuMs: number;
 }
 
 async function traced(port: number): Promise<TracedRun> {
@@ -100,10 +148,14 @@ async function traced(port: number): Promise<TracedRun> {
   const done = new Promise<void>((resolve) => receiver.output.subscribe({ next: (b) => (records += b.length), complete: resolve }));
   await receiver.start();
   const probe = receiver.nativeProbe()!;
-  probe.enableRunTimeStats();
+  if (PROBE_STATS) probe.enableRunTimeStats();
   const before = new Map(probe.programStats().map((p) => [p.name, p]));
   const t0 = process.hrtime.bigint();
-  const rps = await wrk(port);
+  const cpu0 = process.cpuUsage();
+  const threads0 = threadCpu();
+  const w = await wrk(port);
+  const cpu = process.cpuUsage(cpu0);
+  const readerCpuMs = (threadCpu().get('espan-ringbuf') ?? 0) - (threads0.get('espan-ringbuf') ?? 0);
   const perProgram = new Map<string, { runs: number; ns: number }>();
   for (const p of probe.programStats()) {
     const b = before.get(p.name);
@@ -114,7 +166,7 @@ async function traced(port: number): Promise<TracedRun> {
   await receiver.shutdown();
   await done;
   const s = receiver.stats()!;
-  return { rps, records, seconds, drops: s.ringBufferFull + s.callTableFull, probeNs, blockedMs: s.blockedNs / 1e6, perProgram };
+  return { ...w, records, seconds, drops: s.ringBufferFull + s.callTableFull, probeNs, blockedMs: s.blockedNs / 1e6, perProgram, espanCpuMs: (cpu.user + cpu.system) / 1000, readerCpuMs };
 }
 
 async function main(): Promise<void> {
@@ -139,25 +191,34 @@ async function main(): Promise<void> {
   const nginx = await startNginx(dir, port);
   try {
     await wrk(port); // warm-up is discarded
-    const plain: number[] = [];
+    const plain: WrkRun[] = [];
     const runs: TracedRun[] = [];
     for (let i = 0; i < ROUNDS; i++) {
       plain.push(await wrk(port));
       runs.push(await traced(port));
     }
     const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-    const untracedRps = median(plain);
+    const untracedRps = median(plain.map((p) => p.rps));
     const tracedRps = median(runs.map((r) => r.rps));
     const records = runs.reduce((s, r) => s + r.records, 0);
     const seconds = runs.reduce((s, r) => s + r.seconds, 0);
     const probeNs = runs.reduce((s, r) => s + r.probeNs, 0);
     const drops = runs.reduce((s, r) => s + r.drops, 0);
     console.log(`ebpf-overhead: wrk -t1 -c${CONNECTIONS} -d${DURATION_S}s against nginx (1 worker, ${os.cpus().length} cores shared), ${ONLY_NGINX ? 'tracing nginx only' : 'tracing every process'}, ${ROUNDS} rounds`);
-    console.log(`  untraced  req/s: ${plain.map((x) => x.toFixed(0)).join(', ')}`);
+    console.log(`  untraced  req/s: ${plain.map((x) => x.rps.toFixed(0)).join(', ')}`);
     console.log(`  traced    req/s: ${runs.map((r) => r.rps.toFixed(0)).join(', ')}`);
     console.log(`  traced/untraced (medians): ${(tracedRps / untracedRps).toFixed(3)}`);
+    // CPU per request is what the throughput ratio comes to when the cores are the limit; other tenants' load moves it far less.
+    const espanCpu = runs.reduce((s, r) => s + r.espanCpuMs, 0);
+    const perReq = (xs: Array<{ cpuMs: number; requests: number }>, extraMs = 0): number =>
+      ((xs.reduce((s, x) => s + x.cpuMs, 0) + extraMs) * 1000) / xs.reduce((s, x) => s + x.requests, 0);
+    const plainUs = perReq(plain);
+    const tracedUs = perReq(runs, espanCpu);
+    console.log(`  CPU per request (nginx + wrk, + espan when traced): untraced ${plainUs.toFixed(1)} µs, traced ${tracedUs.toFixed(1)} µs → CPU-bound ratio ${(plainUs / tracedUs).toFixed(3)}`);
+    console.log(`  espan process CPU while traced: ${((espanCpu / 1000 / seconds) * 100).toFixed(1)}% of one core, ${((espanCpu * 1e6) / Math.max(1, records)).toFixed(0)} ns per record (reader thread ${runs.reduce((s, r) => s + r.readerCpuMs, 0).toFixed(0)} ms of ${espanCpu.toFixed(0)} ms)`);
     console.log(`  records delivered to JavaScript: ${(records / seconds).toFixed(0)}/s (${records} in ${seconds.toFixed(1)} s)`);
     console.log(`  kernel drops: ${drops}`);
+    if (PROBE_STATS) console.log(`  probe CPU while traced: ${((probeNs / 1e9 / seconds) * 100).toFixed(1)}% of one core`);
     console.log(`  probe run time per captured call (enter + exit programs, all calls they saw): ${(probeNs / Math.max(1, records)).toFixed(0)} ns`);
     const programs = new Map<string, { runs: number; ns: number }>();
     for (const r of runs) {
