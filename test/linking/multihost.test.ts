@@ -14,7 +14,6 @@
  *               └─ GET /leaf SERVER (A, front) ◀┘
  */
 import { expect } from 'chai';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as os from 'node:os';
@@ -27,7 +26,8 @@ import { SpanKind, type Span } from '../../core/signals';
 import { memoryLogger } from '../../core/telemetry/logger';
 import { defaultRegistry } from '../../registry';
 import { ebpfUnavailable } from '../ebpf/harness';
-import { freePort, missingPrograms } from '../helpers/servers';
+import { freePort } from '../helpers/servers';
+import { httpOk, sleep, start, stop, topologyUnavailable, TwoHosts, waitFor, type Child } from './topology';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const BIN = path.join(ROOT, 'bin', 'espan');
@@ -48,43 +48,12 @@ const NEEDED: Array<['receiver' | 'processor' | 'exporter', string]> = [
 ];
 
 function unavailable(): string | undefined {
-  if (process.platform !== 'linux') return 'needs Linux';
-  if (process.getuid?.() !== 0) return 'needs root (network namespaces, eBPF)';
-  const missing = missingPrograms('ip', 'python3');
-  if (missing.length) return `missing programs: ${missing.join(', ')}`;
+  const why = topologyUnavailable();
+  if (why) return why;
   const registry = defaultRegistry();
   const absent = NEEDED.filter(([kind, type]) => !registry.get(kind, type)).map(([kind, type]) => `${kind} ${type}`);
   if (absent.length) return `components not in the registry yet: ${absent.join(', ')}`;
   return ebpfUnavailable();
-}
-
-function ip(...args: string[]): void {
-  const r = spawnSync('ip', args, { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`ip ${args.join(' ')}: ${r.stderr.trim()}`);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-async function waitFor(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await sleep(100);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
-function httpOk(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    http
-      .get({ host: '127.0.0.1', port, path: '/', timeout: 1000 }, (res) => {
-        res.resume();
-        resolve(res.statusCode === 200);
-      })
-      .on('error', () => resolve(false));
-  });
 }
 
 function postJson(port: number, body: string): Promise<number> {
@@ -96,31 +65,6 @@ function postJson(port: number, body: string): Promise<number> {
     req.on('error', reject);
     req.end(body);
   });
-}
-
-interface Child {
-  proc: ChildProcess;
-  output: string[];
-  exited: Promise<number | null>;
-}
-
-function start(cmd: string, args: string[], env: Record<string, string> = {}): Child {
-  const proc = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const output: string[] = [];
-  proc.stdout!.on('data', (d) => output.push(String(d)));
-  proc.stderr!.on('data', (d) => output.push(String(d)));
-  const exited = new Promise<number | null>((r) => proc.on('exit', (code) => r(code)));
-  return { proc, output, exited };
-}
-
-async function stop(c: Child | undefined, signal: NodeJS.Signals = 'SIGTERM', graceMs = 15_000): Promise<void> {
-  if (!c || c.proc.exitCode !== null || c.proc.signalCode !== null) return;
-  c.proc.kill(signal);
-  const done = await Promise.race([c.exited.then(() => true), sleep(graceMs).then(() => false)]);
-  if (!done) {
-    c.proc.kill('SIGKILL');
-    await c.exited;
-  }
 }
 
 function agentConfig(netns: number, linkerGrpcPort: number, healthPort: number): string {
@@ -162,7 +106,7 @@ function linkerConfig(grpcPort: number, httpPort: number, file: string): string 
 processors:
   # agents hand some spans over only when a connection's last response is complete:
   # the windows must cover that and the agents' batching
-  linking: {link_window: 1s, link_windows: 3, max_clock_skew: 100ms}
+  linking: {link_window: 2s, link_windows: 3, max_clock_skew: 100ms}
   tail_sampling:
     decision_wait: 500ms
     policies: [{name: everything, type: always_sample}]
@@ -181,20 +125,14 @@ service:
 describe('linking across hosts: agents per network namespace, one linker, an SDK service', function () {
   this.timeout(120_000);
 
-  const tag = `${process.pid % 10000}${Math.floor(Math.random() * 100)}`;
-  const nsA = `espan-la-${tag}`;
-  const nsB = `espan-lb-${tag}`;
-  const octet = 1 + (Number(tag) % 250);
-  const addrA = `10.213.${octet}.1`;
-  const addrB = `10.213.${octet}.2`;
+  const hosts = new TwoHosts();
   let dir = '';
   let linker: Service | undefined;
-  const children: Child[] = [];
+  const agents: Child[] = [];
   let spans: Span[] = [];
   let sdkSpans: Span[] = [];
   let inodeA = 0;
   let inodeB = 0;
-  let madeNamespaces = false;
 
   before(async function () {
     const why = unavailable();
@@ -203,25 +141,8 @@ describe('linking across hosts: agents per network namespace, one linker, an SDK
       this.skip();
     }
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'espan-linking-'));
-
-    // two "hosts": namespaces joined by a veth pair
-    ip('netns', 'add', nsA);
-    ip('netns', 'add', nsB);
-    madeNamespaces = true;
-    ip('link', 'add', `ela${tag}`, 'type', 'veth', 'peer', 'name', `elb${tag}`);
-    ip('link', 'set', `ela${tag}`, 'netns', nsA);
-    ip('link', 'set', `elb${tag}`, 'netns', nsB);
-    ip('-n', nsA, 'addr', 'add', `${addrA}/24`, 'dev', `ela${tag}`);
-    ip('-n', nsB, 'addr', 'add', `${addrB}/24`, 'dev', `elb${tag}`);
-    for (const [ns, dev] of [
-      [nsA, `ela${tag}`],
-      [nsB, `elb${tag}`],
-    ]) {
-      ip('-n', ns, 'link', 'set', 'lo', 'up');
-      ip('-n', ns, 'link', 'set', dev, 'up');
-    }
-    inodeA = fs.statSync(`/run/netns/${nsA}`).ino;
-    inodeB = fs.statSync(`/run/netns/${nsB}`).ino;
+    hosts.create();
+    ({ inodeA, inodeB } = hosts);
 
     // the linker, in this process
     const [grpcPort, httpPort] = [await freePort(), await freePort()];
@@ -237,36 +158,31 @@ describe('linking across hosts: agents per network namespace, one linker, an SDK
       const health = await freePort();
       const file = path.join(dir, `agent-${name}.yaml`);
       fs.writeFileSync(file, agentConfig(inode, grpcPort, health));
-      const agent = start(process.execPath, [BIN, 'run', '-c', file]);
-      children.push(agent);
-      await waitFor(`agent ${name} to be ready`, async () => {
-        if (agent.proc.exitCode !== null) throw new Error(`agent ${name} exited: ${agent.output.join('')}`);
-        return httpOk(health);
-      }, 60_000);
+      const agent = hosts.track(start(process.execPath, [BIN, 'run', '-c', file]));
+      agents.push(agent);
+      await waitFor(
+        `agent ${name} to be ready`,
+        async () => {
+          if (agent.proc.exitCode !== null) throw new Error(`agent ${name} exited: ${agent.output.join('')}`);
+          return httpOk(health);
+        },
+        60_000,
+      );
     }
 
     // the services, started after the agents so their process scan sees them
-    const services = path.join(__dirname, 'services.py');
-    const front = start('ip', ['netns', 'exec', nsA, 'python3', services, 'front', addrA, addrB], { OTEL_SERVICE_NAME: 'front' });
-    const back = start('ip', ['netns', 'exec', nsB, 'python3', services, 'back', addrA, addrB], { OTEL_SERVICE_NAME: 'back' });
-    children.push(front, back);
-    await waitFor('services to listen', () => front.output.join('').includes('ready') && back.output.join('').includes('ready'));
+    await hosts.startServices();
     await sleep(2500); // one process scan of the agents (2 s) so the new processes are traced
 
-    // the SDK-instrumented client calls front from namespace A
-    const client = start('ip', ['netns', 'exec', nsA, process.execPath, path.join(__dirname, 'sdk-client.js'), `http://${addrA}:8000/front`, String(REQUESTS)], {
-      OTEL_SERVICE_NAME: 'sdk-client',
-    });
-    const code = await client.exited;
-    const sdkExport = client.output.join('');
-    expect(code, sdkExport).to.equal(0);
-    // the application exports its own spans over OTLP to the same linker
+    // the SDK-instrumented client calls front from namespace A, then exports its own spans over OTLP to the same linker
+    const sdkExport = await hosts.runSdkClient(REQUESTS);
     expect(await postJson(httpPort, sdkExport)).to.equal(200);
     sdkSpans = fromOtlpJson(JSON.parse(sdkExport));
 
     // agents flush on SIGTERM; then the linker flushes its windows and decisions
     await sleep(1000);
-    for (const c of children.slice(0, 2)) await stop(c);
+    // together: spans of one request from both agents must reach the linker within its windows
+    await Promise.all(agents.map((a) => stop(a)));
     await linker.shutdown();
     linker = undefined;
     spans = fs
@@ -277,12 +193,8 @@ describe('linking across hosts: agents per network namespace, one linker, an SDK
   });
 
   after(async () => {
-    for (const c of children) await stop(c, 'SIGTERM', 3000);
+    await hosts.close();
     await linker?.shutdown();
-    if (madeNamespaces) {
-      // deleting a namespace deletes the veth end inside it, and with it the pair
-      for (const ns of [nsA, nsB]) spawnSync('ip', ['netns', 'del', ns]);
-    }
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
