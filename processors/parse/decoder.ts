@@ -46,6 +46,12 @@ export interface ProtocolSession {
   canStart(dir: Dir, buf: Uint8Array, at: number, end: number): boolean;
   /** a message of `dir` is complete (or cut short when `truncated`) */
   complete(dir: Dir, value: unknown, start: Position, end: Position, truncated: boolean): void;
+  /**
+   * The bytes of an unfinished unit are all there will be (the rest was not
+   * captured): what can be made of them as the start of a message, or
+   * undefined. The message is then completed as truncated.
+   */
+  decodePartial?(dir: Dir, buf: Uint8Array, at: number, end: number): unknown;
   /** the stream lost its framing: drop any partial decoder state of `dir` */
   reset(dir: Dir): void;
   /** the connection closed or timed out: complete what can be completed, report the rest */

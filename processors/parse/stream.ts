@@ -79,6 +79,14 @@ export class DirectionStream {
     if (this.outOfStep) return;
     // The lost bytes reach past the current body into framing we cannot see.
     this.skip = 0;
+    if (this.pending && this.session.decodePartial) {
+      const value = this.session.decodePartial(this.dir, this.pending, 0, this.pending.length);
+      if (value !== undefined) {
+        if (this.current) this.finish(rec, -1, false);
+        const s = this.pendingSegs[0];
+        this.current = { value, start: { rec: s.rec, seq: s.seq } };
+      }
+    }
     this.pending = null;
     this.pendingSegs = [];
     if (this.current) this.finish(rec, -1, true);

@@ -358,3 +358,21 @@ export function splitTarget(target: string): { path: string; query?: string } {
   if (q < 0) return { path: t };
   return { path: t.slice(0, q), query: t.slice(q + 1) };
 }
+
+/**
+ * The start of a head whose end was not captured: the start line and the
+ * header lines that are complete. Undefined when not even the start line is.
+ */
+export function parsePartialHead(buf: Uint8Array, at: number, end: number, isRequest: boolean, requestMethod?: string): HttpRequestHead | HttpResponseHead | undefined {
+  let cut = end;
+  // keep whole lines only, and close the head so the normal parser takes it
+  const lastNl = buf.lastIndexOf(10, end - 1);
+  if (lastNl < at) return undefined;
+  cut = lastNl + 1;
+  const closed = new Uint8Array(cut - at + 2);
+  closed.set(buf.subarray(at, cut), 0);
+  closed[closed.length - 2] = 13;
+  closed[closed.length - 1] = 10;
+  const h = isRequest ? parseRequestHead(closed, 0, closed.length) : parseResponseHead(closed, 0, closed.length, requestMethod);
+  return h === NEED_MORE || h === INVALID ? undefined : h;
+}

@@ -11,6 +11,7 @@ import {
   looksLikeRequest,
   looksLikeResponse,
   parseChunkLine,
+  parsePartialHead,
   parseRequestHead,
   parseResponseHead,
   parseTrailer,
@@ -92,6 +93,20 @@ export class HttpSession implements ProtocolSession {
       default:
         return step(h.headLength, 0, true, true, value);
     }
+  }
+
+  decodePartial(dir: Dir, buf: Uint8Array, at: number, end: number): unknown {
+    if (this.abandoned || this.dirs[dir].chunked) return undefined;
+    if (dir === Dir.REQUEST) {
+      const h = parsePartialHead(buf, at, end, true) as HttpRequestHead | undefined;
+      if (!h) return undefined;
+      this.methodsInFlight.push(h.method);
+      return requestFields(h);
+    }
+    const h = parsePartialHead(buf, at, end, false, this.methodsInFlight[0]) as HttpResponseHead | undefined;
+    if (!h) return undefined;
+    if (h.status >= 200 || h.status === 101) this.methodsInFlight.shift();
+    return h;
   }
 
   canStart(dir: Dir, buf: Uint8Array, at: number, end: number): boolean {

@@ -128,7 +128,7 @@ export class MysqlSession implements ProtocolSession {
     const stop = at + present;
     if (code === Cmd.QUERY || code === Cmd.STMT_PREPARE) {
       value.sql = this.summarise(utf8(buf, body, Math.min(stop, body + 4 * this.mysql.maxSqlLength)));
-      if (code === Cmd.QUERY) this.describe(fields, value.sql);
+      this.describe(fields, value.sql);
     } else if ((code === Cmd.STMT_EXECUTE || code === Cmd.STMT_CLOSE || code === Cmd.STMT_RESET || code === Cmd.STMT_FETCH) && stop - body >= 4) {
       fields.statementId = u32(buf, body);
       const sql = this.statements.get(fields.statementId);
@@ -300,9 +300,14 @@ export class MysqlSession implements ProtocolSession {
       return step(4, h.length, begins, true, value);
     }
     const n = lenenc(buf, s, Math.min(end, at + whole));
-    if (!n || n[0] === 0 || n[1] !== h.length) return INVALID;
-    this.phase = 'columns';
-    this.remaining = n[0];
+    if (!n || n[0] === 0 || n[1] > h.length || h.length > n[1] + 1) return INVALID;
+    // MariaDB's cached metadata: a flag byte after the count, 0 when the column definitions are not resent
+    if (h.length === n[1] + 1 && buf[s + n[1]] === 0) {
+      this.phase = 'rows';
+    } else {
+      this.phase = 'columns';
+      this.remaining = n[0];
+    }
     resp.rows ??= 0;
     return step(whole, 0, begins, false, value);
   }
@@ -355,7 +360,8 @@ export class MysqlSession implements ProtocolSession {
       f.errorMessage = resp.err.message;
     } else {
       if (resp.rows !== undefined) f.rows = resp.rows;
-      if (resp.affectedRows !== undefined && resp.rows === undefined) f.affectedRows = resp.affectedRows;
+      const changesRows = req.fields.code === Cmd.QUERY || req.fields.code === Cmd.STMT_EXECUTE;
+      if (changesRows && resp.affectedRows !== undefined && resp.rows === undefined) f.affectedRows = resp.affectedRows;
       if (req.fields.code === Cmd.STMT_PREPARE && resp.statementId !== undefined) {
         f.statementId = resp.statementId;
         if (req.fields.sql) {
