@@ -84,6 +84,7 @@ struct {
 } conns SEC(".maps");
 
 struct call_args {
+  __u64 pending; /* set at enter, cleared at exit: a call whose enter was not traced has nothing here */
   __u64 ts;
   __u64 sk;
   __u64 buf; /* user buffer, or struct iovec * when iovcnt > 0 */
@@ -94,12 +95,20 @@ struct call_args {
   __u16 _pad;
 };
 
+/*
+ * A syscall's arguments from enter to exit, in the thread's own task storage:
+ * no hashing, no insert and delete per call as a hash keyed by thread id would cost.
+ */
 struct {
-  __uint(type, BPF_MAP_TYPE_HASH);
-  __uint(max_entries, 16384);
-  __type(key, __u64);
+  __uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+  __type(key, int);
   __type(value, struct call_args);
 } active_calls SEC(".maps");
+
+static __always_inline struct call_args *call_slot(bool create) {
+  return bpf_task_storage_get(&active_calls, bpf_get_current_task_btf(), 0, create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+}
 
 /*
  * The record is built here, not on the 512-byte BPF stack. The slack after the
@@ -310,24 +319,33 @@ static __always_inline int data_enter(__s32 fd, __u64 buf, __u32 iovcnt, __u16 f
   if (!task_traced(cfg, pid_tgid >> 32)) return 0;
   struct sock *sk = tcp_sock_of_fd(fd);
   if (!sk) return 0;
-  struct call_args a = {};
-  a.ts = bpf_ktime_get_ns();
-  a.sk = (__u64)sk;
-  a.buf = buf;
-  a.iovcnt = iovcnt;
-  a.fd = fd;
-  a.func_id = func_id;
+  struct call_args *a = call_slot(true);
+  if (!a) {
+    count_drop(DROP_CALLS_FULL);
+    return 0;
+  }
+  a->pending = 1;
+  a->ts = bpf_ktime_get_ns();
+  a->sk = (__u64)sk;
+  a->buf = buf;
+  a->iovcnt = iovcnt;
+  a->fd = fd;
+  a->func_id = func_id;
   /* the sequence number of the first byte this call moves: the peer's matching call sees the same */
   struct tcp_sock *tp = AS(tcp_sock, sk);
-  a.tcp_seq = egress ? tp->write_seq : tp->copied_seq;
-  if (bpf_map_update_elem(&active_calls, &pid_tgid, &a, BPF_ANY)) count_drop(DROP_CALLS_FULL);
+  a->tcp_seq = egress ? tp->write_seq : tp->copied_seq;
   return 0;
 }
 
-static __always_inline int data_exit(long ret) {
+/* `func_id` guards against a slot left pending by a call whose exit ran before the probe was attached */
+static __always_inline int data_exit(long ret, __u16 func_id) {
+  struct call_args *a = call_slot(false);
+  if (!a || !a->pending) return 0;
+  if (a->func_id != func_id) {
+    a->pending = 0;
+    return 0;
+  }
   __u64 pid_tgid = bpf_get_current_pid_tgid();
-  struct call_args *a = bpf_map_lookup_elem(&active_calls, &pid_tgid);
-  if (!a) return 0;
   struct espan_config *cfg = current_config();
   /* a non-blocking socket with nothing to read says so constantly: not worth a record */
   if (!cfg || ret == -EAGAIN) goto out;
@@ -346,7 +364,7 @@ static __always_inline int data_exit(long ret) {
   nd->meta.act_size = act;
   submit(cfg, nd, act);
 out:
-  bpf_map_delete_elem(&active_calls, &pid_tgid);
+  a->pending = 0;
   return 0;
 }
 
@@ -355,14 +373,14 @@ int enter_read(struct trace_event_raw_sys_enter *ctx) {
   return data_enter(ctx->args[0], ctx->args[1], 0, FUNC_READ, false);
 }
 SEC("tracepoint/syscalls/sys_exit_read")
-int exit_read(struct trace_event_raw_sys_exit *ctx) { return data_exit(ctx->ret); }
+int exit_read(struct trace_event_raw_sys_exit *ctx) { return data_exit(ctx->ret, FUNC_READ); }
 
 SEC("tracepoint/syscalls/sys_enter_write")
 int enter_write(struct trace_event_raw_sys_enter *ctx) {
   return data_enter(ctx->args[0], ctx->args[1], 0, FUNC_WRITE, true);
 }
 SEC("tracepoint/syscalls/sys_exit_write")
-int exit_write(struct trace_event_raw_sys_exit *ctx) { return data_exit(ctx->ret); }
+int exit_write(struct trace_event_raw_sys_exit *ctx) { return data_exit(ctx->ret, FUNC_WRITE); }
 
 SEC("tracepoint/syscalls/sys_enter_readv")
 int enter_readv(struct trace_event_raw_sys_enter *ctx) {
@@ -370,7 +388,7 @@ int enter_readv(struct trace_event_raw_sys_enter *ctx) {
   return data_enter(ctx->args[0], ctx->args[1], n ? n : 1, FUNC_READV, false);
 }
 SEC("tracepoint/syscalls/sys_exit_readv")
-int exit_readv(struct trace_event_raw_sys_exit *ctx) { return data_exit(ctx->ret); }
+int exit_readv(struct trace_event_raw_sys_exit *ctx) { return data_exit(ctx->ret, FUNC_READV); }
 
 SEC("tracepoint/syscalls/sys_enter_writev")
 int enter_writev(struct trace_event_raw_sys_enter *ctx) {
@@ -378,21 +396,21 @@ int enter_writev(struct trace_event_raw_sys_enter *ctx) {
   return data_enter(ctx->args[0], ctx->args[1], n ? n : 1, FUNC_WRITEV, true);
 }
 SEC("tracepoint/syscalls/sys_exit_writev")
-int exit_writev(struct trace_event_raw_sys_exit *ctx) { return data_exit(ctx->ret); }
+int exit_writev(struct trace_event_raw_sys_exit *ctx) { return data_exit(ctx->ret, FUNC_WRITEV); }
 
 SEC("tracepoint/syscalls/sys_enter_sendto")
 int enter_sendto(struct trace_event_raw_sys_enter *ctx) {
   return data_enter(ctx->args[0], ctx->args[1], 0, FUNC_SENDTO, true);
 }
 SEC("tracepoint/syscalls/sys_exit_sendto")
-int exit_sendto(struct trace_event_raw_sys_exit *ctx) { return data_exit(ctx->ret); }
+int exit_sendto(struct trace_event_raw_sys_exit *ctx) { return data_exit(ctx->ret, FUNC_SENDTO); }
 
 SEC("tracepoint/syscalls/sys_enter_recvfrom")
 int enter_recvfrom(struct trace_event_raw_sys_enter *ctx) {
   return data_enter(ctx->args[0], ctx->args[1], 0, FUNC_RECVFROM, false);
 }
 SEC("tracepoint/syscalls/sys_exit_recvfrom")
-int exit_recvfrom(struct trace_event_raw_sys_exit *ctx) { return data_exit(ctx->ret); }
+int exit_recvfrom(struct trace_event_raw_sys_exit *ctx) { return data_exit(ctx->ret, FUNC_RECVFROM); }
 
 static __always_inline int msg_enter(struct trace_event_raw_sys_enter *ctx, __u16 func_id, bool egress) {
   struct user_msghdr msg;
@@ -405,12 +423,12 @@ static __always_inline int msg_enter(struct trace_event_raw_sys_enter *ctx, __u1
 SEC("tracepoint/syscalls/sys_enter_sendmsg")
 int enter_sendmsg(struct trace_event_raw_sys_enter *ctx) { return msg_enter(ctx, FUNC_SENDMSG, true); }
 SEC("tracepoint/syscalls/sys_exit_sendmsg")
-int exit_sendmsg(struct trace_event_raw_sys_exit *ctx) { return data_exit(ctx->ret); }
+int exit_sendmsg(struct trace_event_raw_sys_exit *ctx) { return data_exit(ctx->ret, FUNC_SENDMSG); }
 
 SEC("tracepoint/syscalls/sys_enter_recvmsg")
 int enter_recvmsg(struct trace_event_raw_sys_enter *ctx) { return msg_enter(ctx, FUNC_RECVMSG, false); }
 SEC("tracepoint/syscalls/sys_exit_recvmsg")
-int exit_recvmsg(struct trace_event_raw_sys_exit *ctx) { return data_exit(ctx->ret); }
+int exit_recvmsg(struct trace_event_raw_sys_exit *ctx) { return data_exit(ctx->ret, FUNC_RECVMSG); }
 
 /* ---- connection state ---- */
 
@@ -420,27 +438,39 @@ static __always_inline int state_enter(__s32 fd, __u16 func_id) {
   if (!cfg) return 0;
   __u64 pid_tgid = bpf_get_current_pid_tgid();
   if (!task_traced(cfg, pid_tgid >> 32)) return 0;
-  struct call_args a = {};
-  a.ts = bpf_ktime_get_ns();
-  a.fd = fd;
-  a.func_id = func_id;
+  __u64 sk_addr = 0;
   if (func_id == FUNC_CLOSE) {
     /* after close the fd no longer leads to the socket */
     struct sock *sk = tcp_sock_of_fd(fd);
     if (!sk) return 0;
-    a.sk = (__u64)sk;
     /* the connection's addresses are read while the socket still has them; listeners have no peer */
     struct conn_state *cs = conn_of(sk, 0, CONN_VERIFY);
     if (!cs || !cs->dport) return 0;
+    sk_addr = (__u64)sk;
   }
-  if (bpf_map_update_elem(&active_calls, &pid_tgid, &a, BPF_ANY)) count_drop(DROP_CALLS_FULL);
+  struct call_args *a = call_slot(true);
+  if (!a) {
+    count_drop(DROP_CALLS_FULL);
+    return 0;
+  }
+  a->pending = 1;
+  a->ts = bpf_ktime_get_ns();
+  a->sk = sk_addr;
+  a->buf = 0;
+  a->iovcnt = 0;
+  a->fd = fd;
+  a->func_id = func_id;
   return 0;
 }
 
-static __always_inline int state_exit(long ret) {
+static __always_inline int state_exit(long ret, __u16 func_id) {
+  struct call_args *a = call_slot(false);
+  if (!a || !a->pending) return 0;
+  if (a->func_id != func_id) {
+    a->pending = 0;
+    return 0;
+  }
   __u64 pid_tgid = bpf_get_current_pid_tgid();
-  struct call_args *a = bpf_map_lookup_elem(&active_calls, &pid_tgid);
-  if (!a) return 0;
   struct espan_config *cfg = current_config();
   if (!cfg) goto out;
   __u32 meta = 0;
@@ -474,29 +504,29 @@ static __always_inline int state_exit(long ret) {
     bpf_map_delete_elem(&conns, &key);
   }
 out:
-  bpf_map_delete_elem(&active_calls, &pid_tgid);
+  a->pending = 0;
   return 0;
 }
 
 SEC("tracepoint/syscalls/sys_enter_connect")
 int enter_connect(struct trace_event_raw_sys_enter *ctx) { return state_enter(ctx->args[0], FUNC_CONNECT); }
 SEC("tracepoint/syscalls/sys_exit_connect")
-int exit_connect(struct trace_event_raw_sys_exit *ctx) { return state_exit(ctx->ret); }
+int exit_connect(struct trace_event_raw_sys_exit *ctx) { return state_exit(ctx->ret, FUNC_CONNECT); }
 
 SEC("tracepoint/syscalls/sys_enter_accept")
 int enter_accept(struct trace_event_raw_sys_enter *ctx) { return state_enter(ctx->args[0], FUNC_ACCEPT); }
 SEC("tracepoint/syscalls/sys_exit_accept")
-int exit_accept(struct trace_event_raw_sys_exit *ctx) { return state_exit(ctx->ret); }
+int exit_accept(struct trace_event_raw_sys_exit *ctx) { return state_exit(ctx->ret, FUNC_ACCEPT); }
 
 SEC("tracepoint/syscalls/sys_enter_accept4")
 int enter_accept4(struct trace_event_raw_sys_enter *ctx) { return state_enter(ctx->args[0], FUNC_ACCEPT4); }
 SEC("tracepoint/syscalls/sys_exit_accept4")
-int exit_accept4(struct trace_event_raw_sys_exit *ctx) { return state_exit(ctx->ret); }
+int exit_accept4(struct trace_event_raw_sys_exit *ctx) { return state_exit(ctx->ret, FUNC_ACCEPT4); }
 
 SEC("tracepoint/syscalls/sys_enter_close")
 int enter_close(struct trace_event_raw_sys_enter *ctx) { return state_enter(ctx->args[0], FUNC_CLOSE); }
 SEC("tracepoint/syscalls/sys_exit_close")
-int exit_close(struct trace_event_raw_sys_exit *ctx) { return state_exit(ctx->ret); }
+int exit_close(struct trace_event_raw_sys_exit *ctx) { return state_exit(ctx->ret, FUNC_CLOSE); }
 
 /* ---- process tracking: a traced process's children are traced from their first call ---- */
 
