@@ -157,6 +157,17 @@ describe('ebpf receiver on the real kernel', function () {
     }
   });
 
+  it('truncates payloads to a smaller configured capture_size and says so', async () => {
+    const { facts, records } = await captureWorkload(['keepalive', 'v4', '10'], { capture_size: 100 });
+    const sends = records.filter((r) => r.funcId === FuncId.WRITE && r.sport === facts.client_port);
+    expect(sends.map((r) => r.bufLen)).to.deep.equal(facts.sizes);
+    for (const r of records) {
+      expect(r.actSize).to.equal(Math.min(Math.max(r.bufLen, 0), 100));
+      expect(r.payload.length).to.equal(r.actSize);
+    }
+    expect(sends.filter((r) => r.actSize < r.bufLen).length).to.be.greaterThan(0);
+  });
+
   it('captures in a network namespace and filters by netns and port in the kernel', async function () {
     const ns = `espan-t${process.pid}`;
     try {
