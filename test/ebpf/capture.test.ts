@@ -157,6 +157,25 @@ describe('ebpf receiver on the real kernel', function () {
     }
   });
 
+  it('counts kernel drops instead of growing memory when JavaScript falls behind', async () => {
+    const service = `espan-test-${process.pid}-drops`;
+    const w = startWorkload(['keepalive', 'v4', '3000'], { OTEL_SERVICE_NAME: service });
+    await sleep(300);
+    // a small ring and one batch in flight: a blocked event loop must fill them
+    const cap = await startCapture({ ring_buffer_size: 65536, wakeup_size: 16384, max_queued_batches: 1, poll_interval: '1ms' });
+    const facts = w.go();
+    const until = Date.now() + 1500;
+    while (Date.now() < until) {
+      /* the event loop is blocked: no batch is taken */
+    }
+    await facts;
+    const records = await cap.stop();
+    const stats = cap.receiver.stats()!;
+    expect(stats.ringBufferFull).to.be.greaterThan(0);
+    expect(await cap.metrics.total('espan_ebpf_kernel_dropped_records_total', { reason: 'ring_buffer_full' })).to.equal(stats.ringBufferFull);
+    expect(records.length).to.be.greaterThan(0);
+  });
+
   it('truncates payloads to a smaller configured capture_size and says so', async () => {
     const { facts, records } = await captureWorkload(['keepalive', 'v4', '10'], { capture_size: 100 });
     const sends = records.filter((r) => r.funcId === FuncId.WRITE && r.sport === facts.client_port);
