@@ -3,7 +3,10 @@
  * on loopback, untraced and traced (espan capturing every process and draining
  * to a null sink), alternated so the other load on the machine hits both alike.
  *
- *   node --import tsx bench/ebpf-overhead.ts [--duration 5] [--rounds 2] [--connections 32] [--only-nginx]
+ *   node --import tsx bench/ebpf-overhead.ts [--duration 5] [--rounds 2] [--connections 32] [--only-nginx | --select-none] [--no-probe-stats]
+ *
+ * --only-nginx traces the server alone; --select-none attaches the probe but
+ * selects no process (the cost of the tracepoints themselves).
  *
  * Prints throughput of each run, the traced/untraced ratio, records/s handed to
  * JavaScript, kernel drops, and the probe's run time per captured call.
@@ -31,6 +34,8 @@ const DURATION_S = arg('duration', 5);
 const ROUNDS = arg('rounds', 2);
 const CONNECTIONS = arg('connections', 32);
 const ONLY_NGINX = process.argv.includes('--only-nginx');
+// Probe attached but selecting no process: the cost of the tracepoints themselves.
+const SELECT_NONE = process.argv.includes('--select-none');
 // The kernel's per-program run-time accounting costs two clock reads per program run: off for a clean ratio.
 const PROBE_STATS = !process.argv.includes('--no-probe-stats');
 
@@ -133,7 +138,7 @@ interface TracedRun extends WrkRun {
 }
 
 async function traced(port: number): Promise<TracedRun> {
-  const raw = ONLY_NGINX ? { include_comms: ['nginx'] } : { trace_all_processes: true };
+  const raw = SELECT_NONE ? { service_env_vars: [] } : ONLY_NGINX ? { include_comms: ['nginx'] } : { trace_all_processes: true };
   const { config, problems } = resolveConfig<EbpfConfig>(ebpfFactory.schema, raw);
   if (!config) throw new Error(JSON.stringify(problems));
   const metrics = new ServiceMetrics();
@@ -204,7 +209,7 @@ async function main(): Promise<void> {
     const seconds = runs.reduce((s, r) => s + r.seconds, 0);
     const probeNs = runs.reduce((s, r) => s + r.probeNs, 0);
     const drops = runs.reduce((s, r) => s + r.drops, 0);
-    console.log(`ebpf-overhead: wrk -t1 -c${CONNECTIONS} -d${DURATION_S}s against nginx (1 worker, ${os.cpus().length} cores shared), ${ONLY_NGINX ? 'tracing nginx only' : 'tracing every process'}, ${ROUNDS} rounds`);
+    console.log(`ebpf-overhead: wrk -t1 -c${CONNECTIONS} -d${DURATION_S}s against nginx (1 worker, ${os.cpus().length} cores shared), ${SELECT_NONE ? 'attached, tracing no process' : ONLY_NGINX ? 'tracing nginx only' : 'tracing every process'}, ${ROUNDS} rounds`);
     console.log(`  untraced  req/s: ${plain.map((x) => x.rps.toFixed(0)).join(', ')}`);
     console.log(`  traced    req/s: ${runs.map((r) => r.rps.toFixed(0)).join(', ')}`);
     console.log(`  traced/untraced (medians): ${(tracedRps / untracedRps).toFixed(3)}`);
