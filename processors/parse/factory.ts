@@ -54,7 +54,7 @@ export const parseFactory: ProcessorFactory<ParseConfig> = {
     max_connections: { doc: 'connections with parser state; beyond it the least recently active is freed', format: 'nat', default: 16384 },
     max_pending_requests: { doc: 'requests per connection waiting for a response; beyond it the oldest is emitted as no_response', format: 'nat', default: 128 },
     max_buffered_bytes: { doc: 'bytes held per connection direction for a header that has not fully arrived; beyond it the stream is counted as out of step', format: 'nat', default: 65536 },
-    detect_records: { doc: 'records with payload a connection may show without a recognised protocol before it is set aside', format: 'nat', default: 4 },
+    detect_records: { doc: 'records with payload (and at least 16 bytes in one direction) a connection may show without a recognised protocol before it is set aside', format: 'nat', default: 4 },
     redis: {
       keep_args: { doc: 'keep command arguments (never for AUTH, HELLO, MIGRATE)', format: Boolean, default: false },
       max_args: { doc: 'arguments kept per command when keep_args is on', format: 'nat', default: 16 },

@@ -61,6 +61,8 @@ class Connection {
   response: DirectionStream | undefined;
   requestIsEgress = false;
   recordsSeen = 0;
+  /** records seen before the protocol was known (copies, bounded by detectRecords): fed once it is */
+  held: NetworkRecord[] | undefined;
   lastActive = 0;
   lastRecord: NetworkRecord | undefined;
 }
@@ -158,14 +160,31 @@ export class ParseEngine {
 
   private start(c: Connection, r: NetworkRecord, egress: boolean): boolean {
     if (r.payload.length === 0) return false;
-    const d = detect(r.payload, this.enabled);
+    // A first message may arrive a few bytes at a time: detect on what this direction sent so far.
+    let bytes = r.payload;
+    const same = c.held?.filter((h) => isEgress(h.funcId) === egress);
+    if (same?.length) {
+      const parts = [...same.map((h) => h.payload), r.payload];
+      bytes = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+      let at = 0;
+      for (const p of parts) {
+        bytes.set(p, at);
+        at += p.length;
+      }
+    }
+    const d = detect(bytes, this.enabled);
     if (!d) {
-      if (++c.recordsSeen >= this.settings.detectRecords) {
+      // a few bytes may still be the start of something: give up on records that said enough
+      if (++c.recordsSeen >= this.settings.detectRecords && (bytes.length >= 16 || c.recordsSeen >= 64)) {
         c.state = IGNORED;
+        c.held = undefined;
         this.undetected++;
+      } else {
+        (c.held ??= []).push({ ...r, payload: r.payload.slice() });
       }
       return false;
     }
+    const first = same?.length ? same[0] : r;
     let role: 'client' | 'server';
     if (r.connMeta & ConnMeta.CLIENT) role = 'client';
     else if (r.connMeta & ConnMeta.SERVER) role = 'server';
@@ -176,6 +195,12 @@ export class ParseEngine {
     c.request = new DirectionStream(Dir.REQUEST, c.session, this.settings.maxBufferedBytes, this.streamCounters(d.protocol));
     c.response = new DirectionStream(Dir.RESPONSE, c.session, this.settings.maxBufferedBytes, this.streamCounters(d.protocol));
     c.state = PARSING;
+    const held = c.held;
+    c.held = undefined;
+    if (held) {
+      // earlier records of this direction start the stream; the other direction's went unrecognised before it and stay dropped
+      for (const h of held) if (isEgress(h.funcId) === egress && h.index >= first.index) (egress === c.requestIsEgress ? c.request : c.response).feed(h);
+    }
     return true;
   }
 

@@ -91,3 +91,28 @@ export class Conversation {
     return this.make(FuncId.CLOSE, new Uint8Array(0), 0, this.seqOut);
   }
 }
+
+/** Cuts `bytes` at the given points (any numbers; taken modulo the length, sorted). */
+export function cut(bytes: Uint8Array, points: number[]): Uint8Array[] {
+  const at = [...new Set(points.map((p) => (bytes.length ? p % bytes.length : 0)))].filter((p) => p > 0).sort((a, b) => a - b);
+  const out: Uint8Array[] = [];
+  let prev = 0;
+  for (const p of at) {
+    out.push(bytes.subarray(prev, p));
+    prev = p;
+  }
+  out.push(bytes.subarray(prev));
+  return out.filter((c) => c.length > 0);
+}
+
+/**
+ * A client's view of a conversation: every request chunk written, then every
+ * response chunk read, then close. Returns the records.
+ */
+export function clientRecords(requestChunks: Uint8Array[], responseChunks: Uint8Array[], role: 'client' | 'server' | 'unknown' = 'client'): NetworkRecord[] {
+  const c = new Conversation('ab'.repeat(16), role);
+  for (const ch of requestChunks) c.write(ch);
+  for (const ch of responseChunks) c.read(ch);
+  c.close();
+  return c.records;
+}

@@ -182,7 +182,7 @@ export class RedisSession implements ProtocolSession {
     const reply = value as ReplyValue;
     const kind = reply.first;
     if (kind && (reply.type === T_PUSH || this.subscribed)) {
-      if (PUBSUB_MESSAGES.has(kind) || (reply.type === T_PUSH && !SUBSCRIPTION_REPLIES.has(kind))) return;
+      if (PUBSUB_MESSAGES.has(kind) || (reply.type === T_PUSH && kind === 'invalidate')) return;
     }
     if (kind && SUBSCRIPTION_REPLIES.has(kind)) {
       // one confirmation per channel: the first answers the command, the rest answer nothing
