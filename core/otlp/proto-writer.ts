@@ -62,10 +62,11 @@ const MASK_32 = 0xffffffffn;
 /** Below this length a string's UTF-8 form surely fits a one-byte length (3 bytes per UTF-16 unit at most). */
 const SHORT_STRING = 42;
 
-// KeyValue.key, KeyValue.value, AnyValue.string_value, AnyValue.int_value (common.proto)
+// KeyValue.key, KeyValue.value, AnyValue.string_value, .bool_value, .int_value (common.proto)
 const KV_KEY = (1 << 3) | WIRE_LEN;
 const KV_VALUE = (2 << 3) | WIRE_LEN;
 const ANY_STRING = (1 << 3) | WIRE_LEN;
+const ANY_BOOL = (2 << 3) | WIRE_VARINT;
 const ANY_INT = (3 << 3) | WIRE_VARINT;
 
 /** A scratch buffer larger than this is dropped after use rather than kept for the next request. */
@@ -240,15 +241,17 @@ export class ProtoWriter {
   }
 
   /**
-   * A KeyValue whose value is a string, or an integer below 2^31, when key and
-   * value are short ASCII: the common attribute, written in one go with its
+   * A KeyValue whose value is a string, a boolean or an integer in [0, 2^31),
+   * when key and value are short ASCII: the common attribute, written in one go with its
    * lengths known up front. Returns false, having written nothing, otherwise.
    */
-  shortKeyValue(tag: number, key: string, value: string | number): boolean {
+  shortKeyValue(tag: number, key: string, value: string | number | boolean): boolean {
     const k = key.length;
     if (k > SHORT_STRING) return false;
     const isString = typeof value === 'string';
-    if (isString ? value.length > SHORT_STRING : !(value >= 0 && value < 0x80000000 && value === Math.floor(value))) return false;
+    if (isString) {
+      if (value.length > SHORT_STRING) return false;
+    } else if (typeof value === 'number' && !(value >= 0 && value < 0x80000000 && value === Math.floor(value))) return false;
     this.ensure(2 * SHORT_STRING + 16);
     const buf = this.buf;
     const start = this.pos;
@@ -272,6 +275,9 @@ export class ProtoWriter {
         if (c >= 0x80) return false;
         buf[p++] = c;
       }
+    } else if (typeof value === 'boolean') {
+      buf[p++] = ANY_BOOL;
+      buf[p++] = value ? 1 : 0;
     } else {
       buf[p++] = ANY_INT;
       let v = value;

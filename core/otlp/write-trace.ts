@@ -128,7 +128,7 @@ export function writeKeyValues(w: ProtoWriter, tag: number, attrs: Attributes | 
   for (const key in attrs) {
     const v = attrs[key];
     if (v === undefined || v === null) continue;
-    if ((typeof v === 'string' || typeof v === 'number') && w.shortKeyValue(tag, key, v)) continue;
+    if ((typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') && w.shortKeyValue(tag, key, v)) continue;
     const kv = w.begin(tag, SMALL);
     w.string(KV_KEY, key);
     const value = w.begin(KV_VALUE, SMALL);
