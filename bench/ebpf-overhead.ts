@@ -21,6 +21,7 @@ import { resolveConfig } from '../core/config/schema';
 import { memoryLogger } from '../core/telemetry/logger';
 import { componentTelemetry, ServiceMetrics } from '../core/telemetry/metrics';
 import { ebpfFactory, type EbpfConfig } from '../receivers/ebpf/factory';
+import { startNginx } from '../test/helpers/servers';
 import { defaultObjectPath, EbpfUnavailableError, loadAddon, preflight } from '../receivers/ebpf/native';
 import type { EbpfReceiver } from '../receivers/ebpf/receiver';
 
@@ -39,42 +40,9 @@ const SELECT_NONE = process.argv.includes('--select-none');
 // The kernel's per-program run-time accounting costs two clock reads per program run: off for a clean ratio.
 const PROBE_STATS = !process.argv.includes('--no-probe-stats');
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-    s.on('error', reject);
-  });
-}
-
-async function startNginx(dir: string, port: number): Promise<ChildProcess> {
-  fs.mkdirSync(path.join(dir, 'www'));
-  fs.writeFileSync(path.join(dir, 'www/index.html'), '<html><body>' + 'espan '.repeat(90) + '</body></html>\n');
-  const conf = `
-worker_processes 1;
-daemon off;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  keepalive_requests 1000000;
-  client_body_temp_path ${dir}/tmp; proxy_temp_path ${dir}/tmp; fastcgi_temp_path ${dir}/tmp; uwsgi_temp_path ${dir}/tmp; scgi_temp_path ${dir}/tmp;
-  server { listen 127.0.0.1:${port}; root ${dir}/www; }
-}`;
-  fs.writeFileSync(path.join(dir, 'nginx.conf'), conf);
-  const nginx = spawn('nginx', ['-c', path.join(dir, 'nginx.conf'), '-p', dir], { stdio: 'ignore' });
-  for (let i = 0; i < 50; i++) {
-    const ok = await new Promise<boolean>((r) => net.connect(port, '127.0.0.1').on('connect', function (this: net.Socket) { this.destroy(); r(true); }).on('error', () => r(false)));
-    if (ok) {
-      nginxWorker = Number(fs.readFileSync(`/proc/${nginx.pid}/task/${nginx.pid}/children`, 'utf8').trim().split(/\s+/)[0]);
-      return nginx;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`nginx did not start: ${fs.readFileSync(path.join(dir, 'error.log'), 'utf8')}`);
+/** The nginx worker's pid: its CPU time is what the probe slows down. */
+function workerOf(masterPid: number): number {
+  return Number(fs.readFileSync(`/proc/${masterPid}/task/${masterPid}/children`, 'utf8').trim().split(/\s+/)[0]);
 }
 
 const TICK_MS = 1000 / 100; // USER_HZ
@@ -191,9 +159,9 @@ async function main(): Promise<void> {
       return;
     }
   }
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'espan-bench-'));
-  const port = await freePort();
-  const nginx = await startNginx(dir, port);
+  const nginx = await startNginx({ 'index.html': '<html><body>' + 'espan '.repeat(90) + '</body></html>\n' });
+  const port = nginx.port;
+  nginxWorker = workerOf(nginx.pid);
   try {
     await wrk(port); // warm-up is discarded
     const plain: WrkRun[] = [];
@@ -238,9 +206,7 @@ async function main(): Promise<void> {
     console.log(`  per program (runs, mean ns/run): ${busy.map(([n, p]) => `${n} ${p.runs} ${(p.ns / p.runs).toFixed(0)}`).join('; ')}`);
     console.log(`  reader waited for JavaScript: ${runs.map((r) => r.blockedMs.toFixed(0)).join(', ')} ms`);
   } finally {
-    nginx.kill('SIGTERM');
-    await new Promise((r) => nginx.once('exit', r));
-    fs.rmSync(dir, { recursive: true, force: true });
+    await nginx.stop();
   }
 }
 
