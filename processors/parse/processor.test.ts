@@ -1,0 +1,160 @@
+import { expect } from 'chai';
+import { TestScheduler } from 'rxjs/testing';
+import { resolveConfig } from '../../core/config/schema';
+import type { L7Message, NetworkRecord } from '../../core/signals';
+import { runOperatorItems } from '../../test/helpers/sink';
+import { createLogger } from '../../core/telemetry/logger';
+import { ServiceMetrics, componentTelemetry } from '../../core/telemetry/metrics';
+import { parseFactory, settingsFrom, type ParseConfig } from './factory';
+import { ParseEngine, parseOperator, type ParseCounters } from './processor';
+import { Conversation, defaultSettings } from './testing';
+
+function tally(): { counters: ParseCounters; seen: Record<string, number> } {
+  const seen: Record<string, number> = {};
+  const add = (k: string, n: number): void => {
+    seen[k] = (seen[k] ?? 0) + n;
+  };
+  return {
+    seen,
+    counters: {
+      messages: (p, n) => add(`messages:${p}`, n),
+      failures: (p, r, n) => add(`${p}:${r}`, n),
+      undetected: (n) => add('undetected', n),
+      evictedConnections: (r, n) => add(`evicted:${r}`, n),
+      connections: () => {},
+    },
+  };
+}
+
+describe('parse processor', () => {
+  it('has Collector-style defaults and refuses unknown protocols', () => {
+    const ok = resolveConfig<ParseConfig>(parseFactory.schema, {});
+    expect(ok.problems).to.deep.equal([]);
+    expect(ok.config!.protocols).to.deep.equal(['http', 'redis', 'mysql']);
+    expect(ok.config!.idle_timeout).to.equal(120000);
+    expect(ok.config!.redis.keep_args).to.equal(false);
+    expect(ok.config!.mysql.keep_raw_sql).to.equal(false);
+    const bad = resolveConfig<ParseConfig>(parseFactory.schema, { protocols: ['http', 'kafka'] });
+    expect(parseFactory.validate!(bad.config!)).to.have.length(1);
+  });
+
+  it('emits requests left unanswered at close as no_response', async () => {
+    const c = new Conversation();
+    c.write('GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n');
+    c.read('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n');
+    c.close();
+    const ms = await runOperatorItems(parseOperator(defaultSettings()), [c.records]);
+    expect(ms.map((m) => `${m.http!.path} ${m.outcome}`)).to.deep.equal(['/a ok', '/b no_response']);
+  });
+
+  it('emits what it holds when the input completes', async () => {
+    const c = new Conversation();
+    c.write('GET /pending HTTP/1.1\r\n\r\n');
+    const ms = await runOperatorItems(parseOperator(defaultSettings()), [c.records]);
+    expect(ms.map((m) => m.outcome)).to.deep.equal(['no_response']);
+  });
+
+  it('frees idle connections after idle_timeout (virtual time)', () => {
+    const scheduler = new TestScheduler((a, b) => {
+      expect(a).to.deep.equal(b);
+    });
+    const c = new Conversation();
+    c.write('GET /slow HTTP/1.1\r\n\r\n');
+    scheduler.run(({ cold, expectObservable }) => {
+      const input = cold<NetworkRecord[]>('a 10s |', { a: c.records });
+      const out = input.pipe(parseOperator(defaultSettings({ idleTimeoutMs: 4000 }), undefined, scheduler));
+      // sweeps every 2s: the connection idle since 0 is freed at the sweep at 4s
+      expectObservable(out).toBe('4s x 6s |', { x: [expectedNoResponse(c.records[0])] });
+    });
+  });
+
+  it('keeps at most max_connections, freeing the least recently active', () => {
+    const t = tally();
+    const e = new ParseEngine(defaultSettings({ maxConnections: 2 }), t.counters);
+    const convs = [1, 2, 3].map((i) => new Conversation(i.toString(16).padStart(32, '0')));
+    for (const c of convs) c.write('GET / HTTP/1.1\r\n\r\n');
+    const out = e.process(convs.flatMap((c) => c.records), 0);
+    expect(e.connectionCount).to.equal(2);
+    expect(out.map((m) => m.connId)).to.deep.equal([convs[0].connId]);
+    expect(t.seen['evicted:max_connections']).to.equal(1);
+  });
+
+  it('sets aside connections that speak nothing it knows, and counts them', () => {
+    const t = tally();
+    const e = new ParseEngine(defaultSettings(), t.counters);
+    const c = new Conversation();
+    for (let i = 0; i < 6; i++) c.write('\x16\x03\x01 binary stuff that is not a protocol');
+    expect(e.process(c.records, 0)).to.deep.equal([]);
+    expect(t.seen.undetected).to.equal(1);
+  });
+
+  it('takes the role from the first request bytes when the probe did not say', () => {
+    const c = new Conversation('f'.repeat(32), 'unknown');
+    c.read('GET /in HTTP/1.1\r\n\r\n');
+    c.write('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n');
+    const [m] = new ParseEngine(defaultSettings()).process(c.records, 0);
+    expect(m.role).to.equal('server');
+    expect(m.reqSeq).to.equal(5000);
+    expect(m.respSeq).to.equal(1000);
+  });
+
+  it('skips an uncaptured body by its Content-Length and stays in step', () => {
+    const t = tally();
+    const c = new Conversation();
+    c.write('GET /big HTTP/1.1\r\n\r\nGET /next HTTP/1.1\r\n\r\n');
+    const big = 'HTTP/1.1 200 OK\r\nContent-Length: 10000\r\n\r\n' + 'z'.repeat(10000);
+    c.read(big, 4096);
+    c.read('HTTP/1.1 204 No Content\r\n\r\n');
+    const ms = new ParseEngine(defaultSettings(), t.counters).process(c.records, 0);
+    expect(ms.map((m) => `${m.http!.path} ${m.http!.status} ${m.respSeq}`)).to.deep.equal(['/big 200 5000', `/next 204 ${5000 + big.length}`]);
+    expect(Object.keys(t.seen).filter((k) => k.includes('desync'))).to.deep.equal([]);
+  });
+
+  it('counts lost framing (uncaptured bytes inside a head) and gets back in step at the next message', () => {
+    const t = tally();
+    const c = new Conversation();
+    c.write('GET /a HTTP/1.1\r\nX-Long: ' + 'y'.repeat(5000) + '\r\n\r\n', 30);
+    c.write('GET /b HTTP/1.1\r\n\r\n');
+    c.read('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n');
+    const ms = new ParseEngine(defaultSettings(), t.counters).process(c.records, 0);
+    expect(ms.map((m) => `${m.http!.path} ${m.http!.status}`)).to.deep.equal(['/a 200', '/b 201']);
+    expect(t.seen['http:desync_gap']).to.equal(1);
+  });
+
+  it('creates from the factory with telemetry counters', async () => {
+    const metrics = new ServiceMetrics();
+    const ctx = { id: 'parse', kind: 'processor' as const, logger: createLogger({ sink: { write: () => {} } }), telemetry: componentTelemetry(metrics, 'processor', 'parse'), configDir: '.' };
+    const cfg = resolveConfig<ParseConfig>(parseFactory.schema, {}).config!;
+    const p = parseFactory.create(cfg, ctx);
+    const c = new Conversation();
+    c.write('GET / HTTP/1.1\r\n\r\n');
+    c.read('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n');
+    const ms = await runOperatorItems(p.operator as never, [c.records]);
+    expect(ms).to.have.length(1);
+    expect(await metrics.total('espan_parse_messages_total', { protocol: 'http' })).to.equal(1);
+    expect(settingsFrom(cfg).maxConnections).to.equal(16384);
+  });
+});
+
+function expectedNoResponse(r: NetworkRecord): L7Message {
+  return {
+    protocol: 'http',
+    role: 'client',
+    pid: r.pid,
+    tid: r.tid,
+    comm: r.comm,
+    connId: r.connId,
+    saddr: r.saddr,
+    sport: r.sport,
+    daddr: r.daddr,
+    dport: r.dport,
+    netns: r.netns,
+    connMeta: r.connMeta,
+    host: r.host,
+    reqStart: r.ts,
+    reqEnd: r.tsTail,
+    reqSeq: r.tcpSeq,
+    outcome: 'no_response',
+    http: { method: 'GET', target: '/slow', path: '/slow', version: '1.1', headers: {} },
+  };
+}
