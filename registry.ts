@@ -5,6 +5,8 @@
 import { Registry, type AnyFactory } from './core/component';
 import { replayFactory } from './receivers/replay/factory';
 import { ebpfFactory } from './receivers/ebpf/factory';
+import { pcapFactory } from './receivers/pcap/factory';
+import { parseFactory } from './processors/parse/factory';
 import { batchFactory } from './processors/batch/factory';
 import { debugFactory } from './exporters/debug/factory';
 import { fileFactory } from './exporters/file/factory';
@@ -24,6 +26,8 @@ import { spanMetricsFactory } from './connectors/spanmetrics/factory';
 export const factories: AnyFactory[] = [
   replayFactory,
   ebpfFactory,
+  pcapFactory,
+  parseFactory,
   batchFactory,
   debugFactory,
   fileFactory,
