@@ -8,7 +8,8 @@
  *   server start within the client's time range widened by the clock skew:
  *   the client span is the server span's parent;
  * - in-process: a SERVER span and the CLIENT spans of the same thread trace
- *   id that it covers in time: it is their parent;
+ *   id (unique across hosts: the agent hashes the host into it) that it
+ *   covers in time: it is their parent;
  * - propagated: spans carrying the same trace id (W3C/Datadog/B3 headers, or
  *   SDK spans arriving over OTLP) are one trace, parents as given.
  *
@@ -31,7 +32,6 @@ const SERVER = SpanKind.SERVER;
 const THREAD_TRACE_ID = ESPAN.THREAD_TRACE_ID;
 const CONN_KEY = ESPAN.CONN_KEY;
 const REQ_SEQ = ESPAN.REQ_SEQ;
-const HOST_ID = ESPAN.HOST_ID;
 
 interface Rec {
   span: Span;
@@ -265,8 +265,8 @@ export class Linker {
     }
     const thread = a[THREAD_TRACE_ID];
     if (typeof thread === 'string' && thread !== '') {
-      const host = a[HOST_ID];
-      const key = typeof host === 'string' ? `${host}#${thread}` : thread;
+      // the producer hashes host, process and thread into the id, so it is unique across hosts as it is
+      const key = thread;
       rec.threadKey = key;
       const list = this.byThread.get(key);
       if (list) {

@@ -23,7 +23,8 @@ export class RecentMap<V> {
   }
 
   set(key: string, value: V): void {
-    if (!this.young.has(key) && this.young.size >= this.generation) {
+    // size first: the has() lookup is only needed when the young generation is full
+    if (this.young.size >= this.generation && !this.young.has(key)) {
       this.old = this.young;
       this.young = new Map();
     }
