@@ -9,7 +9,7 @@
  */
 import { Observable, asyncScheduler, type OperatorFunction, type SchedulerLike } from 'rxjs';
 import type { L7Message, NetworkRecord, Protocol } from '../../core/signals';
-import { ConnMeta, FuncId, isEgress, isIngress } from '../../core/records/network-data';
+import { ConnMeta, FuncId, isEgress as isEgressCall, isIngress as isIngressCall } from '../../core/records/network-data';
 import { Dir, type ProtocolSession } from './decoder';
 import { detect } from './detect';
 import { HttpSession } from './http/session';
@@ -48,6 +48,11 @@ export const NO_COUNTERS: ParseCounters = {
   evictedConnections: () => {},
   connections: () => {},
 };
+
+// Local copies: under the tsx/esbuild CommonJS transform every use of an imported binding is a getter call.
+const isEgress = isEgressCall;
+const isIngress = isIngressCall;
+const CLOSE = FuncId.CLOSE;
 
 const DETECTING = 0;
 const PARSING = 1;
@@ -138,7 +143,7 @@ export class ParseEngine {
   /** Returns false when the connection was released. */
   private feed(c: Connection, r: NetworkRecord): boolean {
     const f = r.funcId;
-    if (f === FuncId.CLOSE) {
+    if (f === CLOSE) {
       c.lastRecord ??= r;
       this.release(r.connId, c);
       return false;

@@ -9,7 +9,11 @@
  * step, counted, and waits for a record that starts a message.
  */
 import type { NetworkRecord } from '../../core/signals';
-import { Dir, INVALID, NEED_MORE, type Position, type ProtocolSession, type Step } from './decoder';
+import { Dir, INVALID as INVALID_RESULT, NEED_MORE as NEED_MORE_RESULT, type Position, type ProtocolSession, type Step } from './decoder';
+
+// Local copies: under the tsx/esbuild CommonJS transform every use of an imported binding is a getter call.
+const NEED_MORE = NEED_MORE_RESULT;
+const INVALID = INVALID_RESULT;
 
 export interface StreamCounters {
   /** framing lost (uncaptured bytes where a header was, or bytes that do not parse) */

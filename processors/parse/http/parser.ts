@@ -4,7 +4,12 @@
  * headers, x-request-id, body framing); other header values are never turned
  * into strings, and Authorization/Cookie are never read at all.
  */
-import { INVALID, NEED_MORE, latin1 } from '../decoder';
+import * as decoder from '../decoder';
+
+// Local copies: under the tsx/esbuild CommonJS transform every use of an imported binding is a getter call.
+const NEED_MORE = decoder.NEED_MORE;
+const INVALID = decoder.INVALID;
+const latin1 = decoder.latin1;
 
 /** How the body after a head is framed. */
 export enum BodyKind {
@@ -57,13 +62,27 @@ function isUpperAlpha(c: number): boolean {
   return c >= 65 && c <= 90;
 }
 
+/** The method at `at` (followed by a space), as a shared constant string, or undefined. */
+export function methodAt(buf: Uint8Array, at: number, end: number): string | undefined {
+  for (let k = 0; k < METHODS.length; k++) {
+    const m = METHODS[k];
+    const n = m.length;
+    if (at + n >= end || buf[at + n] !== 32 || buf[at] !== m.charCodeAt(0)) continue;
+    let same = true;
+    for (let i = 1; i < n; i++) {
+      if (buf[at + i] !== m.charCodeAt(i)) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return m;
+  }
+  return undefined;
+}
+
 /** True when the bytes at `at` can begin a request: a method token and a space. */
 export function looksLikeRequest(buf: Uint8Array, at: number, end: number): boolean {
-  let i = at;
-  while (i < end && i - at < 10 && (isUpperAlpha(buf[i]) || buf[i] === 45)) i++;
-  if (i === at || i >= end || buf[i] !== 32) return false;
-  const m = latin1(buf, at, i);
-  return METHODS.includes(m);
+  return methodAt(buf, at, end) !== undefined;
 }
 
 /** True when the bytes at `at` begin a response status line ("HTTP/1."). */
@@ -119,80 +138,80 @@ function containsChunked(buf: Uint8Array, s: number, e: number): boolean {
 }
 
 /**
- * Walks the header lines of a head whose start line ends at `lineEnd`; fills
- * `head`. Returns false when a line is not a header.
+ * Walks the header lines from `from` up to the blank line that ends the head,
+ * filling `head`. Returns the index just past the blank line, NEED_MORE when
+ * it is not there yet, INVALID when a line is not a header.
  */
-function parseHeaders(buf: Uint8Array, from: number, stop: number, head: HttpHead & { chunked?: boolean; connectionToken?: string }): boolean {
+function parseHeaders(buf: Uint8Array, from: number, end: number, head: HttpHead & { connectionToken?: string }): number {
   let at = from;
-  while (at < stop) {
-    let nl = buf.indexOf(10, at);
-    if (nl < 0 || nl >= stop) nl = stop;
-    let lineEnd = nl;
-    if (lineEnd > at && buf[lineEnd - 1] === 13) lineEnd--;
-    if (lineEnd === at) break; // the blank line
-    let colon = -1;
-    for (let i = at; i < lineEnd; i++) {
-      if (buf[i] === 58) {
-        colon = i;
-        break;
-      }
+  for (;;) {
+    if (at >= end) return NEED_MORE;
+    const c0 = buf[at];
+    if (c0 === 13) {
+      if (at + 1 >= end) return NEED_MORE;
+      return buf[at + 1] === 10 ? at + 2 : INVALID;
     }
-    if (colon <= at) {
-      // obsolete line folding continues the previous value: nothing we keep needs it
-      if (buf[at] === 32 || buf[at] === 9) {
-        at = nl + 1;
-        continue;
+    if (c0 === 10) return at + 1;
+    const nl = buf.indexOf(10, at);
+    if (nl < 0 || nl >= end) return NEED_MORE;
+    const first = c0 | 0x20;
+    // Only headers starting with these letters are read; the rest cost one newline search.
+    if (first === 99 || first === 116 || first === 104 || first === 117 || first === 120 || first === 98) {
+      const lineEnd = buf[nl - 1] === 13 ? nl - 1 : nl;
+      let colon = -1;
+      for (let i = at + 1; i < lineEnd; i++) {
+        if (buf[i] === 58) {
+          colon = i;
+          break;
+        }
       }
-      return false;
-    }
-    const first = lower(buf[at]);
-    const len = colon - at;
-    // Dispatch on the first letter and length so most headers cost two compares.
-    if (first === 99) {
-      if (len === 14 && nameIs(buf, at, colon, 'content-length')) {
-        const [s, e] = trim(buf, colon + 1, lineEnd);
-        const n = parseDecimal(buf, s, e);
-        if (n < 0) return false;
-        head.contentLength = n;
-        if (head.bodyKind !== BodyKind.CHUNKED) head.bodyKind = BodyKind.LENGTH;
-      } else if (len === 10 && nameIs(buf, at, colon, 'connection')) {
-        const [s, e] = trim(buf, colon + 1, lineEnd);
-        head.connectionToken = lowerName(buf, s, Math.min(e, s + 32));
+      if (colon < 0) return INVALID;
+      const len = colon - at;
+      if (first === 99) {
+        if (len === 14 && nameIs(buf, at, colon, 'content-length')) {
+          const [s, e] = trim(buf, colon + 1, lineEnd);
+          const n = parseDecimal(buf, s, e);
+          if (n < 0) return INVALID;
+          head.contentLength = n;
+          if (head.bodyKind !== BodyKind.CHUNKED) head.bodyKind = BodyKind.LENGTH;
+        } else if (len === 10 && nameIs(buf, at, colon, 'connection')) {
+          const [s, e] = trim(buf, colon + 1, lineEnd);
+          head.connectionToken = lowerName(buf, s, Math.min(e, s + 32));
+        }
+      } else if (first === 116) {
+        if (len === 17 && nameIs(buf, at, colon, 'transfer-encoding')) {
+          if (containsChunked(buf, colon + 1, lineEnd)) head.bodyKind = BodyKind.CHUNKED;
+        } else if (len === 11 && nameIs(buf, at, colon, 'traceparent')) {
+          keep(buf, at, colon, lineEnd, head, 'traceparent');
+        } else if (len === 10 && nameIs(buf, at, colon, 'tracestate')) {
+          keep(buf, at, colon, lineEnd, head, 'tracestate');
+        }
+      } else if (first === 104) {
+        if (len === 4 && nameIs(buf, at, colon, 'host')) {
+          const [s, e] = trim(buf, colon + 1, lineEnd);
+          head.host = latin1(buf, s, e);
+        }
+      } else if (first === 117) {
+        if (len === 10 && nameIs(buf, at, colon, 'user-agent')) {
+          const [s, e] = trim(buf, colon + 1, lineEnd);
+          head.userAgent = latin1(buf, s, Math.min(e, s + 256));
+        }
+      } else if (first === 120) {
+        if (len === 12 && nameIs(buf, at, colon, 'x-request-id')) keep(buf, at, colon, lineEnd, head, 'x-request-id');
+        else if ((len > 10 && nameIs(buf, at, at + 10, 'x-datadog-')) || (len > 5 && nameIs(buf, at, at + 5, 'x-b3-'))) keep(buf, at, colon, lineEnd, head);
+      } else if (len === 2 && nameIs(buf, at, colon, 'b3')) {
+        keep(buf, at, colon, lineEnd, head, 'b3');
       }
-    } else if (first === 116) {
-      if (len === 17 && nameIs(buf, at, colon, 'transfer-encoding')) {
-        if (containsChunked(buf, colon + 1, lineEnd)) head.bodyKind = BodyKind.CHUNKED;
-      } else if ((len === 11 && nameIs(buf, at, colon, 'traceparent')) || (len === 10 && nameIs(buf, at, colon, 'tracestate'))) {
-        keep(buf, at, colon, lineEnd, head);
-      }
-    } else if (first === 104) {
-      if (len === 4 && nameIs(buf, at, colon, 'host')) {
-        const [s, e] = trim(buf, colon + 1, lineEnd);
-        head.host = latin1(buf, s, e);
-      }
-    } else if (first === 117) {
-      if (len === 10 && nameIs(buf, at, colon, 'user-agent')) {
-        const [s, e] = trim(buf, colon + 1, lineEnd);
-        head.userAgent = latin1(buf, s, Math.min(e, s + 256));
-      }
-    } else if (first === 120) {
-      if (
-        (len === 12 && nameIs(buf, at, colon, 'x-request-id')) ||
-        (len > 10 && nameIs(buf, at, at + 10, 'x-datadog-')) ||
-        (len > 5 && nameIs(buf, at, at + 5, 'x-b3-'))
-      ) {
-        keep(buf, at, colon, lineEnd, head);
-      }
-    } else if (first === 98) {
-      if (len === 2 && nameIs(buf, at, colon, 'b3')) keep(buf, at, colon, lineEnd, head);
+    } else if (c0 !== 32 && c0 !== 9 && (c0 < 33 || c0 > 126)) {
+      // not a token character: not a header line (a folded line starts with space or tab)
+      return INVALID;
     }
     at = nl + 1;
   }
-  return true;
 }
 
-function keep(buf: Uint8Array, at: number, colon: number, lineEnd: number, head: HttpHead): void {
-  const name = lowerName(buf, at, colon);
+function keep(buf: Uint8Array, at: number, colon: number, lineEnd: number, head: HttpHead, known?: string): void {
+  const name = known ?? lowerName(buf, at, colon);
   const [s, e] = trim(buf, colon + 1, lineEnd);
   const value = latin1(buf, s, Math.min(e, s + 512));
   // Repeated propagation headers join with a comma, as RFC 9110 combines field lines.
@@ -218,27 +237,29 @@ export function parseRequestHead(buf: Uint8Array, at: number, end: number): Http
   if (!looksLikeRequest(buf, at, Math.min(end, at + 12))) {
     return end - at < 12 && couldBeRequestPrefix(buf, at, end) ? NEED_MORE : INVALID;
   }
-  const stop = headEnd(buf, at, end);
-  if (stop < 0) return end - at > MAX_HEAD ? INVALID : NEED_MORE;
-  const le = lineEndOf(buf, at, stop);
+  const le = lineEndOf(buf, at, end);
+  if (le < 0) return end - at > MAX_HEAD ? INVALID : NEED_MORE;
   const sp1 = buf.indexOf(32, at);
   const sp2 = sp1 >= 0 ? buf.indexOf(32, sp1 + 1) : -1;
   if (sp1 < 0 || sp2 < 0 || sp2 >= le) return INVALID;
   const version = parseVersion(buf, sp2 + 1, le);
   if (!version) return INVALID;
   const head: HttpRequestHead & { connectionToken?: string } = {
-    headLength: stop - at,
+    headLength: 0,
+    connectionToken: undefined,
     bodyKind: BodyKind.NONE,
     contentLength: 0,
     version,
     headers: {},
     close: false,
-    method: latin1(buf, at, sp1),
+    method: methodAt(buf, at, end) ?? latin1(buf, at, sp1),
     target: latin1(buf, sp1 + 1, Math.min(sp2, sp1 + 1 + 2048)),
   };
-  if (!parseHeaders(buf, skipLine(buf, le), stop, head)) return INVALID;
+  const stop = parseHeaders(buf, skipLine(buf, le), end, head);
+  if (stop < 0) return stop === NEED_MORE && end - at > MAX_HEAD ? INVALID : (stop as typeof NEED_MORE);
+  head.headLength = stop - at;
   head.close = connectionCloses(version, head.connectionToken);
-  delete head.connectionToken;
+  head.connectionToken = undefined;
   return head;
 }
 
@@ -270,15 +291,15 @@ export function parseResponseHead(buf: Uint8Array, at: number, end: number, requ
     return NEED_MORE;
   }
   if (!looksLikeResponse(buf, at, end)) return INVALID;
-  const stop = headEnd(buf, at, end);
-  if (stop < 0) return end - at > MAX_HEAD ? INVALID : NEED_MORE;
-  const le = lineEndOf(buf, at, stop);
+  const le = lineEndOf(buf, at, end);
+  if (le < 0) return end - at > MAX_HEAD ? INVALID : NEED_MORE;
   const version = parseVersion(buf, at, at + 8);
   if (!version || buf[at + 8] !== 32 || le < at + 12) return INVALID;
   const status = parseDecimal(buf, at + 9, at + 12);
   if (status < 100 || status > 999) return INVALID;
   const head: HttpResponseHead & { connectionToken?: string } = {
-    headLength: stop - at,
+    headLength: 0,
+    connectionToken: undefined,
     bodyKind: BodyKind.UNTIL_CLOSE,
     contentLength: 0,
     version,
@@ -286,9 +307,11 @@ export function parseResponseHead(buf: Uint8Array, at: number, end: number, requ
     close: false,
     status,
   };
-  if (!parseHeaders(buf, skipLine(buf, le), stop, head)) return INVALID;
+  const stop = parseHeaders(buf, skipLine(buf, le), end, head);
+  if (stop < 0) return stop === NEED_MORE && end - at > MAX_HEAD ? INVALID : (stop as typeof NEED_MORE);
+  head.headLength = stop - at;
   head.close = connectionCloses(version, head.connectionToken);
-  delete head.connectionToken;
+  head.connectionToken = undefined;
   if (status < 200 || status === 204 || status === 304 || requestMethod === 'HEAD') {
     head.bodyKind = BodyKind.NONE;
     head.contentLength = 0;

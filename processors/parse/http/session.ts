@@ -4,7 +4,7 @@
  * 1xx interim responses, and stops at a protocol switch (101, CONNECT).
  */
 import type { HttpFields, NetworkRecord } from '../../../core/signals';
-import { Dir, INVALID, NEED_MORE, step, type Position, type ProtocolSession, type StepResult } from '../decoder';
+import { Dir, INVALID, NEED_MORE, type Position, type ProtocolSession, type Step, type StepResult } from '../decoder';
 import { makeMessage, RequestQueue, type SessionOptions, type SessionSink } from '../session-base';
 import {
   BodyKind,
@@ -26,7 +26,25 @@ interface DirectionState {
   bodySize: number;
 }
 
+const REQUEST = Dir.REQUEST;
+const RESPONSE = Dir.RESPONSE;
+const NEED = NEED_MORE;
+const BAD = INVALID;
+
 export class HttpSession implements ProtocolSession {
+  /** one Step reused: stream assembly reads it before the next decode */
+  private readonly out: Step = { len: 0, skip: 0, begins: false, ends: false, value: undefined };
+
+  private step(len: number, skip: number, begins: boolean, ends: boolean, value?: unknown): Step {
+    const s = this.out;
+    s.len = len;
+    s.skip = skip;
+    s.begins = begins;
+    s.ends = ends;
+    s.value = value;
+    return s;
+  }
+
   private readonly queue: RequestQueue<HttpFields>;
   private readonly dirs: [DirectionState, DirectionState] = [
     { chunked: 0, bodySize: 0 },
@@ -48,33 +66,33 @@ export class HttpSession implements ProtocolSession {
   }
 
   decode(dir: Dir, buf: Uint8Array, at: number, end: number): StepResult {
-    if (this.abandoned) return step(end - at, 0, false, false);
+    if (this.abandoned) return this.step(end - at, 0, false, false);
     const st = this.dirs[dir];
     if (st.chunked === 1) {
       const c = parseChunkLine(buf, at, end);
-      if (c === NEED_MORE || c === INVALID) return c;
+      if (c === NEED || c === BAD) return c;
       if (c.size === 0) {
         st.chunked = 2;
-        return step(c.lineLength, 0, false, false);
+        return this.step(c.lineLength, 0, false, false);
       }
       st.bodySize += c.size;
-      return step(c.lineLength, c.size + 2, false, false);
+      return this.step(c.lineLength, c.size + 2, false, false);
     }
     if (st.chunked === 2) {
       const n = parseTrailer(buf, at, end);
-      if (n === NEED_MORE || n === INVALID) return n;
+      if (n === NEED || n === BAD) return n;
       st.chunked = 0;
-      return step(n, 0, false, true);
+      return this.step(n, 0, false, true);
     }
-    if (dir === Dir.REQUEST) {
+    if (dir === REQUEST) {
       const h = parseRequestHead(buf, at, end);
-      if (h === NEED_MORE || h === INVALID) return h;
+      if (h === NEED || h === BAD) return h;
       this.methodsInFlight.push(h.method);
       if (this.methodsInFlight.length > 256) this.methodsInFlight.shift();
       return this.bodyStep(st, h, requestFields(h));
     }
     const h = parseResponseHead(buf, at, end, this.methodsInFlight[0]);
-    if (h === NEED_MORE || h === INVALID) return h;
+    if (h === NEED || h === BAD) return h;
     if (h.status >= 200 || h.status === 101) this.methodsInFlight.shift();
     return this.bodyStep(st, h, h);
   }
@@ -84,20 +102,20 @@ export class HttpSession implements ProtocolSession {
     switch (h.bodyKind) {
       case BodyKind.LENGTH:
         st.bodySize = h.contentLength;
-        return step(h.headLength, h.contentLength, true, true, value);
+        return this.step(h.headLength, h.contentLength, true, true, value);
       case BodyKind.CHUNKED:
         st.chunked = 1;
-        return step(h.headLength, 0, true, false, value);
+        return this.step(h.headLength, 0, true, false, value);
       case BodyKind.UNTIL_CLOSE:
-        return step(h.headLength, Infinity, true, true, value);
+        return this.step(h.headLength, Infinity, true, true, value);
       default:
-        return step(h.headLength, 0, true, true, value);
+        return this.step(h.headLength, 0, true, true, value);
     }
   }
 
   decodePartial(dir: Dir, buf: Uint8Array, at: number, end: number): unknown {
     if (this.abandoned || this.dirs[dir].chunked) return undefined;
-    if (dir === Dir.REQUEST) {
+    if (dir === REQUEST) {
       const h = parsePartialHead(buf, at, end, true) as HttpRequestHead | undefined;
       if (!h) return undefined;
       this.methodsInFlight.push(h.method);
@@ -110,17 +128,17 @@ export class HttpSession implements ProtocolSession {
   }
 
   canStart(dir: Dir, buf: Uint8Array, at: number, end: number): boolean {
-    return dir === Dir.REQUEST ? looksLikeRequest(buf, at, end) : looksLikeResponse(buf, at, end);
+    return dir === REQUEST ? looksLikeRequest(buf, at, end) : looksLikeResponse(buf, at, end);
   }
 
   reset(dir: Dir): void {
     this.dirs[dir].chunked = 0;
-    if (dir === Dir.RESPONSE) this.methodsInFlight = [];
+    if (dir === RESPONSE) this.methodsInFlight = [];
   }
 
   complete(dir: Dir, value: unknown, start: Position, end: Position, truncated: boolean): void {
     const st = this.dirs[dir];
-    if (dir === Dir.REQUEST) {
+    if (dir === REQUEST) {
       const fields = value as HttpFields;
       if (st.bodySize) fields.requestBodySize = st.bodySize;
       this.queue.push({ fields, start, end, truncated });

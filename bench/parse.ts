@@ -1,0 +1,102 @@
+/**
+ * Parse throughput on one core: records from the committed tcpdump captures
+ * (test/l7/testdata), replayed as probe records (4096-byte captures) and
+ * replicated over many connections, through the parse engine in batches of
+ * 512; messages/s per protocol, median of 5 rounds. Plus a keep-alive HTTP
+ * load shaped like wrk against nginx (one request and one response per read).
+ *
+ *   node --import tsx bench/parse.ts [messages-per-protocol]
+ */
+import * as path from 'node:path';
+import type { NetworkRecord } from '../core/signals';
+import { FuncId } from '../core/records/network-data';
+import { ParseEngine } from '../processors/parse/processor';
+import { Conversation, defaultSettings } from '../processors/parse/testing';
+import { readCaptureFiles } from '../receivers/pcap/receiver';
+
+const target = Number(process.argv[2] ?? 200000);
+const DATA = path.join(__dirname, '../test/l7/testdata');
+
+async function recordsOf(file: string): Promise<NetworkRecord[]> {
+  const out: NetworkRecord[] = [];
+  await readCaptureFiles([path.join(DATA, file)], { path: file, batchSize: 1024, perspective: 'server', maxConnections: 1024, maxOutOfOrderBytes: 1 << 20 }, (b) => {
+    for (const r of b) out.push({ ...r, payload: r.payload.subarray(0, 4096), actSize: Math.min(r.actSize, 4096) });
+  });
+  return out;
+}
+
+/** Copies of `records` on fresh connection ids until about `messages` messages, interleaved as a busy host would be. */
+function replicate(records: NetworkRecord[], perCopy: number, messages: number): NetworkRecord[] {
+  const copies = Math.max(1, Math.ceil(messages / perCopy));
+  const out: NetworkRecord[] = [];
+  const lanes = 64;
+  for (let start = 0; start < copies; start += lanes) {
+    const n = Math.min(lanes, copies - start);
+    for (const r of records) {
+      for (let k = 0; k < n; k++) {
+        const copy = start + k;
+        out.push({ ...r, connId: r.connId.slice(0, 24) + copy.toString(16).padStart(8, '0') });
+      }
+    }
+  }
+  return out;
+}
+
+function wrkLike(requests: number): NetworkRecord[] {
+  const req = 'GET /index.html HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nUser-Agent: wrk/4.1\r\nAccept: */*\r\ntraceparent: 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01\r\n\r\n';
+  const resp = 'HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nDate: Sun, 22 Nov 2026 02:00:00 GMT\r\nContent-Type: text/html\r\nContent-Length: 19\r\nLast-Modified: Sun, 22 Nov 2026 01:00:00 GMT\r\nConnection: keep-alive\r\nETag: "1-13"\r\nAccept-Ranges: bytes\r\n\r\n<html>hello</html>\n';
+  const conns = Array.from({ length: 32 }, (_, i) => new Conversation(i.toString(16).padStart(32, '0'), 'server'));
+  const out: NetworkRecord[] = [];
+  for (let i = 0; i < requests; i++) {
+    const c = conns[i % conns.length];
+    out.push(c.read(req), c.write(resp));
+  }
+  return out;
+}
+
+function measure(records: NetworkRecord[]): { messages: number; seconds: number } {
+  const e = new ParseEngine(defaultSettings({ maxConnections: 1 << 20 }));
+  let messages = 0;
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < records.length; i += 512) messages += e.process(records.slice(i, i + 512), 0).length;
+  messages += e.closeAll().length;
+  return { messages, seconds: Number(process.hrtime.bigint() - t0) / 1e9 };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+async function main(): Promise<void> {
+  const cases: Array<[string, NetworkRecord[]]> = [];
+  for (const [name, file] of [
+    ['http (Node server capture)', 'http-node.pcap'],
+    ['http (nginx + curl capture)', 'http-nginx.pcap'],
+    ['redis (redis-cli, python, Node)', 'redis.pcap'],
+    ['mysql (mariadb, pymysql, Node)', 'mysql.pcap'],
+  ] as const) {
+    const recs = (await recordsOf(file)).filter((r) => r.funcId !== FuncId.CLOSE);
+    const perCopy = measure(recs).messages;
+    cases.push([name, replicate(recs, perCopy, target)]);
+  }
+  cases.push(['http (wrk-like keep-alive, 32 connections)', wrkLike(target)]);
+  console.log(`parse engine, one core, batches of 512 records, median of 5 rounds (${target} messages per case)`);
+  for (const [name, recs] of cases) {
+    measure(recs); // warm-up
+    const rates: number[] = [];
+    let msgs = 0;
+    for (let i = 0; i < 5; i++) {
+      const r = measure(recs);
+      msgs = r.messages;
+      rates.push(r.messages / r.seconds);
+    }
+    const mps = median(rates);
+    console.log(`  ${name.padEnd(44)} ${(mps / 1000).toFixed(0).padStart(6)}k messages/s  (${msgs} messages, ${recs.length} records, ${((recs.length / msgs) * (mps / 1000)).toFixed(0)}k records/s)`);
+  }
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
