@@ -70,6 +70,11 @@ class Connection {
   held: NetworkRecord[] | undefined;
   lastActive = 0;
   lastRecord: NetworkRecord | undefined;
+  /** batch bookkeeping: the batch that last touched it, and the last index it saw there */
+  touched = 0;
+  batchStamp = 0;
+  batchLastIndex = 0;
+  released = false;
 }
 
 /** Failure tallies for one batch, flushed to the counters once per batch. */
@@ -93,39 +98,50 @@ export class ParseEngine {
     return this.conns.size;
   }
 
+  private batchNo = 0;
+
   /** Parses one batch of records; returns the messages completed by it. */
   process(batch: readonly NetworkRecord[], now: number): L7Message[] {
-    // Records of one connection go in `index` order; a batch holds many connections interleaved.
+    // Records of one connection go in `index` order; a batch holds many connections interleaved,
+    // and is almost always in order already: look each connection up once, and notice if not.
+    const stamp = ++this.batchNo;
+    const conns: Array<Connection | undefined> = new Array(batch.length);
+    let fresh: Map<string, number> | undefined; // connections new in this batch: last index seen
     let sorted = true;
-    const lastIndex = new Map<string, number>();
-    for (const r of batch) {
-      const prev = lastIndex.get(r.connId);
-      if (prev !== undefined && prev > r.index) {
-        sorted = false;
-        break;
+    for (let i = 0; i < batch.length; i++) {
+      const r = batch[i];
+      const c = this.conns.get(r.connId);
+      if (c) {
+        if (c.batchStamp === stamp && r.index < c.batchLastIndex) sorted = false;
+        c.batchStamp = stamp;
+        c.batchLastIndex = r.index;
+        conns[i] = c;
+      } else {
+        const last = (fresh ??= new Map()).get(r.connId);
+        if (last !== undefined && r.index < last) sorted = false;
+        fresh.set(r.connId, r.index);
       }
-      lastIndex.set(r.connId, r.index);
     }
-    const ordered = sorted ? batch : [...batch].sort((a, b) => (a.connId < b.connId ? -1 : a.connId > b.connId ? 1 : a.index - b.index));
-    let prevId = '';
-    let conn: Connection | undefined;
-    for (const r of ordered) {
-      if (r.connId !== prevId || !conn) {
-        conn = this.connection(r.connId, now);
-        prevId = r.connId;
+    if (sorted) {
+      for (let i = 0; i < batch.length; i++) {
+        const r = batch[i];
+        let c = conns[i];
+        // connections new here, freed earlier in this batch (closed, evicted), or not yet moved to the recent end
+        if (!c || c.released || c.touched !== stamp) c = this.connection(r.connId, now, stamp);
+        this.feed(c, r);
       }
-      if (!this.feed(conn, r)) {
-        conn = undefined;
-        prevId = '';
-      }
+    } else {
+      const ordered = [...batch].sort((a, b) => (a.connId < b.connId ? -1 : a.connId > b.connId ? 1 : a.index - b.index));
+      for (const r of ordered) this.feed(this.connection(r.connId, now, stamp), r);
     }
     return this.flush();
   }
 
-  private connection(id: string, now: number): Connection {
+  private connection(id: string, now: number, stamp: number): Connection {
     let c = this.conns.get(id);
     if (c) {
-      // keep the map in order of last activity
+      if (c.touched === stamp) return c;
+      // keep the map in order of last activity (once per connection per batch)
       this.conns.delete(id);
     } else {
       c = new Connection();
@@ -135,6 +151,7 @@ export class ParseEngine {
         this.counters.evictedConnections('max_connections', 1);
       }
     }
+    c.touched = stamp;
     c.lastActive = now;
     this.conns.set(id, c);
     return c;
@@ -142,6 +159,7 @@ export class ParseEngine {
 
   /** Returns false when the connection was released. */
   private feed(c: Connection, r: NetworkRecord): boolean {
+    if (c.released) return false;
     const f = r.funcId;
     if (f === CLOSE) {
       c.lastRecord ??= r;
@@ -251,7 +269,8 @@ export class ParseEngine {
   }
 
   private release(id: string, c: Connection): void {
-    this.conns.delete(id);
+    c.released = true;
+    if (this.conns.get(id) === c) this.conns.delete(id);
     if (c.state !== PARSING) return;
     c.request!.close();
     c.response!.close();

@@ -6,19 +6,11 @@
 import type { HttpFields, NetworkRecord } from '../../../core/signals';
 import { Dir, INVALID, NEED_MORE, type Position, type ProtocolSession, type Step, type StepResult } from '../decoder';
 import { makeMessage, RequestQueue, type SessionOptions, type SessionSink } from '../session-base';
-import {
-  BodyKind,
-  looksLikeRequest,
-  looksLikeResponse,
-  parseChunkLine,
-  parsePartialHead,
-  parseRequestHead,
-  parseResponseHead,
-  parseTrailer,
-  splitTarget,
-  type HttpRequestHead,
-  type HttpResponseHead,
-} from './parser';
+import * as parser from './parser';
+import type { HttpRequestHead, HttpResponseHead } from './parser';
+
+// Local copies: under the tsx/esbuild CommonJS transform every use of an imported binding is a getter call.
+const { BodyKind, looksLikeRequest, looksLikeResponse, parseChunkLine, parsePartialHead, parseRequestHead, parseResponseHead, parseTrailer, splitTarget } = parser;
 
 interface DirectionState {
   /** inside a chunked body: 1 = expecting a size line, 2 = expecting the trailer */
