@@ -53,7 +53,7 @@ interface Rec {
   lateParent?: string;
   /** union-find parent; the group's root points to itself */
   up: Rec;
-  /** on a root only: every span of the group */
+  /** on a root of more than one span only: every span of the group (most spans stay alone: no array for them) */
   members?: Rec[];
   /** on a root only: newest bucket of the group */
   maxBucket: number;
@@ -105,9 +105,11 @@ function union(a: Rec, b: Rec): void {
   let ra = find(a);
   let rb = find(b);
   if (ra === rb) return;
-  if (ra.members!.length < rb.members!.length) [ra, rb] = [rb, ra];
+  if ((ra.members?.length ?? 1) < (rb.members?.length ?? 1)) [ra, rb] = [rb, ra];
   rb.up = ra;
-  for (const m of rb.members!) ra.members!.push(m);
+  const into = (ra.members ??= [ra]);
+  if (rb.members) for (const m of rb.members) into.push(m);
+  else into.push(rb);
   rb.members = undefined;
   if (rb.maxBucket > ra.maxBucket) ra.maxBucket = rb.maxBucket;
 }
@@ -234,7 +236,6 @@ export class Linker {
       emitted: false,
     };
     rec.up = rec;
-    rec.members = [rec];
     let b = this.buckets.get(bucket);
     if (!b) this.buckets.set(bucket, (b = { recs: [], openedAt: now }));
     b.recs.push(rec);
@@ -343,9 +344,10 @@ export class Linker {
       if (rec.emitted) continue;
       const root = find(rec);
       if (!force && root.maxBucket > index) continue; // its group still grows in a newer window
+      const group = root.members ?? [root];
       // before its windows closed: whatever would still have joined it will form a trace of its own
-      if (force) this.stats.evicted += root.members!.length;
-      this.emit(root.members!, out);
+      if (force) this.stats.evicted += group.length;
+      this.emit(group, out);
     }
   }
 
