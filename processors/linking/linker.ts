@@ -428,19 +428,18 @@ export class Linker {
   private remember(group: Rec[]): void {
     if (this.config.max_recent_links <= 0) return;
     for (const r of group) {
+      // the span that can be a parent always writes; the other kind only fills a gap (a lookup only for it)
       if (r.netKey) {
-        const prev = this.recentNet.get(r.netKey);
         if (r.kind === CLIENT) {
           this.recentNet.set(r.netKey, { traceId: r.span.traceId, clientSpanId: r.span.spanId, clientStart: r.start, clientEnd: r.end });
-        } else if (!prev) {
+        } else if (!this.recentNet.get(r.netKey)) {
           this.recentNet.set(r.netKey, { traceId: r.span.traceId, clientStart: 0, clientEnd: 0 });
         }
       }
       if (r.threadKey) {
-        const prev = this.recentThread.get(r.threadKey);
         if (r.kind === SERVER) {
           this.recentThread.set(r.threadKey, { traceId: r.span.traceId, serverSpanId: r.span.spanId, serverStart: r.start, serverEnd: r.end });
-        } else if (!prev) {
+        } else if (!this.recentThread.get(r.threadKey)) {
           this.recentThread.set(r.threadKey, { traceId: r.span.traceId, serverStart: 0, serverEnd: 0 });
         }
       }
