@@ -78,8 +78,8 @@ processors:
   thread_correlation: {}
   propagation: {}
   espan: {}
-  linking: {link_window: 1s, link_windows: 2}
-  tail_sampling: {decision_wait: 1s, policies: [{name: all, type: always_sample}]}
+  linking: {}
+  tail_sampling: {decision_wait: 2s, policies: [{name: all, type: always_sample}]}
 exporters:
   file: {path: ${JSON.stringify(out)}}
 service:
@@ -105,6 +105,7 @@ service:
     expect(report.lost).to.equal(0);
 
     const spans = readSpans(out);
+    if (process.env.E2E_DUMP) fs.copyFileSync(out, process.env.E2E_DUMP);
     expect(spans.filter((s) => s.pid === process.pid), 'spans of espan itself').to.deep.equal([]);
     const byTrace = new Map<string, JsonSpan[]>();
     for (const s of spans) byTrace.set(s.traceId, [...(byTrace.get(s.traceId) ?? []), s]);
@@ -118,10 +119,10 @@ service:
       const calls = children(root);
       expect(calls.every((c) => c.kind === CLIENT && c.service === 'front')).to.equal(true);
       // within the front process, by thread: its Redis, MySQL and HTTP calls
-      const redisCall = calls.find((c) => attr(c, 'db.system.name') === 'redis' && attr(c, 'db.operation.name') === 'INCR');
+      const redisCall = calls.find((c) => attr(c, 'db.system.name') === 'redis' && attr(c, 'db.operation.name') === 'INCRBY'); // redis-py's incr()
       const mysqlCall = calls.find((c) => attr(c, 'db.system.name') === 'mysql' && attr(c, 'db.operation.name') === 'SELECT');
       const httpCall = calls.find((c) => attr(c, 'http.request.method') === 'GET');
-      expect(redisCall, 'front → redis INCR').to.exist;
+      expect(redisCall, 'front → redis INCRBY').to.exist;
       expect(mysqlCall, 'front → mariadb SELECT').to.exist;
       expect(httpCall, 'front → inventory GET').to.exist;
       // across processes, by TCP sequence: each call's server side
