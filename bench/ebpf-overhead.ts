@@ -11,12 +11,7 @@
  * Prints throughput of each run, the traced/untraced ratio, records/s handed to
  * JavaScript, kernel drops, and the probe's run time per captured call.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
-import * as path from 'node:path';
-import { promisify } from 'node:util';
 import { resolveConfig } from '../core/config/schema';
 import { memoryLogger } from '../core/telemetry/logger';
 import { componentTelemetry, ServiceMetrics } from '../core/telemetry/metrics';
@@ -24,8 +19,7 @@ import { ebpfFactory, type EbpfConfig } from '../receivers/ebpf/factory';
 import { startNginx } from '../test/helpers/servers';
 import { defaultObjectPath, EbpfUnavailableError, loadAddon, preflight } from '../receivers/ebpf/native';
 import type { EbpfReceiver } from '../receivers/ebpf/receiver';
-
-const run = promisify(execFile);
+import { median, missingTools, threadCpu, wrk as wrkRun, workerOf, type LoadRun } from './lib/measure';
 
 function arg(name: string, dflt: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -40,60 +34,12 @@ const SELECT_NONE = process.argv.includes('--select-none');
 // The kernel's per-program run-time accounting costs two clock reads per program run: off for a clean ratio.
 const PROBE_STATS = !process.argv.includes('--no-probe-stats');
 
-/** The nginx worker's pid: its CPU time is what the probe slows down. */
-function workerOf(masterPid: number): number {
-  return Number(fs.readFileSync(`/proc/${masterPid}/task/${masterPid}/children`, 'utf8').trim().split(/\s+/)[0]);
-}
-
-const TICK_MS = 1000 / 100; // USER_HZ
-
-/** utime + stime in ms from a /proc stat file */
-function cpuMsOf(statPath: string): number {
-  const stat = fs.readFileSync(statPath, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) * TICK_MS;
-}
-
-/** CPU ms per thread name of this process (the addon's reader thread is "espan-ringbuf") */
-function threadCpu(): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const tid of fs.readdirSync('/proc/self/task')) {
-    try {
-      const stat = fs.readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      out.set(name, (out.get(name) ?? 0) + cpuMsOf(`/proc/self/task/${tid}/stat`));
-    } catch {
-      /* exited */
-    }
-  }
-  return out;
-}
-
 let nginxWorker = 0;
+let nginxPort = 0;
 
-interface WrkRun {
-  rps: number;
-  requests: number;
-  /** CPU of wrk and the nginx worker; their syscalls include the probe's run time */
-  cpuMs: number;
-}
+const wrk = (): Promise<LoadRun> => wrkRun(`http://127.0.0.1:${nginxPort}/index.html`, nginxWorker, { connections: CONNECTIONS, seconds: DURATION_S });
 
-async function wrk(port: number): Promise<WrkRun> {
-  const before = cpuMsOf(`/proc/${nginxWorker}/stat`);
-  // The shell's cutime/cstime, once it has waited for wrk, are wrk's CPU time.
-  const cmd = `wrk -t1 -c${CONNECTIONS} -d${DURATION_S}s http://127.0.0.1:${port}/index.html; echo; cat /proc/$$/stat`;
-  const { stdout } = await run('sh', ['-c', cmd]);
-  const nginxMs = cpuMsOf(`/proc/${nginxWorker}/stat`) - before;
-  const m = /Requests\/sec:\s*([\d.]+)/.exec(stdout);
-  const n = /(\d+) requests in/.exec(stdout);
-  if (!m || !n) throw new Error(`no Requests/sec in wrk output:\n${stdout}`);
-  const stat = stdout.trim().split('\n').pop()!;
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const wrkMs = (Number(f[13]) + Number(f[14])) * TICK_MS;
-  return { rps: Number(m[1]), requests: Number(n[1]), cpuMs: wrkMs + nginxMs };
-}
-
-interface TracedRun extends WrkRun {
+interface TracedRun extends LoadRun {
   records: number;
   seconds: number;
   drops: number;
@@ -105,7 +51,7 @@ interface TracedRun extends WrkRun {
   readerCpuMs: number;
 }
 
-async function traced(port: number): Promise<TracedRun> {
+async function traced(): Promise<TracedRun> {
   const raw = SELECT_NONE ? { service_env_vars: [] } : ONLY_NGINX ? { include_comms: ['nginx'] } : { trace_all_processes: true };
   const { config, problems } = resolveConfig<EbpfConfig>(ebpfFactory.schema, raw);
   if (!config) throw new Error(JSON.stringify(problems));
@@ -126,7 +72,7 @@ async function traced(port: number): Promise<TracedRun> {
   const t0 = process.hrtime.bigint();
   const cpu0 = process.cpuUsage();
   const threads0 = threadCpu();
-  const w = await wrk(port);
+  const w = await wrk();
   const cpu = process.cpuUsage(cpu0);
   const readerCpuMs = (threadCpu().get('espan-ringbuf') ?? 0) - (threads0.get('espan-ringbuf') ?? 0);
   const perProgram = new Map<string, { runs: number; ns: number }>();
@@ -151,26 +97,22 @@ async function main(): Promise<void> {
     console.log(`ebpf-overhead: skipped: ${e.message}`);
     return;
   }
-  for (const tool of ['nginx', 'wrk']) {
-    try {
-      await run('sh', ['-c', `command -v ${tool}`]);
-    } catch {
-      console.log(`ebpf-overhead: skipped: ${tool} is not installed (scripts/setup.sh installs it)`);
-      return;
-    }
+  const missing = await missingTools('nginx', 'wrk');
+  if (missing.length) {
+    console.log(`ebpf-overhead: skipped: ${missing.join(', ')} not installed (scripts/setup.sh installs it)`);
+    return;
   }
   const nginx = await startNginx({ 'index.html': '<html><body>' + 'espan '.repeat(90) + '</body></html>\n' });
-  const port = nginx.port;
+  nginxPort = nginx.port;
   nginxWorker = workerOf(nginx.pid);
   try {
-    await wrk(port); // warm-up is discarded
-    const plain: WrkRun[] = [];
+    await wrk(); // warm-up is discarded
+    const plain: LoadRun[] = [];
     const runs: TracedRun[] = [];
     for (let i = 0; i < ROUNDS; i++) {
-      plain.push(await wrk(port));
-      runs.push(await traced(port));
+      plain.push(await wrk());
+      runs.push(await traced());
     }
-    const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
     const untracedRps = median(plain.map((p) => p.rps));
     const tracedRps = median(runs.map((r) => r.rps));
     const records = runs.reduce((s, r) => s + r.records, 0);
