@@ -125,7 +125,9 @@ function counting(): { counters: ParseCounters; failures: () => number } {
   };
 }
 
-describe('http parser properties', () => {
+describe('http parser properties', function () {
+  // 100k cases: seconds on an idle core, more on a busy shared machine
+  this.timeout(180000);
   it('any cut of a valid conversation into reads gives the same messages, with exact sequence numbers', () => {
     fc.assert(
       fc.property(fc.array(exchange, { minLength: 1, maxLength: 4 }), fc.array(fc.nat(), { maxLength: 12 }), fc.array(fc.nat(), { maxLength: 12 }), (xs, reqCuts, respCuts) => {

@@ -122,7 +122,9 @@ function serialise(pairs: Array<[[string, string[]], string]>): { req: Uint8Arra
 
 const counters = (n: { v: number }): ParseCounters => ({ messages: () => {}, failures: (_p, _r, k) => (n.v += k), undetected: () => {}, evictedConnections: () => {}, connections: () => {} });
 
-describe('redis parser properties', () => {
+describe('redis parser properties', function () {
+  // 100k cases: seconds on an idle core, more on a busy shared machine
+  this.timeout(180000);
   it('any cut of a valid conversation into reads gives the same messages', () => {
     fc.assert(
       fc.property(fc.array(fc.tuple(command, reply), { minLength: 1, maxLength: 4 }), fc.array(fc.nat(), { maxLength: 10 }), fc.array(fc.nat(), { maxLength: 10 }), (pairs, rc, sc) => {
