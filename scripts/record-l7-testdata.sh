@@ -6,6 +6,8 @@
 #   http-nginx-snap200.pcap  the same traffic with a 200-byte snap length (truncated capture)
 #   redis.pcap        redis-server; redis-cli (RESP2, RESP3, SELECT, errors), python3-redis (MULTI/EXEC, pub/sub), Node RESP client
 #   mysql.pcap        mariadb-server; mariadb client (errors), python3-pymysql, Node client (prepared statements)
+# and, with the same clients, probe records taken by espan's own ebpf receiver (record exporter):
+#   http-node.espancap, redis.espancap, mysql.espancap   (skipped with EBPF=0)
 # Needs root (tcpdump), redis-server, mariadb-server, nginx, curl, python3-redis, python3-pymysql.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -35,6 +37,32 @@ capture_start() { # file port [snaplen]
 }
 capture_stop() { sleep 1; kill -TERM "$CAP"; wait "$CAP" 2>/dev/null || true; CAP=; }
 
+# espan itself as the recorder: ebpf receiver → record exporter, only connections on the port
+EBPF=${EBPF:-1}
+ebpf_start() { # file port
+  cat > "$T/ebpf.yaml" <<YAML
+receivers:
+  ebpf:
+    trace_all_processes: true
+    ports: [$2]
+exporters:
+  record:
+    path: $1
+service:
+  telemetry:
+    metrics:
+      level: none
+  pipelines:
+    traces/capture:
+      receivers: [ebpf]
+      exporters: [record]
+YAML
+  "$ROOT/bin/espan" run --config "$T/ebpf.yaml" >"$T/espan.log" 2>&1 &
+  CAP=$!
+  for _ in $(seq 1 100); do grep -q 'espan is running' "$T/espan.log" 2>/dev/null && break; sleep 0.1; done
+  grep -q 'espan is running' "$T/espan.log" || { cat "$T/espan.log" >&2; return 1; }
+}
+
 # --- HTTP: Node server and clients
 P=$(free_port)
 $TSX "$TRAFFIC" http-server "$P" & PIDS+=($!)
@@ -42,6 +70,7 @@ wait_port "$P"
 capture_start "$OUT/http-node.pcap" "$P"
 $TSX "$TRAFFIC" http-client "$P"
 capture_stop
+if [ "$EBPF" = 1 ]; then ebpf_start "$OUT/http-node.espancap" "$P"; $TSX "$TRAFFIC" http-client "$P"; capture_stop; fi
 
 # --- HTTP: nginx and curl
 P=$(free_port)
@@ -78,7 +107,7 @@ capture_stop
 P=$(free_port)
 redis-server --port "$P" --bind 127.0.0.1 --save '' --appendonly no --dir "$T" >/dev/null & PIDS+=($!)
 wait_port "$P"
-capture_start "$OUT/redis.pcap" "$P"
+redis_traffic() {
 redis-cli -p "$P" SET user:1 alice >/dev/null
 redis-cli -p "$P" GET user:1 >/dev/null
 redis-cli -p "$P" -n 2 SET k v >/dev/null
@@ -106,7 +135,11 @@ sub.unsubscribe('news'); sub.get_message(timeout=1)
 sub.close()
 PY
 $TSX "$TRAFFIC" redis-client "$P"
+}
+capture_start "$OUT/redis.pcap" "$P"
+redis_traffic
 capture_stop
+if [ "$EBPF" = 1 ]; then ebpf_start "$OUT/redis.espancap" "$P"; redis_traffic; capture_stop; fi
 
 # --- MySQL (MariaDB)
 P=$(free_port)
@@ -115,8 +148,8 @@ mariadbd --no-defaults --datadir="$T/db" --socket="$T/my.sock" --port="$P" --bin
   --skip-log-bin --innodb-buffer-pool-size=16M --pid-file="$T/my.pid" >/dev/null 2>&1 & PIDS+=($!)
 wait_port "$P"
 mariadb --no-defaults -S "$T/my.sock" -u root -e "CREATE USER app@'%' IDENTIFIED BY 'apppw'; GRANT ALL ON *.* TO app@'%'; CREATE USER app@localhost IDENTIFIED BY 'apppw'; GRANT ALL ON *.* TO app@localhost;"
-capture_start "$OUT/mysql.pcap" "$P"
-mariadb --no-defaults -h 127.0.0.1 -P "$P" -u app -papppw -e "CREATE DATABASE shop; USE shop; CREATE TABLE users (id INT PRIMARY KEY, name VARCHAR(50), email VARCHAR(100)); INSERT INTO users VALUES (1,'alice','a@x.io'),(2,'bob','b@x.io'); SELECT id, name FROM users WHERE name = 'alice'; SELECT * FROM missing_table;" >/dev/null 2>&1 || true
+mysql_traffic() {
+mariadb --no-defaults -h 127.0.0.1 -P "$P" -u app -papppw -e "CREATE DATABASE IF NOT EXISTS shop; USE shop; DROP TABLE IF EXISTS users; CREATE TABLE users (id INT PRIMARY KEY, name VARCHAR(50), email VARCHAR(100)); INSERT INTO users VALUES (1,'alice','a@x.io'),(2,'bob','b@x.io'); SELECT id, name FROM users WHERE name = 'alice'; SELECT * FROM missing_table;" >/dev/null 2>&1 || true
 $PY - "$P" <<'PY'
 import sys, pymysql
 c = pymysql.connect(host='127.0.0.1', port=int(sys.argv[1]), user='app', password='apppw', database='shop')
@@ -130,5 +163,9 @@ except pymysql.err.IntegrityError:
 c.close()
 PY
 $TSX "$TRAFFIC" mysql-client "$P" app apppw
+}
+capture_start "$OUT/mysql.pcap" "$P"
+mysql_traffic
 capture_stop
+if [ "$EBPF" = 1 ]; then ebpf_start "$OUT/mysql.espancap" "$P"; mysql_traffic; capture_stop; fi
 ls -l "$OUT"

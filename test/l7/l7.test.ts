@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import { CaptureWriter, readCapture } from '../../core/capture/format';
 import { ConnMeta } from '../../core/records/network-data';
 import type { L7Message, NetworkRecord } from '../../core/signals';
-import { EXPECTED } from './expected';
+import { EXPECTED, EXPECTED_PROBE } from './expected';
 import { httpClient, redisClient, startHttpServer } from './fixtures/traffic';
 import { describe as line, parseRecords, recordsFromPcap } from './helpers';
 
@@ -86,6 +86,34 @@ describe('L7 parsing of recorded captures', () => {
     const records = await recordsFromPcap(path.join(DATA, 'redis.pcap'));
     for (const batch of [1, 3, 1000]) expect(parseRecords(records, {}, batch).messages.map(line)).to.deep.equal(EXPECTED['redis.pcap']);
   });
+});
+
+describe('L7 parsing of probe captures (espan ebpf receiver, record exporter)', () => {
+  async function probeRecords(name: string): Promise<NetworkRecord[]> {
+    const out: NetworkRecord[] = [];
+    for await (const b of readCapture(path.join(DATA, name), { batchSize: 50 })) out.push(...b);
+    return out;
+  }
+
+  for (const name of Object.keys(EXPECTED_PROBE)) {
+    it(`${name}: the exact message sequence from both ends, with their processes and threads`, async () => {
+      const { messages, tallies } = parseRecords(await probeRecords(name));
+      expect(messages.map((m) => `${m.comm}: ${line(m)}`)).to.deep.equal(EXPECTED_PROBE[name]);
+      expect(tallies).to.deep.equal({ failures: {}, undetected: 0 });
+      for (const m of messages) {
+        expect(m.pid).to.be.greaterThan(0);
+        expect(m.tid).to.be.greaterThan(0);
+        expect(m.connMeta & ConnMeta.NO_TASK).to.equal(0);
+        expect(m.reqStart).to.be.at.most(m.reqEnd);
+        if (m.respStart !== undefined) expect(m.reqEnd).to.be.at.most(m.respEnd!);
+      }
+      // the client that wrote a request and the server that read it compute the same sequence numbers
+      const key = (m: L7Message): string => `${m.reqSeq}/${m.respSeq ?? '-'}/${line(m).replace(/^\w+ /, '').replace(' [error]', '')}`;
+      const clients = messages.filter((m) => m.role === 'client').map(key).sort();
+      const servers = messages.filter((m) => m.role === 'server').map(key).sort();
+      expect(clients).to.deep.equal(servers);
+    });
+  }
 });
 
 function haveTcpdump(): string | undefined {
