@@ -129,12 +129,18 @@ function trim(buf: Uint8Array, s: number, e: number): [number, number] {
   return [s, e];
 }
 
-function containsChunked(buf: Uint8Array, s: number, e: number): boolean {
-  // "chunked" must be the last coding; a case-insensitive search is enough to frame.
-  for (let i = s; i + 7 <= e; i++) {
-    if (lower(buf[i]) === 99 && nameIs(buf, i, i + 7, 'chunked')) return true;
+/** Case-insensitive search for a lower-case word in buf[s, e). */
+function containsWord(buf: Uint8Array, s: number, e: number, word: string): boolean {
+  const first = word.charCodeAt(0);
+  for (let i = s; i + word.length <= e; i++) {
+    if (lower(buf[i]) === first && nameIs(buf, i, i + word.length, word)) return true;
   }
   return false;
+}
+
+function containsChunked(buf: Uint8Array, s: number, e: number): boolean {
+  // "chunked" must be the last coding; a case-insensitive search is enough to frame.
+  return containsWord(buf, s, e, 'chunked');
 }
 
 /**
@@ -142,7 +148,7 @@ function containsChunked(buf: Uint8Array, s: number, e: number): boolean {
  * filling `head`. Returns the index just past the blank line, NEED_MORE when
  * it is not there yet, INVALID when a line is not a header.
  */
-function parseHeaders(buf: Uint8Array, from: number, end: number, head: HttpHead & { connectionToken?: string }): number {
+function parseHeaders(buf: Uint8Array, from: number, end: number, head: HttpHead & { connectionToken?: string }, isRequest: boolean): number {
   let at = from;
   for (;;) {
     if (at >= end) return NEED_MORE;
@@ -156,7 +162,8 @@ function parseHeaders(buf: Uint8Array, from: number, end: number, head: HttpHead
     if (nl < 0 || nl >= end) return NEED_MORE;
     const first = c0 | 0x20;
     // Only headers starting with these letters are read; the rest cost one newline search.
-    if (first === 99 || first === 116 || first === 104 || first === 117 || first === 120 || first === 98) {
+    // Of a response only the framing (content-length, transfer-encoding, connection) matters.
+    if (first === 99 || first === 116 || (isRequest && (first === 104 || first === 117 || first === 120 || first === 98))) {
       const lineEnd = buf[nl - 1] === 13 ? nl - 1 : nl;
       let colon = -1;
       for (let i = at + 1; i < lineEnd; i++) {
@@ -175,12 +182,13 @@ function parseHeaders(buf: Uint8Array, from: number, end: number, head: HttpHead
           head.contentLength = n;
           if (head.bodyKind !== BodyKind.CHUNKED) head.bodyKind = BodyKind.LENGTH;
         } else if (len === 10 && nameIs(buf, at, colon, 'connection')) {
-          const [s, e] = trim(buf, colon + 1, lineEnd);
-          head.connectionToken = lowerName(buf, s, Math.min(e, s + 32));
+          head.connectionToken = containsWord(buf, colon + 1, lineEnd, 'close') ? 'close' : containsWord(buf, colon + 1, lineEnd, 'keep-alive') ? 'keep-alive' : '';
         }
       } else if (first === 116) {
         if (len === 17 && nameIs(buf, at, colon, 'transfer-encoding')) {
           if (containsChunked(buf, colon + 1, lineEnd)) head.bodyKind = BodyKind.CHUNKED;
+        } else if (!isRequest) {
+          // response propagation headers are not kept
         } else if (len === 11 && nameIs(buf, at, colon, 'traceparent')) {
           keep(buf, at, colon, lineEnd, head, 'traceparent');
         } else if (len === 10 && nameIs(buf, at, colon, 'tracestate')) {
@@ -255,7 +263,7 @@ export function parseRequestHead(buf: Uint8Array, at: number, end: number): Http
     method: methodAt(buf, at, end) ?? latin1(buf, at, sp1),
     target: latin1(buf, sp1 + 1, Math.min(sp2, sp1 + 1 + 2048)),
   };
-  const stop = parseHeaders(buf, skipLine(buf, le), end, head);
+  const stop = parseHeaders(buf, skipLine(buf, le), end, head, true);
   if (stop < 0) return stop === NEED_MORE && end - at > MAX_HEAD ? INVALID : (stop as typeof NEED_MORE);
   head.headLength = stop - at;
   head.close = connectionCloses(version, head.connectionToken);
@@ -307,7 +315,7 @@ export function parseResponseHead(buf: Uint8Array, at: number, end: number, requ
     close: false,
     status,
   };
-  const stop = parseHeaders(buf, skipLine(buf, le), end, head);
+  const stop = parseHeaders(buf, skipLine(buf, le), end, head, false);
   if (stop < 0) return stop === NEED_MORE && end - at > MAX_HEAD ? INVALID : (stop as typeof NEED_MORE);
   head.headLength = stop - at;
   head.close = connectionCloses(version, head.connectionToken);

@@ -157,9 +157,16 @@ export class HttpSession implements ProtocolSession {
 }
 
 function requestFields(h: HttpRequestHead): HttpFields {
-  const { path, query } = splitTarget(h.target);
-  const f: HttpFields = { method: h.method, target: h.target, path, version: h.version, headers: h.headers };
-  if (query !== undefined) f.query = query;
+  const t = h.target;
+  const q = t.charCodeAt(0) === 47 ? t.indexOf('?') : -2; // origin-form: split here, without an object
+  let f: HttpFields;
+  if (q === -1) f = { method: h.method, target: t, path: t, version: h.version, headers: h.headers };
+  else if (q >= 0) f = { method: h.method, target: t, path: t.slice(0, q), version: h.version, headers: h.headers, query: t.slice(q + 1) };
+  else {
+    const { path, query } = splitTarget(t);
+    f = { method: h.method, target: t, path, version: h.version, headers: h.headers };
+    if (query !== undefined) f.query = query;
+  }
   if (h.host !== undefined) f.host = h.host;
   if (h.userAgent !== undefined) f.userAgent = h.userAgent;
   return f;
