@@ -86,30 +86,51 @@ interface Counts {
   records: number;
   kernelDrops: number;
   pipelineDrops: number;
+  /** pipeline drops by "component reason" */
+  dropReasons: Map<string, number>;
 }
 
-/** What a traced run produced, once the chain's windows have let the last spans through (exports stop growing). */
+/**
+ * What a traced run produced once the chain let its last spans through:
+ * linking holds spans for its windows and tail_sampling for decision_wait, and
+ * an overloaded espan still works off its backlog, so wait until nothing moves.
+ */
 async function settledCounts(espan: EspanProcess): Promise<Counts> {
-  let last = -1;
-  let spans = 0;
-  const deadline = Date.now() + 15_000;
-  await sleep(2500); // thread_correlation, linking and tail_sampling each hold spans a moment
-  while (Date.now() < deadline) {
-    spans = await espan.metric('espan_exporter_sent_items_total', { exporter: 'nop' });
-    if (spans === last) break;
-    last = spans;
-    await sleep(1000);
+  const progress = async (): Promise<string> =>
+    JSON.stringify([
+      await espan.metric('espan_processor_incoming_items_total'),
+      await espan.metric('espan_exporter_sent_items_total', { exporter: 'nop' }),
+      await espan.metric('espan_processor_dropped_items_total'),
+    ]);
+  const deadline = Date.now() + 40_000;
+  let last = '';
+  let still = 0;
+  await sleep(1500);
+  while (Date.now() < deadline && still < 2) {
+    const now = await progress();
+    still = now === last ? still + 1 : 0;
+    last = now;
+    await sleep(1500);
   }
-  await sleep(1100); // the receiver reports kernel drops once a second
+  const dropReasons = new Map<string, number>();
+  const count = (key: string, n: number): void => void (n > 0 && dropReasons.set(key, (dropReasons.get(key) ?? 0) + n));
+  for (const x of await espan.series('espan_processor_dropped_items_total')) count(`${x.labels.processor} ${x.labels.reason}`, x.value);
+  for (const x of await espan.series('espan_receiver_refused_items_total')) count(`${x.labels.receiver} refused ${x.labels.reason}`, x.value);
+  for (const x of await espan.series('espan_exporter_send_failed_items_total')) count(`${x.labels.exporter} failed ${x.labels.reason}`, x.value);
   return {
-    spans,
+    spans: await espan.metric('espan_exporter_sent_items_total', { exporter: 'nop' }),
     records: await espan.metric('espan_ebpf_delivered_records_total'),
     kernelDrops: await espan.metric('espan_ebpf_kernel_dropped_records_total'),
-    pipelineDrops:
-      (await espan.metric('espan_processor_dropped_items_total')) +
-      (await espan.metric('espan_receiver_refused_items_total')) +
-      (await espan.metric('espan_exporter_send_failed_items_total')),
+    pipelineDrops: [...dropReasons.values()].reduce((a, b) => a + b, 0),
+    dropReasons,
   };
+}
+
+function dropText(kernel: number, pipeline: number, reasons: Map<string, number>[]): string {
+  const all = new Map<string, number>();
+  for (const r of reasons) for (const [k, v] of r) all.set(k, (all.get(k) ?? 0) + v);
+  const why = [...all].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${fmt(v)}`);
+  return `drops: kernel ${fmt(kernel)} records, pipeline ${fmt(pipeline)}${why.length ? ` (${why.join('; ')})` : ''}`;
 }
 
 interface TracedRun extends LoadRun, Counts {
@@ -148,7 +169,7 @@ function overheadRows(name: string, tool: string, plain: LoadRun[], runs: Traced
   const seconds = sum(runs, (r) => r.requests / r.rps);
   rows.push({
     measurement: `span completeness and drops at the highest load, ${name}`,
-    result: `${((spans / requests) * 100).toFixed(2)}% (${fmt(spans)} spans / ${fmt(requests)} requests); drops: kernel ${fmt(sum(runs, (r) => r.kernelDrops))}, pipeline ${fmt(sum(runs, (r) => r.pipelineDrops))}`,
+    result: `${((spans / requests) * 100).toFixed(2)}% (${fmt(spans)} spans / ${fmt(requests)} requests); ${dropText(sum(runs, (r) => r.kernelDrops), sum(runs, (r) => r.pipelineDrops), runs.map((r) => r.dropReasons))}`,
     how: `${tool} unpaced at ${fmt(median(runs.map((r) => r.rps)))} ${unit}/s traced; ${fmt(sum(runs, (r) => r.records) / seconds)} records/s into espan, espan at ${((sum(runs, (r) => r.espanCpuMs) / 1000 / seconds) * 100).toFixed(0)}% of a core`,
   });
 }
@@ -327,7 +348,7 @@ async function steadyRss(ebpfWhy: string | undefined): Promise<void> {
     });
     rows.push({
       measurement: `span completeness and drops at ${fmt(PACED_RATE)} req/s, nginx`,
-      result: `${((c.spans / load.answered) * 100).toFixed(2)}% (${fmt(c.spans)} spans / ${fmt(load.answered)} requests); drops: kernel ${fmt(c.kernelDrops)}, pipeline ${fmt(c.pipelineDrops)}`,
+      result: `${((c.spans / load.answered) * 100).toFixed(2)}% (${fmt(c.spans)} spans / ${fmt(load.answered)} requests); ${dropText(c.kernelDrops, c.pipelineDrops, [c.dropReasons])}`,
       how: `the paced run above; ${fmt(c.records / load.seconds)} records/s into espan${load.behind > 0 ? `; the schedule ended ${fmt(load.behind)} requests behind` : ''}`,
     });
   } finally {

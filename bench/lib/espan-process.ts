@@ -12,8 +12,15 @@ import { cpuMsOf, rssKbOf } from './measure';
 
 const BIN = path.join(__dirname, '..', '..', 'bin', 'espan');
 
+export interface Series {
+  labels: Record<string, string>;
+  value: number;
+}
+
 export interface EspanProcess {
   pid: number;
+  /** every series of a Prometheus metric */
+  series(name: string): Promise<Series[]>;
   /** the sum of a Prometheus counter or gauge over the series whose labels include `labels` */
   metric(name: string, labels?: Record<string, string>): Promise<number>;
   rssKb(): number;
@@ -54,19 +61,22 @@ export async function startEspan(config: string, opts: { cpus?: string; startTim
     });
   });
   const pid = child.pid!; // taskset execs node in place: the same pid
+  const series = async (name: string): Promise<Series[]> => {
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const out: Series[] = [];
+    for (const line of text.split('\n')) {
+      if (!line.startsWith(name)) continue;
+      const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})?\s+(\S+)/.exec(line);
+      if (m && m[1] === name) out.push({ labels: Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]])), value: Number(m[3]) });
+    }
+    return out;
+  };
   return {
     pid,
+    series,
     async metric(name, labels = {}) {
-      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-      let sum = 0;
-      for (const line of text.split('\n')) {
-        if (!line.startsWith(name)) continue;
-        const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})?\s+(\S+)/.exec(line);
-        if (!m || m[1] !== name) continue;
-        const have = new Map([...(m[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
-        if (Object.entries(labels).every(([k, v]) => have.get(k) === v)) sum += Number(m[3]);
-      }
-      return sum;
+      const all = await series(name);
+      return all.filter((x) => Object.entries(labels).every(([k, v]) => x.labels[k] === v)).reduce((s, x) => s + x.value, 0);
     },
     rssKb: () => rssKbOf(pid),
     cpuMs: () => cpuMsOf(`/proc/${pid}/stat`),
