@@ -1,4 +1,7 @@
 import { expect } from 'chai';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import YAML from 'yaml';
 import { TestScheduler } from 'rxjs/testing';
 import { resolveConfig } from '../../core/config/schema';
 import type { L7Message, NetworkRecord } from '../../core/signals';
@@ -36,6 +39,23 @@ describe('parse processor', () => {
     expect(ok.config!.mysql.keep_raw_sql).to.equal(false);
     const bad = resolveConfig<ParseConfig>(parseFactory.schema, { protocols: ['http', 'kafka'] });
     expect(parseFactory.validate!(bad.config!)).to.have.length(1);
+  });
+
+  it('reads a block with every key set (testdata/config.yaml)', () => {
+    const raw = YAML.parse(fs.readFileSync(path.join(__dirname, 'testdata/config.yaml'), 'utf8'));
+    const r = resolveConfig<ParseConfig>(parseFactory.schema, raw);
+    expect(r.problems).to.deep.equal([]);
+    expect(parseFactory.validate!(r.config!)).to.deep.equal([]);
+    expect(settingsFrom(r.config!)).to.deep.equal({
+      protocols: ['http', 'mysql'],
+      idleTimeoutMs: 90000,
+      maxConnections: 4096,
+      maxPendingRequests: 32,
+      maxBufferedBytes: 32768,
+      detectRecords: 8,
+      redis: { keepArgs: true, maxArgs: 4, maxArgLength: 64 },
+      mysql: { keepRawSql: false, maxSqlLength: 1024, maxStatements: 64 },
+    });
   });
 
   it('emits requests left unanswered at close as no_response', async () => {

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import YAML from 'yaml';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -157,6 +158,20 @@ describe('pcap receiver', () => {
     r.add(seg({ fin: true, rst: false, src: '10.0.0.2', dst: '10.0.0.1', sport: 80, dport: 40000, seq: 500 }), 9, out);
     expect(out[out.length - 1].funcId).to.equal(FuncId.CLOSE);
     expect(r.size).to.equal(0);
+  });
+
+  it('reads a block with every key set (testdata/config.yaml), the glob relative to the config file', async () => {
+    const raw = YAML.parse(fs.readFileSync(path.join(__dirname, 'testdata/config.yaml'), 'utf8'));
+    const cfg = resolveConfig<PcapConfig>(pcapFactory.schema, raw);
+    expect(cfg.problems).to.deep.equal([]);
+    expect(pcapFactory.validate!(cfg.config!)).to.deep.equal([]);
+    const ctx = { id: 'pcap', kind: 'receiver' as const, logger: createLogger({ sink: { write: () => {} } }), telemetry: componentTelemetry(new ServiceMetrics(), 'receiver', 'pcap'), configDir: path.join(__dirname, 'testdata') };
+    const rec = pcapFactory.create(cfg.config!, ctx);
+    const all = lastValueFrom(rec.output.pipe(toArray()));
+    await rec.start({ waitForCapacity: async () => {} });
+    const batches = await all;
+    expect(batches.every((b) => b.length <= 256)).to.equal(true);
+    expect(new Set((batches.flat() as NetworkRecord[]).map((r) => r.host.hostId))).to.deep.equal(new Set(['pcap:http-nginx-snap200.pcap']));
   });
 
   it('runs as a receiver from its factory and completes at the end of the files', async () => {
