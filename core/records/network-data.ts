@@ -104,12 +104,14 @@ export function layoutMismatch(found: RecordLayout, expected: RecordLayout = NET
   return undefined;
 }
 
-function ipv4(buf: Uint8Array, at: number): string {
+/** Dotted text of the 4 IPv4 address bytes at `at`. */
+export function ipv4Text(buf: Uint8Array, at: number): string {
   return `${buf[at]}.${buf[at + 1]}.${buf[at + 2]}.${buf[at + 3]}`;
 }
 
-function ipv6(buf: Uint8Array, at: number): string {
-  // RFC 5952 text: longest run of zero groups (>= 2) becomes "::", hex lower-case.
+/** RFC 5952 text of the 16 IPv6 address bytes at `at`. */
+export function ipv6Text(buf: Uint8Array, at: number): string {
+  // The longest run of zero groups (at least two) becomes "::"; hex is lower-case.
   const groups: number[] = [];
   for (let i = 0; i < 16; i += 2) groups.push((buf[at + i] << 8) | buf[at + i + 1]);
   let bestStart = -1;
@@ -134,7 +136,7 @@ function ipv6(buf: Uint8Array, at: number): string {
 
 /** Address text from the 16 address bytes: IPv4 lives in the last four. */
 export function addressText(buf: Uint8Array, at: number, isV6: boolean): string {
-  return isV6 ? ipv6(buf, at) : ipv4(buf, at + 12);
+  return isV6 ? ipv6Text(buf, at) : ipv4Text(buf, at + 12);
 }
 
 /** Writes address text back into 16 bytes; the inverse of addressText. */

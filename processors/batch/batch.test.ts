@@ -26,11 +26,27 @@ describe('batch processor', () => {
     });
   });
 
-  it('splits batches larger than send_batch_max_size and passes big ones through', () => {
+  it('passes a large batch on in full slices of send_batch_max_size and holds the rest', () => {
     scheduler.run(({ cold, expectObservable }) => {
-      const input = cold('a 9ms b|', { a: [1, 2, 3, 4, 5], b: [6, 7, 8] });
+      const input = cold('a 9ms b|', { a: [1, 2, 3, 4, 5], b: [6, 7] });
       const op = batchItems<number>({ sendBatchSize: 3, sendBatchMaxSize: 4, timeoutMs: 0 }, scheduler);
-      expectObservable(input.pipe(op)).toBe('(xy) 6ms z|', { x: [1, 2, 3, 4], y: [5], z: [6, 7, 8] });
+      expectObservable(input.pipe(op)).toBe('x 9ms y|', { x: [1, 2, 3, 4], y: [5, 6, 7] });
+    });
+  });
+
+  it('with size = max size: splits large batches and holds the rest until the timeout (the ebpf receiver)', () => {
+    scheduler.run(({ cold, expectObservable }) => {
+      const input = cold('a 29ms b', { a: [1, 2, 3, 4, 5], b: [6] });
+      const op = batchItems<number>({ sendBatchSize: 2, sendBatchMaxSize: 2, timeoutMs: 20 }, scheduler);
+      expectObservable(input.pipe(op)).toBe('(xy) 16ms z 29ms w', { x: [1, 2], y: [3, 4], z: [5], w: [6] });
+    });
+  });
+
+  it('emits a full batch at once and starts the timer again with the next item', () => {
+    scheduler.run(({ cold, expectObservable }) => {
+      const input = cold('a 49ms b 99ms c', { a: [1], b: [2, 3], c: [4] });
+      // b fills the batch at 50 ms, before a's timeout; c arrives at 150 ms and waits its own 100 ms.
+      expectObservable(input.pipe(batchItems<number>({ sendBatchSize: 3, sendBatchMaxSize: 3, timeoutMs: 100 }, scheduler))).toBe('50ms x 199ms y', { x: [1, 2, 3], y: [4] });
     });
   });
 });

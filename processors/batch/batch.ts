@@ -10,14 +10,16 @@ export interface BatchOptions {
 }
 
 /**
- * Regroups batches into batches of about sendBatchSize items, as the
- * Collector's batch processor does: by size, or by timeout after the first
- * held item. Everything held is emitted when the input completes.
+ * Regroups batches into batches of sendBatchSize items (never more than
+ * sendBatchMaxSize), as the Collector's batch processor does: by size, or by
+ * timeout after the first held item. Everything held is emitted when the
+ * input completes.
  *
  * @example
  *   records$.pipe(batchItems({ sendBatchSize: 8192, sendBatchMaxSize: 0, timeoutMs: 200 }))
  */
 export function batchItems<T>(opts: BatchOptions, scheduler: SchedulerLike = asyncScheduler): OperatorFunction<T[], T[]> {
+  const max = opts.sendBatchMaxSize > 0 ? opts.sendBatchMaxSize : Infinity;
   return (source) =>
     new Observable<T[]>((subscriber) => {
       let held: T[] = [];
@@ -28,22 +30,24 @@ export function batchItems<T>(opts: BatchOptions, scheduler: SchedulerLike = asy
         if (held.length === 0) return;
         const out = held;
         held = [];
-        const max = opts.sendBatchMaxSize;
-        if (max > 0 && out.length > max) {
-          for (let i = 0; i < out.length; i += max) subscriber.next(out.slice(i, i + max));
-        } else subscriber.next(out);
+        subscriber.next(out);
       };
       const sub = source.subscribe({
         next(batch) {
-          if (batch.length === 0) return;
-          // Pass a large batch on untouched instead of copying it item by item.
-          if (held.length === 0 && batch.length >= opts.sendBatchSize && (opts.sendBatchMaxSize === 0 || batch.length <= opts.sendBatchMaxSize)) {
-            subscriber.next(batch);
-            return;
+          let i = 0;
+          // A large batch goes on untouched, or in full slices, instead of item by item through `held`.
+          if (held.length === 0 && batch.length >= opts.sendBatchSize) {
+            if (batch.length <= max) {
+              subscriber.next(batch);
+              return;
+            }
+            for (; i + max <= batch.length; i += max) subscriber.next(batch.slice(i, i + max));
           }
-          for (const item of batch) held.push(item);
-          if (held.length >= opts.sendBatchSize) emit();
-          else if (!timer && opts.timeoutMs > 0) timer = scheduler.schedule(emit, opts.timeoutMs);
+          for (; i < batch.length; i++) {
+            held.push(batch[i]);
+            if (held.length >= opts.sendBatchSize) emit();
+          }
+          if (held.length && !timer && opts.timeoutMs > 0) timer = scheduler.schedule(emit, opts.timeoutMs);
         },
         error(e) {
           timer?.unsubscribe();

@@ -11,7 +11,7 @@ import { decodeBatch } from './decode';
 import type { EbpfConfig } from './factory';
 import { EbpfUnavailableError, PidVerdict, defaultObjectPath, loadAddon, preflight, type NativeProbe, type ProbeStats } from './native';
 import { ProcessTracker, type ProcessSelection } from './processes';
-import { rebatch } from './rebatch';
+import { batchItems } from '../../processors/batch/batch';
 
 /** Bytes of one hand-over from the reader thread: large enough that JavaScript is called rarely. */
 const MAX_BATCH_BYTES = 1 << 20;
@@ -34,7 +34,9 @@ export class EbpfReceiver implements Receiver<'records'> {
     private readonly config: EbpfConfig,
     private readonly ctx: ComponentContext,
   ) {
-    this.output = this.incoming.pipe(rebatch(config.batch.max_batch_size, config.batch.timeout));
+    this.output = this.incoming.pipe(
+      batchItems({ sendBatchSize: config.batch.max_batch_size, sendBatchMaxSize: config.batch.max_batch_size, timeoutMs: config.batch.timeout }),
+    );
     const t = ctx.telemetry;
     this.countKernelDrops = t.counter('espan_ebpf_kernel_dropped_records_total', 'Records the probe lost in the kernel, by reason (ring_buffer_full, call_table_full).', ['reason']);
     this.countDecodeFailures = t.counter('espan_ebpf_decode_failures_total', 'Records from the probe that could not be decoded, by reason.', ['reason']);

@@ -3,6 +3,7 @@
  * (with VLAN tags), Linux cooked v1/v2, BSD loopback, raw IP; IPv4 and IPv6
  * (extension headers skipped); TCP segments with their payload.
  */
+import { ipv4Text, ipv6Text } from '../../core/records/network-data';
 
 export const LinkType = {
   NULL: 0,
@@ -79,33 +80,6 @@ function linkPayload(linkType: number, d: Uint8Array): { at: number; etherType: 
     default:
       return 'link';
   }
-}
-
-function ipv4Text(d: Uint8Array, at: number): string {
-  return `${d[at]}.${d[at + 1]}.${d[at + 2]}.${d[at + 3]}`;
-}
-
-function ipv6Text(d: Uint8Array, at: number): string {
-  const groups: number[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(u16(d, at + i));
-  let bestStart = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (bestStart < 0) return hex.join(':');
-  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
 }
 
 const IPV6_EXTENSIONS = new Set([0, 43, 60, 135, 139, 140]);
