@@ -112,7 +112,8 @@ export class Service {
         if (this.receivers.has(id)) continue;
         const conn = this.connector(id);
         if (conn) {
-          const signal = (this.component('connector', id).factory as ConnectorFactory).produces(this.component('connector', id).config);
+          const c = this.component('connector', id);
+          const signal = (c.factory as ConnectorFactory).produces(c.config);
           // A connector's output needs no start or stop of its own: it completes at connector shutdown.
           const receiver: Receiver = { output: conn.output, start: async () => {}, shutdown: async () => {} };
           this.receivers.set(id, { receiver, output: conn.output.pipe(share()), signal });
