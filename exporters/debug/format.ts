@@ -101,11 +101,16 @@ function hexDump(bytes: Uint8Array, max: number): string[] {
   return lines;
 }
 
+/** host:port, with IPv6 hosts in brackets so the port stays readable. */
+function endpoint(addr: string, port: number): string {
+  return addr.includes(':') ? `[${addr}]:${port}` : `${addr}:${port}`;
+}
+
 export function recordText(r: NetworkRecord, detailed: boolean): string {
   const trunc = r.actSize < r.bufLen ? ` (captured ${r.actSize})` : '';
   const head =
     `record ${FUNC_NAMES[r.funcId] ?? r.funcId} pid=${r.pid} tid=${r.tid} comm=${r.comm} fd=${r.fd} ` +
-    `${r.saddr}:${r.sport} -> ${r.daddr}:${r.dport} seq=${r.tcpSeq} idx=${r.index} len=${r.bufLen}${trunc} ` +
+    `${endpoint(r.saddr, r.sport)} -> ${endpoint(r.daddr, r.dport)} seq=${r.tcpSeq} idx=${r.index} len=${r.bufLen}${trunc} ` +
     `dur=${durationText(r.tsTail - r.ts)}`;
   return detailed ? [head, ...hexDump(r.payload, 256)].join('\n') : head;
 }
@@ -119,7 +124,7 @@ export function messageText(m: L7Message): string {
       : m.mysql
         ? `${m.mysql.command} ${m.mysql.sql ?? ''}${m.mysql.errorCode ? ` -> ERR ${m.mysql.errorCode}` : ''}`
         : '';
-  return `${m.protocol} ${m.role} pid=${m.pid} tid=${m.tid} ${m.saddr}:${m.sport} -> ${m.daddr}:${m.dport} ${what} (${dur}, ${m.outcome})`;
+  return `${m.protocol} ${m.role} pid=${m.pid} tid=${m.tid} ${endpoint(m.saddr, m.sport)} -> ${endpoint(m.daddr, m.dport)} ${what} (${dur}, ${m.outcome})`;
 }
 
 export function metricText(p: MetricPoint): string {
