@@ -48,6 +48,24 @@ service:
     expect(await svc.metrics.total('espan_receiver_accepted_items_total')).to.equal(3);
   });
 
+  it('counts what the nop exporter takes as sent and nothing as failed', async () => {
+    const svc = service(`
+receivers:
+  test_source:
+exporters:
+  nop:
+service:
+  ${NO_METRICS}
+  pipelines:
+    traces: {receivers: [test_source], exporters: [nop]}
+`);
+    await svc.start();
+    sources.get('test_source')!.next([1, 2, 3]);
+    await svc.shutdown();
+    expect(await svc.metrics.total('espan_exporter_sent_items_total', { exporter: 'nop' })).to.equal(3);
+    expect(await svc.metrics.total('espan_exporter_send_failed_items_total')).to.equal(0);
+  });
+
   it('shares one receiver between pipelines and keeps their processors apart', async () => {
     const svc = service(`
 receivers:

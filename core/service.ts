@@ -176,7 +176,7 @@ export class Service {
           for (const { id, exporter } of exporters) {
             try {
               const r = exporter.consume(batch, signal);
-              if (r) r.catch((e: unknown) => this.exportFailed(id, signal, batch, e));
+              if (r instanceof Promise) r.catch((e: unknown) => this.exportFailed(id, signal, batch, e));
             } catch (e) {
               this.exportFailed(id, signal, batch, e);
             }

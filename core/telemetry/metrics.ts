@@ -82,24 +82,34 @@ export interface ComponentTelemetry {
 export function componentTelemetry(metrics: ServiceMetrics, kind: string, id: string): ComponentTelemetry {
   return {
     metrics,
-    refused: (n, signal, reason) => metrics.receiverRefused.inc({ receiver: id, signal, reason }, n),
+    refused: (n, signal, reason) => {
+      metrics.receiverRefused.inc({ receiver: id, signal, reason }, n);
+    },
     dropped: (n, reason) => {
       if (kind === 'exporter') metrics.exporterFailed.inc({ exporter: id, signal: 'any', reason }, n);
       else metrics.processorDropped.inc({ processor: id, reason }, n);
     },
-    sent: (n, signal) => metrics.exporterSent.inc({ exporter: id, signal }, n),
-    failed: (n, signal, reason) => metrics.exporterFailed.inc({ exporter: id, signal, reason }, n),
+    sent: (n, signal) => {
+      metrics.exporterSent.inc({ exporter: id, signal }, n);
+    },
+    failed: (n, signal, reason) => {
+      metrics.exporterFailed.inc({ exporter: id, signal, reason }, n);
+    },
     queue: (size, capacity) => {
       metrics.exporterQueueSize.set({ exporter: id }, size);
       metrics.exporterQueueCapacity.set({ exporter: id }, capacity);
     },
     counter: (name, help, extra = []) => {
       const c = metrics.counter(name, help, ['component', ...extra]);
-      return (n, labels = {}) => c.inc({ component: id, ...labels }, n);
+      return (n, labels = {}) => {
+        c.inc({ component: id, ...labels }, n);
+      };
     },
     gauge: (name, help, extra = []) => {
       const g = metrics.gauge(name, help, ['component', ...extra]);
-      return (v, labels = {}) => g.set({ component: id, ...labels }, v);
+      return (v, labels = {}) => {
+        g.set({ component: id, ...labels }, v);
+      };
     },
   };
 }
