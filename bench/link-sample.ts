@@ -64,7 +64,15 @@ async function spansFromCapture(base: string): Promise<Span[]> {
   return [...spans, ...sdk];
 }
 
-const idFor = (c: number, id: string | undefined): string | undefined => (id ? c.toString(16).padStart(6, '0') + id.slice(6) : id);
+/**
+ * A flat copy of a concatenated string. Ids and keys that reach a linker are
+ * flat (decoded from OTLP or built once by the agent); a concatenation is a
+ * rope that every Map lookup and charCodeAt of the stages under test would
+ * flatten on their clock, a cost no real pipeline has.
+ */
+const flat = (s: string): string => Buffer.from(s, 'utf8').toString('utf8');
+
+const idFor = (c: number, id: string | undefined): string | undefined => (id ? flat(c.toString(16).padStart(6, '0') + id.slice(6)) : id);
 
 /**
  * Copy `c` of a span: its own link keys and ids, `shift` ns later. Every
@@ -73,12 +81,12 @@ const idFor = (c: number, id: string | undefined): string | undefined => (id ? c
  */
 function copyOf(s: Span, c: number, shift: bigint): Span {
   const a = { ...s.attributes };
-  if (typeof a[ESPAN.CONN_KEY] === 'string') a[ESPAN.CONN_KEY] = `${a[ESPAN.CONN_KEY]}~${c}`;
-  if (typeof a[ESPAN.THREAD_TRACE_ID] === 'string') a[ESPAN.THREAD_TRACE_ID] = `${a[ESPAN.THREAD_TRACE_ID]}~${c}`;
+  if (typeof a[ESPAN.CONN_KEY] === 'string') a[ESPAN.CONN_KEY] = flat(`${a[ESPAN.CONN_KEY]}~${c}`);
+  if (typeof a[ESPAN.THREAD_TRACE_ID] === 'string') a[ESPAN.THREAD_TRACE_ID] = flat(`${a[ESPAN.THREAD_TRACE_ID]}~${c}`);
   if (a[ESPAN.PROPAGATED_SAMPLED] !== undefined) a[ESPAN.PROPAGATED_SAMPLED] = c % 2 === 0;
   return {
     ...s,
-    traceId: s.traceId ? c.toString(16).padStart(8, '0') + s.traceId.slice(8) : '',
+    traceId: s.traceId ? flat(c.toString(16).padStart(8, '0') + s.traceId.slice(8)) : '',
     spanId: idFor(c, s.spanId)!,
     parentSpanId: idFor(c, s.parentSpanId),
     startTimeUnixNano: s.startTimeUnixNano + shift,
