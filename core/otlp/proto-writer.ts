@@ -91,8 +91,17 @@ export class ProtoWriter {
     this.view = new DataView(next.buffer, next.byteOffset, next.byteLength);
   }
 
-  /** A copy of what was written; the writer is then empty and can be reused. */
+  /** What was written; the writer is then empty and can be reused. */
   finish(): Buffer {
+    if (this.buf.length > KEEP_LIMIT && this.pos * 2 >= this.buf.length) {
+      // too large to keep, and at least half used: hand the buffer itself out rather than
+      // copying megabytes into yet another fresh allocation (page faults, external-memory GCs)
+      const whole = this.buf.subarray(0, this.pos);
+      this.buf = Buffer.allocUnsafeSlow(this.initialSize);
+      this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+      this.pos = 0;
+      return whole;
+    }
     const out = Buffer.allocUnsafe(this.pos);
     // TypedArray#set is a plain memcpy; Buffer#copy goes through argument checks in JavaScript
     out.set(this.buf.subarray(0, this.pos));
