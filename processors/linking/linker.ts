@@ -42,6 +42,9 @@ interface Rec {
   bucket: number;
   netKey?: string;
   threadKey?: string;
+  /** next span of the same network / thread key, in arrival order: index lists without an array per key */
+  nextNet?: Rec;
+  nextThread?: Rec;
   /** the client span this server span answered (network rule) */
   netParent?: Rec;
   /** the server span whose thread made this client call (in-process rule) */
@@ -114,15 +117,36 @@ function union(a: Rec, b: Rec): void {
   if (rb.maxBucket > ra.maxBucket) ra.maxBucket = rb.maxBucket;
 }
 
-function removeFrom(index: Map<string, Rec[]>, key: string, r: Rec): void {
-  const list = index.get(key);
-  if (!list) return;
-  if (list.length === 1) {
-    if (list[0] === r) index.delete(key);
-    return;
+function removeNet(index: Map<string, Rec>, key: string, r: Rec): void {
+  const head = index.get(key);
+  if (head === r) {
+    if (r.nextNet) index.set(key, r.nextNet);
+    else index.delete(key);
+  } else {
+    for (let x = head; x; x = x.nextNet) {
+      if (x.nextNet === r) {
+        x.nextNet = r.nextNet;
+        break;
+      }
+    }
   }
-  const i = list.indexOf(r);
-  if (i >= 0) list.splice(i, 1);
+  r.nextNet = undefined;
+}
+
+function removeThread(index: Map<string, Rec>, key: string, r: Rec): void {
+  const head = index.get(key);
+  if (head === r) {
+    if (r.nextThread) index.set(key, r.nextThread);
+    else index.delete(key);
+  } else {
+    for (let x = head; x; x = x.nextThread) {
+      if (x.nextThread === r) {
+        x.nextThread = r.nextThread;
+        break;
+      }
+    }
+  }
+  r.nextThread = undefined;
 }
 
 export class Linker {
@@ -131,8 +155,9 @@ export class Linker {
   /** a bucket closes once span time passed its end by this much */
   private readonly holdNs: number;
   private readonly buckets = new Map<number, Bucket>();
-  private readonly byNet = new Map<string, Rec[]>();
-  private readonly byThread = new Map<string, Rec[]>();
+  /** first span of each key; the others follow through nextNet / nextThread */
+  private readonly byNet = new Map<string, Rec>();
+  private readonly byThread = new Map<string, Rec>();
   private readonly byTraceId = new Map<string, Rec>();
   private readonly recentNet: RecentMap<RecentNet>;
   private readonly recentThread: RecentMap<RecentThread>;
@@ -225,6 +250,8 @@ export class Linker {
       bucket,
       netKey: undefined,
       threadKey: undefined,
+      nextNet: undefined,
+      nextThread: undefined,
       netParent: undefined,
       threadParent: undefined,
       netLinked: false,
@@ -256,12 +283,16 @@ export class Linker {
     if (typeof connKey === 'string' && (typeof reqSeq === 'number' || typeof reqSeq === 'bigint')) {
       const key = `${connKey}#${reqSeq}`;
       rec.netKey = key;
-      const list = this.byNet.get(key);
-      if (list) {
-        for (const other of list) this.linkNetwork(rec, other);
-        list.push(rec);
+      let other = this.byNet.get(key);
+      if (other) {
+        for (;;) {
+          this.linkNetwork(rec, other);
+          if (!other.nextNet) break;
+          other = other.nextNet;
+        }
+        other.nextNet = rec;
       } else {
-        this.byNet.set(key, [rec]);
+        this.byNet.set(key, rec);
       }
     }
     const thread = a[THREAD_TRACE_ID];
@@ -269,12 +300,16 @@ export class Linker {
       // the producer hashes host, process and thread into the id, so it is unique across hosts as it is
       const key = thread;
       rec.threadKey = key;
-      const list = this.byThread.get(key);
-      if (list) {
-        for (const other of list) this.linkThread(rec, other);
-        list.push(rec);
+      let other = this.byThread.get(key);
+      if (other) {
+        for (;;) {
+          this.linkThread(rec, other);
+          if (!other.nextThread) break;
+          other = other.nextThread;
+        }
+        other.nextThread = rec;
       } else {
-        this.byThread.set(key, [rec]);
+        this.byThread.set(key, rec);
       }
     }
   }
@@ -363,7 +398,7 @@ export class Linker {
       const s = r.span;
       if (!propagatedTraceId && s.traceId) propagatedTraceId = s.traceId;
       if (r.netKey) {
-        removeFrom(this.byNet, r.netKey, r);
+        removeNet(this.byNet, r.netKey, r);
         // only a span whose partner is missing looks among emitted traces for it
         const seen = r.netLinked ? undefined : this.recentNet.get(r.netKey);
         if (seen) {
@@ -376,7 +411,7 @@ export class Linker {
         }
       }
       if (r.threadKey) {
-        removeFrom(this.byThread, r.threadKey, r);
+        removeThread(this.byThread, r.threadKey, r);
         const seen = r.threadLinked ? undefined : this.recentThread.get(r.threadKey);
         if (seen) {
           if (r.kind === CLIENT && seen.serverSpanId && r.start >= seen.serverStart && r.end <= seen.serverEnd) {
