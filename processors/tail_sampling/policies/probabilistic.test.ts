@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { idOf, span, trace } from '../testutil';
 import { Decision } from './policy';
-import { hashTraceId, Probabilistic, thresholdFor } from './probabilistic';
+import { hashTraceId, hashTraceIdBigint, Probabilistic, thresholdFor } from './probabilistic';
 
 /** Spread-out ids as real trace ids are: FNV mixes nearby ids poorly (so does the Collector's). */
 function randomId(seed: number): string {
@@ -55,5 +55,30 @@ describe('tail_sampling probabilistic', () => {
       if (a.evaluate(trace([span()], id)) !== b.evaluate(trace([span()], id))) differ++;
     }
     expect(differ).to.be.greaterThan(50);
+  });
+});
+
+describe('tail_sampling probabilistic hash in 16-bit limbs', () => {
+  it('equals the bigint definition for hex ids, odd lengths, upper case, non-hex pairs and any salt', () => {
+    const salts = ['', 'a', 'default-hash-seed', 'ünïcode salt', 'x'.repeat(300)];
+    const ids = ['', '0', '61', 'ffffffffffffffffffffffffffffffff', '00000000000000000000000000000000', 'ABCDEF0123456789abcdef0123456789', 'abc', '0z12', 'zz', ' a1', '-a01', 'é1'];
+    for (let i = 0; i < 300; i++) ids.push(randomId(i), randomId(i).slice(0, i % 33));
+    for (const salt of salts) {
+      for (const id of ids) {
+        let expected: bigint | string;
+        let actual: bigint | string;
+        try {
+          expected = hashTraceIdBigint(salt, id);
+        } catch (e) {
+          expected = `throws ${(e as Error).name}`;
+        }
+        try {
+          actual = hashTraceId(salt, id);
+        } catch (e) {
+          actual = `throws ${(e as Error).name}`;
+        }
+        expect(actual, `${salt}/${id}`).to.equal(expected);
+      }
+    }
   });
 });
