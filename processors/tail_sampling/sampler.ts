@@ -74,12 +74,22 @@ const DECISION_NAMES: Record<number, string> = {
  * then any sample, then an inverted sample unless some policy said not sampled.
  */
 export function finalDecision(votes: ReadonlySet<Decision>): Decision {
-  if (votes.has(Decision.Dropped)) return Decision.Dropped;
-  if (votes.has(Decision.InvertNotSampled)) return Decision.NotSampled;
-  if (votes.has(Decision.Sampled)) return Decision.Sampled;
-  if (votes.has(Decision.InvertSampled) && !votes.has(Decision.NotSampled)) return Decision.Sampled;
+  let mask = 0;
+  for (const d of votes) mask |= 1 << d;
+  return finalDecisionOf(mask);
+}
+
+/** finalDecision over a bit set of votes (bit d for Decision d): no Set per trace on the hot path. */
+function finalDecisionOf(mask: number): Decision {
+  if (mask & (1 << Decision.Dropped)) return Decision.Dropped;
+  if (mask & (1 << Decision.InvertNotSampled)) return Decision.NotSampled;
+  if (mask & (1 << Decision.Sampled)) return Decision.Sampled;
+  if (mask & (1 << Decision.InvertSampled) && !(mask & (1 << Decision.NotSampled))) return Decision.Sampled;
   return Decision.NotSampled;
 }
+
+/** Decision values are 0..DECISIONS-1: vote counts live in flat arrays indexed by them. */
+const DECISIONS = 7;
 
 export class TailSampler {
   private readonly held = new Map<string, Held>();
@@ -209,9 +219,9 @@ export class TailSampler {
 
   private decideWhile(isDue: (h: Held) => boolean): Trace[] {
     const out: Trace[] = [];
-    const finals = new Map<Decision, number>();
-    const votes = new Map<string, number>();
-    const seen = new Set<Decision>();
+    const finals = new Array<number>(DECISIONS).fill(0);
+    // votes[policy * DECISIONS + decision]: counted in numbers, not in a Map of built key strings
+    const votes = new Array<number>(this.policies.length * DECISIONS).fill(0);
     let notSampledSpans = 0;
     let droppedSpans = 0;
     while (this.pendingHead < this.pending.length) {
@@ -219,24 +229,23 @@ export class TailSampler {
       const h = this.held.get(id);
       if (h !== undefined && h.decision === Decision.Unspecified) {
         if (!isDue(h)) break;
-        seen.clear();
+        let seen = 0;
         const trace = { traceId: id, spans: h.spans };
-        for (const p of this.policies) {
+        for (let i = 0; i < this.policies.length; i++) {
           let d: Decision;
           try {
-            d = p.evaluator.evaluate(trace);
+            d = this.policies[i].evaluator.evaluate(trace);
           } catch {
             d = Decision.Error;
           }
-          seen.add(d);
-          const key = `${p.name}\u0000${d}`;
-          votes.set(key, (votes.get(key) ?? 0) + 1);
+          seen |= 1 << d;
+          votes[i * DECISIONS + d]++;
           if (d === Decision.Dropped) break;
           if (this.config.sample_on_first_match && d === Decision.Sampled) break;
         }
-        const d = finalDecision(seen);
+        const d = finalDecisionOf(seen);
         h.decision = d;
-        finals.set(d, (finals.get(d) ?? 0) + 1);
+        finals[d]++;
         if (d === Decision.Sampled) {
           out.push(trace);
           this.sampledCache.add(id);
@@ -254,10 +263,12 @@ export class TailSampler {
       this.pending = this.pending.slice(this.pendingHead);
       this.pendingHead = 0;
     }
-    for (const [d, n] of finals) this.count.decisions(n, { decision: DECISION_NAMES[d] });
-    for (const [key, n] of votes) {
-      const [policy, d] = key.split('\u0000');
-      this.count.policy(n, { policy, decision: DECISION_NAMES[Number(d)] ?? 'unspecified' });
+    for (let d = 0; d < DECISIONS; d++) if (finals[d]) this.count.decisions(finals[d], { decision: DECISION_NAMES[d] });
+    for (let i = 0; i < this.policies.length; i++) {
+      for (let d = 0; d < DECISIONS; d++) {
+        const n = votes[i * DECISIONS + d];
+        if (n) this.count.policy(n, { policy: this.policies[i].name, decision: DECISION_NAMES[d] ?? 'unspecified' });
+      }
     }
     if (notSampledSpans) this.telemetry.dropped(notSampledSpans, 'not_sampled');
     if (droppedSpans) this.telemetry.dropped(droppedSpans, 'dropped_by_policy');
