@@ -228,6 +228,8 @@ const shared = new ProtoWriter();
 
 /** Output bytes per span of the last request: sizes the next one. */
 let bytesPerSpan = 0;
+/** The guess is only a guess: a few huge spans before many small ones must not reserve gigabytes. */
+const MAX_PRESIZE = 64 * 1024 * 1024;
 
 /** ExportTraceServiceRequest bytes for the spans, grouped by resource and scope as group.ts does. */
 export function writeTraceRequest(spans: readonly Span[], w: ProtoWriter = shared): Buffer {
@@ -235,7 +237,7 @@ export function writeTraceRequest(spans: readonly Span[], w: ProtoWriter = share
   // One allocation of about the right size: growing by doubling to tens of megabytes
   // (a link window's traces released at once) copies and page-faults every step.
   const expected = spans.length * bytesPerSpan;
-  if (expected > 0) w.ensure(Math.ceil(expected * 1.125));
+  if (expected > 0) w.ensure(Math.min(MAX_PRESIZE, Math.ceil(expected * 1.125)));
   try {
     for (const g of groupByResource(spans)) {
       const rs = w.begin(REQUEST_RESOURCE_SPANS, GROUP);
