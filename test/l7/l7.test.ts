@@ -149,6 +149,28 @@ async function capture(port: number, file: string, traffic: () => Promise<void>)
   }
 }
 
+/**
+ * Captures `traffic` and checks the parsed exchanges. On a loaded machine
+ * tcpdump now and then misses a loopback segment (seen: a whole response
+ * absent from the file, its FIN present), which no parser can recover. The
+ * traffic is the same every time, so a parser fault fails every attempt; a
+ * lost segment is captured again, up to three times.
+ */
+async function expectCapturedExchanges(port: number, dir: string, name: string, traffic: () => Promise<void>, expected: string[]): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    const file = path.join(dir, `${name}-${attempt}.pcap`);
+    await capture(port, file, traffic);
+    const got = parseRecords(await recordsFromPcap(file)).messages.map(line);
+    const missing = expected.filter((m) => !got.includes(m));
+    if (missing.length && attempt < 3) {
+      console.log(`    capture ${attempt} lacks ${missing.length} exchange(s) (tcpdump missed a segment?); capturing again`);
+      continue;
+    }
+    expect(got).to.deep.equal(expected);
+    return;
+  }
+}
+
 describe('L7 parsing of live traffic captured now', function () {
   this.timeout(30000);
   let dir: string;
@@ -165,15 +187,12 @@ describe('L7 parsing of live traffic captured now', function () {
   it('Node http server and clients', async () => {
     const port = await freePort();
     const server = await startHttpServer(port);
-    const file = path.join(dir, 'http.pcap');
     try {
-      await capture(port, file, () => httpClient(port));
+      await expectCapturedExchanges(port, dir, 'http', () => httpClient(port), EXPECTED['http-node.pcap']);
     } finally {
       server.closeAllConnections();
       server.close();
     }
-    const { messages } = parseRecords(await recordsFromPcap(file));
-    expect(messages.map(line)).to.deep.equal(EXPECTED['http-node.pcap']);
   });
 
   it('redis-server and a Node RESP client', async function () {
@@ -189,10 +208,7 @@ describe('L7 parsing of live traffic captured now', function () {
         if (ok) break;
         await new Promise((r) => setTimeout(r, 50));
       }
-      const file = path.join(dir, 'redis.pcap');
-      await capture(port, file, () => redisClient(port));
-      const { messages } = parseRecords(await recordsFromPcap(file));
-      expect(messages.map(line)).to.deep.equal(EXPECTED['redis.pcap'].slice(-6));
+      await expectCapturedExchanges(port, dir, 'redis', () => redisClient(port), EXPECTED['redis.pcap'].slice(-6));
     } finally {
       redis.kill('SIGTERM');
     }
