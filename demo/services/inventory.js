@@ -3,43 +3,11 @@
 // Usage: node inventory.js PORT REDIS_PORT
 'use strict';
 const http = require('node:http');
-const net = require('node:net');
+const path = require('node:path');
+const { respClient } = require(path.join(__dirname, '../../test/helpers/resp-client.js'));
 
 const [port, redisPort] = process.argv.slice(2).map(Number);
-
-// A minimal RESP client: commands are answered in order on one connection.
-const redis = net.connect(redisPort, '127.0.0.1');
-const waiting = [];
-let pending = Buffer.alloc(0);
-redis.on('data', (chunk) => {
-  pending = Buffer.concat([pending, chunk]);
-  for (;;) {
-    const end = pending.indexOf('\r\n');
-    if (end < 0) return;
-    const line = pending.toString('latin1', 0, end);
-    if (line[0] === '$') {
-      const len = Number(line.slice(1));
-      if (len < 0) {
-        pending = pending.subarray(end + 2);
-        waiting.shift()(null);
-        continue;
-      }
-      if (pending.length < end + 2 + len + 2) return;
-      const value = pending.toString('utf8', end + 2, end + 2 + len);
-      pending = pending.subarray(end + 4 + len);
-      waiting.shift()(value);
-    } else {
-      pending = pending.subarray(end + 2);
-      waiting.shift()(line.slice(1));
-    }
-  }
-});
-function command(...args) {
-  return new Promise((resolve) => {
-    waiting.push(resolve);
-    redis.write(`*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(String(a))}\r\n${a}\r\n`).join('')}`);
-  });
-}
+const command = respClient(redisPort);
 
 http
   .createServer(async (req, res) => {

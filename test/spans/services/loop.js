@@ -4,37 +4,11 @@
 // Usage: REDIS_PASSWORD=… node loop.js PORT REDIS_PORT
 'use strict';
 const http = require('node:http');
-const net = require('node:net');
+const path = require('node:path');
+const { respClient } = require(path.join(__dirname, '../../helpers/resp-client.js'));
 
 const [port, redisPort] = process.argv.slice(2).map(Number);
-const redis = net.connect(redisPort, '127.0.0.1');
-const waiting = [];
-let pending = Buffer.alloc(0);
-
-// Replies of the few commands used here: simple strings, errors, integers, bulk strings.
-redis.on('data', (chunk) => {
-  pending = Buffer.concat([pending, chunk]);
-  for (;;) {
-    const end = pending.indexOf('\r\n');
-    if (end < 0) return;
-    const line = pending.toString('latin1', 0, end);
-    if (line[0] === '$' && Number(line.slice(1)) >= 0) {
-      const len = Number(line.slice(1));
-      if (pending.length < end + 4 + len) return;
-      pending = pending.subarray(end + 4 + len);
-    } else {
-      pending = pending.subarray(end + 2);
-    }
-    waiting.shift()(line);
-  }
-});
-
-function command(...args) {
-  return new Promise((resolve) => {
-    waiting.push(resolve);
-    redis.write(`*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(String(a))}\r\n${a}\r\n`).join('')}`);
-  });
-}
+const command = respClient(redisPort);
 
 command('AUTH', process.env.REDIS_PASSWORD).then(() => {
   http
