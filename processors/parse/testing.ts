@@ -93,6 +93,16 @@ export class Conversation {
 }
 
 /** Cuts `bytes` at the given points (any numbers; taken modulo the length, sorted). */
+/** `target` with `noise` inserted at `where` (modulo its length + 1): a damaged conversation for property tests. */
+export function insertNoise(target: Uint8Array, noise: Uint8Array, where: number): Uint8Array {
+  const at = where % (target.length + 1);
+  const mutated = new Uint8Array(target.length + noise.length);
+  mutated.set(target.subarray(0, at), 0);
+  mutated.set(noise, at);
+  mutated.set(target.subarray(at), at + noise.length);
+  return mutated;
+}
+
 export function cut(bytes: Uint8Array, points: number[]): Uint8Array[] {
   const at = [...new Set(points.map((p) => (bytes.length ? p % bytes.length : 0)))].filter((p) => p > 0).sort((a, b) => a - b);
   const out: Uint8Array[] = [];

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { ParseEngine, type ParseCounters } from '../processor';
-import { clientRecords, cut, defaultSettings } from '../testing';
+import { clientRecords, cut, defaultSettings, insertNoise } from '../testing';
 import { BodyKind, parseChunkLine, parseRequestHead, parseResponseHead, splitTarget, type HttpRequestHead, type HttpResponseHead } from './parser';
 import { INVALID, NEED_MORE } from '../decoder';
 import type { L7Message } from '../../../core/signals';
@@ -152,11 +152,7 @@ describe('http parser properties', function () {
       fc.property(fc.nat(63), fc.uint8Array({ maxLength: 16 }), fc.nat(), fc.nat(), fc.boolean(), (i, noise, where, cutAt, inRequest) => {
         const { req, resp } = pool[i];
         const target = inRequest ? req : resp;
-        const at = where % (target.length + 1);
-        const mutated = new Uint8Array(target.length + noise.length);
-        mutated.set(target.subarray(0, at), 0);
-        mutated.set(noise, at);
-        mutated.set(target.subarray(at), at + noise.length);
+        const mutated = insertNoise(target, noise, where);
         const c = counting();
         const e = new ParseEngine(defaultSettings(), c.counters);
         e.process(inRequest ? clientRecords(cut(mutated, [cutAt]), [resp]) : clientRecords([req], cut(mutated, [cutAt])), 0);

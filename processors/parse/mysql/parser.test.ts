@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import type { L7Message } from '../../../core/signals';
 import { ParseEngine, type ParseCounters } from '../processor';
-import { Conversation, clientRecords, cut, defaultSettings } from '../testing';
+import { Conversation, clientRecords, cut, defaultSettings, insertNoise } from '../testing';
 import { Cap, looksLikeCommand, looksLikeGreeting, parseErr, parseHandshakeResponse, parseOk } from './parser';
 import { sanitizeSql } from './sanitize';
 
@@ -187,11 +187,7 @@ describe('mysql parser properties', function () {
       fc.property(fc.nat(63), fc.uint8Array({ maxLength: 16 }), fc.nat(), fc.nat(), fc.boolean(), (i, noise, where, cutAt, inRequest) => {
         const { req, resp } = pool[i];
         const target = inRequest ? req : resp;
-        const at = where % (target.length + 1);
-        const mutated = new Uint8Array(target.length + noise.length);
-        mutated.set(target.subarray(0, at), 0);
-        mutated.set(noise, at);
-        mutated.set(target.subarray(at), at + noise.length);
+        const mutated = insertNoise(target, noise, where);
         const e = new ParseEngine(defaultSettings(), counters);
         e.process(inRequest ? clientRecords(cut(mutated, [cutAt]), [resp]) : clientRecords([req], cut(mutated, [cutAt])), 0);
         e.closeAll();

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import type { L7Message } from '../../../core/signals';
 import { INVALID, NEED_MORE } from '../decoder';
 import { ParseEngine, type ParseCounters } from '../processor';
-import { clientRecords, cut, defaultSettings } from '../testing';
+import { clientRecords, cut, defaultSettings, insertNoise } from '../testing';
 import { T_ARRAY, T_BULK, T_ERROR, T_MAP, looksLikeRequest, parseInline, parseToken, type Token } from './parser';
 
 const b = (s: string): Uint8Array => Buffer.from(s, 'latin1');
@@ -147,11 +147,7 @@ describe('redis parser properties', function () {
       fc.property(fc.nat(63), fc.uint8Array({ maxLength: 16 }), fc.nat(), fc.nat(), fc.boolean(), (i, noise, where, cutAt, inRequest) => {
         const { req, resp } = pool[i];
         const target = inRequest ? req : resp;
-        const at = where % (target.length + 1);
-        const mutated = new Uint8Array(target.length + noise.length);
-        mutated.set(target.subarray(0, at), 0);
-        mutated.set(noise, at);
-        mutated.set(target.subarray(at), at + noise.length);
+        const mutated = insertNoise(target, noise, where);
         const e = new ParseEngine(defaultSettings(), counters(failures));
         e.process(inRequest ? clientRecords(cut(mutated, [cutAt]), [resp]) : clientRecords([req], cut(mutated, [cutAt])), 0);
         e.closeAll();
