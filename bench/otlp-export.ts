@@ -10,52 +10,8 @@ import { spawn } from 'node:child_process';
 import * as readline from 'node:readline';
 import { performance } from 'node:perf_hooks';
 import { encodeTraceRequest, encodeTraceRequestProtobufjs } from '../core/otlp/encode';
-import { SpanKind, StatusCode, type Resource, type Span } from '../core/signals';
-
-const BATCH = 512;
-
-function makeSpans(n: number): Span[] {
-  const resource: Resource = { attributes: { 'service.name': 'checkout', 'host.name': 'node-1', 'process.pid': 4242 } };
-  const scope = { name: 'espan', version: '0.1.0' };
-  // ids derived from a counter, as espan derives them: no per-span randomness
-  const base = 0x1234_5678_9abcn << 64n;
-  const out: Span[] = [];
-  for (let i = 0; i < n; i++) {
-    out.push({
-      traceId: (base + BigInt(i >> 3)).toString(16).padStart(32, '0'),
-      spanId: (0x1000_0000_0000_0000n + BigInt(i)).toString(16),
-      parentSpanId: i & 7 ? (0x1000_0000_0000_0000n + BigInt(i - 1)).toString(16) : undefined,
-      name: 'GET /api/items/{id}',
-      kind: SpanKind.SERVER,
-      startTimeUnixNano: 1_763_000_000_000_000_000n + BigInt(i) * 1000n,
-      endTimeUnixNano: 1_763_000_000_000_500_000n + BigInt(i) * 1000n,
-      attributes: {
-        'http.request.method': 'GET',
-        'url.path': `/api/items/${i % 100}`,
-        'http.route': '/api/items/{id}',
-        'http.response.status_code': 200,
-        'server.address': '10.0.0.12',
-        'server.port': 8080,
-        'client.address': '10.0.0.7',
-        'network.protocol.version': '1.1',
-        'espan.req_seq': 1_000_000 + i,
-        'espan.thread_trace_id': 'a1b2c3d4e5f60718',
-      },
-      events: [],
-      links: [],
-      status: { code: StatusCode.UNSET },
-      resource,
-      scope,
-    });
-  }
-  return out;
-}
-
-function batches<T>(items: T[]): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += BATCH) out.push(items.slice(i, i + BATCH));
-  return out;
-}
+import type { Span } from '../core/signals';
+import { BATCH, batches, makeSpans } from './lib/otlp-spans';
 
 async function serialisation(spans: Span[]): Promise<void> {
   const { ProtobufTraceSerializer } = await import('@opentelemetry/otlp-transformer');
