@@ -12,14 +12,13 @@
  * JavaScript, kernel drops, and the probe's run time per captured call.
  */
 import * as os from 'node:os';
-import { resolveConfig } from '../core/config/schema';
-import { memoryLogger } from '../core/telemetry/logger';
-import { componentTelemetry, ServiceMetrics } from '../core/telemetry/metrics';
+import { ServiceMetrics } from '../core/telemetry/metrics';
 import { ebpfFactory, type EbpfConfig } from '../receivers/ebpf/factory';
 import { startNginx } from '../test/helpers/servers';
 import { defaultObjectPath, EbpfUnavailableError, loadAddon, preflight } from '../receivers/ebpf/native';
 import type { EbpfReceiver } from '../receivers/ebpf/receiver';
 import { median, missingTools, threadCpu, wrk as wrkRun, workerOf, type LoadRun } from './lib/measure';
+import { configFrom, testContext } from '../test/helpers/context';
 
 function arg(name: string, dflt: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -53,16 +52,8 @@ interface TracedRun extends LoadRun {
 
 async function traced(): Promise<TracedRun> {
   const raw = SELECT_NONE ? { service_env_vars: [] } : ONLY_NGINX ? { include_comms: ['nginx'] } : { trace_all_processes: true };
-  const { config, problems } = resolveConfig<EbpfConfig>(ebpfFactory.schema, raw);
-  if (!config) throw new Error(JSON.stringify(problems));
   const metrics = new ServiceMetrics();
-  const receiver = ebpfFactory.create(config, {
-    id: 'ebpf',
-    kind: 'receiver',
-    logger: memoryLogger(),
-    telemetry: componentTelemetry(metrics, 'receiver', 'ebpf'),
-    configDir: process.cwd(),
-  }) as EbpfReceiver;
+  const receiver = ebpfFactory.create(configFrom<EbpfConfig>(ebpfFactory, raw), testContext('receiver', 'ebpf', metrics)) as EbpfReceiver;
   let records = 0;
   const done = new Promise<void>((resolve) => receiver.output.subscribe({ next: (b) => (records += b.length), complete: resolve }));
   await receiver.start();

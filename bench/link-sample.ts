@@ -21,7 +21,6 @@ import { resolveConfig } from '../core/config/schema';
 import { encodeTraceRequest, flattenTraces, fromOtlpJson } from '../core/otlp';
 import { ESPAN } from '../core/semconv';
 import type { NetworkRecord, Span, Trace } from '../core/signals';
-import { memoryLogger } from '../core/telemetry/logger';
 import { componentTelemetry, ServiceMetrics } from '../core/telemetry/metrics';
 import { espanFactory } from '../processors/espan/factory';
 import { Linker } from '../processors/linking/linker';
@@ -31,6 +30,7 @@ import { threadCorrelationFactory } from '../processors/thread_correlation/facto
 import { schema as samplingSchema, type TailSamplingConfig } from '../processors/tail_sampling/config';
 import { TailSampler } from '../processors/tail_sampling/sampler';
 import { replayFactory } from '../receivers/replay/factory';
+import { testContext } from '../test/helpers/context';
 
 const BATCH = 512;
 /** simulated offered load: how fast span time moves */
@@ -41,7 +41,7 @@ const LINKING = { link_window: 500, link_windows: 2, max_clock_skew: 100, max_sp
 const DECISION_WAIT = '0s';
 
 function context(id: string): ComponentContext {
-  return { id, kind: 'processor', logger: memoryLogger(), telemetry: componentTelemetry(new ServiceMetrics(), 'processor', id), configDir: process.cwd() };
+  return testContext('processor', id);
 }
 
 function operator(factory: ProcessorFactory, raw: Record<string, unknown> = {}): OperatorFunction<any[], any[]> {

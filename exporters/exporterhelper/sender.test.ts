@@ -1,18 +1,18 @@
 import { expect } from 'chai';
-import { memoryLogger } from '../../core/telemetry/logger';
-import { componentTelemetry, ServiceMetrics } from '../../core/telemetry/metrics';
+import { ServiceMetrics } from '../../core/telemetry/metrics';
 import type { ComponentContext } from '../../core/component';
 import { initialBackoff, nextWait } from './backoff';
 import type { QueueSettings, RetrySettings } from './config';
 import { ExportError, grpcRetryable, httpRetryable, parseRetryAfter } from './errors';
 import { QueuedSender, type Transport } from './sender';
+import { testContext } from '../../test/helpers/context';
 
 const RETRY: RetrySettings = { enabled: true, initial_interval: 5, randomization_factor: 0, multiplier: 2, max_interval: 20, max_elapsed_time: 200 };
 const QUEUE: QueueSettings = { enabled: true, queue_size: 3, num_consumers: 1, block_on_overflow: false };
 
 function context(): ComponentContext & { metrics: ServiceMetrics } {
   const metrics = new ServiceMetrics();
-  return { id: 'otlp', kind: 'exporter', logger: memoryLogger(), telemetry: componentTelemetry(metrics, 'exporter', 'otlp'), configDir: '.', metrics };
+  return { ...testContext('exporter', 'otlp', metrics), metrics };
 }
 
 /** A transport whose answers the test scripts, one function per attempt. */

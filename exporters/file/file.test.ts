@@ -3,16 +3,13 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileFactory, type FileConfig } from './factory';
-import { resolveConfig } from '../../core/config/schema';
-import { memoryLogger } from '../../core/telemetry/logger';
-import { componentTelemetry, ServiceMetrics } from '../../core/telemetry/metrics';
+import { ServiceMetrics } from '../../core/telemetry/metrics';
 import { sampleTrace } from '../../test/helpers/spans';
+import { configFrom, testContext } from '../../test/helpers/context';
 
 function create(dir: string, block: Record<string, unknown>) {
-  const { config, problems } = resolveConfig<FileConfig>(fileFactory.schema, block);
-  expect(problems).to.deep.equal([]);
   const metrics = new ServiceMetrics();
-  const exporter = fileFactory.create(config!, { id: 'file', kind: 'exporter', logger: memoryLogger(), telemetry: componentTelemetry(metrics, 'exporter', 'file'), configDir: dir });
+  const exporter = fileFactory.create(configFrom<FileConfig>(fileFactory, block), { ...testContext('exporter', 'file', metrics), configDir: dir });
   return { exporter, metrics };
 }
 

@@ -2,18 +2,18 @@ import { expect } from 'chai';
 import * as http from 'node:http';
 import * as zlib from 'node:zlib';
 import { lastValueFrom, toArray } from 'rxjs';
-import type { ComponentContext, ReceiverRuntime } from '../../core/component';
+import type { ReceiverRuntime } from '../../core/component';
 import { resolveConfig } from '../../core/config/schema';
 import { encodeTraceRequest } from '../../core/otlp/encode';
 import { toOtlpJson } from '../../core/otlp/json';
-import { memoryLogger } from '../../core/telemetry/logger';
-import { componentTelemetry, ServiceMetrics } from '../../core/telemetry/metrics';
+import { ServiceMetrics } from '../../core/telemetry/metrics';
 import type { Span } from '../../core/signals';
 import { makeCerts, removeCerts, type TestCerts } from '../../test/otlp/certs';
 import { RESOURCE_B, plainSpan, richSpan, withoutResource } from '../../test/otlp/fixtures';
 import { buildExporter } from '../../test/otlp/harness';
 import { otlpReceiverFactory, type OtlpReceiverConfig } from './factory';
 import { OtlpReceiver } from './receiver';
+import { testContext } from '../../test/helpers/context';
 
 const FREE = { protocols: { grpc: { endpoint: '127.0.0.1:0' }, http: { endpoint: '127.0.0.1:0' } } };
 
@@ -29,7 +29,7 @@ async function startReceiver(block: Record<string, unknown> = {}, runtime: Recei
   if (!config) throw new Error(JSON.stringify(problems));
   expect(otlpReceiverFactory.validate!(config)).to.deep.equal([]);
   const metrics = new ServiceMetrics();
-  const ctx: ComponentContext = { id: 'otlp', kind: 'receiver', logger: memoryLogger(), telemetry: componentTelemetry(metrics, 'receiver', 'otlp'), configDir: process.cwd() };
+  const ctx = testContext('receiver', 'otlp', metrics);
   const receiver = otlpReceiverFactory.create(config, ctx) as OtlpReceiver;
   const collected = lastValueFrom(receiver.output.pipe(toArray()));
   await receiver.start(runtime);

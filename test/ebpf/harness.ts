@@ -1,13 +1,12 @@
 /** Shared pieces of the real-kernel tests: capture with the ebpf receiver, run the Python workload. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
-import { resolveConfig } from '../../core/config/schema';
 import type { NetworkRecord } from '../../core/signals';
-import { memoryLogger } from '../../core/telemetry/logger';
-import { componentTelemetry, ServiceMetrics } from '../../core/telemetry/metrics';
+import { ServiceMetrics } from '../../core/telemetry/metrics';
 import { ebpfFactory, type EbpfConfig } from '../../receivers/ebpf/factory';
 import { defaultObjectPath, EbpfUnavailableError, loadAddon, preflight } from '../../receivers/ebpf/native';
 import { EbpfReceiver } from '../../receivers/ebpf/receiver';
+import { configFrom, testContext } from '../helpers/context';
 
 /** Why eBPF capture cannot run here, or undefined when it can. */
 export function ebpfUnavailable(): string | undefined {
@@ -29,16 +28,8 @@ export interface Capture {
 }
 
 export async function startCapture(raw: Record<string, unknown>): Promise<Capture> {
-  const { config, problems } = resolveConfig<EbpfConfig>(ebpfFactory.schema, raw);
-  if (!config) throw new Error(`bad test config: ${JSON.stringify(problems)}`);
   const metrics = new ServiceMetrics();
-  const receiver = ebpfFactory.create(config, {
-    id: 'ebpf',
-    kind: 'receiver',
-    logger: memoryLogger(),
-    telemetry: componentTelemetry(metrics, 'receiver', 'ebpf'),
-    configDir: process.cwd(),
-  }) as EbpfReceiver;
+  const receiver = ebpfFactory.create(configFrom<EbpfConfig>(ebpfFactory, raw), testContext('receiver', 'ebpf', metrics)) as EbpfReceiver;
   const records: NetworkRecord[] = [];
   const done = new Promise<void>((resolve, reject) =>
     receiver.output.subscribe({ next: (b) => records.push(...b), complete: resolve, error: reject }),

@@ -2,10 +2,11 @@
 import type { ComponentContext, Exporter } from '../../core/component';
 import { resolveConfig } from '../../core/config/schema';
 import { memoryLogger } from '../../core/telemetry/logger';
-import { componentTelemetry, ServiceMetrics } from '../../core/telemetry/metrics';
+import { ServiceMetrics } from '../../core/telemetry/metrics';
 import type { Env } from '../../exporters/exporterhelper/client';
 import { createOtlpGrpcExporter, otlpGrpcExporterFactory } from '../../exporters/otlp_grpc/factory';
 import { createOtlpHttpExporter, otlpHttpExporterFactory } from '../../exporters/otlp_http/factory';
+import { testContext } from '../helpers/context';
 
 export type Kind = 'grpc' | 'http';
 
@@ -24,7 +25,7 @@ export function buildExporter(kind: Kind, block: Record<string, unknown>, env: E
   const v = factory.validate?.(config) ?? [];
   if (v.length) throw new Error(`bad test config: ${JSON.stringify(v)}`);
   const metrics = new ServiceMetrics();
-  const ctx = { id: kind, kind: 'exporter' as const, logger: memoryLogger(), telemetry: componentTelemetry(metrics, 'exporter', kind), configDir: process.cwd() };
+  const ctx = testContext('exporter', kind, metrics);
   const exporter = kind === 'grpc' ? createOtlpGrpcExporter(config, ctx, env) : createOtlpHttpExporter(config, ctx, env);
   return {
     exporter,

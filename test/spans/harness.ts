@@ -12,9 +12,9 @@ import { from, lastValueFrom, toArray, type OperatorFunction } from 'rxjs';
 import type { ComponentContext, ProcessorFactory } from '../../core/component';
 import { resolveConfig } from '../../core/config/schema';
 import type { L7Message, NetworkRecord, Span } from '../../core/signals';
-import { memoryLogger } from '../../core/telemetry/logger';
-import { componentTelemetry, ServiceMetrics } from '../../core/telemetry/metrics';
+import { ServiceMetrics } from '../../core/telemetry/metrics';
 import { freePort } from '../helpers/servers';
+import { testContext } from '../helpers/context';
 
 export const SYSTEM_PYTHON = '/usr/bin/python3';
 export const SERVICES = path.join(__dirname, 'services');
@@ -32,7 +32,7 @@ export function servicesUnavailable(): string | undefined {
 }
 
 export function context(id: string, metrics = new ServiceMetrics()): ComponentContext {
-  return { id, kind: 'processor', logger: memoryLogger(), telemetry: componentTelemetry(metrics, 'processor', id), configDir: process.cwd() };
+  return testContext('processor', id, metrics);
 }
 
 /** A processor from its factory and a config block, as the service would make it. */
