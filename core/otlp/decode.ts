@@ -10,8 +10,9 @@
  */
 import type { AttributeValue, Attributes, InstrumentationScope, Resource, Span, SpanEvent, SpanLink } from '../signals';
 import { otlpProto } from './proto';
+import { OtlpDecodeError, readTraceRequest } from './read-trace';
 
-export class OtlpDecodeError extends Error {}
+export { OtlpDecodeError };
 
 type Obj = Record<string, any>;
 
@@ -188,8 +189,13 @@ function walk(doc: Obj, f: Forms): Span[] {
   return out;
 }
 
-/** Spans of a protobuf ExportTraceServiceRequest. */
+/** Spans of a protobuf ExportTraceServiceRequest (read-trace.ts reads it; protobufjs stays the reference in tests). */
 export function decodeTraceRequest(bytes: Uint8Array): Span[] {
+  return readTraceRequest(bytes);
+}
+
+/** The same through protobufjs and the official .proto files: the reference readTraceRequest is checked against. */
+export function decodeTraceRequestReference(bytes: Uint8Array): Span[] {
   let msg: Obj;
   try {
     msg = otlpProto().TraceRequest.decode(bytes) as unknown as Obj;

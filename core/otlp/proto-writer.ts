@@ -302,6 +302,13 @@ export class ProtoWriter {
     return true;
   }
 
+  /** Bytes already in wire format (whole fields, tags included), copied as they are. */
+  raw(fields: Uint8Array): void {
+    this.ensure(fields.length);
+    this.buf.set(fields, this.pos);
+    this.pos += fields.length;
+  }
+
   /** A length-delimited bytes field (written even when empty). */
   bytes(tag: number, b: Uint8Array): void {
     const n = b.length;

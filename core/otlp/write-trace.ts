@@ -12,6 +12,7 @@
 import type { AttributeValue, Attributes, InstrumentationScope, Resource, Span, SpanEvent, SpanLink } from '../signals';
 import { groupByResource, withSdkIdentity } from './group';
 import { ProtoWriter, tagOf } from './proto-writer';
+import { receivedAttributes } from './read-trace';
 
 /** Length-width guesses: most key/values and events fit 127 bytes, most spans 16 KiB. */
 const SMALL = 1;
@@ -204,7 +205,10 @@ export function writeSpan(w: ProtoWriter, tag: number, s: Span): void {
   w.fixed64(s.startTimeUnixNano);
   w.byte(SPAN_END);
   w.fixed64(s.endTimeUnixNano);
-  writeKeyValues(w, SPAN_ATTRIBUTES, s.attributes);
+  // attributes received over OTLP and not changed since are copied from the request they came in
+  const received = receivedAttributes(s.attributes);
+  if (received) w.raw(received);
+  else writeKeyValues(w, SPAN_ATTRIBUTES, s.attributes);
   uint32Field(w, SPAN_DROPPED_ATTRIBUTES, s.droppedAttributesCount);
   for (const e of s.events) writeEvent(w, e);
   uint32Field(w, SPAN_DROPPED_EVENTS, s.droppedEventsCount);

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { RESOURCE_A, RESOURCE_B, SCOPE, plainSpan, redPoints, richSpan } from '../../test/otlp/fixtures';
+import { RESOURCE_A, RESOURCE_B, SCOPE, plainSpan, redPoints, richSpan, spanBatches } from '../../test/otlp/fixtures';
 import type { AttributeValue, Attributes, InstrumentationScope, MetricPoint, Resource, Span } from '../signals';
 import { encodeMetricsRequestProtobufjs, encodeTraceRequest, encodeTraceRequestProtobufjs } from './encode';
 import { ESPAN_SDK } from './group';
@@ -185,62 +185,10 @@ describe('core/otlp ProtoWriter: ExportTraceServiceRequest', function () {
   });
 
   describe('property: decode(ProtoWriter(spans)) equals decode(protobufjs(spans))', () => {
-    const text = fc.string({ unit: 'binary', maxLength: 60 });
-    const hexId = (bytes: number) => fc.oneof(fc.constant(''), fc.string({ unit: fc.constantFrom(...'0123456789abcdef'), minLength: bytes * 2, maxLength: bytes * 2 }));
-    const scalar: fc.Arbitrary<AttributeValue> = fc.oneof(
-      text,
-      fc.boolean(),
-      fc.integer(),
-      fc.maxSafeInteger(),
-      fc.double(),
-      fc.bigInt({ min: -(2n ** 64n), max: 2n ** 64n }),
-      fc.uint8Array({ maxLength: 20 }),
-    );
-    const { value } = fc.letrec<{ value: AttributeValue }>((tie) => ({
-      value: fc.oneof({ depthSize: 'small', withCrossShrink: true }, scalar, fc.array(tie('value'), { maxLength: 4 }), fc.dictionary(text, tie('value'), { maxKeys: 4 })),
-    }));
-    const attributes = fc.dictionary(text, value, { maxKeys: 8 });
-    const count = fc.oneof(fc.constant(0), fc.nat(), fc.constant(0xffffffff));
-    const time = fc.bigInt({ min: 0n, max: 2n ** 64n - 1n });
-    const resources = fc.array(fc.record({ attributes, droppedAttributesCount: fc.option(count, { nil: undefined }) }, { requiredKeys: ['attributes'] }), { minLength: 1, maxLength: 3 });
-    const scopes = fc.array(fc.record({ name: text, version: fc.option(text, { nil: undefined }), attributes: fc.option(attributes, { nil: undefined }) }, { requiredKeys: ['name'] }), { minLength: 1, maxLength: 3 });
-    const spanShape = fc.record(
-      {
-        traceId: hexId(16),
-        spanId: hexId(8),
-        parentSpanId: fc.option(hexId(8), { nil: undefined }),
-        traceState: fc.option(text, { nil: undefined }),
-        flags: fc.option(fc.nat({ max: 0xffffffff }), { nil: undefined }),
-        name: text,
-        kind: fc.integer({ min: 0, max: 5 }),
-        startTimeUnixNano: time,
-        endTimeUnixNano: time,
-        attributes,
-        droppedAttributesCount: fc.option(count, { nil: undefined }),
-        events: fc.array(fc.record({ timeUnixNano: time, name: text, attributes, droppedAttributesCount: fc.option(count, { nil: undefined }) }, { requiredKeys: ['timeUnixNano', 'name', 'attributes'] }), { maxLength: 2 }),
-        droppedEventsCount: fc.option(count, { nil: undefined }),
-        links: fc.array(
-          fc.record(
-            { traceId: hexId(16), spanId: hexId(8), traceState: fc.option(text, { nil: undefined }), attributes, flags: fc.option(fc.nat({ max: 0xffffffff }), { nil: undefined }), droppedAttributesCount: fc.option(count, { nil: undefined }) },
-            { requiredKeys: ['traceId', 'spanId', 'attributes'] },
-          ),
-          { maxLength: 2 },
-        ),
-        droppedLinksCount: fc.option(count, { nil: undefined }),
-        status: fc.record({ code: fc.integer({ min: 0, max: 2 }), message: fc.option(text, { nil: undefined }) }, { requiredKeys: ['code'] }),
-        resourceIndex: fc.nat(),
-        scopeIndex: fc.nat(),
-      },
-      { requiredKeys: ['traceId', 'spanId', 'name', 'kind', 'startTimeUnixNano', 'endTimeUnixNano', 'attributes', 'events', 'links', 'status', 'resourceIndex', 'scopeIndex'] },
-    );
-    const batch = fc.tuple(resources, scopes, fc.array(spanShape, { maxLength: 12 })).map(([rs, ss, shapes]) =>
-      shapes.map(({ resourceIndex, scopeIndex, ...s }) => ({ ...s, resource: rs[resourceIndex % rs.length], scope: ss[scopeIndex % ss.length] }) as Span),
-    );
-
     it('holds for random batches of spans', function () {
       this.timeout(30_000);
       fc.assert(
-        fc.property(batch, (spans) => {
+        fc.property(spanBatches(), (spans) => {
           expect(decodedTrace(writeTraceRequest(spans))).to.deep.equal(decodedTrace(encodeTraceRequestProtobufjs(spans)));
         }),
         { numRuns: 200 },

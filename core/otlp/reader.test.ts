@@ -1,0 +1,162 @@
+import { expect } from 'chai';
+import fc from 'fast-check';
+import { RESOURCE_A, plainSpan, richSpan, spanBatches } from '../../test/otlp/fixtures';
+import type { Span } from '../signals';
+import { decodeTraceRequestReference } from './decode';
+import { ProtoWriter, tagOf } from './proto-writer';
+import { OtlpDecodeError, readTraceRequest, receivedAttributes } from './read-trace';
+import { writeKeyValues, writeTraceRequest } from './write-trace';
+
+/** Spans as comparable text, in a stable order (grouping by resource may reorder them). */
+const canonical = (spans: Span[]): string[] =>
+  spans.map((s) => JSON.stringify(s, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v instanceof Uint8Array ? [...v] : v))).sort();
+
+/** A span message's bytes: the given fields, in the given order. */
+function spanMessage(...fields: Array<(w: ProtoWriter) => void>): Buffer {
+  const w = new ProtoWriter();
+  const rs = w.begin(tagOf.len(1), 2);
+  const ss = w.begin(tagOf.len(2), 2);
+  const span = w.begin(tagOf.len(2), 2);
+  for (const f of fields) f(w);
+  w.end(span);
+  w.end(ss);
+  w.end(rs);
+  return w.finish();
+}
+
+const attribute = (key: string, value: string) => (w: ProtoWriter) => writeKeyValues(w, tagOf.len(9), { [key]: value });
+const name = (text: string) => (w: ProtoWriter) => w.string(tagOf.len(5), text);
+
+describe('core/otlp readTraceRequest', function () {
+  this.timeout(60_000);
+
+  it('reads what protobufjs reads from the official protos, for random batches of spans', () => {
+    fc.assert(
+      fc.property(spanBatches(), (spans) => {
+        const bytes = writeTraceRequest(spans);
+        expect(readTraceRequest(bytes)).to.deep.equal(decodeTraceRequestReference(bytes));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('writes read spans back to the same spans, attributes copied from the received bytes', () => {
+    fc.assert(
+      fc.property(spanBatches(), (spans) => {
+        const read = readTraceRequest(writeTraceRequest(spans));
+        const again = readTraceRequest(writeTraceRequest(read));
+        expect(canonical(again)).to.deep.equal(canonical(read));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('keeps each span attributes bytes and freezes them, so a change means a new object that is encoded afresh', () => {
+    const bytes = writeTraceRequest([richSpan(1), plainSpan(2)]);
+    const [rich, plain] = readTraceRequest(bytes);
+    const kept = receivedAttributes(rich.attributes)!;
+    expect(kept).to.be.instanceOf(Uint8Array);
+    expect(kept[0]).to.equal(tagOf.len(9));
+    expect(bytes.includes(Buffer.from(kept))).to.equal(true);
+    expect(Object.isFrozen(rich.attributes)).to.equal(true);
+    expect(() => {
+      'use strict';
+      (rich.attributes as Record<string, unknown>)['http.request.method'] = 'POST';
+    }).to.throw(TypeError);
+    // byte for byte the same request when nothing changed
+    expect(writeTraceRequest([rich, plain]).equals(bytes)).to.equal(true);
+    rich.attributes = { ...rich.attributes, 'http.request.method': 'POST', added: 1 };
+    const [back] = readTraceRequest(writeTraceRequest([rich]));
+    expect(back.attributes).to.include({ 'http.request.method': 'POST', added: 1, 'http.response.status_code': 503 });
+  });
+
+  it('reads attributes split by other fields, keeping no bytes for them', () => {
+    const [s] = readTraceRequest(spanMessage(attribute('a', 'x'), name('GET'), attribute('b', 'y')));
+    expect(s.name).to.equal('GET');
+    expect(s.attributes).to.deep.equal({ a: 'x', b: 'y' });
+    expect(receivedAttributes(s.attributes)).to.equal(undefined);
+    const [t] = readTraceRequest(spanMessage(name('GET'), attribute('a', 'x'), attribute('b', 'y')));
+    const both = new ProtoWriter();
+    writeKeyValues(both, tagOf.len(9), { a: 'x', b: 'y' });
+    expect(Buffer.from(receivedAttributes(t.attributes)!).equals(both.finish())).to.equal(true);
+  });
+
+  it('keeps no bytes for attributes that are not valid UTF-8, so what it passes on is', () => {
+    const bad = (w: ProtoWriter) => {
+      w.byte(tagOf.len(9));
+      w.byte(9);
+      w.string(tagOf.len(1), 'k');
+      w.byte(tagOf.len(2));
+      w.byte(4);
+      w.byte(tagOf.len(1));
+      w.byte(2);
+      w.byte(0xc3); // a lead byte followed by ASCII: not UTF-8
+      w.byte(0x41);
+    };
+    const [s] = readTraceRequest(spanMessage(bad, attribute('b', 'é')));
+    expect(s.attributes).to.deep.equal({ k: '\ufffdA', b: 'é' });
+    expect(receivedAttributes(s.attributes)).to.equal(undefined);
+    const [t] = readTraceRequest(spanMessage(attribute('b', 'é'), attribute('c', '日本')));
+    expect(receivedAttributes(t.attributes)).to.be.instanceOf(Uint8Array);
+  });
+
+  it('skips unknown fields of every wire type, and takes fields in any order', () => {
+    const unknown = (w: ProtoWriter) => {
+      w.byte(tagOf.varint(99 & 15) | 0x80); // field 99 needs a two-byte tag: written by hand
+      w.byte(99 >> 4);
+      w.varint32(123456);
+      w.varint32(tagOf.fixed64(100));
+      w.fixed64(5n);
+      w.varint32(tagOf.len(101));
+      w.varint32(3);
+      w.byte(1);
+      w.byte(2);
+      w.byte(3);
+      w.varint32(tagOf.fixed32(102));
+      w.fixed32(7);
+    };
+    const bytes = spanMessage(unknown, attribute('a', 'x'), (w) => w.hexBytes(tagOf.len(2), '00f067aa0ba902b7'), name('late name'), (w) => w.hexBytes(tagOf.len(1), '4bf92f3577b34da6a3ce929d0e0e4736'));
+    const [s] = readTraceRequest(bytes);
+    expect(s).to.deep.include({ name: 'late name', spanId: '00f067aa0ba902b7', traceId: '4bf92f3577b34da6a3ce929d0e0e4736' });
+    expect(s.attributes).to.deep.equal({ a: 'x' });
+    expect(readTraceRequest(bytes)).to.deep.equal(decodeTraceRequestReference(bytes));
+  });
+
+  it('shares one resource and one scope object among the spans of a group', () => {
+    const spans = readTraceRequest(writeTraceRequest([plainSpan(1), plainSpan(2), plainSpan(3, { attributes: { 'service.name': 'other' } })]));
+    expect(spans[0].resource).to.equal(spans[1].resource);
+    expect(spans[0].scope).to.equal(spans[1].scope);
+    expect(spans[2].resource).to.not.equal(spans[0].resource);
+    expect(spans[0].resource.attributes).to.include(RESOURCE_A.attributes);
+  });
+
+  it('rejects ids of the wrong length and unsupported wire types with an OtlpDecodeError', () => {
+    expect(() => readTraceRequest(spanMessage((w) => w.hexBytes(tagOf.len(2), 'abcd')))).to.throw(OtlpDecodeError, /spanId must be 8 bytes, got 2/);
+    expect(() => readTraceRequest(Buffer.from([0x0b]))).to.throw(OtlpDecodeError, /wire type 3/);
+    expect(() => readTraceRequest(Buffer.from([0x0a, 0xff, 0xff]))).to.throw(OtlpDecodeError, /ExportTraceServiceRequest.*truncated/);
+    expect(() => readTraceRequest(Buffer.from([0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]))).to.throw(OtlpDecodeError, /ten bytes/);
+  });
+
+  it('never throws anything but an OtlpDecodeError on cut or damaged requests', () => {
+    const bytes = writeTraceRequest([richSpan(1), plainSpan(2), richSpan(3)]);
+    for (let cut = 0; cut < bytes.length; cut++) {
+      try {
+        readTraceRequest(bytes.subarray(0, cut));
+      } catch (e) {
+        expect(e).to.be.instanceOf(OtlpDecodeError);
+      }
+    }
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.nat(bytes.length - 1), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 8 }), (edits) => {
+        const damaged = Buffer.from(bytes);
+        for (const [at, b] of edits) damaged[at] = b;
+        try {
+          readTraceRequest(damaged);
+        } catch (e) {
+          expect(e).to.be.instanceOf(OtlpDecodeError);
+        }
+      }),
+      { numRuns: 3000 },
+    );
+  });
+});
