@@ -1,6 +1,7 @@
 /**
  * Linker throughput on one core: linking + tail sampling + OTLP protobuf
- * serialisation, in spans/s. Figures, not assertions:
+ * serialisation, in spans/s; OTLP decoding is timed too and reported apart.
+ * Figures, not assertions:
  *
  *   node --import tsx bench/link-sample.ts [spans] [capture-base]
  *
@@ -12,13 +13,18 @@
  * untimed; the resulting eSpans plus the SDK spans are then repeated with
  * shifted times and rewritten link keys and ids until `spans` is reached,
  * arriving in batches of 512 in end-time order, as agents send them.
+ *
+ * Two ways in: as the linker role receives them (OTLP requests of 512
+ * spans, written by the agents outside the timed part, read by the linker
+ * inside it), and as the all-in-one role hands them over (span objects from
+ * the espan stage in the same process).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { lastValueFrom, from, toArray, type OperatorFunction } from 'rxjs';
 import type { ComponentContext, ProcessorFactory } from '../core/component';
 import { resolveConfig } from '../core/config/schema';
-import { encodeTraceRequest, flattenTraces, fromOtlpJson } from '../core/otlp';
+import { decodeTraceRequest, encodeTraceRequest, flattenTraces, fromOtlpJson } from '../core/otlp';
 import { ESPAN } from '../core/semconv';
 import type { NetworkRecord, Span, Trace } from '../core/signals';
 import { componentTelemetry, ServiceMetrics } from '../core/telemetry/metrics';
@@ -64,15 +70,7 @@ async function spansFromCapture(base: string): Promise<Span[]> {
   return [...spans, ...sdk];
 }
 
-/**
- * A flat copy of a concatenated string. Ids and keys that reach a linker are
- * flat (decoded from OTLP or built once by the agent); a concatenation is a
- * rope that every Map lookup and charCodeAt of the stages under test would
- * flatten on their clock, a cost no real pipeline has.
- */
-const flat = (s: string): string => Buffer.from(s, 'utf8').toString('utf8');
-
-const idFor = (c: number, id: string | undefined): string | undefined => (id ? flat(c.toString(16).padStart(6, '0') + id.slice(6)) : id);
+const idFor = (c: number, id: string | undefined): string | undefined => (id ? c.toString(16).padStart(6, '0') + id.slice(6) : id);
 
 /**
  * Copy `c` of a span: its own link keys and ids, `shift` ns later. Every
@@ -81,12 +79,12 @@ const idFor = (c: number, id: string | undefined): string | undefined => (id ? f
  */
 function copyOf(s: Span, c: number, shift: bigint): Span {
   const a = { ...s.attributes };
-  if (typeof a[ESPAN.CONN_KEY] === 'string') a[ESPAN.CONN_KEY] = flat(`${a[ESPAN.CONN_KEY]}~${c}`);
-  if (typeof a[ESPAN.THREAD_TRACE_ID] === 'string') a[ESPAN.THREAD_TRACE_ID] = flat(`${a[ESPAN.THREAD_TRACE_ID]}~${c}`);
+  if (typeof a[ESPAN.CONN_KEY] === 'string') a[ESPAN.CONN_KEY] = `${a[ESPAN.CONN_KEY]}~${c}`;
+  if (typeof a[ESPAN.THREAD_TRACE_ID] === 'string') a[ESPAN.THREAD_TRACE_ID] = `${a[ESPAN.THREAD_TRACE_ID]}~${c}`;
   if (a[ESPAN.PROPAGATED_SAMPLED] !== undefined) a[ESPAN.PROPAGATED_SAMPLED] = c % 2 === 0;
   return {
     ...s,
-    traceId: s.traceId ? flat(c.toString(16).padStart(8, '0') + s.traceId.slice(8)) : '',
+    traceId: s.traceId ? c.toString(16).padStart(8, '0') + s.traceId.slice(8) : '',
     spanId: idFor(c, s.spanId)!,
     parentSpanId: idFor(c, s.parentSpanId),
     startTimeUnixNano: s.startTimeUnixNano + shift,
@@ -156,11 +154,15 @@ interface Result {
   link: number;
   sample: number;
   encode: number;
+  /** ms reading the OTLP requests (linker role only; not part of `seconds`) */
+  decode: number;
   bytes: number;
   traces: number;
 }
 
-function run(units: Span[][], total: number, policies: unknown[]): Result {
+type Role = 'linker' | 'all-in-one';
+
+function run(units: Span[][], total: number, policies: unknown[], role: Role): Result {
   const clock = { t: 0 };
   const tel = componentTelemetry(new ServiceMetrics(), 'processor', 'bench');
   const linker = new Linker(LINKING, () => clock.t, tel);
@@ -168,6 +170,7 @@ function run(units: Span[][], total: number, policies: unknown[]): Result {
   let link = 0;
   let sample = 0;
   let encode = 0;
+  let decode = 0;
   let bytes = 0;
   let spansOut = 0;
   let traces = 0;
@@ -191,10 +194,19 @@ function run(units: Span[][], total: number, policies: unknown[]): Result {
     exportSampled(sampled);
   };
   for (const chunk of arrivals(units, total)) {
+    const batches: Span[][] = [];
+    for (let i = 0; i < chunk.length; i += BATCH) batches.push(chunk.slice(i, i + BATCH));
+    // the agents' work, untimed: each batch one OTLP request
+    const requests = role === 'linker' ? batches.map((b) => encodeTraceRequest(b)) : [];
     // no forced collection between chunks: it upsets V8's heap sizing and slows every stage that follows
     const cpu0 = process.cpuUsage();
-    for (let i = 0; i < chunk.length; i += BATCH) {
-      const batch = chunk.slice(i, i + BATCH);
+    for (let i = 0; i < batches.length; i++) {
+      let batch = batches[i];
+      if (role === 'linker') {
+        const t = performance.now();
+        batch = decodeTraceRequest(requests[i]);
+        decode += performance.now() - t;
+      }
       spansIn += batch.length;
       clock.t += msPerBatch;
       const t = performance.now();
@@ -212,14 +224,16 @@ function run(units: Span[][], total: number, policies: unknown[]): Result {
   step(rest, true);
   const used = process.cpuUsage(cpu1);
   cpu += (used.user + used.system) / 1e6;
-  return { cpuSeconds: cpu, spansIn, spansOut, seconds: (link + sample + encode) / 1000, link, sample, encode, bytes, traces };
+  return { cpuSeconds: cpu, spansIn, spansOut, seconds: (link + sample + encode) / 1000, link, sample, encode, decode, bytes, traces };
 }
 
-function report(label: string, r: Result): void {
+function report(role: Role, label: string, r: Result): void {
   const rate = (n: number, ms: number) => `${Math.round(n / (ms / 1000) / 1000)}k`;
+  const withDecode = role === 'linker' ? `; with OTLP decoding ${rate(r.spansIn, r.seconds * 1000 + r.decode)} spans/s` : '';
   console.log(
-    `${label}: ${rate(r.spansIn, r.seconds * 1000)} spans/s through linking + sampling + OTLP, ${rate(r.spansIn, r.cpuSeconds * 1000)} per CPU-second (${r.spansIn} spans in, ${r.traces} traces, ${r.spansOut} kept, ` +
-      `${(r.bytes / Math.max(1, r.spansOut)).toFixed(0)} B/span) | linking ${rate(r.spansIn, r.link)} spans/s, tail sampling ${rate(r.spansIn, r.sample)} spans/s, ` +
+    `${role}, ${label}: ${rate(r.spansIn, r.seconds * 1000)} spans/s through linking + sampling + OTLP${withDecode}; ${rate(r.spansIn, r.cpuSeconds * 1000)} per CPU-second of the whole loop ` +
+      `(${r.spansIn} spans in, ${r.traces} traces, ${r.spansOut} kept, ${(r.bytes / Math.max(1, r.spansOut)).toFixed(0)} B/span)\n` +
+      `    ${role === 'linker' ? `OTLP decode ${rate(r.spansIn, r.decode)} spans/s, ` : ''}linking ${rate(r.spansIn, r.link)} spans/s, tail sampling ${rate(r.spansIn, r.sample)} spans/s, ` +
       `OTLP encode ${r.spansOut ? rate(r.spansOut, r.encode) : 0} kept spans/s`,
   );
 }
@@ -233,10 +247,13 @@ async function main(): Promise<void> {
     `capture: ${base.length} spans (${base.filter((s) => s.attributes[ESPAN.CAPTURED]).length} eBPF, ${base.filter((s) => !s.attributes[ESPAN.CAPTURED]).length} SDK) → ` +
       `${units.length} traces of ${[...new Set(units.map((u) => u.length))].join('/')} spans; offered at ${SPANS_PER_SECOND / 1000}k spans/s of span time`,
   );
-  // warm-up so the JIT has settled before anything is timed
-  run(units, 40_000, [{ name: 'all', type: 'always_sample' }]);
-  report('always_sample (every span serialised)', run(units, total, [{ name: 'all', type: 'always_sample' }]));
-  report('typical policies (drop, propagated, errors, slow, 10%)', run(units, total, TYPICAL));
+  const ALL = [{ name: 'all', type: 'always_sample' }];
+  for (const role of ['linker', 'all-in-one'] as const) {
+    // warm-up so the JIT has settled before anything is timed
+    run(units, 40_000, ALL, role);
+    report(role, 'always_sample (every span serialised)', run(units, total, ALL, role));
+    report(role, 'typical policies (drop, propagated, errors, slow, 10%)', run(units, total, TYPICAL, role));
+  }
 
   // the same spans through OTLP encoding alone: the reference to compare with on a shared machine
   const sample = base.map((s) => ({ ...s, traceId: s.traceId || '0af7651916cd43dd8448eb211c80319c' }));
