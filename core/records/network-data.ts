@@ -189,24 +189,13 @@ function hexOf(buf: Uint8Array, at: number, len: number): string {
 /**
  * What decoding a stream of records can reuse: the strings that every record
  * of one connection (uni_id, addresses) or one thread (comm) shares, made once
- * instead of per record, and a DataView of the current buffer (its reads cost
- * a tenth of Buffer.readUInt32LE's on Node 20). Bounded: cleared past `limit` entries.
+ * instead of per record. Bounded: cleared past `limit` entries.
  */
 export class DecodeCache {
   private readonly conns = new Map<number, { sk0: number; sk1: number; ktime: number; connId: string; saddr: string; daddr: string; meta: number }>();
   private readonly comms = new Map<number, { w0: number; w1: number; w2: number; w3: number; comm: string }>();
-  private lastBuf: Buffer | undefined;
-  private lastView: DataView | undefined;
 
   constructor(private readonly limit = 65536) {}
-
-  view(buf: Buffer): DataView {
-    if (buf !== this.lastBuf) {
-      this.lastBuf = buf;
-      this.lastView = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-    }
-    return this.lastView!;
-  }
 
   connection(buf: Buffer, dv: DataView, at: number, isV6: boolean, connMeta: number): { connId: string; saddr: string; daddr: string } {
     const sk0 = dv.getUint32(at + 40, true);
@@ -247,31 +236,24 @@ export class DecodeCache {
  * Decodes one record from `buf` at `at`, whose record is `length` bytes
  * (meta plus captured payload). The payload is a view into `buf`.
  * Returns an error text instead of throwing when the bytes cannot be a record.
- * A `cache` shared across calls makes decoding a stream of records cheaper.
  */
-export function decodeRecord(buf: Buffer, at: number, length: number, host: HostInfo, cache?: DecodeCache): NetworkRecord | string {
-  if (length < META_SIZE) return `record of ${length} bytes is shorter than the ${META_SIZE}-byte header`;
-  const dv = cache ? cache.view(buf) : new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+export function decodeRecord(buf: Buffer, at: number, length: number, host: HostInfo): NetworkRecord | string {
+  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const error = recordError(dv, at, length);
+  if (error) return error;
   const actSize = dv.getInt32(at + 120, true);
-  if (actSize < 0 || actSize > length - META_SIZE) {
-    return `act_size ${actSize} does not fit the ${length - META_SIZE} payload bytes present`;
-  }
   const connMeta = dv.getUint32(at + 100, true);
   const isV6 = (connMeta & ConnMeta.IPV6) !== 0;
-  const tid = dv.getUint32(at + 16, true);
-  const conn = cache
-    ? cache.connection(buf, dv, at, isV6, connMeta)
-    : { connId: hexOf(buf, at + 40, 16), saddr: addressText(buf, at + 56, isV6), daddr: addressText(buf, at + 72, isV6) };
   return {
     // two 32-bit halves: exact below 2^53 and several times cheaper than a BigInt
     ts: dv.getUint32(at, true) + dv.getUint32(at + 4, true) * 4294967296,
     tsTail: dv.getUint32(at + 8, true) + dv.getUint32(at + 12, true) * 4294967296,
-    tid,
+    tid: dv.getUint32(at + 16, true),
     utid: dv.getUint32(at + 20, true),
-    comm: cache ? cache.comm(buf, dv, at, tid) : commText(buf, at + 24),
-    connId: conn.connId,
-    saddr: conn.saddr,
-    daddr: conn.daddr,
+    comm: commText(buf, at + 24),
+    connId: hexOf(buf, at + 40, 16),
+    saddr: addressText(buf, at + 56, isV6),
+    daddr: addressText(buf, at + 72, isV6),
     sport: dv.getUint16(at + 88, true),
     dport: dv.getUint16(at + 90, true),
     pid: dv.getUint32(at + 92, true),
@@ -285,6 +267,148 @@ export function decodeRecord(buf: Buffer, at: number, length: number, host: Host
     index: dv.getUint32(at + 124, true),
     payload: buf.subarray(at + META_SIZE, at + META_SIZE + actSize),
     host,
+  };
+}
+
+/** What the records read in place from one batch share. */
+export interface RecordBatch {
+  buf: Buffer;
+  /** a view of `buf` */
+  dv: DataView;
+  host: HostInfo;
+  cache: DecodeCache;
+}
+
+type ConnStrings = { connId: string; saddr: string; daddr: string };
+
+/**
+ * A record read in place from a batch of probe bytes: each field is read from
+ * the bytes when asked, the connection's strings come from the batch's cache
+ * once, and the payload view is made once. Most records of a busy host are
+ * never looked at closely (filtered by process, port or protocol, or dropped
+ * unparsed), and this costs a fraction of decoding every field up front.
+ * The caller has checked the record with recordError. Its fields are getters
+ * on the prototype: copy one with copyRecord, not with a spread.
+ */
+export class RecordView implements NetworkRecord {
+  private conn: ConnStrings | undefined = undefined;
+  private view: Uint8Array | undefined = undefined;
+
+  constructor(
+    private readonly batch: RecordBatch,
+    private readonly at: number,
+  ) {}
+
+  private u32(off: number): number {
+    return this.batch.dv.getUint32(this.at + off, true);
+  }
+
+  private strings(): ConnStrings {
+    const b = this.batch;
+    return (this.conn ??= b.cache.connection(b.buf, b.dv, this.at, (this.connMeta & ConnMeta.IPV6) !== 0, this.connMeta));
+  }
+
+  get ts(): number {
+    return this.u32(0) + this.u32(4) * 4294967296;
+  }
+  get tsTail(): number {
+    return this.u32(8) + this.u32(12) * 4294967296;
+  }
+  get tid(): number {
+    return this.u32(16);
+  }
+  get utid(): number {
+    return this.u32(20);
+  }
+  get comm(): string {
+    const b = this.batch;
+    return b.cache.comm(b.buf, b.dv, this.at, this.tid);
+  }
+  get connId(): string {
+    return this.strings().connId;
+  }
+  get saddr(): string {
+    return this.strings().saddr;
+  }
+  get daddr(): string {
+    return this.strings().daddr;
+  }
+  get sport(): number {
+    return this.batch.dv.getUint16(this.at + 88, true);
+  }
+  get dport(): number {
+    return this.batch.dv.getUint16(this.at + 90, true);
+  }
+  get pid(): number {
+    return this.u32(92);
+  }
+  get netns(): number {
+    return this.u32(96);
+  }
+  get connMeta(): number {
+    return this.u32(100);
+  }
+  get tcpSeq(): number {
+    return this.u32(104);
+  }
+  get funcId(): number {
+    return this.batch.dv.getUint16(this.at + 110, true);
+  }
+  get fd(): number {
+    return this.batch.dv.getInt32(this.at + 112, true);
+  }
+  get bufLen(): number {
+    return this.batch.dv.getInt32(this.at + 116, true);
+  }
+  get actSize(): number {
+    return this.batch.dv.getInt32(this.at + 120, true);
+  }
+  get index(): number {
+    return this.u32(124);
+  }
+  get payload(): Uint8Array {
+    const start = this.at + META_SIZE;
+    return (this.view ??= this.batch.buf.subarray(start, start + this.actSize));
+  }
+  get host(): HostInfo {
+    return this.batch.host;
+  }
+}
+
+/** Why the `length` bytes at `at` cannot be a record, or undefined when they can. */
+export function recordError(dv: DataView, at: number, length: number): string | undefined {
+  if (length < META_SIZE) return `record of ${length} bytes is shorter than the ${META_SIZE}-byte header`;
+  const actSize = dv.getInt32(at + 120, true);
+  if (actSize < 0 || actSize > length - META_SIZE) {
+    return `act_size ${actSize} does not fit the ${length - META_SIZE} payload bytes present`;
+  }
+  return undefined;
+}
+
+/** A plain-object copy of a record (whatever its class), with `payload` in place of its own. */
+export function copyRecord(r: NetworkRecord, payload: Uint8Array = r.payload): NetworkRecord {
+  return {
+    ts: r.ts,
+    tsTail: r.tsTail,
+    tid: r.tid,
+    utid: r.utid,
+    pid: r.pid,
+    comm: r.comm,
+    connId: r.connId,
+    saddr: r.saddr,
+    sport: r.sport,
+    daddr: r.daddr,
+    dport: r.dport,
+    netns: r.netns,
+    connMeta: r.connMeta,
+    tcpSeq: r.tcpSeq,
+    funcId: r.funcId,
+    fd: r.fd,
+    bufLen: r.bufLen,
+    actSize: r.actSize,
+    index: r.index,
+    payload,
+    host: r.host,
   };
 }
 

@@ -9,7 +9,7 @@
  */
 import { Observable, asyncScheduler, type OperatorFunction, type SchedulerLike } from 'rxjs';
 import type { L7Message, NetworkRecord, Protocol } from '../../core/signals';
-import { ConnMeta, FuncId, isEgress as isEgressCall, isIngress as isIngressCall } from '../../core/records/network-data';
+import { ConnMeta, copyRecord, FuncId, isEgress as isEgressCall, isIngress as isIngressCall } from '../../core/records/network-data';
 import { Dir, type ProtocolSession } from './decoder';
 import { detect } from './detect';
 import { HttpSession } from './http/session';
@@ -203,7 +203,7 @@ export class ParseEngine {
         c.held = undefined;
         this.undetected++;
       } else {
-        (c.held ??= []).push({ ...r, payload: r.payload.slice() });
+        (c.held ??= []).push(copyRecord(r, r.payload.slice()));
       }
       return false;
     }

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { DecodeCache, encodeRecord, encodedSize, META_SIZE } from '../../core/records/network-data';
+import { copyRecord, DecodeCache, encodeRecord, encodedSize, META_SIZE } from '../../core/records/network-data';
 import type { HostInfo, NetworkRecord } from '../../core/signals';
 import { decodeBatch } from './decode';
 
@@ -45,7 +45,7 @@ function batchOf(records: NetworkRecord[]): { buf: Buffer; offsets: Uint32Array 
   return { buf, offsets };
 }
 
-const plain = (r: NetworkRecord) => ({ ...r, payload: Buffer.from(r.payload).toString('hex') });
+const plain = (r: NetworkRecord) => ({ ...copyRecord(r), payload: Buffer.from(r.payload).toString('hex') });
 
 describe('ebpf decodeBatch', () => {
   it('decodes every record of a batch, payloads as views into the batch', () => {
@@ -66,6 +66,18 @@ describe('ebpf decodeBatch', () => {
     const again = decodeBatch(Buffer.from(buf), offsets, host, cache).records;
     expect(first.map(plain)).to.deep.equal(input.map(plain));
     expect(again.map(plain)).to.deep.equal(input.map(plain));
+  });
+
+  it('reads records in place: one payload view per record, and copyRecord gives a plain object with every field', () => {
+    const input = [record(0), record(1)];
+    const { buf, offsets } = batchOf(input);
+    const [r] = decodeBatch(buf, offsets, host).records;
+    expect(r.payload).to.equal(r.payload);
+    buf.writeUInt32LE(77, offsets[0] + 124); // fields are read from the batch when asked
+    expect(r.index).to.equal(77);
+    const copy = copyRecord(r);
+    expect(Object.keys(copy).sort()).to.deep.equal(Object.keys(input[0]).sort());
+    expect(plain(copy)).to.deep.equal(plain({ ...input[0], index: 77 }));
   });
 
   it('does not confuse connections whose random salt is equal but whose socket differs', () => {

@@ -1,5 +1,5 @@
 /** Turns one batch from the addon (bytes plus record offsets) into records. */
-import { decodeRecord, type DecodeCache } from '../../core/records/network-data';
+import { DecodeCache, RecordView, recordError, type RecordBatch } from '../../core/records/network-data';
 import type { HostInfo, NetworkRecord } from '../../core/signals';
 
 export interface DecodedBatch {
@@ -9,23 +9,24 @@ export interface DecodedBatch {
 }
 
 /**
- * `offsets` has one entry per record plus the end of the last one. Payloads
- * stay views into `buf`: no copy per record.
+ * `offsets` has one entry per record plus the end of the last one. Records are
+ * read in place (RecordView): nothing is decoded or copied until a field is asked for.
  */
-export function decodeBatch(buf: Buffer, offsets: Uint32Array, host: HostInfo, cache?: DecodeCache): DecodedBatch {
+export function decodeBatch(buf: Buffer, offsets: Uint32Array, host: HostInfo, cache = new DecodeCache()): DecodedBatch {
+  const batch: RecordBatch = { buf, dv: new DataView(buf.buffer, buf.byteOffset, buf.byteLength), host, cache };
   const records: NetworkRecord[] = new Array(Math.max(0, offsets.length - 1));
   const failures = new Map<string, number>();
   let n = 0;
   for (let i = 0; i + 1 < offsets.length; i++) {
     const at = offsets[i];
     const length = offsets[i + 1] - at;
-    const r = length >= 0 && at + length <= buf.length ? decodeRecord(buf, at, length, host, cache) : 'offsets outside the batch';
-    if (typeof r === 'string') {
-      const reason = failureReason(r);
+    const error = length >= 0 && at + length <= buf.length ? recordError(batch.dv, at, length) : 'offsets outside the batch';
+    if (error) {
+      const reason = failureReason(error);
       failures.set(reason, (failures.get(reason) ?? 0) + 1);
       continue;
     }
-    records[n++] = r;
+    records[n++] = new RecordView(batch, at);
   }
   records.length = n;
   return { records, failures };
