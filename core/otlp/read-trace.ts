@@ -6,16 +6,19 @@
  * unknown fields are skipped, as protobuf readers must.
  *
  * A span's attributes are usually written together; their bytes are kept
- * (see receivedAttributes) so that exporting the span again copies them
+ * (Span[RECEIVED_ATTRIBUTES]) so that exporting the span again copies them
  * instead of encoding every key and value anew. The attributes object is
  * frozen so the bytes cannot silently go stale: a processor that changes
- * attributes replaces the object, which the writer then encodes.
+ * attributes replaces the object, which the writer then encodes. It is built
+ * as a literal of its key sequence (attribute-shapes.ts), much cheaper than
+ * adding the keys one by one.
  *
  * The spans keep views into `bytes`: callers hand over a buffer they do not
  * reuse. Malformed input throws an OtlpDecodeError.
  */
 import { isUtf8 } from 'node:buffer';
-import type { AttributeValue, Attributes, InstrumentationScope, Resource, Span, SpanEvent, SpanLink } from '../signals';
+import { RECEIVED_ATTRIBUTES, type AttributeValue, type Attributes, type InstrumentationScope, type Resource, type Span, type SpanEvent, type SpanLink } from '../signals';
+import { KeyTable, ShapeTable } from './attribute-shapes';
 
 export class OtlpDecodeError extends Error {}
 
@@ -24,13 +27,14 @@ const I64 = 1;
 const LEN = 2;
 const I32 = 5;
 
-/** Encoded span attributes (their KeyValue fields, tags included) by the object decoded from them. */
-const received = new WeakMap<Attributes, Uint8Array>();
-
-/** The received encoding of span attributes, when they came from readTraceRequest unchanged. */
-export function receivedAttributes(attributes: Attributes): Uint8Array | undefined {
-  return received.get(attributes);
+/** The received encoding of a span's attributes (KeyValue fields, tags included), while they are unchanged. */
+export function receivedAttributes(span: Span): Uint8Array | undefined {
+  const received = span[RECEIVED_ATTRIBUTES];
+  return received !== undefined && received.of === span.attributes ? received.bytes : undefined;
 }
+
+const keys = new KeyTable();
+const shapes = new ShapeTable(keys);
 
 /** The two halves of the last varint read: module state, so reading allocates nothing. */
 let lo = 0;
@@ -41,9 +45,20 @@ let hi = 0;
  */
 let notUtf8 = false;
 
+/**
+ * Buffer's own slice-to-string methods: what buf.toString(encoding, start, end)
+ * ends in, without its argument handling, which costs more than the decoding
+ * of a short string.
+ */
+interface StringSlices {
+  utf8Slice(start: number, end: number): string;
+  hexSlice(start: number, end: number): string;
+}
+type ReadBuffer = Buffer & StringSlices;
+
 class Reader {
   pos = 0;
-  constructor(readonly buf: Buffer) {}
+  constructor(readonly buf: ReadBuffer) {}
 
   /** A varint's low 32 bits (unsigned); both halves are left in lo/hi. */
   varint(end: number): number {
@@ -87,7 +102,7 @@ class Reader {
 
   string(end: number): string {
     const e = this.lengthEnd(end);
-    const s = this.buf.toString('utf8', this.pos, e);
+    const s = this.buf.utf8Slice(this.pos, e);
     // bytes that are not UTF-8 read as U+FFFD; other non-ASCII text reads as fewer units than bytes
     if ((s.length !== e - this.pos || s.includes('\ufffd')) && !isUtf8(this.buf.subarray(this.pos, e))) notUtf8 = true;
     this.pos = e;
@@ -99,7 +114,7 @@ class Reader {
     const e = this.lengthEnd(end);
     const n = e - this.pos;
     if (n !== 0 && n !== bytes) throw new OtlpDecodeError(`${what} must be ${bytes} bytes, got ${n}`);
-    const s = n ? this.buf.toString('hex', this.pos, e) : '';
+    const s = n ? this.buf.hexSlice(this.pos, e) : '';
     this.pos = e;
     return s;
   }
@@ -222,17 +237,51 @@ function anyValue(r: Reader, end: number, depth: number): AttributeValue | undef
   return value;
 }
 
-/** One KeyValue into `into`; a value of no known kind leaves the key out. */
-function keyValue(r: Reader, end: number, into: Attributes, depth: number): void {
+/** The last KeyValue read: its key's id in `keys` (-1 when not interned, then `kvKey` holds it) and its value. */
+let kvKeyId = -1;
+let kvKey = '';
+let kvValue: AttributeValue | undefined;
+
+/** Reads one KeyValue into kvKeyId/kvKey/kvValue; a value of no known kind reads as undefined. */
+function readKeyValue(r: Reader, end: number, depth: number): void {
+  let id = -1;
   let key = '';
   let value: AttributeValue | undefined;
   while (r.pos < end) {
     const tag = r.varint(end);
-    if (tag === ((1 << 3) | LEN)) key = r.string(end);
-    else if (tag === ((2 << 3) | LEN)) value = anyValue(r, r.lengthEnd(end), depth);
+    if (tag === ((1 << 3) | LEN)) {
+      const e = r.lengthEnd(end);
+      id = keys.intern(r.buf, r.pos, e);
+      key = id >= 0 ? keys.name(id) : r.buf.utf8Slice(r.pos, e);
+      r.pos = e;
+    } else if (tag === ((2 << 3) | LEN)) value = anyValue(r, r.lengthEnd(end), depth);
     else r.skip(tag & 7, end);
   }
-  if (value !== undefined) into[key] = value;
+  kvKeyId = id;
+  kvKey = key;
+  kvValue = value;
+}
+
+/** One KeyValue into `into`; a value of no known kind leaves the key out. */
+function keyValue(r: Reader, end: number, into: Attributes, depth: number): void {
+  readKeyValue(r, end, depth);
+  if (kvValue !== undefined) into[kvKey] = kvValue;
+}
+
+/** A span's attributes as read, before they become an object. */
+const spanKeyIds: number[] = [];
+const spanKeys: string[] = [];
+const spanValues: AttributeValue[] = [];
+
+function spanAttributes(n: number): Attributes {
+  if (n === 0) return {};
+  let interned = true;
+  for (let i = 0; i < n; i++) if (spanKeyIds[i] < 0) interned = false;
+  const built = interned ? shapes.build(spanKeyIds, spanValues, n) : undefined;
+  if (built) return built;
+  const attrs: Attributes = {};
+  for (let i = 0; i < n; i++) attrs[spanKeys[i]] = spanValues[i];
+  return attrs;
 }
 
 function event(r: Reader, end: number): SpanEvent {
@@ -315,7 +364,7 @@ function span(r: Reader, end: number, resource: Resource, scope: Instrumentation
   let kind = 0;
   let start = 0n;
   let endTime = 0n;
-  const attributes: Attributes = {};
+  let attributeCount = 0;
   // where the attribute fields start and end, while nothing else came between them
   let attributesFrom = -1;
   let attributesTo = -1;
@@ -334,7 +383,12 @@ function span(r: Reader, end: number, resource: Resource, scope: Instrumentation
     if (tag === SPAN_ATTRIBUTE) {
       if (attributesFrom < 0) attributesFrom = at;
       else if (attributesTo !== at) attributesTogether = false;
-      keyValue(r, r.lengthEnd(end), attributes, 0);
+      readKeyValue(r, r.lengthEnd(end), 0);
+      if (kvValue !== undefined) {
+        spanKeyIds[attributeCount] = kvKeyId;
+        spanKeys[attributeCount] = kvKey;
+        spanValues[attributeCount++] = kvValue;
+      }
       attributesTo = r.pos;
       continue;
     }
@@ -395,6 +449,7 @@ function span(r: Reader, end: number, resource: Resource, scope: Instrumentation
         r.skip(tag & 7, end);
     }
   }
+  const attributes = spanAttributes(attributeCount);
   // the order decode.ts builds spans in: one hidden class for spans from either path
   const out: Span = {
     traceId,
@@ -418,8 +473,10 @@ function span(r: Reader, end: number, resource: Resource, scope: Instrumentation
   if (droppedEvents) out.droppedEventsCount = droppedEvents;
   if (droppedLinks) out.droppedLinksCount = droppedLinks;
   if (attributesFrom >= 0 && attributesTogether && !notUtf8) {
-    received.set(attributes, r.buf.subarray(attributesFrom, attributesTo));
-    Object.freeze(attributes);
+    const buf = r.buf;
+    const value = { of: Object.freeze(attributes), bytes: new Uint8Array(buf.buffer, buf.byteOffset + attributesFrom, attributesTo - attributesFrom) };
+    // not enumerable: not part of the span's data (copies, comparisons, JSON), only a shortcut for its writer
+    Object.defineProperty(out, RECEIVED_ATTRIBUTES, { value });
   }
   return out;
 }
@@ -473,7 +530,7 @@ function resourceSpans(r: Reader, end: number, out: Span[]): void {
 /** Spans of a protobuf ExportTraceServiceRequest. */
 export function readTraceRequest(bytes: Uint8Array): Span[] {
   const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const r = new Reader(buf);
+  const r = new Reader(buf as ReadBuffer);
   const out: Span[] = [];
   const end = buf.length;
   try {

@@ -54,7 +54,7 @@ describe('core/otlp readTraceRequest', function () {
   it('keeps each span attributes bytes and freezes them, so a change means a new object that is encoded afresh', () => {
     const bytes = writeTraceRequest([richSpan(1), plainSpan(2)]);
     const [rich, plain] = readTraceRequest(bytes);
-    const kept = receivedAttributes(rich.attributes)!;
+    const kept = receivedAttributes(rich)!;
     expect(kept).to.be.instanceOf(Uint8Array);
     expect(kept[0]).to.equal(tagOf.len(9));
     expect(bytes.includes(Buffer.from(kept))).to.equal(true);
@@ -74,11 +74,11 @@ describe('core/otlp readTraceRequest', function () {
     const [s] = readTraceRequest(spanMessage(attribute('a', 'x'), name('GET'), attribute('b', 'y')));
     expect(s.name).to.equal('GET');
     expect(s.attributes).to.deep.equal({ a: 'x', b: 'y' });
-    expect(receivedAttributes(s.attributes)).to.equal(undefined);
+    expect(receivedAttributes(s)).to.equal(undefined);
     const [t] = readTraceRequest(spanMessage(name('GET'), attribute('a', 'x'), attribute('b', 'y')));
     const both = new ProtoWriter();
     writeKeyValues(both, tagOf.len(9), { a: 'x', b: 'y' });
-    expect(Buffer.from(receivedAttributes(t.attributes)!).equals(both.finish())).to.equal(true);
+    expect(Buffer.from(receivedAttributes(t)!).equals(both.finish())).to.equal(true);
   });
 
   it('keeps no bytes for attributes that are not valid UTF-8, so what it passes on is', () => {
@@ -95,9 +95,17 @@ describe('core/otlp readTraceRequest', function () {
     };
     const [s] = readTraceRequest(spanMessage(bad, attribute('b', 'é')));
     expect(s.attributes).to.deep.equal({ k: '\ufffdA', b: 'é' });
-    expect(receivedAttributes(s.attributes)).to.equal(undefined);
+    expect(receivedAttributes(s)).to.equal(undefined);
     const [t] = readTraceRequest(spanMessage(attribute('b', 'é'), attribute('c', '日本')));
-    expect(receivedAttributes(t.attributes)).to.be.instanceOf(Uint8Array);
+    expect(receivedAttributes(t)).to.be.instanceOf(Uint8Array);
+  });
+
+  it('reads repeated keys and a __proto__ key as assignment to a plain object would', () => {
+    const bytes = spanMessage(attribute('a', '1'), attribute('__proto__', 'x'), attribute('b', '2'), attribute('a', '3'));
+    const [s] = readTraceRequest(bytes);
+    expect(s.attributes).to.deep.equal({ a: '3', b: '2' });
+    expect(Object.getPrototypeOf(s.attributes)).to.equal(Object.prototype);
+    expect(readTraceRequest(bytes)).to.deep.equal(decodeTraceRequestReference(bytes));
   });
 
   it('skips unknown fields of every wire type, and takes fields in any order', () => {
@@ -128,6 +136,12 @@ describe('core/otlp readTraceRequest', function () {
     expect(spans[0].scope).to.equal(spans[1].scope);
     expect(spans[2].resource).to.not.equal(spans[0].resource);
     expect(spans[0].resource.attributes).to.include(RESOURCE_A.attributes);
+  });
+
+  it('relies on Buffer methods Node has (utf8Slice, hexSlice): a Node without them fails here first', () => {
+    const b = Buffer.from('héllo') as Buffer & { utf8Slice(s: number, e: number): string; hexSlice(s: number, e: number): string };
+    expect(b.utf8Slice(1, 3)).to.equal('é');
+    expect(b.hexSlice(0, 2)).to.equal('68c3');
   });
 
   it('rejects ids of the wrong length and unsupported wire types with an OtlpDecodeError', () => {

@@ -206,7 +206,7 @@ export function writeSpan(w: ProtoWriter, tag: number, s: Span): void {
   w.byte(SPAN_END);
   w.fixed64(s.endTimeUnixNano);
   // attributes received over OTLP and not changed since are copied from the request they came in
-  const received = receivedAttributes(s.attributes);
+  const received = receivedAttributes(s);
   if (received) w.raw(received);
   else writeKeyValues(w, SPAN_ATTRIBUTES, s.attributes);
   uint32Field(w, SPAN_DROPPED_ATTRIBUTES, s.droppedAttributesCount);
