@@ -216,7 +216,10 @@ export const RECEIVED_ATTRIBUTES: unique symbol = Symbol('espan.receivedAttribut
 
 export interface ReceivedAttributes {
   of: Attributes;
-  bytes: Uint8Array;
+  /** the request they came in, and where in it they lie */
+  request: Uint8Array;
+  start: number;
+  end: number;
 }
 
 /** A span as OTLP knows it; ids are lower-case hex. */

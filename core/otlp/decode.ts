@@ -10,7 +10,7 @@
  */
 import type { AttributeValue, Attributes, InstrumentationScope, Resource, Span, SpanEvent, SpanLink } from '../signals';
 import { otlpProto } from './proto';
-import { OtlpDecodeError, readTraceRequest } from './read-trace';
+import { OtlpDecodeError, readTraceRequest, setAttribute } from './read-trace';
 
 export { OtlpDecodeError };
 
@@ -95,7 +95,7 @@ function attributes(list: unknown, f: Forms, depth = 0): Attributes {
   for (const kv of list as Obj[]) {
     if (!kv || typeof kv.key !== 'string') throw new OtlpDecodeError('attribute without a key');
     const v = attributeValue(kv.value, f, depth);
-    if (v !== undefined) out[kv.key] = v;
+    if (v !== undefined) setAttribute(out, kv.key, v);
   }
   return out;
 }

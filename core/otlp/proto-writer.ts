@@ -302,11 +302,12 @@ export class ProtoWriter {
     return true;
   }
 
-  /** Bytes already in wire format (whole fields, tags included), copied as they are. */
-  raw(fields: Uint8Array): void {
-    this.ensure(fields.length);
-    this.buf.set(fields, this.pos);
-    this.pos += fields.length;
+  /** Bytes already in wire format (whole fields, tags included), copied as they are from from[start, end). */
+  raw(from: Uint8Array, start: number, end: number): void {
+    const n = end - start;
+    this.ensure(n);
+    this.buf.set(from.subarray(start, end), this.pos);
+    this.pos += n;
   }
 
   /** A length-delimited bytes field (written even when empty). */

@@ -17,7 +17,7 @@
  * reuse. Malformed input throws an OtlpDecodeError.
  */
 import { isUtf8 } from 'node:buffer';
-import { RECEIVED_ATTRIBUTES, type AttributeValue, type Attributes, type InstrumentationScope, type Resource, type Span, type SpanEvent, type SpanLink } from '../signals';
+import { RECEIVED_ATTRIBUTES, type AttributeValue, type ReceivedAttributes, type Attributes, type InstrumentationScope, type Resource, type Span, type SpanEvent, type SpanLink } from '../signals';
 import { KeyTable, ShapeTable } from './attribute-shapes';
 
 export class OtlpDecodeError extends Error {}
@@ -27,10 +27,10 @@ const I64 = 1;
 const LEN = 2;
 const I32 = 5;
 
-/** The received encoding of a span's attributes (KeyValue fields, tags included), while they are unchanged. */
-export function receivedAttributes(span: Span): Uint8Array | undefined {
+/** Where the received encoding of a span's attributes (KeyValue fields, tags included) lies, while they are unchanged. */
+export function receivedAttributes(span: Span): ReceivedAttributes | undefined {
   const received = span[RECEIVED_ATTRIBUTES];
-  return received !== undefined && received.of === span.attributes ? received.bytes : undefined;
+  return received !== undefined && received.of === span.attributes ? received : undefined;
 }
 
 const keys = new KeyTable();
@@ -262,10 +262,16 @@ function readKeyValue(r: Reader, end: number, depth: number): void {
   kvValue = value;
 }
 
+/** Sets an attribute; a key named __proto__ becomes a property like any other instead of replacing the prototype. */
+export function setAttribute(into: Attributes, key: string, value: AttributeValue): void {
+  if (key === '__proto__') Object.defineProperty(into, key, { value, enumerable: true, writable: true, configurable: true });
+  else into[key] = value;
+}
+
 /** One KeyValue into `into`; a value of no known kind leaves the key out. */
 function keyValue(r: Reader, end: number, into: Attributes, depth: number): void {
   readKeyValue(r, end, depth);
-  if (kvValue !== undefined) into[kvKey] = kvValue;
+  if (kvValue !== undefined) setAttribute(into, kvKey, kvValue);
 }
 
 /** A span's attributes as read, before they become an object. */
@@ -280,7 +286,7 @@ function spanAttributes(n: number): Attributes {
   const built = interned ? shapes.build(spanKeyIds, spanValues, n) : undefined;
   if (built) return built;
   const attrs: Attributes = {};
-  for (let i = 0; i < n; i++) attrs[spanKeys[i]] = spanValues[i];
+  for (let i = 0; i < n; i++) setAttribute(attrs, spanKeys[i], spanValues[i]);
   return attrs;
 }
 
@@ -473,8 +479,8 @@ function span(r: Reader, end: number, resource: Resource, scope: Instrumentation
   if (droppedEvents) out.droppedEventsCount = droppedEvents;
   if (droppedLinks) out.droppedLinksCount = droppedLinks;
   if (attributesFrom >= 0 && attributesTogether && !notUtf8) {
-    const buf = r.buf;
-    const value = { of: Object.freeze(attributes), bytes: new Uint8Array(buf.buffer, buf.byteOffset + attributesFrom, attributesTo - attributesFrom) };
+    // offsets rather than a view: one object less per span held in link windows
+    const value = { of: Object.freeze(attributes), request: r.buf, start: attributesFrom, end: attributesTo };
     // not enumerable: not part of the span's data (copies, comparisons, JSON), only a shortcut for its writer
     Object.defineProperty(out, RECEIVED_ATTRIBUTES, { value });
   }

@@ -207,7 +207,7 @@ export function writeSpan(w: ProtoWriter, tag: number, s: Span): void {
   w.fixed64(s.endTimeUnixNano);
   // attributes received over OTLP and not changed since are copied from the request they came in
   const received = receivedAttributes(s);
-  if (received) w.raw(received);
+  if (received) w.raw(received.request, received.start, received.end);
   else writeKeyValues(w, SPAN_ATTRIBUTES, s.attributes);
   uint32Field(w, SPAN_DROPPED_ATTRIBUTES, s.droppedAttributesCount);
   for (const e of s.events) writeEvent(w, e);
