@@ -110,23 +110,6 @@ static __always_inline struct call_args *call_slot(bool create) {
   return bpf_task_storage_get(&active_calls, bpf_get_current_task_btf(), 0, create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
 }
 
-/*
- * The record is built here, not on the 512-byte BPF stack. The slack after the
- * payload lets the verifier accept "offset < L7_BUFFER_SIZE, length <=
- * L7_BUFFER_SIZE" copies without proving their sum stays in bounds.
- */
-struct scratch {
-  struct network_data nd;
-  __u8 slack[L7_BUFFER_SIZE];
-};
-
-struct {
-  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-  __uint(max_entries, 1);
-  __type(key, __u32);
-  __type(value, struct scratch);
-} scratch_buf SEC(".maps");
-
 struct {
   __uint(type, BPF_MAP_TYPE_RINGBUF);
   __uint(max_entries, 8 * 1024 * 1024); /* native/ sets the configured size before load */
@@ -246,24 +229,40 @@ static __always_inline bool conn_filtered_out(struct espan_config *cfg, struct c
   return false;
 }
 
-/* Copies up to `want` bytes from a user buffer or iovec array into the payload; returns bytes copied. */
-static __always_inline __u32 copy_payload(__u8 *payload, struct call_args *a, __u32 want) {
-  if (want > L7_BUFFER_SIZE) want = L7_BUFFER_SIZE;
-  if (!a->iovcnt) {
-    if (bpf_probe_read_user(payload, want & (2 * L7_BUFFER_SIZE - 1), (void *)a->buf)) return 0;
+#define META_SIZE sizeof(((struct network_data *)0)->meta)
+
+/*
+ * Records are built in place in the ring buffer (no copy through a scratch
+ * map), reserved with room for one of a few constant payload sizes: the
+ * verifier needs the size of a reservation to be a constant. User space takes
+ * meta plus act_size bytes of each, whatever its room.
+ */
+#define ROOM_SMALL 256
+#define ROOM_MEDIUM 1024
+
+/*
+ * Copies up to `want` (<= room) bytes from a user buffer, or an iovec array
+ * when `iov`, into the payload; returns bytes copied. An iovec record has
+ * twice `room` reserved: the verifier cannot prove that offset plus length
+ * stays within room, only each of them.
+ */
+static __always_inline __u32 copy_payload(__u8 *payload, struct call_args *a, __u32 want, const __u32 room, const bool iov) {
+  if (want > room) want = room;
+  if (!iov) {
+    if (bpf_probe_read_user(payload, want, (void *)a->buf)) return 0;
     return want;
   }
   __u32 off = 0;
-  struct iovec *iov = (struct iovec *)a->buf;
+  struct iovec *v_arr = (struct iovec *)a->buf;
   for (int i = 0; i < MAX_IOV; i++) {
     if (i >= a->iovcnt || off >= want) break;
     struct iovec v;
-    if (bpf_probe_read_user(&v, sizeof(v), &iov[i])) break;
+    if (bpf_probe_read_user(&v, sizeof(v), &v_arr[i])) break;
     __u64 len = v.iov_len;
     __u32 left = want - off;
     if (len > left) len = left;
-    if (len > L7_BUFFER_SIZE) len = L7_BUFFER_SIZE;
-    __u32 at = off & (L7_BUFFER_SIZE - 1);
+    if (len > room) len = room;
+    __u32 at = off & (room - 1);
     if (bpf_probe_read_user(payload + at, len, v.iov_base)) break;
     off += len;
   }
@@ -271,27 +270,22 @@ static __always_inline __u32 copy_payload(__u8 *payload, struct call_args *a, __
 }
 
 static __always_inline void submit(struct espan_config *cfg, struct network_data *nd, __u32 act) {
-  __u64 size = sizeof(nd->meta) + (act & (2 * L7_BUFFER_SIZE - 1));
-  if (size > sizeof(*nd)) size = sizeof(*nd);
   /*
    * Waking the consumer per record (libbpf's default) costs more than the
    * probe itself; it is woken only once enough data waits, and otherwise
    * finds the data on its short poll timer.
    */
   __u64 avail = bpf_ringbuf_query(&records, BPF_RB_AVAIL_DATA);
-  __u64 flags = avail + size >= cfg->wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
-  if (bpf_ringbuf_output(&records, nd, size, flags)) count_drop(DROP_RINGBUF_FULL);
+  bpf_ringbuf_submit(nd, avail + META_SIZE + act >= cfg->wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 }
 
-static __always_inline struct network_data *begin_record(struct call_args *a, struct conn_state *cs, __u64 pid_tgid) {
-  __u32 zero = 0;
-  struct scratch *s = bpf_map_lookup_elem(&scratch_buf, &zero);
-  if (!s) return 0;
-  struct network_data *nd = &s->nd;
+static __always_inline void fill_meta(struct network_data *nd, struct call_args *a, struct conn_state *cs, __u64 pid_tgid, long ret, __u32 act) {
   nd->meta.ts = a->ts;
   nd->meta.ts_tail = bpf_ktime_get_ns();
   nd->meta.tid_utid = (__u32)pid_tgid;
-  bpf_get_current_comm(nd->meta.comm, sizeof(nd->meta.comm));
+  /* two loads instead of the bpf_get_current_comm call */
+  struct task_struct *task = bpf_get_current_task_btf();
+  __builtin_memcpy(nd->meta.comm, task->comm, sizeof(nd->meta.comm));
   nd->meta.uni_id.sk = a->sk;
   nd->meta.uni_id.ktime = cs->ktime;
   nd->meta.uni_id.prandom = cs->prandom;
@@ -306,8 +300,22 @@ static __always_inline struct network_data *begin_record(struct call_args *a, st
   nd->meta._pad0 = 0;
   nd->meta.func_id = a->func_id;
   nd->meta.fd = a->fd;
+  nd->meta.buf_len = ret;
+  nd->meta.act_size = act;
   nd->meta.index = __sync_fetch_and_add(&cs->index, 1);
-  return nd;
+}
+
+/* One record with room for `room` payload bytes (a constant); `want` <= room of them are captured. */
+static __always_inline void emit(struct espan_config *cfg, struct call_args *a, struct conn_state *cs, __u64 pid_tgid, long ret, __u32 want,
+                                 const __u32 room, const bool iov) {
+  struct network_data *nd = bpf_ringbuf_reserve(&records, META_SIZE + (iov ? 2 * room : room), 0);
+  if (!nd) {
+    count_drop(DROP_RINGBUF_FULL);
+    return;
+  }
+  __u32 act = want ? copy_payload(nd->payload, a, want, room, iov) : 0;
+  fill_meta(nd, a, cs, pid_tgid, ret, act);
+  submit(cfg, nd, act);
 }
 
 /* ---- data calls ---- */
@@ -337,8 +345,11 @@ static __always_inline int data_enter(__s32 fd, __u64 buf, __u32 iovcnt, __u16 f
   return 0;
 }
 
-/* `func_id` guards against a slot left pending by a call whose exit ran before the probe was attached */
-static __always_inline int data_exit(long ret, __u16 func_id) {
+/*
+ * `func_id` guards against a slot left pending by a call whose exit ran before
+ * the probe was attached; `iov` (a constant per program) says the buffer is an iovec array.
+ */
+static __always_inline int data_exit(long ret, __u16 func_id, const bool iov) {
   struct call_args *a = call_slot(false);
   if (!a || !a->pending) return 0;
   if (a->func_id != func_id) {
@@ -351,18 +362,18 @@ static __always_inline int data_exit(long ret, __u16 func_id) {
   if (!cfg || ret == -EAGAIN) goto out;
   struct conn_state *cs = conn_of((struct sock *)a->sk, 0, CONN_VERIFY);
   if (!cs || conn_filtered_out(cfg, cs)) goto out;
-  struct network_data *nd = begin_record(a, cs, pid_tgid);
-  if (!nd) goto out;
-  __u32 act = 0;
+  __u32 want = 0;
   if (ret > 0) {
     __u32 cap = cfg->capture_size;
     if (cap > L7_BUFFER_SIZE) cap = L7_BUFFER_SIZE;
-    __u32 want = ret < cap ? (__u32)ret : cap;
-    act = copy_payload(nd->payload, a, want);
+    want = ret < cap ? (__u32)ret : cap;
   }
-  nd->meta.buf_len = ret;
-  nd->meta.act_size = act;
-  submit(cfg, nd, act);
+  if (want <= ROOM_SMALL)
+    emit(cfg, a, cs, pid_tgid, ret, want, ROOM_SMALL, iov);
+  else if (want <= ROOM_MEDIUM)
+    emit(cfg, a, cs, pid_tgid, ret, want, ROOM_MEDIUM, iov);
+  else
+    emit(cfg, a, cs, pid_tgid, ret, want, L7_BUFFER_SIZE, iov);
 out:
   a->pending = 0;
   return 0;
@@ -373,14 +384,14 @@ int enter_read(struct trace_event_raw_sys_enter *ctx) {
   return data_enter(ctx->args[0], ctx->args[1], 0, FUNC_READ, false);
 }
 SEC("tracepoint/syscalls/sys_exit_read")
-int exit_read(struct trace_event_raw_sys_exit *ctx) { return data_exit(ctx->ret, FUNC_READ); }
+int exit_read(struct trace_event_raw_sys_exit *ctx) { return data_exit(ctx->ret, FUNC_READ, false); }
 
 SEC("tracepoint/syscalls/sys_enter_write")
 int enter_write(struct trace_event_raw_sys_enter *ctx) {
   return data_enter(ctx->args[0], ctx->args[1], 0, FUNC_WRITE, true);
 }
 SEC("tracepoint/syscalls/sys_exit_write")
-int exit_write(struct trace_event_raw_sys_exit *ctx) { return data_exit(ctx->ret, FUNC_WRITE); }
+int exit_write(struct trace_event_raw_sys_exit *ctx) { return data_exit(ctx->ret, FUNC_WRITE, false); }
 
 SEC("tracepoint/syscalls/sys_enter_readv")
 int enter_readv(struct trace_event_raw_sys_enter *ctx) {
@@ -388,7 +399,7 @@ int enter_readv(struct trace_event_raw_sys_enter *ctx) {
   return data_enter(ctx->args[0], ctx->args[1], n ? n : 1, FUNC_READV, false);
 }
 SEC("tracepoint/syscalls/sys_exit_readv")
-int exit_readv(struct trace_event_raw_sys_exit *ctx) { return data_exit(ctx->ret, FUNC_READV); }
+int exit_readv(struct trace_event_raw_sys_exit *ctx) { return data_exit(ctx->ret, FUNC_READV, true); }
 
 SEC("tracepoint/syscalls/sys_enter_writev")
 int enter_writev(struct trace_event_raw_sys_enter *ctx) {
@@ -396,21 +407,21 @@ int enter_writev(struct trace_event_raw_sys_enter *ctx) {
   return data_enter(ctx->args[0], ctx->args[1], n ? n : 1, FUNC_WRITEV, true);
 }
 SEC("tracepoint/syscalls/sys_exit_writev")
-int exit_writev(struct trace_event_raw_sys_exit *ctx) { return data_exit(ctx->ret, FUNC_WRITEV); }
+int exit_writev(struct trace_event_raw_sys_exit *ctx) { return data_exit(ctx->ret, FUNC_WRITEV, true); }
 
 SEC("tracepoint/syscalls/sys_enter_sendto")
 int enter_sendto(struct trace_event_raw_sys_enter *ctx) {
   return data_enter(ctx->args[0], ctx->args[1], 0, FUNC_SENDTO, true);
 }
 SEC("tracepoint/syscalls/sys_exit_sendto")
-int exit_sendto(struct trace_event_raw_sys_exit *ctx) { return data_exit(ctx->ret, FUNC_SENDTO); }
+int exit_sendto(struct trace_event_raw_sys_exit *ctx) { return data_exit(ctx->ret, FUNC_SENDTO, false); }
 
 SEC("tracepoint/syscalls/sys_enter_recvfrom")
 int enter_recvfrom(struct trace_event_raw_sys_enter *ctx) {
   return data_enter(ctx->args[0], ctx->args[1], 0, FUNC_RECVFROM, false);
 }
 SEC("tracepoint/syscalls/sys_exit_recvfrom")
-int exit_recvfrom(struct trace_event_raw_sys_exit *ctx) { return data_exit(ctx->ret, FUNC_RECVFROM); }
+int exit_recvfrom(struct trace_event_raw_sys_exit *ctx) { return data_exit(ctx->ret, FUNC_RECVFROM, false); }
 
 static __always_inline int msg_enter(struct trace_event_raw_sys_enter *ctx, __u16 func_id, bool egress) {
   struct user_msghdr msg;
@@ -423,12 +434,12 @@ static __always_inline int msg_enter(struct trace_event_raw_sys_enter *ctx, __u1
 SEC("tracepoint/syscalls/sys_enter_sendmsg")
 int enter_sendmsg(struct trace_event_raw_sys_enter *ctx) { return msg_enter(ctx, FUNC_SENDMSG, true); }
 SEC("tracepoint/syscalls/sys_exit_sendmsg")
-int exit_sendmsg(struct trace_event_raw_sys_exit *ctx) { return data_exit(ctx->ret, FUNC_SENDMSG); }
+int exit_sendmsg(struct trace_event_raw_sys_exit *ctx) { return data_exit(ctx->ret, FUNC_SENDMSG, true); }
 
 SEC("tracepoint/syscalls/sys_enter_recvmsg")
 int enter_recvmsg(struct trace_event_raw_sys_enter *ctx) { return msg_enter(ctx, FUNC_RECVMSG, false); }
 SEC("tracepoint/syscalls/sys_exit_recvmsg")
-int exit_recvmsg(struct trace_event_raw_sys_exit *ctx) { return data_exit(ctx->ret, FUNC_RECVMSG); }
+int exit_recvmsg(struct trace_event_raw_sys_exit *ctx) { return data_exit(ctx->ret, FUNC_RECVMSG, true); }
 
 /* ---- connection state ---- */
 
@@ -494,11 +505,7 @@ static __always_inline int state_exit(long ret, __u16 func_id) {
   if (!cs || conn_filtered_out(cfg, cs)) goto out;
   struct tcp_sock *tp = AS(tcp_sock, a->sk);
   a->tcp_seq = a->func_id == FUNC_ACCEPT || a->func_id == FUNC_ACCEPT4 ? tp->copied_seq : tp->write_seq;
-  struct network_data *nd = begin_record(a, cs, pid_tgid);
-  if (!nd) goto out;
-  nd->meta.buf_len = 0;
-  nd->meta.act_size = 0;
-  submit(cfg, nd, 0);
+  emit(cfg, a, cs, pid_tgid, 0, 0, 0, false);
   if (a->func_id == FUNC_CLOSE) {
     __u64 key = a->sk;
     bpf_map_delete_elem(&conns, &key);

@@ -411,6 +411,12 @@ class Probe : public Napi::ObjectWrap<Probe> {
     Batch* b = self->current_;
     b->offsets.push_back(b->data.size());
     const uint8_t* p = static_cast<const uint8_t*>(data);
+    // A record has room for more payload than it captured: only meta and act_size bytes are taken.
+    size_t meta = sizeof(((struct network_data*)0)->meta);
+    if (size >= meta) {
+      int32_t act = reinterpret_cast<const struct network_data*>(p)->meta.act_size;
+      if (act >= 0 && meta + act <= size) size = meta + act;
+    }
     b->data.insert(b->data.end(), p, p + size);
     // Stop consuming (the record just taken is kept) once another could overflow the batch.
     return b->data.size() + sizeof(struct network_data) > self->max_batch_bytes_ ? -ENOSPC : 0;

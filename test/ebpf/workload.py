@@ -81,6 +81,11 @@ STEPS = [
     ("sendto", "recvfrom", b"*1\r\n$4\r\nPING\r\n"),
     ("sendmsg", "recvmsg", b"sendmsg-first-iov|sendmsg-second-iov"),
     ("write", "read", bytes((i * 7) % 251 for i in range(10000))),
+    # the probe reserves room for 256, 1024 or 4096 payload bytes: each room, full and just over
+    ("write", "read", bytes(range(256))),
+    ("writev", "readv", bytes((i * 3) % 251 for i in range(700))),
+    ("sendto", "recvfrom", bytes((i * 5) % 251 for i in range(1025))),
+    ("sendmsg", "recvmsg", bytes((i * 11) % 251 for i in range(4096))),
 ]
 
 
