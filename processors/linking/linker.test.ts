@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { componentTelemetry, ServiceMetrics } from '../../core/telemetry/metrics';
 import type { Span, Trace } from '../../core/signals';
-import { Linker } from './linker';
+import { Linker, netHash } from './linker';
 import { espan, linkingConfig } from './testutil';
 import type { LinkingConfig } from './config';
 
@@ -47,6 +47,37 @@ describe('linking', () => {
       expect(traces).to.have.length(3);
       expect(s1.parentSpanId).to.equal(c1.spanId);
       expect(s2.parentSpanId).to.equal(undefined);
+    });
+
+    it('joins a bigint seq (as decoders give large integers) to the number of the same value', () => {
+      const { l } = linker();
+      const client = espan({ kind: 'client', conn: 'k', seq: 4_000_000_001, startMs: T0, durationMs: 10 });
+      const server = espan({ kind: 'server', conn: 'k', startMs: T0 + 1, durationMs: 5 });
+      server.attributes['espan.req_seq'] = 4_000_000_001n;
+      l.add([client, server]);
+      expect(only(l.flush()).spans).to.have.members([client, server]);
+      expect(server.parentSpanId).to.equal(client.spanId);
+    });
+
+    it('keeps apart keys whose hashes collide', () => {
+      // two connection keys of the same index hash at seq 7 (found by search)
+      const [k1, k2] = ['10.0.0.187:29937-10.0.0.9:80', '10.0.0.134:96634-10.0.0.9:80'];
+      expect(netHash(k1, 7)).to.equal(netHash(k2, 7));
+      const { l } = linker({ max_recent_links: 10 });
+      const c1 = espan({ kind: 'client', conn: k1, seq: 7, startMs: T0, durationMs: 10 });
+      const s2 = espan({ kind: 'server', conn: k2, seq: 7, startMs: T0 + 1, durationMs: 5 });
+      const s1 = espan({ kind: 'server', conn: k1, seq: 7, startMs: T0 + 2, durationMs: 5 });
+      l.add([c1, s2, s1]);
+      const traces = l.flush();
+      expect(traces).to.have.length(2);
+      expect(s1.parentSpanId).to.equal(c1.spanId);
+      expect(s2.parentSpanId).to.equal(undefined);
+      // and among emitted traces: a late server of k2 does not take k1's client as parent
+      const late2 = espan({ kind: 'server', conn: k2, seq: 7, startMs: T0 + 3, durationMs: 5 });
+      l.add([late2]);
+      l.flush();
+      expect(late2.parentSpanId).to.equal(undefined);
+      expect(late2.traceId).to.equal(s2.traceId);
     });
 
     it('does not join two spans of the same kind or different seqs', () => {
@@ -237,6 +268,24 @@ describe('linking', () => {
       expect(out.flatMap((t) => t.spans)).to.have.length(12);
       expect(await metrics.total('espan_linking_spans_evicted_early_total')).to.equal(12);
       expect(l.flush().flatMap((t) => t.spans)).to.have.length(6);
+    });
+
+    it('spans evicted early from a window still open leave once, and their slots serve later spans', () => {
+      const { l } = linker({ max_spans: 4, link_window: 1000, link_windows: 1, max_clock_skew: 0 });
+      // a group across windows 0 and 1, evicted with window 0 while window 1 stays open
+      const server = espan({ kind: 'server', thread: 't', startMs: T0 + 900, durationMs: 400 });
+      const call = espan({ kind: 'client', thread: 't', startMs: T0 + 1100, durationMs: 100 });
+      const others = [0, 1, 2].map((i) => espan({ kind: 'server', startMs: T0 + 1200 + i, durationMs: 1 }));
+      const first = l.add([server, call, ...others]);
+      expect(first.flatMap((t) => t.spans)).to.have.members([server, call]);
+      // a pair in window 2 pushes window 1 out early: its other spans leave, the pair stays
+      const c = espan({ kind: 'client', conn: 'x', seq: 1, startMs: T0 + 2300, durationMs: 10 });
+      const s = espan({ kind: 'server', conn: 'x', seq: 1, startMs: T0 + 2301, durationMs: 5 });
+      const second = l.add([c, s]);
+      expect(second.flatMap((t) => t.spans)).to.have.members(others);
+      expect(l.size).to.equal(2);
+      expect(only(l.flush()).spans).to.have.members([c, s]);
+      expect(s.parentSpanId).to.equal(c.spanId);
     });
 
     it('the map of recent links is bounded', () => {

@@ -24,7 +24,8 @@ import { ESPAN } from '../../core/semconv';
 import { SpanKind, type Span, type Trace } from '../../core/signals';
 import type { LinkingConfig } from './config';
 import { traceIdFrom } from './ids';
-import { RecentMap } from './recent';
+import { RecentMap, RecentNetMap } from './recent';
+import { EMITTED, FREE, HELD, NET_LINKED, NONE, Slots, THREAD_LINKED } from './slots';
 
 // module-level copies: through the CommonJS interop every `SpanKind.X` is a getter call, on the hot path
 const CLIENT = SpanKind.CLIENT;
@@ -33,37 +34,10 @@ const THREAD_TRACE_ID = ESPAN.THREAD_TRACE_ID;
 const CONN_KEY = ESPAN.CONN_KEY;
 const REQ_SEQ = ESPAN.REQ_SEQ;
 
-interface Rec {
-  span: Span;
-  /** ns since the epoch, as doubles: sub-microsecond precision is not needed to compare */
-  start: number;
-  end: number;
-  kind: SpanKind;
-  bucket: number;
-  netKey?: string;
-  threadKey?: string;
-  /** next span of the same network / thread key, in arrival order: index lists without an array per key */
-  nextNet?: Rec;
-  nextThread?: Rec;
-  /** the client span this server span answered (network rule) */
-  netParent?: Rec;
-  /** the server span whose thread made this client call (in-process rule) */
-  threadParent?: Rec;
-  /** joined to a span of the other kind by that rule: a late partner is not to be looked for */
-  netLinked: boolean;
-  threadLinked: boolean;
-  /** parent found among the link keys of already emitted traces */
-  lateParent?: string;
-  /** union-find parent; the group's root points to itself */
-  up: Rec;
-  /** on a root of more than one span only: every span of the group (most spans stay alone: no array for them) */
-  members?: Rec[];
-  /** on a root only: newest bucket of the group */
-  maxBucket: number;
-  emitted: boolean;
-}
-
 interface RecentNet {
+  conn: string;
+  seq: number | bigint;
+  next: RecentNet | undefined;
   traceId: string;
   clientSpanId?: string;
   clientStart: number;
@@ -78,7 +52,9 @@ interface RecentThread {
 }
 
 interface Bucket {
-  recs: Rec[];
+  index: number;
+  /** slots listed in this window (some may have left early, see EMITTED) */
+  slots: number[];
   /** scheduler ms when its first span arrived: closes idle or replayed streams */
   openedAt: number;
 }
@@ -91,62 +67,19 @@ export interface LinkStats {
   evicted: number;
 }
 
-function find(r: Rec): Rec {
-  let root = r;
-  while (root.up !== root) root = root.up;
-  // path halving keeps later finds short
-  let x = r;
-  while (x.up !== root) {
-    const next = x.up;
-    x.up = root;
-    x = next;
-  }
-  return root;
+/**
+ * The network key's sequence number as compared: a bigint in the safe range
+ * (as some decoders give every integer) equals the number of the same value.
+ */
+function seqOf(seq: number | bigint): number | bigint {
+  return typeof seq === 'bigint' && seq >= -9007199254740991n && seq <= 9007199254740991n ? Number(seq) : seq;
 }
 
-function union(a: Rec, b: Rec): void {
-  let ra = find(a);
-  let rb = find(b);
-  if (ra === rb) return;
-  if ((ra.members?.length ?? 1) < (rb.members?.length ?? 1)) [ra, rb] = [rb, ra];
-  rb.up = ra;
-  const into = (ra.members ??= [ra]);
-  if (rb.members) for (const m of rb.members) into.push(m);
-  else into.push(rb);
-  rb.members = undefined;
-  if (rb.maxBucket > ra.maxBucket) ra.maxBucket = rb.maxBucket;
-}
-
-function removeNet(index: Map<string, Rec>, key: string, r: Rec): void {
-  const head = index.get(key);
-  if (head === r) {
-    if (r.nextNet) index.set(key, r.nextNet);
-    else index.delete(key);
-  } else {
-    for (let x = head; x; x = x.nextNet) {
-      if (x.nextNet === r) {
-        x.nextNet = r.nextNet;
-        break;
-      }
-    }
-  }
-  r.nextNet = undefined;
-}
-
-function removeThread(index: Map<string, Rec>, key: string, r: Rec): void {
-  const head = index.get(key);
-  if (head === r) {
-    if (r.nextThread) index.set(key, r.nextThread);
-    else index.delete(key);
-  } else {
-    for (let x = head; x; x = x.nextThread) {
-      if (x.nextThread === r) {
-        x.nextThread = r.nextThread;
-        break;
-      }
-    }
-  }
-  r.nextThread = undefined;
+/** FNV-1a over the connection key, seeded with the sequence number: a Smi for the index Maps, no string built per span. */
+export function netHash(conn: string, seq: number | bigint): number {
+  let h = (typeof seq === 'number' ? seq : Number(BigInt.asIntN(32, seq))) ^ 0x811c9dc5;
+  for (let i = 0; i < conn.length; i++) h = Math.imul(h ^ conn.charCodeAt(i), 0x01000193);
+  return h;
 }
 
 export class Linker {
@@ -155,12 +88,18 @@ export class Linker {
   /** a bucket closes once span time passed its end by this much */
   private readonly holdNs: number;
   private readonly buckets = new Map<number, Bucket>();
-  /** first span of each key; the others follow through nextNet / nextThread */
-  private readonly byNet = new Map<string, Rec>();
-  private readonly byThread = new Map<string, Rec>();
-  private readonly byTraceId = new Map<string, Rec>();
-  private readonly recentNet: RecentMap<RecentNet>;
+  /** the bucket the last span went to: consecutive spans mostly share one */
+  private lastBucket: Bucket | undefined;
+  private readonly slots = new Slots();
+  /** first held span of each network key hash / thread id / trace id; the others follow through nextNet / nextThread */
+  private readonly byNet = new Map<number, number>();
+  private readonly byThread = new Map<string, number>();
+  private readonly byTraceId = new Map<string, number>();
+  private readonly recentNet: RecentNetMap<RecentNet>;
   private readonly recentThread: RecentMap<RecentThread>;
+  /** emit's scratch: the group by start time, and the parents found among emitted traces */
+  private readonly group: number[] = [];
+  private readonly lateParents: Array<string | undefined> = [];
   /** highest bucket already closed; spans older than this are late */
   private lastClosed = -Infinity;
   /** newest span start seen: the event-time clock */
@@ -176,7 +115,7 @@ export class Linker {
     this.windowNs = config.link_window * 1e6;
     this.skewNs = config.max_clock_skew * 1e6;
     this.holdNs = config.link_windows * this.windowNs + this.skewNs;
-    this.recentNet = new RecentMap(config.max_recent_links);
+    this.recentNet = new RecentNetMap(config.max_recent_links);
     this.recentThread = new RecentMap(config.max_recent_links);
     if (telemetry) {
       const links = telemetry.counter('espan_linking_links_total', 'Spans joined to another, by join rule.', ['rule']);
@@ -241,111 +180,149 @@ export class Linker {
       this.stats.late++;
     }
     if (start > this.watermark) this.watermark = start;
-    // every field set up front, in one order: one hidden class for all records keeps property access fast
-    const rec: Rec = {
-      span,
-      start,
-      end,
-      kind: span.kind,
-      bucket,
-      netKey: undefined,
-      threadKey: undefined,
-      nextNet: undefined,
-      nextThread: undefined,
-      netParent: undefined,
-      threadParent: undefined,
-      netLinked: false,
-      threadLinked: false,
-      lateParent: undefined,
-      up: undefined as unknown as Rec,
-      members: undefined,
-      maxBucket: bucket,
-      emitted: false,
-    };
-    rec.up = rec;
-    let b = this.buckets.get(bucket);
-    if (!b) this.buckets.set(bucket, (b = { recs: [], openedAt: now }));
-    b.recs.push(rec);
+    const sl = this.slots;
+    const s = sl.alloc();
+    sl.spans[s] = span;
+    sl.start[s] = start;
+    sl.end[s] = end;
+    sl.kind[s] = span.kind;
+    sl.linked[s] = 0;
+    sl.bucket[s] = bucket;
+    sl.up[s] = s;
+    sl.size[s] = 1;
+    sl.maxBucket[s] = bucket;
+    sl.tail[s] = s;
+    sl.nextMember[s] = NONE;
+    sl.netParent[s] = NONE;
+    sl.threadParent[s] = NONE;
+    let b = this.lastBucket;
+    if (b?.index !== bucket) {
+      b = this.buckets.get(bucket);
+      if (!b) this.buckets.set(bucket, (b = { index: bucket, slots: [], openedAt: now }));
+      this.lastBucket = b;
+    }
+    b.slots.push(s);
     this.held++;
 
     const a = span.attributes;
     if (span.traceId) {
       const same = this.byTraceId.get(span.traceId);
-      if (same) {
-        union(same, rec);
+      if (same !== undefined) {
+        this.union(same, s);
         this.stats.propagated++;
       } else {
-        this.byTraceId.set(span.traceId, rec);
+        this.byTraceId.set(span.traceId, s);
       }
     }
-    const connKey = a[CONN_KEY];
-    const reqSeq = a[REQ_SEQ];
-    if (typeof connKey === 'string' && (typeof reqSeq === 'number' || typeof reqSeq === 'bigint')) {
-      const key = `${connKey}#${reqSeq}`;
-      rec.netKey = key;
-      let other = this.byNet.get(key);
-      if (other) {
-        for (;;) {
-          this.linkNetwork(rec, other);
-          if (!other.nextNet) break;
-          other = other.nextNet;
-        }
-        other.nextNet = rec;
+    const conn = a[CONN_KEY];
+    const rawSeq = a[REQ_SEQ];
+    if (typeof conn === 'string' && (typeof rawSeq === 'number' || typeof rawSeq === 'bigint')) {
+      const seq = seqOf(rawSeq);
+      const h = netHash(conn, seq);
+      sl.netConn[s] = conn;
+      sl.netSeq[s] = seq;
+      sl.netHash[s] = h;
+      sl.nextNet[s] = NONE;
+      const head = this.byNet.get(h);
+      if (head === undefined) {
+        this.byNet.set(h, s);
       } else {
-        this.byNet.set(key, rec);
+        // the list holds every key of this hash, in arrival order
+        let other = head;
+        for (;;) {
+          if (sl.netConn[other] === conn && sl.netSeq[other] === seq) this.linkNetwork(s, other);
+          const next = sl.nextNet[other];
+          if (next === NONE) break;
+          other = next;
+        }
+        sl.nextNet[other] = s;
       }
     }
     const thread = a[THREAD_TRACE_ID];
     if (typeof thread === 'string' && thread !== '') {
       // the producer hashes host, process and thread into the id, so it is unique across hosts as it is
-      const key = thread;
-      rec.threadKey = key;
-      let other = this.byThread.get(key);
-      if (other) {
-        for (;;) {
-          this.linkThread(rec, other);
-          if (!other.nextThread) break;
-          other = other.nextThread;
-        }
-        other.nextThread = rec;
+      sl.threadKey[s] = thread;
+      sl.nextThread[s] = NONE;
+      const head = this.byThread.get(thread);
+      if (head === undefined) {
+        this.byThread.set(thread, s);
       } else {
-        this.byThread.set(key, rec);
+        let other = head;
+        for (;;) {
+          this.linkThread(s, other);
+          const next = sl.nextThread[other];
+          if (next === NONE) break;
+          other = next;
+        }
+        sl.nextThread[other] = s;
       }
     }
   }
 
-  private linkNetwork(a: Rec, b: Rec): void {
-    let client: Rec;
-    let server: Rec;
-    if (a.kind === CLIENT && b.kind === SERVER) [client, server] = [a, b];
-    else if (a.kind === SERVER && b.kind === CLIENT) [client, server] = [b, a];
+  private find(s: number): number {
+    const up = this.slots.up;
+    let root = s;
+    while (up[root] !== root) root = up[root];
+    // path compression keeps later finds short
+    while (up[s] !== root) {
+      const next = up[s];
+      up[s] = root;
+      s = next;
+    }
+    return root;
+  }
+
+  private union(a: number, b: number): void {
+    const sl = this.slots;
+    let ra = this.find(a);
+    let rb = this.find(b);
+    if (ra === rb) return;
+    if (sl.size[ra] < sl.size[rb]) [ra, rb] = [rb, ra];
+    sl.up[rb] = ra;
+    // members in join order: ra's, then rb's
+    sl.nextMember[sl.tail[ra]] = rb;
+    sl.tail[ra] = sl.tail[rb];
+    sl.size[ra] += sl.size[rb];
+    if (sl.maxBucket[rb] > sl.maxBucket[ra]) sl.maxBucket[ra] = sl.maxBucket[rb];
+  }
+
+  private linkNetwork(a: number, b: number): void {
+    const { kind, start, end, netParent, linked } = this.slots;
+    let client: number;
+    let server: number;
+    if (kind[a] === CLIENT && kind[b] === SERVER) [client, server] = [a, b];
+    else if (kind[a] === SERVER && kind[b] === CLIENT) [client, server] = [b, a];
     else return;
     // the server read what the client wrote: between its write and its end, give or take the skew
-    if (server.start < client.start - this.skewNs || server.start > client.end + this.skewNs) return;
-    if (server.netParent) {
+    if (start[server] < start[client] - this.skewNs || start[server] > end[client] + this.skewNs) return;
+    const current = netParent[server];
+    if (current !== NONE) {
       // a retransmitted or reused sequence number: keep the client closest in time
-      if (Math.abs(server.start - server.netParent.start) <= Math.abs(server.start - client.start)) return;
+      if (Math.abs(start[server] - start[current]) <= Math.abs(start[server] - start[client])) return;
     }
-    server.netParent = client;
-    client.netLinked = server.netLinked = true;
-    union(client, server);
+    netParent[server] = client;
+    linked[client] |= NET_LINKED;
+    linked[server] |= NET_LINKED;
+    this.union(client, server);
     this.stats.network++;
   }
 
-  private linkThread(a: Rec, b: Rec): void {
-    let server: Rec;
-    let client: Rec;
-    if (a.kind === SERVER && b.kind === CLIENT) [server, client] = [a, b];
-    else if (a.kind === CLIENT && b.kind === SERVER) [server, client] = [b, a];
+  private linkThread(a: number, b: number): void {
+    const { kind, start, end, threadParent, linked } = this.slots;
+    let server: number;
+    let client: number;
+    if (kind[a] === SERVER && kind[b] === CLIENT) [server, client] = [a, b];
+    else if (kind[a] === CLIENT && kind[b] === SERVER) [server, client] = [b, a];
     else return;
     // same host, same clock: the call must lie within the request it serves
-    if (client.start < server.start || client.end > server.end) return;
-    const current = client.threadParent;
+    if (start[client] < start[server] || end[client] > end[server]) return;
+    const current = threadParent[client];
     // nested server spans on one thread id: the innermost is the direct parent
-    if (current && current.end - current.start <= server.end - server.start) return;
-    client.threadParent = server;
-    client.threadLinked = server.threadLinked = true;
-    union(server, client);
+    if (current !== NONE && end[current] - start[current] <= end[server] - start[server]) return;
+    threadParent[client] = server;
+    linked[client] |= THREAD_LINKED;
+    linked[server] |= THREAD_LINKED;
+    this.union(server, client);
     this.stats.thread++;
   }
 
@@ -374,48 +351,71 @@ export class Linker {
     const b = this.buckets.get(index);
     if (!b) return;
     this.buckets.delete(index);
+    if (this.lastBucket === b) this.lastBucket = undefined;
     if (index > this.lastClosed) this.lastClosed = index;
-    for (const rec of b.recs) {
-      if (rec.emitted) continue;
-      const root = find(rec);
-      if (!force && root.maxBucket > index) continue; // its group still grows in a newer window
-      const group = root.members ?? [root];
+    const sl = this.slots;
+    for (const s of b.slots) {
+      const state = sl.state[s];
+      if (state === FREE) continue; // left with a group emitted from this window already
+      if (state === EMITTED) {
+        sl.release(s);
+        continue;
+      }
+      const root = this.find(s);
+      if (!force && sl.maxBucket[root] > index) continue; // its group still grows in a newer window
       // before its windows closed: whatever would still have joined it will form a trace of its own
-      if (force) this.stats.evicted += group.length;
-      this.emit(group, out);
+      if (force) this.stats.evicted += sl.size[root];
+      this.emit(root, out);
     }
   }
 
-  private emit(group: Rec[], out: Trace[]): void {
-    if (group.length > 1) group.sort((x, y) => x.start - y.start);
+  private emit(root: number, out: Trace[]): void {
+    const sl = this.slots;
+    const { spans, start } = sl;
+    // members in join order, sorted by start; insertion keeps ties in join order and most groups are short
+    const group = this.group;
+    let n = 0;
+    for (let s = root; s !== NONE; s = sl.nextMember[s]) {
+      let j = n++;
+      while (j > 0 && start[group[j - 1]] > start[s]) {
+        group[j] = group[j - 1];
+        j--;
+      }
+      group[j] = s;
+    }
+    const lateParents = this.lateParents;
     let propagatedTraceId: string | undefined;
     // a late span's emitted parent decides its trace; an emitted partner of the other kind only if no parent does
     let parentTraceId: string | undefined;
     let partnerTraceId: string | undefined;
-    for (const r of group) {
-      r.emitted = true;
+    for (let i = 0; i < n; i++) {
+      const r = group[i];
+      lateParents[i] = undefined;
       this.held--;
-      const s = r.span;
+      const s = spans[r]!;
       if (!propagatedTraceId && s.traceId) propagatedTraceId = s.traceId;
-      if (r.netKey) {
-        removeNet(this.byNet, r.netKey, r);
+      const conn = sl.netConn[r];
+      if (conn !== undefined) {
+        this.removeNet(r);
         // only a span whose partner is missing looks among emitted traces for it
-        const seen = r.netLinked ? undefined : this.recentNet.get(r.netKey);
+        const seen = sl.linked[r] & NET_LINKED ? undefined : this.recentNet.get(sl.netHash[r], conn, sl.netSeq[r]!);
         if (seen) {
-          if (r.kind === SERVER && seen.clientSpanId && r.start >= seen.clientStart - this.skewNs && r.start <= seen.clientEnd + this.skewNs) {
-            r.lateParent = seen.clientSpanId;
+          const at = start[r];
+          if (sl.kind[r] === SERVER && seen.clientSpanId && at >= seen.clientStart - this.skewNs && at <= seen.clientEnd + this.skewNs) {
+            lateParents[i] = seen.clientSpanId;
             parentTraceId ??= seen.traceId;
           } else {
             partnerTraceId ??= seen.traceId;
           }
         }
       }
-      if (r.threadKey) {
-        removeThread(this.byThread, r.threadKey, r);
-        const seen = r.threadLinked ? undefined : this.recentThread.get(r.threadKey);
+      const thread = sl.threadKey[r];
+      if (thread !== undefined) {
+        this.removeThread(r, thread);
+        const seen = sl.linked[r] & THREAD_LINKED ? undefined : this.recentThread.get(thread);
         if (seen) {
-          if (r.kind === CLIENT && seen.serverSpanId && r.start >= seen.serverStart && r.end <= seen.serverEnd) {
-            r.lateParent = seen.serverSpanId;
+          if (sl.kind[r] === CLIENT && seen.serverSpanId && start[r] >= seen.serverStart && sl.end[r] <= seen.serverEnd) {
+            lateParents[i] = seen.serverSpanId;
             parentTraceId ??= seen.traceId;
           } else {
             partnerTraceId ??= seen.traceId;
@@ -425,57 +425,109 @@ export class Linker {
       if (s.traceId && this.byTraceId.get(s.traceId) === r) this.byTraceId.delete(s.traceId);
     }
 
-    let root: Rec | undefined;
-    for (const r of group) {
-      const s = r.span;
+    let first = NONE;
+    for (let i = 0; i < n; i++) {
+      const r = group[i];
+      const s = spans[r]!;
       if (!s.parentSpanId) {
-        const parent = r.netParent?.span.spanId ?? r.threadParent?.span.spanId ?? r.lateParent;
+        const np = sl.netParent[r];
+        const tp = sl.threadParent[r];
+        const parent = (np !== NONE ? spans[np]!.spanId : undefined) ?? (tp !== NONE ? spans[tp]!.spanId : undefined) ?? lateParents[i];
         if (parent) s.parentSpanId = parent;
-        else root ??= r;
+        else if (first === NONE) first = r;
       }
     }
-    root ??= group[0];
-    const traceId = propagatedTraceId ?? parentTraceId ?? partnerTraceId ?? traceIdFrom(`${root.span.spanId}|${root.start}`);
+    if (first === NONE) first = group[0];
+    const traceId = propagatedTraceId ?? parentTraceId ?? partnerTraceId ?? traceIdFrom(`${spans[first]!.spanId}|${start[first]}`);
 
+    const traceSpans: Span[] = new Array(n);
     let mixed = false;
-    for (const r of group) {
-      const s = r.span;
+    for (let i = 0; i < n; i++) {
+      const s = spans[group[i]]!;
+      traceSpans[i] = s;
       if (!s.traceId) s.traceId = traceId;
       else if (s.traceId !== traceId) mixed = true;
     }
-    this.remember(group);
+    this.remember(n);
+    // a slot listed in a window still open (evicted early) is freed when that window closes
+    for (let i = 0; i < n; i++) {
+      const r = group[i];
+      if (sl.bucket[r] <= this.lastClosed) sl.release(r);
+      else sl.state[r] = EMITTED;
+    }
 
     if (!mixed) {
-      out.push({ traceId, spans: group.map((r) => r.span) });
+      out.push({ traceId, spans: traceSpans });
       return;
     }
     // spans that brought their own, different trace id keep it: their SDK children elsewhere use it
     const byId = new Map<string, Span[]>();
-    for (const r of group) {
-      const list = byId.get(r.span.traceId);
-      if (list) list.push(r.span);
-      else byId.set(r.span.traceId, [r.span]);
+    for (const s of traceSpans) {
+      const list = byId.get(s.traceId);
+      if (list) list.push(s);
+      else byId.set(s.traceId, [s]);
     }
-    for (const [id, spans] of byId) out.push({ traceId: id, spans });
+    for (const [id, list] of byId) out.push({ traceId: id, spans: list });
   }
 
-  /** Link keys of an emitted group, so late spans find trace id and parent. */
-  private remember(group: Rec[]): void {
-    if (this.config.max_recent_links <= 0) return;
-    for (const r of group) {
-      // the span that can be a parent always writes; the other kind only fills a gap (a lookup only for it)
-      if (r.netKey) {
-        if (r.kind === CLIENT) {
-          this.recentNet.set(r.netKey, { traceId: r.span.traceId, clientSpanId: r.span.spanId, clientStart: r.start, clientEnd: r.end });
-        } else if (!this.recentNet.get(r.netKey)) {
-          this.recentNet.set(r.netKey, { traceId: r.span.traceId, clientStart: 0, clientEnd: 0 });
+  private removeNet(r: number): void {
+    const sl = this.slots;
+    const h = sl.netHash[r];
+    const head = this.byNet.get(h) ?? NONE;
+    if (head === r) {
+      if (sl.nextNet[r] !== NONE) this.byNet.set(h, sl.nextNet[r]);
+      else this.byNet.delete(h);
+    } else {
+      for (let x = head; x !== NONE; x = sl.nextNet[x]) {
+        if (sl.nextNet[x] === r) {
+          sl.nextNet[x] = sl.nextNet[r];
+          break;
         }
       }
-      if (r.threadKey) {
-        if (r.kind === SERVER) {
-          this.recentThread.set(r.threadKey, { traceId: r.span.traceId, serverSpanId: r.span.spanId, serverStart: r.start, serverEnd: r.end });
-        } else if (!this.recentThread.get(r.threadKey)) {
-          this.recentThread.set(r.threadKey, { traceId: r.span.traceId, serverStart: 0, serverEnd: 0 });
+    }
+  }
+
+  private removeThread(r: number, key: string): void {
+    const sl = this.slots;
+    const head = this.byThread.get(key) ?? NONE;
+    if (head === r) {
+      if (sl.nextThread[r] !== NONE) this.byThread.set(key, sl.nextThread[r]);
+      else this.byThread.delete(key);
+    } else {
+      for (let x = head; x !== NONE; x = sl.nextThread[x]) {
+        if (sl.nextThread[x] === r) {
+          sl.nextThread[x] = sl.nextThread[r];
+          break;
+        }
+      }
+    }
+  }
+
+  /** Link keys of the group being emitted (the first `n` of `this.group`), so late spans find trace id and parent. */
+  private remember(n: number): void {
+    if (this.config.max_recent_links <= 0) return;
+    const sl = this.slots;
+    for (let i = 0; i < n; i++) {
+      const r = this.group[i];
+      const s = sl.spans[r]!;
+      // the span that can be a parent always writes; the other kind only fills a gap (a lookup only for it),
+      // and not even that when it is linked: its partner, the parent, is in this group and writes
+      const conn = sl.netConn[r];
+      if (conn !== undefined) {
+        const seq = sl.netSeq[r]!;
+        const h = sl.netHash[r];
+        if (sl.kind[r] === CLIENT) {
+          this.recentNet.set(h, { conn, seq, next: undefined, traceId: s.traceId, clientSpanId: s.spanId, clientStart: sl.start[r], clientEnd: sl.end[r] });
+        } else if (!(sl.linked[r] & NET_LINKED) && !this.recentNet.get(h, conn, seq)) {
+          this.recentNet.set(h, { conn, seq, next: undefined, traceId: s.traceId, clientSpanId: undefined, clientStart: 0, clientEnd: 0 });
+        }
+      }
+      const thread = sl.threadKey[r];
+      if (thread !== undefined) {
+        if (sl.kind[r] === SERVER) {
+          this.recentThread.set(thread, { traceId: s.traceId, serverSpanId: s.spanId, serverStart: sl.start[r], serverEnd: sl.end[r] });
+        } else if (!(sl.linked[r] & THREAD_LINKED) && !this.recentThread.get(thread)) {
+          this.recentThread.set(thread, { traceId: s.traceId, serverStart: 0, serverEnd: 0 });
         }
       }
     }

@@ -1,0 +1,120 @@
+/**
+ * The link state of held spans, one slot per span across parallel typed
+ * arrays. A span waits for seconds in its windows; an object per span would
+ * be copied by every young-generation collection meanwhile, and typed arrays
+ * are not scanned at all. Slots are numbered in arrival order and reused
+ * once their span has left, so the spans of one window lie together.
+ */
+import type { Span } from '../../core/signals';
+
+/** no slot: ends index lists and member lists, absent parents */
+export const NONE = -1;
+
+/** `state` */
+export const FREE = 0;
+export const HELD = 1;
+/** emitted (evicted early) while still listed in an open window: freed when that window closes */
+export const EMITTED = 2;
+
+/** `linked` bits: joined to a span of the other kind by that rule, so no late partner is looked for */
+export const NET_LINKED = 1;
+export const THREAD_LINKED = 2;
+
+export class Slots {
+  spans: Array<Span | undefined> = [];
+  /** ns since the epoch, as doubles: sub-microsecond precision is not needed to compare */
+  start = new Float64Array(0);
+  end = new Float64Array(0);
+  kind = new Uint8Array(0);
+  state = new Uint8Array(0);
+  linked = new Uint8Array(0);
+  /** window index (beyond int32: ns / window length) */
+  bucket = new Float64Array(0);
+  /** union-find parent; a group's root points to itself */
+  up = new Int32Array(0);
+  /** on a root: the group's size, newest window, and last member (members are listed from the root through nextMember) */
+  size = new Int32Array(0);
+  maxBucket = new Float64Array(0);
+  tail = new Int32Array(0);
+  nextMember = new Int32Array(0);
+  /** network key (connection key, request sequence number), its hash, and the next held span of the same hash */
+  netConn: Array<string | undefined> = [];
+  netSeq: Array<number | bigint | undefined> = [];
+  netHash = new Int32Array(0);
+  nextNet = new Int32Array(0);
+  /** thread trace id and the next held span of the same id */
+  threadKey: Array<string | undefined> = [];
+  nextThread = new Int32Array(0);
+  /** the client span this server span answered (network rule) */
+  netParent = new Int32Array(0);
+  /** the server span whose thread made this client call (in-process rule) */
+  threadParent = new Int32Array(0);
+
+  private free = new Int32Array(0);
+  private freeCount = 0;
+
+  /** A slot with only `state` set (HELD); the caller sets every other field. */
+  alloc(): number {
+    if (this.freeCount === 0) this.grow();
+    const s = this.free[--this.freeCount];
+    this.state[s] = HELD;
+    return s;
+  }
+
+  release(s: number): void {
+    this.state[s] = FREE;
+    // drop references so a slot left free does not keep a span alive
+    this.spans[s] = undefined;
+    this.netConn[s] = undefined;
+    this.netSeq[s] = undefined;
+    this.threadKey[s] = undefined;
+    this.free[this.freeCount++] = s;
+  }
+
+  private grow(): void {
+    const old = this.start.length;
+    const n = Math.max(1024, old * 2);
+    const f64 = (a: Float64Array) => {
+      const b = new Float64Array(n);
+      b.set(a);
+      return b;
+    };
+    const i32 = (a: Int32Array) => {
+      const b = new Int32Array(n);
+      b.set(a);
+      return b;
+    };
+    const u8 = (a: Uint8Array) => {
+      const b = new Uint8Array(n);
+      b.set(a);
+      return b;
+    };
+    this.start = f64(this.start);
+    this.end = f64(this.end);
+    this.kind = u8(this.kind);
+    this.state = u8(this.state);
+    this.linked = u8(this.linked);
+    this.bucket = f64(this.bucket);
+    this.up = i32(this.up);
+    this.size = i32(this.size);
+    this.maxBucket = f64(this.maxBucket);
+    this.tail = i32(this.tail);
+    this.nextMember = i32(this.nextMember);
+    this.netHash = i32(this.netHash);
+    this.nextNet = i32(this.nextNet);
+    this.nextThread = i32(this.nextThread);
+    this.netParent = i32(this.netParent);
+    this.threadParent = i32(this.threadParent);
+    for (let i = old; i < n; i++) {
+      this.spans.push(undefined);
+      this.netConn.push(undefined);
+      this.netSeq.push(undefined);
+      this.threadKey.push(undefined);
+    }
+    // the free list is a stack: lowest numbers on top, so slots fill in order
+    const free = new Int32Array(n);
+    free.set(this.free.subarray(0, this.freeCount));
+    for (let i = n - 1; i >= old; i--) free[this.freeCount++] = i;
+    this.free = free;
+  }
+}
