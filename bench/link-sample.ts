@@ -3,7 +3,7 @@
  * serialisation, in spans/s; OTLP decoding is timed too and reported apart.
  * Figures, not assertions:
  *
- *   node --import tsx bench/link-sample.ts [spans] [capture-base]
+ *   node --import tsx bench/link-sample.ts [spans] [capture-base] [--role linker|all-in-one]
  *
  * The spans come from a replayed capture: bench/testdata/linking-two-hosts
  * (.espcap: eBPF records of two network namespaces, front in A calling back
@@ -239,8 +239,11 @@ function report(role: Role, label: string, r: Result): void {
 }
 
 async function main(): Promise<void> {
-  const total = Number(process.argv[2] ?? 300_000);
-  const capture = path.resolve(process.argv[3] ?? path.join(__dirname, 'testdata', 'linking-two-hosts'));
+  const roleAt = process.argv.indexOf('--role');
+  const roles: Role[] = roleAt > 0 ? [process.argv[roleAt + 1] as Role] : ['linker', 'all-in-one'];
+  const [totalArg, captureArg] = process.argv.slice(2).filter((a, i, all) => !a.startsWith('--') && all[i - 1] !== '--role');
+  const total = Number(totalArg ?? 300_000);
+  const capture = path.resolve(captureArg ?? path.join(__dirname, 'testdata', 'linking-two-hosts'));
   const base = await spansFromCapture(capture);
   const units = traceUnits(base);
   console.log(
@@ -248,7 +251,7 @@ async function main(): Promise<void> {
       `${units.length} traces of ${[...new Set(units.map((u) => u.length))].join('/')} spans; offered at ${SPANS_PER_SECOND / 1000}k spans/s of span time`,
   );
   const ALL = [{ name: 'all', type: 'always_sample' }];
-  for (const role of ['linker', 'all-in-one'] as const) {
+  for (const role of roles) {
     // warm-up so the JIT has settled before anything is timed
     run(units, 40_000, ALL, role);
     report(role, 'always_sample (every span serialised)', run(units, total, ALL, role));

@@ -12,6 +12,9 @@ describe('core/otlp attribute shapes', () => {
     expect(keys.name(a)).to.equal('http.method');
     expect(keys.intern(bytes('http.methoe'), 0, 11)).to.not.equal(a);
     expect(keys.name(keys.intern(bytes('clé'), 0, 4))).to.equal('clé');
+    // a guess is only a shortcut: a wrong one still finds the right key
+    expect(keys.intern(bytes('http.method'), 0, 11, a)).to.equal(a);
+    expect(keys.intern(bytes('clé'), 0, 4, a)).to.equal(keys.intern(bytes('clé'), 0, 4));
   });
 
   it('leaves keys uninterned that are too long or not UTF-8', () => {

@@ -16,7 +16,6 @@ const MAX_KEY_BYTES = 64;
 const MAX_SHAPES = 1024;
 
 interface Key {
-  bytes: Uint8Array;
   name: string;
   id: number;
 }
@@ -25,29 +24,39 @@ interface Key {
 export class KeyTable {
   private readonly byHash = new Map<number, Key>();
   private readonly names: string[] = [];
+  private readonly bytes: Uint8Array[] = [];
 
-  /** The id of the key in buf[start, end), or -1 when it is not (and will not be) interned. */
-  intern(buf: Buffer, start: number, end: number): number {
+  /**
+   * The id of the key in buf[start, end), or -1 when it is not (and will not
+   * be) interned. `guess` is a likely id (the key at this place in the
+   * previous span): checking it costs a byte comparison, not a hash.
+   */
+  intern(buf: Buffer, start: number, end: number, guess = -1): number {
     const n = end - start;
     if (n > MAX_KEY_BYTES) return -1;
+    if (guess >= 0 && this.same(guess, buf, start, n)) return guess;
     let h = 0x811c9dc5;
     for (let i = start; i < end; i++) h = Math.imul(h ^ buf[i], 0x01000193);
     h = (h ^ n) >>> 0;
     const key = this.byHash.get(h);
-    if (key) {
-      const b = key.bytes;
-      if (b.length !== n) return -1;
-      for (let i = 0; i < n; i++) if (b[i] !== buf[start + i]) return -1; // a collision: left uninterned
-      return key.id;
-    }
+    // a collision leaves the newcomer uninterned
+    if (key) return this.same(key.id, buf, start, n) ? key.id : -1;
     if (this.names.length >= MAX_KEYS) return -1;
     const name = buf.toString('utf8', start, end);
     // a key that is not UTF-8 reads as U+FFFD: not worth a special case, it stays uninterned
     if (name.includes('\ufffd')) return -1;
     const id = this.names.length;
     this.names.push(name);
-    this.byHash.set(h, { bytes: new Uint8Array(buf.subarray(start, end)), name, id });
+    this.bytes.push(new Uint8Array(buf.subarray(start, end)));
+    this.byHash.set(h, { name, id });
     return id;
+  }
+
+  private same(id: number, buf: Buffer, start: number, n: number): boolean {
+    const b = this.bytes[id];
+    if (b.length !== n) return false;
+    for (let i = 0; i < n; i++) if (b[i] !== buf[start + i]) return false;
+    return true;
   }
 
   name(id: number): string {

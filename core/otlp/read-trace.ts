@@ -58,7 +58,11 @@ type ReadBuffer = Buffer & StringSlices;
 
 class Reader {
   pos = 0;
-  constructor(readonly buf: ReadBuffer) {}
+  /** getBigUint64 makes one bigint; Buffer#readBigUInt64LE makes four on the way */
+  private readonly view: DataView;
+  constructor(readonly buf: ReadBuffer) {
+    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  }
 
   /** A varint's low 32 bits (unsigned); both halves are left in lo/hi. */
   varint(end: number): number {
@@ -121,7 +125,7 @@ class Reader {
 
   fixed64(end: number): bigint {
     if (this.pos + 8 > end) throw truncated();
-    const v = this.buf.readBigUInt64LE(this.pos);
+    const v = this.view.getBigUint64(this.pos, true);
     this.pos += 8;
     return v;
   }
@@ -135,7 +139,7 @@ class Reader {
 
   double(end: number): number {
     if (this.pos + 8 > end) throw truncated();
-    const v = this.buf.readDoubleLE(this.pos);
+    const v = this.view.getFloat64(this.pos, true);
     this.pos += 8;
     return v;
   }
@@ -243,7 +247,7 @@ let kvKey = '';
 let kvValue: AttributeValue | undefined;
 
 /** Reads one KeyValue into kvKeyId/kvKey/kvValue; a value of no known kind reads as undefined. */
-function readKeyValue(r: Reader, end: number, depth: number): void {
+function readKeyValue(r: Reader, end: number, depth: number, guess = -1): void {
   let id = -1;
   let key = '';
   let value: AttributeValue | undefined;
@@ -251,7 +255,7 @@ function readKeyValue(r: Reader, end: number, depth: number): void {
     const tag = r.varint(end);
     if (tag === ((1 << 3) | LEN)) {
       const e = r.lengthEnd(end);
-      id = keys.intern(r.buf, r.pos, e);
+      id = keys.intern(r.buf, r.pos, e, guess);
       key = id >= 0 ? keys.name(id) : r.buf.utf8Slice(r.pos, e);
       r.pos = e;
     } else if (tag === ((2 << 3) | LEN)) value = anyValue(r, r.lengthEnd(end), depth);
@@ -278,6 +282,8 @@ function keyValue(r: Reader, end: number, into: Attributes, depth: number): void
 const spanKeyIds: number[] = [];
 const spanKeys: string[] = [];
 const spanValues: AttributeValue[] = [];
+/** how many of spanKeyIds the previous span left: guesses for the next */
+let previousCount = 0;
 
 function spanAttributes(n: number): Attributes {
   if (n === 0) return {};
@@ -389,7 +395,8 @@ function span(r: Reader, end: number, resource: Resource, scope: Instrumentation
     if (tag === SPAN_ATTRIBUTE) {
       if (attributesFrom < 0) attributesFrom = at;
       else if (attributesTo !== at) attributesTogether = false;
-      readKeyValue(r, r.lengthEnd(end), 0);
+      // spans of one stream mostly share their keys in one order: the previous span's key here is the likely one
+      readKeyValue(r, r.lengthEnd(end), 0, attributeCount < previousCount ? spanKeyIds[attributeCount] : -1);
       if (kvValue !== undefined) {
         spanKeyIds[attributeCount] = kvKeyId;
         spanKeys[attributeCount] = kvKey;
@@ -456,6 +463,7 @@ function span(r: Reader, end: number, resource: Resource, scope: Instrumentation
     }
   }
   const attributes = spanAttributes(attributeCount);
+  previousCount = attributeCount;
   // the order decode.ts builds spans in: one hidden class for spans from either path
   const out: Span = {
     traceId,
