@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { componentTelemetry, ServiceMetrics } from '../../core/telemetry/metrics';
 import type { Span, Trace } from '../../core/signals';
 import { Linker, netHash } from './linker';
+import { hashString } from './slot-index';
 import { espan, linkingConfig } from './testutil';
 import type { LinkingConfig } from './config';
 
@@ -105,6 +106,25 @@ describe('linking', () => {
       expect(mysql.parentSpanId).to.equal(server.spanId);
       expect(after.parentSpanId, 'outside the covering time range').to.equal(undefined);
       expect(redis.traceId).to.equal(server.traceId);
+    });
+
+    it('keeps apart thread ids and trace ids whose hashes collide', () => {
+      // two ids of the same index hash (found by search)
+      const [a, b] = ['thread-772935', 'thread-1125150'];
+      expect(hashString(a)).to.equal(hashString(b));
+      const { l } = linker();
+      const server = espan({ kind: 'server', thread: a, startMs: T0, durationMs: 100 });
+      const other = espan({ kind: 'client', thread: b, startMs: T0 + 10, durationMs: 2 });
+      const call = espan({ kind: 'client', thread: a, startMs: T0 + 20, durationMs: 2 });
+      const p1 = espan({ kind: 'server', traceId: a, startMs: T0, durationMs: 1 });
+      const p2 = espan({ kind: 'server', traceId: b, startMs: T0, durationMs: 1 });
+      const p3 = espan({ kind: 'server', traceId: b, startMs: T0 + 1, durationMs: 1 });
+      l.add([server, other, call, p1, p2, p3]);
+      const traces = l.flush();
+      expect(traces.map((t) => t.spans.length).sort()).to.deep.equal([1, 1, 2, 2]);
+      expect(call.parentSpanId).to.equal(server.spanId);
+      expect(other.parentSpanId).to.equal(undefined);
+      expect(traces.find((t) => t.spans.includes(p3))!.spans).to.have.members([p2, p3]);
     });
 
     it('needs a server span to cover the calls: two client spans of one thread id stay apart', () => {

@@ -25,7 +25,8 @@ import { SpanKind, type Span, type Trace } from '../../core/signals';
 import type { LinkingConfig } from './config';
 import { traceIdFrom } from './ids';
 import { RecentMap, RecentNetMap } from './recent';
-import { EMITTED, FREE, HELD, NET_LINKED, NONE, Slots, THREAD_LINKED } from './slots';
+import { hashString, SlotIndex } from './slot-index';
+import { EMITTED, FREE, NET_LINKED, NONE, Slots, THREAD_LINKED, TRACE_LISTED } from './slots';
 
 // module-level copies: through the CommonJS interop every `SpanKind.X` is a getter call, on the hot path
 const CLIENT = SpanKind.CLIENT;
@@ -75,11 +76,24 @@ function seqOf(seq: number | bigint): number | bigint {
   return typeof seq === 'bigint' && seq >= -9007199254740991n && seq <= 9007199254740991n ? Number(seq) : seq;
 }
 
-/** FNV-1a over the connection key, seeded with the sequence number: a Smi for the index Maps, no string built per span. */
+/** The connection key hashed from the sequence number: no string built per span. */
 export function netHash(conn: string, seq: number | bigint): number {
-  let h = (typeof seq === 'number' ? seq : Number(BigInt.asIntN(32, seq))) ^ 0x811c9dc5;
-  for (let i = 0; i < conn.length; i++) h = Math.imul(h ^ conn.charCodeAt(i), 0x01000193);
-  return h;
+  return hashString(conn, (typeof seq === 'number' ? seq : Number(BigInt.asIntN(32, seq))) ^ 0x811c9dc5);
+}
+
+/** Takes slot `r` out of the list of its hash in `index`, chained through `next`. */
+function unlink(index: SlotIndex, next: Int32Array, hash: number, r: number): void {
+  const head = index.get(hash);
+  if (head === r) {
+    index.replace(hash, next[r]);
+    return;
+  }
+  for (let x = head; x !== NONE; x = next[x]) {
+    if (next[x] === r) {
+      next[x] = next[r];
+      return;
+    }
+  }
 }
 
 export class Linker {
@@ -91,10 +105,11 @@ export class Linker {
   /** the bucket the last span went to: consecutive spans mostly share one */
   private lastBucket: Bucket | undefined;
   private readonly slots = new Slots();
-  /** first held span of each network key hash / thread id / trace id; the others follow through nextNet / nextThread */
-  private readonly byNet = new Map<number, number>();
-  private readonly byThread = new Map<string, number>();
-  private readonly byTraceId = new Map<string, number>();
+  /** first held span of each network key / thread id hash, the others following through nextNet / nextThread */
+  private readonly byNet = new SlotIndex();
+  private readonly byThread = new SlotIndex();
+  /** first held span of each trace id hash, others of other ids of that hash following through nextTrace */
+  private readonly byTraceId = new SlotIndex();
   private readonly recentNet: RecentNetMap<RecentNet>;
   private readonly recentThread: RecentMap<RecentThread>;
   /** emit's scratch: the group by start time, and the parents found among emitted traces */
@@ -186,7 +201,7 @@ export class Linker {
     sl.start[s] = start;
     sl.end[s] = end;
     sl.kind[s] = span.kind;
-    sl.linked[s] = 0;
+    sl.flags[s] = 0;
     sl.bucket[s] = bucket;
     sl.up[s] = s;
     sl.size[s] = 1;
@@ -205,13 +220,28 @@ export class Linker {
     this.held++;
 
     const a = span.attributes;
-    if (span.traceId) {
-      const same = this.byTraceId.get(span.traceId);
-      if (same !== undefined) {
+    const traceId = span.traceId;
+    if (traceId) {
+      const h = hashString(traceId);
+      const head = this.byTraceId.get(h);
+      let same = NONE;
+      let last = NONE;
+      for (let x = head; x !== NONE; x = sl.nextTrace[x]) {
+        if (sl.spans[x]!.traceId === traceId) {
+          same = x;
+          break;
+        }
+        last = x;
+      }
+      if (same !== NONE) {
         this.union(same, s);
         this.stats.propagated++;
       } else {
-        this.byTraceId.set(span.traceId, s);
+        sl.traceHash[s] = h;
+        sl.nextTrace[s] = NONE;
+        sl.flags[s] |= TRACE_LISTED;
+        if (last === NONE) this.byTraceId.add(h, s);
+        else sl.nextTrace[last] = s;
       }
     }
     const conn = a[CONN_KEY];
@@ -224,8 +254,8 @@ export class Linker {
       sl.netHash[s] = h;
       sl.nextNet[s] = NONE;
       const head = this.byNet.get(h);
-      if (head === undefined) {
-        this.byNet.set(h, s);
+      if (head === NONE) {
+        this.byNet.add(h, s);
       } else {
         // the list holds every key of this hash, in arrival order
         let other = head;
@@ -241,15 +271,17 @@ export class Linker {
     const thread = a[THREAD_TRACE_ID];
     if (typeof thread === 'string' && thread !== '') {
       // the producer hashes host, process and thread into the id, so it is unique across hosts as it is
+      const h = hashString(thread);
       sl.threadKey[s] = thread;
+      sl.threadHash[s] = h;
       sl.nextThread[s] = NONE;
-      const head = this.byThread.get(thread);
-      if (head === undefined) {
-        this.byThread.set(thread, s);
+      const head = this.byThread.get(h);
+      if (head === NONE) {
+        this.byThread.add(h, s);
       } else {
         let other = head;
         for (;;) {
-          this.linkThread(s, other);
+          if (sl.threadKey[other] === thread) this.linkThread(s, other);
           const next = sl.nextThread[other];
           if (next === NONE) break;
           other = next;
@@ -287,7 +319,7 @@ export class Linker {
   }
 
   private linkNetwork(a: number, b: number): void {
-    const { kind, start, end, netParent, linked } = this.slots;
+    const { kind, start, end, netParent, flags } = this.slots;
     let client: number;
     let server: number;
     if (kind[a] === CLIENT && kind[b] === SERVER) [client, server] = [a, b];
@@ -301,14 +333,14 @@ export class Linker {
       if (Math.abs(start[server] - start[current]) <= Math.abs(start[server] - start[client])) return;
     }
     netParent[server] = client;
-    linked[client] |= NET_LINKED;
-    linked[server] |= NET_LINKED;
+    flags[client] |= NET_LINKED;
+    flags[server] |= NET_LINKED;
     this.union(client, server);
     this.stats.network++;
   }
 
   private linkThread(a: number, b: number): void {
-    const { kind, start, end, threadParent, linked } = this.slots;
+    const { kind, start, end, threadParent, flags } = this.slots;
     let server: number;
     let client: number;
     if (kind[a] === SERVER && kind[b] === CLIENT) [server, client] = [a, b];
@@ -320,8 +352,8 @@ export class Linker {
     // nested server spans on one thread id: the innermost is the direct parent
     if (current !== NONE && end[current] - start[current] <= end[server] - start[server]) return;
     threadParent[client] = server;
-    linked[client] |= THREAD_LINKED;
-    linked[server] |= THREAD_LINKED;
+    flags[client] |= THREAD_LINKED;
+    flags[server] |= THREAD_LINKED;
     this.union(server, client);
     this.stats.thread++;
   }
@@ -396,9 +428,9 @@ export class Linker {
       if (!propagatedTraceId && s.traceId) propagatedTraceId = s.traceId;
       const conn = sl.netConn[r];
       if (conn !== undefined) {
-        this.removeNet(r);
+        unlink(this.byNet, sl.nextNet, sl.netHash[r], r);
         // only a span whose partner is missing looks among emitted traces for it
-        const seen = sl.linked[r] & NET_LINKED ? undefined : this.recentNet.get(sl.netHash[r], conn, sl.netSeq[r]!);
+        const seen = sl.flags[r] & NET_LINKED ? undefined : this.recentNet.get(sl.netHash[r], conn, sl.netSeq[r]!);
         if (seen) {
           const at = start[r];
           if (sl.kind[r] === SERVER && seen.clientSpanId && at >= seen.clientStart - this.skewNs && at <= seen.clientEnd + this.skewNs) {
@@ -411,8 +443,8 @@ export class Linker {
       }
       const thread = sl.threadKey[r];
       if (thread !== undefined) {
-        this.removeThread(r, thread);
-        const seen = sl.linked[r] & THREAD_LINKED ? undefined : this.recentThread.get(thread);
+        unlink(this.byThread, sl.nextThread, sl.threadHash[r], r);
+        const seen = sl.flags[r] & THREAD_LINKED ? undefined : this.recentThread.get(thread);
         if (seen) {
           if (sl.kind[r] === CLIENT && seen.serverSpanId && start[r] >= seen.serverStart && sl.end[r] <= seen.serverEnd) {
             lateParents[i] = seen.serverSpanId;
@@ -422,7 +454,7 @@ export class Linker {
           }
         }
       }
-      if (s.traceId && this.byTraceId.get(s.traceId) === r) this.byTraceId.delete(s.traceId);
+      if (sl.flags[r] & TRACE_LISTED) unlink(this.byTraceId, sl.nextTrace, sl.traceHash[r], r);
     }
 
     let first = NONE;
@@ -470,39 +502,6 @@ export class Linker {
     for (const [id, list] of byId) out.push({ traceId: id, spans: list });
   }
 
-  private removeNet(r: number): void {
-    const sl = this.slots;
-    const h = sl.netHash[r];
-    const head = this.byNet.get(h) ?? NONE;
-    if (head === r) {
-      if (sl.nextNet[r] !== NONE) this.byNet.set(h, sl.nextNet[r]);
-      else this.byNet.delete(h);
-    } else {
-      for (let x = head; x !== NONE; x = sl.nextNet[x]) {
-        if (sl.nextNet[x] === r) {
-          sl.nextNet[x] = sl.nextNet[r];
-          break;
-        }
-      }
-    }
-  }
-
-  private removeThread(r: number, key: string): void {
-    const sl = this.slots;
-    const head = this.byThread.get(key) ?? NONE;
-    if (head === r) {
-      if (sl.nextThread[r] !== NONE) this.byThread.set(key, sl.nextThread[r]);
-      else this.byThread.delete(key);
-    } else {
-      for (let x = head; x !== NONE; x = sl.nextThread[x]) {
-        if (sl.nextThread[x] === r) {
-          sl.nextThread[x] = sl.nextThread[r];
-          break;
-        }
-      }
-    }
-  }
-
   /** Link keys of the group being emitted (the first `n` of `this.group`), so late spans find trace id and parent. */
   private remember(n: number): void {
     if (this.config.max_recent_links <= 0) return;
@@ -518,7 +517,7 @@ export class Linker {
         const h = sl.netHash[r];
         if (sl.kind[r] === CLIENT) {
           this.recentNet.set(h, { conn, seq, next: undefined, traceId: s.traceId, clientSpanId: s.spanId, clientStart: sl.start[r], clientEnd: sl.end[r] });
-        } else if (!(sl.linked[r] & NET_LINKED) && !this.recentNet.get(h, conn, seq)) {
+        } else if (!(sl.flags[r] & NET_LINKED) && !this.recentNet.get(h, conn, seq)) {
           this.recentNet.set(h, { conn, seq, next: undefined, traceId: s.traceId, clientSpanId: undefined, clientStart: 0, clientEnd: 0 });
         }
       }
@@ -526,7 +525,7 @@ export class Linker {
       if (thread !== undefined) {
         if (sl.kind[r] === SERVER) {
           this.recentThread.set(thread, { traceId: s.traceId, serverSpanId: s.spanId, serverStart: sl.start[r], serverEnd: sl.end[r] });
-        } else if (!(sl.linked[r] & THREAD_LINKED) && !this.recentThread.get(thread)) {
+        } else if (!(sl.flags[r] & THREAD_LINKED) && !this.recentThread.get(thread)) {
           this.recentThread.set(thread, { traceId: s.traceId, serverStart: 0, serverEnd: 0 });
         }
       }

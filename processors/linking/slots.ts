@@ -16,9 +16,11 @@ export const HELD = 1;
 /** emitted (evicted early) while still listed in an open window: freed when that window closes */
 export const EMITTED = 2;
 
-/** `linked` bits: joined to a span of the other kind by that rule, so no late partner is looked for */
+/** `flags`: joined to a span of the other kind by that rule, so no late partner is looked for */
 export const NET_LINKED = 1;
 export const THREAD_LINKED = 2;
+/** `flags`: listed under its trace id (the first held span of that id) */
+export const TRACE_LISTED = 4;
 
 export class Slots {
   spans: Array<Span | undefined> = [];
@@ -27,7 +29,7 @@ export class Slots {
   end = new Float64Array(0);
   kind = new Uint8Array(0);
   state = new Uint8Array(0);
-  linked = new Uint8Array(0);
+  flags = new Uint8Array(0);
   /** window index (beyond int32: ns / window length) */
   bucket = new Float64Array(0);
   /** union-find parent; a group's root points to itself */
@@ -42,9 +44,13 @@ export class Slots {
   netSeq: Array<number | bigint | undefined> = [];
   netHash = new Int32Array(0);
   nextNet = new Int32Array(0);
-  /** thread trace id and the next held span of the same id */
+  /** thread trace id, its hash, and the next held span of the same hash */
   threadKey: Array<string | undefined> = [];
+  threadHash = new Int32Array(0);
   nextThread = new Int32Array(0);
+  /** trace id hash, and the next span listed under the same hash */
+  traceHash = new Int32Array(0);
+  nextTrace = new Int32Array(0);
   /** the client span this server span answered (network rule) */
   netParent = new Int32Array(0);
   /** the server span whose thread made this client call (in-process rule) */
@@ -93,7 +99,7 @@ export class Slots {
     this.end = f64(this.end);
     this.kind = u8(this.kind);
     this.state = u8(this.state);
-    this.linked = u8(this.linked);
+    this.flags = u8(this.flags);
     this.bucket = f64(this.bucket);
     this.up = i32(this.up);
     this.size = i32(this.size);
@@ -102,15 +108,17 @@ export class Slots {
     this.nextMember = i32(this.nextMember);
     this.netHash = i32(this.netHash);
     this.nextNet = i32(this.nextNet);
+    this.threadHash = i32(this.threadHash);
     this.nextThread = i32(this.nextThread);
+    this.traceHash = i32(this.traceHash);
+    this.nextTrace = i32(this.nextTrace);
     this.netParent = i32(this.netParent);
     this.threadParent = i32(this.threadParent);
-    for (let i = old; i < n; i++) {
-      this.spans.push(undefined);
-      this.netConn.push(undefined);
-      this.netSeq.push(undefined);
-      this.threadKey.push(undefined);
-    }
+    const none = new Array<undefined>(n - old).fill(undefined);
+    this.spans = this.spans.concat(none);
+    this.netConn = this.netConn.concat(none);
+    this.netSeq = this.netSeq.concat(none);
+    this.threadKey = this.threadKey.concat(none);
     // the free list is a stack: lowest numbers on top, so slots fill in order
     const free = new Int32Array(n);
     free.set(this.free.subarray(0, this.freeCount));

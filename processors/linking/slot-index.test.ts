@@ -1,0 +1,35 @@
+import { expect } from 'chai';
+import { SlotIndex } from './slot-index';
+import { NONE } from './slots';
+
+describe('linking SlotIndex', () => {
+  it('agrees with a Map through adds, replacements and removals, across rehashes', () => {
+    const index = new SlotIndex();
+    const ref = new Map<number, number>();
+    let seed = 7;
+    const rand = (n: number) => {
+      seed = (Math.imul(seed, 1103515245) + 12345) | 0;
+      return (seed >>> 8) % n;
+    };
+    // a small key space with colliding low bits: probes run long and cross deleted cells
+    const key = () => (rand(5000) << 12) | 0;
+    for (let i = 0; i < 50_000; i++) {
+      const k = key();
+      const op = rand(3);
+      if (!ref.has(k)) {
+        expect(index.get(k)).to.equal(NONE);
+        index.add(k, i);
+        ref.set(k, i);
+      } else if (op === 0) {
+        index.replace(k, NONE);
+        ref.delete(k);
+      } else {
+        index.replace(k, i);
+        ref.set(k, i);
+      }
+      expect(index.get(k)).to.equal(ref.get(k) ?? NONE);
+    }
+    expect(index.size).to.equal(ref.size);
+    for (const [k, v] of ref) expect(index.get(k)).to.equal(v);
+  });
+});

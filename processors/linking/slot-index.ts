@@ -1,0 +1,92 @@
+/**
+ * The linker's key indexes: from a key's 32-bit hash to the first held slot
+ * of that hash; the other slots of the hash chain through the slots, and the
+ * caller compares whole keys. Open addressing, hash and slot side by side in
+ * one Int32Array: a lookup touches one cache line, where a Map of 100k+ keys
+ * touches a bucket, an entry and the stored key, each a cache miss.
+ */
+import { NONE } from './slots';
+
+const EMPTY = NONE;
+const DELETED = -2;
+const MIN_CELLS = 1024;
+
+/** FNV-1a over the UTF-16 units of `s`, from `seed`. */
+export function hashString(s: string, seed = 0x811c9dc5): number {
+  let h = seed;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h;
+}
+
+/** spreads FNV's weak low bits over the table (murmur3's finaliser steps) */
+function cellOf(hash: number, mask: number): number {
+  let h = hash ^ (hash >>> 16);
+  h = Math.imul(h, 0x85ebca6b);
+  return (h ^ (h >>> 13)) & mask;
+}
+
+export class SlotIndex {
+  /** [hash, slot] per cell; slot EMPTY or DELETED when none */
+  private cells = new Int32Array(2 * MIN_CELLS).fill(EMPTY);
+  private mask = MIN_CELLS - 1;
+  /** cells not EMPTY: live ones and DELETED markers (both lengthen probes) */
+  private used = 0;
+  private live = 0;
+
+  get size(): number {
+    return this.live;
+  }
+
+  /** The first slot of `hash`, or NONE. */
+  get(hash: number): number {
+    const i = this.find(hash);
+    return i < 0 ? NONE : this.cells[2 * i + 1];
+  }
+
+  /** `hash` must not be present. */
+  add(hash: number, slot: number): void {
+    if ((this.used + 1) * 2 > this.mask + 1) this.rehash();
+    const cells = this.cells;
+    let i = cellOf(hash, this.mask);
+    while (cells[2 * i + 1] >= 0) i = (i + 1) & this.mask;
+    if (cells[2 * i + 1] === EMPTY) this.used++;
+    cells[2 * i] = hash;
+    cells[2 * i + 1] = slot;
+    this.live++;
+  }
+
+  /** Makes `slot` the first of a present `hash`, or removes the hash when `slot` is NONE. */
+  replace(hash: number, slot: number): void {
+    const i = this.find(hash);
+    if (i < 0) return;
+    if (slot === NONE) {
+      this.cells[2 * i + 1] = DELETED;
+      this.live--;
+    } else {
+      this.cells[2 * i + 1] = slot;
+    }
+  }
+
+  /** The cell holding `hash`, or -1. */
+  private find(hash: number): number {
+    const cells = this.cells;
+    const mask = this.mask;
+    for (let i = cellOf(hash, mask); ; i = (i + 1) & mask) {
+      const slot = cells[2 * i + 1];
+      if (slot === EMPTY) return -1;
+      if (cells[2 * i] === hash && slot !== DELETED) return i;
+    }
+  }
+
+  /** Into a table a quarter full of live cells, without the DELETED markers. */
+  private rehash(): void {
+    const old = this.cells;
+    let n = MIN_CELLS;
+    while (n < this.live * 4) n *= 2;
+    this.cells = new Int32Array(2 * n).fill(EMPTY);
+    this.mask = n - 1;
+    this.used = 0;
+    this.live = 0;
+    for (let i = 0; i < old.length; i += 2) if (old[i + 1] >= 0) this.add(old[i], old[i + 1]);
+  }
+}
