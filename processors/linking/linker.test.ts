@@ -308,6 +308,17 @@ describe('linking', () => {
       expect(s.parentSpanId).to.equal(c.spanId);
     });
 
+    it('remembers the network key of a span that left without its partner, not of a pair that left together', () => {
+      const { l } = linker({ link_window: 1000, link_windows: 1, max_clock_skew: 50 });
+      const recent = l as unknown as { recentNet: { size: number } };
+      l.add([espan({ kind: 'client', conn: 'ab', seq: 1, startMs: T0, durationMs: 50 }), espan({ kind: 'server', conn: 'ab', seq: 1, startMs: T0 + 2, durationMs: 40 })]);
+      l.flush();
+      expect(recent.recentNet.size).to.equal(0);
+      l.add([espan({ kind: 'client', conn: 'ab', seq: 2, startMs: T0 + 5000, durationMs: 50 })]);
+      l.flush();
+      expect(recent.recentNet.size).to.equal(1);
+    });
+
     it('the map of recent links is bounded', () => {
       const { l } = linker({ max_recent_links: 5, link_window: 1000, link_windows: 1 });
       for (let i = 0; i < 50; i++) l.add([espan({ kind: 'client', conn: `c${i}`, seq: i, thread: `t${i}`, startMs: T0 + i * 2000, durationMs: 1 })]);

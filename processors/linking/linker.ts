@@ -509,18 +509,20 @@ export class Linker {
     for (let i = 0; i < n; i++) {
       const r = this.group[i];
       const s = sl.spans[r]!;
-      // the span that can be a parent always writes; the other kind only fills a gap (a lookup only for it),
-      // and not even that when it is linked: its partner, the parent, is in this group and writes
+      // a network key names one request: once client and server left together, no late span has it
       const conn = sl.netConn[r];
-      if (conn !== undefined) {
+      if (conn !== undefined && !(sl.flags[r] & NET_LINKED)) {
         const seq = sl.netSeq[r]!;
         const h = sl.netHash[r];
+        // the span that can be a parent writes; the other kind only fills a gap
         if (sl.kind[r] === CLIENT) {
           this.recentNet.set(h, { conn, seq, next: undefined, traceId: s.traceId, clientSpanId: s.spanId, clientStart: sl.start[r], clientEnd: sl.end[r] });
-        } else if (!(sl.flags[r] & NET_LINKED) && !this.recentNet.get(h, conn, seq)) {
+        } else if (!this.recentNet.get(h, conn, seq)) {
           this.recentNet.set(h, { conn, seq, next: undefined, traceId: s.traceId, clientSpanId: undefined, clientStart: 0, clientEnd: 0 });
         }
       }
+      // a thread serves request after request, and a late call may still come: its server always writes;
+      // a linked call does not even fill a gap, as its server is in this group
       const thread = sl.threadKey[r];
       if (thread !== undefined) {
         if (sl.kind[r] === SERVER) {
