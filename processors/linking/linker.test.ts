@@ -125,6 +125,12 @@ describe('linking', () => {
       expect(call.parentSpanId).to.equal(server.spanId);
       expect(other.parentSpanId).to.equal(undefined);
       expect(traces.find((t) => t.spans.includes(p3))!.spans).to.have.members([p2, p3]);
+      // and among emitted traces: a late call of thread b does not take a's server as parent
+      const late = espan({ kind: 'client', thread: b, startMs: T0 + 30, durationMs: 2 });
+      l.add([late]);
+      l.flush();
+      expect(late.parentSpanId).to.equal(undefined);
+      expect(late.traceId).to.equal(other.traceId);
     });
 
     it('needs a server span to cover the calls: two client spans of one thread id stay apart', () => {

@@ -24,7 +24,7 @@ import { ESPAN } from '../../core/semconv';
 import { SpanKind, type Span, type Trace } from '../../core/signals';
 import type { LinkingConfig } from './config';
 import { traceIdFrom } from './ids';
-import { RecentMap, RecentNetMap } from './recent';
+import { RecentMap, type RecentEntry } from './recent';
 import { hashString, SlotIndex } from './slot-index';
 import { EMITTED, FREE, NET_LINKED, NONE, Slots, THREAD_LINKED, TRACE_LISTED } from './slots';
 
@@ -35,19 +35,16 @@ const THREAD_TRACE_ID = ESPAN.THREAD_TRACE_ID;
 const CONN_KEY = ESPAN.CONN_KEY;
 const REQ_SEQ = ESPAN.REQ_SEQ;
 
-interface RecentNet {
-  conn: string;
-  seq: number | bigint;
-  next: RecentNet | undefined;
+interface RecentNet extends RecentEntry {
   traceId: string;
-  clientSpanId?: string;
+  clientSpanId: string | undefined;
   clientStart: number;
   clientEnd: number;
 }
 
-interface RecentThread {
+interface RecentThread extends RecentEntry {
   traceId: string;
-  serverSpanId?: string;
+  serverSpanId: string | undefined;
   serverStart: number;
   serverEnd: number;
 }
@@ -110,7 +107,7 @@ export class Linker {
   private readonly byThread = new SlotIndex();
   /** first held span of each trace id hash, others of other ids of that hash following through nextTrace */
   private readonly byTraceId = new SlotIndex();
-  private readonly recentNet: RecentNetMap<RecentNet>;
+  private readonly recentNet: RecentMap<RecentNet>;
   private readonly recentThread: RecentMap<RecentThread>;
   /** emit's scratch: the group by start time, and the parents found among emitted traces */
   private readonly group: number[] = [];
@@ -130,7 +127,7 @@ export class Linker {
     this.windowNs = config.link_window * 1e6;
     this.skewNs = config.max_clock_skew * 1e6;
     this.holdNs = config.link_windows * this.windowNs + this.skewNs;
-    this.recentNet = new RecentNetMap(config.max_recent_links);
+    this.recentNet = new RecentMap(config.max_recent_links);
     this.recentThread = new RecentMap(config.max_recent_links);
     if (telemetry) {
       const links = telemetry.counter('espan_linking_links_total', 'Spans joined to another, by join rule.', ['rule']);
@@ -444,7 +441,7 @@ export class Linker {
       const thread = sl.threadKey[r];
       if (thread !== undefined) {
         unlink(this.byThread, sl.nextThread, sl.threadHash[r], r);
-        const seen = sl.flags[r] & THREAD_LINKED ? undefined : this.recentThread.get(thread);
+        const seen = sl.flags[r] & THREAD_LINKED ? undefined : this.recentThread.get(sl.threadHash[r], thread, undefined);
         if (seen) {
           if (sl.kind[r] === CLIENT && seen.serverSpanId && start[r] >= seen.serverStart && sl.end[r] <= seen.serverEnd) {
             lateParents[i] = seen.serverSpanId;
@@ -516,9 +513,9 @@ export class Linker {
         const h = sl.netHash[r];
         // the span that can be a parent writes; the other kind only fills a gap
         if (sl.kind[r] === CLIENT) {
-          this.recentNet.set(h, { conn, seq, next: undefined, traceId: s.traceId, clientSpanId: s.spanId, clientStart: sl.start[r], clientEnd: sl.end[r] });
+          this.recentNet.set(h, { key: conn, seq, next: undefined, traceId: s.traceId, clientSpanId: s.spanId, clientStart: sl.start[r], clientEnd: sl.end[r] });
         } else if (!this.recentNet.get(h, conn, seq)) {
-          this.recentNet.set(h, { conn, seq, next: undefined, traceId: s.traceId, clientSpanId: undefined, clientStart: 0, clientEnd: 0 });
+          this.recentNet.set(h, { key: conn, seq, next: undefined, traceId: s.traceId, clientSpanId: undefined, clientStart: 0, clientEnd: 0 });
         }
       }
       // a thread serves request after request, and a late call may still come: its server always writes;
@@ -526,9 +523,9 @@ export class Linker {
       const thread = sl.threadKey[r];
       if (thread !== undefined) {
         if (sl.kind[r] === SERVER) {
-          this.recentThread.set(thread, { traceId: s.traceId, serverSpanId: s.spanId, serverStart: sl.start[r], serverEnd: sl.end[r] });
-        } else if (!(sl.flags[r] & THREAD_LINKED) && !this.recentThread.get(thread)) {
-          this.recentThread.set(thread, { traceId: s.traceId, serverStart: 0, serverEnd: 0 });
+          this.recentThread.set(sl.threadHash[r], { key: thread, seq: undefined, next: undefined, traceId: s.traceId, serverSpanId: s.spanId, serverStart: sl.start[r], serverEnd: sl.end[r] });
+        } else if (!(sl.flags[r] & THREAD_LINKED) && !this.recentThread.get(sl.threadHash[r], thread, undefined)) {
+          this.recentThread.set(sl.threadHash[r], { key: thread, seq: undefined, next: undefined, traceId: s.traceId, serverSpanId: undefined, serverStart: 0, serverEnd: 0 });
         }
       }
     }
