@@ -73,7 +73,7 @@ function seqOf(seq: number | bigint): number | bigint {
   return typeof seq === 'bigint' && seq >= -9007199254740991n && seq <= 9007199254740991n ? Number(seq) : seq;
 }
 
-/** The connection key hashed from the sequence number: no string built per span. */
+/** A network key's hash: the connection key hashed from a seed of the sequence number, no string built per span. */
 export function netHash(conn: string, seq: number | bigint): number {
   return hashString(conn, (typeof seq === 'number' ? seq : Number(BigInt.asIntN(32, seq))) ^ 0x811c9dc5);
 }
