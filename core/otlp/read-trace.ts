@@ -106,10 +106,16 @@ class Reader {
 
   string(end: number): string {
     const e = this.lengthEnd(end);
-    const s = this.buf.utf8Slice(this.pos, e);
-    // bytes that are not UTF-8 read as U+FFFD; other non-ASCII text reads as fewer units than bytes
-    if ((s.length !== e - this.pos || s.includes('\ufffd')) && !isUtf8(this.buf.subarray(this.pos, e))) notUtf8 = true;
+    const s = this.text(this.pos, e);
     this.pos = e;
+    return s;
+  }
+
+  /** buf[start, end) as UTF-8 text, noting (notUtf8) when it is not UTF-8. */
+  text(start: number, end: number): string {
+    const s = this.buf.utf8Slice(start, end);
+    // bytes that are not UTF-8 read as U+FFFD; other non-ASCII text reads as fewer units than bytes
+    if ((s.length !== end - start || s.includes('\ufffd')) && !isUtf8(this.buf.subarray(start, end))) notUtf8 = true;
     return s;
   }
 
@@ -256,7 +262,7 @@ function readKeyValue(r: Reader, end: number, depth: number, guess = -1): void {
     if (tag === ((1 << 3) | LEN)) {
       const e = r.lengthEnd(end);
       id = keys.intern(r.buf, r.pos, e, guess);
-      key = id >= 0 ? keys.name(id) : r.buf.utf8Slice(r.pos, e);
+      key = id >= 0 ? keys.name(id) : r.text(r.pos, e);
       r.pos = e;
     } else if (tag === ((2 << 3) | LEN)) value = anyValue(r, r.lengthEnd(end), depth);
     else r.skip(tag & 7, end);
@@ -513,10 +519,7 @@ function scopeSpans(r: Reader, end: number, resource: Resource, out: Span[]): vo
         else r.skip(t & 7, e);
       }
       if (version) scope.version = version;
-      for (const _ in attributes) {
-        scope.attributes = attributes;
-        break;
-      }
+      if (Object.keys(attributes).length) scope.attributes = attributes;
     } else r.skip(tag & 7, end);
   }
 }

@@ -97,6 +97,20 @@ describe('core/otlp readTraceRequest', function () {
     const [s] = readTraceRequest(spanMessage(bad, attribute('b', 'é')));
     expect(s.attributes).to.deep.equal({ k: '\ufffdA', b: 'é' });
     expect(receivedAttributes(s)).to.equal(undefined);
+    const badKey = (w: ProtoWriter) => {
+      w.byte(tagOf.len(9));
+      w.byte(7);
+      w.byte(tagOf.len(1));
+      w.byte(1);
+      w.byte(0xff); // never UTF-8
+      w.byte(tagOf.len(2));
+      w.byte(2);
+      w.byte(tagOf.varint(2));
+      w.byte(1);
+    };
+    const [k] = readTraceRequest(spanMessage(badKey));
+    expect(k.attributes).to.deep.equal({ '\ufffd': true });
+    expect(receivedAttributes(k)).to.equal(undefined);
     const [t] = readTraceRequest(spanMessage(attribute('b', 'é'), attribute('c', '日本')));
     expect(receivedAttributes(t)).to.not.equal(undefined);
   });
