@@ -39,8 +39,8 @@ import { replayFactory } from '../receivers/replay/factory';
 import { testContext } from '../test/helpers/context';
 
 const BATCH = 512;
-/** send_batch_max_size of the batch processor before the exporter in examples/linker.yaml */
-const TRACES_PER_REQUEST = 256;
+/** send_batch_max_size (spans) of the batch processor before the exporter in examples/linker.yaml */
+const SPANS_PER_REQUEST = 2048;
 /** simulated offered load: how fast span time moves */
 const SPANS_PER_SECOND = 100_000;
 /** linking as the linker role would run it; every held window is heap the collector walks */
@@ -193,13 +193,25 @@ function run(units: Span[][], total: number, policies: unknown[], role: Role): R
   const msPerBatch = (BATCH / SPANS_PER_SECOND) * 1000;
   let cpu = 0;
   // a window's traces leave linking at once; requests are cut as examples/linker.yaml's batch processor cuts them
+  const send = (traces: Trace[]): void => {
+    const flat = flattenTraces(traces);
+    bytes += encodeTraceRequest(flat).length;
+    spansOut += flat.length;
+  };
   const exportSampled = (sampled: Trace[]): void => {
     const t = performance.now();
-    for (let i = 0; i < sampled.length; i += TRACES_PER_REQUEST) {
-      const flat = flattenTraces(sampled.slice(i, i + TRACES_PER_REQUEST));
-      bytes += encodeTraceRequest(flat).length;
-      spansOut += flat.length;
+    let request: Trace[] = [];
+    let spans = 0;
+    for (const trace of sampled) {
+      if (request.length && spans + trace.spans.length > SPANS_PER_REQUEST) {
+        send(request);
+        request = [];
+        spans = 0;
+      }
+      request.push(trace);
+      spans += trace.spans.length;
     }
+    if (request.length) send(request);
     encode += performance.now() - t;
   };
   const step = (linked: Trace[], final: boolean): void => {

@@ -19,6 +19,8 @@ export interface ComponentContext {
   telemetry: ComponentTelemetry;
   /** directory of the config file: relative paths in component configs resolve against it */
   configDir: string;
+  /** for a processor: the signal of the pipeline it runs in */
+  signal?: SignalType;
 }
 
 interface FactoryBase<C> {

@@ -154,9 +154,9 @@ export class Service {
     let stream: Observable<Batch> = merge(...p.receivers.map((id) => this.receivers.get(id)!.output));
     p.processors.forEach((id, i) => {
       const c = this.component('processor', id);
-      const proc = (c.factory as ProcessorFactory).create(c.config, this.context('processor', id));
-      processors.push(proc);
       const inSignal = p.signals[i];
+      const proc = (c.factory as ProcessorFactory).create(c.config, { ...this.context('processor', id), signal: inSignal });
+      processors.push(proc);
       const outSignal = p.signals[i + 1];
       const incoming = this.metrics.processorIncoming.labels({ processor: id, pipeline: p.id, signal: inSignal });
       const outgoing = this.metrics.processorOutgoing.labels({ processor: id, pipeline: p.id, signal: outSignal });

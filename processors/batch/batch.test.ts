@@ -1,6 +1,9 @@
 import { expect } from 'chai';
 import { TestScheduler } from 'rxjs/testing';
+import { lastValueFrom, of, toArray } from 'rxjs';
+import { configFrom, testContext } from '../../test/helpers/context';
 import { batchItems } from './batch';
+import { batchFactory, type BatchConfig } from './factory';
 
 describe('batch processor', () => {
   let scheduler: TestScheduler;
@@ -48,5 +51,27 @@ describe('batch processor', () => {
       // b fills the batch at 50 ms, before a's timeout; c arrives at 150 ms and waits its own 100 ms.
       expectObservable(input.pipe(batchItems<number>({ sendBatchSize: 3, sendBatchMaxSize: 3, timeoutMs: 100 }, scheduler))).toBe('50ms x 199ms y', { x: [1, 2, 3], y: [4] });
     });
+  });
+
+  it('counts what sizeOf says (a trace its spans), never splits an item, and sends one larger than the maximum alone', () => {
+    scheduler.run(({ cold, expectObservable }) => {
+      const t = (id: string, spans: number) => ({ id, spans: Array.from({ length: spans }, (_, i) => i) });
+      const [a, b, c, d, e] = [t('a', 2), t('b', 3), t('c', 9), t('d', 1), t('e', 2)];
+      const input = cold('x 9ms y|', { x: [a, b, c], y: [d, e] });
+      const op = batchItems<ReturnType<typeof t>>({ sendBatchSize: 4, sendBatchMaxSize: 6, timeoutMs: 0, sizeOf: (x) => x.spans.length }, scheduler);
+      // a+b = 5 spans ≥ 4: out; c (9 > 6) alone; d+e = 3 < 4 wait for the end
+      expectObservable(input.pipe(op)).toBe('(pq) 7ms (r|)', { p: [a, b], q: [c], r: [d, e] });
+    });
+  });
+
+  it('counts spans in a traces pipeline and items elsewhere, as the Collector does', async () => {
+    const config = configFrom<BatchConfig>(batchFactory, { send_batch_size: 4, send_batch_max_size: 4, timeout: '0s' });
+    const trace = (n: number) => ({ traceId: String(n), spans: [{}, {}] as never[] });
+    const run = async (signal?: 'traces') => {
+      const { operator } = batchFactory.create(config, { ...testContext('processor', 'batch'), signal });
+      return (await lastValueFrom(of([trace(1), trace(2), trace(3), trace(4), trace(5)]).pipe(operator, toArray()))).map((b) => b.length);
+    };
+    expect(await run('traces')).to.deep.equal([2, 2, 1]);
+    expect(await run()).to.deep.equal([4, 1]);
   });
 });

@@ -1,12 +1,18 @@
 import { Observable, asyncScheduler, type OperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
 
-export interface BatchOptions {
+export interface BatchOptions<T = unknown> {
   /** emit once this many items are held */
   sendBatchSize: number;
   /** no emitted batch is larger than this; 0 means no limit */
   sendBatchMaxSize: number;
   /** emit what is held this long after its first item arrived; 0 means only by size */
   timeoutMs: number;
+  /**
+   * What an item counts for the sizes above; 1 when absent. A trace counts its
+   * spans, as the Collector's batch processor counts spans: a trace is never
+   * split, so one larger than sendBatchMaxSize leaves alone.
+   */
+  sizeOf?: (item: T) => number;
 }
 
 /**
@@ -18,11 +24,13 @@ export interface BatchOptions {
  * @example
  *   records$.pipe(batchItems({ sendBatchSize: 8192, sendBatchMaxSize: 0, timeoutMs: 200 }))
  */
-export function batchItems<T>(opts: BatchOptions, scheduler: SchedulerLike = asyncScheduler): OperatorFunction<T[], T[]> {
+export function batchItems<T>(opts: BatchOptions<T>, scheduler: SchedulerLike = asyncScheduler): OperatorFunction<T[], T[]> {
   const max = opts.sendBatchMaxSize > 0 ? opts.sendBatchMaxSize : Infinity;
+  const sizeOf = opts.sizeOf;
   return (source) =>
     new Observable<T[]>((subscriber) => {
       let held: T[] = [];
+      let heldSize = 0;
       let timer: Subscription | undefined;
       const emit = (): void => {
         timer?.unsubscribe();
@@ -30,10 +38,22 @@ export function batchItems<T>(opts: BatchOptions, scheduler: SchedulerLike = asy
         if (held.length === 0) return;
         const out = held;
         held = [];
+        heldSize = 0;
         subscriber.next(out);
       };
       const sub = source.subscribe({
         next(batch) {
+          if (sizeOf) {
+            for (const item of batch) {
+              const size = sizeOf(item);
+              if (held.length && heldSize + size > max) emit();
+              held.push(item);
+              heldSize += size;
+              if (heldSize >= opts.sendBatchSize) emit();
+            }
+            if (held.length && !timer && opts.timeoutMs > 0) timer = scheduler.schedule(emit, opts.timeoutMs);
+            return;
+          }
           let i = 0;
           // A large batch goes on untouched, or in full slices, instead of item by item through `held`.
           if (held.length === 0 && batch.length >= opts.sendBatchSize) {

@@ -1,4 +1,5 @@
 import type { ProcessorFactory } from '../../core/component';
+import type { Trace } from '../../core/signals';
 import { batchItems } from './batch';
 
 export interface BatchConfig {
@@ -7,13 +8,16 @@ export interface BatchConfig {
   timeout: number;
 }
 
+/** A trace counts its spans, as in the Collector; other items count one. */
+const sizeOfTrace = (t: Trace): number => t.spans.length;
+
 /** The Collector's batch processor, for any signal. */
 export const batchFactory: ProcessorFactory<BatchConfig> = {
   kind: 'processor',
   type: 'batch',
   schema: {
-    send_batch_size: { doc: 'items that trigger sending a batch', format: 'nat', default: 8192 },
-    send_batch_max_size: { doc: 'upper limit of a batch; 0 means no limit', format: 'nat', default: 0 },
+    send_batch_size: { doc: 'items (spans in a traces pipeline) that trigger sending a batch', format: 'nat', default: 8192 },
+    send_batch_max_size: { doc: 'upper limit of a batch, in the same unit; 0 means no limit', format: 'nat', default: 0 },
     timeout: { doc: 'time after which a batch is sent regardless of size', format: 'duration', default: '200ms' },
   },
   validate: (c) =>
@@ -22,5 +26,12 @@ export const batchFactory: ProcessorFactory<BatchConfig> = {
       : [],
   consumes: 'any',
   produces: 'same',
-  create: (c) => ({ operator: batchItems({ sendBatchSize: c.send_batch_size, sendBatchMaxSize: c.send_batch_max_size, timeoutMs: c.timeout }) }),
+  create: (c, ctx) => ({
+    operator: batchItems<any>({
+      sendBatchSize: c.send_batch_size,
+      sendBatchMaxSize: c.send_batch_max_size,
+      timeoutMs: c.timeout,
+      sizeOf: ctx.signal === 'traces' ? sizeOfTrace : undefined,
+    }),
+  }),
 };
