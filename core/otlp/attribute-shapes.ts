@@ -15,14 +15,10 @@ const MAX_KEYS = 4096;
 const MAX_KEY_BYTES = 64;
 const MAX_SHAPES = 1024;
 
-interface Key {
-  name: string;
-  id: number;
-}
-
 /** Key names by their UTF-8 bytes; a key is identified by a small number. */
 export class KeyTable {
-  private readonly byHash = new Map<number, Key>();
+  /** key id by the hash of its bytes */
+  private readonly byHash = new Map<number, number>();
   private readonly names: string[] = [];
   private readonly bytes: Uint8Array[] = [];
 
@@ -38,9 +34,9 @@ export class KeyTable {
     let h = 0x811c9dc5;
     for (let i = start; i < end; i++) h = Math.imul(h ^ buf[i], 0x01000193);
     h = (h ^ n) >>> 0;
-    const key = this.byHash.get(h);
+    const known = this.byHash.get(h);
     // a collision leaves the newcomer uninterned
-    if (key) return this.same(key.id, buf, start, n) ? key.id : -1;
+    if (known !== undefined) return this.same(known, buf, start, n) ? known : -1;
     if (this.names.length >= MAX_KEYS) return -1;
     const name = buf.toString('utf8', start, end);
     // a key that is not UTF-8 reads as U+FFFD: not worth a special case, it stays uninterned
@@ -48,7 +44,7 @@ export class KeyTable {
     const id = this.names.length;
     this.names.push(name);
     this.bytes.push(new Uint8Array(buf.subarray(start, end)));
-    this.byHash.set(h, { name, id });
+    this.byHash.set(h, id);
     return id;
   }
 
