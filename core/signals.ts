@@ -287,10 +287,15 @@ export interface SignalItems {
 
 export type Batch<S extends SignalType = SignalType> = SignalItems[S][];
 
+/** What a trace counts for in telemetry and batch sizes: its spans, as the Collector counts spans. */
+export function traceSize(t: Trace): number {
+  return t.spans.length;
+}
+
 /** How many items a batch counts for in telemetry: traces count their spans. */
 export function itemCount(signal: SignalType, batch: readonly unknown[]): number {
   if (signal !== 'traces') return batch.length;
   let n = 0;
-  for (const t of batch as Trace[]) n += t.spans.length;
+  for (const t of batch as Trace[]) n += traceSize(t);
   return n;
 }

@@ -1,5 +1,5 @@
 import type { ProcessorFactory } from '../../core/component';
-import type { Trace } from '../../core/signals';
+import { traceSize } from '../../core/signals';
 import { batchItems } from './batch';
 
 export interface BatchConfig {
@@ -7,9 +7,6 @@ export interface BatchConfig {
   send_batch_max_size: number;
   timeout: number;
 }
-
-/** A trace counts its spans, as in the Collector; other items count one. */
-const sizeOfTrace = (t: Trace): number => t.spans.length;
 
 /** The Collector's batch processor, for any signal. */
 export const batchFactory: ProcessorFactory<BatchConfig> = {
@@ -31,7 +28,7 @@ export const batchFactory: ProcessorFactory<BatchConfig> = {
       sendBatchSize: c.send_batch_size,
       sendBatchMaxSize: c.send_batch_max_size,
       timeoutMs: c.timeout,
-      sizeOf: ctx.signal === 'traces' ? sizeOfTrace : undefined,
+      sizeOf: ctx.signal === 'traces' ? traceSize : undefined,
     }),
   }),
 };
