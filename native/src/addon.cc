@@ -16,6 +16,7 @@
 #include <cstdarg>
 #include <cstddef>
 #include <cstring>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <string>
@@ -53,8 +54,53 @@ std::string take_log() {
 
 std::string errno_text(int err) { return std::string(strerror(err < 0 ? -err : err)); }
 
+// Fixed-size blocks for batches, reused once JavaScript's garbage collector has let go of the
+// Buffer over one. A fresh 1 MiB allocation per batch is an mmap, page faults as the reader fills
+// it, and an munmap (with a TLB shoot-down on the other core) when it is freed.
+class BlockPool {
+ public:
+  BlockPool(size_t block_size, size_t keep) : block_size_(block_size), keep_(keep) {}
+  ~BlockPool() {
+    for (uint8_t* b : free_) free(b);
+  }
+  size_t block_size() const { return block_size_; }
+  uint8_t* Take() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (!free_.empty()) {
+        uint8_t* b = free_.back();
+        free_.pop_back();
+        return b;
+      }
+    }
+    return static_cast<uint8_t*>(malloc(block_size_));
+  }
+  void Give(uint8_t* b) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (free_.size() < keep_) {
+        free_.push_back(b);
+        return;
+      }
+    }
+    free(b);
+  }
+
+ private:
+  const size_t block_size_;
+  const size_t keep_;
+  std::mutex mutex_;
+  std::vector<uint8_t*> free_;
+};
+
 struct Batch {
-  std::vector<uint8_t> data;
+  explicit Batch(std::shared_ptr<BlockPool> p) : pool(std::move(p)), data(pool->Take()) { offsets.reserve(4096); }
+  ~Batch() {
+    if (data) pool->Give(data);
+  }
+  std::shared_ptr<BlockPool> pool;  // outlives the probe while JavaScript holds a batch
+  uint8_t* data;
+  size_t size = 0;
   std::vector<uint32_t> offsets;  // start of each record, then the end of the last
 };
 
@@ -146,6 +192,8 @@ class Probe : public Napi::ObjectWrap<Probe> {
     max_batch_bytes_ = OptU32(opts, "maxBatchBytes", 1u << 20);
     max_queued_ = OptU32(opts, "maxQueuedBatches", 16);
     if (max_batch_bytes_ < 2 * sizeof(struct network_data)) max_batch_bytes_ = 2 * sizeof(struct network_data);
+    // Enough blocks for the queue plus the ones JavaScript still reads or has not collected yet.
+    pool_ = std::make_shared<BlockPool>(max_batch_bytes_, max_queued_ + 8);
 
     libbpf_set_print(libbpf_print);
     take_log();
@@ -161,7 +209,10 @@ class Probe : public Napi::ObjectWrap<Probe> {
       Fail(env, "cannot size the ring buffer to " + std::to_string(ring_size) + " bytes (a power of two, at least the page size)");
       return;
     }
-    int err = bpf_object__load(obj_);
+    // The verifier gives up with EAGAIN when a signal is pending for the loading thread, and a
+    // profiler (node --cpu-prof) signals the JavaScript thread every millisecond: load on a thread of its own.
+    int err = 0;
+    std::thread([&] { err = bpf_object__load(obj_); }).join();
     if (err) {
       Fail(env, "cannot load the BPF programs: " + errno_text(err));
       return;
@@ -404,12 +455,10 @@ class Probe : public Napi::ObjectWrap<Probe> {
 
   static int OnRecord(void* ctx, void* data, size_t size) {
     Probe* self = static_cast<Probe*>(ctx);
-    if (!self->current_) {
-      self->current_ = new Batch();
-      self->current_->data.reserve(std::min<size_t>(self->max_batch_bytes_, 256 * 1024));
-    }
+    if (!self->current_) self->current_ = new Batch(self->pool_);
     Batch* b = self->current_;
-    b->offsets.push_back(b->data.size());
+    if (!b->data) return -ENOMEM;
+    b->offsets.push_back(b->size);
     const uint8_t* p = static_cast<const uint8_t*>(data);
     // A record has room for more payload than it captured: only meta and act_size bytes are taken.
     size_t meta = sizeof(((struct network_data*)0)->meta);
@@ -417,27 +466,32 @@ class Probe : public Napi::ObjectWrap<Probe> {
       int32_t act = reinterpret_cast<const struct network_data*>(p)->meta.act_size;
       if (act >= 0 && meta + act <= size) size = meta + act;
     }
-    b->data.insert(b->data.end(), p, p + size);
+    memcpy(b->data + b->size, p, size);
+    b->size += size;
     // Stop consuming (the record just taken is kept) once another could overflow the batch.
-    return b->data.size() + sizeof(struct network_data) > self->max_batch_bytes_ ? -ENOSPC : 0;
+    return b->size + sizeof(struct network_data) > self->max_batch_bytes_ ? -ENOSPC : 0;
   }
 
   void Flush() {
     Batch* b = current_;
     if (!b) return;
     current_ = nullptr;
-    b->offsets.push_back(b->data.size());
+    if (b->offsets.empty()) {
+      delete b;
+      return;
+    }
+    b->offsets.push_back(b->size);
     records_ += b->offsets.size() - 1;
     batches_ += 1;
-    bytes_ += b->data.size();
+    bytes_ += b->size;
     auto t0 = std::chrono::steady_clock::now();
     // Blocks while JavaScript has max_queued_ batches unread: the ring fills and the kernel counts drops.
     napi_status st = tsfn_.BlockingCall(b, [](Napi::Env env, Napi::Function cb, Batch* batch) {
       size_t n = batch->offsets.size();
       Napi::Uint32Array offsets = Napi::Uint32Array::New(env, n);
       memcpy(offsets.Data(), batch->offsets.data(), n * sizeof(uint32_t));
-      size_t len = batch->data.size();
-      uint8_t* bytes = batch->data.data();
+      size_t len = batch->size;
+      uint8_t* bytes = batch->data;
       Napi::Buffer<uint8_t> buf =
           Napi::Buffer<uint8_t>::New(env, bytes, len, [](Napi::Env, uint8_t*, Batch* owner) { delete owner; }, batch);
       cb.Call({buf, offsets});
@@ -476,6 +530,7 @@ class Probe : public Napi::ObjectWrap<Probe> {
   size_t max_batch_bytes_ = 1 << 20;
   uint32_t max_queued_ = 16;
   std::set<uint32_t> ports_, netns_;
+  std::shared_ptr<BlockPool> pool_;
   Batch* current_ = nullptr;
   Napi::ThreadSafeFunction tsfn_;
   std::thread thread_;

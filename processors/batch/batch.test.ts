@@ -32,7 +32,7 @@ describe('batch processor', () => {
   it('passes a large batch on in full slices of send_batch_max_size and holds the rest', () => {
     scheduler.run(({ cold, expectObservable }) => {
       const input = cold('a 9ms b|', { a: [1, 2, 3, 4, 5], b: [6, 7] });
-      const op = batchItems<number>({ sendBatchSize: 3, sendBatchMaxSize: 4, timeoutMs: 0 }, scheduler);
+      const op = batchItems<number>({ sendBatchSize: 3, sendBatchMaxSize: 4, timeoutMs: 1000 }, scheduler);
       expectObservable(input.pipe(op)).toBe('x 9ms y|', { x: [1, 2, 3, 4], y: [5, 6, 7] });
     });
   });
@@ -42,6 +42,19 @@ describe('batch processor', () => {
       const input = cold('a 29ms b', { a: [1, 2, 3, 4, 5], b: [6] });
       const op = batchItems<number>({ sendBatchSize: 2, sendBatchMaxSize: 2, timeoutMs: 20 }, scheduler);
       expectObservable(input.pipe(op)).toBe('(xy) 16ms z 29ms w', { x: [1, 2], y: [3, 4], z: [5], w: [6] });
+    });
+  });
+
+  it('with timeout 0 holds nothing: each batch goes on at once, split only by the maximum (the Collector\'s rule)', () => {
+    scheduler.run(({ cold, expectObservable }) => {
+      const input = cold('a 9ms b 9ms c', { a: [1, 2, 3, 4, 5], b: [6], c: [] as number[] });
+      const op = batchItems<number>({ sendBatchSize: 3, sendBatchMaxSize: 2, timeoutMs: 0 }, scheduler);
+      expectObservable(input.pipe(op)).toBe('(xyz) 5ms w', { x: [1, 2], y: [3, 4], z: [5], w: [6] });
+      const t = (id: string, spans: number) => ({ id, spans: Array.from({ length: spans }, (_, i) => i) });
+      const [p, q, r] = [t('p', 3), t('q', 5), t('r', 1)];
+      const traces = cold('a', { a: [p, q, r] });
+      const byTraceSize = batchItems<ReturnType<typeof t>>({ sendBatchSize: 100, sendBatchMaxSize: 4, timeoutMs: 0, sizeOf: (x) => x.spans.length }, scheduler);
+      expectObservable(traces.pipe(byTraceSize)).toBe('(uvw)', { u: [p], v: [q], w: [r] });
     });
   });
 
@@ -58,7 +71,7 @@ describe('batch processor', () => {
       const t = (id: string, spans: number) => ({ id, spans: Array.from({ length: spans }, (_, i) => i) });
       const [a, b, c, d, e] = [t('a', 2), t('b', 3), t('c', 9), t('d', 1), t('e', 2)];
       const input = cold('x 9ms y|', { x: [a, b, c], y: [d, e] });
-      const op = batchItems<ReturnType<typeof t>>({ sendBatchSize: 4, sendBatchMaxSize: 6, timeoutMs: 0, sizeOf: (x) => x.spans.length }, scheduler);
+      const op = batchItems<ReturnType<typeof t>>({ sendBatchSize: 4, sendBatchMaxSize: 6, timeoutMs: 1000, sizeOf: (x) => x.spans.length }, scheduler);
       // a+b = 5 spans ≥ 4: out; c (9 > 6) alone; d+e = 3 < 4 wait for the end
       expectObservable(input.pipe(op)).toBe('(pq) 7ms (r|)', { p: [a, b], q: [c], r: [d, e] });
     });

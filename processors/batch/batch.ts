@@ -5,7 +5,10 @@ export interface BatchOptions<T = unknown> {
   sendBatchSize: number;
   /** no emitted batch is larger than this; 0 means no limit */
   sendBatchMaxSize: number;
-  /** emit what is held this long after its first item arrived; 0 means only by size */
+  /**
+   * emit what is held this long after its first item arrived; 0, as in the
+   * Collector, sends every batch on at once, split only by sendBatchMaxSize
+   */
   timeoutMs: number;
   /**
    * What an item counts for the sizes above; 1 when absent. A trace counts its
@@ -32,6 +35,28 @@ export function batchItems<T>(opts: BatchOptions<T>, scheduler: SchedulerLike = 
       let held: T[] = [];
       let heldSize = 0;
       let timer: Subscription | undefined;
+      // timeout 0: nothing is held; a batch over the maximum goes on in pieces (a trace is never split)
+      const passOn = (batch: T[]): void => {
+        if (batch.length === 0) return;
+        if (!sizeOf) {
+          if (batch.length <= max) subscriber.next(batch);
+          else for (let i = 0; i < batch.length; i += max) subscriber.next(batch.slice(i, i + max));
+          return;
+        }
+        let piece: T[] = [];
+        let pieceSize = 0;
+        for (const item of batch) {
+          const size = sizeOf(item);
+          if (piece.length && pieceSize + size > max) {
+            subscriber.next(piece);
+            piece = [];
+            pieceSize = 0;
+          }
+          piece.push(item);
+          pieceSize += size;
+        }
+        if (piece.length) subscriber.next(piece);
+      };
       const emit = (): void => {
         timer?.unsubscribe();
         timer = undefined;
@@ -43,6 +68,10 @@ export function batchItems<T>(opts: BatchOptions<T>, scheduler: SchedulerLike = 
       };
       const sub = source.subscribe({
         next(batch) {
+          if (opts.timeoutMs <= 0) {
+            passOn(batch);
+            return;
+          }
           if (sizeOf) {
             for (const item of batch) {
               const size = sizeOf(item);

@@ -17,7 +17,7 @@ describe('ebpf factory', () => {
       wakeup_size: 256 * 1024,
       poll_interval: 10,
       max_queued_batches: 16,
-      batch: { max_batch_size: 8192, timeout: 200 },
+      batch: { max_batch_size: 8192, timeout: 0 },
       trace_all_processes: false,
       service_env_vars: ['OTEL_SERVICE_NAME', 'DD_SERVICE', 'DK_BPFTRACE_SERVICE'],
       process_scan_interval: 2000,

@@ -46,7 +46,11 @@ export const ebpfFactory: ReceiverFactory<EbpfConfig> = {
     },
     batch: {
       max_batch_size: { doc: 'most records in one batch sent down the pipeline', format: 'nat', default: 8192 },
-      timeout: { doc: 'longest a record waits for its batch to fill', format: 'duration', default: '200ms' },
+      timeout: {
+        doc: 'longest a record waits for its batch to fill; 0 (as in the Collector) sends each drain of the ring buffer at once, split only by max_batch_size',
+        format: 'duration',
+        default: 0,
+      },
     },
     trace_all_processes: { doc: 'trace every process not excluded; else only those selected by service_env_vars, include_comms or include_pids', format: Boolean, default: false },
     service_env_vars: {
