@@ -269,14 +269,18 @@ static __always_inline __u32 copy_payload(__u8 *payload, struct call_args *a, __
   return off;
 }
 
-static __always_inline void submit(struct espan_config *cfg, struct network_data *nd, __u32 act) {
-  /*
-   * Waking the consumer per record (libbpf's default) costs more than the
-   * probe itself; it is woken only once enough data waits, and otherwise
-   * finds the data on its short poll timer.
-   */
+/*
+ * Waking the consumer per record (the kernel's default) costs more than the
+ * probe itself. It is woken once, by the record whose reservation (`size`,
+ * already counted in the available data) crosses wakeup_bytes, and otherwise
+ * finds the data on its short poll timer. Waking on every record past the mark
+ * instead would raise an interrupt (a self-IPI, a VM exit on a guest) per
+ * record until the consumer has caught up.
+ */
+static __always_inline void submit(struct espan_config *cfg, struct network_data *nd, __u32 size) {
   __u64 avail = bpf_ringbuf_query(&records, BPF_RB_AVAIL_DATA);
-  bpf_ringbuf_submit(nd, avail + META_SIZE + act >= cfg->wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+  __u64 mark = cfg->wakeup_bytes;
+  bpf_ringbuf_submit(nd, avail >= mark && avail < mark + size ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 }
 
 static __always_inline void fill_meta(struct network_data *nd, struct call_args *a, struct conn_state *cs, __u64 pid_tgid, long ret, __u32 act) {
@@ -308,14 +312,15 @@ static __always_inline void fill_meta(struct network_data *nd, struct call_args 
 /* One record with room for `room` payload bytes (a constant); `want` <= room of them are captured. */
 static __always_inline void emit(struct espan_config *cfg, struct call_args *a, struct conn_state *cs, __u64 pid_tgid, long ret, __u32 want,
                                  const __u32 room, const bool iov) {
-  struct network_data *nd = bpf_ringbuf_reserve(&records, META_SIZE + (iov ? 2 * room : room), 0);
+  const __u32 size = META_SIZE + (iov ? 2 * room : room);
+  struct network_data *nd = bpf_ringbuf_reserve(&records, size, 0);
   if (!nd) {
     count_drop(DROP_RINGBUF_FULL);
     return;
   }
   __u32 act = want ? copy_payload(nd->payload, a, want, room, iov) : 0;
   fill_meta(nd, a, cs, pid_tgid, ret, act);
-  submit(cfg, nd, act);
+  submit(cfg, nd, size + BPF_RINGBUF_HDR_SZ);
 }
 
 /* ---- data calls ---- */
