@@ -47,6 +47,7 @@ interface TracedRun extends LoadRun {
   drops: number;
   probeNs: number;
   blockedMs: number;
+  batches: number;
   perProgram: Map<string, { runs: number; ns: number }>;
   /** CPU of espan's process during the load: all of it, its main (JavaScript) thread, and the reader thread */
   espanCpuMs: number;
@@ -82,7 +83,7 @@ async function traced(): Promise<TracedRun> {
   await receiver.shutdown();
   await done;
   const s = receiver.stats()!;
-  return { ...w, records, seconds, drops: s.ringBufferFull + s.callTableFull, probeNs, blockedMs: s.blockedNs / 1e6, perProgram, espanCpuMs: (cpu.user + cpu.system) / 1000, mainCpuMs, readerCpuMs };
+  return { ...w, records, seconds, drops: s.ringBufferFull + s.callTableFull, probeNs, blockedMs: s.blockedNs / 1e6, batches: s.batches, perProgram, espanCpuMs: (cpu.user + cpu.system) / 1000, mainCpuMs, readerCpuMs };
 }
 
 async function main(): Promise<void> {
@@ -149,6 +150,8 @@ async function main(): Promise<void> {
     }
     const busy = [...programs].filter(([, p]) => p.runs > 0).sort((a, b) => b[1].ns - a[1].ns);
     console.log(`  per program (runs, mean ns/run): ${busy.map(([n, p]) => `${n} ${p.runs} ${(p.ns / p.runs).toFixed(0)}`).join('; ')}`);
+    const batches = runs.reduce((s, r) => s + r.batches, 0);
+    console.log(`  hand-overs to JavaScript: ${(batches / seconds).toFixed(0)}/s, ${(records / Math.max(1, batches)).toFixed(0)} records each`);
     console.log(`  reader waited for JavaScript: ${runs.map((r) => r.blockedMs.toFixed(0)).join(', ')} ms`);
   } finally {
     await nginx.stop();

@@ -83,6 +83,7 @@ struct {
   __type(value, struct conn_state);
 } conns SEC(".maps");
 
+/* Per thread: the syscall in flight, and whether the thread's process is traced. */
 struct call_args {
   __u64 pending; /* set at enter, cleared at exit: a call whose enter was not traced has nothing here */
   __u64 ts;
@@ -92,12 +93,16 @@ struct call_args {
   __u32 tcp_seq;
   __s32 fd;
   __u16 func_id;
-  __u16 _pad;
+  __u8 traced;       /* the process selection's verdict for this thread's process... */
+  __u8 _pad;
+  __u32 verdict_gen; /* ...decided under this espan_config.filter_gen (0: not yet) */
 };
 
 /*
  * A syscall's arguments from enter to exit, in the thread's own task storage:
- * no hashing, no insert and delete per call as a hash keyed by thread id would cost.
+ * no hashing, no insert and delete per call as a hash keyed by thread id would
+ * cost. It also keeps the thread's process verdict, so that the filter maps are
+ * looked up once per thread and filter change, not on every call.
  */
 struct {
   __uint(type, BPF_MAP_TYPE_TASK_STORAGE);
@@ -125,9 +130,10 @@ static __always_inline struct espan_config *current_config(void) {
   return bpf_map_lookup_elem(&espan_config, &zero);
 }
 
+
 /* Process selection; true when calls of the current task are traced. */
 static __always_inline bool task_traced(struct espan_config *cfg, __u32 tgid) {
-  if (!cfg->enabled || tgid == cfg->self_pid) return false;
+  if (tgid == cfg->self_pid) return false;
   __u8 *v = bpf_map_lookup_elem(&pid_filter, &tgid);
   __u8 verdict = v ? *v : 0;
   if (!verdict && cfg->filter_comms) {
@@ -138,6 +144,23 @@ static __always_inline bool task_traced(struct espan_config *cfg, __u32 tgid) {
   }
   if (verdict == PID_VERDICT_EXCLUDE) return false;
   return cfg->trace_all || verdict == PID_VERDICT_INCLUDE;
+}
+
+/* The current thread's call slot when its process is traced, else 0. */
+static __always_inline struct call_args *traced_call_slot(struct espan_config *cfg, __u64 pid_tgid) {
+  if (!cfg->enabled) return 0;
+  struct call_args *a = call_slot(true);
+  if (!a) {
+    /* no memory for the slot: only a traced thread's call is a loss worth counting */
+    if (task_traced(cfg, pid_tgid >> 32)) count_drop(DROP_CALLS_FULL);
+    return 0;
+  }
+  __u32 gen = cfg->filter_gen;
+  if (a->verdict_gen != gen) {
+    a->traced = task_traced(cfg, pid_tgid >> 32);
+    a->verdict_gen = gen;
+  }
+  return a->traced ? a : 0;
 }
 
 /*
@@ -271,16 +294,19 @@ static __always_inline __u32 copy_payload(__u8 *payload, struct call_args *a, __
 
 /*
  * Waking the consumer per record (the kernel's default) costs more than the
- * probe itself. It is woken once, by the record whose reservation (`size`,
- * already counted in the available data) crosses wakeup_bytes, and otherwise
- * finds the data on its short poll timer. Waking on every record past the mark
- * instead would raise an interrupt (a self-IPI, a VM exit on a guest) per
- * record until the consumer has caught up.
+ * probe itself. The record whose reservation (`size`, already counted in the
+ * producer position) crosses a multiple of wakeup_bytes wakes it; otherwise it
+ * finds the data on its short poll timer. Counting from the producer position
+ * alone gives one wake-up per wakeup_bytes written, however far behind the
+ * consumer is: a test of the bytes waiting would fire again each time the
+ * draining consumer brought them back under the mark, and on every record while
+ * they stay over it (each a self-IPI, a VM exit on a guest).
  */
 static __always_inline void submit(struct espan_config *cfg, struct network_data *nd, __u32 size) {
-  __u64 avail = bpf_ringbuf_query(&records, BPF_RB_AVAIL_DATA);
+  __u64 prod = bpf_ringbuf_query(&records, BPF_RB_PROD_POS);
   __u64 mark = cfg->wakeup_bytes;
-  bpf_ringbuf_submit(nd, avail >= mark && avail < mark + size ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+  bool crossed = mark && prod >= size && prod / mark != (prod - size) / mark;
+  bpf_ringbuf_submit(nd, crossed ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 }
 
 static __always_inline void fill_meta(struct network_data *nd, struct call_args *a, struct conn_state *cs, __u64 pid_tgid, long ret, __u32 act) {
@@ -328,15 +354,10 @@ static __always_inline void emit(struct espan_config *cfg, struct call_args *a, 
 static __always_inline int data_enter(__s32 fd, __u64 buf, __u32 iovcnt, __u16 func_id, bool egress) {
   struct espan_config *cfg = current_config();
   if (!cfg) return 0;
-  __u64 pid_tgid = bpf_get_current_pid_tgid();
-  if (!task_traced(cfg, pid_tgid >> 32)) return 0;
+  struct call_args *a = traced_call_slot(cfg, bpf_get_current_pid_tgid());
+  if (!a) return 0;
   struct sock *sk = tcp_sock_of_fd(fd);
   if (!sk) return 0;
-  struct call_args *a = call_slot(true);
-  if (!a) {
-    count_drop(DROP_CALLS_FULL);
-    return 0;
-  }
   a->pending = 1;
   a->ts = bpf_ktime_get_ns();
   a->sk = (__u64)sk;
@@ -452,8 +473,8 @@ int exit_recvmsg(struct trace_event_raw_sys_exit *ctx) { return data_exit(ctx->r
 static __always_inline int state_enter(__s32 fd, __u16 func_id) {
   struct espan_config *cfg = current_config();
   if (!cfg) return 0;
-  __u64 pid_tgid = bpf_get_current_pid_tgid();
-  if (!task_traced(cfg, pid_tgid >> 32)) return 0;
+  struct call_args *a = traced_call_slot(cfg, bpf_get_current_pid_tgid());
+  if (!a) return 0;
   __u64 sk_addr = 0;
   if (func_id == FUNC_CLOSE) {
     /* after close the fd no longer leads to the socket */
@@ -463,11 +484,6 @@ static __always_inline int state_enter(__s32 fd, __u16 func_id) {
     struct conn_state *cs = conn_of(sk, 0, CONN_VERIFY);
     if (!cs || !cs->dport) return 0;
     sk_addr = (__u64)sk;
-  }
-  struct call_args *a = call_slot(true);
-  if (!a) {
-    count_drop(DROP_CALLS_FULL);
-    return 0;
   }
   a->pending = 1;
   a->ts = bpf_ktime_get_ns();

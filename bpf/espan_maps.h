@@ -24,8 +24,8 @@ struct espan_config {
   __u32 filter_ports; /* only connections with a port in port_filter */
   __u32 filter_netns; /* only connections in a netns in netns_filter */
   __u32 capture_size; /* payload bytes per record, <= L7_BUFFER_SIZE */
-  __u32 _pad;
-  __u64 wakeup_bytes; /* wake the consumer once this much data waits */
+  __u32 filter_gen;   /* bumped by user space on every filter change: threads decide again */
+  __u64 wakeup_bytes; /* wake the consumer each time this much more data was written */
 };
 
 struct comm_key {

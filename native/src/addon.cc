@@ -8,6 +8,7 @@
 #include <linux/types.h>
 
 #include <pthread.h>
+#include <sys/epoll.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -228,6 +229,16 @@ class Probe : public Napi::ObjectWrap<Probe> {
       Fail(env, "cannot open the ring buffer: " + errno_text(errno));
       return;
     }
+    // libbpf waits level-triggered: epoll_wait returns at once while any record waits, so under
+    // load the reader never sleeps and hands over a small batch every millisecond. Edge-triggered,
+    // it sleeps until the probe wakes it (each wakeup_size written) or the poll interval passes.
+    struct epoll_event ev = {};
+    ev.events = EPOLLIN | EPOLLET;
+    ev.data.fd = 0;  // libbpf's index of the ring
+    if (epoll_ctl(ring_buffer__epoll_fd(ring_), EPOLL_CTL_MOD, bpf_map__fd(rb), &ev) != 0) {
+      Fail(env, "cannot set up waiting on the ring buffer: " + errno_text(errno));
+      return;
+    }
     ncpus_ = libbpf_num_possible_cpus();
   }
 
@@ -280,11 +291,12 @@ class Probe : public Napi::ObjectWrap<Probe> {
     Napi::Object o = info[0].As<Napi::Object>();
     struct espan_config cfg = {};
     cfg.enabled = 1;
+    cfg.filter_gen = config_.filter_gen;
     cfg.self_pid = OptU32(o, "selfPid", 0);
     cfg.trace_all = o.Get("traceAll").ToBoolean() ? 1 : 0;
     cfg.filter_comms = o.Get("filterComms").ToBoolean() ? 1 : 0;
     cfg.capture_size = std::min<uint32_t>(OptU32(o, "captureSize", L7_BUFFER_SIZE), L7_BUFFER_SIZE);
-    cfg.wakeup_bytes = OptU32(o, "wakeupBytes", 256 * 1024);
+    cfg.wakeup_bytes = OptU32(o, "wakeupBytes", 1024 * 1024);
 
     std::set<uint32_t> ports;
     Napi::Value pv = o.Get("ports");
@@ -313,11 +325,18 @@ class Probe : public Napi::ObjectWrap<Probe> {
     netns_ = netns;
     cfg.filter_netns = netns.empty() ? 0 : 1;
 
-    uint32_t key = 0;
-    if (bpf_map_update_elem(config_fd_, &key, &cfg, BPF_ANY) != 0) {
+    config_ = cfg;
+    if (!FiltersChanged()) {
       Napi::Error::New(env, "cannot write the probe's settings: " + errno_text(errno)).ThrowAsJavaScriptException();
     }
     return env.Undefined();
+  }
+
+  // Every thread caches its process's verdict under a generation number: a new one makes them decide again.
+  bool FiltersChanged() {
+    if (++config_.filter_gen == 0) config_.filter_gen = 1;
+    uint32_t key = 0;
+    return bpf_map_update_elem(config_fd_, &key, &config_, BPF_ANY) == 0;
   }
 
   // setPid(pid, verdict): 1 include, 2 exclude
@@ -326,14 +345,18 @@ class Probe : public Napi::ObjectWrap<Probe> {
     if (!Loaded(env)) return env.Undefined();
     uint32_t pid = info[0].As<Napi::Number>().Uint32Value();
     uint8_t verdict = info[1].As<Napi::Number>().Uint32Value();
-    return Napi::Boolean::New(env, bpf_map_update_elem(pid_fd_, &pid, &verdict, BPF_ANY) == 0);
+    uint8_t was = 0;
+    if (bpf_map_lookup_elem(pid_fd_, &pid, &was) == 0 && was == verdict) return Napi::Boolean::New(env, true);
+    bool ok = bpf_map_update_elem(pid_fd_, &pid, &verdict, BPF_ANY) == 0;
+    return Napi::Boolean::New(env, ok && FiltersChanged());
   }
 
   Napi::Value DeletePid(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!Loaded(env)) return env.Undefined();
     uint32_t pid = info[0].As<Napi::Number>().Uint32Value();
-    return Napi::Boolean::New(env, bpf_map_delete_elem(pid_fd_, &pid) == 0);
+    bool ok = bpf_map_delete_elem(pid_fd_, &pid) == 0;
+    return Napi::Boolean::New(env, ok && FiltersChanged());
   }
 
   // setComm(comm, verdict)
@@ -344,7 +367,8 @@ class Probe : public Napi::ObjectWrap<Probe> {
     std::string comm = info[0].ToString().Utf8Value();
     memcpy(key.comm, comm.data(), std::min<size_t>(comm.size(), sizeof(key.comm) - 1));
     uint8_t verdict = info[1].As<Napi::Number>().Uint32Value();
-    return Napi::Boolean::New(env, bpf_map_update_elem(comm_fd_, &key, &verdict, BPF_ANY) == 0);
+    bool ok = bpf_map_update_elem(comm_fd_, &key, &verdict, BPF_ANY) == 0;
+    return Napi::Boolean::New(env, ok && FiltersChanged());
   }
 
   // start(onBatch(buffer, offsets)): attaches every program and starts draining.
@@ -511,7 +535,7 @@ class Probe : public Napi::ObjectWrap<Probe> {
   void Drain() {
     pthread_setname_np(pthread_self(), "espan-ringbuf");  // tells its CPU time apart in top and /proc
     while (!stopping_) {
-      // With BPF_RB_NO_WAKEUP the epoll wait mostly times out: the timeout is the poll timer.
+      // Sleeps until the probe's wake-up (edge-triggered) or the poll interval: then takes everything.
       int r = ring_buffer__poll(ring_, poll_ms_);
       if (r == -ENOSPC) Flush();
       DrainAvailable();
@@ -530,6 +554,7 @@ class Probe : public Napi::ObjectWrap<Probe> {
   size_t max_batch_bytes_ = 1 << 20;
   uint32_t max_queued_ = 16;
   std::set<uint32_t> ports_, netns_;
+  struct espan_config config_ = {};  // what the espan_config map holds
   std::shared_ptr<BlockPool> pool_;
   Batch* current_ = nullptr;
   Napi::ThreadSafeFunction tsfn_;

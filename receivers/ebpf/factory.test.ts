@@ -14,7 +14,7 @@ describe('ebpf factory', () => {
     expect(config).to.deep.include({
       capture_size: 4096,
       ring_buffer_size: 8 * 1024 * 1024,
-      wakeup_size: 256 * 1024,
+      wakeup_size: 1024 * 1024,
       poll_interval: 10,
       max_queued_batches: 16,
       batch: { max_batch_size: 8192, timeout: 0 },

@@ -34,9 +34,9 @@ export const ebpfFactory: ReceiverFactory<EbpfConfig> = {
     },
     ring_buffer_size: { doc: 'bytes of the kernel ring buffer; a power of two, at least 4096', format: 'nat', default: 8 * 1024 * 1024 },
     wakeup_size: {
-      doc: 'the probe wakes the reader once this many bytes wait in the ring buffer; below that the reader finds them on its poll timer',
+      doc: 'the probe wakes the reader each time it has written this many more bytes; in between the reader finds them on its poll timer',
       format: 'nat',
-      default: 256 * 1024,
+      default: 1024 * 1024,
     },
     poll_interval: { doc: 'how often the reader looks into the ring buffer without being woken', format: 'duration', default: '10ms' },
     max_queued_batches: {
@@ -72,7 +72,7 @@ export const ebpfFactory: ReceiverFactory<EbpfConfig> = {
     if (c.capture_size > MAX_CAPTURE_SIZE) problems.push({ path: 'capture_size', message: `at most ${MAX_CAPTURE_SIZE}, the payload buffer the probe was built with` });
     const rb = c.ring_buffer_size;
     if (rb < 4096 || (rb & (rb - 1)) !== 0) problems.push({ path: 'ring_buffer_size', message: 'must be a power of two of at least 4096' });
-    if (c.wakeup_size >= rb) problems.push({ path: 'wakeup_size', message: 'must be smaller than ring_buffer_size' });
+    if (c.wakeup_size >= rb || c.wakeup_size < 4096) problems.push({ path: 'wakeup_size', message: 'must be at least 4096 and smaller than ring_buffer_size' });
     if (c.poll_interval < 1) problems.push({ path: 'poll_interval', message: 'must be at least 1ms' });
     if (c.max_queued_batches < 1) problems.push({ path: 'max_queued_batches', message: 'must be at least 1' });
     if (c.batch.max_batch_size < 1) problems.push({ path: 'batch.max_batch_size', message: 'must be at least 1' });
