@@ -3,13 +3,15 @@
  * on loopback, untraced and traced (espan capturing every process and draining
  * to a null sink), alternated so the other load on the machine hits both alike.
  *
- *   node --import tsx bench/ebpf-overhead.ts [--duration 5] [--rounds 2] [--connections 32] [--only-nginx | --select-none] [--no-probe-stats]
+ *   npm run build && node dist/bench/ebpf-overhead.js [--duration 5] [--rounds 2] [--connections 32] [--only-nginx | --select-none] [--no-probe-stats]
  *
  * --only-nginx traces the server alone; --select-none attaches the probe but
  * selects no process (the cost of the tracepoints themselves).
  *
- * Prints throughput of each run, the traced/untraced ratio, records/s handed to
- * JavaScript, kernel drops, and the probe's run time per captured call.
+ * Prints throughput of each run, the traced/untraced ratio (also as the median
+ * of each traced run against the untraced runs on both sides of it), CPU per
+ * request, records/s handed to JavaScript, kernel drops, and the probe's run
+ * time per captured call.
  */
 import * as os from 'node:os';
 import { ServiceMetrics } from '../core/telemetry/metrics';
@@ -107,10 +109,18 @@ async function main(): Promise<void> {
     await wrk(); // warm-up is discarded
     const plain: LoadRun[] = [];
     const runs: TracedRun[] = [];
+    // Untraced runs on both sides of every traced one: each traced run is compared with its neighbours,
+    // which drifts in the other tenants' load hit alike, and the figure is the median of those pairs.
+    plain.push(await wrk());
     for (let i = 0; i < ROUNDS; i++) {
-      plain.push(await wrk());
       runs.push(await traced());
+      plain.push(await wrk());
     }
+    const neighbours = (i: number): LoadRun[] => [plain[i], plain[i + 1]];
+    const pairRatios = (f: (x: LoadRun[], t: TracedRun) => number): string => {
+      const rs = runs.map((t, i) => f(neighbours(i), t)).sort((a, b) => a - b);
+      return `${median(rs).toFixed(3)} (pairs ${rs[0].toFixed(2)}–${rs[rs.length - 1].toFixed(2)})`;
+    };
     const untracedRps = median(plain.map((p) => p.rps));
     const tracedRps = median(runs.map((r) => r.rps));
     const records = runs.reduce((s, r) => s + r.records, 0);
@@ -121,6 +131,7 @@ async function main(): Promise<void> {
     console.log(`  untraced  req/s: ${plain.map((x) => x.rps.toFixed(0)).join(', ')}`);
     console.log(`  traced    req/s: ${runs.map((r) => r.rps.toFixed(0)).join(', ')}`);
     console.log(`  traced/untraced (medians): ${(tracedRps / untracedRps).toFixed(3)}`);
+    console.log(`  traced/untraced, each traced run against the untraced runs before and after it: ${pairRatios((u, t) => (2 * t.rps) / (u[0].rps + u[1].rps))}`);
     // CPU per request is what the throughput ratio comes to when the cores are the limit; other tenants' load moves it far less.
     const espanCpu = runs.reduce((s, r) => s + r.espanCpuMs, 0);
     const perReq = (xs: Array<{ cpuMs: number; requests: number }>, extraMs = 0): number =>
@@ -128,6 +139,11 @@ async function main(): Promise<void> {
     const plainUs = perReq(plain);
     const tracedUs = perReq(runs, espanCpu);
     console.log(`  CPU per request (nginx + wrk, + espan when traced): untraced ${plainUs.toFixed(1)} µs, traced ${tracedUs.toFixed(1)} µs → CPU-bound ratio ${(plainUs / tracedUs).toFixed(3)}`);
+    // One nginx worker is the bottleneck (wrk idles part of the time): its CPU per request bounds the throughput.
+    const serverUs = (xs: LoadRun[]): number => (xs.reduce((s, x) => s + x.serverCpuMs, 0) * 1000) / xs.reduce((s, x) => s + x.requests, 0);
+    console.log(
+      `  nginx worker CPU per request: untraced ${serverUs(plain).toFixed(1)} µs, traced ${serverUs(runs).toFixed(1)} µs → ratio ${pairRatios((u, t) => serverUs(u) / serverUs([t]))}`,
+    );
     const perRecord = (ms: number): string => ((ms * 1e6) / Math.max(1, records)).toFixed(0);
     const mainCpu = runs.reduce((s, r) => s + r.mainCpuMs, 0);
     const readerCpu = runs.reduce((s, r) => s + r.readerCpuMs, 0);

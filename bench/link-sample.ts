@@ -19,6 +19,7 @@
  * inside it), and as the all-in-one role hands them over (span objects from
  * the espan stage in the same process).
  */
+import { projectRoot } from '../core/project-root';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { lastValueFrom, from, toArray, type OperatorFunction } from 'rxjs';
@@ -275,7 +276,7 @@ async function main(): Promise<void> {
   const roles: Role[] = roleAt > 0 ? [process.argv[roleAt + 1] as Role] : ['linker', 'all-in-one'];
   const [totalArg, captureArg] = process.argv.slice(2).filter((a, i, all) => !a.startsWith('--') && all[i - 1] !== '--role');
   const total = Number(totalArg ?? 300_000);
-  const capture = path.resolve(captureArg ?? path.join(__dirname, 'testdata', 'linking-two-hosts'));
+  const capture = path.resolve(captureArg ?? path.join(projectRoot(), 'bench', 'testdata', 'linking-two-hosts'));
   const base = await spansFromCapture(capture);
   const units = traceUnits(base);
   console.log(

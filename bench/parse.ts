@@ -8,6 +8,7 @@
  *
  *   node --import tsx bench/parse.ts [messages-per-case] [only-cases-containing]
  */
+import { projectRoot } from '../core/project-root';
 import * as path from 'node:path';
 import type { NetworkRecord } from '../core/signals';
 import { ParseEngine } from '../processors/parse/processor';
@@ -17,7 +18,7 @@ import { readCaptureFiles } from '../receivers/pcap/receiver';
 const target = Number(process.argv[2] ?? 200000);
 /** optional: only cases whose name contains this */
 const only = process.argv[3];
-const DATA = path.join(__dirname, '../test/l7/testdata');
+const DATA = path.join(projectRoot(), 'test/l7/testdata');
 
 async function recordsOf(file: string): Promise<NetworkRecord[]> {
   const out: NetworkRecord[] = [];

@@ -19,6 +19,7 @@
  * Prints progress to stderr and the Markdown table, with the machine, to stdout.
  * Where eBPF or a server is missing the row says why and the rest goes on.
  */
+import { projectRoot } from '../core/project-root';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -289,7 +290,7 @@ async function replayThroughput(ebpfWhy: string | undefined): Promise<void> {
     let source: string;
     const missing = await missingTools('redis-server', 'mariadbd', 'mariadb-install-db', 'python3');
     if (ebpfWhy || missing.length) {
-      file = path.join(__dirname, 'testdata', 'linking-two-hosts.espcap');
+      file = path.join(projectRoot(), 'bench', 'testdata', 'linking-two-hosts.espcap');
       source = `bench/testdata/linking-two-hosts.espcap (no demo recording: ${ebpfWhy ?? `not installed: ${missing.join(', ')}`})`;
     } else {
       log(`recording the demo system for ${RECORD_SECONDS} s`);

@@ -3,6 +3,7 @@
  * deployed: its RSS and CPU are then espan's alone, and its counters are read
  * from its Prometheus endpoint.
  */
+import { projectRoot } from '../../core/project-root';
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -10,7 +11,7 @@ import * as path from 'node:path';
 import { freePort } from '../../test/helpers/servers';
 import { cpuMsOf, rssKbOf } from './measure';
 
-const BIN = path.join(__dirname, '..', '..', 'bin', 'espan');
+const BIN = path.join(projectRoot(), 'bin', 'espan');
 
 export interface Series {
   labels: Record<string, string>;

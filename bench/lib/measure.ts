@@ -67,6 +67,8 @@ export interface LoadRun {
   requests: number;
   /** CPU of the load generator and the server; their syscalls include the probe's run time */
   cpuMs: number;
+  /** CPU of the server alone (with one nginx worker, the bottleneck) */
+  serverCpuMs: number;
 }
 
 /** CPU ms of the children a shell waited for, from the `cat /proc/$$/stat` that ends its output (cutime + cstime). */
@@ -85,7 +87,7 @@ export async function wrk(url: string, serverPid: number, opts: { connections: n
   const m = /Requests\/sec:\s*([\d.]+)/.exec(stdout);
   const n = /(\d+) requests in/.exec(stdout);
   if (!m || !n) throw new Error(`no Requests/sec in wrk output:\n${stdout}`);
-  return { rps: Number(m[1]), requests: Number(n[1]), cpuMs: childrenCpuMs(stdout) + serverMs };
+  return { rps: Number(m[1]), requests: Number(n[1]), cpuMs: childrenCpuMs(stdout) + serverMs, serverCpuMs: serverMs };
 }
 
 /**
@@ -103,7 +105,7 @@ export async function redisBenchmark(port: number, serverPid: number, opts: { co
   const requests = 2 * opts.requests;
   // The harmonic combination of the two rates: the rate of the whole run without the process start-up.
   const rps = requests / rates.reduce((s, r) => s + opts.requests / r, 0);
-  return { rps, requests, cpuMs: childrenCpuMs(stdout) + serverMs };
+  return { rps, requests, cpuMs: childrenCpuMs(stdout) + serverMs, serverCpuMs: serverMs };
 }
 
 /** One line naming the machine a benchmark ran on. */

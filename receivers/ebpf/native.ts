@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import type { RecordLayout } from '../../core/records/network-data';
+import { projectRoot } from '../../core/project-root';
 
 export interface ProbeOptions {
   objectPath: string;
@@ -67,24 +68,6 @@ export class EbpfUnavailableError extends Error {
   ) {
     super(message);
     this.name = 'EbpfUnavailableError';
-  }
-}
-
-/** The directory holding espan's package.json, from source (tsx) or from dist/. */
-export function projectRoot(): string {
-  let dir = __dirname;
-  for (;;) {
-    const pkg = path.join(dir, 'package.json');
-    if (fs.existsSync(pkg)) {
-      try {
-        if (JSON.parse(fs.readFileSync(pkg, 'utf8')).name === 'espan') return dir;
-      } catch {
-        /* keep walking */
-      }
-    }
-    const up = path.dirname(dir);
-    if (up === dir) return path.resolve(__dirname, '../..');
-    dir = up;
   }
 }
 
