@@ -277,17 +277,22 @@ static __always_inline __u32 copy_payload(__u8 *payload, struct call_args *a, __
   }
   __u32 off = 0;
   struct iovec *v_arr = (struct iovec *)a->buf;
-  for (int i = 0; i < MAX_IOV; i++) {
+  /* iovec entries are read two at a time: a header and a body (nginx's writev) take one read */
+  for (int i = 0; i < MAX_IOV; i += 2) {
     if (i >= a->iovcnt || off >= want) break;
-    struct iovec v;
-    if (bpf_probe_read_user(&v, sizeof(v), &v_arr[i])) break;
-    __u64 len = v.iov_len;
-    __u32 left = want - off;
-    if (len > left) len = left;
-    if (len > room) len = room;
-    __u32 at = off & (room - 1);
-    if (bpf_probe_read_user(payload + at, len, v.iov_base)) break;
-    off += len;
+    struct iovec v[2];
+    __u32 n = a->iovcnt - i >= 2 ? 2 : 1;
+    if (bpf_probe_read_user(v, n * sizeof(struct iovec), &v_arr[i])) break;
+    for (int k = 0; k < 2; k++) {
+      if (k >= n || off >= want) break;
+      __u64 len = v[k].iov_len;
+      __u32 left = want - off;
+      if (len > left) len = left;
+      if (len > room) len = room;
+      __u32 at = off & (room - 1);
+      if (bpf_probe_read_user(payload + at, len, v[k].iov_base)) return off;
+      off += len;
+    }
   }
   return off;
 }
