@@ -130,7 +130,6 @@ static __always_inline struct espan_config *current_config(void) {
   return bpf_map_lookup_elem(&espan_config, &zero);
 }
 
-
 /* Process selection; true when calls of the current task are traced. */
 static __always_inline bool task_traced(struct espan_config *cfg, __u32 tgid) {
   if (tgid == cfg->self_pid) return false;

@@ -64,7 +64,6 @@ class BlockPool {
   ~BlockPool() {
     for (uint8_t* b : free_) free(b);
   }
-  size_t block_size() const { return block_size_; }
   uint8_t* Take() {
     {
       std::lock_guard<std::mutex> lock(mutex_);
@@ -481,7 +480,7 @@ class Probe : public Napi::ObjectWrap<Probe> {
     Probe* self = static_cast<Probe*>(ctx);
     if (!self->current_) self->current_ = new Batch(self->pool_);
     Batch* b = self->current_;
-    if (!b->data) return -ENOMEM;
+    if (!b->data) return -ENOMEM;  // out of memory: this record is lost and the drain stops until the next wake-up
     b->offsets.push_back(b->size);
     const uint8_t* p = static_cast<const uint8_t*>(data);
     // A record has room for more payload than it captured: only meta and act_size bytes are taken.
