@@ -3,7 +3,7 @@
  * on loopback, untraced and traced (espan capturing every process and draining
  * to a null sink), alternated so the other load on the machine hits both alike.
  *
- *   npm run build && node dist/bench/ebpf-overhead.js [--duration 5] [--rounds 2] [--connections 32] [--only-nginx | --select-none] [--no-probe-stats]
+ *   npm run build && node dist/bench/ebpf-overhead.js [--duration 5] [--rounds 2] [--connections 32] [--only-nginx | --select-none] [--no-probe-stats] [--object other.bpf.o]
  *
  * --only-nginx traces the server alone; --select-none attaches the probe but
  * selects no process (the cost of the tracepoints themselves).
@@ -32,6 +32,11 @@ const CONNECTIONS = arg('connections', 32);
 const ONLY_NGINX = process.argv.includes('--only-nginx');
 // Probe attached but selecting no process: the cost of the tracepoints themselves.
 const SELECT_NONE = process.argv.includes('--select-none');
+// Another build of the probe (e.g. to compare two side by side); empty: this installation's.
+const OBJECT = (() => {
+  const i = process.argv.indexOf('--object');
+  return i >= 0 ? process.argv[i + 1] : '';
+})();
 // The kernel's per-program run-time accounting costs two clock reads per program run: off for a clean ratio.
 const PROBE_STATS = !process.argv.includes('--no-probe-stats');
 
@@ -58,7 +63,8 @@ interface TracedRun extends LoadRun {
 }
 
 async function traced(): Promise<TracedRun> {
-  const raw = SELECT_NONE ? { service_env_vars: [] } : ONLY_NGINX ? { include_comms: ['nginx'] } : { trace_all_processes: true };
+  const selection = SELECT_NONE ? { service_env_vars: [] } : ONLY_NGINX ? { include_comms: ['nginx'] } : { trace_all_processes: true };
+  const raw = { ...selection, object_path: OBJECT };
   const metrics = new ServiceMetrics();
   const receiver = ebpfFactory.create(configFrom<EbpfConfig>(ebpfFactory, raw), testContext('receiver', 'ebpf', metrics)) as EbpfReceiver;
   let records = 0;

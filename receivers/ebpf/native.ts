@@ -5,7 +5,6 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { spawnSync } from 'node:child_process';
 import type { RecordLayout } from '../../core/records/network-data';
 import { projectRoot } from '../../core/project-root';
 
@@ -63,7 +62,7 @@ export interface NativeAddon {
 /** Why the receiver cannot run on this machine; `reason` is stable for tests and callers. */
 export class EbpfUnavailableError extends Error {
   constructor(
-    readonly reason: 'platform' | 'privileges' | 'btf' | 'tracefs' | 'build' | 'layout' | 'load',
+    readonly reason: 'platform' | 'privileges' | 'btf' | 'build' | 'layout' | 'load',
     message: string,
   ) {
     super(message);
@@ -102,15 +101,9 @@ const CAP_SYS_ADMIN = 21n;
 const CAP_PERFMON = 38n;
 const CAP_BPF = 39n;
 
-const TRACEFS_DIRS = ['/sys/kernel/tracing', '/sys/kernel/debug/tracing'];
-
-function tracefsReady(): boolean {
-  return TRACEFS_DIRS.some((d) => fs.existsSync(path.join(d, 'events/syscalls')));
-}
-
 /**
  * Everything that must hold before the probe can load, checked in the order a
- * user would fix them. Mounts tracefs when it is not mounted and we may.
+ * user would fix them. (The probe attaches to BTF raw tracepoints: tracefs is not needed.)
  */
 export function preflight(objectPath: string): void {
   if (process.platform !== 'linux') throw new EbpfUnavailableError('platform', `eBPF capture needs Linux; this is ${process.platform}`);
@@ -124,16 +117,6 @@ export function preflight(objectPath: string): void {
   }
   if (!fs.existsSync('/sys/kernel/btf/vmlinux')) {
     throw new EbpfUnavailableError('btf', 'this kernel exposes no BTF (/sys/kernel/btf/vmlinux is missing; it needs CONFIG_DEBUG_INFO_BTF=y), which the CO-RE probe needs');
-  }
-  if (!tracefsReady()) {
-    const r = spawnSync('mount', ['-t', 'tracefs', 'tracefs', '/sys/kernel/tracing'], { encoding: 'utf8' });
-    if (!tracefsReady()) {
-      const why = (r.stderr || r.error?.message || '').trim();
-      throw new EbpfUnavailableError(
-        'tracefs',
-        `tracefs is not mounted and mounting it failed${why ? ` (${why})` : ''}: run \`mount -t tracefs tracefs /sys/kernel/tracing\``,
-      );
-    }
   }
   if (!fs.existsSync(objectPath)) throw new EbpfUnavailableError('build', `the BPF object ${objectPath} is missing: ${BUILD_HINT}`);
 }
