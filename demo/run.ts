@@ -3,6 +3,7 @@
  * sends a few requests, and lets espan print the traces it built as trees.
  * Then stops everything it started.
  */
+import { projectRoot } from '../core/project-root';
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { checkout, startDemoSystem } from './system';
@@ -13,7 +14,7 @@ async function main(): Promise<void> {
   console.log('starting redis-server, mariadb, the inventory service (Node) and the front service (Python)…');
   const system = await startDemoSystem();
   console.log(`services up: front pid ${system.pids.front} on :${system.frontPort}, inventory pid ${system.pids.inventory}, redis pid ${system.pids.redis}, mariadb pid ${system.pids.mariadb}`);
-  const espan = spawn(process.execPath, [path.join(__dirname, '..', 'bin', 'espan'), 'run', '--config', path.join(__dirname, 'pipeline.yaml')], {
+  const espan = spawn(process.execPath, [path.join(projectRoot(), 'bin', 'espan'), 'run', '--config', path.join(projectRoot(), 'demo', 'pipeline.yaml')], {
     stdio: ['ignore', 'inherit', 'pipe'],
   });
   let err = '';

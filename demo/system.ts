@@ -4,9 +4,13 @@
  * which calls redis-server too. No service is instrumented; each has
  * OTEL_SERVICE_NAME in its environment, which is how espan picks and names them.
  */
+import { projectRoot } from '../core/project-root';
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 import { freePort, startMariadb, startRedis, type RunningServer } from '../test/helpers/servers';
+
+// The services are files of the source tree, also when this module runs from dist/.
+const DEMO = path.join(projectRoot(), 'demo');
 
 export interface DemoSystem {
   frontPort: number;
@@ -46,14 +50,14 @@ export async function startDemoSystem(): Promise<DemoSystem> {
     const mariadb = await startMariadb({ OTEL_SERVICE_NAME: 'mariadb' });
     started.push(mariadb);
     const inventoryPort = await freePort();
-    const inventory = await startService(process.execPath, [path.join(__dirname, 'services/inventory.js'), String(inventoryPort), String(redis.port)], {
+    const inventory = await startService(process.execPath, [path.join(DEMO, 'services/inventory.js'), String(inventoryPort), String(redis.port)], {
       OTEL_SERVICE_NAME: 'inventory',
     });
     started.push(inventory);
     const frontPort = await freePort();
     const front = await startService(
       '/usr/bin/python3', // Debian's, with python3-redis and python3-pymysql
-      [path.join(__dirname, 'services/front.py'), String(frontPort), String(redis.port), String(mariadb.port), String(inventoryPort)],
+      [path.join(DEMO, 'services/front.py'), String(frontPort), String(redis.port), String(mariadb.port), String(inventoryPort)],
       { OTEL_SERVICE_NAME: 'front', PYTHONUNBUFFERED: '1' },
     );
     started.push(front);
