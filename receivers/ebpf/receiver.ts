@@ -35,8 +35,8 @@ export class EbpfReceiver implements Receiver<'records'> {
     private readonly ctx: ComponentContext,
   ) {
     const { max_batch_size: max, timeout } = config.batch;
-    // Each drain is already a batch. Holding its records for a larger one would carry them past a
-    // scavenge into the old generation, with their 1 MiB buffers, which costs more than the records' own handling.
+    // With the default timeout 0 each drain goes on as it is: holding its records for a larger batch carries
+    // them past a scavenge into the old generation, with their 1 MiB buffers, which costs more than handling them.
     this.output = this.incoming.pipe(batchItems({ sendBatchSize: max, sendBatchMaxSize: max, timeoutMs: timeout }));
     const t = ctx.telemetry;
     this.countKernelDrops = t.counter('espan_ebpf_kernel_dropped_records_total', 'Records the probe lost in the kernel, by reason (ring_buffer_full, call_table_full).', ['reason']);
