@@ -22,21 +22,19 @@ import type { EbpfReceiver } from '../receivers/ebpf/receiver';
 import { cpuMsOf, median, missingTools, threadCpu, wrk as wrkRun, workerOf, type LoadRun } from './lib/measure';
 import { configFrom, testContext } from '../test/helpers/context';
 
-function arg(name: string, dflt: number): number {
+/** The value after `--name`, or undefined when the option is absent. */
+function option(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : dflt;
+  return i >= 0 ? process.argv[i + 1] : undefined;
 }
-const DURATION_S = arg('duration', 5);
-const ROUNDS = arg('rounds', 2);
-const CONNECTIONS = arg('connections', 32);
+const DURATION_S = Number(option('duration') ?? 5);
+const ROUNDS = Number(option('rounds') ?? 2);
+const CONNECTIONS = Number(option('connections') ?? 32);
 const ONLY_NGINX = process.argv.includes('--only-nginx');
 // Probe attached but selecting no process: the cost of the tracepoints themselves.
 const SELECT_NONE = process.argv.includes('--select-none');
 // Another build of the probe (e.g. to compare two side by side); empty: this installation's.
-const OBJECT = (() => {
-  const i = process.argv.indexOf('--object');
-  return i >= 0 ? process.argv[i + 1] : '';
-})();
+const OBJECT = option('object') ?? '';
 // The kernel's per-program run-time accounting costs two clock reads per program run: off for a clean ratio.
 const PROBE_STATS = !process.argv.includes('--no-probe-stats');
 

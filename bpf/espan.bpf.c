@@ -27,6 +27,48 @@
 /* iovecs looked at per readv/writev/sendmsg/recvmsg; later ones are not captured */
 #define MAX_IOV 16
 
+/* The syscalls the probe dispatches on (the numbers are the architecture's), and where their arguments are. */
+#if defined(__TARGET_ARCH_x86)
+#define NR_read 0
+#define NR_write 1
+#define NR_close 3
+#define NR_readv 19
+#define NR_writev 20
+#define NR_connect 42
+#define NR_accept 43
+#define NR_sendto 44
+#define NR_recvfrom 45
+#define NR_sendmsg 46
+#define NR_recvmsg 47
+#define NR_accept4 288
+#define SYSCALL_NR(regs) ((regs)->orig_ax)
+#define ARG1(regs) ((regs)->di)
+#define ARG2(regs) ((regs)->si)
+#define ARG3(regs) ((regs)->dx)
+/* a 32-bit process's syscalls have other numbers (in_ia32_syscall) */
+#define COMPAT_SYSCALL(task) ((task)->thread_info.status & 0x0002 /* TS_COMPAT */)
+#elif defined(__TARGET_ARCH_arm64)
+#define NR_read 63
+#define NR_write 64
+#define NR_close 57
+#define NR_readv 65
+#define NR_writev 66
+#define NR_connect 203
+#define NR_accept 202
+#define NR_sendto 206
+#define NR_recvfrom 207
+#define NR_sendmsg 211
+#define NR_recvmsg 212
+#define NR_accept4 242
+#define SYSCALL_NR(regs) ((regs)->syscallno)
+#define ARG1(regs) ((regs)->orig_x0)
+#define ARG2(regs) ((regs)->regs[1])
+#define ARG3(regs) ((regs)->regs[2])
+#define COMPAT_SYSCALL(task) ((task)->thread_info.flags & (1UL << 22) /* TIF_32BIT */)
+#else
+#error "syscall numbers for this architecture are not known"
+#endif
+
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 struct {
@@ -147,7 +189,7 @@ static __always_inline bool task_traced(struct espan_config *cfg, __u32 tgid) {
 
 /* The current thread's call slot when its process is traced, else 0. */
 static __always_inline struct call_args *traced_call_slot(struct espan_config *cfg, __u64 pid_tgid) {
-  if (!cfg->enabled) return 0;
+  if (!cfg->enabled || COMPAT_SYSCALL(bpf_get_current_task_btf())) return 0;
   struct call_args *a = call_slot(true);
   if (!a) {
     /* no memory for the slot: only a traced thread's call is a loss worth counting */
@@ -494,67 +536,9 @@ out:
  * the arguments copied into it) cost about 90 ns per traced event, more than
  * the switch below costs a syscall nobody traces.
  */
-#if defined(__TARGET_ARCH_x86)
-#define NR_read 0
-#define NR_write 1
-#define NR_close 3
-#define NR_readv 19
-#define NR_writev 20
-#define NR_connect 42
-#define NR_accept 43
-#define NR_sendto 44
-#define NR_recvfrom 45
-#define NR_sendmsg 46
-#define NR_recvmsg 47
-#define NR_accept4 288
-#define SYSCALL_NR(regs) ((regs)->orig_ax)
-#define ARG1(regs) ((regs)->di)
-#define ARG2(regs) ((regs)->si)
-#define ARG3(regs) ((regs)->dx)
-/* a 32-bit process's syscalls have other numbers (in_ia32_syscall) */
-#define COMPAT_SYSCALL(task) ((task)->thread_info.status & 0x0002 /* TS_COMPAT */)
-#elif defined(__TARGET_ARCH_arm64)
-#define NR_read 63
-#define NR_write 64
-#define NR_close 57
-#define NR_readv 65
-#define NR_writev 66
-#define NR_connect 203
-#define NR_accept 202
-#define NR_sendto 206
-#define NR_recvfrom 207
-#define NR_sendmsg 211
-#define NR_recvmsg 212
-#define NR_accept4 242
-#define SYSCALL_NR(regs) ((regs)->syscallno)
-#define ARG1(regs) ((regs)->orig_x0)
-#define ARG2(regs) ((regs)->regs[1])
-#define ARG3(regs) ((regs)->regs[2])
-#define COMPAT_SYSCALL(task) ((task)->thread_info.flags & (1UL << 22) /* TIF_32BIT */)
-#else
-#error "syscall numbers for this architecture are not known"
-#endif
 
 SEC("tp_btf/sys_enter")
 int BPF_PROG(sys_enter, struct pt_regs *regs, long id) {
-  switch (id) {
-  case NR_read:
-  case NR_write:
-  case NR_readv:
-  case NR_writev:
-  case NR_sendto:
-  case NR_recvfrom:
-  case NR_sendmsg:
-  case NR_recvmsg:
-  case NR_connect:
-  case NR_accept:
-  case NR_accept4:
-  case NR_close:
-    break;
-  default:
-    return 0;
-  }
-  if (COMPAT_SYSCALL(bpf_get_current_task_btf())) return 0;
   __s32 fd = ARG1(regs);
   __u64 buf = ARG2(regs);
   __u32 n = ARG3(regs);
