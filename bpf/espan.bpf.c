@@ -2,11 +2,19 @@
 /*
  * espan probe: one network_data record per socket syscall on a TCP socket.
  *
- * Only tracepoints are used (the raw syscall tracepoints sys_enter/sys_exit,
- * plus two for process tracking): kprobes and fentry are not available on
- * every machine espan runs on. Each syscall pair is "enter saves arguments by
- * thread, exit builds the record"; all filters are maps written by native/ so
- * that uninteresting calls return before any socket walk.
+ * Only tracepoints are used: kprobes and fentry are not available on every
+ * machine espan runs on. native/ loads one of two sets of programs:
+ *
+ * - socket tracepoints (sock_send_length, sock_recv_length, inet_sock_set_state):
+ *   they fire only for socket sends and receives, with the socket in hand, so
+ *   the rest of the machine's syscalls cost nothing. The syscall and its
+ *   arguments are read from the thread's saved registers.
+ * - the raw syscall tracepoints sys_enter/sys_exit, for kernels without the
+ *   above: enter saves arguments by thread, exit builds the record. Every
+ *   syscall on the machine pays for the dispatch.
+ *
+ * All filters are maps written by native/, so that uninteresting calls return
+ * before any socket walk.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -24,6 +32,7 @@
 #define S_IFSOCK 0140000
 #define EAGAIN 11
 #define EINPROGRESS 115
+#define MSG_PEEK 2
 /* iovecs looked at per readv/writev/sendmsg/recvmsg; later ones are not captured */
 #define MAX_IOV 16
 
@@ -41,6 +50,7 @@
 #define NR_sendmsg 46
 #define NR_recvmsg 47
 #define NR_accept4 288
+#define NR_shutdown 48
 #define SYSCALL_NR(regs) ((regs)->orig_ax)
 #define ARG1(regs) ((regs)->di)
 #define ARG2(regs) ((regs)->si)
@@ -60,6 +70,7 @@
 #define NR_sendmsg 211
 #define NR_recvmsg 212
 #define NR_accept4 242
+#define NR_shutdown 210
 #define SYSCALL_NR(regs) ((regs)->syscallno)
 #define ARG1(regs) ((regs)->orig_x0)
 #define ARG2(regs) ((regs)->regs[1])
@@ -125,12 +136,14 @@ struct {
   __type(value, struct conn_state);
 } conns SEC(".maps");
 
-/* Per thread: the syscall in flight, and whether the thread's process is traced. */
+/* Per thread: the call a record is being made of, and whether the thread's process is traced. */
 struct call_args {
-  __u64 pending; /* set at enter, cleared at exit: a call whose enter was not traced has nothing here */
+  __u64 pending; /* syscall tracepoints: set at enter, cleared at exit (a call whose enter was not traced has nothing here) */
   __u64 ts;
   __u64 sk;
   __u64 buf; /* user buffer, or struct iovec * when iovcnt > 0 */
+  __u64 pid_tgid;
+  __u8 comm[16];
   __u32 iovcnt;
   __u32 tcp_seq;
   __s32 fd;
@@ -156,6 +169,14 @@ struct {
 static __always_inline struct call_args *call_slot(bool create) {
   return bpf_task_storage_get(&active_calls, bpf_get_current_task_btf(), 0, create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
 }
+
+/* Connection records made where the owning thread is not running (a handshake completing in softirq). */
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct call_args);
+} state_scratch SEC(".maps");
 
 struct {
   __uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -213,6 +234,12 @@ static __always_inline struct call_args *traced_call_slot(struct espan_config *c
 extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
 #define AS(type, ptr) ((struct type *)bpf_rdonly_cast((void *)(ptr), bpf_core_type_id_kernel(struct type)))
 
+static __always_inline bool is_tcp(struct sock *sk) {
+  __u16 family = sk->__sk_common.skc_family;
+  if (family != AF_INET && family != AF_INET6) return false;
+  return sk->sk_protocol == IPPROTO_TCP && sk->sk_type == SOCK_STREAM;
+}
+
 /* fd -> struct sock of a TCP/IPv4-or-IPv6 socket, else 0. The inode mode test rejects files and pipes early. */
 static __always_inline struct sock *tcp_sock_of_fd(__s32 fd) {
   if (fd < 0) return 0;
@@ -225,10 +252,7 @@ static __always_inline struct sock *tcp_sock_of_fd(__s32 fd) {
   struct socket *sock = AS(socket, f->private_data);
   if (!sock) return 0;
   struct sock *sk = sock->sk;
-  if (!sk) return 0;
-  __u16 family = sk->__sk_common.skc_family;
-  if (family != AF_INET && family != AF_INET6) return 0;
-  if (sk->sk_protocol != IPPROTO_TCP || sk->sk_type != SOCK_STREAM) return 0;
+  if (!sk || !is_tcp(sk)) return 0;
   return sk;
 }
 
@@ -270,6 +294,12 @@ static __always_inline struct conn_state *conn_of(struct sock *sk, __u32 meta, e
   struct conn_state *cs = bpf_map_lookup_elem(&conns, &key);
   if (cs && (how == CONN_CACHED || (how == CONN_VERIFY && cs->port_pair == port_pair(sk)))) return cs;
   if (how == CONN_CACHED) return 0;
+  if (cs && how == CONN_VERIFY && (cs->flags & CONN_TUPLE_PENDING)) {
+    /* data before the handshake completed (TCP Fast Open): the local port is known by now */
+    read_tuple(sk, cs);
+    cs->flags &= ~CONN_TUPLE_PENDING;
+    return cs;
+  }
   struct conn_state init = {};
   init.ktime = (__u32)bpf_ktime_get_ns();
   init.prandom = bpf_get_prandom_u32();
@@ -355,13 +385,12 @@ static __always_inline void submit(struct espan_config *cfg, struct network_data
   bpf_ringbuf_submit(nd, crossed ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 }
 
-static __always_inline void fill_meta(struct network_data *nd, struct call_args *a, struct conn_state *cs, __u64 pid_tgid, long ret, __u32 act) {
+static __always_inline void fill_meta(struct network_data *nd, struct call_args *a, struct conn_state *cs, __u64 now, long ret, __u32 act) {
+  __u64 pid_tgid = a->pid_tgid;
   nd->meta.ts = a->ts;
-  nd->meta.ts_tail = bpf_ktime_get_ns();
+  nd->meta.ts_tail = now;
   nd->meta.tid_utid = (__u32)pid_tgid;
-  /* two loads instead of the bpf_get_current_comm call */
-  struct task_struct *task = bpf_get_current_task_btf();
-  __builtin_memcpy(nd->meta.comm, task->comm, sizeof(nd->meta.comm));
+  __builtin_memcpy(nd->meta.comm, a->comm, sizeof(nd->meta.comm));
   nd->meta.uni_id.sk = a->sk;
   nd->meta.uni_id.ktime = cs->ktime;
   nd->meta.uni_id.prandom = cs->prandom;
@@ -382,7 +411,7 @@ static __always_inline void fill_meta(struct network_data *nd, struct call_args 
 }
 
 /* One record with room for `room` payload bytes (a constant); `want` <= room of them are captured. */
-static __always_inline void emit(struct espan_config *cfg, struct call_args *a, struct conn_state *cs, __u64 pid_tgid, long ret, __u32 want,
+static __always_inline void emit(struct espan_config *cfg, struct call_args *a, struct conn_state *cs, __u64 now, long ret, __u32 want,
                                  const __u32 room, const bool iov) {
   const __u32 size = META_SIZE + (iov ? 2 * room : room);
   struct network_data *nd = bpf_ringbuf_reserve(&records, size, 0);
@@ -391,19 +420,54 @@ static __always_inline void emit(struct espan_config *cfg, struct call_args *a, 
     return;
   }
   __u32 act = want ? copy_payload(nd->payload, a, want, room, iov) : 0;
-  fill_meta(nd, a, cs, pid_tgid, ret, act);
+  fill_meta(nd, a, cs, now, ret, act);
   submit(cfg, nd, size + BPF_RINGBUF_HDR_SZ);
 }
 
-/* ---- data calls ---- */
+/* The record of a data call that moved `ret` bytes, in the smallest room its captured payload fits. */
+static __always_inline void emit_data(struct espan_config *cfg, struct call_args *a, struct conn_state *cs, __u64 now, long ret, const bool iov) {
+  __u32 want = 0;
+  if (ret > 0) {
+    __u32 cap = cfg->capture_size;
+    if (cap > L7_BUFFER_SIZE) cap = L7_BUFFER_SIZE;
+    want = ret < cap ? (__u32)ret : cap;
+  }
+  if (want <= ROOM_SMALL)
+    emit(cfg, a, cs, now, ret, want, ROOM_SMALL, iov);
+  else if (want <= ROOM_MEDIUM)
+    emit(cfg, a, cs, now, ret, want, ROOM_MEDIUM, iov);
+  else
+    emit(cfg, a, cs, now, ret, want, L7_BUFFER_SIZE, iov);
+}
 
-static __always_inline int data_enter(__s32 fd, __u64 buf, __u32 iovcnt, __u16 func_id, bool egress) {
+/* the calling thread, for the record being made */
+static __always_inline void set_caller(struct call_args *a, __u64 pid_tgid) {
+  a->pid_tgid = pid_tgid;
+  /* two loads instead of the bpf_get_current_comm call */
+  struct task_struct *task = bpf_get_current_task_btf();
+  __builtin_memcpy(a->comm, task->comm, sizeof(a->comm));
+}
+
+/* ---- syscall tracepoints: data calls ---- */
+
+/* sendmsg/recvmsg: the iovecs are in the user's msghdr, at `buf`; false when it cannot be read or has none */
+static __always_inline bool iov_of_msghdr(__u64 *buf, __u32 *iovcnt) {
+  struct user_msghdr msg;
+  if (bpf_probe_read_user(&msg, sizeof(msg), (void *)*buf)) return false;
+  *buf = (__u64)msg.msg_iov;
+  *iovcnt = msg.msg_iovlen;
+  return *iovcnt != 0;
+}
+
+/* `msghdr`: buf is a struct user_msghdr * (sendmsg/recvmsg), read only once the call is known to be traced */
+static __always_inline int data_enter(__s32 fd, __u64 buf, __u32 iovcnt, __u16 func_id, bool egress, const bool msghdr) {
   struct espan_config *cfg = current_config();
   if (!cfg) return 0;
   struct call_args *a = traced_call_slot(cfg, bpf_get_current_pid_tgid());
   if (!a) return 0;
   struct sock *sk = tcp_sock_of_fd(fd);
   if (!sk) return 0;
+  if (msghdr && !iov_of_msghdr(&buf, &iovcnt)) return 0;
   a->pending = 1;
   a->ts = bpf_ktime_get_ns();
   a->sk = (__u64)sk;
@@ -434,33 +498,14 @@ static __always_inline int data_exit(long ret, __u16 func_id, const bool iov) {
   if (!cfg || ret == -EAGAIN) goto out;
   struct conn_state *cs = conn_of((struct sock *)a->sk, 0, CONN_VERIFY);
   if (!cs || conn_filtered_out(cfg, cs)) goto out;
-  __u32 want = 0;
-  if (ret > 0) {
-    __u32 cap = cfg->capture_size;
-    if (cap > L7_BUFFER_SIZE) cap = L7_BUFFER_SIZE;
-    want = ret < cap ? (__u32)ret : cap;
-  }
-  if (want <= ROOM_SMALL)
-    emit(cfg, a, cs, pid_tgid, ret, want, ROOM_SMALL, iov);
-  else if (want <= ROOM_MEDIUM)
-    emit(cfg, a, cs, pid_tgid, ret, want, ROOM_MEDIUM, iov);
-  else
-    emit(cfg, a, cs, pid_tgid, ret, want, L7_BUFFER_SIZE, iov);
+  set_caller(a, pid_tgid);
+  emit_data(cfg, a, cs, bpf_ktime_get_ns(), ret, iov);
 out:
   a->pending = 0;
   return 0;
 }
 
-/* sendmsg/recvmsg: the iovecs are in the user's msghdr */
-static __always_inline int msg_enter(__s32 fd, __u64 msghdr, __u16 func_id, bool egress) {
-  struct user_msghdr msg;
-  if (bpf_probe_read_user(&msg, sizeof(msg), (void *)msghdr)) return 0;
-  __u32 n = msg.msg_iovlen;
-  if (!n) return 0;
-  return data_enter(fd, (__u64)msg.msg_iov, n, func_id, egress);
-}
-
-/* ---- connection state ---- */
+/* ---- syscall tracepoints: connection state ---- */
 
 /* connect/accept/close: enter saves the fd (the socket's fd for accept is only known at exit) */
 static __always_inline int state_enter(__s32 fd, __u16 func_id) {
@@ -519,7 +564,8 @@ static __always_inline int state_exit(long ret, __u16 func_id) {
   if (!cs || conn_filtered_out(cfg, cs)) goto out;
   struct tcp_sock *tp = AS(tcp_sock, a->sk);
   a->tcp_seq = a->func_id == FUNC_ACCEPT || a->func_id == FUNC_ACCEPT4 ? tp->copied_seq : tp->write_seq;
-  emit(cfg, a, cs, pid_tgid, 0, 0, 0, false);
+  set_caller(a, pid_tgid);
+  emit(cfg, a, cs, bpf_ktime_get_ns(), 0, 0, 0, false);
   if (a->func_id == FUNC_CLOSE) {
     __u64 key = a->sk;
     bpf_map_delete_elem(&conns, &key);
@@ -529,7 +575,7 @@ out:
   return 0;
 }
 
-/* ---- dispatch ----
+/* ---- syscall tracepoints: dispatch ----
  *
  * Two BTF raw tracepoints on every syscall instead of one syscall tracepoint
  * per call: the perf layer around syscall tracepoints (a buffer per event,
@@ -543,14 +589,14 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long id) {
   __u64 buf = ARG2(regs);
   __u32 n = ARG3(regs);
   switch (id) {
-  case NR_read: return data_enter(fd, buf, 0, FUNC_READ, false);
-  case NR_write: return data_enter(fd, buf, 0, FUNC_WRITE, true);
-  case NR_readv: return data_enter(fd, buf, n ? n : 1, FUNC_READV, false);
-  case NR_writev: return data_enter(fd, buf, n ? n : 1, FUNC_WRITEV, true);
-  case NR_sendto: return data_enter(fd, buf, 0, FUNC_SENDTO, true);
-  case NR_recvfrom: return data_enter(fd, buf, 0, FUNC_RECVFROM, false);
-  case NR_sendmsg: return msg_enter(fd, buf, FUNC_SENDMSG, true);
-  case NR_recvmsg: return msg_enter(fd, buf, FUNC_RECVMSG, false);
+  case NR_read: return data_enter(fd, buf, 0, FUNC_READ, false, false);
+  case NR_write: return data_enter(fd, buf, 0, FUNC_WRITE, true, false);
+  case NR_readv: return data_enter(fd, buf, n ? n : 1, FUNC_READV, false, false);
+  case NR_writev: return data_enter(fd, buf, n ? n : 1, FUNC_WRITEV, true, false);
+  case NR_sendto: return data_enter(fd, buf, 0, FUNC_SENDTO, true, false);
+  case NR_recvfrom: return data_enter(fd, buf, 0, FUNC_RECVFROM, false, false);
+  case NR_sendmsg: return data_enter(fd, buf, 0, FUNC_SENDMSG, true, true);
+  case NR_recvmsg: return data_enter(fd, buf, 0, FUNC_RECVMSG, false, true);
   case NR_connect: return state_enter(fd, FUNC_CONNECT);
   case NR_accept: return state_enter(fd, FUNC_ACCEPT);
   case NR_accept4: return state_enter(fd, FUNC_ACCEPT4);
@@ -576,6 +622,191 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret) {
   case NR_accept4: return state_exit(ret, FUNC_ACCEPT4);
   case NR_close: return state_exit(ret, FUNC_CLOSE);
   }
+  return 0;
+}
+
+/* ---- socket tracepoints ----
+ *
+ * sock_send_length and sock_recv_length fire after a socket's send or receive
+ * with the bytes it moved; the syscall behind it is read from the thread's
+ * saved registers. A record's ts and ts_tail are both that moment: one clock
+ * read instead of two. Connection state comes from TCP's own state changes:
+ * the connect record when the handshake completes, the accept record with the
+ * first call of the process that took the connection (the kernel has no
+ * tracepoint in accept, so accept and accept4 both say FUNC_ACCEPT), the close
+ * record when the owner closes it (or, after shutdown, when TCP is done).
+ */
+
+static __always_inline struct pt_regs *syscall_regs(void) {
+  return (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+}
+
+/* a kernel socket (NFS, iSCSI...) has no file: its sends run inside some other syscall of the thread */
+static __always_inline bool user_socket(struct sock *sk) {
+  struct socket *so = sk->sk_socket;
+  return so && so->file;
+}
+
+/* A record about the connection itself (no payload) on behalf of its owner, from wherever TCP changed state. */
+static __always_inline void emit_state(struct espan_config *cfg, struct conn_state *cs, struct sock *sk, __u16 func_id, __u64 ts, __u32 seq) {
+  __u32 zero = 0;
+  struct call_args *a = bpf_map_lookup_elem(&state_scratch, &zero);
+  if (!a) return;
+  a->ts = ts;
+  a->sk = (__u64)sk;
+  a->buf = 0;
+  a->iovcnt = 0;
+  a->pid_tgid = cs->owner_pid_tgid;
+  __builtin_memcpy(a->comm, cs->owner_comm, sizeof(a->comm));
+  a->fd = cs->owner_fd;
+  a->func_id = func_id;
+  a->tcp_seq = seq;
+  emit(cfg, a, cs, bpf_ktime_get_ns(), 0, 0, 0, false);
+}
+
+static __always_inline int sock_data(struct sock *sk, int ret, int flags, const bool egress) {
+  if (!is_tcp(sk) || ret == -EAGAIN || !user_socket(sk)) return 0;
+  struct espan_config *cfg = current_config();
+  if (!cfg) return 0;
+  __u64 pid_tgid = bpf_get_current_pid_tgid();
+  struct call_args *a = traced_call_slot(cfg, pid_tgid);
+  if (!a) return 0;
+  struct pt_regs *regs = syscall_regs();
+  __u64 buf = ARG2(regs);
+  __u32 iovcnt = 0;
+  __u16 func_id;
+  bool iov = false;
+  /* sendmmsg, io_uring, splice and the like also end here: not recorded */
+  switch (SYSCALL_NR(regs)) {
+  case NR_read: func_id = FUNC_READ; break;
+  case NR_write: func_id = FUNC_WRITE; break;
+  case NR_sendto: func_id = FUNC_SENDTO; break;
+  case NR_recvfrom: func_id = FUNC_RECVFROM; break;
+  case NR_readv:
+  case NR_writev:
+    func_id = egress ? FUNC_WRITEV : FUNC_READV;
+    iovcnt = ARG3(regs);
+    iov = true;
+    break;
+  case NR_sendmsg:
+  case NR_recvmsg:
+    func_id = egress ? FUNC_SENDMSG : FUNC_RECVMSG;
+    if (!iov_of_msghdr(&buf, &iovcnt)) return 0;
+    iov = true;
+    break;
+  default: return 0;
+  }
+  struct conn_state *cs = conn_of(sk, 0, CONN_VERIFY);
+  if (!cs || conn_filtered_out(cfg, cs)) return 0;
+  __u64 now = bpf_ktime_get_ns();
+  set_caller(a, pid_tgid);
+  a->fd = ARG1(regs);
+  a->sk = (__u64)sk;
+  struct tcp_sock *tp = AS(tcp_sock, sk);
+  if (!cs->owner_pid_tgid) {
+    /* the first traced call on the connection: its thread owns it from now on */
+    cs->owner_pid_tgid = pid_tgid;
+    __builtin_memcpy(cs->owner_comm, a->comm, sizeof(cs->owner_comm));
+    cs->owner_fd = a->fd;
+    if (cs->flags & CONN_OWES_ACCEPT) {
+      cs->flags &= ~CONN_OWES_ACCEPT;
+      a->ts = cs->opened_ts;
+      a->buf = 0;
+      a->iovcnt = 0;
+      a->func_id = FUNC_ACCEPT;
+      a->tcp_seq = tp->copied_seq - (!egress && !(flags & MSG_PEEK) && ret > 0 ? ret : 0);
+      emit(cfg, a, cs, now, 0, 0, 0, false);
+    }
+  }
+  /* the counters have moved past this call's bytes by now */
+  __u32 moved = ret > 0 ? ret : 0;
+  a->tcp_seq = egress ? tp->write_seq - moved : tp->copied_seq - (flags & MSG_PEEK ? 0 : moved);
+  a->ts = now;
+  a->buf = buf;
+  a->iovcnt = iovcnt;
+  a->func_id = func_id;
+  if (iov)
+    emit_data(cfg, a, cs, now, ret, true);
+  else
+    emit_data(cfg, a, cs, now, ret, false);
+  return 0;
+}
+
+SEC("tp_btf/sock_send_length")
+int BPF_PROG(sock_send, struct sock *sk, int ret, int flags) {
+  return sock_data(sk, ret, flags, true);
+}
+
+SEC("tp_btf/sock_recv_length")
+int BPF_PROG(sock_recv, struct sock *sk, int ret, int flags) {
+  return sock_data(sk, ret, flags, false);
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(sock_state, struct sock *sk, int oldstate, int newstate) {
+  if (!is_tcp(sk)) return 0;
+  struct espan_config *cfg = current_config();
+  if (!cfg || !cfg->enabled) return 0;
+  __u64 key = (__u64)sk;
+  struct tcp_sock *tp = AS(tcp_sock, sk);
+
+  if (newstate == TCP_SYN_SENT) {
+    /* connect(), in the connecting thread; the local port is chosen right after this */
+    if (!user_socket(sk)) return 0;
+    __u64 pid_tgid = bpf_get_current_pid_tgid();
+    if (!traced_call_slot(cfg, pid_tgid)) return 0;
+    struct conn_state init = {};
+    init.ktime = (__u32)bpf_ktime_get_ns();
+    init.prandom = bpf_get_prandom_u32();
+    init.meta = CONN_META_CLIENT;
+    init.flags = CONN_TUPLE_PENDING | CONN_OWES_CONNECT;
+    init.owner_pid_tgid = pid_tgid;
+    struct task_struct *task = bpf_get_current_task_btf();
+    __builtin_memcpy(init.owner_comm, task->comm, sizeof(init.owner_comm));
+    struct pt_regs *regs = syscall_regs();
+    init.owner_fd = SYSCALL_NR(regs) == NR_connect ? (__s32)ARG1(regs) : -1;
+    init.opened_ts = bpf_ktime_get_ns();
+    bpf_map_update_elem(&conns, &key, &init, BPF_ANY);
+    return 0;
+  }
+
+  if (newstate == TCP_ESTABLISHED) {
+    if (oldstate == TCP_SYN_SENT) {
+      struct conn_state *cs = bpf_map_lookup_elem(&conns, &key);
+      if (!cs || !(cs->flags & CONN_OWES_CONNECT)) return 0;
+      read_tuple(sk, cs);
+      cs->flags &= ~(CONN_TUPLE_PENDING | CONN_OWES_CONNECT);
+      if (!conn_filtered_out(cfg, cs)) emit_state(cfg, cs, sk, FUNC_CONNECT, cs->opened_ts, tp->write_seq);
+    } else if (oldstate == TCP_SYN_RECV) {
+      /* a connection a listener will hand to accept(); which process takes it is known at its first call */
+      struct conn_state init = {};
+      init.ktime = (__u32)bpf_ktime_get_ns();
+      init.prandom = bpf_get_prandom_u32();
+      init.meta = CONN_META_SERVER;
+      init.flags = CONN_OWES_ACCEPT;
+      init.opened_ts = bpf_ktime_get_ns();
+      read_tuple(sk, &init);
+      if (conn_filtered_out(cfg, &init)) return 0;
+      bpf_map_update_elem(&conns, &key, &init, BPF_ANY);
+    }
+    return 0;
+  }
+
+  /* leaving ESTABLISHED/CLOSE_WAIT: FIN or RST on close(), shutdown() or exit, or the peer's RST */
+  if (newstate != TCP_FIN_WAIT1 && newstate != TCP_LAST_ACK && newstate != TCP_CLOSE) return 0;
+  struct conn_state *cs = bpf_map_lookup_elem(&conns, &key);
+  if (!cs) return 0;
+  /* no close record for a connection already closed, or never announced by a connect or accept record */
+  bool quiet = cs->flags & (CONN_CLOSE_SENT | CONN_OWES_CONNECT | CONN_OWES_ACCEPT | CONN_TUPLE_PENDING);
+  if (!quiet && cs->owner_pid_tgid) {
+    /* after shutdown() the owner may still read: the close record waits for TCP to be done */
+    bool half = newstate != TCP_CLOSE && SYSCALL_NR(syscall_regs()) == NR_shutdown;
+    if (!half) {
+      cs->flags |= CONN_CLOSE_SENT;
+      if (!conn_filtered_out(cfg, cs)) emit_state(cfg, cs, sk, FUNC_CLOSE, bpf_ktime_get_ns(), tp->write_seq);
+    }
+  }
+  if (newstate == TCP_CLOSE) bpf_map_delete_elem(&conns, &key);
   return 0;
 }
 

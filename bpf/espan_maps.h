@@ -32,6 +32,12 @@ struct comm_key {
   char comm[16];
 };
 
+/* conn_state.flags: what the socket tracepoints still owe a connection */
+#define CONN_TUPLE_PENDING (1u << 0) /* seen at connect, before the kernel chose the local port */
+#define CONN_OWES_CONNECT (1u << 1)  /* connect record sent when the handshake completes */
+#define CONN_OWES_ACCEPT (1u << 2)   /* accept record sent with the first call of the process that took it */
+#define CONN_CLOSE_SENT (1u << 3)
+
 /* per connection (keyed by struct sock address) */
 struct conn_state {
   __u32 saddr[4];
@@ -44,7 +50,13 @@ struct conn_state {
   __u32 ktime;
   __u32 prandom;
   __u32 index;     /* next per-connection call number */
+  __u32 flags;     /* CONN_TUPLE_PENDING... (socket tracepoints only) */
+  /* the traced thread that owns the connection, for records made where no such thread runs */
+  __u64 owner_pid_tgid; /* 0: none yet */
+  __u8 owner_comm[16];
+  __s32 owner_fd;
   __u32 _pad;
+  __u64 opened_ts; /* connect began / handshake completed */
 };
 
 #endif

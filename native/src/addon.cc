@@ -4,6 +4,7 @@
 #include <napi.h>
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <linux/types.h>
 
@@ -160,6 +161,24 @@ uint32_t OptU32(const Napi::Object& o, const char* key, uint32_t dflt) {
   return v.IsNumber() ? v.As<Napi::Number>().Uint32Value() : dflt;
 }
 
+// The probe's two sets of programs (bpf/espan.bpf.c): socket tracepoints where the kernel has
+// them, else the raw syscall tracepoints.
+bool IsSocketProgram(const std::string& section) {
+  return section == "tp_btf/sock_send_length" || section == "tp_btf/sock_recv_length" || section == "tp_btf/inet_sock_set_state";
+}
+bool IsSyscallProgram(const std::string& section) { return section == "tp_btf/sys_enter" || section == "tp_btf/sys_exit"; }
+
+// True when the running kernel has the socket tracepoints (its BTF names their types).
+bool KernelHasSocketTracepoints() {
+  struct btf* vmlinux = btf__load_vmlinux_btf();
+  if (!vmlinux) return false;
+  bool all = true;
+  for (const char* tp : {"btf_trace_sock_send_length", "btf_trace_sock_recv_length", "btf_trace_inet_sock_set_state"})
+    all = all && btf__find_by_name_kind(vmlinux, tp, BTF_KIND_TYPEDEF) > 0;
+  btf__free(vmlinux);
+  return all;
+}
+
 class Probe : public Napi::ObjectWrap<Probe> {
  public:
   static Napi::Function Init(Napi::Env env) {
@@ -174,10 +193,11 @@ class Probe : public Napi::ObjectWrap<Probe> {
                            InstanceMethod("stats", &Probe::Stats),
                            InstanceMethod("programStats", &Probe::ProgramStats),
                            InstanceMethod("enableRunTimeStats", &Probe::EnableRunTimeStats),
+                           InstanceMethod("tracepoints", &Probe::Tracepoints),
                        });
   }
 
-  // new Probe({ objectPath, ringBufferSize, pollIntervalMs, maxBatchBytes, maxQueuedBatches })
+  // new Probe({ objectPath, tracepoints, ringBufferSize, pollIntervalMs, maxBatchBytes, maxQueuedBatches })
   // opens and loads the object (verifier included); nothing is attached yet.
   explicit Probe(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Probe>(info) {
     Napi::Env env = info.Env();
@@ -203,6 +223,19 @@ class Probe : public Napi::ObjectWrap<Probe> {
       obj_ = nullptr;
       Fail(env, "cannot open BPF object " + path + ": " + errno_text(err));
       return;
+    }
+    Napi::Value tp = opts.Get("tracepoints");
+    tracepoints_ = tp.IsString() ? tp.As<Napi::String>().Utf8Value() : "auto";
+    if (tracepoints_ == "auto") tracepoints_ = KernelHasSocketTracepoints() ? "socket" : "syscall";
+    if (tracepoints_ != "socket" && tracepoints_ != "syscall") {
+      Fail(env, "tracepoints must be auto, socket or syscall, not " + tracepoints_);
+      return;
+    }
+    struct bpf_program* prog;
+    bpf_object__for_each_program(prog, obj_) {
+      std::string section = bpf_program__section_name(prog);
+      if ((IsSocketProgram(section) && tracepoints_ != "socket") || (IsSyscallProgram(section) && tracepoints_ != "syscall"))
+        bpf_program__set_autoload(prog, false);
     }
     struct bpf_map* rb = bpf_object__find_map_by_name(obj_, "records");
     if (!rb || bpf_map__set_max_entries(rb, ring_size) != 0) {
@@ -380,6 +413,7 @@ class Probe : public Napi::ObjectWrap<Probe> {
     }
     struct bpf_program* prog;
     bpf_object__for_each_program(prog, obj_) {
+      if (!bpf_program__autoload(prog)) continue;  // the other set of tracepoints
       struct bpf_link* link = bpf_program__attach(prog);
       if (!link) {
         int err = errno;
@@ -449,6 +483,9 @@ class Probe : public Napi::ObjectWrap<Probe> {
     out.Set("blockedNs", Napi::Number::New(env, blocked_ns_.load()));
     return out;
   }
+
+  // "socket" or "syscall": the set of tracepoints loaded
+  Napi::Value Tracepoints(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), tracepoints_); }
 
   // Keeps the kernel's per-program run-time accounting on while the returned fd is open (closed with the probe).
   Napi::Value EnableRunTimeStats(const Napi::CallbackInfo& info) {
@@ -549,6 +586,7 @@ class Probe : public Napi::ObjectWrap<Probe> {
   int config_fd_ = -1, pid_fd_ = -1, comm_fd_ = -1, port_fd_ = -1, netns_fd_ = -1, drops_fd_ = -1;
   int stats_fd_ = -1;
   int ncpus_ = 1;
+  std::string tracepoints_;
   uint32_t poll_ms_ = 10;
   size_t max_batch_bytes_ = 1 << 20;
   uint32_t max_queued_ = 16;
@@ -567,6 +605,8 @@ class Probe : public Napi::ObjectWrap<Probe> {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Probe", Probe::Init(env));
   exports.Set("layout", Napi::Function::New(env, Layout));
+  exports.Set("socketTracepoints",
+              Napi::Function::New(env, [](const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), KernelHasSocketTracepoints()); }));
   return exports;
 }
 

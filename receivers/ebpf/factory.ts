@@ -1,7 +1,9 @@
 import type { ReceiverFactory } from '../../core/component';
+import type { Tracepoints } from './native';
 import { EbpfReceiver } from './receiver';
 
 export interface EbpfConfig {
+  tracepoints: Tracepoints;
   capture_size: number;
   ring_buffer_size: number;
   wakeup_size: number;
@@ -27,6 +29,12 @@ export const ebpfFactory: ReceiverFactory<EbpfConfig> = {
   kind: 'receiver',
   type: 'ebpf',
   schema: {
+    tracepoints: {
+      doc:
+        'where the probe hooks in: socket (the sock_send_length, sock_recv_length and inet_sock_set_state tracepoints: only socket calls pay), syscall (the raw sys_enter/sys_exit tracepoints, for kernels without those: every syscall on the machine pays a little), or auto: socket where the kernel has them',
+      format: ['auto', 'socket', 'syscall'],
+      default: 'auto',
+    },
     capture_size: {
       doc: 'payload bytes captured per syscall (at most 4096, the size the probe was built with); longer calls are truncated: act_size < buf_len',
       format: 'nat',

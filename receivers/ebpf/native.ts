@@ -8,8 +8,12 @@ import * as path from 'node:path';
 import type { RecordLayout } from '../../core/records/network-data';
 import { projectRoot } from '../../core/project-root';
 
+export type Tracepoints = 'auto' | 'socket' | 'syscall';
+
 export interface ProbeOptions {
   objectPath: string;
+  /** which set of tracepoints the probe attaches to; auto: socket where the kernel has them */
+  tracepoints: Tracepoints;
   ringBufferSize: number;
   pollIntervalMs: number;
   maxBatchBytes: number;
@@ -52,11 +56,15 @@ export interface NativeProbe {
   stats(): ProbeStats;
   enableRunTimeStats(): boolean;
   programStats(): Array<{ name: string; runCount: number; runTimeNs: number }>;
+  /** the set of tracepoints loaded (auto resolved) */
+  tracepoints(): 'socket' | 'syscall';
 }
 
 export interface NativeAddon {
   Probe: new (options: ProbeOptions) => NativeProbe;
   layout(): RecordLayout;
+  /** whether the running kernel has the socket tracepoints (sock_send_length, sock_recv_length, inet_sock_set_state) */
+  socketTracepoints(): boolean;
 }
 
 /** Why the receiver cannot run on this machine; `reason` is stable for tests and callers. */

@@ -70,6 +70,7 @@ export class EbpfReceiver implements Receiver<'records'> {
     try {
       probe = new addon.Probe({
         objectPath,
+        tracepoints: c.tracepoints,
         ringBufferSize: c.ring_buffer_size,
         pollIntervalMs: Math.max(1, Math.round(c.poll_interval)),
         maxBatchBytes: MAX_BATCH_BYTES,
@@ -114,6 +115,7 @@ export class EbpfReceiver implements Receiver<'records'> {
       throw new EbpfUnavailableError('load', `the eBPF probe did not attach: ${(e as Error).message}`);
     }
     this.ctx.logger.info('eBPF capture started', {
+      tracepoints: probe.tracepoints(),
       trace_all_processes: c.trace_all_processes,
       processes_selected: found.included,
       processes_excluded: found.excluded,
