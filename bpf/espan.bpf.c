@@ -33,6 +33,7 @@
 #define EAGAIN 11
 #define EINPROGRESS 115
 #define MSG_PEEK 2
+#define PF_EXITING 0x00000004
 /* iovecs looked at per readv/writev/sendmsg/recvmsg; later ones are not captured */
 #define MAX_IOV 16
 
@@ -50,7 +51,6 @@
 #define NR_sendmsg 46
 #define NR_recvmsg 47
 #define NR_accept4 288
-#define NR_shutdown 48
 #define SYSCALL_NR(regs) ((regs)->orig_ax)
 #define ARG1(regs) ((regs)->di)
 #define ARG2(regs) ((regs)->si)
@@ -70,7 +70,6 @@
 #define NR_sendmsg 211
 #define NR_recvmsg 212
 #define NR_accept4 242
-#define NR_shutdown 210
 #define SYSCALL_NR(regs) ((regs)->syscallno)
 #define ARG1(regs) ((regs)->orig_x0)
 #define ARG2(regs) ((regs)->regs[1])
@@ -282,6 +281,16 @@ static __always_inline void read_tuple(struct sock *s, struct conn_state *cs) {
   }
 }
 
+/*
+ * Whether a cached entry still describes the socket at its address: the port
+ * pair is the same, or the local port is gone because TCP finished closing
+ * (TIME_WAIT, a reset) while the application still holds the socket.
+ */
+static __always_inline bool same_connection(struct conn_state *cs, struct sock *sk) {
+  __u32 now = port_pair(sk);
+  return cs->port_pair == now || (now >> 16) == 0; /* skc_num, the local port, is the high half */
+}
+
 enum conn_lookup {
   CONN_VERIFY, /* a cached entry holds while the socket's port pair still matches */
   CONN_FRESH,  /* connect/accept: a new connection even if a stale entry for a reused sk exists */
@@ -292,7 +301,7 @@ enum conn_lookup {
 static __always_inline struct conn_state *conn_of(struct sock *sk, __u32 meta, enum conn_lookup how) {
   __u64 key = (__u64)sk;
   struct conn_state *cs = bpf_map_lookup_elem(&conns, &key);
-  if (cs && (how == CONN_CACHED || (how == CONN_VERIFY && cs->port_pair == port_pair(sk)))) return cs;
+  if (cs && (how == CONN_CACHED || (how == CONN_VERIFY && same_connection(cs, sk)))) return cs;
   if (how == CONN_CACHED) return 0;
   if (cs && how == CONN_VERIFY && (cs->flags & CONN_TUPLE_PENDING)) {
     /* data before the handshake completed (TCP Fast Open): the local port is known by now */
@@ -664,6 +673,13 @@ static __always_inline void emit_state(struct espan_config *cfg, struct conn_sta
   emit(cfg, a, cs, bpf_ktime_get_ns(), 0, 0, 0, false);
 }
 
+/* once per connection, and only for one announced by a connect or accept record */
+static __always_inline void emit_close(struct espan_config *cfg, struct conn_state *cs, struct sock *sk) {
+  if (!cs->owner_pid_tgid || (cs->flags & (CONN_CLOSE_SENT | CONN_OWES_CONNECT | CONN_OWES_ACCEPT | CONN_TUPLE_PENDING))) return;
+  cs->flags |= CONN_CLOSE_SENT;
+  if (!conn_filtered_out(cfg, cs)) emit_state(cfg, cs, sk, FUNC_CLOSE, bpf_ktime_get_ns(), AS(tcp_sock, sk)->write_seq);
+}
+
 static __always_inline int sock_data(struct sock *sk, int ret, int flags, const bool egress) {
   if (!is_tcp(sk) || ret == -EAGAIN || !user_socket(sk)) return 0;
   struct espan_config *cfg = current_config();
@@ -792,21 +808,34 @@ int BPF_PROG(sock_state, struct sock *sk, int oldstate, int newstate) {
     return 0;
   }
 
-  /* leaving ESTABLISHED/CLOSE_WAIT: FIN or RST on close(), shutdown() or exit, or the peer's RST */
+  /*
+   * Leaving ESTABLISHED or CLOSE_WAIT: close() or exit (FIN or RST), shutdown(),
+   * or TCP itself (the peer's reset, TIME_WAIT). Only a close or exit makes the
+   * close record: after the others the owner may still read. A socket TCP had
+   * finished with before close() gets its record when it is destroyed.
+   */
   if (newstate != TCP_FIN_WAIT1 && newstate != TCP_LAST_ACK && newstate != TCP_CLOSE) return 0;
+  /*
+   * close() and exit change the state with the socket locked by the closing
+   * thread; TCP's own changes run unlocked in softirq, which may interrupt any
+   * syscall, a close() of another socket included.
+   */
+  struct task_struct *task = bpf_get_current_task_btf();
+  if (!sk->sk_lock.owned || (SYSCALL_NR(syscall_regs()) != NR_close && !(task->flags & PF_EXITING))) return 0;
+  struct conn_state *cs = bpf_map_lookup_elem(&conns, &key);
+  if (cs) emit_close(cfg, cs, sk);
+  return 0;
+}
+
+/* The socket is gone, closed by its owner and by TCP: the last chance for its close record. */
+SEC("tp_btf/tcp_destroy_sock")
+int BPF_PROG(sock_destroy, struct sock *sk) {
+  __u64 key = (__u64)sk;
   struct conn_state *cs = bpf_map_lookup_elem(&conns, &key);
   if (!cs) return 0;
-  /* no close record for a connection already closed, or never announced by a connect or accept record */
-  bool quiet = cs->flags & (CONN_CLOSE_SENT | CONN_OWES_CONNECT | CONN_OWES_ACCEPT | CONN_TUPLE_PENDING);
-  if (!quiet && cs->owner_pid_tgid) {
-    /* after shutdown() the owner may still read: the close record waits for TCP to be done */
-    bool half = newstate != TCP_CLOSE && SYSCALL_NR(syscall_regs()) == NR_shutdown;
-    if (!half) {
-      cs->flags |= CONN_CLOSE_SENT;
-      if (!conn_filtered_out(cfg, cs)) emit_state(cfg, cs, sk, FUNC_CLOSE, bpf_ktime_get_ns(), tp->write_seq);
-    }
-  }
-  if (newstate == TCP_CLOSE) bpf_map_delete_elem(&conns, &key);
+  struct espan_config *cfg = current_config();
+  if (cfg && cfg->enabled) emit_close(cfg, cs, sk);
+  bpf_map_delete_elem(&conns, &key);
   return 0;
 }
 

@@ -164,7 +164,8 @@ uint32_t OptU32(const Napi::Object& o, const char* key, uint32_t dflt) {
 // The probe's two sets of programs (bpf/espan.bpf.c): socket tracepoints where the kernel has
 // them, else the raw syscall tracepoints.
 bool IsSocketProgram(const std::string& section) {
-  return section == "tp_btf/sock_send_length" || section == "tp_btf/sock_recv_length" || section == "tp_btf/inet_sock_set_state";
+  return section == "tp_btf/sock_send_length" || section == "tp_btf/sock_recv_length" || section == "tp_btf/inet_sock_set_state" ||
+         section == "tp_btf/tcp_destroy_sock";
 }
 bool IsSyscallProgram(const std::string& section) { return section == "tp_btf/sys_enter" || section == "tp_btf/sys_exit"; }
 
@@ -173,7 +174,7 @@ bool KernelHasSocketTracepoints() {
   struct btf* vmlinux = btf__load_vmlinux_btf();
   if (!vmlinux) return false;
   bool all = true;
-  for (const char* tp : {"btf_trace_sock_send_length", "btf_trace_sock_recv_length", "btf_trace_inet_sock_set_state"})
+  for (const char* tp : {"btf_trace_sock_send_length", "btf_trace_sock_recv_length", "btf_trace_inet_sock_set_state", "btf_trace_tcp_destroy_sock"})
     all = all && btf__find_by_name_kind(vmlinux, tp, BTF_KIND_TYPEDEF) > 0;
   btf__free(vmlinux);
   return all;

@@ -164,6 +164,33 @@ for (const mode of ['socket', 'syscall'] as const) describe(`ebpf receiver on th
     }
   });
 
+  it('sends the close record when the connection is closed, not when its sending side is shut down', async () => {
+    const { facts, records } = await captureWorkload(['halfclose', 'v4']);
+    const side = (own: (r: NetworkRecord) => boolean) => records.filter(own).sort((a, b) => a.index - b.index);
+    const client = side((r) => r.sport === facts.client_port);
+    const server = side((r) => r.dport === facts.client_port && r.sport === facts.port);
+    for (const list of [client, server]) {
+      expect(list.filter((r) => r.funcId === FuncId.CLOSE), 'one close record').to.have.length(1);
+      expect(list[list.length - 1].funcId, 'the close record comes last').to.equal(FuncId.CLOSE);
+    }
+    const answer = client.find((r) => r.funcId === FuncId.READ && r.bufLen > 0)!;
+    expect(Buffer.from(answer.payload).toString()).to.equal(facts.answer);
+    // the read that saw the server's end belongs to the same connection, though TCP had finished with it by then
+    const eof = client[client.length - 2];
+    expect([FUNC_NAMES[eof.funcId], eof.bufLen]).to.deep.equal(['read', 0]);
+    expect(client[0].funcId).to.equal(FuncId.CONNECT);
+  });
+
+  it('records a connection made before the capture started, without its side', async () => {
+    const { facts, records } = await captureWorkload(['preopened', 'v4']);
+    const client = records.filter((r) => r.sport === facts.client_port).sort((a, b) => a.index - b.index);
+    const server = records.filter((r) => r.dport === facts.client_port && r.sport === facts.port).sort((a, b) => a.index - b.index);
+    expect(client.map((r) => FUNC_NAMES[r.funcId])).to.deep.equal(['write', 'read', 'close']);
+    expect(server.map((r) => FUNC_NAMES[r.funcId])).to.deep.equal(['read', 'write', 'read', 'close']);
+    expect(Buffer.from(client[0].payload).toString()).to.equal('ping');
+    for (const r of [...client, ...server]) expect(r.connMeta & (ConnMeta.CLIENT | ConnMeta.SERVER), 'no side: its connect and accept were not seen').to.equal(0);
+  });
+
   it('counts kernel drops instead of growing memory when JavaScript falls behind', async () => {
     const service = `espan-test-${process.pid}-drops`;
     const w = startWorkload(['keepalive', 'v4', '3000'], { OTEL_SERVICE_NAME: service });

@@ -9,6 +9,8 @@ capture first), then prints one JSON line of facts and exits.
                                   recvmsg/sendmsg, a truncated 10000-byte call,
                                   accept (first connection) and accept4 (second)
   workload.py keepalive FAMILY N  N messages of varying size over one connection
+  workload.py halfclose FAMILY    the client shuts down its sending side, then reads the answer
+  workload.py preopened FAMILY    a connection made before the capture started
 """
 import ctypes
 import json
@@ -168,11 +170,64 @@ def keepalive(family, count):
     return facts
 
 
-def main():
+def halfclose(family):
+    ls, fam, host = listener_for(family)
+    port = ls.getsockname()[1]
+
+    def server():
+        conn = ls.accept()[0]
+        with conn:
+            while os.read(conn.fileno(), 4096):
+                pass
+            send_all(conn, b"answer after the request's end", "write")
+
+    t = threading.Thread(target=server)
+    t.start()
+    c = socket.create_connection((host, port))
+    facts = {"pid": os.getpid(), "port": port, "client_port": c.getsockname()[1]}
+    send_all(c, b"the whole request", "write")
+    c.shutdown(socket.SHUT_WR)
+    answer = b""
+    while True:
+        got = os.read(c.fileno(), 4096)
+        if not got:
+            break
+        answer += got
+    facts["answer"] = answer.decode()
+    c.close()
+    t.join()
+    ls.close()
+    return facts
+
+
+def preopened(family):
+    """Connects before waiting for the go line, then talks and closes after it."""
+    ls, fam, host = listener_for(family)
+    c = socket.create_connection((host, ls.getsockname()[1]))
+    conn = ls.accept()[0]
+    facts = {"pid": os.getpid(), "port": ls.getsockname()[1], "client_port": c.getsockname()[1]}
     sys.stdin.readline()
+    send_all(c, b"ping", "write")
+    assert recv_exactly(conn, 4, "read") == b"ping"
+    send_all(conn, b"pong", "write")
+    assert recv_exactly(c, 4, "read") == b"pong"
+    c.close()
+    os.read(conn.fileno(), 1)
+    conn.close()
+    ls.close()
+    return facts
+
+
+def main():
     mode, family = sys.argv[1], sys.argv[2]
+    if mode == "preopened":
+        print(json.dumps(preopened(family)), flush=True)
+        return
+    sys.stdin.readline()
     if mode == "kinds":
         facts = kinds(family)
+    elif mode == "halfclose":
+        facts = halfclose(family)
     else:
         facts = keepalive(family, int(sys.argv[3]))
     print(json.dumps(facts), flush=True)
