@@ -10,6 +10,7 @@
 
 #include <pthread.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -92,6 +93,89 @@ class BlockPool {
   const size_t keep_;
   std::mutex mutex_;
   std::vector<uint8_t*> free_;
+};
+
+// The reading side of a BPF ring buffer, mapped here rather than through libbpf's ring_buffer:
+// libbpf stores the consumer position after every record, and every reservation of the probe, on
+// whichever CPU, reads that cache line. Here it is stored once per 64 KiB taken and at the end of
+// a drain. Waiting is edge-triggered: libbpf's level-triggered wait returns at once while any
+// record waits, so under load the reader would never sleep and would hand over a small batch every
+// millisecond; edge-triggered, it sleeps until the probe wakes it (each wakeup_size written) or
+// the poll interval passes.
+class RingReader {
+ public:
+  ~RingReader() { Close(); }
+
+  // Empty on success, else what failed.
+  std::string Open(int map_fd, size_t size) {
+    page_ = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+    size_ = size;
+    void* cons = mmap(nullptr, page_, PROT_READ | PROT_WRITE, MAP_SHARED, map_fd, 0);
+    if (cons == MAP_FAILED) return "cannot map the ring buffer's consumer page: " + errno_text(errno);
+    consumer_pos_ = static_cast<uint64_t*>(cons);
+    // The data pages follow the producer page twice over, so a record that wraps reads straight on.
+    void* prod = mmap(nullptr, page_ + 2 * size, PROT_READ, MAP_SHARED, map_fd, static_cast<off_t>(page_));
+    if (prod == MAP_FAILED) return "cannot map the ring buffer's data: " + errno_text(errno);
+    producer_pos_ = static_cast<uint64_t*>(prod);
+    data_ = static_cast<uint8_t*>(prod) + page_;
+    epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+    if (epoll_fd_ < 0) return "cannot create an epoll instance: " + errno_text(errno);
+    struct epoll_event ev = {};
+    ev.events = EPOLLIN | EPOLLET;
+    if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, map_fd, &ev) != 0) return "cannot wait on the ring buffer: " + errno_text(errno);
+    return "";
+  }
+
+  void Close() {
+    if (consumer_pos_) munmap(consumer_pos_, page_);
+    if (producer_pos_) munmap(producer_pos_, page_ + 2 * size_);
+    if (epoll_fd_ >= 0) close(epoll_fd_);
+    consumer_pos_ = producer_pos_ = nullptr;
+    epoll_fd_ = -1;
+  }
+
+  // Sleeps until woken or timeout_ms passed.
+  void Wait(int timeout_ms) {
+    struct epoll_event ev;
+    epoll_wait(epoll_fd_, &ev, 1, timeout_ms);
+  }
+
+  // Hands each committed record to take(data, size), in order, until the ring is empty (true) or
+  // take says stop (false); a record handed over is consumed either way.
+  template <typename Take>
+  bool Consume(Take take) {
+    uint64_t cons = *consumer_pos_;  // only this thread writes it
+    uint64_t published = cons;
+    bool empty = true;
+    for (;;) {
+      uint64_t prod = __atomic_load_n(producer_pos_, __ATOMIC_ACQUIRE);
+      if (cons >= prod) break;
+      const uint32_t* hdr = reinterpret_cast<const uint32_t*>(data_ + (cons & (size_ - 1)));
+      uint32_t len = __atomic_load_n(hdr, __ATOMIC_ACQUIRE);
+      if (len & BPF_RINGBUF_BUSY_BIT) break;  // reserved, not yet submitted: records after it wait too
+      uint32_t size = len & ~(BPF_RINGBUF_BUSY_BIT | BPF_RINGBUF_DISCARD_BIT);
+      cons += (size + BPF_RINGBUF_HDR_SZ + 7) & ~7u;
+      bool more = (len & BPF_RINGBUF_DISCARD_BIT) || take(reinterpret_cast<const uint8_t*>(hdr) + BPF_RINGBUF_HDR_SZ, size);
+      if (!more) {
+        empty = false;
+        break;
+      }
+      if (cons - published >= kPublishBytes) {
+        __atomic_store_n(consumer_pos_, cons, __ATOMIC_RELEASE);
+        published = cons;
+      }
+    }
+    if (cons != published) __atomic_store_n(consumer_pos_, cons, __ATOMIC_RELEASE);
+    return empty;
+  }
+
+ private:
+  static constexpr uint64_t kPublishBytes = 64 * 1024;
+  size_t page_ = 0, size_ = 0;
+  uint64_t* consumer_pos_ = nullptr;
+  uint64_t* producer_pos_ = nullptr;
+  uint8_t* data_ = nullptr;
+  int epoll_fd_ = -1;
 };
 
 struct Batch {
@@ -257,19 +341,9 @@ class Probe : public Napi::ObjectWrap<Probe> {
     port_fd_ = bpf_object__find_map_fd_by_name(obj_, "port_filter");
     netns_fd_ = bpf_object__find_map_fd_by_name(obj_, "netns_filter");
     drops_fd_ = bpf_object__find_map_fd_by_name(obj_, "drops");
-    ring_ = ring_buffer__new(bpf_map__fd(rb), &Probe::OnRecord, this, nullptr);
-    if (!ring_) {
-      Fail(env, "cannot open the ring buffer: " + errno_text(errno));
-      return;
-    }
-    // libbpf waits level-triggered: epoll_wait returns at once while any record waits, so under
-    // load the reader never sleeps and hands over a small batch every millisecond. Edge-triggered,
-    // it sleeps until the probe wakes it (each wakeup_size written) or the poll interval passes.
-    struct epoll_event ev = {};
-    ev.events = EPOLLIN | EPOLLET;
-    ev.data.fd = 0;  // libbpf's index of the ring
-    if (epoll_ctl(ring_buffer__epoll_fd(ring_), EPOLL_CTL_MOD, bpf_map__fd(rb), &ev) != 0) {
-      Fail(env, "cannot set up waiting on the ring buffer: " + errno_text(errno));
+    std::string ring_error = ring_.Open(bpf_map__fd(rb), bpf_map__max_entries(rb));
+    if (!ring_error.empty()) {
+      Fail(env, ring_error);
       return;
     }
     ncpus_ = libbpf_num_possible_cpus();
@@ -301,8 +375,7 @@ class Probe : public Napi::ObjectWrap<Probe> {
       stopping_ = true;
       thread_.join();
     }
-    if (ring_) ring_buffer__free(ring_);
-    ring_ = nullptr;
+    ring_.Close();
     if (obj_) bpf_object__close(obj_);
     obj_ = nullptr;
     if (stats_fd_ >= 0) close(stats_fd_);
@@ -514,13 +587,12 @@ class Probe : public Napi::ObjectWrap<Probe> {
     return out;
   }
 
-  static int OnRecord(void* ctx, void* data, size_t size) {
-    Probe* self = static_cast<Probe*>(ctx);
-    if (!self->current_) self->current_ = new Batch(self->pool_);
-    Batch* b = self->current_;
-    if (!b->data) return -ENOMEM;  // out of memory: this record is lost and the drain stops until the next wake-up
+  // Copies one record into the current batch; false once another might not fit.
+  bool Take(const uint8_t* p, size_t size) {
+    if (!current_) current_ = new Batch(pool_);
+    Batch* b = current_;
+    if (!b->data) return false;  // out of memory: this record is lost and the drain stops until the next wake-up
     b->offsets.push_back(b->size);
-    const uint8_t* p = static_cast<const uint8_t*>(data);
     // A record has room for more payload than it captured: only meta and act_size bytes are taken.
     size_t meta = sizeof(((struct network_data*)0)->meta);
     if (size >= meta) {
@@ -529,8 +601,7 @@ class Probe : public Napi::ObjectWrap<Probe> {
     }
     memcpy(b->data + b->size, p, size);
     b->size += size;
-    // Stop consuming (the record just taken is kept) once another could overflow the batch.
-    return b->size + sizeof(struct network_data) > self->max_batch_bytes_ ? -ENOSPC : 0;
+    return b->size + sizeof(struct network_data) <= max_batch_bytes_;
   }
 
   void Flush() {
@@ -563,18 +634,17 @@ class Probe : public Napi::ObjectWrap<Probe> {
 
   void DrainAvailable() {
     for (;;) {
-      int r = ring_buffer__consume(ring_);
+      bool empty = ring_.Consume([this](const uint8_t* p, size_t size) { return Take(p, size); });
       Flush();
-      if (r != -ENOSPC) break;
+      if (empty) break;
     }
   }
 
   void Drain() {
     pthread_setname_np(pthread_self(), "espan-ringbuf");  // tells its CPU time apart in top and /proc
     while (!stopping_) {
-      // Sleeps until the probe's wake-up (edge-triggered) or the poll interval: then takes everything.
-      int r = ring_buffer__poll(ring_, poll_ms_);
-      if (r == -ENOSPC) Flush();
+      // Sleeps until the probe's wake-up or the poll interval: then takes everything.
+      ring_.Wait(static_cast<int>(poll_ms_));
       DrainAvailable();
     }
     DrainAvailable();
@@ -582,7 +652,7 @@ class Probe : public Napi::ObjectWrap<Probe> {
   }
 
   struct bpf_object* obj_ = nullptr;
-  struct ring_buffer* ring_ = nullptr;
+  RingReader ring_;
   std::vector<struct bpf_link*> links_;
   int config_fd_ = -1, pid_fd_ = -1, comm_fd_ = -1, port_fd_ = -1, netns_fd_ = -1, drops_fd_ = -1;
   int stats_fd_ = -1;
