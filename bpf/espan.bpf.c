@@ -5,10 +5,10 @@
  * Only tracepoints are used: kprobes and fentry are not available on every
  * machine espan runs on. native/ loads one of two sets of programs:
  *
- * - socket tracepoints (sock_send_length, sock_recv_length, inet_sock_set_state):
- *   they fire only for socket sends and receives, with the socket in hand, so
- *   the rest of the machine's syscalls cost nothing. The syscall and its
- *   arguments are read from the thread's saved registers.
+ * - socket tracepoints (sock_send_length, sock_recv_length, inet_sock_set_state,
+ *   tcp_destroy_sock): they fire only for socket sends and receives, with the
+ *   socket in hand, so the rest of the machine's syscalls cost nothing. The
+ *   syscall and its arguments are read from the thread's saved registers.
  * - the raw syscall tracepoints sys_enter/sys_exit, for kernels without the
  *   above: enter saves arguments by thread, exit builds the record. Every
  *   syscall on the machine pays for the dispatch.
@@ -643,7 +643,8 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret) {
  * the connect record when the handshake completes, the accept record with the
  * first call of the process that took the connection (the kernel has no
  * tracepoint in accept, so accept and accept4 both say FUNC_ACCEPT), the close
- * record when the owner closes it (or, after shutdown, when TCP is done).
+ * record from the owner's close() or exit, or when the socket is destroyed if
+ * TCP had finished with it first.
  */
 
 static __always_inline struct pt_regs *syscall_regs(void) {

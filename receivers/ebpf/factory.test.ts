@@ -12,6 +12,7 @@ describe('ebpf factory', () => {
     const { config, problems } = resolve({});
     expect(problems).to.deep.equal([]);
     expect(config).to.deep.include({
+      tracepoints: 'auto',
       capture_size: 4096,
       ring_buffer_size: 8 * 1024 * 1024,
       wakeup_size: 1024 * 1024,
@@ -28,6 +29,9 @@ describe('ebpf factory', () => {
   it('refuses settings the probe cannot honour, naming the key', () => {
     const { problems } = resolve({ capture_size: 8192, ring_buffer_size: 5000, ports: [0, 80], include_comms: ['a-very-long-process-name'] });
     expect(problems.map((p) => p.path).sort()).to.deep.equal(['capture_size', 'include_comms.0', 'ports.0', 'ring_buffer_size', 'wakeup_size']);
+    const tracepoints = resolve({ tracepoints: 'kprobes' }).problems;
+    expect(tracepoints.map((p) => p.path)).to.deep.equal(['tracepoints']);
+    expect(tracepoints[0].message).to.match(/auto.*socket.*syscall/);
   });
 
   it('refuses unknown keys', () => {
