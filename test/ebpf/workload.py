@@ -170,6 +170,15 @@ def keepalive(family, count):
     return facts
 
 
+def read_to_end(fd):
+    data = b""
+    while True:
+        got = os.read(fd, 4096)
+        if not got:
+            return data
+        data += got
+
+
 def halfclose(family):
     ls, fam, host = listener_for(family)
     port = ls.getsockname()[1]
@@ -177,8 +186,7 @@ def halfclose(family):
     def server():
         conn = ls.accept()[0]
         with conn:
-            while os.read(conn.fileno(), 4096):
-                pass
+            read_to_end(conn.fileno())
             send_all(conn, b"answer after the request's end", "write")
 
     t = threading.Thread(target=server)
@@ -187,13 +195,7 @@ def halfclose(family):
     facts = {"pid": os.getpid(), "port": port, "client_port": c.getsockname()[1]}
     send_all(c, b"the whole request", "write")
     c.shutdown(socket.SHUT_WR)
-    answer = b""
-    while True:
-        got = os.read(c.fileno(), 4096)
-        if not got:
-            break
-        answer += got
-    facts["answer"] = answer.decode()
+    facts["answer"] = read_to_end(c.fileno()).decode()
     c.close()
     t.join()
     ls.close()
