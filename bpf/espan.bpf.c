@@ -34,6 +34,8 @@
 #define EINPROGRESS 115
 #define MSG_PEEK 2
 #define PF_EXITING 0x00000004
+#define PF_IO_WORKER 0x00000010
+#define PF_KTHREAD 0x00200000
 /* iovecs looked at per readv/writev/sendmsg/recvmsg; later ones are not captured */
 #define MAX_IOV 16
 
@@ -688,6 +690,9 @@ static __always_inline int sock_data(struct sock *sk, int ret, int flags, const 
   __u64 pid_tgid = bpf_get_current_pid_tgid();
   struct call_args *a = traced_call_slot(cfg, pid_tgid);
   if (!a) return 0;
+  /* io_uring's workers send for the ring, not for a syscall of theirs: their registers say nothing */
+  struct task_struct *task = bpf_get_current_task_btf();
+  if (task->flags & (PF_KTHREAD | PF_IO_WORKER)) return 0;
   struct pt_regs *regs = syscall_regs();
   __u64 buf = ARG2(regs);
   __u32 iovcnt = 0;
@@ -699,19 +704,21 @@ static __always_inline int sock_data(struct sock *sk, int ret, int flags, const 
   case NR_write: func_id = FUNC_WRITE; break;
   case NR_sendto: func_id = FUNC_SENDTO; break;
   case NR_recvfrom: func_id = FUNC_RECVFROM; break;
-  case NR_readv:
-  case NR_writev:
-    func_id = egress ? FUNC_WRITEV : FUNC_READV;
+  case NR_readv: func_id = FUNC_READV; break;
+  case NR_writev: func_id = FUNC_WRITEV; break;
+  case NR_sendmsg: func_id = FUNC_SENDMSG; break;
+  case NR_recvmsg: func_id = FUNC_RECVMSG; break;
+  default: return 0;
+  }
+  /* a receive inside a send syscall, or the reverse, is not the call it seems (a socket in the middle of something else) */
+  bool sends = func_id == FUNC_WRITE || func_id == FUNC_SENDTO || func_id == FUNC_WRITEV || func_id == FUNC_SENDMSG;
+  if (sends != egress) return 0;
+  if (func_id == FUNC_READV || func_id == FUNC_WRITEV) {
     iovcnt = ARG3(regs);
     iov = true;
-    break;
-  case NR_sendmsg:
-  case NR_recvmsg:
-    func_id = egress ? FUNC_SENDMSG : FUNC_RECVMSG;
+  } else if (func_id == FUNC_SENDMSG || func_id == FUNC_RECVMSG) {
     if (!iov_of_msghdr(&buf, &iovcnt)) return 0;
     iov = true;
-    break;
-  default: return 0;
   }
   struct conn_state *cs = conn_of(sk, 0, CONN_VERIFY);
   if (!cs || conn_filtered_out(cfg, cs)) return 0;
