@@ -31,7 +31,7 @@ export const ebpfFactory: ReceiverFactory<EbpfConfig> = {
   schema: {
     tracepoints: {
       doc:
-        'where the probe hooks in: socket (the sock_send_length, sock_recv_length and inet_sock_set_state tracepoints: only socket calls pay), syscall (the raw sys_enter/sys_exit tracepoints, for kernels without those: every syscall on the machine pays a little), or auto: socket where the kernel has them',
+        'where the probe hooks in: socket (the sock_send_length, sock_recv_length, inet_sock_set_state and tcp_destroy_sock tracepoints: only socket calls pay), syscall (the raw sys_enter/sys_exit tracepoints, for kernels without those: every syscall on the machine pays a little), or auto: socket where the kernel has them',
       format: ['auto', 'socket', 'syscall'],
       default: 'auto',
     },

@@ -63,7 +63,7 @@ export interface NativeProbe {
 export interface NativeAddon {
   Probe: new (options: ProbeOptions) => NativeProbe;
   layout(): RecordLayout;
-  /** whether the running kernel has the socket tracepoints (sock_send_length, sock_recv_length, inet_sock_set_state) */
+  /** whether the running kernel has the socket tracepoints (sock_send_length, sock_recv_length, inet_sock_set_state, tcp_destroy_sock) */
   socketTracepoints(): boolean;
 }
 
