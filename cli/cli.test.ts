@@ -96,7 +96,8 @@ service:
   });
 
   it('on SIGTERM loses nothing that was received: processors flush, exporters drain', async function () {
-    // Paced replay keeps records coming; a batch processor with a long timeout holds them.
+    // Paced replay keeps records coming (5 s of recorded time, so SIGTERM after 1.5 s lands in the
+    // middle however fast the machine is); a batch processor with a long timeout holds them.
     const input = path.join(dir, 'slow.espancap');
     const w = new CaptureWriter(input, 'test');
     w.write(syntheticRecords(200_000, 5));
@@ -104,7 +105,7 @@ service:
     const file = path.join(dir, 'sigterm.yaml');
     fs.writeFileSync(
       file,
-      `receivers: {replay: {path: slow.espancap, timing: recorded, speed: 20}}
+      `receivers: {replay: {path: slow.espancap, timing: recorded, speed: 1}}
 processors: {batch: {send_batch_size: 100000, timeout: 1h}}
 exporters: {record: {path: sigterm-out.espancap}}
 service:
