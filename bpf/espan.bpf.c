@@ -299,6 +299,13 @@ enum conn_lookup {
   CONN_CACHED, /* close exit: the socket may already be torn down, so only the cache is believed */
 };
 
+/* A new connection's identity (when it was first seen, and a salt: sk addresses are reused) and side. */
+static __always_inline void new_conn(struct conn_state *c, __u32 meta) {
+  c->opened_ts = bpf_ktime_get_ns();
+  c->prandom = bpf_get_prandom_u32();
+  c->meta = meta;
+}
+
 /* The connection's state, created when first seen. */
 static __always_inline struct conn_state *conn_of(struct sock *sk, __u32 meta, enum conn_lookup how) {
   __u64 key = (__u64)sk;
@@ -312,9 +319,7 @@ static __always_inline struct conn_state *conn_of(struct sock *sk, __u32 meta, e
     return cs;
   }
   struct conn_state init = {};
-  init.ktime = (__u32)bpf_ktime_get_ns();
-  init.prandom = bpf_get_prandom_u32();
-  init.meta = meta;
+  new_conn(&init, meta);
   read_tuple(sk, &init);
   bpf_map_update_elem(&conns, &key, &init, BPF_ANY);
   return bpf_map_lookup_elem(&conns, &key);
@@ -403,7 +408,7 @@ static __always_inline void fill_meta(struct network_data *nd, struct call_args 
   nd->meta.tid_utid = (__u32)pid_tgid;
   __builtin_memcpy(nd->meta.comm, a->comm, sizeof(nd->meta.comm));
   nd->meta.uni_id.sk = a->sk;
-  nd->meta.uni_id.ktime = cs->ktime;
+  nd->meta.uni_id.ktime = (__u32)cs->opened_ts;
   nd->meta.uni_id.prandom = cs->prandom;
   __builtin_memcpy(nd->meta.conn.saddr, cs->saddr, sizeof(cs->saddr));
   __builtin_memcpy(nd->meta.conn.daddr, cs->daddr, sizeof(cs->daddr));
@@ -780,16 +785,13 @@ int BPF_PROG(sock_state, struct sock *sk, int oldstate, int newstate) {
     __u64 pid_tgid = bpf_get_current_pid_tgid();
     if (!traced_call_slot(cfg, pid_tgid)) return 0;
     struct conn_state init = {};
-    init.ktime = (__u32)bpf_ktime_get_ns();
-    init.prandom = bpf_get_prandom_u32();
-    init.meta = CONN_META_CLIENT;
+    new_conn(&init, CONN_META_CLIENT);
     init.flags = CONN_TUPLE_PENDING | CONN_OWES_CONNECT;
     init.owner_pid_tgid = pid_tgid;
     struct task_struct *task = bpf_get_current_task_btf();
     __builtin_memcpy(init.owner_comm, task->comm, sizeof(init.owner_comm));
     struct pt_regs *regs = syscall_regs();
     init.owner_fd = SYSCALL_NR(regs) == NR_connect ? (__s32)ARG1(regs) : -1;
-    init.opened_ts = bpf_ktime_get_ns();
     bpf_map_update_elem(&conns, &key, &init, BPF_ANY);
     return 0;
   }
@@ -804,11 +806,8 @@ int BPF_PROG(sock_state, struct sock *sk, int oldstate, int newstate) {
     } else if (oldstate == TCP_SYN_RECV) {
       /* a connection a listener will hand to accept(); which process takes it is known at its first call */
       struct conn_state init = {};
-      init.ktime = (__u32)bpf_ktime_get_ns();
-      init.prandom = bpf_get_prandom_u32();
-      init.meta = CONN_META_SERVER;
+      new_conn(&init, CONN_META_SERVER);
       init.flags = CONN_OWES_ACCEPT;
-      init.opened_ts = bpf_ktime_get_ns();
       read_tuple(sk, &init);
       if (conn_filtered_out(cfg, &init)) return 0;
       bpf_map_update_elem(&conns, &key, &init, BPF_ANY);

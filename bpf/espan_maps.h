@@ -47,7 +47,6 @@ struct conn_state {
   __u32 port_pair; /* skc_portpair when first seen */
   __u32 netns;
   __u32 meta;      /* CONN_META_* */
-  __u32 ktime;
   __u32 prandom;
   __u32 index;     /* next per-connection call number */
   __u32 flags;     /* CONN_TUPLE_PENDING... (socket tracepoints only) */
@@ -56,7 +55,8 @@ struct conn_state {
   __u8 owner_comm[16];
   __s32 owner_fd;
   __u32 _pad;
-  __u64 opened_ts; /* connect began / handshake completed */
+  /* first seen (its low half is the connection id's ktime); for a socket tracepoint's connect or accept: connect began / handshake completed */
+  __u64 opened_ts;
 };
 
 #endif

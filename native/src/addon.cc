@@ -635,8 +635,9 @@ class Probe : public Napi::ObjectWrap<Probe> {
   void DrainAvailable() {
     for (;;) {
       bool empty = ring_.Consume([this](const uint8_t* p, size_t size) { return Take(p, size); });
+      bool out_of_memory = current_ && !current_->data;
       Flush();
-      if (empty) break;
+      if (empty || out_of_memory) break;
     }
   }
 
