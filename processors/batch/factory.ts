@@ -1,6 +1,6 @@
 import type { ProcessorFactory } from '../../core/component';
 import { traceSize } from '../../core/signals';
-import { batchItems } from './batch';
+import { batchItems } from '../../core/batching';
 
 export interface BatchConfig {
   send_batch_size: number;

@@ -11,7 +11,7 @@ import { decodeBatch } from './decode';
 import type { EbpfConfig } from './factory';
 import { EbpfUnavailableError, PidVerdict, defaultObjectPath, loadAddon, preflight, type NativeProbe, type ProbeStats } from './native';
 import { ProcessTracker, type ProcessSelection } from './processes';
-import { batchItems } from '../../processors/batch/batch';
+import { batchItems } from '../../core/batching';
 
 /** Bytes of one hand-over from the reader thread: large enough that JavaScript is called rarely. */
 const MAX_BATCH_BYTES = 1 << 20;

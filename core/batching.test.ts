@@ -1,11 +1,8 @@
 import { expect } from 'chai';
 import { TestScheduler } from 'rxjs/testing';
-import { lastValueFrom, of, toArray } from 'rxjs';
-import { configFrom, testContext } from '../../test/helpers/context';
-import { batchItems } from './batch';
-import { batchFactory, type BatchConfig } from './factory';
+import { batchItems } from './batching';
 
-describe('batch processor', () => {
+describe('batchItems', () => {
   let scheduler: TestScheduler;
   beforeEach(() => {
     scheduler = new TestScheduler((actual, expected) => {
@@ -75,16 +72,5 @@ describe('batch processor', () => {
       // a+b = 5 spans ≥ 4: out; c (9 > 6) alone; d+e = 3 < 4 wait for the end
       expectObservable(input.pipe(op)).toBe('(pq) 7ms (r|)', { p: [a, b], q: [c], r: [d, e] });
     });
-  });
-
-  it('counts spans in a traces pipeline and items elsewhere, as the Collector does', async () => {
-    const config = configFrom<BatchConfig>(batchFactory, { send_batch_size: 4, send_batch_max_size: 4, timeout: '0s' });
-    const trace = (n: number) => ({ traceId: String(n), spans: [{}, {}] as never[] });
-    const run = async (signal?: 'traces') => {
-      const { operator } = batchFactory.create(config, { ...testContext('processor', 'batch'), signal });
-      return (await lastValueFrom(of([trace(1), trace(2), trace(3), trace(4), trace(5)]).pipe(operator, toArray()))).map((b) => b.length);
-    };
-    expect(await run('traces')).to.deep.equal([2, 2, 1]);
-    expect(await run()).to.deep.equal([4, 1]);
   });
 });

@@ -1,3 +1,7 @@
+/**
+ * Regrouping batches by size and time, as the Collector's batch processor does:
+ * the `batch` processor is this operator, and receivers batch their edge with it.
+ */
 import { Observable, asyncScheduler, type OperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
 
 export interface BatchOptions<T = unknown> {
