@@ -3,8 +3,8 @@
  * Exporters group spans by resource object, so every span of a process must
  * carry the same object: the cache hands out the one it made.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { environValues, readCgroup, readCmdline, readEnviron, readExePath, readStartTime } from '../../core/procfs';
 import { ConnMeta } from '../../core/records/network-data';
 import { ESPAN } from '../../core/semconv';
 import type { Attributes, L7Message, Resource } from '../../core/signals';
@@ -103,49 +103,19 @@ export function redactCommandLine(args: readonly string[]): string[] {
   return out;
 }
 
-/** Field 22 of /proc/<pid>/stat (start time in clock ticks), or undefined when the process is gone. */
-export function readStartTime(procRoot: string, pid: number): string | undefined {
-  try {
-    const stat = fs.readFileSync(path.join(procRoot, String(pid), 'stat'), 'latin1');
-    // comm (field 2) may hold spaces and parentheses: count fields after the last ')'
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
-    return undefined;
-  }
-}
-
 /** Reads the few /proc files a resource needs; missing pieces are left out. */
 export function readProc(procRoot: string, pid: number, wantedEnv: ReadonlySet<string>): ProcInfo | undefined {
-  const dir = path.join(procRoot, String(pid));
-  const info: ProcInfo = { env: new Map(), startTime: readStartTime(procRoot, pid) };
-  if (info.startTime === undefined) return undefined;
-  try {
-    for (const kv of fs.readFileSync(path.join(dir, 'environ'), 'utf8').split('\0')) {
-      const eq = kv.indexOf('=');
-      if (eq > 0 && wantedEnv.has(kv.slice(0, eq))) info.env.set(kv.slice(0, eq), kv.slice(eq + 1));
-    }
-  } catch {
-    /* not permitted or exited */
-  }
-  try {
-    info.exePath = fs.readlinkSync(path.join(dir, 'exe'));
-  } catch {
-    /* kernel thread, not permitted or exited */
-  }
-  try {
-    const raw = fs.readFileSync(path.join(dir, 'cmdline'), 'utf8');
-    const args = raw.split('\0');
-    if (args[args.length - 1] === '') args.pop();
-    if (args.length) info.cmdline = args;
-  } catch {
-    /* exited */
-  }
-  try {
-    info.containerId = containerIdFromCgroup(fs.readFileSync(path.join(dir, 'cgroup'), 'utf8'));
-  } catch {
-    /* exited */
-  }
-  return info;
+  const startTime = readStartTime(pid, procRoot);
+  if (startTime === undefined) return undefined;
+  const environ = readEnviron(pid, procRoot);
+  const cgroup = readCgroup(pid, procRoot);
+  return {
+    env: environ ? environValues(environ, wantedEnv) : new Map(),
+    startTime,
+    exePath: readExePath(pid, procRoot),
+    cmdline: readCmdline(pid, procRoot),
+    containerId: cgroup === undefined ? undefined : containerIdFromCgroup(cgroup),
+  };
 }
 
 interface Entry {
@@ -171,7 +141,7 @@ export class ResourceCache {
   ) {
     this.wantedEnv = new Set([...opts.serviceNameEnv, OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, DD_ENV, DD_VERSION]);
     this.read = read ?? ((pid, wanted) => readProc(opts.procRoot, pid, wanted));
-    this.startTimeOf = read ? (pid) => read(pid, this.wantedEnv)?.startTime : (pid) => readStartTime(opts.procRoot, pid);
+    this.startTimeOf = read ? (pid) => read(pid, this.wantedEnv)?.startTime : (pid) => readStartTime(pid, opts.procRoot);
   }
 
   get size(): number {

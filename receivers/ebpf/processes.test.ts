@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { environNames, processVerdict, ProcessTracker, type ProcessSelection } from './processes';
+import { processVerdict, ProcessTracker, type ProcessSelection } from './processes';
 
 const base: ProcessSelection = {
   traceAll: false,
@@ -33,11 +33,6 @@ describe('ebpf process selection', () => {
     expect(processVerdict({ pid: 1000, comm: 'node', envNames: env('OTEL_SERVICE_NAME') }, base)).to.equal('exclude');
     // with trace_all, others need no entry in the probe's map
     expect(processVerdict({ pid: 5, comm: 'x', envNames: env() }, all)).to.equal('none');
-  });
-
-  it('reads the variable names of an environ block', () => {
-    const block = Buffer.from('PATH=/bin\0OTEL_SERVICE_NAME=shop\0EMPTY=\0NOVALUE\0');
-    expect([...environNames(block)]).to.deep.equal(['PATH', 'OTEL_SERVICE_NAME', 'EMPTY', 'NOVALUE']);
   });
 
   it('puts this process in the probe map as excluded and selected processes as included', () => {

@@ -5,6 +5,7 @@
  * /proc and keeps the probe's pid map current as processes start and exit.
  */
 import * as fs from 'node:fs';
+import { environNames, readComm, readEnviron } from '../../core/procfs';
 
 export interface ProcessSelection {
   traceAll: boolean;
@@ -39,44 +40,17 @@ export function needsEnvironment(s: ProcessSelection): boolean {
   return !s.traceAll && s.serviceEnvVars.length > 0;
 }
 
-/** Names in a /proc/PID/environ block (NUL-separated NAME=value). */
-export function environNames(block: Buffer): Set<string> {
-  const names = new Set<string>();
-  let start = 0;
-  for (let i = 0; i <= block.length; i++) {
-    if (i === block.length || block[i] === 0) {
-      if (i > start) {
-        const eq = block.indexOf(0x3d, start);
-        const end = eq >= 0 && eq < i ? eq : i;
-        names.add(block.toString('latin1', start, end));
-      }
-      start = i + 1;
-    }
-  }
-  return names;
-}
-
 export interface PidMap {
   setPid(pid: number, verdict: 'include' | 'exclude'): void;
   deletePid(pid: number): void;
 }
 
 function readProcess(pid: number, withEnv: boolean): ProcessFacts | undefined {
-  let comm: string;
-  try {
-    comm = fs.readFileSync(`/proc/${pid}/comm`, 'latin1').replace(/\n$/, '');
-  } catch {
-    return undefined; // exited between readdir and read
-  }
-  let envNames: Set<string> | undefined;
-  if (withEnv) {
-    try {
-      envNames = environNames(fs.readFileSync(`/proc/${pid}/environ`));
-    } catch {
-      envNames = undefined; // kernel threads and vanished processes
-    }
-  }
-  return { pid, comm, envNames };
+  const comm = readComm(pid);
+  if (comm === undefined) return undefined; // exited between readdir and read
+  // kernel threads and vanished processes have no environment
+  const environ = withEnv ? readEnviron(pid) : undefined;
+  return { pid, comm, envNames: environ && environNames(environ) };
 }
 
 /**
@@ -110,13 +84,8 @@ export class ProcessTracker {
       seen.add(pid);
       const prev = this.known.get(pid);
       if (prev) {
-        let comm: string;
-        try {
-          comm = fs.readFileSync(`/proc/${pid}/comm`, 'latin1').replace(/\n$/, '');
-        } catch {
-          continue;
-        }
-        if (comm === prev.comm) continue;
+        const comm = readComm(pid);
+        if (comm === undefined || comm === prev.comm) continue;
       }
       const facts = readProcess(pid, withEnv);
       if (!facts) continue;
