@@ -4,10 +4,10 @@
  * exchange batches (arrays) through RxJS.
  */
 import type { Observable, OperatorFunction } from 'rxjs';
-import type { Batch, SignalType } from './signals';
+import type { Batch, SignalItems, SignalType } from './signals';
 import type { Logger } from './telemetry/logger';
 import type { ComponentTelemetry } from './telemetry/metrics';
-import type { ConfigSchema } from './config/schema';
+import type { ConfigProblem, ConfigSchema } from './config/schema';
 
 export type ComponentKind = 'receiver' | 'processor' | 'exporter' | 'connector' | 'extension';
 
@@ -29,8 +29,8 @@ interface FactoryBase<C> {
   aliases?: string[];
   /** convict schema: every key with its default, format and doc */
   schema: ConfigSchema;
-  /** checks that span several keys, after the schema passed; returns error texts keyed by path */
-  validate?(config: C): Array<{ path: string; message: string }>;
+  /** checks that span several keys, after the schema passed */
+  validate?(config: C): ConfigProblem[];
 }
 
 /** Producers of data. `output` emits batches and completes once `shutdown` resolves. */
@@ -52,22 +52,39 @@ export interface ReceiverFactory<C = any> extends FactoryBase<C> {
   create(config: C, ctx: ComponentContext): Receiver;
 }
 
+/** What a processor consumes or produces: a signal, or any signal for signal-agnostic stages. */
+export type ProcessorSignal = SignalType | 'any';
+
+/** The items of a processor's input or output signal; any item for 'any' and for an untyped factory. */
+export type ItemOf<S> = S extends SignalType ? SignalItems[S] : any;
+
 /**
  * A stage between receivers and exporters. It must emit what it holds when its
  * input completes: that is how shutdown flushes.
  */
-export interface Processor {
-  readonly operator: OperatorFunction<Batch<any>, Batch<any>>;
+export interface Processor<In = unknown, Out = unknown> {
+  readonly operator: OperatorFunction<In[], Out[]>;
   shutdown?(): Promise<void>;
 }
 
-export interface ProcessorFactory<C = any> extends FactoryBase<C> {
+/**
+ * `In` and `Out` type the operator `create` returns: a `ProcessorFactory<C,
+ * 'spans', 'traces'>` must return an OperatorFunction<Span[], Trace[]>.
+ */
+export interface ProcessorFactory<C = any, In extends ProcessorSignal = any, Out extends ProcessorSignal | 'same' = any> extends FactoryBase<C> {
   kind: 'processor';
   /** the signal it consumes; 'any' for signal-agnostic stages such as `batch` */
-  consumes: SignalType | 'any';
+  consumes: In;
   /** the signal it produces; 'same' passes the input signal on */
-  produces: SignalType | 'same';
-  create(config: C, ctx: ComponentContext): Processor;
+  produces: Out;
+  /**
+   * It changes the items it is given (sets fields on them) instead of making
+   * new ones, as the Collector's `MutatesData` capability says. Items a
+   * receiver hands to several pipelines are copied for a pipeline with such a
+   * stage, so one pipeline never sees what another wrote.
+   */
+  mutatesData?: boolean;
+  create(config: C, ctx: ComponentContext): Processor<ItemOf<In>, ItemOf<Out extends 'same' ? In : Out>>;
 }
 
 export interface ExportResult {

@@ -74,8 +74,8 @@ function oneCase(protocol: 'http' | 'redis' | 'mysql'): void {
   const s = int(4) === 0 ? noise(int(64)) : damage(resp);
   const cuts = Array.from({ length: int(6) }, () => int(1 << 16));
   const e = new ParseEngine(defaultSettings(), counters);
-  e.process(clientRecords(cut(r, cuts), cut(s, cuts), pick(['client', 'server', 'unknown'] as const)), 0);
-  e.closeAll();
+  e.add(clientRecords(cut(r, cuts), cut(s, cuts), pick(['client', 'server', 'unknown'] as const)), 0);
+  e.flush();
   // the pure functions directly, on the damaged bytes
   const b = s;
   if (protocol === 'http') {

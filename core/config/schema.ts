@@ -11,11 +11,55 @@ import { parseDuration } from './duration';
 
 export type ConfigSchema = Record<string, unknown>;
 
+/** A problem in a config: where it is and what is wrong. Every validator in espan reports these. */
 export interface ConfigProblem {
   /** dotted key path inside the component's block */
   path: string;
   message: string;
 }
+
+/**
+ * One leaf of a component schema: a convict leaf (`doc`, `format`, `default`)
+ * that also carries, in its type only, what the resolved config holds there.
+ * A component describes its config once, with these, and derives its config
+ * type with ConfigOf.
+ */
+export interface Setting<T> {
+  doc: string;
+  format: unknown;
+  default: unknown;
+  nullable?: boolean;
+  /** never set: carries T for ConfigOf */
+  readonly resolvesTo?: T;
+}
+
+/** A component schema built from settings; nested mappings are sub-blocks. */
+export interface SettingsSchema {
+  readonly [key: string]: Setting<unknown> | SettingsSchema;
+}
+
+/** The resolved config a schema of settings describes (durations are milliseconds). */
+export type ConfigOf<S> = { -readonly [K in keyof S]: S[K] extends Setting<infer T> ? T : ConfigOf<S[K]> };
+
+/** Builders for settings, one per format; the doc comes last so the default reads first. */
+export const setting = {
+  string: (def: string, doc: string): Setting<string> => ({ format: String, default: def, doc }),
+  bool: (def: boolean, doc: string): Setting<boolean> => ({ format: Boolean, default: def, doc }),
+  number: (def: number, doc: string): Setting<number> => ({ format: Number, default: def, doc }),
+  /** an integer ≥ 0 */
+  nat: (def: number, doc: string): Setting<number> => ({ format: 'nat', default: def, doc }),
+  port: (def: number, doc: string): Setting<number> => ({ format: 'port', default: def, doc }),
+  /** a Go-style duration string ("500ms", "5s"), resolved to milliseconds */
+  duration: (def: string, doc: string): Setting<number> => ({ format: 'duration', default: def, doc }),
+  /** a duration that may be left unset (null) */
+  optionalDuration: (doc: string): Setting<number | null> => ({ format: 'duration', default: null, nullable: true, doc }),
+  oneOf: <const T extends string>(values: readonly T[], def: NoInfer<T>, doc: string): Setting<T> => ({ format: [...values], default: def, doc }),
+  stringList: (def: string[], doc: string): Setting<string[]> => ({ format: 'string-list', default: def, doc }),
+  intList: (def: number[], doc: string): Setting<number[]> => ({ format: 'int-list', default: def, doc }),
+  stringMap: (def: Record<string, string>, doc: string): Setting<Record<string, string>> => ({ format: 'string-map', default: def, doc }),
+  /** a format of the component's own: a convict format name or a function that throws on a bad value */
+  custom: <T>(format: unknown, def: T, doc: string): Setting<T> => ({ format, default: def, doc }),
+};
 
 let formatsAdded = false;
 function addFormats(): void {

@@ -17,7 +17,7 @@ export interface EspanConfig {
   };
 }
 
-export const espanFactory: ProcessorFactory<EspanConfig> = {
+export const espanFactory: ProcessorFactory<EspanConfig, 'messages', 'spans'> = {
   kind: 'processor',
   type: 'espan',
   consumes: 'messages',

@@ -2,7 +2,7 @@ import type { ProcessorFactory } from '../../core/component';
 import { schema, validate, type LinkingConfig } from './config';
 import { linking } from './processor';
 
-export const linkingFactory: ProcessorFactory<LinkingConfig> = {
+export const linkingFactory: ProcessorFactory<LinkingConfig, 'spans', 'traces'> = {
   kind: 'processor',
   type: 'linking',
   consumes: 'spans',

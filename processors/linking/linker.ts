@@ -22,6 +22,7 @@
 import type { ComponentTelemetry } from '../../core/telemetry/metrics';
 import { ESPAN } from '../../core/semconv';
 import { SpanKind, type Span, type Trace } from '../../core/signals';
+import type { StatefulEngine } from '../../core/stateful-operator';
 import type { LinkingConfig } from './config';
 import { traceIdFrom } from './ids';
 import { RecentMap, type RecentEntry } from './recent';
@@ -93,7 +94,7 @@ function unlink(index: SlotIndex, next: Int32Array, hash: number, r: number): vo
   }
 }
 
-export class Linker {
+export class Linker implements StatefulEngine<Span, Trace> {
   private readonly windowNs: number;
   private readonly skewNs: number;
   /** a bucket closes once span time passed its end by this much */

@@ -45,7 +45,7 @@ function countersFor(ctx: ComponentContext): ParseCounters {
 }
 
 /** L7 protocol detection and parsing: `records` in, request/response `messages` out. */
-export const parseFactory: ProcessorFactory<ParseConfig> = {
+export const parseFactory: ProcessorFactory<ParseConfig, 'records', 'messages'> = {
   kind: 'processor',
   type: 'parse',
   schema: {
@@ -77,5 +77,5 @@ export const parseFactory: ProcessorFactory<ParseConfig> = {
   },
   consumes: 'records',
   produces: 'messages',
-  create: (c, ctx) => ({ operator: parseOperator(settingsFrom(c), countersFor(ctx)) as never }),
+  create: (c, ctx) => ({ operator: parseOperator(settingsFrom(c), countersFor(ctx)) }),
 };

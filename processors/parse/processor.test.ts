@@ -93,7 +93,7 @@ describe('parse processor', () => {
     const e = new ParseEngine(defaultSettings({ maxConnections: 2 }), t.counters);
     const convs = [1, 2, 3].map((i) => new Conversation(i.toString(16).padStart(32, '0')));
     for (const c of convs) c.write('GET / HTTP/1.1\r\n\r\n');
-    const out = e.process(convs.flatMap((c) => c.records), 0);
+    const out = e.add(convs.flatMap((c) => c.records), 0);
     expect(e.connectionCount).to.equal(2);
     expect(out.map((m) => m.connId)).to.deep.equal([convs[0].connId]);
     expect(t.seen['evicted:max_connections']).to.equal(1);
@@ -104,7 +104,7 @@ describe('parse processor', () => {
     const e = new ParseEngine(defaultSettings(), t.counters);
     const c = new Conversation();
     for (let i = 0; i < 6; i++) c.write('\x16\x03\x01 binary stuff that is not a protocol');
-    expect(e.process(c.records, 0)).to.deep.equal([]);
+    expect(e.add(c.records, 0)).to.deep.equal([]);
     expect(t.seen.undetected).to.equal(1);
   });
 
@@ -112,7 +112,7 @@ describe('parse processor', () => {
     const c = new Conversation('f'.repeat(32), 'unknown');
     c.read('GET /in HTTP/1.1\r\n\r\n');
     c.write('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n');
-    const [m] = new ParseEngine(defaultSettings()).process(c.records, 0);
+    const [m] = new ParseEngine(defaultSettings()).add(c.records, 0);
     expect(m.role).to.equal('server');
     expect(m.reqSeq).to.equal(5000);
     expect(m.respSeq).to.equal(1000);
@@ -125,7 +125,7 @@ describe('parse processor', () => {
     const big = 'HTTP/1.1 200 OK\r\nContent-Length: 10000\r\n\r\n' + 'z'.repeat(10000);
     c.read(big, 4096);
     c.read('HTTP/1.1 204 No Content\r\n\r\n');
-    const ms = new ParseEngine(defaultSettings(), t.counters).process(c.records, 0);
+    const ms = new ParseEngine(defaultSettings(), t.counters).add(c.records, 0);
     expect(ms.map((m) => `${m.http!.path} ${m.http!.status} ${m.respSeq}`)).to.deep.equal(['/big 200 5000', `/next 204 ${5000 + big.length}`]);
     expect(Object.keys(t.seen).filter((k) => k.includes('desync'))).to.deep.equal([]);
   });
@@ -136,7 +136,7 @@ describe('parse processor', () => {
     c.write('GET /a HTTP/1.1\r\nX-Long: ' + 'y'.repeat(5000) + '\r\n\r\n', 30);
     c.write('GET /b HTTP/1.1\r\n\r\n');
     c.read('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n');
-    const ms = new ParseEngine(defaultSettings(), t.counters).process(c.records, 0);
+    const ms = new ParseEngine(defaultSettings(), t.counters).add(c.records, 0);
     expect(ms.map((m) => `${m.http!.path} ${m.http!.status}`)).to.deep.equal(['/a 200', '/b 201']);
     expect(t.seen['http:desync_gap']).to.equal(1);
   });

@@ -7,7 +7,8 @@
  *
  *   records$.pipe(parseOperator(config, counters)) // → L7Message[] batches
  */
-import { Observable, asyncScheduler, type OperatorFunction, type SchedulerLike } from 'rxjs';
+import { asyncScheduler, type OperatorFunction, type SchedulerLike } from 'rxjs';
+import { statefulOperator, type StatefulEngine } from '../../core/stateful-operator';
 import type { L7Message, NetworkRecord, Protocol } from '../../core/signals';
 import { ConnMeta, copyRecord, FuncId, isEgress as isEgressCall, isIngress as isIngressCall } from '../../core/records/network-data';
 import { Dir, type ProtocolSession } from './decoder';
@@ -80,7 +81,7 @@ class Connection {
 /** Failure tallies for one batch, flushed to the counters once per batch. */
 type Tally = Map<string, number>;
 
-export class ParseEngine {
+export class ParseEngine implements StatefulEngine<NetworkRecord, L7Message> {
   private readonly conns = new Map<string, Connection>();
   private readonly enabled: ReadonlySet<Protocol>;
   private out: L7Message[] = [];
@@ -101,7 +102,7 @@ export class ParseEngine {
   private batchNo = 0;
 
   /** Parses one batch of records; returns the messages completed by it. */
-  process(batch: readonly NetworkRecord[], now: number): L7Message[] {
+  add(batch: readonly NetworkRecord[], now: number): L7Message[] {
     // Records of one connection go in `index` order; a batch holds many connections interleaved,
     // and is almost always in order already: look each connection up once, and notice if not.
     const stamp = ++this.batchNo;
@@ -134,7 +135,7 @@ export class ParseEngine {
       const ordered = [...batch].sort((a, b) => (a.connId < b.connId ? -1 : a.connId > b.connId ? 1 : a.index - b.index));
       for (const r of ordered) this.feed(this.connection(r.connId, now, stamp), r);
     }
-    return this.flush();
+    return this.takeCompleted();
   }
 
   private connection(id: string, now: number, stamp: number): Connection {
@@ -278,7 +279,7 @@ export class ParseEngine {
   }
 
   /** Frees connections idle since before `now - idleTimeoutMs`; returns what that completed. */
-  sweep(now: number): L7Message[] {
+  tick(now: number): L7Message[] {
     const limit = now - this.settings.idleTimeoutMs;
     let n = 0;
     for (const [id, c] of this.conns) {
@@ -287,16 +288,17 @@ export class ParseEngine {
       n++;
     }
     if (n) this.counters.evictedConnections('idle', n);
-    return this.flush();
+    return this.takeCompleted();
   }
 
   /** Input completed: every connection ends here. */
-  closeAll(): L7Message[] {
+  flush(): L7Message[] {
     for (const [id, c] of [...this.conns]) this.release(id, c);
-    return this.flush();
+    return this.takeCompleted();
   }
 
-  private flush(): L7Message[] {
+  /** The messages completed since the last call, counted. */
+  private takeCompleted(): L7Message[] {
     const out = this.out;
     this.out = [];
     if (out.length) {
@@ -330,34 +332,9 @@ export class ParseEngine {
 
 /**
  * The operator: one output batch per input batch that completed messages, one
- * per idle sweep that freed any, and a last one when the input completes.
+ * per idle sweep (every half idle timeout) that freed any, and a last one when
+ * the input completes.
  */
 export function parseOperator(settings: ParseSettings, counters: ParseCounters = NO_COUNTERS, scheduler: SchedulerLike = asyncScheduler): OperatorFunction<NetworkRecord[], L7Message[]> {
-  return (source) =>
-    new Observable<L7Message[]>((subscriber) => {
-      const engine = new ParseEngine(settings, counters);
-      const period = Math.max(1, Math.floor(settings.idleTimeoutMs / 2));
-      const sweeper = scheduler.schedule(function (this: { schedule(state?: unknown, delay?: number): void }) {
-        const out = engine.sweep(scheduler.now());
-        if (out.length) subscriber.next(out);
-        this.schedule(undefined, period);
-      }, period);
-      const sub = source.subscribe({
-        next: (batch) => {
-          const out = engine.process(batch, scheduler.now());
-          if (out.length) subscriber.next(out);
-        },
-        error: (e) => subscriber.error(e),
-        complete: () => {
-          sweeper.unsubscribe();
-          const out = engine.closeAll();
-          if (out.length) subscriber.next(out);
-          subscriber.complete();
-        },
-      });
-      return () => {
-        sweeper.unsubscribe();
-        sub.unsubscribe();
-      };
-    });
+  return statefulOperator(() => new ParseEngine(settings, counters), Math.floor(settings.idleTimeoutMs / 2), scheduler);
 }

@@ -6,7 +6,7 @@ export interface PropagationConfig {
   propagators: PropagatorName[];
 }
 
-export const propagationFactory: ProcessorFactory<PropagationConfig> = {
+export const propagationFactory: ProcessorFactory<PropagationConfig, 'messages', 'messages'> = {
   kind: 'processor',
   type: 'propagation',
   consumes: 'messages',

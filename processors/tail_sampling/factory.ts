@@ -2,7 +2,7 @@ import type { ProcessorFactory } from '../../core/component';
 import { schema, type TailSamplingConfig } from './config';
 import { tailSampling } from './processor';
 
-export const tailSamplingFactory: ProcessorFactory<TailSamplingConfig> = {
+export const tailSamplingFactory: ProcessorFactory<TailSamplingConfig, 'traces', 'traces'> = {
   kind: 'processor',
   type: 'tail_sampling',
   consumes: 'traces',

@@ -6,6 +6,7 @@
  */
 import type { ComponentTelemetry } from '../../core/telemetry/metrics';
 import type { Span, Trace } from '../../core/signals';
+import type { StatefulEngine } from '../../core/stateful-operator';
 import { toCount, withDefaults, type TailSamplingConfig } from './config';
 import { buildPolicy } from './policies/build';
 import { Decision, type PolicyContext, type PolicyEvaluator } from './policies/policy';
@@ -91,7 +92,7 @@ function finalDecisionOf(mask: number): Decision {
 /** Decision values are 0..DECISIONS-1: vote counts live in flat arrays indexed by them. */
 const DECISIONS = 7;
 
-export class TailSampler {
+export class TailSampler implements StatefulEngine<Trace, Trace> {
   private readonly held = new Map<string, Held>();
   /** ids in arrival order, a ring of num_traces slots: the oldest is overwritten, as the Collector's circular buffer */
   private readonly arrivals: string[] = [];
@@ -133,7 +134,10 @@ export class TailSampler {
     return this.held.size;
   }
 
-  /** Takes a batch; returns what is released at once (late spans of sampled traces, cache hits). */
+  /**
+   * Takes a batch; returns what is released at once: late spans of sampled
+   * traces, cache hits, and with decision_wait 0 the traces decided on arrival.
+   */
   add(traces: readonly Trace[]): Trace[] {
     const out: Trace[] = [];
     const now = this.clock.now();
@@ -171,6 +175,7 @@ export class TailSampler {
       this.count.late(lateNotSampled, { decision: 'not_sampled' });
       this.telemetry.dropped(lateNotSampled, 'not_sampled');
     }
+    if (this.config.decision_wait <= 0) for (const t of this.tick()) out.push(t);
     return out;
   }
 

@@ -115,7 +115,7 @@ describe('thread correlation', () => {
   it('decides the oldest calls at once beyond max_pending', () => {
     const corr = new ThreadCorrelator({ ...OPTS, maxPending: 2 });
     const calls = [1, 2, 3, 4].map((i) => clientCall(10, i * MS, i * MS + 1));
-    const out = corr.push(calls, 0);
+    const out = corr.add(calls, 0);
     expect(out).to.deep.equal(calls.slice(0, 2));
     expect(corr.pendingCount).to.equal(2);
   });

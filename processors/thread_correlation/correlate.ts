@@ -12,7 +12,8 @@
  * @example
  * messages$.pipe(correlateThreads({ waitMs: 2000, ... }))
  */
-import { asyncScheduler, interval, Observable, type OperatorFunction, type SchedulerLike } from 'rxjs';
+import { asyncScheduler, type OperatorFunction, type SchedulerLike } from 'rxjs';
+import { statefulOperator, type StatefulEngine } from '../../core/stateful-operator';
 import type { L7Message } from '../../core/signals';
 import { ThreadTimelines, type CallResult, type TimelineOptions } from './timeline';
 
@@ -39,7 +40,7 @@ interface Pending {
   arrivedMs: number;
 }
 
-export class ThreadCorrelator {
+export class ThreadCorrelator implements StatefulEngine<L7Message, L7Message> {
   private readonly timelines: ThreadTimelines;
   private readonly pending: Pending[] = [];
   private head = 0;
@@ -64,7 +65,7 @@ export class ThreadCorrelator {
   }
 
   /** Takes a batch; returns what can go on now. */
-  push(batch: readonly L7Message[], nowMs: number): L7Message[] {
+  add(batch: readonly L7Message[], nowMs: number): L7Message[] {
     const out: L7Message[] = [];
     // Servers first: a call in this batch may belong to a request in the same batch.
     for (const m of batch) {
@@ -162,26 +163,6 @@ export function correlateThreads(
   counters: CorrelateCounters = NO_COUNTERS,
   scheduler: SchedulerLike = asyncScheduler,
 ): OperatorFunction<L7Message[], L7Message[]> {
-  return (source) =>
-    new Observable<L7Message[]>((subscriber) => {
-      const correlator = new ThreadCorrelator(opts, counters);
-      const emit = (out: L7Message[]) => {
-        if (out.length) subscriber.next(out);
-      };
-      // A quarter of the wait: a call is held at most 1.25 × wait of wall time.
-      const ticks = interval(Math.max(1, opts.waitMs / 4), scheduler).subscribe(() => emit(correlator.tick(scheduler.now())));
-      const input = source.subscribe({
-        next: (batch) => emit(correlator.push(batch, scheduler.now())),
-        error: (e) => subscriber.error(e),
-        complete: () => {
-          ticks.unsubscribe();
-          emit(correlator.flush());
-          subscriber.complete();
-        },
-      });
-      return () => {
-        ticks.unsubscribe();
-        input.unsubscribe();
-      };
-    });
+  // A quarter of the wait: a call is held at most 1.25 × wait of wall time.
+  return statefulOperator(() => new ThreadCorrelator(opts, counters), opts.waitMs / 4, scheduler);
 }

@@ -9,7 +9,7 @@ export interface ThreadCorrelationConfig {
   max_pending: number;
 }
 
-export const threadCorrelationFactory: ProcessorFactory<ThreadCorrelationConfig> = {
+export const threadCorrelationFactory: ProcessorFactory<ThreadCorrelationConfig, 'messages', 'messages'> = {
   kind: 'processor',
   type: 'thread_correlation',
   consumes: 'messages',

@@ -1,8 +1,8 @@
 /** Components for core tests: a source that emits given batches, a holding processor, a sink. */
-import { Observable, Subject } from 'rxjs';
+import { map, Observable, Subject } from 'rxjs';
 import type { ExporterFactory, ProcessorFactory, ReceiverFactory } from '../../core/component';
 import { Registry } from '../../core/component';
-import { SIGNAL_TYPES, type SignalType } from '../../core/signals';
+import { SIGNAL_TYPES, type SignalType, type Span } from '../../core/signals';
 import { factories } from '../../registry';
 import { SinkExporter } from './sink';
 
@@ -48,14 +48,14 @@ export const holdFactory: ProcessorFactory<{ consumes: string; produces: string 
   }),
 };
 
-/** records → spans, to test chaining: a stand-in with the signature of a real stage. */
-export const toSpansFactory: ProcessorFactory<Record<string, never>> = {
+/** records → spans, to test chaining: a stand-in with the signature of a real stage (it makes no spans). */
+export const toSpansFactory: ProcessorFactory<Record<string, never>, 'records', 'spans'> = {
   kind: 'processor',
   type: 'to_spans',
   schema: {},
   consumes: 'records',
   produces: 'spans',
-  create: () => ({ operator: (s) => s }),
+  create: () => ({ operator: map((): Span[] => []) }),
 };
 
 export const testSinkFactory: ExporterFactory<{ accepts: string[] }> = {

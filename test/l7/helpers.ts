@@ -33,8 +33,8 @@ export function parseRecords(records: NetworkRecord[], settings: Partial<ParseSe
   };
   const engine = new ParseEngine(defaultSettings(settings), counters);
   const messages: L7Message[] = [];
-  for (let i = 0; i < records.length; i += batch) messages.push(...engine.process(records.slice(i, i + batch), 0));
-  messages.push(...engine.closeAll());
+  for (let i = 0; i < records.length; i += batch) messages.push(...engine.add(records.slice(i, i + batch), 0));
+  messages.push(...engine.flush());
   return { messages, tallies };
 }
 

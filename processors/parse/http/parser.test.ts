@@ -132,8 +132,8 @@ describe('http parser properties', function () {
     fc.assert(
       fc.property(fc.array(exchange, { minLength: 1, maxLength: 4 }), fc.array(fc.nat(), { maxLength: 12 }), fc.array(fc.nat(), { maxLength: 12 }), (xs, reqCuts, respCuts) => {
         const { req, resp, expected } = serialise(xs);
-        const whole = new ParseEngine(defaultSettings()).process(clientRecords([req], [resp]), 0);
-        const pieces = new ParseEngine(defaultSettings()).process(clientRecords(cut(req, reqCuts), cut(resp, respCuts)), 0);
+        const whole = new ParseEngine(defaultSettings()).add(clientRecords([req], [resp]), 0);
+        const pieces = new ParseEngine(defaultSettings()).add(clientRecords(cut(req, reqCuts), cut(resp, respCuts)), 0);
         expect(summary(whole)).to.deep.equal(expected);
         expect(summary(pieces)).to.deep.equal(expected);
         expect(pieces.map((m) => [m.reqSeq, m.respSeq])).to.deep.equal(whole.map((m) => [m.reqSeq, m.respSeq]));
@@ -155,8 +155,8 @@ describe('http parser properties', function () {
         const mutated = insertNoise(target, noise, where);
         const c = counting();
         const e = new ParseEngine(defaultSettings(), c.counters);
-        e.process(inRequest ? clientRecords(cut(mutated, [cutAt]), [resp]) : clientRecords([req], cut(mutated, [cutAt])), 0);
-        e.closeAll();
+        e.add(inRequest ? clientRecords(cut(mutated, [cutAt]), [resp]) : clientRecords([req], cut(mutated, [cutAt])), 0);
+        e.flush();
         failures += c.failures();
       }),
       { numRuns: 100000 },

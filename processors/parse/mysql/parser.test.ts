@@ -43,7 +43,7 @@ function run(req: Buffer[], resp: Buffer[], over = {}): L7Message[] {
     if (code !== 0x19 && code !== 0x01 && j < resp.length) c.read(resp[j++]);
   }
   c.close();
-  return new ParseEngine(defaultSettings(over)).process(c.records, 0);
+  return new ParseEngine(defaultSettings(over)).add(c.records, 0);
 }
 
 describe('mysql sanitizer', () => {
@@ -167,7 +167,7 @@ describe('mysql parser properties', function () {
               seqIn += c.length;
             }
           });
-          return [...e.process(out, 0), ...e.closeAll()];
+          return [...e.add(out, 0), ...e.flush()];
         };
         const whole = interleave((b) => [b]);
         const pieces = interleave((b, i) => cut(b, i < 100 ? rc : sc));
@@ -189,8 +189,8 @@ describe('mysql parser properties', function () {
         const target = inRequest ? req : resp;
         const mutated = insertNoise(target, noise, where);
         const e = new ParseEngine(defaultSettings(), counters);
-        e.process(inRequest ? clientRecords(cut(mutated, [cutAt]), [resp]) : clientRecords([req], cut(mutated, [cutAt])), 0);
-        e.closeAll();
+        e.add(inRequest ? clientRecords(cut(mutated, [cutAt]), [resp]) : clientRecords([req], cut(mutated, [cutAt])), 0);
+        e.flush();
       }),
       { numRuns: 100000 },
     );

@@ -12,7 +12,7 @@ function run(req: string | Uint8Array[], resp: string | Uint8Array[], keepArgs =
   const e = new ParseEngine(defaultSettings({ redis: { keepArgs, maxArgs: 16, maxArgLength: 128 } }));
   const r = typeof req === 'string' ? [b(req)] : req;
   const s = typeof resp === 'string' ? [b(resp)] : resp;
-  return e.process(clientRecords(r, s), 0);
+  return e.add(clientRecords(r, s), 0);
 }
 
 const cmd = (...a: string[]): string => `*${a.length}\r\n` + a.map((x) => `$${Buffer.byteLength(x)}\r\n${x}\r\n`).join('');
@@ -84,7 +84,7 @@ describe('redis parser', () => {
       { ...c, funcId: 1, index: 2, tcpSeq: 9000 + reply.length, payload: b('+PONG\r\n'), actSize: 7, bufLen: 7 },
       { ...close, index: 3 },
     );
-    const ms = e.process(recs, 0);
+    const ms = e.add(recs, 0);
     expect(ms.map((m) => `${m.redis!.command} ${m.outcome} ${m.respSeq}`)).to.deep.equal(['GET ok 9000', `PING ok ${9000 + reply.length}`]);
   });
 });
@@ -149,8 +149,8 @@ describe('redis parser properties', function () {
         const target = inRequest ? req : resp;
         const mutated = insertNoise(target, noise, where);
         const e = new ParseEngine(defaultSettings(), counters(failures));
-        e.process(inRequest ? clientRecords(cut(mutated, [cutAt]), [resp]) : clientRecords([req], cut(mutated, [cutAt])), 0);
-        e.closeAll();
+        e.add(inRequest ? clientRecords(cut(mutated, [cutAt]), [resp]) : clientRecords([req], cut(mutated, [cutAt])), 0);
+        e.flush();
       }),
       { numRuns: 100000 },
     );
