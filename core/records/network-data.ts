@@ -1,7 +1,8 @@
 /**
  * The `struct network_data` layout (bpf/network_data.h) and the codec between
- * its bytes and NetworkRecord. A layout travels with every capture file and is
- * reported by the native addon, so a reader checks it instead of trusting it.
+ * its bytes and NetworkRecord. NETWORK_DATA_LAYOUT is the one table of offsets:
+ * the codec takes its offsets from it, and the layout that travels with every
+ * capture file or that the native addon reports is checked against it.
  */
 import type { HostInfo, NetworkRecord } from '../signals';
 
@@ -85,6 +86,40 @@ export const NETWORK_DATA_LAYOUT: RecordLayout = {
 };
 
 export const META_SIZE = NETWORK_DATA_LAYOUT.metaSize;
+
+function layoutField(name: string): LayoutField {
+  const field = NETWORK_DATA_LAYOUT.fields.find((f) => f.name === name);
+  if (!field) throw new Error(`NETWORK_DATA_LAYOUT has no field ${name}`);
+  return field;
+}
+
+// Where the codec below reads and writes each field, taken once from the table above.
+const TS = layoutField('ts').offset;
+const TS_TAIL = layoutField('ts_tail').offset;
+// tid_utid: the kernel thread id in the low 32 bits, a user-level thread id in the high 32
+const TID = layoutField('tid_utid').offset;
+const UTID = TID + 4;
+const COMM = layoutField('comm').offset;
+const COMM_SIZE = layoutField('comm').size;
+// the connection id is uni_id's bytes as hex: sk, ktime, prandom
+const CONN_ID = layoutField('uni_id.sk').offset;
+const CONN_ID_SIZE = layoutField('uni_id.prandom').offset + layoutField('uni_id.prandom').size - CONN_ID;
+const SK = CONN_ID;
+const KTIME = layoutField('uni_id.ktime').offset;
+const PRANDOM = layoutField('uni_id.prandom').offset;
+const SADDR = layoutField('conn.saddr').offset;
+const DADDR = layoutField('conn.daddr').offset;
+const SPORT = layoutField('conn.sport').offset;
+const DPORT = layoutField('conn.dport').offset;
+const PID = layoutField('conn.pid').offset;
+const NETNS = layoutField('conn.netns').offset;
+const CONN_META = layoutField('conn.meta').offset;
+const TCP_SEQ = layoutField('tcp_seq').offset;
+const FUNC_ID = layoutField('func_id').offset;
+const FD = layoutField('fd').offset;
+const BUF_LEN = layoutField('buf_len').offset;
+const ACT_SIZE = layoutField('act_size').offset;
+const INDEX = layoutField('index').offset;
 
 /**
  * Names the first difference between a layout found in a file or reported by
@@ -174,7 +209,7 @@ export function writeAddress(buf: Uint8Array, at: number, text: string, isV6: bo
 
 function commText(buf: Uint8Array, at: number): string {
   let end = at;
-  while (end < at + 16 && buf[end] !== 0) end++;
+  while (end < at + COMM_SIZE && buf[end] !== 0) end++;
   return Buffer.from(buf.buffer, buf.byteOffset + at, end - at).toString('latin1');
 }
 
@@ -198,10 +233,10 @@ export class DecodeCache {
   constructor(private readonly limit = 65536) {}
 
   connection(buf: Buffer, dv: DataView, at: number, isV6: boolean, connMeta: number): { connId: string; saddr: string; daddr: string } {
-    const sk0 = dv.getUint32(at + 40, true);
-    const sk1 = dv.getUint32(at + 44, true);
-    const ktime = dv.getUint32(at + 48, true);
-    const prandom = dv.getUint32(at + 52, true);
+    const sk0 = dv.getUint32(at + SK, true);
+    const sk1 = dv.getUint32(at + SK + 4, true);
+    const ktime = dv.getUint32(at + KTIME, true);
+    const prandom = dv.getUint32(at + PRANDOM, true);
     const hit = this.conns.get(prandom);
     if (hit && hit.sk0 === sk0 && hit.sk1 === sk1 && hit.ktime === ktime && hit.meta === connMeta) return hit;
     if (this.conns.size >= this.limit) this.conns.clear();
@@ -210,23 +245,24 @@ export class DecodeCache {
       sk1,
       ktime,
       meta: connMeta,
-      connId: buf.toString('hex', at + 40, at + 56),
-      saddr: addressText(buf, at + 56, isV6),
-      daddr: addressText(buf, at + 72, isV6),
+      connId: buf.toString('hex', at + CONN_ID, at + CONN_ID + CONN_ID_SIZE),
+      saddr: addressText(buf, at + SADDR, isV6),
+      daddr: addressText(buf, at + DADDR, isV6),
     };
     this.conns.set(prandom, made);
     return made;
   }
 
   comm(buf: Buffer, dv: DataView, at: number, tid: number): string {
-    const w0 = dv.getUint32(at + 24, true);
-    const w1 = dv.getUint32(at + 28, true);
-    const w2 = dv.getUint32(at + 32, true);
-    const w3 = dv.getUint32(at + 36, true);
+    // the 16 bytes of comm as four words
+    const w0 = dv.getUint32(at + COMM, true);
+    const w1 = dv.getUint32(at + COMM + 4, true);
+    const w2 = dv.getUint32(at + COMM + 8, true);
+    const w3 = dv.getUint32(at + COMM + 12, true);
     const hit = this.comms.get(tid);
     if (hit && hit.w0 === w0 && hit.w1 === w1 && hit.w2 === w2 && hit.w3 === w3) return hit.comm;
     if (this.comms.size >= this.limit) this.comms.clear();
-    const comm = commText(buf, at + 24);
+    const comm = commText(buf, at + COMM);
     this.comms.set(tid, { w0, w1, w2, w3, comm });
     return comm;
   }
@@ -241,30 +277,30 @@ export function decodeRecord(buf: Buffer, at: number, length: number, host: Host
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const error = recordError(dv, at, length);
   if (error) return error;
-  const actSize = dv.getInt32(at + 120, true);
-  const connMeta = dv.getUint32(at + 100, true);
+  const actSize = dv.getInt32(at + ACT_SIZE, true);
+  const connMeta = dv.getUint32(at + CONN_META, true);
   const isV6 = (connMeta & ConnMeta.IPV6) !== 0;
   return {
     // two 32-bit halves: exact below 2^53 and several times cheaper than a BigInt
-    ts: dv.getUint32(at, true) + dv.getUint32(at + 4, true) * 4294967296,
-    tsTail: dv.getUint32(at + 8, true) + dv.getUint32(at + 12, true) * 4294967296,
-    tid: dv.getUint32(at + 16, true),
-    utid: dv.getUint32(at + 20, true),
-    comm: commText(buf, at + 24),
-    connId: hexOf(buf, at + 40, 16),
-    saddr: addressText(buf, at + 56, isV6),
-    daddr: addressText(buf, at + 72, isV6),
-    sport: dv.getUint16(at + 88, true),
-    dport: dv.getUint16(at + 90, true),
-    pid: dv.getUint32(at + 92, true),
-    netns: dv.getUint32(at + 96, true),
+    ts: dv.getUint32(at + TS, true) + dv.getUint32(at + TS + 4, true) * 4294967296,
+    tsTail: dv.getUint32(at + TS_TAIL, true) + dv.getUint32(at + TS_TAIL + 4, true) * 4294967296,
+    tid: dv.getUint32(at + TID, true),
+    utid: dv.getUint32(at + UTID, true),
+    comm: commText(buf, at + COMM),
+    connId: hexOf(buf, at + CONN_ID, CONN_ID_SIZE),
+    saddr: addressText(buf, at + SADDR, isV6),
+    daddr: addressText(buf, at + DADDR, isV6),
+    sport: dv.getUint16(at + SPORT, true),
+    dport: dv.getUint16(at + DPORT, true),
+    pid: dv.getUint32(at + PID, true),
+    netns: dv.getUint32(at + NETNS, true),
     connMeta,
-    tcpSeq: dv.getUint32(at + 104, true),
-    funcId: dv.getUint16(at + 110, true),
-    fd: dv.getInt32(at + 112, true),
-    bufLen: dv.getInt32(at + 116, true),
+    tcpSeq: dv.getUint32(at + TCP_SEQ, true),
+    funcId: dv.getUint16(at + FUNC_ID, true),
+    fd: dv.getInt32(at + FD, true),
+    bufLen: dv.getInt32(at + BUF_LEN, true),
     actSize,
-    index: dv.getUint32(at + 124, true),
+    index: dv.getUint32(at + INDEX, true),
     payload: buf.subarray(at + META_SIZE, at + META_SIZE + actSize),
     host,
   };
@@ -309,16 +345,16 @@ export class RecordView implements NetworkRecord {
   }
 
   get ts(): number {
-    return this.u32(0) + this.u32(4) * 4294967296;
+    return this.u32(TS) + this.u32(TS + 4) * 4294967296;
   }
   get tsTail(): number {
-    return this.u32(8) + this.u32(12) * 4294967296;
+    return this.u32(TS_TAIL) + this.u32(TS_TAIL + 4) * 4294967296;
   }
   get tid(): number {
-    return this.u32(16);
+    return this.u32(TID);
   }
   get utid(): number {
-    return this.u32(20);
+    return this.u32(UTID);
   }
   get comm(): string {
     const b = this.batch;
@@ -334,37 +370,37 @@ export class RecordView implements NetworkRecord {
     return this.strings().daddr;
   }
   get sport(): number {
-    return this.batch.dv.getUint16(this.at + 88, true);
+    return this.batch.dv.getUint16(this.at + SPORT, true);
   }
   get dport(): number {
-    return this.batch.dv.getUint16(this.at + 90, true);
+    return this.batch.dv.getUint16(this.at + DPORT, true);
   }
   get pid(): number {
-    return this.u32(92);
+    return this.u32(PID);
   }
   get netns(): number {
-    return this.u32(96);
+    return this.u32(NETNS);
   }
   get connMeta(): number {
-    return this.u32(100);
+    return this.u32(CONN_META);
   }
   get tcpSeq(): number {
-    return this.u32(104);
+    return this.u32(TCP_SEQ);
   }
   get funcId(): number {
-    return this.batch.dv.getUint16(this.at + 110, true);
+    return this.batch.dv.getUint16(this.at + FUNC_ID, true);
   }
   get fd(): number {
-    return this.batch.dv.getInt32(this.at + 112, true);
+    return this.batch.dv.getInt32(this.at + FD, true);
   }
   get bufLen(): number {
-    return this.batch.dv.getInt32(this.at + 116, true);
+    return this.batch.dv.getInt32(this.at + BUF_LEN, true);
   }
   get actSize(): number {
-    return this.batch.dv.getInt32(this.at + 120, true);
+    return this.batch.dv.getInt32(this.at + ACT_SIZE, true);
   }
   get index(): number {
-    return this.u32(124);
+    return this.u32(INDEX);
   }
   get payload(): Uint8Array {
     const start = this.at + META_SIZE;
@@ -378,7 +414,7 @@ export class RecordView implements NetworkRecord {
 /** Why the `length` bytes at `at` cannot be a record, or undefined when they can. */
 export function recordError(dv: DataView, at: number, length: number): string | undefined {
   if (length < META_SIZE) return `record of ${length} bytes is shorter than the ${META_SIZE}-byte header`;
-  const actSize = dv.getInt32(at + 120, true);
+  const actSize = dv.getInt32(at + ACT_SIZE, true);
   if (actSize < 0 || actSize > length - META_SIZE) {
     return `act_size ${actSize} does not fit the ${length - META_SIZE} payload bytes present`;
   }
@@ -420,26 +456,26 @@ export function encodedSize(r: NetworkRecord): number {
 /** Encodes a record into `buf` at `at` (encodedSize(r) bytes); the inverse of decodeRecord. */
 export function encodeRecord(r: NetworkRecord, buf: Buffer, at: number): number {
   buf.fill(0, at, at + META_SIZE);
-  buf.writeBigUInt64LE(BigInt(r.ts), at);
-  buf.writeBigUInt64LE(BigInt(r.tsTail), at + 8);
-  buf.writeUInt32LE(r.tid >>> 0, at + 16);
-  buf.writeUInt32LE(r.utid >>> 0, at + 20);
-  buf.write(r.comm.slice(0, 16), at + 24, 'latin1');
-  buf.write(r.connId.slice(0, 32), at + 40, 'hex');
+  buf.writeBigUInt64LE(BigInt(r.ts), at + TS);
+  buf.writeBigUInt64LE(BigInt(r.tsTail), at + TS_TAIL);
+  buf.writeUInt32LE(r.tid >>> 0, at + TID);
+  buf.writeUInt32LE(r.utid >>> 0, at + UTID);
+  buf.write(r.comm.slice(0, COMM_SIZE), at + COMM, 'latin1');
+  buf.write(r.connId.slice(0, 2 * CONN_ID_SIZE), at + CONN_ID, 'hex');
   const isV6 = (r.connMeta & ConnMeta.IPV6) !== 0;
-  writeAddress(buf, at + 56, r.saddr, isV6);
-  writeAddress(buf, at + 72, r.daddr, isV6);
-  buf.writeUInt16LE(r.sport, at + 88);
-  buf.writeUInt16LE(r.dport, at + 90);
-  buf.writeUInt32LE(r.pid >>> 0, at + 92);
-  buf.writeUInt32LE(r.netns >>> 0, at + 96);
-  buf.writeUInt32LE(r.connMeta >>> 0, at + 100);
-  buf.writeUInt32LE(r.tcpSeq >>> 0, at + 104);
-  buf.writeUInt16LE(r.funcId, at + 110);
-  buf.writeInt32LE(r.fd, at + 112);
-  buf.writeInt32LE(r.bufLen, at + 116);
-  buf.writeInt32LE(r.payload.length, at + 120);
-  buf.writeUInt32LE(r.index >>> 0, at + 124);
+  writeAddress(buf, at + SADDR, r.saddr, isV6);
+  writeAddress(buf, at + DADDR, r.daddr, isV6);
+  buf.writeUInt16LE(r.sport, at + SPORT);
+  buf.writeUInt16LE(r.dport, at + DPORT);
+  buf.writeUInt32LE(r.pid >>> 0, at + PID);
+  buf.writeUInt32LE(r.netns >>> 0, at + NETNS);
+  buf.writeUInt32LE(r.connMeta >>> 0, at + CONN_META);
+  buf.writeUInt32LE(r.tcpSeq >>> 0, at + TCP_SEQ);
+  buf.writeUInt16LE(r.funcId, at + FUNC_ID);
+  buf.writeInt32LE(r.fd, at + FD);
+  buf.writeInt32LE(r.bufLen, at + BUF_LEN);
+  buf.writeInt32LE(r.payload.length, at + ACT_SIZE);
+  buf.writeUInt32LE(r.index >>> 0, at + INDEX);
   buf.set(r.payload, at + META_SIZE);
   return META_SIZE + r.payload.length;
 }
