@@ -1,53 +1,48 @@
 import type { ConnectorFactory } from '../../core/component';
 import { parseDuration } from '../../core/config/duration';
+import { setting, type ConfigOf, type ConfigProblem } from '../../core/config/schema';
 import { SpanMetricsConnector, type Dimension } from './connector';
-
-export interface SpanMetricsConfig {
-  histogram: { disable: boolean; unit: string; explicit: { buckets: Array<string | number> } };
-  dimensions: Dimension[];
-  exclude_dimensions: string[];
-  namespace: string;
-  metrics_flush_interval: number;
-  metrics_expiration: number;
-  aggregation_temporality: string;
-  aggregation_cardinality_limit: number;
-}
 
 /** The Collector's defaults: 2ms … 15s. */
 const DEFAULT_BUCKETS = ['2ms', '4ms', '6ms', '8ms', '10ms', '50ms', '100ms', '200ms', '400ms', '800ms', '1s', '1400ms', '2s', '5s', '10s', '15s'];
-const TEMPORALITIES = ['AGGREGATION_TEMPORALITY_CUMULATIVE', 'AGGREGATION_TEMPORALITY_DELTA'];
+const TEMPORALITIES = ['AGGREGATION_TEMPORALITY_CUMULATIVE', 'AGGREGATION_TEMPORALITY_DELTA'] as const;
+
+export const schema = {
+  histogram: {
+    disable: setting.bool(false, 'Do not produce the duration histogram.'),
+    unit: setting.oneOf(['ms', 's'], 'ms', 'Unit of the duration histogram: ms or s.'),
+    explicit: {
+      // durations checked by validate, which names the bad entry
+      buckets: setting.custom<Array<string | number>>(Array, DEFAULT_BUCKETS, 'Histogram bucket bounds as durations ("2ms", "1s").'),
+    },
+  },
+  // entries checked by validate, which names the bad one
+  dimensions: setting.custom<Dimension[]>(
+    Array,
+    [{ name: 'server.address' }, { name: 'db.system.name' }],
+    'Extra dimensions: span attribute (then resource attribute) names, each with an optional default. By default the peer (server.address) and the database system, so requests are counted per service, operation and peer.',
+  ),
+  exclude_dimensions: setting.stringList([], 'Dimensions to leave out, including the standard service.name, span.name, span.kind, status.code.'),
+  namespace: setting.string('traces.span.metrics', 'Prefix of the metric names (<namespace>.calls, <namespace>.duration).'),
+  metrics_flush_interval: setting.duration('60s', 'How often the metrics are emitted.'),
+  metrics_expiration: setting.duration('0', 'Cumulative series not updated for this long are dropped; 0 keeps them.'),
+  aggregation_temporality: setting.oneOf(TEMPORALITIES, 'AGGREGATION_TEMPORALITY_CUMULATIVE', 'AGGREGATION_TEMPORALITY_CUMULATIVE or AGGREGATION_TEMPORALITY_DELTA.'),
+  aggregation_cardinality_limit: setting.nat(
+    10000,
+    'Series kept at most; spans of further dimension sets count into an otel.metric.overflow=true series. (The Collector allows 0 for no limit; espan keeps memory bounded.)',
+  ),
+};
+
+export type SpanMetricsConfig = ConfigOf<typeof schema>;
 
 export const spanMetricsFactory: ConnectorFactory<SpanMetricsConfig> = {
   kind: 'connector',
   type: 'spanmetrics',
   accepts: () => ['spans'],
   produces: () => 'metrics',
-  schema: {
-    histogram: {
-      disable: { doc: 'Do not produce the duration histogram.', format: Boolean, default: false },
-      unit: { doc: 'Unit of the duration histogram: ms or s.', format: ['ms', 's'], default: 'ms' },
-      explicit: {
-        buckets: { doc: 'Histogram bucket bounds as durations ("2ms", "1s").', format: Array, default: DEFAULT_BUCKETS },
-      },
-    },
-    dimensions: {
-      doc: 'Extra dimensions: span attribute (then resource attribute) names, each with an optional default. By default the peer (server.address) and the database system, so requests are counted per service, operation and peer.',
-      format: Array,
-      default: [{ name: 'server.address' }, { name: 'db.system.name' }],
-    },
-    exclude_dimensions: { doc: 'Dimensions to leave out, including the standard service.name, span.name, span.kind, status.code.', format: 'string-list', default: [] },
-    namespace: { doc: 'Prefix of the metric names (<namespace>.calls, <namespace>.duration).', format: String, default: 'traces.span.metrics' },
-    metrics_flush_interval: { doc: 'How often the metrics are emitted.', format: 'duration', default: '60s' },
-    metrics_expiration: { doc: 'Cumulative series not updated for this long are dropped; 0 keeps them.', format: 'duration', default: '0' },
-    aggregation_temporality: { doc: 'AGGREGATION_TEMPORALITY_CUMULATIVE or AGGREGATION_TEMPORALITY_DELTA.', format: TEMPORALITIES, default: 'AGGREGATION_TEMPORALITY_CUMULATIVE' },
-    aggregation_cardinality_limit: {
-      doc: 'Series kept at most; spans of further dimension sets count into an otel.metric.overflow=true series. (The Collector allows 0 for no limit; espan keeps memory bounded.)',
-      format: 'nat',
-      default: 10000,
-    },
-  },
+  schema,
   validate(config) {
-    const problems: Array<{ path: string; message: string }> = [];
+    const problems: ConfigProblem[] = [];
     config.histogram.explicit.buckets.forEach((b, i) => {
       if (parseDuration(b) === undefined) problems.push({ path: `histogram.explicit.buckets.${i}`, message: 'must be a duration such as "2ms" or "1s"' });
     });
@@ -62,12 +57,11 @@ export const spanMetricsFactory: ConnectorFactory<SpanMetricsConfig> = {
     return problems;
   },
   create(config) {
-    const unit = config.histogram.unit === 's' ? 's' : 'ms';
-    const perUnit = unit === 'ms' ? 1 : 1000;
+    const perUnit = config.histogram.unit === 'ms' ? 1 : 1000;
     return new SpanMetricsConnector({
       namespace: config.namespace,
       buckets: config.histogram.explicit.buckets.map((b) => (parseDuration(b) ?? 0) / perUnit),
-      unit,
+      unit: config.histogram.unit,
       histogramDisabled: config.histogram.disable,
       dimensions: config.dimensions.map((d) => (d.default === undefined || d.default === null ? { name: d.name } : { name: d.name, default: d.default })),
       excludeDimensions: config.exclude_dimensions,

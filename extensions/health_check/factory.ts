@@ -1,11 +1,14 @@
 import * as http from 'node:http';
 import type { Extension, ExtensionFactory, ExtensionHost } from '../../core/component';
+import { setting, type ConfigOf } from '../../core/config/schema';
 import { listen } from '../../core/telemetry/server';
 
-export interface HealthCheckConfig {
-  endpoint: string;
-  path: string;
-}
+export const schema = {
+  endpoint: setting.string('localhost:13133', 'host:port to serve on'),
+  path: setting.string('/', 'URL path answering the check'),
+};
+
+export type HealthCheckConfig = ConfigOf<typeof schema>;
 
 /**
  * The Collector's health_check extension: 200 while the pipelines run, 503
@@ -14,10 +17,7 @@ export interface HealthCheckConfig {
 export const healthCheckFactory: ExtensionFactory<HealthCheckConfig> = {
   kind: 'extension',
   type: 'health_check',
-  schema: {
-    endpoint: { doc: 'host:port to serve on', format: String, default: 'localhost:13133' },
-    path: { doc: 'URL path answering the check', format: String, default: '/' },
-  },
+  schema,
   create(config, ctx): Extension & { address?: string } {
     let server: http.Server | undefined;
     const started = new Date().toISOString();

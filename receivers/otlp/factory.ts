@@ -5,67 +5,51 @@
  * send their own spans to be joined.
  */
 import type { ReceiverFactory } from '../../core/component';
+import { setting, type ConfigOf, type ConfigProblem } from '../../core/config/schema';
 import { OtlpReceiver } from './receiver';
 
-export interface ServerTlsSettings {
-  cert_file: string;
-  key_file: string;
-  /** set: clients must present a certificate signed by this CA */
-  client_ca_file: string;
-}
+const tls = {
+  cert_file: setting.string('', 'PEM server certificate; set with key_file to serve TLS'),
+  key_file: setting.string('', 'PEM key of cert_file'),
+  client_ca_file: setting.string('', 'PEM CA: when set, clients must present a certificate it signed (mutual TLS)'),
+};
 
-export interface ServerAuthSettings {
-  bearer_token: string;
-}
-
-export interface OtlpReceiverConfig {
-  protocols: {
-    grpc: { endpoint: string; max_recv_msg_size_mib: number; tls: ServerTlsSettings; auth: ServerAuthSettings };
-    http: { endpoint: string; max_request_body_size: number; traces_url_path: string; tls: ServerTlsSettings; auth: ServerAuthSettings };
-  };
-  /** ms a request may wait for room downstream before the client is told to retry */
-  backpressure_timeout: number;
-}
-
-const tlsSchema = () => ({
-  cert_file: { doc: 'PEM server certificate; set with key_file to serve TLS', format: String, default: '' },
-  key_file: { doc: 'PEM key of cert_file', format: String, default: '' },
-  client_ca_file: { doc: 'PEM CA: when set, clients must present a certificate it signed (mutual TLS)', format: String, default: '' },
-});
-
-const authSchema = () => ({
-  bearer_token: {
-    doc: 'when set, requests must carry "Authorization: Bearer <token>" (espan setting; the Collector uses a bearertokenauth extension). Use ${env:VAR} to keep it out of the file',
-    format: String,
-    default: '',
-  },
-});
+const auth = {
+  bearer_token: setting.string(
+    '',
+    'when set, requests must carry "Authorization: Bearer <token>" (espan setting; the Collector uses a bearertokenauth extension). Use ${env:VAR} to keep it out of the file',
+  ),
+};
 
 export const schema = {
   protocols: {
     grpc: {
-      endpoint: { doc: 'host:port to serve OTLP/gRPC on; "" turns gRPC off', format: String, default: 'localhost:4317' },
-      max_recv_msg_size_mib: { doc: 'largest request accepted, MiB', format: 'nat', default: 4 },
-      tls: tlsSchema(),
-      auth: authSchema(),
+      endpoint: setting.string('localhost:4317', 'host:port to serve OTLP/gRPC on; "" turns gRPC off'),
+      max_recv_msg_size_mib: setting.nat(4, 'largest request accepted, MiB'),
+      tls,
+      auth,
     },
     http: {
-      endpoint: { doc: 'host:port to serve OTLP/HTTP on; "" turns HTTP off', format: String, default: 'localhost:4318' },
-      max_request_body_size: { doc: 'largest request body accepted (after decompression), bytes', format: 'nat', default: 20 * 1024 * 1024 },
-      traces_url_path: { doc: 'URL path of trace export requests', format: String, default: '/v1/traces' },
-      tls: tlsSchema(),
-      auth: authSchema(),
+      endpoint: setting.string('localhost:4318', 'host:port to serve OTLP/HTTP on; "" turns HTTP off'),
+      max_request_body_size: setting.nat(20 * 1024 * 1024, 'largest request body accepted (after decompression), bytes'),
+      traces_url_path: setting.string('/v1/traces', 'URL path of trace export requests'),
+      tls,
+      auth,
     },
   },
-  backpressure_timeout: { doc: 'how long a request may wait for room downstream before the client is told to retry (UNAVAILABLE / 503)', format: 'duration', default: '5s' },
+  backpressure_timeout: setting.duration('5s', 'how long a request may wait for room downstream before the client is told to retry (UNAVAILABLE / 503)'),
 };
+
+export type OtlpReceiverConfig = ConfigOf<typeof schema>;
+export type ServerTlsSettings = ConfigOf<typeof tls>;
+export type ServerAuthSettings = ConfigOf<typeof auth>;
 
 export const otlpReceiverFactory: ReceiverFactory<OtlpReceiverConfig> = {
   kind: 'receiver',
   type: 'otlp',
   schema,
   validate(c) {
-    const out: Array<{ path: string; message: string }> = [];
+    const out: ConfigProblem[] = [];
     for (const p of ['grpc', 'http'] as const) {
       const s = c.protocols[p];
       if (Boolean(s.tls.cert_file) !== Boolean(s.tls.key_file)) out.push({ path: `protocols.${p}.tls`, message: 'cert_file and key_file go together' });
