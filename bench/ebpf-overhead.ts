@@ -19,28 +19,25 @@
 import * as os from 'node:os';
 import { ServiceMetrics } from '../core/telemetry/metrics';
 import { ebpfFactory, type EbpfConfig } from '../receivers/ebpf/factory';
-import { startNginx } from '../test/helpers/servers';
-import { defaultObjectPath, EbpfUnavailableError, loadAddon, preflight, type Tracepoints } from '../receivers/ebpf/native';
+import type { Tracepoints } from '../receivers/ebpf/native';
 import type { EbpfReceiver } from '../receivers/ebpf/receiver';
-import { cpuMsOf, median, missingTools, threadCpu, wrk as wrkRun, workerOf, type LoadRun } from './lib/measure';
+import { ebpfUnavailable } from '../test/ebpf/harness';
 import { configFrom, testContext } from '../test/helpers/context';
+import { missingPrograms, startNginx } from '../test/helpers/servers';
+import { cpuMsOf, median, SMALL_PAGE, threadCpu, wrk as wrkRun, workerOf, type LoadRun } from './lib/measure';
+import { flag, numberOption, option } from './lib/options';
 
-/** The value after `--name`, or undefined when the option is absent. */
-function option(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-}
-const DURATION_S = Number(option('duration') ?? 5);
-const ROUNDS = Number(option('rounds') ?? 2);
-const CONNECTIONS = Number(option('connections') ?? 32);
-const ONLY_NGINX = process.argv.includes('--only-nginx');
+const DURATION_S = numberOption('duration', 5);
+const ROUNDS = numberOption('rounds', 2);
+const CONNECTIONS = numberOption('connections', 32);
+const ONLY_NGINX = flag('only-nginx');
 // Probe attached but selecting no process: the cost of the tracepoints themselves.
-const SELECT_NONE = process.argv.includes('--select-none');
+const SELECT_NONE = flag('select-none');
 // Another build of the probe (e.g. to compare two side by side); empty: this installation's.
 const OBJECT = option('object') ?? '';
 const TRACEPOINTS = (option('tracepoints') ?? 'auto').split(',') as Tracepoints[];
 // The kernel's per-program run-time accounting costs two clock reads per program run: off for a clean ratio.
-const PROBE_STATS = !process.argv.includes('--no-probe-stats');
+const PROBE_STATS = !flag('no-probe-stats');
 
 // The rest of espan's CPU is V8's helper threads (concurrent marking and sweeping) and libuv's.
 const MAIN_THREAD_STAT = `/proc/self/task/${process.pid}/stat`;
@@ -152,20 +149,17 @@ function report(runs: TracedRun[], neighbours: Map<TracedRun, LoadRun[]>): void 
 }
 
 async function main(): Promise<void> {
-  try {
-    preflight(defaultObjectPath());
-    loadAddon();
-  } catch (e) {
-    if (!(e instanceof EbpfUnavailableError)) throw e;
-    console.log(`ebpf-overhead: skipped: ${e.message}`);
+  const ebpfWhy = ebpfUnavailable();
+  if (ebpfWhy) {
+    console.log(`ebpf-overhead: skipped: ${ebpfWhy}`);
     return;
   }
-  const missing = await missingTools('nginx', 'wrk');
+  const missing = missingPrograms('nginx', 'wrk');
   if (missing.length) {
     console.log(`ebpf-overhead: skipped: ${missing.join(', ')} not installed (scripts/setup.sh installs it)`);
     return;
   }
-  const nginx = await startNginx({ 'index.html': '<html><body>' + 'espan '.repeat(90) + '</body></html>\n' });
+  const nginx = await startNginx(SMALL_PAGE);
   nginxPort = nginx.port;
   nginxWorker = workerOf(nginx.pid);
   try {

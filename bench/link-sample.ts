@@ -38,6 +38,7 @@ import { schema as samplingSchema, type TailSamplingConfig } from '../processors
 import { TailSampler } from '../processors/tail_sampling/sampler';
 import { replayFactory } from '../receivers/replay/factory';
 import { testContext } from '../test/helpers/context';
+import { option } from './lib/options';
 
 const BATCH = 512;
 /** send_batch_max_size (spans) of the batch processor before the exporter in examples/linker.yaml */
@@ -272,8 +273,8 @@ function report(role: Role, label: string, r: Result): void {
 }
 
 async function main(): Promise<void> {
-  const roleAt = process.argv.indexOf('--role');
-  const roles: Role[] = roleAt > 0 ? [process.argv[roleAt + 1] as Role] : ['linker', 'all-in-one'];
+  const role = option('role') as Role | undefined;
+  const roles: Role[] = role ? [role] : ['linker', 'all-in-one'];
   const [totalArg, captureArg] = process.argv.slice(2).filter((a, i, all) => !a.startsWith('--') && all[i - 1] !== '--role');
   const total = Number(totalArg ?? 300_000);
   const capture = path.resolve(captureArg ?? path.join(projectRoot(), 'bench', 'testdata', 'linking-two-hosts'));

@@ -7,14 +7,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { CaptureWriter } from '../core/capture/format';
-import { parseConfig } from '../core/config/load';
-import { Service } from '../core/service';
-import { memoryLogger } from '../core/telemetry/logger';
-import { defaultRegistry } from '../registry';
 import { syntheticRecords } from '../test/helpers/records';
+import { runPipeline } from './lib/run-pipeline';
 
 async function replayOnce(file: string, processors: string): Promise<{ seconds: number; records: number }> {
-  const cfg = parseConfig(
+  const { receiversSeconds, metrics } = await runPipeline(
     `receivers: {replay: {path: ${JSON.stringify(file)}}}
 processors: {batch: {}}
 exporters: {nop: {}}
@@ -23,16 +20,8 @@ service:
   pipelines: {traces: {receivers: [replay], processors: [${processors}], exporters: [nop]}}
 `,
     'bench.yaml',
-    defaultRegistry(),
-    {},
   );
-  const svc = new Service(cfg, { logger: memoryLogger() });
-  const t0 = performance.now();
-  await svc.start();
-  await svc.receiversFinished();
-  const seconds = (performance.now() - t0) / 1000;
-  await svc.shutdown();
-  return { seconds, records: await svc.metrics.total('espan_exporter_sent_items_total') };
+  return { seconds: receiversSeconds, records: await metrics.total('espan_exporter_sent_items_total') };
 }
 
 async function main(): Promise<void> {

@@ -8,9 +8,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { promisify } from 'node:util';
 
-export const run = promisify(execFile);
+const run = promisify(execFile);
 
-export const TICK_MS = 1000 / 100; // USER_HZ
+const TICK_MS = 1000 / 100; // USER_HZ
 
 /** utime + stime in ms from a /proc stat file */
 export function cpuMsOf(statPath: string): number {
@@ -49,18 +49,8 @@ export function median(xs: number[]): number {
   return [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 }
 
-/** Which programs are not on PATH. */
-export async function missingTools(...names: string[]): Promise<string[]> {
-  const missing: string[] = [];
-  for (const n of names) {
-    try {
-      await run('sh', ['-c', `command -v ${n}`]);
-    } catch {
-      missing.push(n);
-    }
-  }
-  return missing;
-}
+/** What nginx serves under load: a small page, so the requests and not the copying are measured. */
+export const SMALL_PAGE = { 'index.html': '<html><body>' + 'espan '.repeat(90) + '</body></html>\n' };
 
 export interface LoadRun {
   rps: number;
