@@ -9,18 +9,14 @@
  * to (`${env:PORT}` with PORT=4317 is a number); inside a longer string it is text.
  */
 import { parse as parseYaml } from 'yaml';
+import type { ConfigProblem } from './schema';
 
 export type Env = Record<string, string | undefined>;
 
 const REF = /\$\$|\$\{(?:env:)?([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 const WHOLE = /^\$\{(?:env:)?([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}$/;
 
-export interface ExpandProblem {
-  path: string;
-  message: string;
-}
-
-function lookup(env: Env, name: string, fallback: string | undefined, path: string, unset: ExpandProblem[]): string {
+function lookup(env: Env, name: string, fallback: string | undefined, path: string, unset: ConfigProblem[]): string {
   const v = env[name];
   if (v !== undefined && v !== '') return v;
   if (fallback !== undefined) return fallback;
@@ -29,7 +25,7 @@ function lookup(env: Env, name: string, fallback: string | undefined, path: stri
 }
 
 /** Expands one string; `unset` collects references to unset variables (warnings, as in the Collector). */
-export function expandString(s: string, env: Env, path = '', unset: ExpandProblem[] = []): unknown {
+export function expandString(s: string, env: Env, path = '', unset: ConfigProblem[] = []): unknown {
   const whole = WHOLE.exec(s);
   if (whole) {
     const text = lookup(env, whole[1], whole[2], path, unset);
@@ -53,7 +49,7 @@ function scalarFromYaml(text: string): unknown {
 }
 
 /** Expands every string in a parsed YAML document. */
-export function expandEnv(value: unknown, env: Env, path = '', unset: ExpandProblem[] = []): unknown {
+export function expandEnv(value: unknown, env: Env, path = '', unset: ConfigProblem[] = []): unknown {
   if (typeof value === 'string') return expandString(value, env, path, unset);
   if (Array.isArray(value)) return value.map((v, i) => expandEnv(v, env, `${path}[${i}]`, unset));
   if (value && typeof value === 'object') {

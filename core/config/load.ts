@@ -6,10 +6,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseDocument } from 'yaml';
-import type { ComponentKind, ConnectorFactory, ExporterFactory, ProcessorFactory, ReceiverFactory, Registry } from '../component';
+import type { AnyFactory, ComponentKind, ConnectorFactory, ExporterFactory, ProcessorFactory, ReceiverFactory, Registry } from '../component';
 import type { SignalType } from '../signals';
-import { expandEnv, type Env, type ExpandProblem } from './envsubst';
-import { resolveConfig } from './schema';
+import { telemetrySchema, type TelemetryConfig } from '../telemetry/config';
+import { expandEnv, type Env } from './envsubst';
+import { resolveConfig, type ConfigProblem } from './schema';
 
 export interface ConfigError {
   file: string;
@@ -31,8 +32,9 @@ export interface ComponentConfig {
   id: string;
   kind: ComponentKind;
   type: string;
-  factory: ReceiverFactory | ProcessorFactory | ExporterFactory | ConnectorFactory | import('../component').ExtensionFactory;
-  config: any;
+  factory: AnyFactory;
+  /** the resolved block, of the type its factory's create takes */
+  config: unknown;
 }
 
 export interface PipelineConfig {
@@ -43,11 +45,6 @@ export interface PipelineConfig {
   exporters: string[];
   /** the signal entering each processor, then the signal reaching the exporters */
   signals: SignalType[];
-}
-
-export interface TelemetryConfig {
-  metrics: { level: 'none' | 'basic' | 'normal' | 'detailed'; address: string };
-  logs: { level: 'debug' | 'info' | 'warn' | 'error'; encoding: 'json' | 'console' | 'auto' };
 }
 
 export interface ServiceConfig {
@@ -70,17 +67,6 @@ const SECTIONS: Record<string, ComponentKind> = {
 
 const PIPELINE_TYPES = ['traces', 'metrics'];
 const ID = /^([a-z][a-z0-9_]*)(?:\/([^/\s]+))?$/;
-
-const TELEMETRY_SCHEMA = {
-  metrics: {
-    level: { doc: 'none turns the Prometheus endpoint off', format: ['none', 'basic', 'normal', 'detailed'], default: 'normal' },
-    address: { doc: 'host:port of the Prometheus /metrics endpoint', format: String, default: 'localhost:8888' },
-  },
-  logs: {
-    level: { doc: 'minimum log level', format: ['debug', 'info', 'warn', 'error'], default: 'info' },
-    encoding: { doc: 'json, console, or auto (console on a TTY)', format: ['json', 'console', 'auto'], default: 'auto' },
-  },
-};
 
 function isMapping(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -108,7 +94,7 @@ export function parseConfig(text: string, file: string, registry: Registry, env:
       doc.errors.map((e) => ({ file, path: e.linePos ? `line ${e.linePos[0].line} column ${e.linePos[0].col}` : '(yaml)', message: e.message.split('\n')[0] })),
     );
   }
-  const unset: ExpandProblem[] = [];
+  const unset: ConfigProblem[] = [];
   const root = expandEnv(doc.toJS() ?? {}, env, '', unset);
   const warnings = unset.map((u) => ({ file, path: u.path, message: u.message }));
   if (!isMapping(root)) throw new ConfigInvalid([{ file, path: '(root)', message: 'expected a mapping with receivers, processors, exporters and service' }]);
@@ -149,14 +135,14 @@ export function parseConfig(text: string, file: string, registry: Registry, env:
   const service = root.service ?? {};
   const pipelines: PipelineConfig[] = [];
   let extensions: string[] = [];
-  let telemetry = resolveConfig<TelemetryConfig>(TELEMETRY_SCHEMA, {}).config!;
+  let telemetry = resolveConfig<TelemetryConfig>(telemetrySchema, {}).config!;
   if (!isMapping(service)) {
     err('service', 'expected a mapping with pipelines');
   } else {
     for (const key of Object.keys(service)) {
       if (!['pipelines', 'extensions', 'telemetry'].includes(key)) err(`service.${key}`, 'unknown key; expected one of: extensions, pipelines, telemetry');
     }
-    const t = resolveConfig<TelemetryConfig>(TELEMETRY_SCHEMA, service.telemetry);
+    const t = resolveConfig<TelemetryConfig>(telemetrySchema, service.telemetry);
     for (const p of t.problems) err(`service.telemetry.${p.path}`, p.message);
     if (t.config) telemetry = t.config;
 

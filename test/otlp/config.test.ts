@@ -12,14 +12,14 @@ describe('OTLP components in pipeline.yaml', () => {
     const cfg = parseConfig(fs.readFileSync(file, 'utf8'), file, defaultRegistry(), env);
     const otlp = cfg.components.get('exporter:otlp')!;
     expect(otlp.type).to.equal('otlp_grpc');
-    expect(otlp.config.sending_queue).to.deep.equal({ enabled: true, queue_size: 100, num_consumers: 4, block_on_overflow: false });
-    expect(otlp.config.retry_on_failure).to.include({ initial_interval: 5000, max_interval: 30000, max_elapsed_time: 300000, multiplier: 1.5 });
+    expect(otlp.config).to.have.property('sending_queue').that.deep.equals({ enabled: true, queue_size: 100, num_consumers: 4, block_on_overflow: false });
+    expect(otlp.config).to.have.property('retry_on_failure').that.includes({ initial_interval: 5000, max_interval: 30000, max_elapsed_time: 300000, multiplier: 1.5 });
     const vendor = cfg.components.get('exporter:otlphttp/vendor')!;
     expect(vendor.type).to.equal('otlp_http');
     expect(vendor.config).to.include({ endpoint: 'https://otlp.vendor.example', compression: 'gzip', timeout: 10000 });
-    expect(vendor.config.headers).to.deep.equal({ 'api-key': 'k' });
+    expect(vendor.config).to.have.property('headers').that.deep.equals({ 'api-key': 'k' });
     const recv = cfg.components.get('receiver:otlp')!;
-    expect(recv.config.protocols.http.auth.bearer_token).to.equal('tok');
+    expect(recv.config).to.have.nested.property('protocols.http.auth.bearer_token', 'tok');
     expect(cfg.pipelines[0].signals).to.deep.equal(['spans']);
   });
 
