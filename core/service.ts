@@ -8,7 +8,7 @@
  * Shutdown runs in order: receivers stop (their outputs complete), processors
  * flush what they hold on completion, exporters drain within a deadline.
  */
-import { merge, Observable, share, Subscription, tap } from 'rxjs';
+import { map, merge, Observable, share, Subscription, tap } from 'rxjs';
 import type {
   ComponentContext,
   ComponentKind,
@@ -24,7 +24,7 @@ import type {
   ReceiverFactory,
 } from './component';
 import type { ServiceConfig } from './config/load';
-import { itemCount, type Batch, type SignalType } from './signals';
+import { copyBatch, itemCount, type Batch, type SignalType } from './signals';
 import { createLogger, type Logger } from './telemetry/logger';
 import { componentTelemetry, ServiceMetrics } from './telemetry/metrics';
 import { startMetricsServer, type MetricsServer } from './telemetry/server';
@@ -149,9 +149,31 @@ export class Service {
     for (const p of this.config.pipelines) this.pipelines.push(this.connect(p));
   }
 
+  /** Whether a pipeline has a processor that changes the items it is given. */
+  private mutates(p: ServiceConfig['pipelines'][number]): boolean {
+    return p.processors.some((id) => (this.component('processor', id).factory as ProcessorFactory).mutatesData === true);
+  }
+
+  /**
+   * What a pipeline reads from a receiver (or connector) that several
+   * pipelines share, as the Collector's fan-out decides: pipelines that only
+   * read share the receiver's items; one that changes them gets its own copies,
+   * except the last such pipeline when no pipeline only reads.
+   */
+  private input(receiverId: string, p: ServiceConfig['pipelines'][number]): Observable<Batch> {
+    const { output, signal } = this.receivers.get(receiverId)!;
+    if (!this.mutates(p)) return output;
+    const readers = this.config.pipelines.filter((q) => q.receivers.includes(receiverId));
+    const mutators = readers.filter((q) => this.mutates(q));
+    const ownsOriginal = mutators.length === readers.length && mutators[mutators.length - 1] === p;
+    return ownsOriginal ? output : output.pipe(map((b) => copyBatch(signal, b)));
+  }
+
   private connect(p: ServiceConfig['pipelines'][number]): RunningPipeline {
     const processors: Processor[] = [];
-    let stream: Observable<Batch> = merge(...p.receivers.map((id) => this.receivers.get(id)!.output));
+    // The first tap to see an error names where it came from: the processor just before it ('' for the receivers).
+    let failedIn: string | undefined;
+    let stream: Observable<Batch> = merge(...p.receivers.map((id) => this.input(id, p))).pipe(tap({ error: () => (failedIn ??= '') }));
     p.processors.forEach((id, i) => {
       const c = this.component('processor', id);
       const inSignal = p.signals[i];
@@ -163,7 +185,7 @@ export class Service {
       stream = stream.pipe(
         tap((b) => incoming.inc(itemCount(inSignal, b))),
         proc.operator,
-        tap((b) => outgoing.inc(itemCount(outSignal, b))),
+        tap({ next: (b) => outgoing.inc(itemCount(outSignal, b)), error: () => (failedIn ??= id) }),
       );
     });
     const signal = p.signals[p.signals.length - 1];
@@ -183,9 +205,11 @@ export class Service {
           }
         },
         error: (e: unknown) => {
-          // A processor threw: the pipeline cannot continue, but the others keep running.
-          this.pipelineFailures.push(`pipeline ${p.id}: ${(e as Error)?.message ?? e}`);
-          this.logger.error('pipeline stopped by an error', { pipeline: p.id, error: (e as Error)?.stack ?? String(e) });
+          // A processor threw: its pipeline cannot continue, but the others keep running.
+          const at = failedIn ? `processor ${failedIn}` : 'receiver';
+          if (failedIn) this.metrics.processorFailures.inc({ processor: failedIn, pipeline: p.id });
+          this.pipelineFailures.push(`pipeline ${p.id}: ${at}: ${(e as Error)?.message ?? e}`);
+          this.logger.error('pipeline stopped by an error', { pipeline: p.id, at, error: (e as Error)?.stack ?? String(e) });
           resolve();
         },
         complete: () => resolve(),

@@ -299,3 +299,22 @@ export function itemCount(signal: SignalType, batch: readonly unknown[]): number
   for (const t of batch as Trace[]) n += traceSize(t);
   return n;
 }
+
+/**
+ * A copy of a batch that a stage may change without another pipeline seeing
+ * the change (the Collector clones data for consumers that mutate it). Stages
+ * set an item's own fields (trace and parent ids, the propagated context, the
+ * thread trace id) and replace nested objects such as attributes rather than
+ * editing them, so one copy of each item, and of each trace's span list, is
+ * enough. Records are read in place by every stage and never changed.
+ */
+export function copyBatch(signal: SignalType, batch: Batch): Batch {
+  switch (signal) {
+    case 'records':
+      return batch;
+    case 'traces':
+      return (batch as Trace[]).map((t) => ({ ...t, spans: t.spans.map((s) => ({ ...s })) }));
+    default:
+      return (batch as Array<L7Message | Span | MetricPoint>).map((item) => ({ ...item })) as Batch;
+  }
+}

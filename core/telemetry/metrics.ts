@@ -12,6 +12,7 @@ export class ServiceMetrics {
   readonly processorIncoming: prom.Counter<'processor' | 'pipeline' | 'signal'>;
   readonly processorOutgoing: prom.Counter<'processor' | 'pipeline' | 'signal'>;
   readonly processorDropped: prom.Counter<'processor' | 'reason'>;
+  readonly processorFailures: prom.Counter<'processor' | 'pipeline'>;
   readonly exporterSent: prom.Counter<'exporter' | 'signal'>;
   readonly exporterFailed: prom.Counter<'exporter' | 'signal' | 'reason'>;
   readonly exporterQueueSize: prom.Gauge<'exporter'>;
@@ -25,6 +26,7 @@ export class ServiceMetrics {
     this.processorIncoming = new prom.Counter({ name: 'espan_processor_incoming_items_total', help: 'Items that entered a processor.', labelNames: ['processor', 'pipeline', 'signal'], registers: r });
     this.processorOutgoing = new prom.Counter({ name: 'espan_processor_outgoing_items_total', help: 'Items a processor emitted.', labelNames: ['processor', 'pipeline', 'signal'], registers: r });
     this.processorDropped = new prom.Counter({ name: 'espan_processor_dropped_items_total', help: 'Items a processor dropped, by reason.', labelNames: ['processor', 'reason'], registers: r });
+    this.processorFailures = new prom.Counter({ name: 'espan_processor_failures_total', help: 'Processors that threw: each stopped its pipeline (the others keep running).', labelNames: ['processor', 'pipeline'], registers: r });
     this.exporterSent = new prom.Counter({ name: 'espan_exporter_sent_items_total', help: 'Items an exporter delivered.', labelNames: ['exporter', 'signal'], registers: r });
     this.exporterFailed = new prom.Counter({ name: 'espan_exporter_send_failed_items_total', help: 'Items an exporter failed to deliver, by reason.', labelNames: ['exporter', 'signal', 'reason'], registers: r });
     this.exporterQueueSize = new prom.Gauge({ name: 'espan_exporter_queue_size', help: 'Batches waiting in an exporter queue.', labelNames: ['exporter'], registers: r });

@@ -7,6 +7,8 @@ export const linkingFactory: ProcessorFactory<LinkingConfig, 'spans', 'traces'> 
   type: 'linking',
   consumes: 'spans',
   produces: 'traces',
+  /** sets the trace and parent ids of the spans it is given */
+  mutatesData: true,
   schema,
   validate,
   create(config, ctx) {

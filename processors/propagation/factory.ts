@@ -11,6 +11,8 @@ export const propagationFactory: ProcessorFactory<PropagationConfig, 'messages',
   type: 'propagation',
   consumes: 'messages',
   produces: 'messages',
+  /** sets each message's propagation context */
+  mutatesData: true,
   schema: {
     propagators: {
       doc: `Header formats to extract, in order of precedence (first valid wins), named as OTEL_PROPAGATORS names them: ${PROPAGATORS.join(', ')}`,

@@ -14,6 +14,8 @@ export const threadCorrelationFactory: ProcessorFactory<ThreadCorrelationConfig,
   type: 'thread_correlation',
   consumes: 'messages',
   produces: 'messages',
+  /** sets each message's thread trace id */
+  mutatesData: true,
   schema: {
     wait: {
       doc: 'How long a client call is held for the inbound request it was made under to arrive (that request is emitted only once answered). Calls of requests slower than this stay unlinked.',
