@@ -10,7 +10,7 @@
 import { asyncScheduler, type OperatorFunction, type SchedulerLike } from 'rxjs';
 import { statefulOperator, type StatefulEngine } from '../../core/stateful-operator';
 import type { L7Message, NetworkRecord, Protocol } from '../../core/signals';
-import { ConnMeta, copyRecord, FuncId, isEgress as isEgressCall, isIngress as isIngressCall } from '../../core/records/network-data';
+import { ConnMeta, copyRecord, FuncId, isEgress, isIngress } from '../../core/records/network-data';
 import { Dir, type ProtocolSession } from './decoder';
 import { detect } from './detect';
 import { HttpSession } from './http/session';
@@ -50,18 +50,12 @@ export const NO_COUNTERS: ParseCounters = {
   connections: () => {},
 };
 
-// Local copies: under the tsx/esbuild CommonJS transform every use of an imported binding is a getter call.
-const isEgress = isEgressCall;
-const isIngress = isIngressCall;
-const CLOSE = FuncId.CLOSE;
-
 const DETECTING = 0;
 const PARSING = 1;
 const IGNORED = 2;
 
 class Connection {
   state = DETECTING;
-  protocol: Protocol | undefined;
   session: ProtocolSession | undefined;
   request: DirectionStream | undefined;
   response: DirectionStream | undefined;
@@ -162,7 +156,7 @@ export class ParseEngine implements StatefulEngine<NetworkRecord, L7Message> {
   private feed(c: Connection, r: NetworkRecord): boolean {
     if (c.released) return false;
     const f = r.funcId;
-    if (f === CLOSE) {
+    if (f === FuncId.CLOSE) {
       c.lastRecord ??= r;
       this.release(r.connId, c);
       return false;
@@ -214,7 +208,6 @@ export class ParseEngine implements StatefulEngine<NetworkRecord, L7Message> {
     else if (r.connMeta & ConnMeta.SERVER) role = 'server';
     else role = egress === d.isRequest ? 'client' : 'server';
     c.requestIsEgress = role === 'client';
-    c.protocol = d.protocol;
     c.session = this.session(d.protocol, role);
     c.request = new DirectionStream(Dir.REQUEST, c.session, this.settings.maxBufferedBytes, this.streamCounters(d.protocol));
     c.response = new DirectionStream(Dir.RESPONSE, c.session, this.settings.maxBufferedBytes, this.streamCounters(d.protocol));

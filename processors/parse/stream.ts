@@ -9,11 +9,7 @@
  * step, counted, and waits for a record that starts a message.
  */
 import type { NetworkRecord } from '../../core/signals';
-import { Dir, INVALID as INVALID_RESULT, NEED_MORE as NEED_MORE_RESULT, type Position, type ProtocolSession, type Step } from './decoder';
-
-// Local copies: under the tsx/esbuild CommonJS transform every use of an imported binding is a getter call.
-const NEED_MORE = NEED_MORE_RESULT;
-const INVALID = INVALID_RESULT;
+import { Dir, INVALID, NEED_MORE, type Position, type ProtocolSession, type Step } from './decoder';
 
 export interface StreamCounters {
   /** framing lost (uncaptured bytes where a header was, or bytes that do not parse) */
@@ -58,7 +54,7 @@ export class DirectionStream {
       const n = Math.min(this.skip, end - at);
       this.skip -= n;
       at += n;
-      if (this.skip === 0 && this.currentEnds) this.finish(rec, at - 1, false);
+      if (this.skip === 0 && this.currentEnds) this.finish(rec, false);
     }
     if (this.outOfStep && at < end) {
       if (this.session.canStart(this.dir, data, at, end)) {
@@ -77,7 +73,7 @@ export class DirectionStream {
   private lose(rec: NetworkRecord, missing: number): void {
     if (this.skip >= missing) {
       this.skip -= missing;
-      if (this.skip === 0 && this.currentEnds) this.finish(rec, -1, false);
+      if (this.skip === 0 && this.currentEnds) this.finish(rec, false);
       return;
     }
     if (this.outOfStep) return;
@@ -86,14 +82,14 @@ export class DirectionStream {
     if (this.pending && this.session.decodePartial) {
       const value = this.session.decodePartial(this.dir, this.pending, 0, this.pending.length);
       if (value !== undefined) {
-        if (this.current) this.finish(rec, -1, false);
+        if (this.current) this.finish(rec, false);
         const s = this.pendingSegs[0];
         this.current = { value, start: { rec: s.rec, seq: s.seq } };
       }
     }
     this.pending = null;
     this.pendingSegs = [];
-    if (this.current) this.finish(rec, -1, true);
+    if (this.current) this.finish(rec, true);
     this.session.reset(this.dir);
     this.outOfStep = true;
     this.counters.desync('gap');
@@ -125,7 +121,7 @@ export class DirectionStream {
           this.loseStep(rec);
           return;
         }
-        this.keep(buf, at, end, segs, rec, base);
+        this.keep(buf, at, end, segs, rec);
         return;
       }
       if (r === INVALID) {
@@ -136,7 +132,7 @@ export class DirectionStream {
       const s = r as Step;
       if (s.begins) {
         // A unit that begins a message while one is open: the open one ended without saying so.
-        if (this.current) this.finish(rec, -1, false);
+        if (this.current) this.finish(rec, false);
         this.current = { value: s.value, start: this.positionAt(at, segs, rec, base) };
       }
       at += s.len;
@@ -144,14 +140,14 @@ export class DirectionStream {
       at += inBuf;
       this.skip = s.skip - inBuf;
       if (s.ends) {
-        if (this.skip === 0) this.finish(rec, at - 1, false);
+        if (this.skip === 0) this.finish(rec, false);
         else this.currentEnds = true;
       }
     }
   }
 
   /** Keeps the unfinished bytes buf[at, end) for the next record. */
-  private keep(buf: Uint8Array, at: number, end: number, segs: Segment[] | null, rec: NetworkRecord, base: number): void {
+  private keep(buf: Uint8Array, at: number, end: number, segs: Segment[] | null, rec: NetworkRecord): void {
     this.pending = buf.slice(at, end);
     if (!segs) {
       this.pendingSegs = [{ off: 0, rec, seq: (rec.tcpSeq + at) >>> 0 }];
@@ -166,7 +162,6 @@ export class DirectionStream {
       else kept.push({ off: 0, rec: s.rec, seq: (s.seq + (at - s.off)) >>> 0 });
     }
     this.pendingSegs = kept;
-    void base;
   }
 
   private positionAt(at: number, segs: Segment[] | null, rec: NetworkRecord, base: number): Position {
@@ -181,12 +176,12 @@ export class DirectionStream {
     this.pending = null;
     this.pendingSegs = [];
     this.skip = 0;
-    if (this.current) this.finish(rec, -1, true);
+    if (this.current) this.finish(rec, true);
     this.session.reset(this.dir);
     this.outOfStep = true;
   }
 
-  private finish(rec: NetworkRecord, _lastByte: number, truncated: boolean): void {
+  private finish(rec: NetworkRecord, truncated: boolean): void {
     const cur = this.current;
     this.current = null;
     this.currentEnds = false;
@@ -198,15 +193,10 @@ export class DirectionStream {
   close(): void {
     if (this.current && this.lastRecord) {
       const untilClose = this.skip === Infinity;
-      this.finish(this.lastRecord, -1, !untilClose && !(this.currentEnds && this.skip === 0));
+      this.finish(this.lastRecord, !untilClose && !(this.currentEnds && this.skip === 0));
     }
     this.pending = null;
     this.pendingSegs = [];
     this.skip = 0;
-  }
-
-  /** bytes held for an unfinished unit */
-  get heldBytes(): number {
-    return this.pending ? this.pending.length : 0;
   }
 }

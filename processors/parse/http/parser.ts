@@ -4,12 +4,7 @@
  * headers, x-request-id, body framing); other header values are never turned
  * into strings, and Authorization/Cookie are never read at all.
  */
-import * as decoder from '../decoder';
-
-// Local copies: under the tsx/esbuild CommonJS transform every use of an imported binding is a getter call.
-const NEED_MORE = decoder.NEED_MORE;
-const INVALID = decoder.INVALID;
-const latin1 = decoder.latin1;
+import { INVALID, NEED_MORE, latin1 } from '../decoder';
 
 /** How the body after a head is framed. */
 export enum BodyKind {

@@ -6,22 +6,25 @@
 import type { HttpFields, NetworkRecord } from '../../../core/signals';
 import { Dir, INVALID, NEED_MORE, type Position, type ProtocolSession, type Step, type StepResult } from '../decoder';
 import { makeMessage, RequestQueue, type SessionOptions, type SessionSink } from '../session-base';
-import * as parser from './parser';
-import type { HttpRequestHead, HttpResponseHead } from './parser';
-
-// Local copies: under the tsx/esbuild CommonJS transform every use of an imported binding is a getter call.
-const { BodyKind, looksLikeRequest, looksLikeResponse, parseChunkLine, parsePartialHead, parseRequestHead, parseResponseHead, parseTrailer, splitTarget } = parser;
+import {
+  BodyKind,
+  looksLikeRequest,
+  looksLikeResponse,
+  parseChunkLine,
+  parsePartialHead,
+  parseRequestHead,
+  parseResponseHead,
+  parseTrailer,
+  splitTarget,
+  type HttpRequestHead,
+  type HttpResponseHead,
+} from './parser';
 
 interface DirectionState {
   /** inside a chunked body: 1 = expecting a size line, 2 = expecting the trailer */
   chunked: 0 | 1 | 2;
   bodySize: number;
 }
-
-const REQUEST = Dir.REQUEST;
-const RESPONSE = Dir.RESPONSE;
-const NEED = NEED_MORE;
-const BAD = INVALID;
 
 export class HttpSession implements ProtocolSession {
   /** one Step reused: stream assembly reads it before the next decode */
@@ -62,7 +65,7 @@ export class HttpSession implements ProtocolSession {
     const st = this.dirs[dir];
     if (st.chunked === 1) {
       const c = parseChunkLine(buf, at, end);
-      if (c === NEED || c === BAD) return c;
+      if (c === NEED_MORE || c === INVALID) return c;
       if (c.size === 0) {
         st.chunked = 2;
         return this.step(c.lineLength, 0, false, false);
@@ -72,19 +75,19 @@ export class HttpSession implements ProtocolSession {
     }
     if (st.chunked === 2) {
       const n = parseTrailer(buf, at, end);
-      if (n === NEED || n === BAD) return n;
+      if (n === NEED_MORE || n === INVALID) return n;
       st.chunked = 0;
       return this.step(n, 0, false, true);
     }
-    if (dir === REQUEST) {
+    if (dir === Dir.REQUEST) {
       const h = parseRequestHead(buf, at, end);
-      if (h === NEED || h === BAD) return h;
+      if (h === NEED_MORE || h === INVALID) return h;
       this.methodsInFlight.push(h.method);
       if (this.methodsInFlight.length > 256) this.methodsInFlight.shift();
       return this.bodyStep(st, h, requestFields(h));
     }
     const h = parseResponseHead(buf, at, end, this.methodsInFlight[0]);
-    if (h === NEED || h === BAD) return h;
+    if (h === NEED_MORE || h === INVALID) return h;
     if (h.status >= 200 || h.status === 101) this.methodsInFlight.shift();
     return this.bodyStep(st, h, h);
   }
@@ -107,7 +110,7 @@ export class HttpSession implements ProtocolSession {
 
   decodePartial(dir: Dir, buf: Uint8Array, at: number, end: number): unknown {
     if (this.abandoned || this.dirs[dir].chunked) return undefined;
-    if (dir === REQUEST) {
+    if (dir === Dir.REQUEST) {
       const h = parsePartialHead(buf, at, end, true) as HttpRequestHead | undefined;
       if (!h) return undefined;
       this.methodsInFlight.push(h.method);
@@ -120,17 +123,17 @@ export class HttpSession implements ProtocolSession {
   }
 
   canStart(dir: Dir, buf: Uint8Array, at: number, end: number): boolean {
-    return dir === REQUEST ? looksLikeRequest(buf, at, end) : looksLikeResponse(buf, at, end);
+    return dir === Dir.REQUEST ? looksLikeRequest(buf, at, end) : looksLikeResponse(buf, at, end);
   }
 
   reset(dir: Dir): void {
     this.dirs[dir].chunked = 0;
-    if (dir === RESPONSE) this.methodsInFlight = [];
+    if (dir === Dir.RESPONSE) this.methodsInFlight = [];
   }
 
   complete(dir: Dir, value: unknown, start: Position, end: Position, truncated: boolean): void {
     const st = this.dirs[dir];
-    if (dir === REQUEST) {
+    if (dir === Dir.REQUEST) {
       const fields = value as HttpFields;
       if (st.bodySize) fields.requestBodySize = st.bodySize;
       this.queue.push({ fields, start, end, truncated });

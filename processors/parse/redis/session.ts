@@ -136,7 +136,6 @@ export class RedisSession implements ProtocolSession {
       return;
     }
     if (req.command === 'SELECT' && i === 1 && present) (req as SelectFields).selectDb = Number(upperText(buf, t.dataStart, t.dataEnd));
-    if (req.command === 'SUBSCRIBE' || req.command === 'PSUBSCRIBE' || req.command === 'SSUBSCRIBE') (req as SelectFields).channels = i;
     if (this.redis.keepArgs && !SECRET_COMMANDS.has(req.command)) {
       const args = (req.args ??= []);
       if (args.length < this.redis.maxArgs) args.push(present ? tokenText(buf, t as never, this.redis.maxArgLength) : '');
@@ -204,7 +203,6 @@ export class RedisSession implements ProtocolSession {
     }
     delete fields.selectDb;
     delete fields.previousDb;
-    delete fields.channels;
     this.sink.emit(makeMessage('redis', this.role, req, { start, end }, isError ? 'error' : 'ok'));
   }
 
@@ -213,13 +211,12 @@ export class RedisSession implements ProtocolSession {
       const f = r.fields as SelectFields;
       delete f.selectDb;
       delete f.previousDb;
-      delete f.channels;
       this.sink.emit(makeMessage('redis', this.role, r, undefined, 'no_response'));
     }
   }
 }
 
-type SelectFields = RedisFields & { selectDb?: number; previousDb?: number; channels?: number };
+type SelectFields = RedisFields & { selectDb?: number; previousDb?: number };
 
 function splitError(text: string, into: ReplyValue): void {
   const sp = text.indexOf(' ');
