@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the kernel side of espan: bpf/vmlinux.h (from this machine's BTF), the
-# CO-RE BPF object bpf/.output/espan.bpf.o, and the node addon native/build/.
+# CO-RE BPF object bpf/.output/espan.bpf.o, its libbpf skeleton
+# bpf/.output/espan.skel.h, and the node addon native/build/ that includes it.
 # Idempotent: a step runs only when its output is missing or older than its inputs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -42,8 +43,16 @@ if stale "$obj" bpf/espan.bpf.c bpf/network_data.h bpf/espan_maps.h bpf/vmlinux.
   mv "$obj.tmp" "$obj"
 fi
 
+# The addon reaches maps and programs through the skeleton's fields: a name the object lacks fails its compile.
+skel=bpf/.output/espan.skel.h
+if stale "$skel" "$obj"; then
+  log "generating $skel"
+  bpftool gen skeleton "$obj" name espan_bpf > "$skel.tmp"
+  mv "$skel.tmp" "$skel"
+fi
+
 addon=native/build/Release/espan_native.node
-if stale "$addon" native/src/addon.cc native/binding.gyp bpf/network_data.h bpf/espan_maps.h; then
+if stale "$addon" native/src/addon.cc native/binding.gyp bpf/network_data.h bpf/espan_maps.h "$skel"; then
   log "building the native addon"
   # Use the headers installed with this node binary: no download from nodejs.org is needed.
   nodedir=$(dirname "$(dirname "$(readlink -f "$(command -v node)")")")

@@ -1,6 +1,8 @@
 // node-addon-api over libbpf: loads bpf/.output/espan.bpf.o, attaches it,
 // writes its filter maps, and drains its ring buffer on a thread of its own,
-// handing JavaScript one Buffer (plus record offsets) per wake-up.
+// handing JavaScript one Buffer (plus record offsets) per wake-up. Maps and
+// programs are reached through the skeleton bpftool generates from the object
+// (scripts/build-native.sh), so one renamed in bpf/espan.bpf.c fails this compile.
 #include <napi.h>
 
 #include <bpf/bpf.h>
@@ -19,6 +21,8 @@
 #include <cstdarg>
 #include <cstddef>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -30,6 +34,7 @@ extern "C" {
 #include "../../bpf/network_data.h"
 #include "../../bpf/espan_maps.h"
 }
+#include "../../bpf/.output/espan.skel.h"
 
 namespace {
 
@@ -245,13 +250,33 @@ uint32_t OptU32(const Napi::Object& o, const char* key, uint32_t dflt) {
   return v.IsNumber() ? v.As<Napi::Number>().Uint32Value() : dflt;
 }
 
-// The probe's two sets of programs (bpf/espan.bpf.c): socket tracepoints where the kernel has
-// them, else the raw syscall tracepoints.
-bool IsSocketProgram(const std::string& section) {
-  return section == "tp_btf/sock_send_length" || section == "tp_btf/sock_recv_length" || section == "tp_btf/inet_sock_set_state" ||
-         section == "tp_btf/tcp_destroy_sock";
+// Opens the skeleton over the object at `path` instead of the copy of the object it carries: the
+// receiver's object_path may name another build of the probe, and opening still checks that it
+// has every map and program the skeleton names. Null with errno set on failure.
+struct espan_bpf* OpenSkeleton(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file) return nullptr;
+  std::vector<char> bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  if (file.bad()) {
+    errno = EIO;
+    return nullptr;
+  }
+  struct espan_bpf* skel = static_cast<struct espan_bpf*>(calloc(1, sizeof(struct espan_bpf)));
+  if (!skel) return nullptr;
+  int err = espan_bpf__create_skeleton(skel);
+  if (!err) {
+    // libbpf is done with the bytes once the object is open: programs, maps and BTF are copied.
+    skel->skeleton->data = bytes.data();
+    skel->skeleton->data_sz = bytes.size();
+    err = bpf_object__open_skeleton(skel->skeleton, nullptr);
+  }
+  if (err) {
+    espan_bpf__destroy(skel);
+    errno = -err;
+    return nullptr;
+  }
+  return skel;
 }
-bool IsSyscallProgram(const std::string& section) { return section == "tp_btf/sys_enter" || section == "tp_btf/sys_exit"; }
 
 // True when the running kernel has the socket tracepoints (its BTF names their types).
 bool KernelHasSocketTracepoints() {
@@ -302,11 +327,9 @@ class Probe : public Napi::ObjectWrap<Probe> {
 
     libbpf_set_print(libbpf_print);
     take_log();
-    obj_ = bpf_object__open_file(path.c_str(), nullptr);
-    if (!obj_) {
-      int err = errno;
-      obj_ = nullptr;
-      Fail(env, "cannot open BPF object " + path + ": " + errno_text(err));
+    skel_ = OpenSkeleton(path);
+    if (!skel_) {
+      Fail(env, "cannot open BPF object " + path + ": " + errno_text(errno));
       return;
     }
     Napi::Value tp = opts.Get("tracepoints");
@@ -316,31 +339,32 @@ class Probe : public Napi::ObjectWrap<Probe> {
       Fail(env, "tracepoints must be auto, socket or syscall, not " + tracepoints_);
       return;
     }
-    struct bpf_program* prog;
-    bpf_object__for_each_program(prog, obj_) {
-      std::string section = bpf_program__section_name(prog);
-      if ((IsSocketProgram(section) && tracepoints_ != "socket") || (IsSyscallProgram(section) && tracepoints_ != "syscall"))
-        bpf_program__set_autoload(prog, false);
-    }
-    struct bpf_map* rb = bpf_object__find_map_by_name(obj_, "records");
-    if (!rb || bpf_map__set_max_entries(rb, ring_size) != 0) {
+    // The probe's two sets of programs: socket tracepoints where the kernel has them, else the
+    // raw syscall tracepoints. The set not chosen is neither loaded nor attached.
+    auto& p = skel_->progs;
+    for (struct bpf_program* prog : {p.sock_send, p.sock_recv, p.sock_state, p.sock_destroy})
+      if (tracepoints_ != "socket") bpf_program__set_autoload(prog, false);
+    for (struct bpf_program* prog : {p.sys_enter, p.sys_exit})
+      if (tracepoints_ != "syscall") bpf_program__set_autoload(prog, false);
+    struct bpf_map* rb = skel_->maps.records;
+    if (bpf_map__set_max_entries(rb, ring_size) != 0) {
       Fail(env, "cannot size the ring buffer to " + std::to_string(ring_size) + " bytes (a power of two, at least the page size)");
       return;
     }
     // The verifier gives up with EAGAIN when a signal is pending for the loading thread, and a
     // profiler (node --cpu-prof) signals the JavaScript thread every millisecond: load on a thread of its own.
     int err = 0;
-    std::thread([&] { err = bpf_object__load(obj_); }).join();
+    std::thread([&] { err = espan_bpf__load(skel_); }).join();
     if (err) {
       Fail(env, "cannot load the BPF programs: " + errno_text(err));
       return;
     }
-    config_fd_ = bpf_object__find_map_fd_by_name(obj_, "espan_config");
-    pid_fd_ = bpf_object__find_map_fd_by_name(obj_, "pid_filter");
-    comm_fd_ = bpf_object__find_map_fd_by_name(obj_, "comm_filter");
-    port_fd_ = bpf_object__find_map_fd_by_name(obj_, "port_filter");
-    netns_fd_ = bpf_object__find_map_fd_by_name(obj_, "netns_filter");
-    drops_fd_ = bpf_object__find_map_fd_by_name(obj_, "drops");
+    config_fd_ = bpf_map__fd(skel_->maps.espan_config);
+    pid_fd_ = bpf_map__fd(skel_->maps.pid_filter);
+    comm_fd_ = bpf_map__fd(skel_->maps.comm_filter);
+    port_fd_ = bpf_map__fd(skel_->maps.port_filter);
+    netns_fd_ = bpf_map__fd(skel_->maps.netns_filter);
+    drops_fd_ = bpf_map__fd(skel_->maps.drops);
     std::string ring_error = ring_.Open(bpf_map__fd(rb), bpf_map__max_entries(rb));
     if (!ring_error.empty()) {
       Fail(env, ring_error);
@@ -376,8 +400,8 @@ class Probe : public Napi::ObjectWrap<Probe> {
       thread_.join();
     }
     ring_.Close();
-    if (obj_) bpf_object__close(obj_);
-    obj_ = nullptr;
+    espan_bpf__destroy(skel_);
+    skel_ = nullptr;
     if (stats_fd_ >= 0) close(stats_fd_);
     stats_fd_ = -1;
     delete current_;
@@ -385,7 +409,7 @@ class Probe : public Napi::ObjectWrap<Probe> {
   }
 
   bool Loaded(Napi::Env env) {
-    if (obj_) return true;
+    if (skel_) return true;
     Napi::Error::New(env, "the probe is not loaded (closed or failed to load)").ThrowAsJavaScriptException();
     return false;
   }
@@ -486,7 +510,7 @@ class Probe : public Napi::ObjectWrap<Probe> {
       return env.Undefined();
     }
     struct bpf_program* prog;
-    bpf_object__for_each_program(prog, obj_) {
+    bpf_object__for_each_program(prog, skel_->obj) {
       if (!bpf_program__autoload(prog)) continue;  // the other set of tracepoints
       struct bpf_link* link = bpf_program__attach(prog);
       if (!link) {
@@ -541,7 +565,7 @@ class Probe : public Napi::ObjectWrap<Probe> {
     Napi::Env env = info.Env();
     Napi::Object out = Napi::Object::New(env);
     uint64_t totals[DROP_COUNTERS] = {};
-    if (obj_ && drops_fd_ >= 0) {
+    if (skel_ && drops_fd_ >= 0) {
       std::vector<uint64_t> per_cpu(ncpus_ > 0 ? ncpus_ : 1);
       for (uint32_t k = 0; k < DROP_COUNTERS; k++) {
         if (bpf_map_lookup_elem(drops_fd_, &k, per_cpu.data()) == 0) {
@@ -571,10 +595,10 @@ class Probe : public Napi::ObjectWrap<Probe> {
   Napi::Value ProgramStats(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     Napi::Array out = Napi::Array::New(env);
-    if (!obj_) return out;
+    if (!skel_) return out;
     uint32_t i = 0;
     struct bpf_program* prog;
-    bpf_object__for_each_program(prog, obj_) {
+    bpf_object__for_each_program(prog, skel_->obj) {
       struct bpf_prog_info pi = {};
       uint32_t len = sizeof(pi);
       if (bpf_obj_get_info_by_fd(bpf_program__fd(prog), &pi, &len) != 0) continue;
@@ -652,7 +676,7 @@ class Probe : public Napi::ObjectWrap<Probe> {
     tsfn_.Release();
   }
 
-  struct bpf_object* obj_ = nullptr;
+  struct espan_bpf* skel_ = nullptr;
   RingReader ring_;
   std::vector<struct bpf_link*> links_;
   int config_fd_ = -1, pid_fd_ = -1, comm_fd_ = -1, port_fd_ = -1, netns_fd_ = -1, drops_fd_ = -1;
