@@ -1,37 +1,13 @@
 /**
- * Settings shared by the OTLP exporters: the Collector's client `tls`, `headers`,
- * `compression` and `timeout`, filled from the standard OTEL_EXPORTER_OTLP_*
- * environment variables where the config leaves them unset.
+ * The client settings of one signal (`tls`, `headers`, `compression`,
+ * `timeout`), filled from the standard OTEL_EXPORTER_OTLP_* environment
+ * variables where the config leaves them unset: the per-signal variable
+ * (OTEL_EXPORTER_OTLP_METRICS_TIMEOUT) before the generic one.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { OtlpSignal } from './sender';
-
-export interface ClientTlsSettings {
-  insecure: boolean;
-  ca_file: string;
-  cert_file: string;
-  key_file: string;
-  insecure_skip_verify: boolean;
-  server_name_override: string;
-}
-
-export const clientTlsSchema = {
-  insecure: { doc: 'gRPC: plaintext instead of TLS (an http:// endpoint also means plaintext); OTEL_EXPORTER_OTLP_INSECURE when unset', format: Boolean, default: false },
-  ca_file: { doc: 'PEM CA bundle that signs the server certificate (default: system roots); OTEL_EXPORTER_OTLP_CERTIFICATE when unset', format: String, default: '' },
-  cert_file: { doc: 'PEM client certificate for mutual TLS; OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE when unset', format: String, default: '' },
-  key_file: { doc: 'PEM key of cert_file; OTEL_EXPORTER_OTLP_CLIENT_KEY when unset', format: String, default: '' },
-  insecure_skip_verify: { doc: 'TLS without verifying the server certificate (testing only)', format: Boolean, default: false },
-  server_name_override: { doc: 'name expected in the server certificate instead of the endpoint host', format: String, default: '' },
-};
-
-export const headersSchema = { doc: 'headers (gRPC metadata) sent with every request; OTEL_EXPORTER_OTLP_HEADERS adds to them', format: 'string-map', default: {} };
-export const compressionSchema = {
-  doc: 'gzip or none; unset: OTEL_EXPORTER_OTLP_COMPRESSION, else gzip (the Collector default)',
-  format: ['gzip', 'none', ''],
-  default: '',
-};
-export const timeoutSchema = { doc: 'time allowed for one send attempt; unset: OTEL_EXPORTER_OTLP_TIMEOUT (ms), else 5s', format: 'duration', default: null, nullable: true };
+import type { ClientTlsSettings, OtlpClientConfig } from './config';
+import type { OtlpSignal } from './transport';
 
 export type Env = Record<string, string | undefined>;
 
@@ -71,13 +47,6 @@ export interface ResolvedClient {
   key?: Buffer;
 }
 
-interface ClientConfig {
-  headers: Record<string, string>;
-  compression: string;
-  timeout: number | null;
-  tls: ClientTlsSettings;
-}
-
 const isTrue = (v: string | undefined) => v !== undefined && /^(true|1)$/i.test(v.trim());
 
 function readPem(file: string, dir: string, what: string): Buffer | undefined {
@@ -90,7 +59,7 @@ function readPem(file: string, dir: string, what: string): Buffer | undefined {
   }
 }
 
-export function resolveClient(c: ClientConfig, signal: OtlpSignal, env: Env, configDir: string): ResolvedClient {
+export function resolveClient(c: OtlpClientConfig, signal: OtlpSignal, env: Env, configDir: string): ResolvedClient {
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(parseEnvHeaders(otlpEnv(env, signal, 'HEADERS')))) headers[k] = v;
   for (const [k, v] of Object.entries(c.headers)) headers[k.toLowerCase()] = v;
@@ -113,9 +82,4 @@ export function resolveClient(c: ClientConfig, signal: OtlpSignal, env: Env, con
     cert: readPem(tls.cert_file, configDir, 'cert_file'),
     key: readPem(tls.key_file, configDir, 'key_file'),
   };
-}
-
-export function validateClientTls(tls: ClientTlsSettings): Array<{ path: string; message: string }> {
-  if (Boolean(tls.cert_file) !== Boolean(tls.key_file)) return [{ path: 'tls', message: 'cert_file and key_file go together (mutual TLS needs both)' }];
-  return [];
 }

@@ -3,8 +3,9 @@ import { ServiceMetrics } from '../../core/telemetry/metrics';
 import type { ComponentContext } from '../../core/component';
 import { initialBackoff, nextWait } from './backoff';
 import type { QueueSettings, RetrySettings } from './config';
-import { ExportError, grpcRetryable, httpRetryable, parseRetryAfter } from './errors';
-import { QueuedSender, type Transport } from './sender';
+import { grpcRetryable, httpRetryable, parseRetryAfter } from './retryable';
+import { QueuedSender, type SenderOptions } from './sender';
+import type { OtlpSignal, SendOutcome, Transport } from './transport';
 import { testContext } from '../../test/helpers/context';
 
 const RETRY: RetrySettings = { enabled: true, initial_interval: 5, randomization_factor: 0, multiplier: 2, max_interval: 20, max_elapsed_time: 200 };
@@ -15,21 +16,28 @@ function context(): ComponentContext & { metrics: ServiceMetrics } {
   return { ...testContext('exporter', 'otlp', metrics), metrics };
 }
 
-/** A transport whose answers the test scripts, one function per attempt. */
+/** A transport whose answers the test scripts, one function per attempt; no answer is success. */
 class ScriptedTransport implements Transport {
   attempts = 0;
   delivered: number[] = [];
-  constructor(private readonly answer: (attempt: number) => Promise<void> | void) {}
-  encode(_s: string, items: readonly unknown[]): Uint8Array {
-    return new Uint8Array([items.length]);
-  }
-  async send(_s: string, body: Uint8Array): Promise<undefined> {
+  timeouts: Array<[OtlpSignal, number]> = [];
+  constructor(private readonly answer: (attempt: number) => Promise<SendOutcome | void> | SendOutcome | void) {}
+  async send(signal: OtlpSignal, body: Uint8Array, timeoutMs: number): Promise<SendOutcome> {
     this.attempts++;
-    await this.answer(this.attempts);
-    this.delivered.push(body[0]);
-    return undefined;
+    this.timeouts.push([signal, timeoutMs]);
+    const outcome = (await this.answer(this.attempts)) ?? { kind: 'success' };
+    if (outcome.kind === 'success') this.delivered.push(body[0]);
+    return outcome;
   }
   async close(): Promise<void> {}
+}
+
+const UNAVAILABLE: SendOutcome = { kind: 'retryable', message: 'unavailable' };
+
+/** Each batch serialises to one byte: its item count. */
+function sender(transport: Transport, ctx: ComponentContext, o: Partial<SenderOptions> = {}): QueuedSender {
+  const route = { serialize: (items: readonly unknown[]) => new Uint8Array([items.length]), timeoutMs: 100 };
+  return new QueuedSender({ queue: QUEUE, retry: RETRY, signals: { traces: route, metrics: route }, transport, ctx, ...o });
 }
 
 const total = (ctx: { metrics: ServiceMetrics }, name: string, filter: Record<string, string> = {}) => ctx.metrics.total(name, filter);
@@ -62,10 +70,8 @@ describe('exporterhelper', () => {
 
   it('retries retryable failures and delivers everything', async () => {
     const ctx = context();
-    const t = new ScriptedTransport((n) => {
-      if (n <= 2) throw new ExportError('unavailable', true);
-    });
-    const s = new QueuedSender({ queue: QUEUE, retry: RETRY, timeoutMs: 100, transport: t, ctx });
+    const t = new ScriptedTransport((n) => (n <= 2 ? UNAVAILABLE : undefined));
+    const s = sender(t, ctx);
     s.consume([1, 2, 3] as any, 'spans');
     const r = await s.shutdown(1000);
     expect(r.lost).to.equal(0);
@@ -75,10 +81,8 @@ describe('exporterhelper', () => {
 
   it('drops permanent failures at once, counted', async () => {
     const ctx = context();
-    const t = new ScriptedTransport(() => {
-      throw new ExportError('invalid argument', false);
-    });
-    const s = new QueuedSender({ queue: QUEUE, retry: RETRY, timeoutMs: 100, transport: t, ctx });
+    const t = new ScriptedTransport(() => ({ kind: 'permanent', message: 'invalid argument' }));
+    const s = sender(t, ctx);
     s.consume([1, 2] as any, 'spans');
     await s.shutdown(1000);
     expect(t.attempts).to.equal(1);
@@ -87,10 +91,8 @@ describe('exporterhelper', () => {
 
   it('gives up after max_elapsed_time', async () => {
     const ctx = context();
-    const t = new ScriptedTransport(() => {
-      throw new ExportError('unavailable', true);
-    });
-    const s = new QueuedSender({ queue: QUEUE, retry: { ...RETRY, max_elapsed_time: 30 }, timeoutMs: 100, transport: t, ctx });
+    const t = new ScriptedTransport(() => UNAVAILABLE);
+    const s = sender(t, ctx, { retry: { ...RETRY, max_elapsed_time: 30 } });
     s.consume([1] as any, 'spans');
     await s.shutdown(2000);
     expect(t.attempts).to.be.within(2, 4);
@@ -102,7 +104,7 @@ describe('exporterhelper', () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
     const t = new ScriptedTransport(() => gate);
-    const s = new QueuedSender({ queue: QUEUE, retry: RETRY, timeoutMs: 100, transport: t, ctx });
+    const s = sender(t, ctx);
     // 1 in flight + 3 queued fit; the next 2 batches (2 + 5 items) are dropped.
     for (const n of [1, 1, 1, 1, 2, 5]) s.consume(new Array(n).fill(0), 'spans');
     let readyResolved = false;
@@ -122,7 +124,7 @@ describe('exporterhelper', () => {
     const t = new ScriptedTransport(async () => {
       await tick();
     });
-    const s = new QueuedSender({ queue: { ...QUEUE, block_on_overflow: true }, retry: RETRY, timeoutMs: 100, transport: t, ctx });
+    const s = sender(t, ctx, { queue: { ...QUEUE, block_on_overflow: true } });
     const held: Array<void | Promise<void>> = [];
     for (let i = 0; i < 10; i++) held.push(s.consume([i] as any, 'spans'));
     expect(held.filter((h) => h instanceof Promise)).to.have.length(6);
@@ -133,10 +135,8 @@ describe('exporterhelper', () => {
 
   it('reports what is still queued at the shutdown deadline as lost', async () => {
     const ctx = context();
-    const t = new ScriptedTransport(() => {
-      throw new ExportError('unavailable', true);
-    });
-    const s = new QueuedSender({ queue: QUEUE, retry: { ...RETRY, max_elapsed_time: 0 }, timeoutMs: 100, transport: t, ctx });
+    const t = new ScriptedTransport(() => UNAVAILABLE);
+    const s = sender(t, ctx, { retry: { ...RETRY, max_elapsed_time: 0 } });
     s.consume([1, 2] as any, 'spans');
     s.consume([3] as any, 'spans');
     const r = await s.shutdown(30);
@@ -147,10 +147,36 @@ describe('exporterhelper', () => {
   it('flattens traces into their spans', async () => {
     const ctx = context();
     const t = new ScriptedTransport(() => undefined);
-    const s = new QueuedSender({ queue: QUEUE, retry: RETRY, timeoutMs: 100, transport: t, ctx });
+    const s = sender(t, ctx);
     s.consume([{ traceId: 'a', spans: [1, 2] }, { traceId: 'b', spans: [3] }] as any, 'traces');
     await s.shutdown(1000);
     expect(t.delivered).to.deep.equal([3]);
     expect(await total(ctx, 'espan_exporter_sent_items_total', { signal: 'traces' })).to.equal(3);
+  });
+
+  it('counts a transport that throws as a retryable failure', async () => {
+    const ctx = context();
+    const t = new ScriptedTransport((n) => {
+      if (n === 1) throw new Error('socket hang up');
+    });
+    const s = sender(t, ctx);
+    s.consume([1, 2] as any, 'spans');
+    expect((await s.shutdown(1000)).lost).to.equal(0);
+    expect(t.attempts).to.equal(2);
+    expect(await total(ctx, 'espan_exporter_sent_items_total')).to.equal(2);
+  });
+
+  it('bounds each attempt by the timeout of its own signal', async () => {
+    const ctx = context();
+    const t = new ScriptedTransport(() => undefined);
+    const serialize = (items: readonly unknown[]) => new Uint8Array([items.length]);
+    const s = sender(t, ctx, { signals: { traces: { serialize, timeoutMs: 100 }, metrics: { serialize, timeoutMs: 2500 } } });
+    s.consume([1] as any, 'spans');
+    s.consume([2] as any, 'metrics');
+    await s.shutdown(1000);
+    expect(t.timeouts).to.have.deep.members([
+      ['traces', 100],
+      ['metrics', 2500],
+    ]);
   });
 });

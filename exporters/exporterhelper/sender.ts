@@ -1,50 +1,30 @@
 /**
- * The Collector's exporterhelper for espan: a bounded sending queue drained by
- * `num_consumers` concurrent senders, each retrying with exponential back-off
- * on retryable errors. Every item ends in exactly one counter: sent, or failed
- * with a reason (queue_full, permanent, retries_exhausted, partial_success,
- * shutdown), so "nothing lost while the queue has room" can be checked.
+ * The Collector's exporterhelper for espan, in layers as its connectSenders
+ * joins them: a bounded sending queue drained by `num_consumers` concurrent
+ * senders → the retry layer (retry.ts) → a timeout per attempt, the signal's
+ * own → the transport; the telemetry layer counts what each request became.
+ * Every item ends in exactly one counter: sent, or failed with a reason
+ * (queue_full, permanent, retries_exhausted, partial_success, shutdown), so
+ * "nothing lost while the queue has room" can be checked.
  */
 import type { ComponentContext, ExportResult } from '../../core/component';
 import { flattenTraces } from '../../core/otlp/encode';
-import type { PartialSuccess } from '../../core/otlp/decode';
 import type { Batch, SignalType } from '../../core/signals';
-import { initialBackoff, nextWait } from './backoff';
 import type { QueueSettings, RetrySettings } from './config';
-import { ExportError } from './errors';
+import { realSleep, sendWithRetry, type Delivery, type Sleep } from './retry';
+import type { Serializer } from './serializer';
+import type { OtlpSignal, SendOutcome, Transport } from './transport';
 
-export type OtlpSignal = 'traces' | 'metrics';
-
-/** The wire side of an exporter: encodes a batch once, sends it as often as needed. */
-export interface Transport {
-  encode(signal: OtlpSignal, items: readonly unknown[]): Uint8Array;
-  /** one attempt; throws ExportError (other errors count as retryable network failures) */
-  send(signal: OtlpSignal, body: Uint8Array, timeoutMs: number): Promise<PartialSuccess | undefined>;
-  close(): Promise<void>;
+/** How one signal's batches become bytes, and how long one attempt to send them may take. */
+export interface SignalRoute {
+  serialize: Serializer;
+  timeoutMs: number;
 }
-
-/** Resolves true after ms, or false as soon as the signal aborts. */
-export type Sleep = (ms: number, abort?: AbortSignal) => Promise<boolean>;
-
-export const realSleep: Sleep = (ms, abort) =>
-  new Promise((resolve) => {
-    if (abort?.aborted) return resolve(false);
-    const onAbort = (): void => {
-      clearTimeout(t);
-      resolve(false);
-    };
-    const t = setTimeout(() => {
-      abort?.removeEventListener('abort', onAbort);
-      resolve(true);
-    }, ms);
-    abort?.addEventListener('abort', onAbort, { once: true });
-  });
 
 export interface SenderOptions {
   queue: QueueSettings;
   retry: RetrySettings;
-  /** per-attempt timeout, ms */
-  timeoutMs: number;
+  signals: Record<OtlpSignal, SignalRoute>;
   transport: Transport;
   ctx: ComponentContext;
   sleep?: Sleep;
@@ -52,15 +32,23 @@ export interface SenderOptions {
   now?: () => number;
 }
 
+/** Sender options tests and benchmarks may replace: time and chance. */
+export type SenderClock = Pick<SenderOptions, 'sleep' | 'random' | 'now'>;
+
 interface Item {
   /** the signal the pipeline delivered, for counters */
   signal: SignalType;
   otlp: OtlpSignal;
   items: readonly unknown[];
   count: number;
-  body?: Uint8Array;
   /** counted already (sent or failed): guards against counting twice when shutdown gives up on it */
   settled: boolean;
+}
+
+/** The timeout layer: each attempt is bounded by its own signal's timeout; a transport that throws failed retryably. */
+function withTimeouts(transport: Transport, signals: Record<OtlpSignal, SignalRoute>) {
+  return (signal: OtlpSignal, body: Uint8Array): Promise<SendOutcome> =>
+    transport.send(signal, body, signals[signal].timeoutMs).catch((e: unknown): SendOutcome => ({ kind: 'retryable', message: (e as Error)?.message ?? String(e) }));
 }
 
 export class QueuedSender {
@@ -75,12 +63,14 @@ export class QueuedSender {
   private readonly sleep: Sleep;
   private readonly random: () => number;
   private readonly now: () => number;
+  private readonly attempt: (signal: OtlpSignal, body: Uint8Array) => Promise<SendOutcome>;
   private readonly lastLog = new Map<string, number>();
 
   constructor(private readonly o: SenderOptions) {
     this.sleep = o.sleep ?? realSleep;
     this.random = o.random ?? Math.random;
     this.now = o.now ?? Date.now;
+    this.attempt = withTimeouts(o.transport, o.signals);
     this.reportQueue();
   }
 
@@ -173,51 +163,54 @@ export class QueuedSender {
   }
 
   private async deliver(item: Item): Promise<void> {
-    const { retry, timeoutMs, transport } = this.o;
+    let body: Uint8Array;
     try {
-      item.body ??= transport.encode(item.otlp, item.items);
+      body = this.o.signals[item.otlp].serialize(item.items);
     } catch (e) {
       this.fail(item, 'permanent');
       this.o.ctx.logger.error('cannot encode batch; dropping it', { error: (e as Error).message, items: item.count });
       return;
     }
-    const state = initialBackoff(retry);
-    const started = this.now();
-    for (let attempt = 1; ; attempt++) {
-      if (item.settled) return;
-      let err: ExportError;
-      try {
-        const partial = await transport.send(item.otlp, item.body, timeoutMs);
-        if (item.settled) return;
-        item.settled = true;
-        if (partial && partial.rejected > 0) {
-          const rejected = Math.min(partial.rejected, item.count);
-          this.o.ctx.telemetry.failed(rejected, item.signal, 'partial_success');
-          this.o.ctx.telemetry.sent(item.count - rejected, item.signal);
-          this.logThrottled('partial_success', 'backend rejected part of a batch', { rejected, error_message: partial.errorMessage });
+    const delivery = await sendWithRetry(
+      () => this.attempt(item.otlp, body),
+      {
+        retry: this.o.retry,
+        sleep: this.sleep,
+        random: this.random,
+        now: this.now,
+        onRetry: (error, wait, attempt) => this.logThrottled('retry', 'export failed; will retry', { error, interval_ms: Math.round(wait), attempt }),
+      },
+      this.abort.signal,
+    );
+    if (!item.settled) this.count(item, delivery);
+  }
+
+  /** The telemetry layer: what a request became, in the counters and (throttled) in the log. */
+  private count(item: Item, delivery: Delivery): void {
+    const { telemetry } = this.o.ctx;
+    switch (delivery.kind) {
+      case 'abandoned':
+        return; // shutdown counts it
+      case 'dropped':
+        this.fail(item, delivery.reason);
+        if (delivery.reason === 'permanent') {
+          this.logThrottled('permanent', 'export failed permanently; dropping batch', { error: delivery.message, dropped: item.count, retryable: delivery.retryable });
         } else {
-          if (partial?.errorMessage) this.logThrottled('partial_warning', 'backend accepted the batch with a warning', { error_message: partial.errorMessage });
-          this.o.ctx.telemetry.sent(item.count, item.signal);
+          this.logThrottled('retries_exhausted', 'export failed after retrying max_elapsed_time; dropping batch', { error: delivery.message, dropped: item.count, attempts: delivery.attempts });
         }
         return;
-      } catch (e) {
-        err = e instanceof ExportError ? e : new ExportError((e as Error)?.message ?? String(e), true);
+      case 'delivered': {
+        item.settled = true;
+        const partial = delivery.outcome.kind === 'partial' ? delivery.outcome : undefined;
+        const rejected = Math.min(partial?.rejected ?? 0, item.count);
+        if (rejected > 0) {
+          telemetry.failed(rejected, item.signal, 'partial_success');
+          this.logThrottled('partial_success', 'backend rejected part of a batch', { rejected, error_message: partial!.errorMessage });
+        } else if (partial?.errorMessage) {
+          this.logThrottled('partial_warning', 'backend accepted the batch with a warning', { error_message: partial.errorMessage });
+        }
+        telemetry.sent(item.count - rejected, item.signal);
       }
-      if (item.settled) return;
-      if (!err.retryable || !retry.enabled) {
-        this.fail(item, 'permanent');
-        this.logThrottled('permanent', 'export failed permanently; dropping batch', { error: err.message, dropped: item.count, retryable: err.retryable });
-        return;
-      }
-      state.elapsed = this.now() - started;
-      const wait = nextWait(retry, state, this.random(), err.throttleMs);
-      if (wait === undefined) {
-        this.fail(item, 'retries_exhausted');
-        this.logThrottled('retries_exhausted', 'export failed after retrying max_elapsed_time; dropping batch', { error: err.message, dropped: item.count, attempts: attempt });
-        return;
-      }
-      this.logThrottled('retry', 'export failed; will retry', { error: err.message, interval_ms: Math.round(wait), attempt });
-      if (!(await this.sleep(wait, this.abort.signal))) return;
     }
   }
 

@@ -1,17 +1,16 @@
 /**
  * OTLP/gRPC sending with @grpc/grpc-js: unary Export calls on the Collector's
- * service paths with bytes encoded from the vendored protos, so the same bytes
- * are retried without re-encoding and the channel does not re-serialise.
+ * service paths carrying bytes the exporter serialised, so the same bytes are
+ * retried without re-encoding and the channel does not re-serialise. One
+ * channel per signal, with that signal's endpoint, TLS, headers and compression.
  */
 import * as grpc from '@grpc/grpc-js';
 import * as protobuf from 'protobufjs';
 import { METRICS_EXPORT_PATH, TRACE_EXPORT_PATH } from '../../core/otlp/proto';
-import { encodeMetricsRequest, encodeTraceRequest } from '../../core/otlp/encode';
-import { decodeExportResponse, type PartialSuccess } from '../../core/otlp/decode';
-import type { MetricPoint, Span } from '../../core/signals';
-import type { ResolvedClient } from '../exporterhelper/client';
-import { ExportError, grpcRetryable } from '../exporterhelper/errors';
-import type { OtlpSignal, Transport } from '../exporterhelper/sender';
+import { decodeExportResponse } from '../../core/otlp/decode';
+import type { PerSignal, SignalSettings } from '../exporterhelper/otlp-exporter';
+import { grpcRetryable } from '../exporterhelper/retryable';
+import { acceptedOutcome, type OtlpSignal, type SendOutcome, type Transport } from '../exporterhelper/transport';
 
 export const USER_AGENT = 'espan-otlp-exporter/0.1.0';
 
@@ -39,8 +38,6 @@ const RpcStatus = new protobuf.Type('Status')
   .add(new protobuf.Field('details', 3, 'Any', 'repeated'));
 new protobuf.Root().define('google.rpc').add(Duration).add(RetryInfo).add(AnyMsg).add(RpcStatus).root.resolveAll();
 
-export { RpcStatus, RetryInfo, AnyMsg };
-
 /** The server's RetryInfo delay in ms, when it sent one. */
 export function retryDelayMs(metadata: grpc.Metadata | undefined): number | undefined {
   const raw = metadata?.get('grpc-status-details-bin')?.[0];
@@ -63,23 +60,14 @@ export function retryDelayMs(metadata: grpc.Metadata | undefined): number | unde
 const toBuffer = (b: Uint8Array): Buffer => (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 
 export class GrpcTransport implements Transport {
-  private readonly clients = new Map<string, grpc.Client>();
+  private readonly clients = new Map<OtlpSignal, grpc.Client>();
 
-  constructor(
-    private readonly targets: Record<OtlpSignal, GrpcTarget>,
-    private readonly settings: Record<OtlpSignal, ResolvedClient>,
-  ) {}
-
-  encode(signal: OtlpSignal, items: readonly unknown[]): Uint8Array {
-    return signal === 'traces' ? encodeTraceRequest(items as Span[]) : encodeMetricsRequest(items as MetricPoint[]);
-  }
+  constructor(private readonly signals: PerSignal<SignalSettings<GrpcTarget>>) {}
 
   private client(signal: OtlpSignal): grpc.Client {
-    const target = this.targets[signal];
-    const s = this.settings[signal];
-    const key = `${target.address}|${target.plaintext}|${signal}`;
-    let c = this.clients.get(key);
+    let c = this.clients.get(signal);
     if (c) return c;
+    const s = this.signals[signal];
     const options: grpc.ChannelOptions = {
       'grpc.primary_user_agent': USER_AGENT,
       // grpc-js backs reconnects off up to 120 s on its own; the exporter's retry_on_failure paces
@@ -89,19 +77,19 @@ export class GrpcTransport implements Transport {
     };
     if (s.gzip) options['grpc.default_compression_algorithm'] = 2; // gzip
     if (s.tls.server_name_override) options['grpc.ssl_target_name_override'] = s.tls.server_name_override;
-    const creds = target.plaintext
+    const creds = s.endpoint.plaintext
       ? grpc.credentials.createInsecure()
       : grpc.credentials.createSsl(s.ca ?? null, s.key ?? null, s.cert ?? null, s.tls.insecure_skip_verify ? { rejectUnauthorized: false, checkServerIdentity: () => undefined } : {});
-    c = new grpc.Client(target.address, creds, options);
-    this.clients.set(key, c);
+    c = new grpc.Client(s.endpoint.address, creds, options);
+    this.clients.set(signal, c);
     return c;
   }
 
-  send(signal: OtlpSignal, body: Uint8Array, timeoutMs: number): Promise<PartialSuccess | undefined> {
+  send(signal: OtlpSignal, body: Uint8Array, timeoutMs: number): Promise<SendOutcome> {
     const client = this.client(signal);
     const metadata = new grpc.Metadata();
-    for (const [k, v] of Object.entries(this.settings[signal].headers)) metadata.set(k, v);
-    return new Promise((resolve, reject) => {
+    for (const [k, v] of Object.entries(this.signals[signal].headers)) metadata.set(k, v);
+    return new Promise((resolve) => {
       client.makeUnaryRequest<Uint8Array, Buffer>(
         signal === 'traces' ? TRACE_EXPORT_PATH : METRICS_EXPORT_PATH,
         toBuffer,
@@ -111,14 +99,15 @@ export class GrpcTransport implements Transport {
         { deadline: Date.now() + timeoutMs },
         (err, response) => {
           if (err) {
-            const throttle = retryDelayMs(err.metadata);
-            reject(new ExportError(`gRPC ${grpc.status[err.code] ?? err.code}: ${err.details || err.message}`, grpcRetryable(err.code, throttle !== undefined), throttle));
+            const throttleMs = retryDelayMs(err.metadata);
+            const message = `gRPC ${grpc.status[err.code] ?? err.code}: ${err.details || err.message}`;
+            resolve(grpcRetryable(err.code, throttleMs !== undefined) ? { kind: 'retryable', message, throttleMs } : { kind: 'permanent', message });
             return;
           }
           try {
-            resolve(response ? decodeExportResponse(response, signal) : undefined);
+            resolve(acceptedOutcome(response ? decodeExportResponse(response, signal) : undefined));
           } catch {
-            resolve(undefined); // an unreadable success response still means the data was accepted
+            resolve({ kind: 'success' }); // an unreadable success response still means the data was accepted
           }
         },
       );

@@ -1,19 +1,18 @@
 /**
- * OTLP/HTTP sending with node:http(s): POST of protobuf or OTLP/JSON bodies,
- * optionally gzipped, over keep-alive connections (one socket per consumer).
+ * OTLP/HTTP sending with node:http(s): POST of the bytes the exporter
+ * serialised (protobuf or OTLP/JSON), optionally gzipped, over keep-alive
+ * connections (one socket per consumer), each signal to its own URL with its
+ * own TLS, headers and compression.
  */
 import * as http from 'node:http';
 import * as https from 'node:https';
 import * as zlib from 'node:zlib';
 import { promisify } from 'node:util';
-import { encodeMetricsRequest, encodeTraceRequest } from '../../core/otlp/encode';
-import { decodeExportResponse, type PartialSuccess } from '../../core/otlp/decode';
-import { metricsToOtlpJson, stringifyOtlp, toOtlpJson } from '../../core/otlp/json';
+import { decodeExportResponse } from '../../core/otlp/decode';
 import { otlpProto } from '../../core/otlp/proto';
-import type { MetricPoint, Span } from '../../core/signals';
-import type { ResolvedClient } from '../exporterhelper/client';
-import { ExportError, httpRetryable, parseRetryAfter } from '../exporterhelper/errors';
-import type { OtlpSignal, Transport } from '../exporterhelper/sender';
+import type { PerSignal, SignalSettings } from '../exporterhelper/otlp-exporter';
+import { httpRetryable, parseRetryAfter } from '../exporterhelper/retryable';
+import { acceptedOutcome, type OtlpSignal, type SendOutcome, type Transport } from '../exporterhelper/transport';
 
 const gzip = promisify(zlib.gzip);
 
@@ -21,33 +20,20 @@ export const USER_AGENT = 'espan-otlp-exporter/0.1.0';
 /** bound on an error or response body kept in memory */
 const MAX_RESPONSE = 64 * 1024;
 
-export type Encoding = 'proto' | 'json';
-
 export class HttpTransport implements Transport {
-  private readonly agents = new Map<string, http.Agent>();
+  private readonly agents = new Map<OtlpSignal, http.Agent>();
 
   constructor(
-    private readonly urls: Record<OtlpSignal, URL>,
-    private readonly settings: Record<OtlpSignal, ResolvedClient>,
-    private readonly encoding: Encoding,
+    private readonly signals: PerSignal<SignalSettings<URL>>,
     private readonly maxSockets: number,
   ) {}
 
-  encode(signal: OtlpSignal, items: readonly unknown[]): Uint8Array {
-    if (this.encoding === 'json') {
-      const doc = signal === 'traces' ? toOtlpJson(items as Span[]) : metricsToOtlpJson(items as MetricPoint[]);
-      return Buffer.from(stringifyOtlp(doc), 'utf8');
-    }
-    return signal === 'traces' ? encodeTraceRequest(items as Span[]) : encodeMetricsRequest(items as MetricPoint[]);
-  }
-
-  private agent(signal: OtlpSignal, url: URL): http.Agent {
-    const key = `${url.protocol}//${url.host}|${signal}`;
-    let a = this.agents.get(key);
+  private agent(signal: OtlpSignal): http.Agent {
+    let a = this.agents.get(signal);
     if (a) return a;
-    const s = this.settings[signal];
+    const s = this.signals[signal];
     a =
-      url.protocol === 'https:'
+      s.endpoint.protocol === 'https:'
         ? new https.Agent({
             keepAlive: true,
             maxSockets: this.maxSockets,
@@ -58,51 +44,50 @@ export class HttpTransport implements Transport {
             servername: s.tls.server_name_override || undefined,
           })
         : new http.Agent({ keepAlive: true, maxSockets: this.maxSockets });
-    this.agents.set(key, a);
+    this.agents.set(signal, a);
     return a;
   }
 
-  async send(signal: OtlpSignal, body: Uint8Array, timeoutMs: number): Promise<PartialSuccess | undefined> {
-    const s = this.settings[signal];
-    const url = this.urls[signal];
+  async send(signal: OtlpSignal, body: Uint8Array, timeoutMs: number): Promise<SendOutcome> {
+    const s = this.signals[signal];
+    const url = s.endpoint;
     // Compressed per attempt rather than cached: the queue keeps only one copy of each batch.
     const payload = s.gzip ? await gzip(body) : body;
     const headers: Record<string, string> = {
       'user-agent': USER_AGENT,
       ...s.headers,
-      'content-type': this.encoding === 'json' ? 'application/json' : 'application/x-protobuf',
+      'content-type': s.encoding === 'json' ? 'application/json' : 'application/x-protobuf',
       'content-length': String(payload.byteLength),
     };
     if (s.gzip) headers['content-encoding'] = 'gzip';
     const lib = url.protocol === 'https:' ? https : http;
-    return new Promise((resolve, reject) => {
-      const req = lib.request(url, { method: 'POST', headers, agent: this.agent(signal, url), timeout: timeoutMs }, (res) => {
+    return new Promise((resolve) => {
+      const req = lib.request(url, { method: 'POST', headers, agent: this.agent(signal), timeout: timeoutMs }, (res) => {
         const chunks: Buffer[] = [];
         let size = 0;
         res.on('data', (c: Buffer) => {
           size += c.length;
           if (size <= MAX_RESPONSE) chunks.push(c);
         });
-        res.on('error', (e) => reject(new ExportError(`response: ${e.message}`, true)));
+        res.on('error', (e) => resolve({ kind: 'retryable', message: `response: ${e.message}` }));
         res.on('end', () => {
           const status = res.statusCode ?? 0;
           const text = Buffer.concat(chunks);
           const json = /json/i.test(String(res.headers['content-type'] ?? ''));
           if (status >= 200 && status < 300) {
             try {
-              resolve(decodeExportResponse(text, signal, json));
+              resolve(acceptedOutcome(decodeExportResponse(text, signal, json)));
             } catch {
-              resolve(undefined);
+              resolve({ kind: 'success' }); // an unreadable success response still means the data was accepted
             }
             return;
           }
           const message = `HTTP ${status}: ${errorMessage(text, json)}`;
-          const retryable = httpRetryable(status);
-          reject(new ExportError(message, retryable, retryable ? parseRetryAfter(header(res.headers['retry-after'])) : undefined));
+          resolve(httpRetryable(status) ? { kind: 'retryable', message, throttleMs: parseRetryAfter(header(res.headers['retry-after'])) } : { kind: 'permanent', message });
         });
       });
       req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-      req.on('error', (e) => reject(new ExportError(`${url.host}: ${e.message}`, true)));
+      req.on('error', (e) => resolve({ kind: 'retryable', message: `${url.host}: ${e.message}` }));
       req.end(payload);
     });
   }

@@ -6,7 +6,7 @@
  */
 import { expect } from 'chai';
 import { TestBackend } from './backend';
-import { plainSpan } from './fixtures';
+import { plainSpan, redPoints } from './fixtures';
 import { resolveConfig } from '../../core/config/schema';
 import { createOtlpGrpcExporter, otlpGrpcExporterFactory } from '../../exporters/otlp_grpc/factory';
 import { buildExporter, FAST_RETRY, waitFor, type Kind } from './harness';
@@ -84,6 +84,21 @@ describe('OTLP export under faults', function () {
         expect(await sent()).to.equal(3);
         // first attempt timed out (the backend still got it), the retry was slow but in time
         expect(backend.requests).to.have.length(2);
+      });
+
+      it('gives each signal its own timeout (OTEL_EXPORTER_OTLP_<SIGNAL>_TIMEOUT)', async () => {
+        // The first request of each signal answers after 600 ms: past the traces timeout, within the metrics one.
+        const firsts = new Set<string>();
+        backend.fault = (_i, signal) => (firsts.has(signal) ? undefined : (firsts.add(signal), { kind: 'slow', delayMs: 600 }));
+        const env = { OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: '200', OTEL_EXPORTER_OTLP_METRICS_TIMEOUT: '3000' };
+        const { exporter, sent } = buildExporter(kind, { endpoint: endpoint(kind, backend), tls: { insecure: true }, retry_on_failure: FAST_RETRY }, env);
+        exporter.consume(spans(0, 2), 'spans');
+        exporter.consume(redPoints(), 'metrics');
+        expect((await exporter.shutdown(5000)).lost).to.equal(0);
+        expect(await sent()).to.equal(6);
+        const requests = (signal: string) => backend.requests.filter((r) => r.signal === signal).length;
+        expect(requests('traces')).to.equal(2);
+        expect(requests('metrics')).to.equal(1);
       });
 
       it('drops permanently rejected batches without retrying, counted exactly', async () => {

@@ -223,4 +223,26 @@ describe('OTLP export round trip (test backend decoding with the official protos
       await backend.stop();
     }
   });
+
+  it('gives each signal its own OTEL_EXPORTER_OTLP_<SIGNAL>_* protocol, headers and compression', async () => {
+    const backend = await new TestBackend().start();
+    try {
+      const env = {
+        OTEL_EXPORTER_OTLP_ENDPOINT: backend.httpEndpoint,
+        OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: 'http/json',
+        OTEL_EXPORTER_OTLP_TRACES_HEADERS: 'x-signal=traces',
+        OTEL_EXPORTER_OTLP_METRICS_HEADERS: 'x-signal=metrics',
+        OTEL_EXPORTER_OTLP_COMPRESSION: 'gzip',
+        OTEL_EXPORTER_OTLP_METRICS_COMPRESSION: 'none',
+      };
+      const { exporter } = buildExporter('http', {}, env);
+      exporter.consume([richSpan(0)], 'spans');
+      exporter.consume(redPoints(), 'metrics');
+      expect((await exporter.shutdown(3000)).lost).to.equal(0);
+      const seen = Object.fromEntries(backend.requests.map((q) => [q.signal, [q.encoding, q.gzip, q.headers['x-signal']]]));
+      expect(seen).to.deep.equal({ traces: ['proto', true, 'traces'], metrics: ['json', false, 'metrics'] });
+    } finally {
+      await backend.stop();
+    }
+  });
 });

@@ -1,16 +1,3 @@
-/** How a send failed, decided by the transport from the Collector's retryable-code rules. */
-export class ExportError extends Error {
-  constructor(
-    message: string,
-    /** worth retrying: the backend may accept the same batch later */
-    readonly retryable: boolean,
-    /** the server asked to wait at least this long (RetryInfo, Retry-After), ms */
-    readonly throttleMs?: number,
-  ) {
-    super(message);
-  }
-}
-
 /**
  * gRPC status codes the Collector retries (exporterhelper / otlpexporter):
  * CANCELLED, DEADLINE_EXCEEDED, ABORTED, OUT_OF_RANGE, UNAVAILABLE, DATA_LOSS;
