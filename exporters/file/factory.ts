@@ -1,20 +1,26 @@
 import * as path from 'node:path';
 import type { Exporter, ExporterFactory } from '../../core/component';
-import { toOtlpJson } from '../../core/otlp/json';
+import { setting, type ConfigOf } from '../../core/config/schema';
 import { itemCount, type Span, type Trace } from '../../core/signals';
+import { otlpSerializer } from '../exporterhelper/serializer';
 import { RotatingWriter } from './rotating-writer';
 
-export interface FileConfig {
-  path: string;
-  format: 'json';
-  append: boolean;
-  flush_interval: number;
-  rotation: { max_megabytes: number; max_days: number; max_backups: number; localtime: boolean };
-}
+export const schema = {
+  path: setting.string('', 'file to write (relative to the config file)'),
+  format: setting.oneOf(['json'], 'json', 'json: OTLP/JSON, one request per line'),
+  append: setting.bool(false, 'append to an existing file instead of truncating it'),
+  flush_interval: setting.duration('1s', 'how often buffered lines are written'),
+  rotation: {
+    max_megabytes: setting.nat(100, 'rotate when the file would grow past this size; 0 disables rotation'),
+    max_days: setting.nat(0, 'remove rotated files older than this; 0 keeps them'),
+    max_backups: setting.nat(100, 'rotated files kept; 0 keeps all'),
+    localtime: setting.bool(false, 'timestamps in rotated file names use local time'),
+  },
+};
 
-function jsonReplacer(_k: string, v: unknown): unknown {
-  return typeof v === 'bigint' ? v.toString() : v;
-}
+export type FileConfig = ConfigOf<typeof schema>;
+
+const NEWLINE = Buffer.from('\n');
 
 /**
  * Writes OTLP/JSON lines, one ExportTraceServiceRequest per batch, as the
@@ -24,21 +30,11 @@ function jsonReplacer(_k: string, v: unknown): unknown {
 export const fileFactory: ExporterFactory<FileConfig> = {
   kind: 'exporter',
   type: 'file',
-  schema: {
-    path: { doc: 'file to write (relative to the config file)', format: String, default: '' },
-    format: { doc: 'json: OTLP/JSON, one request per line', format: ['json'], default: 'json' },
-    append: { doc: 'append to an existing file instead of truncating it', format: Boolean, default: false },
-    flush_interval: { doc: 'how often buffered lines are written', format: 'duration', default: '1s' },
-    rotation: {
-      max_megabytes: { doc: 'rotate when the file would grow past this size; 0 disables rotation', format: 'nat', default: 100 },
-      max_days: { doc: 'remove rotated files older than this; 0 keeps them', format: 'nat', default: 0 },
-      max_backups: { doc: 'rotated files kept; 0 keeps all', format: 'nat', default: 100 },
-      localtime: { doc: 'timestamps in rotated file names use local time', format: Boolean, default: false },
-    },
-  },
+  schema,
   validate: (c) => (c.path ? [] : [{ path: 'path', message: 'required: the file to write' }]),
   accepts: () => ['spans', 'traces'],
   create(config, ctx): Exporter {
+    const serialize = otlpSerializer('traces', 'json');
     const writer = new RotatingWriter(
       path.resolve(ctx.configDir, config.path),
       {
@@ -63,7 +59,7 @@ export const fileFactory: ExporterFactory<FileConfig> = {
         const spans = signal === 'traces' ? (batch as Trace[]).flatMap((t) => t.spans) : (batch as Span[]);
         const n = itemCount(signal, batch);
         try {
-          writer.append(Buffer.from(JSON.stringify(toOtlpJson(spans), jsonReplacer) + '\n'));
+          writer.append(Buffer.concat([serialize(spans), NEWLINE]));
           ctx.telemetry.sent(n, signal);
         } catch (e) {
           ctx.telemetry.failed(n, signal, 'write_error');
