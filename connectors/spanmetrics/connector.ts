@@ -84,10 +84,10 @@ export class SpanMetricsConnector implements Connector {
     this.ticks = interval(opts.flushIntervalMs, scheduler).subscribe(() => this.emit());
   }
 
-  consume(batch: Batch<any>, signal: SignalType): void {
+  consume(batch: Batch<'spans'>, signal: SignalType): void {
     if (signal !== 'spans' || this.stopped) return;
     const nowMs = this.scheduler.now();
-    for (const span of batch as Span[]) this.record(span, nowMs);
+    for (const span of batch) this.record(span, nowMs);
   }
 
   /** Current points (and, for delta, a reset); exposed for tests and shutdown. */
