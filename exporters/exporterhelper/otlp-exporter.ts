@@ -9,18 +9,12 @@ import { resolveClient, type Env, type ResolvedClient } from './client';
 import type { OtlpClientConfig } from './config';
 import { QueuedSender, type SenderClock } from './sender';
 import { otlpSerializer, type OtlpEncoding } from './serializer';
-import type { OtlpSignal, Transport } from './transport';
+import { perSignal, type OtlpSignal, type PerSignal, type Transport } from './transport';
 
 /** Everything one signal is sent with. */
 export interface SignalSettings<Endpoint> extends ResolvedClient {
   endpoint: Endpoint;
   encoding: OtlpEncoding;
-}
-
-export type PerSignal<T> = Record<OtlpSignal, T>;
-
-export function perSignal<T>(f: (signal: OtlpSignal) => T): PerSignal<T> {
-  return { traces: f('traces'), metrics: f('metrics') };
 }
 
 /** What differs between OTLP/gRPC and OTLP/HTTP. */

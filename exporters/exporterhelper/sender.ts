@@ -13,7 +13,7 @@ import type { Batch, SignalType } from '../../core/signals';
 import type { QueueSettings, RetrySettings } from './config';
 import { realSleep, sendWithRetry, type Delivery, type Sleep } from './retry';
 import type { Serializer } from './serializer';
-import type { OtlpSignal, SendOutcome, Transport } from './transport';
+import type { OtlpSignal, PerSignal, SendOutcome, Transport } from './transport';
 
 /** How one signal's batches become bytes, and how long one attempt to send them may take. */
 export interface SignalRoute {
@@ -24,7 +24,7 @@ export interface SignalRoute {
 export interface SenderOptions {
   queue: QueueSettings;
   retry: RetrySettings;
-  signals: Record<OtlpSignal, SignalRoute>;
+  signals: PerSignal<SignalRoute>;
   transport: Transport;
   ctx: ComponentContext;
   sleep?: Sleep;
@@ -46,7 +46,7 @@ interface Item {
 }
 
 /** The timeout layer: each attempt is bounded by its own signal's timeout; a transport that throws failed retryably. */
-function withTimeouts(transport: Transport, signals: Record<OtlpSignal, SignalRoute>) {
+function withTimeouts(transport: Transport, signals: PerSignal<SignalRoute>) {
   return (signal: OtlpSignal, body: Uint8Array): Promise<SendOutcome> =>
     transport.send(signal, body, signals[signal].timeoutMs).catch((e: unknown): SendOutcome => ({ kind: 'retryable', message: (e as Error)?.message ?? String(e) }));
 }

@@ -6,7 +6,15 @@
 import type { PartialSuccess } from '../../core/otlp/decode';
 
 export type OtlpSignal = 'traces' | 'metrics';
-export const OTLP_SIGNALS: readonly OtlpSignal[] = ['traces', 'metrics'];
+
+export const USER_AGENT = 'espan-otlp-exporter/0.1.0';
+
+/** One value for each OTLP signal: each is sent with its own settings. */
+export type PerSignal<T> = Record<OtlpSignal, T>;
+
+export function perSignal<T>(f: (signal: OtlpSignal) => T): PerSignal<T> {
+  return { traces: f('traces'), metrics: f('metrics') };
+}
 
 /** The server's answer to one attempt, classified by the Collector's rules. */
 export type SendOutcome =

@@ -8,11 +8,10 @@ import * as grpc from '@grpc/grpc-js';
 import * as protobuf from 'protobufjs';
 import { METRICS_EXPORT_PATH, TRACE_EXPORT_PATH } from '../../core/otlp/proto';
 import { decodeExportResponse } from '../../core/otlp/decode';
-import type { PerSignal, SignalSettings } from '../exporterhelper/otlp-exporter';
+import type { SignalSettings } from '../exporterhelper/otlp-exporter';
 import { grpcRetryable } from '../exporterhelper/retryable';
-import { acceptedOutcome, type OtlpSignal, type SendOutcome, type Transport } from '../exporterhelper/transport';
+import { acceptedOutcome, USER_AGENT, type OtlpSignal, type PerSignal, type SendOutcome, type Transport } from '../exporterhelper/transport';
 
-export const USER_AGENT = 'espan-otlp-exporter/0.1.0';
 
 export interface GrpcTarget {
   /** host:port as grpc-js takes it */

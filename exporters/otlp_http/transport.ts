@@ -10,13 +10,12 @@ import * as zlib from 'node:zlib';
 import { promisify } from 'node:util';
 import { decodeExportResponse } from '../../core/otlp/decode';
 import { otlpProto } from '../../core/otlp/proto';
-import type { PerSignal, SignalSettings } from '../exporterhelper/otlp-exporter';
+import type { SignalSettings } from '../exporterhelper/otlp-exporter';
 import { httpRetryable, parseRetryAfter } from '../exporterhelper/retryable';
-import { acceptedOutcome, type OtlpSignal, type SendOutcome, type Transport } from '../exporterhelper/transport';
+import { acceptedOutcome, USER_AGENT, type OtlpSignal, type PerSignal, type SendOutcome, type Transport } from '../exporterhelper/transport';
 
 const gzip = promisify(zlib.gzip);
 
-export const USER_AGENT = 'espan-otlp-exporter/0.1.0';
 /** bound on an error or response body kept in memory */
 const MAX_RESPONSE = 64 * 1024;
 
