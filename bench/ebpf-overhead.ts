@@ -18,7 +18,8 @@
  */
 import * as os from 'node:os';
 import { ServiceMetrics } from '../core/telemetry/metrics';
-import { ebpfFactory, type EbpfConfig } from '../receivers/ebpf/factory';
+import type { EbpfConfig } from '../receivers/ebpf/config';
+import { ebpfFactory } from '../receivers/ebpf/factory';
 import type { Tracepoints } from '../receivers/ebpf/native';
 import type { EbpfReceiver } from '../receivers/ebpf/receiver';
 import { ebpfUnavailable } from '../test/ebpf/harness';

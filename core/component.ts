@@ -46,10 +46,11 @@ export interface ReceiverRuntime {
   waitForCapacity(): Promise<void>;
 }
 
-export interface ReceiverFactory<C = any> extends FactoryBase<C> {
+/** `S` ties what `produces` names to what the receiver emits: a ReceiverFactory<C, 'spans'> must create a Receiver<'spans'>. */
+export interface ReceiverFactory<C = any, S extends SignalType = SignalType> extends FactoryBase<C> {
   kind: 'receiver';
-  produces(config: C): SignalType;
-  create(config: C, ctx: ComponentContext): Receiver;
+  produces(config: C): S;
+  create(config: C, ctx: ComponentContext): Receiver<S>;
 }
 
 /** What a processor consumes or produces: a signal, or any signal for signal-agnostic stages. */
@@ -129,18 +130,19 @@ export interface ExtensionFactory<C = any> extends FactoryBase<C> {
  * receiver of another (spans in, RED metrics out). It completes its output
  * when `shutdown` is called, after every pipeline feeding it has completed.
  */
-export interface Connector {
-  consume(batch: Batch<any>, signal: SignalType): void;
-  readonly output: Observable<Batch<any>>;
+export interface Connector<In extends SignalType = SignalType, Out extends SignalType = SignalType> {
+  consume(batch: Batch<In>, signal: In): void;
+  readonly output: Observable<Batch<Out>>;
   /** flush what it holds, then complete `output` */
   shutdown(): Promise<void>;
 }
 
-export interface ConnectorFactory<C = any> extends FactoryBase<C> {
+/** `In` and `Out` type the connector `create` returns: a ConnectorFactory<C, 'spans', 'metrics'> must create a Connector<'spans', 'metrics'>. */
+export interface ConnectorFactory<C = any, In extends SignalType = SignalType, Out extends SignalType = SignalType> extends FactoryBase<C> {
   kind: 'connector';
-  accepts(config: C): SignalType[];
-  produces(config: C): SignalType;
-  create(config: C, ctx: ComponentContext): Connector;
+  accepts(config: C): In[];
+  produces(config: C): Out;
+  create(config: C, ctx: ComponentContext): Connector<In, Out>;
 }
 
 export type AnyFactory = ReceiverFactory | ProcessorFactory | ExporterFactory | ConnectorFactory | ExtensionFactory;

@@ -59,7 +59,7 @@ interface Series {
   dirty: boolean;
 }
 
-export class SpanMetricsConnector implements Connector {
+export class SpanMetricsConnector implements Connector<'spans', 'metrics'> {
   private readonly subject = new Subject<Batch<'metrics'>>();
   readonly output = this.subject.asObservable();
   private readonly series = new Map<string, Series>();

@@ -35,7 +35,7 @@ export const schema = {
 
 export type SpanMetricsConfig = ConfigOf<typeof schema>;
 
-export const spanMetricsFactory: ConnectorFactory<SpanMetricsConfig> = {
+export const spanMetricsFactory: ConnectorFactory<SpanMetricsConfig, 'spans', 'metrics'> = {
   kind: 'connector',
   type: 'spanmetrics',
   accepts: () => ['spans'],

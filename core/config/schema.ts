@@ -50,7 +50,7 @@ export const setting = {
   nat: (def: number, doc: string): Setting<number> => ({ format: 'nat', default: def, doc }),
   port: (def: number, doc: string): Setting<number> => ({ format: 'port', default: def, doc }),
   /** a Go-style duration string ("500ms", "5s"), resolved to milliseconds */
-  duration: (def: string, doc: string): Setting<number> => ({ format: 'duration', default: def, doc }),
+  duration: (def: string | 0, doc: string): Setting<number> => ({ format: 'duration', default: def, doc }),
   /** a duration that may be left unset (null) */
   optionalDuration: (doc: string): Setting<number | null> => ({ format: 'duration', default: null, nullable: true, doc }),
   oneOf: <const T extends string>(values: readonly T[], def: NoInfer<T>, doc: string): Setting<T> => ({ format: [...values], default: def, doc }),

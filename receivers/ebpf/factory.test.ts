@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { resolveConfig } from '../../core/config/schema';
-import { ebpfFactory, type EbpfConfig } from './factory';
+import type { EbpfConfig } from './config';
+import { ebpfFactory } from './factory';
 
 function resolve(raw: unknown) {
   const r = resolveConfig<EbpfConfig>(ebpfFactory.schema, raw);

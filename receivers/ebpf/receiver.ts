@@ -8,7 +8,7 @@ import { localHostInfo } from '../../core/host';
 import { DecodeCache, layoutMismatch } from '../../core/records/network-data';
 import type { NetworkRecord } from '../../core/signals';
 import { decodeBatch } from './decode';
-import type { EbpfConfig } from './factory';
+import type { EbpfConfig } from './config';
 import { EbpfUnavailableError, PidVerdict, defaultObjectPath, loadAddon, preflight, type NativeProbe, type ProbeStats } from './native';
 import { ProcessTracker, type ProcessSelection } from './processes';
 import { batchItems } from '../../core/batching';

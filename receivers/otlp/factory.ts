@@ -44,7 +44,7 @@ export type OtlpReceiverConfig = ConfigOf<typeof schema>;
 export type ServerTlsSettings = ConfigOf<typeof tls>;
 export type ServerAuthSettings = ConfigOf<typeof auth>;
 
-export const otlpReceiverFactory: ReceiverFactory<OtlpReceiverConfig> = {
+export const otlpReceiverFactory: ReceiverFactory<OtlpReceiverConfig, 'spans'> = {
   kind: 'receiver',
   type: 'otlp',
   schema,

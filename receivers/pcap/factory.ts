@@ -14,7 +14,7 @@ export const schema = {
 export type PcapConfig = ConfigOf<typeof schema>;
 
 /** pcap/pcapng files (tcpdump, Wireshark) as `records`, through TCP reassembly. */
-export const pcapFactory: ReceiverFactory<PcapConfig> = {
+export const pcapFactory: ReceiverFactory<PcapConfig, 'records'> = {
   kind: 'receiver',
   type: 'pcap',
   schema,

@@ -12,7 +12,7 @@ export const schema = {
 
 export type ReplayConfig = ConfigOf<typeof schema>;
 
-export const replayFactory: ReceiverFactory<ReplayConfig> = {
+export const replayFactory: ReceiverFactory<ReplayConfig, 'records'> = {
   kind: 'receiver',
   type: 'replay',
   schema,
