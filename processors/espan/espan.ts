@@ -4,11 +4,11 @@
  * join spans by thread trace id, TCP sequence numbers and connection key.
  */
 import { map, type OperatorFunction } from 'rxjs';
+import { spanIdOf } from '../../core/message-ids';
 import { ConnMeta } from '../../core/records/network-data';
 import { connectionKey, ESPAN, ESPAN_SCOPE } from '../../core/semconv';
 import { SpanKind, type Attributes, type L7Message, type Span } from '../../core/signals';
 import { semconvFor, type SemconvOptions } from './attributes';
-import { spanIdOf } from './ids';
 import type { ResourceCache } from './resource';
 
 export interface EspanCounters {

@@ -20,13 +20,14 @@
  * trace id and find their parent.
  */
 import type { ComponentTelemetry } from '../../core/telemetry/metrics';
+import { FNV1A32_OFFSET, fnv1a32 } from '../../core/hash';
 import { ESPAN } from '../../core/semconv';
 import { SpanKind, type Span, type Trace } from '../../core/signals';
 import type { StatefulEngine } from '../../core/stateful-operator';
 import type { LinkingConfig } from './config';
 import { traceIdFrom } from './ids';
 import { RecentMap, type RecentEntry } from './recent';
-import { hashString, SlotIndex } from './slot-index';
+import { SlotIndex } from './slot-index';
 import { EMITTED, FREE, NET_LINKED, NONE, Slots, THREAD_LINKED, TRACE_LISTED } from './slots';
 
 // module-level copies: through the CommonJS interop every `SpanKind.X` is a getter call, on the hot path
@@ -74,10 +75,8 @@ function seqOf(seq: number | bigint): number | bigint {
   return typeof seq === 'bigint' && seq >= -9007199254740991n && seq <= 9007199254740991n ? Number(seq) : seq;
 }
 
-/** A network key's hash: the connection key hashed from a seed of the sequence number, no string built per span. */
-export function netHash(conn: string, seq: number | bigint): number {
-  return hashString(conn, (typeof seq === 'number' ? seq : Number(BigInt.asIntN(32, seq))) ^ 0x811c9dc5);
-}
+/** The hash of the linker's key indexes: a string from a seed, to 32 bits. */
+export type KeyHash = (key: string, seed?: number) => number;
 
 /** Takes slot `r` out of the list of its hash in `index`, chained through `next`. */
 function unlink(index: SlotIndex, next: Int32Array, hash: number, r: number): void {
@@ -124,6 +123,7 @@ export class Linker implements StatefulEngine<Span, Trace> {
     private readonly config: LinkingConfig,
     private readonly now: () => number,
     private readonly telemetry?: ComponentTelemetry,
+    private readonly hash: KeyHash = fnv1a32,
   ) {
     this.windowNs = config.link_window * 1e6;
     this.skewNs = config.max_clock_skew * 1e6;
@@ -220,7 +220,7 @@ export class Linker implements StatefulEngine<Span, Trace> {
     const a = span.attributes;
     const traceId = span.traceId;
     if (traceId) {
-      const h = hashString(traceId);
+      const h = this.hash(traceId);
       const head = this.byTraceId.get(h);
       let same = NONE;
       let last = NONE;
@@ -246,7 +246,7 @@ export class Linker implements StatefulEngine<Span, Trace> {
     const rawSeq = a[REQ_SEQ];
     if (typeof conn === 'string' && (typeof rawSeq === 'number' || typeof rawSeq === 'bigint')) {
       const seq = seqOf(rawSeq);
-      const h = netHash(conn, seq);
+      const h = this.netHash(conn, seq);
       sl.netConn[s] = conn;
       sl.netSeq[s] = seq;
       sl.netHash[s] = h;
@@ -269,7 +269,7 @@ export class Linker implements StatefulEngine<Span, Trace> {
     const thread = a[THREAD_TRACE_ID];
     if (typeof thread === 'string' && thread !== '') {
       // the producer hashes host, process and thread into the id, so it is unique across hosts as it is
-      const h = hashString(thread);
+      const h = this.hash(thread);
       sl.threadKey[s] = thread;
       sl.threadHash[s] = h;
       sl.nextThread[s] = NONE;
@@ -287,6 +287,11 @@ export class Linker implements StatefulEngine<Span, Trace> {
         sl.nextThread[other] = s;
       }
     }
+  }
+
+  /** A network key's hash: the connection key hashed from a seed of the sequence number, no string built per span. */
+  private netHash(conn: string, seq: number | bigint): number {
+    return this.hash(conn, (typeof seq === 'number' ? seq : Number(BigInt.asIntN(32, seq))) ^ FNV1A32_OFFSET);
   }
 
   private find(s: number): number {

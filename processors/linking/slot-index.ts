@@ -5,25 +5,12 @@
  * one Int32Array: a lookup touches one cache line, where a Map of 100k+ keys
  * touches a bucket, an entry and the stored key, each a cache miss.
  */
+import { fmix32 } from '../../core/hash';
 import { NONE } from './slots';
 
 const EMPTY = NONE;
 const DELETED = -2;
 const MIN_CELLS = 1024;
-
-/** FNV-1a over the UTF-16 units of `s`, from `seed`. */
-export function hashString(s: string, seed = 0x811c9dc5): number {
-  let h = seed;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
-  return h;
-}
-
-/** spreads FNV's weak low bits over the table (murmur3's finaliser steps) */
-function cellOf(hash: number, mask: number): number {
-  let h = hash ^ (hash >>> 16);
-  h = Math.imul(h, 0x85ebca6b);
-  return (h ^ (h >>> 13)) & mask;
-}
 
 export class SlotIndex {
   /** [hash, slot] per cell; slot EMPTY or DELETED when none */
@@ -32,6 +19,9 @@ export class SlotIndex {
   /** cells not EMPTY: live ones and DELETED markers (both lengthen probes) */
   private used = 0;
   private live = 0;
+
+  /** @param spread turns a key's hash into its first cell (masked): the default mixes weak low bits (FNV's) over the table */
+  constructor(private readonly spread: (hash: number) => number = fmix32) {}
 
   get size(): number {
     return this.live;
@@ -47,7 +37,7 @@ export class SlotIndex {
   add(hash: number, slot: number): void {
     if ((this.used + 1) * 2 > this.mask + 1) this.rehash();
     const cells = this.cells;
-    let i = cellOf(hash, this.mask);
+    let i = this.spread(hash) & this.mask;
     while (cells[2 * i + 1] >= 0) i = (i + 1) & this.mask;
     if (cells[2 * i + 1] === EMPTY) this.used++;
     cells[2 * i] = hash;
@@ -71,7 +61,7 @@ export class SlotIndex {
   private find(hash: number): number {
     const cells = this.cells;
     const mask = this.mask;
-    for (let i = cellOf(hash, mask); ; i = (i + 1) & mask) {
+    for (let i = this.spread(hash) & mask; ; i = (i + 1) & mask) {
       const slot = cells[2 * i + 1];
       if (slot === EMPTY) return -1;
       if (cells[2 * i] === hash && slot !== DELETED) return i;

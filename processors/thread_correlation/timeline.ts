@@ -10,7 +10,7 @@
  */
 import { ConnMeta } from '../../core/records/network-data';
 import type { L7Message } from '../../core/signals';
-import { threadTraceIdOf } from '../espan/ids';
+import { threadTraceIdOf } from '../../core/message-ids';
 
 export type CallResult = 'linked' | 'ambiguous' | 'no_scope' | 'no_task';
 

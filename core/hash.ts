@@ -1,0 +1,115 @@
+/**
+ * espan's own non-cryptographic hashes: ids derived from what identifies a
+ * message or a trace (the same capture gives the same ids on every host, run
+ * and replay, and drawing random bytes per span costs more than serialising
+ * it), and the hashes of string-keyed tables. Changing any of these changes
+ * the ids espan emits.
+ *
+ * Not here: the probabilistic sampling policy's hash, which is the Collector's
+ * (FNV-1a 64 over bytes) and must stay bit-identical to it.
+ */
+
+export const FNV1A32_OFFSET = 0x811c9dc5;
+
+/** FNV-1a (32-bit) over the UTF-16 units of `s`, from `seed`. Its low bits are weak: spread them (fmix32) before masking. */
+export function fnv1a32(s: string, seed = FNV1A32_OFFSET): number {
+  let h = seed;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h;
+}
+
+/** murmur3's 32-bit finaliser: every input bit reaches every output bit. */
+export function fmix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return h ^ (h >>> 16);
+}
+
+/** cyrb128: four 32-bit murmur-style lanes over the UTF-16 units of `s`, written to `out`. */
+export function cyrb128(s: string, out: Uint32Array): void {
+  let h1 = 1779033703;
+  let h2 = 3144134277;
+  let h3 = 1013904242;
+  let h4 = 2773480762;
+  for (let i = 0; i < s.length; i++) {
+    const k = s.charCodeAt(i);
+    h1 = h2 ^ Math.imul(h1 ^ k, 597399067);
+    h2 = h3 ^ Math.imul(h2 ^ k, 2869860233);
+    h3 = h4 ^ Math.imul(h3 ^ k, 951274213);
+    h4 = h1 ^ Math.imul(h4 ^ k, 2716044179);
+  }
+  h1 = Math.imul(h3 ^ (h1 >>> 18), 597399067);
+  h2 = Math.imul(h4 ^ (h2 >>> 22), 2869860233);
+  h3 = Math.imul(h1 ^ (h3 >>> 17), 951274213);
+  h4 = Math.imul(h2 ^ (h4 >>> 19), 2716044179);
+  h1 ^= h2 ^ h3 ^ h4;
+  h2 ^= h1;
+  h3 ^= h1;
+  h4 ^= h1;
+  out[0] = h1;
+  out[1] = h2;
+  out[2] = h3;
+  out[3] = h4;
+}
+
+const C1 = 0xcc9e2d51;
+const C2 = 0x1b873593;
+const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+function hex32(h: number): string {
+  return HEX[(h >>> 24) & 255] + HEX[(h >>> 16) & 255] + HEX[(h >>> 8) & 255] + HEX[h & 255];
+}
+
+/**
+ * A 64-bit hash fed 32-bit words, in two murmur3 lanes: the fields that
+ * identify something are fed one by one, as building a key string first
+ * costs more than the hash.
+ */
+export class WordHash64 {
+  private h1 = 0;
+  private h2 = 0;
+
+  begin(seed: number): void {
+    this.h1 = seed ^ 0x9e3779b9;
+    this.h2 = seed ^ 0x85ebca6b;
+  }
+
+  word(w: number): void {
+    let k = Math.imul(w, C1);
+    k = (k << 15) | (k >>> 17);
+    k = Math.imul(k, C2);
+    let h1 = this.h1 ^ k;
+    h1 = (h1 << 13) | (h1 >>> 19);
+    this.h1 = (Math.imul(h1, 5) + 0xe6546b64) | 0;
+    let h2 = this.h2 ^ (Math.imul(k, 0x2b3d4e5f) ^ w);
+    h2 = (h2 << 17) | (h2 >>> 15);
+    this.h2 = (Math.imul(h2, 9) + 0x7a3f1c2d) | 0;
+  }
+
+  /** A non-negative integer below 2^53, as two words. */
+  number(x: number): void {
+    this.word(x >>> 0);
+    this.word((x / 4294967296) >>> 0);
+  }
+
+  /** Each UTF-16 unit as a word, then the length. */
+  text(s: string): void {
+    for (let i = 0; i < s.length; i++) this.word(s.charCodeAt(i));
+    this.word(s.length);
+  }
+
+  /** The lanes folded to 32 bits. */
+  fold32(): number {
+    return fmix32(this.h1 ^ this.h2);
+  }
+
+  /** 16 hex chars from the lanes, never all zero (an all-zero id is invalid in OTLP). */
+  hex16(): string {
+    const a = fmix32(this.h1 ^ this.h2);
+    let b = fmix32(this.h2 + Math.imul(a, 0x27d4eb2d));
+    if (a === 0 && b === 0) b = 1;
+    return hex32(a) + hex32(b);
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * Ids derived from a message's identity: the same message always gets the
+ * same id (the agent derives it, a linker joins on it). thread_correlation
+ * gives server requests their thread trace id, the espan processor gives each
+ * eSpan its span id.
+ */
+import { WordHash64 } from './hash';
+import type { HostInfo, L7Message } from './signals';
+
+const hash = new WordHash64();
+
+/** Hash of a host id, computed once per HostInfo object (shared by all of a host's records). */
+const hostWords = new WeakMap<HostInfo, number>();
+function hostWord(host: HostInfo): number {
+  let w = hostWords.get(host);
+  if (w === undefined) {
+    hash.begin(0x68737421);
+    hash.text(host.hostId);
+    w = hash.fold32();
+    hostWords.set(host, w);
+  }
+  return w;
+}
+
+/**
+ * In-process trace id of a server request: host, process, thread and the
+ * request's first-byte sequence number and read time identify it.
+ */
+export function threadTraceIdOf(m: L7Message): string {
+  const host = hostWord(m.host); // before begin(): it uses the same lanes
+  hash.begin(0x54485244);
+  hash.word(host);
+  hash.word(m.pid);
+  hash.word(m.tid);
+  hash.word(m.reqSeq >>> 0);
+  hash.number(m.reqStart);
+  const hi = hash.hex16();
+  hash.begin(0x74687264);
+  hash.word(host);
+  hash.word(m.pid);
+  hash.word(m.tid);
+  hash.word(m.reqSeq >>> 0);
+  hash.number(m.reqStart);
+  return hi + hash.hex16();
+}
+
+/** Span id of the message's eSpan: its connection, role and request identify it on its host. */
+export function spanIdOf(m: L7Message): string {
+  const host = hostWord(m.host);
+  hash.begin(0x5350414e);
+  hash.word(host);
+  hash.text(m.connId);
+  hash.word(m.role === 'server' ? 1 : 2);
+  hash.word(m.reqSeq >>> 0);
+  hash.number(m.reqStart);
+  return hash.hex16();
+}
