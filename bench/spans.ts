@@ -11,7 +11,7 @@ import { SpanMetricsConnector } from '../connectors/spanmetrics/connector';
 import type { HostInfo, L7Message, Span } from '../core/signals';
 import { messagesToSpans } from '../processors/espan/espan';
 import { ResourceCache } from '../processors/espan/resource';
-import { DEFAULT_SENSITIVE_QUERY_PARAMETERS } from '../processors/espan/sanitize';
+import { DEFAULT_SENSITIVE_QUERY_PARAMETERS } from '../core/redaction';
 import { extractPropagation } from '../processors/propagation/processor';
 import { correlateThreads } from '../processors/thread_correlation/correlate';
 

@@ -13,7 +13,7 @@ import { clientRecords, cut, defaultSettings } from '../processors/parse/testing
 import { parseChunkLine, parsePartialHead, parseRequestHead, parseResponseHead } from '../processors/parse/http/parser';
 import { parseInline, parseToken } from '../processors/parse/redis/parser';
 import { lenenc, parseErr, parseGreeting, parseHandshakeResponse, parseOk, parsePrepareOk } from '../processors/parse/mysql/parser';
-import { sanitizeSql } from '../processors/parse/mysql/sanitize';
+import { sanitizeSql } from '../core/redaction';
 
 const seconds = Number(process.argv[2] ?? 60);
 let seed = Number(process.argv[3] ?? Date.now() % 2 ** 31);

@@ -3,6 +3,7 @@ import { traceTree } from './format';
 import { renderBatch } from './factory';
 import { sampleTrace } from '../../test/helpers/spans';
 import { syntheticRecords } from '../../test/helpers/records';
+import { clientCall } from '../../test/spans/messages';
 
 describe('debug exporter rendering', () => {
   it('prints a trace as an indented tree with durations, children by start time', () => {
@@ -29,5 +30,16 @@ describe('debug exporter rendering', () => {
     const [r] = syntheticRecords(1);
     const [text] = renderBatch([r], 'records', 'detailed');
     expect(text.split('\n')[1]).to.match(/^ {4}0000 {2}([0-9a-f]{2} ){15}[0-9a-f]{2} {2}/);
+  });
+
+  it('masks credential headers in payload dumps and sensitive query values in messages', () => {
+    const [r] = syntheticRecords(1);
+    const payload = Buffer.from('GET /?token=t0k HTTP/1.1\r\nAuthorization: Basic c2VjcmV0\r\ncookie:sid=abc\r\nAccept: */*\r\n\r\n', 'latin1');
+    const [dump] = renderBatch([{ ...r, payload, actSize: payload.length, bufLen: payload.length }], 'records', 'detailed');
+    for (const secret of ['c2Vj', 'sid=']) expect(dump).to.not.include(secret);
+    expect(dump).to.include('Accept');
+    const m = clientCall(1, 10, 20, { http: { method: 'GET', target: '/v1/pay?sig=abc&x=1', path: '/v1/pay', query: 'sig=abc&x=1', version: '1.1', headers: {}, status: 200 } });
+    const [line] = renderBatch([m], 'messages', 'normal');
+    expect(line).to.include('GET /v1/pay?sig=REDACTED&x=1 -> 200');
   });
 });

@@ -3,6 +3,7 @@
  * indented trees with durations, as a person reads a trace.
  */
 import { FUNC_NAMES } from '../../core/records/network-data';
+import { maskHttpHeaderValues, redactTarget } from '../../core/redaction';
 import { SpanKind, StatusCode, type AttributeValue, type L7Message, type MetricPoint, type NetworkRecord, type Span, type Trace } from '../../core/signals';
 
 export function durationText(ns: bigint | number): string {
@@ -112,13 +113,13 @@ export function recordText(r: NetworkRecord, detailed: boolean): string {
     `record ${FUNC_NAMES[r.funcId] ?? r.funcId} pid=${r.pid} tid=${r.tid} comm=${r.comm} fd=${r.fd} ` +
     `${endpoint(r.saddr, r.sport)} -> ${endpoint(r.daddr, r.dport)} seq=${r.tcpSeq} idx=${r.index} len=${r.bufLen}${trunc} ` +
     `dur=${durationText(r.tsTail - r.ts)}`;
-  return detailed ? [head, ...hexDump(r.payload, 256)].join('\n') : head;
+  return detailed ? [head, ...hexDump(maskHttpHeaderValues(r.payload), 256)].join('\n') : head;
 }
 
 export function messageText(m: L7Message): string {
   const dur = m.respEnd !== undefined ? durationText(m.respEnd - m.reqStart) : 'no response';
   const what = m.http
-    ? `${m.http.method} ${m.http.target}${m.http.status !== undefined ? ` -> ${m.http.status}` : ''}`
+    ? `${m.http.method} ${redactTarget(m.http.target)}${m.http.status !== undefined ? ` -> ${m.http.status}` : ''}`
     : m.redis
       ? `${m.redis.command} db=${m.redis.db}${m.redis.errorPrefix ? ` -> ${m.redis.errorPrefix}` : ''}`
       : m.mysql

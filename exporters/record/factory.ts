@@ -7,12 +7,12 @@ export interface RecordConfig {
   path: string;
 }
 
-/** Writes raw records to a capture file (docs/capture-format.md) for replay. */
+/** Writes raw records to a capture file (docs/capture-format.md) for replay: payloads as captured, nothing redacted. */
 export const recordFactory: ExporterFactory<RecordConfig> = {
   kind: 'exporter',
   type: 'record',
   schema: {
-    path: { doc: 'capture file to write (relative to the config file); replaced if it exists', format: String, default: '' },
+    path: { doc: 'capture file to write (relative to the config file); replaced if it exists. It holds raw payloads, secrets included', format: String, default: '' },
   },
   validate: (c) => (c.path ? [] : [{ path: 'path', message: 'required: the capture file to write' }]),
   accepts: () => ['records'],

@@ -4,7 +4,7 @@
  */
 import { ConnMeta } from '../../core/records/network-data';
 import { StatusCode, type Attributes, type L7Message } from '../../core/signals';
-import { redactQuery, sanitizeSql } from './sanitize';
+import { redactQuery, redactSqlLiterals, redactSqlLiteralsInText, redisCommandHasSecrets } from '../../core/redaction';
 
 export interface SpanShape {
   name: string;
@@ -17,8 +17,6 @@ export interface SemconvOptions {
 }
 
 const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH', 'QUERY']);
-// Commands whose arguments are credentials: never even their shape.
-const REDIS_SECRET_COMMANDS = new Set(['AUTH', 'HELLO', 'MIGRATE', 'ACL SETUSER', 'CONFIG SET']);
 const MAX_STATUS_MESSAGE = 256;
 
 function peerAndNetwork(m: L7Message, a: Attributes): void {
@@ -113,8 +111,8 @@ function redisSpan(m: L7Message, a: Attributes): SpanShape {
   a['db.system.name'] = 'redis';
   a['db.operation.name'] = command;
   a['db.namespace'] = String(r.db);
-  // Values may be anything a user stores; only the statement's shape is kept.
-  if (r.args && !REDIS_SECRET_COMMANDS.has(command) && !REDIS_SECRET_COMMANDS.has(command.split(' ')[0])) {
+  // Values may be anything a user stores: only the statement's shape is kept, and not even that where it may hold credentials.
+  if (r.args && !redisCommandHasSecrets(command)) {
     a['db.query.text'] = [command, ...r.args.map(() => '?')].join(' ');
   }
   serverEndpoint(m, a);
@@ -139,7 +137,8 @@ function mysqlSpan(m: L7Message, a: Attributes): SpanShape {
   const operation = q.operation?.toUpperCase() ?? q.command;
   a['db.operation.name'] = operation;
   if (q.database) a['db.namespace'] = q.database;
-  if (q.sql) a['db.query.text'] = sanitizeSql(q.sql);
+  // the same text whether or not the parser kept the literals (mysql.keep_raw_sql)
+  if (q.sql) a['db.query.text'] = redactSqlLiterals(q.sql);
   if (q.summary) a['db.query.summary'] = q.summary;
   if (q.rows !== undefined) a['db.response.returned_rows'] = q.rows;
   serverEndpoint(m, a);
@@ -151,7 +150,7 @@ function mysqlSpan(m: L7Message, a: Attributes): SpanShape {
     a['error.type'] = code;
     status.code = StatusCode.ERROR;
     // MySQL error texts quote the offending statement part, which can hold literals
-    if (q.errorMessage) status.message = sanitizeSql(q.errorMessage).slice(0, MAX_STATUS_MESSAGE);
+    if (q.errorMessage) status.message = redactSqlLiteralsInText(q.errorMessage).slice(0, MAX_STATUS_MESSAGE);
   } else if (m.outcome === 'no_response') {
     a['error.type'] = 'no_response';
     status.code = StatusCode.ERROR;

@@ -1,14 +1,16 @@
 import { expect } from 'chai';
 import { ConnMeta } from '../../core/records/network-data';
+import { DEFAULT_SENSITIVE_QUERY_PARAMETERS, sensitiveParameterSet } from '../../core/redaction';
 import { ESPAN, ESPAN_SCOPE } from '../../core/semconv';
 import { SpanKind, StatusCode, type L7Message, type Span } from '../../core/signals';
 import { runOperatorItems } from '../../test/helpers/sink';
 import { clientCall, HOST, message, serverRequest } from '../../test/spans/messages';
+import { ParseEngine } from '../parse/processor';
+import { clientRecords, defaultSettings } from '../parse/testing';
 import { messagesToSpans, toSpan } from './espan';
 import { ResourceCache } from './resource';
-import { DEFAULT_SENSITIVE_QUERY_PARAMETERS } from './sanitize';
 
-const OPTS = { sensitiveQueryParameters: new Set(DEFAULT_SENSITIVE_QUERY_PARAMETERS.map((s) => s.toLowerCase())) };
+const OPTS = { sensitiveQueryParameters: sensitiveParameterSet(DEFAULT_SENSITIVE_QUERY_PARAMETERS) };
 
 function cache(): ResourceCache {
   // no /proc: every process is as the message describes it
@@ -279,5 +281,41 @@ describe('espan: propagation and no-task spans', () => {
     const out = await runOperatorItems(messagesToSpans(cache(), OPTS, { spans: () => {}, malformed: (n) => (malformed += n) }), [[broken, serverRequest(1, 3, 4)]]);
     expect(out).to.have.length(1);
     expect(malformed).to.equal(1);
+  });
+});
+
+describe('espan: one redaction with the parse processor', () => {
+  const b = (x: string | Buffer): Uint8Array => (typeof x === 'string' ? Buffer.from(x, 'latin1') : x);
+  const resp = (...a: string[]): string => `*${a.length}\r\n` + a.map((x) => `$${Buffer.byteLength(x)}\r\n${x}\r\n`).join('');
+  const mysqlQuery = (sql: string): Buffer => {
+    const body = Buffer.concat([Buffer.from([0x03]), Buffer.from(sql)]);
+    return Buffer.concat([Buffer.from([body.length & 0xff, (body.length >> 8) & 0xff, body.length >> 16, 0]), body]);
+  };
+  const mysqlOk = Buffer.from([7, 0, 0, 1, 0x00, 0, 0, 2, 0, 0, 0]);
+
+  function parsed(request: Uint8Array, response: Uint8Array, over: Parameters<typeof defaultSettings>[0]): L7Message[] {
+    return new ParseEngine(defaultSettings(over)).add(clientRecords([request], [response]), 0);
+  }
+
+  it('keeps no Redis password in messages or spans with keep_args (ACL SETUSER, CONFIG SET requirepass)', () => {
+    const messages = parsed(b(resp('ACL', 'SETUSER', 'alice', 'on', '>pw-acl', '~*', '+@all') + resp('CONFIG', 'SET', 'requirepass', 'pw-config')), b('+OK\r\n+OK\r\n'), {
+      redis: { keepArgs: true, maxArgs: 16, maxArgLength: 128 },
+    });
+    expect(messages.map((m) => m.redis!.command)).to.deep.equal(['ACL SETUSER', 'CONFIG SET']);
+    const spans = messages.map(span);
+    const text = JSON.stringify({ messages, spans }, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
+    expect(text).to.not.include('pw-');
+    for (const s of spans) expect(s.attributes).to.not.have.property('db.query.text');
+  });
+
+  it('gives the same db.query.text whatever mysql.keep_raw_sql says: one definition of SQL without literals', () => {
+    const sql = "SELECT  name FROM users /* by alice */ WHERE email = 'a@x.io' AND flags = b'0101' AND delta > -5 -- adult\n";
+    const sanitised = parsed(mysqlQuery(sql), mysqlOk, {});
+    const raw = parsed(mysqlQuery(sql), mysqlOk, { mysql: { keepRawSql: true, maxSqlLength: 2048, maxStatements: 8 } });
+    // keep_raw_sql keeps the literals (comments still go)
+    expect(raw[0].mysql!.sql).to.equal("SELECT name FROM users WHERE email = 'a@x.io' AND flags = b'0101' AND delta > -5");
+    expect(sanitised[0].mysql!.sql).to.equal('SELECT name FROM users WHERE email = ? AND flags = ? AND delta > ?');
+    expect(span(sanitised[0]).attributes['db.query.text']).to.equal(sanitised[0].mysql!.sql);
+    expect(span(raw[0]).attributes['db.query.text']).to.equal(sanitised[0].mysql!.sql);
   });
 });

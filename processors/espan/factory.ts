@@ -2,7 +2,7 @@ import type { ProcessorFactory } from '../../core/component';
 import { localHostInfo } from '../../core/host';
 import { messagesToSpans } from './espan';
 import { ResourceCache } from './resource';
-import { DEFAULT_SENSITIVE_QUERY_PARAMETERS } from './sanitize';
+import { DEFAULT_SENSITIVE_QUERY_PARAMETERS, sensitiveParameterSet } from '../../core/redaction';
 
 export interface EspanConfig {
   resource: {
@@ -56,7 +56,7 @@ export const espanFactory: ProcessorFactory<EspanConfig, 'messages', 'spans'> = 
     return {
       operator: messagesToSpans(
         resources,
-        { sensitiveQueryParameters: new Set(config.http.sensitive_query_parameters.map((s) => s.toLowerCase())) },
+        { sensitiveQueryParameters: sensitiveParameterSet(config.http.sensitive_query_parameters) },
         {
           spans: () => processes(resources.size),
           malformed: (n) => {

@@ -56,12 +56,12 @@ export const parseFactory: ProcessorFactory<ParseConfig, 'records', 'messages'> 
     max_buffered_bytes: { doc: 'bytes held per connection direction for a header that has not fully arrived; beyond it the stream is counted as out of step', format: 'nat', default: 65536 },
     detect_records: { doc: 'records with payload (and at least 16 bytes in one direction) a connection may show without a recognised protocol before it is set aside', format: 'nat', default: 4 },
     redis: {
-      keep_args: { doc: 'keep command arguments (never for AUTH, HELLO, MIGRATE)', format: Boolean, default: false },
+      keep_args: { doc: 'keep command arguments; credentials (AUTH, HELLO/MIGRATE AUTH, ACL SETUSER passwords, CONFIG SET requirepass, …) become REDACTED', format: Boolean, default: false },
       max_args: { doc: 'arguments kept per command when keep_args is on', format: 'nat', default: 16 },
       max_arg_length: { doc: 'characters kept per argument', format: 'nat', default: 128 },
     },
     mysql: {
-      keep_raw_sql: { doc: 'keep SQL as sent; by default every literal is replaced with ?', format: Boolean, default: false },
+      keep_raw_sql: { doc: "keep SQL literals in messages (comments still go); by default every literal is replaced with ?. Spans never show literals", format: Boolean, default: false },
       max_sql_length: { doc: 'characters of SQL kept', format: 'nat', default: 2048 },
       max_statements: { doc: 'prepared statements (id to SQL) remembered per connection', format: 'nat', default: 256 },
     },

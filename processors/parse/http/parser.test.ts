@@ -4,6 +4,7 @@ import { ParseEngine, type ParseCounters } from '../processor';
 import { clientRecords, cut, defaultSettings, insertNoise } from '../testing';
 import { BodyKind, parseChunkLine, parseRequestHead, parseResponseHead, splitTarget, type HttpRequestHead, type HttpResponseHead } from './parser';
 import { INVALID, NEED_MORE } from '../decoder';
+import { SECRET_HTTP_HEADERS } from '../../../core/redaction';
 import type { L7Message } from '../../../core/signals';
 
 const b = (s: string): Uint8Array => Buffer.from(s, 'latin1');
@@ -32,6 +33,13 @@ describe('http parser', () => {
     expect(JSON.stringify(h)).not.to.include('secret');
     expect(splitTarget(h.target)).to.deep.equal({ path: '/api/v1/users', query: 'id=7&x=1' });
     expect(splitTarget('http://h:80/p?q')).to.deep.equal({ path: '/p', query: 'q' });
+  });
+
+  it('never reads a credential header, of a request or a response', () => {
+    const secrets = SECRET_HTTP_HEADERS.map((name, i) => `${name}: secret-${i}\r\n`).join('');
+    const req = b(`GET / HTTP/1.1\r\n${secrets}\r\n`);
+    const resp = b(`HTTP/1.1 200 OK\r\n${secrets}content-length: 0\r\n\r\n`);
+    expect(JSON.stringify([parseRequestHead(req, 0, req.length), parseResponseHead(resp, 0, resp.length, 'GET')])).not.to.include('secret-');
   });
 
   it('frames bodies by Content-Length or chunked encoding', () => {

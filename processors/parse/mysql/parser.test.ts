@@ -4,7 +4,7 @@ import type { L7Message } from '../../../core/signals';
 import { ParseEngine, type ParseCounters } from '../processor';
 import { Conversation, clientRecords, cut, defaultSettings, insertNoise } from '../testing';
 import { Cap, looksLikeCommand, looksLikeGreeting, parseErr, parseHandshakeResponse, parseOk } from './parser';
-import { sanitizeSql } from './sanitize';
+import { sanitizeSql } from '../../../core/redaction';
 
 function packet(seq: number, body: Buffer): Buffer {
   const h = Buffer.alloc(4);

@@ -5,6 +5,7 @@
  * definitions and rows, prepare replies, several results when the server says
  * more exist), and remembers prepared statements (id → SQL), bounded.
  */
+import { sanitizeSql, type SqlSummary } from '../../../core/redaction';
 import type { MysqlFields, NetworkRecord } from '../../../core/signals';
 import { Dir, INVALID, NEED_MORE, step, utf8, type Position, type ProtocolSession, type StepResult } from '../decoder';
 import { makeMessage, RequestQueue, type SessionOptions, type SessionSink } from '../session-base';
@@ -26,10 +27,9 @@ import {
   parsePrepareOk,
   u32,
 } from './parser';
-import { sanitizeSql, type SqlSummary } from './sanitize';
 
 export interface MysqlOptions {
-  /** keep SQL as sent instead of replacing literals with `?` */
+  /** keep SQL literals instead of replacing them with `?` */
   keepRawSql: boolean;
   maxSqlLength: number;
   /** prepared statements remembered per connection */

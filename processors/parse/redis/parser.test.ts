@@ -59,6 +59,42 @@ describe('redis parser', () => {
     expect(kept[1].redis!.args).to.equal(undefined);
   });
 
+  it('keeps no credential with keep_args: AUTH, HELLO … AUTH, MIGRATE … AUTH/AUTH2, ACL SETUSER passwords and hashes, CONFIG SET passwords', () => {
+    const ms = run(
+      cmd('HELLO', '3', 'AUTH', 'default', 'pw-hello', 'SETNAME', 'app') +
+        cmd('MIGRATE', 'db2', '6379', '', '0', '5000', 'COPY', 'AUTH2', 'mover', 'pw-migrate', 'KEYS', 'k1', 'AUTH') +
+        cmd('MIGRATE', 'db2', '6379', 'k', '0', '5000', 'AUTH', 'pw-migrate1') +
+        cmd('ACL', 'SETUSER', 'alice', 'on', '>pw-acl', '#' + 'ab'.repeat(32), '<pw-old', '!' + 'cd'.repeat(32), '~cache:*', '+get') +
+        cmd('CONFIG', 'SET', 'maxmemory', '100mb', 'requirepass', 'pw-config', 'MasterAuth', 'pw-master') +
+        cmd('CONFIG', 'SET', 'tls-key-file-pass', 'pw-tls') +
+        'CONFIG SET requirepass pw-inline\r\n' +
+        cmd('SENTINEL', 'SET', 'mymaster', 'auth-pass', 'pw-sentinel'),
+      '+OK\r\n'.repeat(8),
+      true,
+    );
+    expect(JSON.stringify(ms.map((m) => m.redis))).not.to.include('pw-');
+    expect(JSON.stringify(ms.map((m) => m.redis))).not.to.include('abab');
+    expect(ms.map((m) => [m.redis!.command, ...(m.redis!.args ?? [])])).to.deep.equal([
+      ['HELLO', '3', 'AUTH', 'REDACTED', 'REDACTED', 'SETNAME', 'app'],
+      ['MIGRATE', 'db2', '6379', '', '0', '5000', 'COPY', 'AUTH2', 'REDACTED', 'REDACTED', 'KEYS', 'k1', 'AUTH'],
+      ['MIGRATE', 'db2', '6379', 'k', '0', '5000', 'AUTH', 'REDACTED'],
+      ['ACL SETUSER', 'alice', 'on', 'REDACTED', 'REDACTED', 'REDACTED', 'REDACTED', '~cache:*', '+get'],
+      ['CONFIG SET', 'maxmemory', '100mb', 'requirepass', 'REDACTED', 'MasterAuth', 'REDACTED'],
+      ['CONFIG SET', 'tls-key-file-pass', 'REDACTED'],
+      ['CONFIG SET', 'requirepass', 'REDACTED'],
+      ['SENTINEL', 'SET', 'mymaster', 'auth-pass', 'REDACTED'],
+    ]);
+  });
+
+  it('judges a secret by the whole argument, however short max_arg_length cuts what is kept', () => {
+    const e = new ParseEngine(defaultSettings({ redis: { keepArgs: true, maxArgs: 16, maxArgLength: 4 } }));
+    const ms = e.add(clientRecords([b(cmd('CONFIG', 'SET', 'requirepass', 'pw-config') + cmd('SET', 'key', 'value'))], [b('+OK\r\n+OK\r\n')]), 0);
+    expect(ms.map((m) => m.redis!.args)).to.deep.equal([
+      ['requ', 'REDACTED'],
+      ['key', 'valu'],
+    ]);
+  });
+
   it('walks nested and RESP3 replies, sets pub/sub pushes aside, handles MULTI/EXEC', () => {
     const ms = run(
       cmd('HGETALL', 'h') + cmd('MULTI') + cmd('INCR', 'n') + cmd('EXEC') + cmd('SUBSCRIBE', 'a') + cmd('PING'),

@@ -126,9 +126,6 @@ export const CONTAINER_COMMANDS = new Set([
   'ACL', 'CLIENT', 'CLUSTER', 'COMMAND', 'CONFIG', 'DEBUG', 'FUNCTION', 'LATENCY', 'MEMORY', 'MODULE', 'OBJECT', 'PUBSUB', 'SCRIPT', 'SLOWLOG', 'XGROUP', 'XINFO',
 ]);
 
-/** Commands whose arguments are secrets. */
-export const SECRET_COMMANDS = new Set(['AUTH', 'HELLO', 'MIGRATE']);
-
 /** Inline commands espan recognises (redis-cli and telnet users send these). */
 const INLINE_COMMANDS = new Set(['PING', 'INFO', 'QUIT', 'SET', 'GET', 'DEL', 'SELECT', 'AUTH', 'HELLO', 'ECHO', 'EXISTS', 'KEYS', 'INCR', 'DECR', 'MULTI', 'EXEC', 'DISCARD', 'FLUSHDB', 'FLUSHALL', 'DBSIZE', 'MONITOR', 'SUBSCRIBE', 'PUBLISH', 'LPUSH', 'RPUSH', 'LPOP', 'RPOP', 'HGET', 'HSET', 'EXPIRE', 'TTL', 'TYPE', 'CLIENT', 'CONFIG', 'COMMAND']);
 

@@ -5,12 +5,12 @@
  * SELECT, pairs replies with commands in order (pipelines, MULTI/EXEC), and
  * sets aside pub/sub and RESP3 push messages that answer no command.
  */
+import { ALL_ARGUMENTS, REDACTED, redisSecretArguments, type RedisSecretTest } from '../../../core/redaction';
 import type { NetworkRecord, RedisFields } from '../../../core/signals';
 import { Dir, INVALID, NEED_MORE, step, type Position, type ProtocolSession, type StepResult } from '../decoder';
 import { makeMessage, RequestQueue, type SessionOptions, type SessionSink } from '../session-base';
 import {
   CONTAINER_COMMANDS,
-  SECRET_COMMANDS,
   T_ATTRIBUTE,
   T_BLOB_ERROR,
   T_BULK,
@@ -24,10 +24,11 @@ import {
   parseToken,
   tokenText,
   upperText,
+  type Token,
 } from './parser';
 
 export interface RedisOptions {
-  /** keep command arguments (never for AUTH/HELLO/MIGRATE) */
+  /** keep command arguments (secret ones as REDACTED, core/redaction) */
   keepArgs: boolean;
   maxArgs: number;
   maxArgLength: number;
@@ -60,6 +61,8 @@ export class RedisSession implements ProtocolSession {
     { left: [], attr: [], index: 0 },
   ];
   private request: RedisFields | undefined;
+  /** which of the current request's arguments are secret; chosen at its first kept argument */
+  private secrets: typeof ALL_ARGUMENTS | RedisSecretTest | undefined;
   private reply: ReplyValue | undefined;
   private db = 0;
   private subscribed = false;
@@ -84,7 +87,10 @@ export class RedisSession implements ProtocolSession {
     const top = w.left.length === 0;
     if (top) {
       w.index = 0;
-      if (dir === Dir.REQUEST) this.request = { command: '', db: this.db };
+      if (dir === Dir.REQUEST) {
+        this.request = { command: '', db: this.db };
+        this.secrets = undefined;
+      }
       else {
         this.reply = { type: t.type };
         if (t.type === T_ERROR || t.type === T_BLOB_ERROR) splitError(tokenText(buf, t), this.reply);
@@ -116,7 +122,7 @@ export class RedisSession implements ProtocolSession {
   }
 
   /** A token at depth 1: a command word or argument, or the first element of a reply. */
-  private element(dir: Dir, buf: Uint8Array, t: { type: number; dataStart: number; dataEnd: number; skip: number }): void {
+  private element(dir: Dir, buf: Uint8Array, t: Token): void {
     const i = this.walks[dir].index;
     if (dir === Dir.RESPONSE) {
       if (i === 0 && this.reply && (t.type === T_BULK || t.type === T_SIMPLE) && t.dataEnd - t.dataStart <= 16) {
@@ -136,21 +142,36 @@ export class RedisSession implements ProtocolSession {
       return;
     }
     if (req.command === 'SELECT' && i === 1 && present) (req as SelectFields).selectDb = Number(upperText(buf, t.dataStart, t.dataEnd));
-    if (this.redis.keepArgs && !SECRET_COMMANDS.has(req.command)) {
-      const args = (req.args ??= []);
-      if (args.length < this.redis.maxArgs) args.push(present ? tokenText(buf, t as never, this.redis.maxArgLength) : '');
+    if (this.redis.keepArgs) this.keepArgument(req, buf, t, present);
+  }
+
+  /** Keeps one argument of the current request: REDACTED when secret, judged on the whole argument, not the part kept. */
+  private keepArgument(req: RedisFields, buf: Uint8Array, t: Token, present: boolean): void {
+    if (this.secrets === ALL_ARGUMENTS) return;
+    if (!req.args) {
+      this.secrets = redisSecretArguments(req.command);
+      if (this.secrets === ALL_ARGUMENTS) return;
+      req.args = [];
     }
+    const secret = this.secrets?.(present ? upperText(buf, t.dataStart, t.dataEnd) : '') ?? false;
+    if (req.args.length < this.redis.maxArgs) req.args.push(secret ? REDACTED : present ? tokenText(buf, t, this.redis.maxArgLength) : '');
   }
 
   private decodeInline(buf: Uint8Array, at: number, end: number): StepResult {
     const l = parseInline(buf, at, end);
     if (l === NEED_MORE || l === INVALID) return l;
     if (l.words.length === 0) return step(l.len, 0, false, false); // blank lines between inline commands
-    const [s, e] = l.words[0];
-    const req: RedisFields = { command: upperText(buf, s, e), db: this.db };
-    if (req.command === 'SELECT' && l.words.length > 1) (req as SelectFields).selectDb = Number(upperText(buf, l.words[1][0], l.words[1][1]));
-    if (this.redis.keepArgs && !SECRET_COMMANDS.has(req.command)) {
-      req.args = l.words.slice(1, 1 + this.redis.maxArgs).map(([a, b]) => tokenText(buf, { type: T_BULK, dataStart: a, dataEnd: b } as never, this.redis.maxArgLength));
+    const words = l.words.map(([s, e]) => ({ type: T_BULK, len: e - s, skip: 0, count: 0, dataStart: s, dataEnd: e }));
+    const req: RedisFields = { command: upperText(buf, words[0].dataStart, words[0].dataEnd), db: this.db };
+    let first = 1;
+    if (CONTAINER_COMMANDS.has(req.command) && words.length > 1) {
+      req.command += ' ' + upperText(buf, words[1].dataStart, words[1].dataEnd);
+      first = 2;
+    }
+    if (req.command === 'SELECT' && words.length > 1) (req as SelectFields).selectDb = Number(upperText(buf, words[1].dataStart, words[1].dataEnd));
+    if (this.redis.keepArgs) {
+      this.secrets = undefined;
+      for (let i = first; i < words.length; i++) this.keepArgument(req, buf, words[i], true);
     }
     return step(l.len, 0, true, true, req);
   }

@@ -30,7 +30,13 @@ function isSpace(c: number): boolean {
 const TABLE_AFTER = new Set(['FROM', 'JOIN', 'INTO', 'UPDATE', 'TABLE']);
 const MAX_SUMMARY_TABLES = 3;
 
-/** Replaces literals with `?`; `max` bounds the text kept. */
+/**
+ * The statement with literals replaced by `?` (unless `keepLiterals`: the
+ * parse processor's `mysql.keep_raw_sql`), comments dropped and whitespace
+ * collapsed, with its operation and summary; `max` bounds the text kept.
+ * Sanitising its own output changes nothing (tested on statements that do
+ * not end in an operator).
+ */
 export function sanitizeSql(sql: string, max = 2048, keepLiterals = false): SqlSummary {
   let out = '';
   const words: string[] = [];
@@ -43,7 +49,8 @@ export function sanitizeSql(sql: string, max = 2048, keepLiterals = false): SqlS
   };
   let pendingSpace = false;
   const emit = (s: string): void => {
-    if (pendingSpace && out.length > 0) put(' ');
+    // `--` followed by a space would read as a comment the next time (`1--/* c */1` is 1 minus -1)
+    if (pendingSpace && out.length > 0 && !out.endsWith('--')) put(' ');
     pendingSpace = false;
     put(s);
   };
@@ -139,6 +146,23 @@ export function sanitizeSql(sql: string, max = 2048, keepLiterals = false): SqlS
     result.summary = uniq.length ? `${operation} ${uniq.join(' ')}` : operation;
   }
   return result;
+}
+
+/** A statement as spans show it, whether or not the parser kept its literals: sanitizeSql's text, uncut. */
+export function redactSqlLiterals(sql: string): string {
+  return sanitizeSql(sql, Infinity).sql;
+}
+
+// Strings ('…', "…" with doubled or backslashed quotes), hex/binary literals, numbers not part of identifiers.
+const LITERAL_IN_TEXT = /'(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.|"")*"|\b0x[0-9a-f]+\b|\bx'[0-9a-f]*'|\b\d+(?:\.\d+)?(?:e[+-]?\d+)?\b/gi;
+
+/**
+ * Prose that quotes SQL (a server's error message: `Duplicate entry 'alice'
+ * for key …`) with the quoted literals and numbers replaced by `?` and the
+ * prose left as it is.
+ */
+export function redactSqlLiteralsInText(text: string): string {
+  return text.replace(LITERAL_IN_TEXT, '?');
 }
 
 const KEYWORDS_NOT_TABLES = new Set(['SELECT', 'IGNORE', 'LOW_PRIORITY', 'DELAYED', 'HIGH_PRIORITY', 'IF', 'NOT', 'EXISTS', 'LATERAL', 'ONLY', 'TEMPORARY', 'DUAL']);
