@@ -1,14 +1,12 @@
 /**
- * A map holding about the `capacity` most recently written keys, in two
- * generations: writes go to the young one; when it is full the old one is
- * dropped whole and the young one ages. Evicting one oldest key at a time
- * through a Map's iterator looks simpler but costs time in proportion to the
- * deleted entries V8 keeps at the front of the table until it rehashes.
+ * Link keys of emitted traces, about the `capacity` most recently written
+ * (core's two-generation map).
  *
  * Keyed by the hash the linker already has (a Smi: no string hashed or
  * compared by the Map); entries say which key they are, and keys of the
- * same hash chain through them.
+ * same hash chain through them, so the bound counts hashes.
  */
+import { TwoGenerationMap } from '../../core/collections/two-generation-map';
 
 /** A key is a string and, for network keys, a sequence number. */
 export interface RecentEntry {
@@ -18,47 +16,33 @@ export interface RecentEntry {
 }
 
 export class RecentMap<E extends RecentEntry> {
-  private young = new Map<number, E>();
-  private old = new Map<number, E>();
-  private youngCount = 0;
-  private oldCount = 0;
-  private readonly generation: number;
+  private readonly chains: TwoGenerationMap<number, E>;
 
   constructor(capacity: number) {
-    this.generation = Math.max(1, Math.ceil(capacity / 2));
+    this.chains = new TwoGenerationMap(capacity);
   }
 
   get size(): number {
-    return this.youngCount + this.oldCount;
+    return this.chains.size;
   }
 
   get(hash: number, key: string, seq: number | bigint | undefined): E | undefined {
-    return find(this.young.get(hash), key, seq) ?? find(this.old.get(hash), key, seq);
+    return find(this.chains.getYoung(hash), key, seq) ?? find(this.chains.getOld(hash), key, seq);
   }
 
   set(hash: number, entry: E): void {
-    let head = this.young.get(hash);
+    let head = this.chains.getYoung(hash);
     let prev: E | undefined;
     for (let e = head; e; prev = e, e = e.next) {
       if (e.key === entry.key && e.seq === entry.seq) {
-        // already young: replace it, the count stays
+        // already young: take the old entry out of the chain
         if (prev) prev.next = e.next;
         else head = e.next;
-        entry.next = head;
-        this.young.set(hash, entry);
-        return;
+        break;
       }
     }
-    if (this.youngCount >= this.generation) {
-      this.old = this.young;
-      this.oldCount = this.youngCount;
-      this.young = new Map();
-      this.youngCount = 0;
-      head = undefined;
-    }
     entry.next = head;
-    this.young.set(hash, entry);
-    this.youngCount++;
+    this.chains.set(hash, entry);
   }
 }
 

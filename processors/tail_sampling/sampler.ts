@@ -4,6 +4,8 @@
  * the policies vote. Decisions outlive the spans (bounded by `num_traces` and
  * the decision caches) so late spans follow the decision their trace got.
  */
+import { Queue } from '../../core/collections/queue';
+import { TwoGenerationMap } from '../../core/collections/two-generation-map';
 import type { ComponentTelemetry } from '../../core/telemetry/metrics';
 import type { Span, Trace } from '../../core/signals';
 import type { StatefulEngine } from '../../core/stateful-operator';
@@ -25,40 +27,11 @@ interface NamedPolicy {
   evaluator: PolicyEvaluator;
 }
 
-/**
- * A bounded set of trace ids in two generations: a hit in the old one moves
- * the id to the young one; when the young one is full the old one is dropped
- * whole. Nearly LRU, and O(1): evicting single oldest entries through a Set's
- * iterator walks the deleted slots V8 keeps until it rehashes.
- */
-class IdCache {
-  private young = new Set<string>();
-  private old = new Set<string>();
-  private readonly generation: number;
+/** Trace ids given one decision; an id looked up again is kept longer. */
+type DecisionCache = TwoGenerationMap<string, true>;
 
-  constructor(private readonly capacity: number) {
-    this.generation = Math.max(1, Math.ceil(capacity / 2));
-  }
-
-  get enabled(): boolean {
-    return this.capacity > 0;
-  }
-
-  has(id: string): boolean {
-    if (this.young.has(id)) return true;
-    if (!this.old.has(id)) return false;
-    this.add(id);
-    return true;
-  }
-
-  add(id: string): void {
-    if (this.capacity <= 0 || this.young.has(id)) return;
-    if (this.young.size >= this.generation) {
-      this.old = this.young;
-      this.young = new Set();
-    }
-    this.young.add(id);
-  }
+function decisionCache(size: number): DecisionCache | undefined {
+  return size > 0 ? new TwoGenerationMap(size) : undefined;
 }
 
 const DECISION_NAMES: Record<number, string> = {
@@ -100,11 +73,11 @@ export class TailSampler implements StatefulEngine<Trace, Trace> {
   private arrivalsNext = 0;
   private admissions = 0;
   /** undecided trace ids in arrival order; arrival order is due order since the wait is fixed */
-  private pending: string[] = [];
-  private pendingHead = 0;
+  private readonly pending = new Queue<string>();
   private readonly policies: NamedPolicy[];
-  private readonly sampledCache: IdCache;
-  private readonly notSampledCache: IdCache;
+  /** ids of decided traces whose spans left (undefined when its size is 0): late spans follow the decision */
+  private readonly sampledCache: DecisionCache | undefined;
+  private readonly notSampledCache: DecisionCache | undefined;
   private readonly count: {
     decisions: (n: number, labels: Record<string, string>) => void;
     policy: (n: number, labels: Record<string, string>) => void;
@@ -120,8 +93,8 @@ export class TailSampler implements StatefulEngine<Trace, Trace> {
     // drop policies first: their vote overrides all others, so the others can be skipped
     const ordered = [...configs.filter((p) => p.type === 'drop'), ...configs.filter((p) => p.type !== 'drop')];
     this.policies = ordered.map((p) => ({ name: p.name, evaluator: buildPolicy(p, clock) }));
-    this.sampledCache = new IdCache(toCount(config.decision_cache.sampled_cache_size));
-    this.notSampledCache = new IdCache(toCount(config.decision_cache.non_sampled_cache_size));
+    this.sampledCache = decisionCache(toCount(config.decision_cache.sampled_cache_size));
+    this.notSampledCache = decisionCache(toCount(config.decision_cache.non_sampled_cache_size));
     this.count = {
       decisions: telemetry.counter('espan_tail_sampling_traces_total', 'Traces decided, by final decision.', ['decision']),
       policy: telemetry.counter('espan_tail_sampling_policy_decisions_total', 'Votes of each policy, by decision.', ['policy', 'decision']),
@@ -148,12 +121,12 @@ export class TailSampler implements StatefulEngine<Trace, Trace> {
       const id = t.traceId;
       const h = this.held.get(id);
       if (h === undefined) {
-        if (this.sampledCache.enabled && this.sampledCache.has(id)) {
+        if (this.sampledCache?.getAndRenew(id)) {
           out.push(t);
           lateSampled += t.spans.length;
           continue;
         }
-        if (this.notSampledCache.enabled && this.notSampledCache.has(id)) {
+        if (this.notSampledCache?.getAndRenew(id)) {
           lateNotSampled += t.spans.length;
           continue;
         }
@@ -212,13 +185,11 @@ export class TailSampler implements StatefulEngine<Trace, Trace> {
   flush(): Trace[] {
     if (!this.config.drop_pending_traces_on_shutdown) return this.decideWhile(() => true);
     let n = 0;
-    for (let i = this.pendingHead; i < this.pending.length; i++) {
-      const h = this.held.get(this.pending[i]);
+    for (const id of this.pending.drain()) {
+      const h = this.held.get(id);
       if (h && h.decision === Decision.Unspecified) n += h.spans.length;
     }
     if (n) this.telemetry.dropped(n, 'shutdown');
-    this.pending = [];
-    this.pendingHead = 0;
     return [];
   }
 
@@ -229,8 +200,8 @@ export class TailSampler implements StatefulEngine<Trace, Trace> {
     const votes = new Array<number>(this.policies.length * DECISIONS).fill(0);
     let notSampledSpans = 0;
     let droppedSpans = 0;
-    while (this.pendingHead < this.pending.length) {
-      const id = this.pending[this.pendingHead];
+    while (this.pending.size > 0) {
+      const id = this.pending.peek()!;
       const h = this.held.get(id);
       if (h !== undefined && h.decision === Decision.Unspecified) {
         if (!isDue(h)) break;
@@ -253,20 +224,15 @@ export class TailSampler implements StatefulEngine<Trace, Trace> {
         finals[d]++;
         if (d === Decision.Sampled) {
           out.push(trace);
-          this.sampledCache.add(id);
+          this.sampledCache?.set(id, true);
         } else {
           if (d === Decision.Dropped) droppedSpans += h.spans.length;
           else notSampledSpans += h.spans.length;
-          this.notSampledCache.add(id);
+          this.notSampledCache?.set(id, true);
         }
         h.spans = [];
       }
-      this.pendingHead++;
-    }
-    // compact the queue now and then instead of shifting on every decision
-    if (this.pendingHead > 4096 && this.pendingHead * 2 > this.pending.length) {
-      this.pending = this.pending.slice(this.pendingHead);
-      this.pendingHead = 0;
+      this.pending.shift();
     }
     for (let d = 0; d < DECISIONS; d++) if (finals[d]) this.count.decisions(finals[d], { decision: DECISION_NAMES[d] });
     for (let i = 0; i < this.policies.length; i++) {

@@ -13,6 +13,7 @@
  * messages$.pipe(correlateThreads({ waitMs: 2000, ... }))
  */
 import { asyncScheduler, type OperatorFunction, type SchedulerLike } from 'rxjs';
+import { Queue } from '../../core/collections/queue';
 import { statefulOperator, type StatefulEngine } from '../../core/stateful-operator';
 import type { L7Message } from '../../core/signals';
 import { ThreadTimelines, type CallResult, type TimelineOptions } from './timeline';
@@ -42,8 +43,7 @@ interface Pending {
 
 export class ThreadCorrelator implements StatefulEngine<L7Message, L7Message> {
   private readonly timelines: ThreadTimelines;
-  private readonly pending: Pending[] = [];
-  private head = 0;
+  private readonly pending = new Queue<Pending>();
   private readonly watermarks = new Map<string, number>();
   private readonly lastPruned = new Map<string, number>();
   private reportedEvictions = 0;
@@ -88,10 +88,10 @@ export class ThreadCorrelator implements StatefulEngine<L7Message, L7Message> {
   /** Decides the calls that have waited long enough (all of them when `all`). */
   release(nowMs: number, all: boolean, out: L7Message[] = []): L7Message[] {
     const counts: Partial<Record<CallResult, number>> = {};
-    const over = this.pending.length - this.head - this.opts.maxPending;
+    const over = this.pending.size - this.opts.maxPending;
     let forced = over > 0 ? over : 0;
-    while (this.head < this.pending.length) {
-      const p = this.pending[this.head];
+    while (this.pending.size > 0) {
+      const p = this.pending.peek()!;
       const m = p.message;
       const ready =
         all ||
@@ -103,15 +103,7 @@ export class ThreadCorrelator implements StatefulEngine<L7Message, L7Message> {
       const r = this.timelines.linkClient(m);
       counts[r] = (counts[r] ?? 0) + 1;
       out.push(m);
-      this.head++;
-    }
-    // Compact the queue once its consumed prefix dominates.
-    if (this.head > 1024 && this.head * 2 > this.pending.length) {
-      this.pending.splice(0, this.head);
-      this.head = 0;
-    } else if (this.head === this.pending.length) {
-      this.pending.length = 0;
-      this.head = 0;
+      this.pending.shift();
     }
     for (const [r, n] of Object.entries(counts)) this.counters.call(r as CallResult, n);
     return out;
@@ -132,7 +124,7 @@ export class ThreadCorrelator implements StatefulEngine<L7Message, L7Message> {
   }
 
   get pendingCount(): number {
-    return this.pending.length - this.head;
+    return this.pending.size;
   }
 
   stats() {

@@ -1,3 +1,4 @@
+import { TwoGenerationMap } from '../../../core/collections/two-generation-map';
 import type { Attributes } from '../../../core/signals';
 import { anyResourceOrSpan, Decision, noResourceOrSpan, type PolicyEvaluator, type TraceData } from './policy';
 
@@ -26,20 +27,14 @@ export class StringAttribute implements PolicyEvaluator {
     if (config.enabled_regex_matching) {
       const patterns = config.values.map((v) => new RegExp(v));
       const cacheSize = config.cache_max_size > 0 ? config.cache_max_size : DEFAULT_CACHE_SIZE;
-      // attribute values repeat a lot (routes, service names): remember results, in two
-      // generations so the bound costs O(1) (a Map's oldest-first eviction does not in V8)
-      const generation = Math.max(1, Math.ceil(cacheSize / 2));
-      let young = new Map<string, boolean>();
-      let old = new Map<string, boolean>();
+      // attribute values repeat a lot (routes, service names): remember results
+      const results = new TwoGenerationMap<string, boolean>(cacheSize);
       matches = (s) => {
-        let hit = young.get(s);
-        if (hit !== undefined) return hit;
-        hit = old.get(s) ?? patterns.some((p) => p.test(s));
-        if (young.size >= generation) {
-          old = young;
-          young = new Map();
+        let hit = results.getAndRenew(s);
+        if (hit === undefined) {
+          hit = patterns.some((p) => p.test(s));
+          results.set(s, hit);
         }
-        young.set(s, hit);
         return hit;
       };
     } else {
