@@ -22,7 +22,7 @@
  * (table/render.ts), with the machine, to stdout. Where eBPF or a server is
  * missing the row says why and the rest goes on.
  */
-import { ebpfUnavailable as ebpfCannotRun } from '../test/ebpf/harness';
+import { ebpfUnavailable } from '../test/ebpf/harness';
 import { machine } from './lib/measure';
 import { numberOption, option } from './lib/options';
 import { captureOverhead } from './table/overhead';
@@ -44,17 +44,22 @@ const overheadOptions = {
 const replayOptions = { recordSeconds: numberOption('record-seconds', 8), runs: 3 };
 const steadyRssOptions = { rate: numberOption('rate', 10_000), seconds: numberOption('paced-seconds', 20) };
 
-function ebpfUnavailable(): string | undefined {
+/** Why the eBPF rows cannot be measured here, or undefined. */
+function whyNoEbpf(): string | undefined {
   if (process.getuid?.() !== 0) return 'eBPF needs root';
-  const why = ebpfCannotRun();
+  const why = ebpfUnavailable();
   return why && `eBPF unavailable: ${why}`;
 }
 
 async function main(): Promise<void> {
   const unknown = ONLY.filter((m) => !MEASUREMENTS.includes(m));
-  if (unknown.length) throw new Error(`--only: unknown ${unknown.join(', ')}; the measurements are ${MEASUREMENTS.join(', ')}`);
+  if (unknown.length) {
+    console.error(`--only: unknown ${unknown.join(', ')}; the measurements are ${MEASUREMENTS.join(', ')}`);
+    process.exitCode = 2;
+    return;
+  }
   const t0 = performance.now();
-  const ebpfWhy = ebpfUnavailable();
+  const ebpfWhy = whyNoEbpf();
   if (ebpfWhy) log(`${ebpfWhy}: the eBPF rows are skipped`);
   const overhead = ONLY.includes('overhead') ? await captureOverhead(ebpfWhy, overheadOptions) : undefined;
   const replay = ONLY.includes('replay') ? await replayThroughput(ebpfWhy, replayOptions) : undefined;
