@@ -1,47 +1,34 @@
 import type { ProcessorFactory } from '../../core/component';
+import { setting, type ConfigOf } from '../../core/config/schema';
 import { localHostInfo } from '../../core/host';
+import { DEFAULT_SENSITIVE_QUERY_PARAMETERS, sensitiveParameterSet } from '../../core/redaction';
 import { messagesToSpans } from './espan';
 import { ResourceCache } from './resource';
-import { DEFAULT_SENSITIVE_QUERY_PARAMETERS, sensitiveParameterSet } from '../../core/redaction';
 
-export interface EspanConfig {
+export const schema = {
   resource: {
-    service_name_env: string[];
-    command_line: boolean;
-    max_processes: number;
-    refresh_interval: number;
-    proc_root: string;
-  };
+    service_name_env: setting.stringList(
+      ['OTEL_SERVICE_NAME', 'DD_SERVICE', 'DK_BPFTRACE_SERVICE'],
+      "Environment variables of the traced process that give service.name, first present wins; else OTEL_RESOURCE_ATTRIBUTES' service.name, else unknown_service:<executable>",
+    ),
+    command_line: setting.bool(true, 'Set process.command_line (password-like arguments redacted).'),
+    max_processes: setting.nat(4096, 'Process resources cached; the oldest is dropped beyond it.'),
+    refresh_interval: setting.duration('30s', 'How often a cached process is checked for pid reuse (one small /proc read).'),
+    proc_root: setting.string('/proc', "Where the host's /proc is mounted (/host/proc in a container)."),
+  },
   http: {
-    sensitive_query_parameters: string[];
-  };
-}
+    sensitive_query_parameters: setting.stringList(DEFAULT_SENSITIVE_QUERY_PARAMETERS, 'Query parameters whose values become REDACTED in url.query and url.full (case-insensitive).'),
+  },
+};
+
+export type EspanConfig = ConfigOf<typeof schema>;
 
 export const espanFactory: ProcessorFactory<EspanConfig, 'messages', 'spans'> = {
   kind: 'processor',
   type: 'espan',
   consumes: 'messages',
   produces: 'spans',
-  schema: {
-    resource: {
-      service_name_env: {
-        doc: "Environment variables of the traced process that give service.name, first present wins; else OTEL_RESOURCE_ATTRIBUTES' service.name, else unknown_service:<executable>",
-        format: 'string-list',
-        default: ['OTEL_SERVICE_NAME', 'DD_SERVICE', 'DK_BPFTRACE_SERVICE'],
-      },
-      command_line: { doc: 'Set process.command_line (password-like arguments redacted).', format: Boolean, default: true },
-      max_processes: { doc: 'Process resources cached; the oldest is dropped beyond it.', format: 'nat', default: 4096 },
-      refresh_interval: { doc: 'How often a cached process is checked for pid reuse (one small /proc read).', format: 'duration', default: '30s' },
-      proc_root: { doc: "Where the host's /proc is mounted (/host/proc in a container).", format: String, default: '/proc' },
-    },
-    http: {
-      sensitive_query_parameters: {
-        doc: 'Query parameters whose values become REDACTED in url.query and url.full (case-insensitive).',
-        format: 'string-list',
-        default: DEFAULT_SENSITIVE_QUERY_PARAMETERS,
-      },
-    },
-  },
+  schema,
   create(config, ctx) {
     const resources = new ResourceCache({
       serviceNameEnv: config.resource.service_name_env,

@@ -1,19 +1,30 @@
 import type { ComponentContext, ProcessorFactory } from '../../core/component';
+import { setting, type ConfigOf, type ConfigProblem } from '../../core/config/schema';
 import type { Protocol } from '../../core/signals';
 import { parseOperator, type ParseCounters, type ParseSettings } from './processor';
 
 export const PROTOCOLS: Protocol[] = ['http', 'redis', 'mysql'];
 
-export interface ParseConfig {
-  protocols: string[];
-  idle_timeout: number;
-  max_connections: number;
-  max_pending_requests: number;
-  max_buffered_bytes: number;
-  detect_records: number;
-  redis: { keep_args: boolean; max_args: number; max_arg_length: number };
-  mysql: { keep_raw_sql: boolean; max_sql_length: number; max_statements: number };
-}
+export const schema = {
+  protocols: setting.stringList(['http', 'redis', 'mysql'], 'protocols to detect and parse: http, redis, mysql'),
+  idle_timeout: setting.duration('2m', 'a connection with no record for this long is freed; its unanswered requests are emitted as no_response'),
+  max_connections: setting.nat(16384, 'connections with parser state; beyond it the least recently active is freed'),
+  max_pending_requests: setting.nat(128, 'requests per connection waiting for a response; beyond it the oldest is emitted as no_response'),
+  max_buffered_bytes: setting.nat(65536, 'bytes held per connection direction for a header that has not fully arrived; beyond it the stream is counted as out of step'),
+  detect_records: setting.nat(4, 'records with payload (and at least 16 bytes in one direction) a connection may show without a recognised protocol before it is set aside'),
+  redis: {
+    keep_args: setting.bool(false, 'keep command arguments; credentials (AUTH, HELLO/MIGRATE AUTH, ACL SETUSER passwords, CONFIG SET requirepass, …) become REDACTED'),
+    max_args: setting.nat(16, 'arguments kept per command when keep_args is on'),
+    max_arg_length: setting.nat(128, 'characters kept per argument'),
+  },
+  mysql: {
+    keep_raw_sql: setting.bool(false, 'keep SQL literals in messages (comments still go); by default every literal is replaced with ?. Spans never show literals'),
+    max_sql_length: setting.nat(2048, 'characters of SQL kept'),
+    max_statements: setting.nat(256, 'prepared statements (id to SQL) remembered per connection'),
+  },
+};
+
+export type ParseConfig = ConfigOf<typeof schema>;
 
 export function settingsFrom(c: ParseConfig): ParseSettings {
   return {
@@ -48,26 +59,9 @@ function countersFor(ctx: ComponentContext): ParseCounters {
 export const parseFactory: ProcessorFactory<ParseConfig, 'records', 'messages'> = {
   kind: 'processor',
   type: 'parse',
-  schema: {
-    protocols: { doc: 'protocols to detect and parse: http, redis, mysql', format: 'string-list', default: ['http', 'redis', 'mysql'] },
-    idle_timeout: { doc: 'a connection with no record for this long is freed; its unanswered requests are emitted as no_response', format: 'duration', default: '2m' },
-    max_connections: { doc: 'connections with parser state; beyond it the least recently active is freed', format: 'nat', default: 16384 },
-    max_pending_requests: { doc: 'requests per connection waiting for a response; beyond it the oldest is emitted as no_response', format: 'nat', default: 128 },
-    max_buffered_bytes: { doc: 'bytes held per connection direction for a header that has not fully arrived; beyond it the stream is counted as out of step', format: 'nat', default: 65536 },
-    detect_records: { doc: 'records with payload (and at least 16 bytes in one direction) a connection may show without a recognised protocol before it is set aside', format: 'nat', default: 4 },
-    redis: {
-      keep_args: { doc: 'keep command arguments; credentials (AUTH, HELLO/MIGRATE AUTH, ACL SETUSER passwords, CONFIG SET requirepass, …) become REDACTED', format: Boolean, default: false },
-      max_args: { doc: 'arguments kept per command when keep_args is on', format: 'nat', default: 16 },
-      max_arg_length: { doc: 'characters kept per argument', format: 'nat', default: 128 },
-    },
-    mysql: {
-      keep_raw_sql: { doc: "keep SQL literals in messages (comments still go); by default every literal is replaced with ?. Spans never show literals", format: Boolean, default: false },
-      max_sql_length: { doc: 'characters of SQL kept', format: 'nat', default: 2048 },
-      max_statements: { doc: 'prepared statements (id to SQL) remembered per connection', format: 'nat', default: 256 },
-    },
-  },
+  schema,
   validate: (c) => {
-    const problems: Array<{ path: string; message: string }> = [];
+    const problems: ConfigProblem[] = [];
     for (const p of c.protocols) if (!PROTOCOLS.includes(p as Protocol)) problems.push({ path: 'protocols', message: `unknown protocol "${p}"; expected some of: ${PROTOCOLS.join(', ')}` });
     if (c.max_connections < 1) problems.push({ path: 'max_connections', message: 'must be at least 1' });
     if (c.max_pending_requests < 1) problems.push({ path: 'max_pending_requests', message: 'must be at least 1' });

@@ -1,10 +1,18 @@
 import type { ProcessorFactory } from '../../core/component';
+import { setting, type ConfigOf } from '../../core/config/schema';
 import { PROPAGATORS, type PropagatorName } from './index';
 import { extractPropagation } from './processor';
 
-export interface PropagationConfig {
-  propagators: PropagatorName[];
-}
+export const schema = {
+  // a string list that validate() narrows to propagator names
+  propagators: setting.custom<PropagatorName[]>(
+    'string-list',
+    ['tracecontext', 'datadog', 'b3'],
+    `Header formats to extract, in order of precedence (first valid wins), named as OTEL_PROPAGATORS names them: ${PROPAGATORS.join(', ')}`,
+  ),
+};
+
+export type PropagationConfig = ConfigOf<typeof schema>;
 
 export const propagationFactory: ProcessorFactory<PropagationConfig, 'messages', 'messages'> = {
   kind: 'processor',
@@ -13,13 +21,7 @@ export const propagationFactory: ProcessorFactory<PropagationConfig, 'messages',
   produces: 'messages',
   /** sets each message's propagation context */
   mutatesData: true,
-  schema: {
-    propagators: {
-      doc: `Header formats to extract, in order of precedence (first valid wins), named as OTEL_PROPAGATORS names them: ${PROPAGATORS.join(', ')}`,
-      format: 'string-list',
-      default: ['tracecontext', 'datadog', 'b3'],
-    },
-  },
+  schema,
   validate(config) {
     return config.propagators
       .filter((p) => !(PROPAGATORS as readonly string[]).includes(p))
