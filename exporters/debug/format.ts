@@ -6,7 +6,7 @@ import { FUNC_NAMES } from '../../core/records/network-data';
 import { maskHttpHeaderValues, redactTarget } from '../../core/redaction';
 import { SpanKind, StatusCode, type AttributeValue, type L7Message, type MetricPoint, type NetworkRecord, type Span, type Trace } from '../../core/signals';
 
-export function durationText(ns: bigint | number): string {
+function durationText(ns: bigint | number): string {
   const n = Number(ns);
   if (n < 1e3) return `${n}ns`;
   if (n < 1e6) return `${(n / 1e3).toFixed(1)}µs`;

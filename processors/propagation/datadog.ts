@@ -36,7 +36,7 @@ export function decimalToHex64(value: string | undefined): string | undefined {
 }
 
 /** The `_dd.p.tid` member of x-datadog-tags when well formed and non-zero. */
-export function upperTraceIdFromTags(tags: string | undefined): string | undefined {
+function upperTraceIdFromTags(tags: string | undefined): string | undefined {
   if (!tags) return undefined;
   for (const member of tags.split(',')) {
     const eq = member.indexOf('=');
