@@ -84,7 +84,8 @@ export async function startEspan(config: string, opts: { cpus?: string; startTim
     async stop() {
       if (child.exitCode === null) {
         child.kill('SIGTERM');
-        const code = await Promise.race([exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 20_000))]);
+        // unref: once espan exited, the timer must not hold the benchmark for its 20 s
+        const code = await Promise.race([exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 20_000).unref())]);
         if (code === 'timeout') child.kill('SIGKILL');
       }
       fs.rmSync(dir, { recursive: true, force: true });
