@@ -77,7 +77,7 @@ export interface RedisFields {
   /** error prefix of an error reply (`ERR`, `WRONGTYPE`) */
   errorPrefix?: string;
   errorMessage?: string;
-  /** arguments, only when configured (never for AUTH/HELLO) */
+  /** arguments, only when configured; secret ones are REDACTED (core/redaction), none are kept for AUTH */
   args?: string[];
 }
 

@@ -1,13 +1,48 @@
 /**
  * What espan never lets out, decided in one place for every path: the parse
- * processor's messages, the espan processor's spans and the debug exporter's
- * text. Secret values become REDACTED (SQL literals become `?`, as the
- * OpenTelemetry database conventions write them).
+ * processor's messages, the espan processor's spans and process resources,
+ * and the debug exporter's text. Secret values become REDACTED (SQL literals
+ * become `?`, as the OpenTelemetry database conventions write them).
  */
 export { redactSqlLiterals, redactSqlLiteralsInText, sanitizeSql, type SqlSummary } from './sql';
 
 /** What a secret value is replaced with. */
 export const REDACTED = 'REDACTED';
+
+// ---- Process command lines
+
+const SECRET_FLAG = /^(--?[\w.-]*(pass(word|wd)?|secret|token|api[-_]?key|credential)[\w.-]*)(=.*)?$/i;
+const SECRET_ASSIGNMENT = /^([\w.-]*(pass(word|wd)?|secret|token|api[-_]?key|credential)[\w.-]*=).+$/i;
+
+/** Command line with password-like values replaced: `mysql -pX`, `--password X`, `TOKEN=x`. */
+export function redactCommandLine(args: readonly string[]): string[] {
+  const out: string[] = [];
+  let redactNext = false;
+  for (const a of args) {
+    if (redactNext) {
+      out.push(REDACTED);
+      redactNext = false;
+      continue;
+    }
+    // mysql's -p<password> glued form
+    if (/^-p.+/.test(a) && !a.startsWith('--')) {
+      out.push(`-p${REDACTED}`);
+      continue;
+    }
+    const flag = SECRET_FLAG.exec(a);
+    if (flag) {
+      if (flag[4] !== undefined) out.push(`${flag[1]}=${REDACTED}`);
+      else {
+        out.push(a);
+        redactNext = true;
+      }
+      continue;
+    }
+    const assign = SECRET_ASSIGNMENT.exec(a);
+    out.push(assign ? `${assign[1]}${REDACTED}` : a);
+  }
+  return out;
+}
 
 // ---- Redis
 

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { ALL_ARGUMENTS, maskHttpHeaderValues, redactQuery, redactSqlLiterals, redactSqlLiteralsInText, redactTarget, redisCommandHasSecrets, redisSecretArguments, sanitizeSql } from '.';
+import { ALL_ARGUMENTS, maskHttpHeaderValues, redactCommandLine, redactQuery, redactSqlLiterals, redactSqlLiteralsInText, redactTarget, redisCommandHasSecrets, redisSecretArguments, sanitizeSql } from '.';
 
 /** The arguments of `command` as they are kept: secret ones REDACTED. */
 function redacted(command: string, ...args: string[]): string[] | typeof ALL_ARGUMENTS {
@@ -84,5 +84,12 @@ describe('redaction: HTTP', () => {
     expect(Buffer.from(maskHttpHeaderValues(response)).toString()).to.equal('HTTP/1.1 200 OK\r\nSet-Cookie:**************\r\n\r\n');
     const plain = Buffer.from('+OK\r\n');
     expect(maskHttpHeaderValues(plain)).to.equal(plain);
+  });
+});
+
+describe('redaction: process command lines', () => {
+  it('redacts password-like values in every form they are passed', () => {
+    expect(redactCommandLine(['mysql', '-uroot', '-psecret', '--password=abc', '--token', 't', 'plain', '-p'])).to.deep.equal(['mysql', '-uroot', '-pREDACTED', '--password=REDACTED', '--token', 'REDACTED', 'plain', '-p']);
+    expect(redactCommandLine(['env', 'API_KEY=k', 'DB_PASSWORD=p', 'USER=me'])).to.deep.equal(['env', 'API_KEY=REDACTED', 'DB_PASSWORD=REDACTED', 'USER=me']);
   });
 });

@@ -6,6 +6,7 @@
 import * as path from 'node:path';
 import { environValues, readCgroup, readCmdline, readEnviron, readExePath, readStartTime } from '../../core/procfs';
 import { ConnMeta } from '../../core/records/network-data';
+import { redactCommandLine } from '../../core/redaction';
 import { ESPAN } from '../../core/semconv';
 import type { Attributes, L7Message, Resource } from '../../core/signals';
 
@@ -66,39 +67,6 @@ export function parseResourceAttributes(value: string): Attributes {
       continue; // the spec says to discard the whole value on error; one bad pair is dropped here
     }
     if (k) out[k] = v;
-  }
-  return out;
-}
-
-const SECRET_FLAG = /^(--?[\w.-]*(pass(word|wd)?|secret|token|api[-_]?key|credential)[\w.-]*)(=.*)?$/i;
-const SECRET_ASSIGNMENT = /^([\w.-]*(pass(word|wd)?|secret|token|api[-_]?key|credential)[\w.-]*=).+$/i;
-
-/** Command line with password-like values replaced: `mysql -pX`, `--password X`, `TOKEN=x`. */
-export function redactCommandLine(args: readonly string[]): string[] {
-  const out: string[] = [];
-  let redactNext = false;
-  for (const a of args) {
-    if (redactNext) {
-      out.push('REDACTED');
-      redactNext = false;
-      continue;
-    }
-    // mysql's -p<password> glued form
-    if (/^-p.+/.test(a) && !a.startsWith('--')) {
-      out.push('-pREDACTED');
-      continue;
-    }
-    const flag = SECRET_FLAG.exec(a);
-    if (flag) {
-      if (flag[4] !== undefined) out.push(`${flag[1]}=REDACTED`);
-      else {
-        out.push(a);
-        redactNext = true;
-      }
-      continue;
-    }
-    const assign = SECRET_ASSIGNMENT.exec(a);
-    out.push(assign ? `${assign[1]}REDACTED` : a);
   }
   return out;
 }
