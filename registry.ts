@@ -20,7 +20,7 @@ import { otlpGrpcExporterFactory } from './exporters/otlp_grpc/factory';
 import { otlpHttpExporterFactory } from './exporters/otlp_http/factory';
 import { threadCorrelationFactory } from './processors/thread_correlation/factory';
 import { propagationFactory } from './processors/propagation/factory';
-import { espanFactory } from './processors/espan/factory';
+import { spanBuilderFactory } from './processors/span_builder/factory';
 import { spanMetricsFactory } from './connectors/spanmetrics/factory';
 
 export const factories: AnyFactory[] = [
@@ -41,7 +41,7 @@ export const factories: AnyFactory[] = [
   otlpHttpExporterFactory,
   threadCorrelationFactory,
   propagationFactory,
-  espanFactory,
+  spanBuilderFactory,
   spanMetricsFactory,
 ];
 

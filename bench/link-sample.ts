@@ -29,7 +29,7 @@ import { decodeTraceRequest, encodeTraceRequest, flattenTraces, fromOtlpJson } f
 import { ESPAN } from '../core/semconv';
 import type { NetworkRecord, Span, Trace } from '../core/signals';
 import { componentTelemetry, ServiceMetrics } from '../core/telemetry/metrics';
-import { espanFactory } from '../processors/espan/factory';
+import { spanBuilderFactory } from '../processors/span_builder/factory';
 import { Linker } from '../processors/linking/linker';
 import { parseFactory } from '../processors/parse/factory';
 import { propagationFactory } from '../processors/propagation/factory';
@@ -68,7 +68,7 @@ async function spansFromCapture(base: string): Promise<Span[]> {
   await replay.start({ waitForCapacity: async () => {} });
   const batches = (await records) as NetworkRecord[][];
   let stream = from(batches) as any;
-  for (const op of [operator(parseFactory), operator(threadCorrelationFactory), operator(propagationFactory), operator(espanFactory)]) stream = stream.pipe(op);
+  for (const op of [operator(parseFactory), operator(threadCorrelationFactory), operator(propagationFactory), operator(spanBuilderFactory)]) stream = stream.pipe(op);
   const spans = ((await lastValueFrom(stream.pipe(toArray()))) as Span[][]).flat();
   const sdk = fromOtlpJson(JSON.parse(fs.readFileSync(`${base}.sdk.json`, 'utf8')));
   return [...spans, ...sdk];

@@ -9,8 +9,8 @@
 import { from, lastValueFrom, toArray, type OperatorFunction } from 'rxjs';
 import { SpanMetricsConnector } from '../connectors/spanmetrics/connector';
 import type { HostInfo, L7Message, Span } from '../core/signals';
-import { messagesToSpans } from '../processors/espan/espan';
-import { ResourceCache } from '../processors/espan/resource';
+import { messagesToSpans } from '../processors/span_builder/spans';
+import { ResourceCache } from '../processors/span_builder/resource';
 import { DEFAULT_SENSITIVE_QUERY_PARAMETERS } from '../core/redaction';
 import { extractPropagation } from '../processors/propagation/processor';
 import { correlateThreads } from '../processors/thread_correlation/correlate';
@@ -69,9 +69,9 @@ async function main(): Promise<void> {
   console.log(`${REQUESTS} requests, ${n} messages, batches of ${BATCH}`);
   await time('thread_correlation', corr(), batches(workload()), n);
   await time('propagation', extractPropagation(['tracecontext', 'datadog', 'b3']), batches(workload()), n);
-  await time('espan', messagesToSpans(resources(), semconv), batches(workload()), n);
+  await time('span_builder', messagesToSpans(resources(), semconv), batches(workload()), n);
   const all = workload();
-  const spans = await time<L7Message, Span>('chained (correlate+propagate+espan)', (s) => s.pipe(corr(), extractPropagation(['tracecontext']), messagesToSpans(resources(), semconv)), batches(all), n);
+  const spans = await time<L7Message, Span>('chained (correlate+propagate+span_builder)', (s) => s.pipe(corr(), extractPropagation(['tracecontext']), messagesToSpans(resources(), semconv)), batches(all), n);
   const linked = all.filter((m) => m.role === 'client' && m.threadTraceId).length;
   console.log(`  linked ${linked} of ${REQUESTS * 3} calls`);
   const c = new SpanMetricsConnector({ namespace: 'traces.span.metrics', buckets: [2, 4, 6, 8, 10, 50, 100, 200, 400, 800, 1000, 1400, 2000, 5000, 10000, 15000], unit: 'ms', histogramDisabled: false, dimensions: [{ name: 'server.address' }, { name: 'db.system.name' }], excludeDimensions: [], flushIntervalMs: 3_600_000, temporality: 'cumulative', cardinalityLimit: 10000, expirationMs: 0 });

@@ -100,7 +100,8 @@ function listComponents(): void {
       const f = registry.get(kind, type)!;
       if (f.type !== type) continue; // aliases are listed with their factory
       const aliases = f.aliases?.length ? ` (also ${f.aliases.join(', ')})` : '';
-      process.stdout.write(`${kind} ${type}${aliases}\n`);
+      const formerly = f.deprecatedAliases?.length ? ` (formerly ${f.deprecatedAliases.join(', ')})` : '';
+      process.stdout.write(`${kind} ${type}${aliases}${formerly}\n`);
       for (const row of describeSchema(f.schema)) {
         process.stdout.write(`    ${row.key} = ${JSON.stringify(row.default)}${row.doc ? `  # ${row.doc}` : ''}\n`);
       }

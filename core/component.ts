@@ -27,6 +27,8 @@ interface FactoryBase<C> {
   type: string;
   /** other type names accepted for this factory (the Collector's `otlp` and `otlp_grpc`) */
   aliases?: string[];
+  /** former type names still accepted, with a warning that names `type` */
+  deprecatedAliases?: string[];
   /** convict schema: every key with its default, format and doc */
   schema: ConfigSchema;
   /** checks that span several keys, after the schema passed */
@@ -158,7 +160,7 @@ export class Registry {
   add(f: AnyFactory): this {
     let m = this.byKind.get(f.kind);
     if (!m) this.byKind.set(f.kind, (m = new Map()));
-    for (const name of [f.type, ...(f.aliases ?? [])]) {
+    for (const name of [f.type, ...(f.aliases ?? []), ...(f.deprecatedAliases ?? [])]) {
       if (m.has(name)) throw new Error(`two ${f.kind} factories claim the type "${name}"`);
       m.set(name, f);
     }

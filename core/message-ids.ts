@@ -1,7 +1,7 @@
 /**
  * Ids derived from a message's identity: the same message always gets the
  * same id (the agent derives it, a linker joins on it). thread_correlation
- * gives server requests their thread trace id, the espan processor gives each
+ * gives server requests their thread trace id, the span_builder processor gives each
  * eSpan its span id.
  */
 import { WordHash64 } from './hash';

@@ -56,6 +56,27 @@ service:
     ]);
   });
 
+  it('loads a deprecated type name as its new type, with a warning naming both', () => {
+    const cfg = parseConfig(
+      `
+receivers:
+  test_source: {signal: messages}
+processors:
+  espan: {}
+exporters:
+  test_sink:
+service:
+  pipelines:
+    traces: {receivers: [test_source], processors: [espan], exporters: [test_sink]}
+`,
+      FILE,
+      testRegistry(),
+      {},
+    );
+    expect(cfg.components.get('processor:espan')!.type).to.equal('span_builder');
+    expect(cfg.warnings).to.deep.equal([{ file: FILE, path: 'processors.espan', message: 'the processor type "espan" is deprecated; it is now "span_builder"' }]);
+  });
+
   it('names an unknown key with the keys that exist', () => {
     const errors = errorsOf(`
 exporters:

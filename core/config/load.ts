@@ -124,6 +124,9 @@ export function parseConfig(text: string, file: string, registry: Registry, env:
         err(`${section}.${id}`, `unknown ${kind} type "${m[1]}"; known types: ${registry.types(kind).join(', ')}`);
         continue;
       }
+      if (factory.deprecatedAliases?.includes(m[1])) {
+        warnings.push({ file, path: `${section}.${id}`, message: `the ${kind} type "${m[1]}" is deprecated; it is now "${factory.type}"` });
+      }
       const { config, problems } = resolveConfig(factory.schema, raw);
       for (const p of problems) err(`${section}.${id}.${p.path}`, p.message);
       if (config === undefined) continue;

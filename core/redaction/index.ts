@@ -1,6 +1,6 @@
 /**
  * What espan never lets out, decided in one place for every path: the parse
- * processor's messages, the espan processor's spans and process resources,
+ * processor's messages, the span_builder processor's spans and process resources,
  * and the debug exporter's text. Secret values become REDACTED (SQL literals
  * become `?`, as the OpenTelemetry database conventions write them).
  */

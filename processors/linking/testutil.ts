@@ -1,4 +1,4 @@
-/** Hand-made eSpans with link keys, as processors/espan makes them. */
+/** Hand-made eSpans with link keys, as the span_builder processor makes them. */
 import { ESPAN } from '../../core/semconv';
 import { SpanKind, StatusCode, type Span } from '../../core/signals';
 import type { LinkingConfig } from './config';

@@ -77,7 +77,7 @@ processors:
   parse: {}
   thread_correlation: {}
   propagation: {}
-  espan: {}
+  span_builder: {}
   linking: {}
   tail_sampling: {decision_wait: 2s, policies: [{name: all, type: always_sample}]}
 exporters:
@@ -87,7 +87,7 @@ service:
   pipelines:
     traces:
       receivers: [ebpf]
-      processors: [parse, thread_correlation, propagation, espan, linking, tail_sampling]
+      processors: [parse, thread_correlation, propagation, span_builder, linking, tail_sampling]
       exporters: [file]
 `,
       'e2e.yaml',

@@ -40,7 +40,7 @@ const NEEDED: Array<['receiver' | 'processor' | 'exporter', string]> = [
   ['processor', 'parse'],
   ['processor', 'thread_correlation'],
   ['processor', 'propagation'],
-  ['processor', 'espan'],
+  ['processor', 'span_builder'],
   ['processor', 'linking'],
   ['processor', 'tail_sampling'],
   ['exporter', 'otlp'],
@@ -79,7 +79,7 @@ processors:
   parse: {}
   thread_correlation: {}
   propagation: {}
-  espan: {}
+  span_builder: {}
 exporters:
   otlp:
     endpoint: 127.0.0.1:${linkerGrpcPort}
@@ -92,7 +92,7 @@ service:
   pipelines:
     traces:
       receivers: [ebpf]
-      processors: [parse, thread_correlation, propagation, espan]
+      processors: [parse, thread_correlation, propagation, span_builder]
       exporters: [otlp]
 `;
 }

@@ -12,7 +12,7 @@ import { ESPAN } from '../../core/semconv';
 import { SpanKind, StatusCode, type L7Message, type NetworkRecord, type Span } from '../../core/signals';
 import { ServiceMetrics } from '../../core/telemetry/metrics';
 import { SpanMetricsConnector } from '../../connectors/spanmetrics/connector';
-import { espanFactory } from '../../processors/espan/factory';
+import { spanBuilderFactory } from '../../processors/span_builder/factory';
 import { parseFactory } from '../../processors/parse/factory';
 import { propagationFactory } from '../../processors/propagation/factory';
 import { threadCorrelationFactory } from '../../processors/thread_correlation/factory';
@@ -149,7 +149,7 @@ describe('spans over real services (eBPF)', function () {
   describe('eSpans with the default (secret-free) settings', () => {
     let spans: Span[];
     before(async () => {
-      spans = await runStages<Span>(run!.records, [processor(parseFactory, {}), processor(threadCorrelationFactory, {}), processor(propagationFactory, {}), processor(espanFactory, {})]);
+      spans = await runStages<Span>(run!.records, [processor(parseFactory, {}), processor(threadCorrelationFactory, {}), processor(propagationFactory, {}), processor(spanBuilderFactory, {})]);
     });
 
     it('keeps every secret out of the output', () => {

@@ -24,7 +24,7 @@ function fakeProc(root: string, pid: number, files: { env?: Record<string, strin
   if (files.exe) fs.symlinkSync(files.exe, path.join(dir, 'exe'));
 }
 
-describe('espan resources', () => {
+describe('span_builder resources', () => {
   let root: string;
   let opts: ResourceOptions;
   beforeEach(() => {

@@ -7,7 +7,7 @@ import { runOperatorItems } from '../../test/helpers/sink';
 import { clientCall, HOST, message, serverRequest } from '../../test/spans/messages';
 import { ParseEngine } from '../parse/processor';
 import { clientRecords, defaultSettings } from '../parse/testing';
-import { messagesToSpans, toSpan } from './espan';
+import { messagesToSpans, toSpan } from './spans';
 import { ResourceCache } from './resource';
 
 const OPTS = { sensitiveQueryParameters: sensitiveParameterSet(DEFAULT_SENSITIVE_QUERY_PARAMETERS) };
@@ -23,7 +23,7 @@ function span(m: L7Message): Span {
 
 const NETWORK_IPV4_TCP = { 'network.transport': 'tcp', 'network.type': 'ipv4' };
 
-describe('espan: HTTP server spans', () => {
+describe('span_builder: HTTP server spans', () => {
   const m = serverRequest(7, 1_000_000, 5_000_000, {
     pid: 4242,
     saddr: '10.0.0.5',
@@ -115,7 +115,7 @@ describe('espan: HTTP server spans', () => {
   });
 });
 
-describe('espan: HTTP client spans', () => {
+describe('span_builder: HTTP client spans', () => {
   const m = clientCall(9, 2_000_000, 3_000_000, {
     protocol: 'http',
     saddr: '10.0.0.5',
@@ -165,7 +165,7 @@ describe('espan: HTTP client spans', () => {
   });
 });
 
-describe('espan: database spans', () => {
+describe('span_builder: database spans', () => {
   it('Redis client', () => {
     const m = clientCall(3, 10, 20, { daddr: '127.0.0.1', dport: 6379, redis: { command: 'HGETALL', db: 2, args: ['user:1'] } });
     const s = span(m);
@@ -233,7 +233,7 @@ describe('espan: database spans', () => {
   });
 });
 
-describe('espan: propagation and no-task spans', () => {
+describe('span_builder: propagation and no-task spans', () => {
   it('puts the propagated context on the span', () => {
     const m = serverRequest(7, 1, 5, { propagation: { format: 'datadog', traceId: '0'.repeat(16) + 'f'.repeat(16), parentSpanId: '0020000000000001', sampled: false, priority: 0 } });
     const s = span(m);
@@ -284,7 +284,7 @@ describe('espan: propagation and no-task spans', () => {
   });
 });
 
-describe('espan: one redaction with the parse processor', () => {
+describe('span_builder: one redaction with the parse processor', () => {
   const b = (x: string | Buffer): Uint8Array => (typeof x === 'string' ? Buffer.from(x, 'latin1') : x);
   const resp = (...a: string[]): string => `*${a.length}\r\n` + a.map((x) => `$${Buffer.byteLength(x)}\r\n${x}\r\n`).join('');
   const mysqlQuery = (sql: string): Buffer => {

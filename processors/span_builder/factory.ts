@@ -2,7 +2,7 @@ import type { ProcessorFactory } from '../../core/component';
 import { setting, type ConfigOf } from '../../core/config/schema';
 import { localHostInfo } from '../../core/host';
 import { DEFAULT_SENSITIVE_QUERY_PARAMETERS, sensitiveParameterSet } from '../../core/redaction';
-import { messagesToSpans } from './espan';
+import { messagesToSpans } from './spans';
 import { ResourceCache } from './resource';
 
 export const schema = {
@@ -21,11 +21,13 @@ export const schema = {
   },
 };
 
-export type EspanConfig = ConfigOf<typeof schema>;
+export type SpanBuilderConfig = ConfigOf<typeof schema>;
 
-export const espanFactory: ProcessorFactory<EspanConfig, 'messages', 'spans'> = {
+/** Messages to spans (eSpans). Its first name, `espan`, still loads, with a warning: it named the project too. */
+export const spanBuilderFactory: ProcessorFactory<SpanBuilderConfig, 'messages', 'spans'> = {
   kind: 'processor',
-  type: 'espan',
+  type: 'span_builder',
+  deprecatedAliases: ['espan'],
   consumes: 'messages',
   produces: 'spans',
   schema,
@@ -38,8 +40,8 @@ export const espanFactory: ProcessorFactory<EspanConfig, 'messages', 'spans'> = 
       procRoot: config.resource.proc_root,
       localHostId: localHostInfo().hostId,
     });
-    const malformed = ctx.telemetry.counter('espan_espan_malformed_messages_total', 'Messages that could not become spans.');
-    const processes = ctx.telemetry.gauge('espan_espan_cached_processes', 'Process resources cached.');
+    const malformed = ctx.telemetry.counter('espan_span_builder_malformed_messages_total', 'Messages that could not become spans.');
+    const processes = ctx.telemetry.gauge('espan_span_builder_cached_processes', 'Process resources cached.');
     return {
       operator: messagesToSpans(
         resources,
