@@ -46,6 +46,8 @@ export const setting = {
   string: (def: string, doc: string): Setting<string> => ({ format: String, default: def, doc }),
   bool: (def: boolean, doc: string): Setting<boolean> => ({ format: Boolean, default: def, doc }),
   number: (def: number, doc: string): Setting<number> => ({ format: Number, default: def, doc }),
+  /** an integer, negative ones included */
+  int: (def: number, doc: string): Setting<number> => ({ format: 'int', default: def, doc }),
   /** an integer ≥ 0 */
   nat: (def: number, doc: string): Setting<number> => ({ format: 'nat', default: def, doc }),
   port: (def: number, doc: string): Setting<number> => ({ format: 'port', default: def, doc }),

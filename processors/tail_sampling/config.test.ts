@@ -51,7 +51,7 @@ describe('tail_sampling config', () => {
       ],
     });
     expect(problems).to.have.length(1);
-    expect(problems[0].message).to.contain('policies[1].latency.threshold_ms: expected an integer, got string "5s"');
+    expect(problems[0].message).to.contain('policies[1].latency.threshold_ms (policy "slow"): expected a number, got string "5s"');
     expect(problems[0].message).to.contain('policies[2].and.and_sub_policy[0].string_attribute.valuez (policy "x"): unknown key');
     expect(problems[0].message).not.to.contain('value was');
   });

@@ -1,92 +1,76 @@
 /**
  * Configuration of `tail_sampling`, key for key the OpenTelemetry Collector's
  * (processor/tailsamplingprocessor/config.go), so a Collector block loads
- * unchanged. `policies` is a free-form list in YAML; its convict format walks
- * every policy and names the exact key path of the first problem.
+ * unchanged. Each policy type's block is described once, with settings (next
+ * to its policy; here for those holding sub-policies). `policies` is a
+ * free-form list in YAML: its convict format checks every policy, each block
+ * with resolveConfig as a component's config is checked, and names the exact
+ * key path of every problem.
  */
-import type { ConfigSchema } from '../../core/config/schema';
-import { STATUS_NAMES } from './policies/status_code';
+import { resolveConfig, setting, type ConfigOf, type ConfigProblem, type SettingsSchema } from '../../core/config/schema';
+import { booleanAttributeBlock } from './policies/boolean_attribute';
+import { latencyBlock } from './policies/latency';
+import { numericAttributeBlock } from './policies/numeric_attribute';
+import { probabilisticBlock } from './policies/probabilistic';
+import { propagatedBlock } from './policies/propagated';
+import { rateLimitingBlock } from './policies/rate_limiting';
+import { spanCountBlock } from './policies/span_count';
+import { STATUS_NAMES, statusCodeBlock } from './policies/status_code';
+import { stringAttributeBlock } from './policies/string_attribute';
+import { traceStateBlock } from './policies/trace_state';
 
-export interface PolicyConfig {
-  name: string;
-  type: string;
-  latency?: { threshold_ms: number; upper_threshold_ms: number };
-  numeric_attribute?: { key: string; min_value: number; max_value: number; invert_match: boolean };
-  probabilistic?: { hash_salt: string; sampling_percentage: number };
-  status_code?: { status_codes: string[] };
-  string_attribute?: { key: string; values: string[]; enabled_regex_matching: boolean; cache_max_size: number; invert_match: boolean };
-  rate_limiting?: { spans_per_second: number };
-  span_count?: { min_spans: number; max_spans: number };
-  trace_state?: { key: string; values: string[] };
-  boolean_attribute?: { key: string; value: boolean; invert_match: boolean };
-  propagated?: { drop_not_sampled: boolean };
-  and?: { and_sub_policy: PolicyConfig[] };
-  drop?: { drop_sub_policy: PolicyConfig[] };
-  composite?: {
-    max_total_spans_per_second: number;
-    policy_order: string[];
-    composite_sub_policy: PolicyConfig[];
-    rate_allocation: Array<{ policy: string; percent: number }>;
-  };
-}
+/** A list of sub-policies: the setting says it is a list, checkPolicyList checks its policies. */
+const subPolicies = (doc: string) => setting.custom<PolicyConfig[]>(Array, [], doc);
 
-export interface TailSamplingConfig {
-  /** milliseconds (the schema's duration format) */
-  decision_wait: number;
-  num_traces: number;
-  expected_new_traces_per_sec: number;
-  decision_cache: { sampled_cache_size: number | string; non_sampled_cache_size: number | string };
-  sample_on_first_match: boolean;
-  drop_pending_traces_on_shutdown: boolean;
-  policies: PolicyConfig[];
-}
+const rateAllocationItem = {
+  policy: setting.string('', 'a composite_sub_policy name'),
+  percent: setting.int(0, 'its percentage of max_total_spans_per_second; 0: an equal share'),
+};
 
-type FieldKind = 'string' | 'number' | 'int' | 'bool' | 'strings' | 'policies' | 'allocations';
-
-interface BlockSpec {
-  fields: Record<string, { kind: FieldKind; default: unknown; required?: boolean }>;
-}
-
-/** Per-policy blocks: each field with its kind and the Collector's zero-value default. */
-export const POLICY_BLOCKS: Record<string, BlockSpec> = {
-  latency: { fields: { threshold_ms: { kind: 'int', default: 0 }, upper_threshold_ms: { kind: 'int', default: 0 } } },
-  numeric_attribute: {
-    fields: {
-      key: { kind: 'string', default: '', required: true },
-      min_value: { kind: 'int', default: 0 },
-      max_value: { kind: 'int', default: 0 },
-      invert_match: { kind: 'bool', default: false },
-    },
-  },
-  probabilistic: { fields: { hash_salt: { kind: 'string', default: '' }, sampling_percentage: { kind: 'number', default: 0 } } },
-  status_code: { fields: { status_codes: { kind: 'strings', default: [], required: true } } },
-  string_attribute: {
-    fields: {
-      key: { kind: 'string', default: '', required: true },
-      values: { kind: 'strings', default: [] },
-      enabled_regex_matching: { kind: 'bool', default: false },
-      cache_max_size: { kind: 'int', default: 0 },
-      invert_match: { kind: 'bool', default: false },
-    },
-  },
-  rate_limiting: { fields: { spans_per_second: { kind: 'int', default: 0 } } },
-  span_count: { fields: { min_spans: { kind: 'int', default: 0 }, max_spans: { kind: 'int', default: 0 } } },
-  trace_state: { fields: { key: { kind: 'string', default: '', required: true }, values: { kind: 'strings', default: [] } } },
-  boolean_attribute: {
-    fields: { key: { kind: 'string', default: '', required: true }, value: { kind: 'bool', default: false }, invert_match: { kind: 'bool', default: false } },
-  },
-  propagated: { fields: { drop_not_sampled: { kind: 'bool', default: false } } },
-  and: { fields: { and_sub_policy: { kind: 'policies', default: [], required: true } } },
-  drop: { fields: { drop_sub_policy: { kind: 'policies', default: [], required: true } } },
+/** Per-policy blocks, with the Collector's zero values as defaults. */
+export const POLICY_BLOCKS = {
+  latency: latencyBlock,
+  numeric_attribute: numericAttributeBlock,
+  probabilistic: probabilisticBlock,
+  status_code: statusCodeBlock,
+  string_attribute: stringAttributeBlock,
+  rate_limiting: rateLimitingBlock,
+  span_count: spanCountBlock,
+  trace_state: traceStateBlock,
+  boolean_attribute: booleanAttributeBlock,
+  propagated: propagatedBlock,
+  and: { and_sub_policy: subPolicies('policies that must all sample (required)') },
+  drop: { drop_sub_policy: subPolicies('policies that, all sampling, drop the trace (required)') },
   composite: {
-    fields: {
-      max_total_spans_per_second: { kind: 'int', default: 0 },
-      policy_order: { kind: 'strings', default: [] },
-      composite_sub_policy: { kind: 'policies', default: [], required: true },
-      rate_allocation: { kind: 'allocations', default: [] },
-    },
+    max_total_spans_per_second: setting.int(0, 'spans per second sampled by all sub-policies together'),
+    policy_order: setting.stringList([], 'sub-policy names; checked, otherwise unused, as in the Collector'),
+    composite_sub_policy: subPolicies('the sub-policies, asked in this order (required)'),
+    rate_allocation: setting.custom<Array<ConfigOf<typeof rateAllocationItem>>>(Array, [], 'shares of max_total_spans_per_second: [{policy, percent}]'),
   },
 };
+
+type PolicyBlocks = typeof POLICY_BLOCKS;
+type PolicyBlockType = keyof PolicyBlocks;
+
+export interface PolicyConfig extends Partial<{ [T in PolicyBlockType]: ConfigOf<PolicyBlocks[T]> }> {
+  name: string;
+  type: string;
+}
+
+/** Keys the block of a policy's own type must set. */
+const REQUIRED: Partial<Record<PolicyBlockType, string[]>> = {
+  numeric_attribute: ['key'],
+  status_code: ['status_codes'],
+  string_attribute: ['key'],
+  trace_state: ['key'],
+  boolean_attribute: ['key'],
+  and: ['and_sub_policy'],
+  drop: ['drop_sub_policy'],
+  composite: ['composite_sub_policy'],
+};
+
+/** The key of each block holding sub-policies. */
+const SUB_POLICIES: Partial<Record<PolicyBlockType, string>> = { and: 'and_sub_policy', drop: 'drop_sub_policy', composite: 'composite_sub_policy' };
 
 /** Policies allowed at each level, as the Collector's config structs nest them. */
 const SHARED_TYPES = [
@@ -107,13 +91,12 @@ const COMPOSITE_SUB_TYPES = [...SHARED_TYPES, 'and'];
 /** Collector policy types espan does not implement: named so the error says so rather than "unknown". */
 const COLLECTOR_ONLY_TYPES = ['ottl_condition', 'bytes_limiting', 'trace_flags', 'not', 'skip', 'predictive_limiting'];
 
-export interface PolicyProblem {
-  path: string;
-  message: string;
-}
-
 function isMapping(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function isBlockType(key: string): key is PolicyBlockType {
+  return Object.hasOwn(POLICY_BLOCKS, key);
 }
 
 function describe(v: unknown): string {
@@ -123,47 +106,14 @@ function describe(v: unknown): string {
   return `${typeof v} ${JSON.stringify(v)}`;
 }
 
-function checkField(kind: FieldKind, v: unknown, at: string, level: 'and' | 'drop' | 'composite', problems: PolicyProblem[]): void {
-  const bad = (expected: string): void => {
-    problems.push({ path: at, message: `expected ${expected}, got ${describe(v)}` });
-  };
-  switch (kind) {
-    case 'string':
-      if (typeof v !== 'string') bad('a string');
-      break;
-    case 'number':
-      if (typeof v !== 'number' || !Number.isFinite(v)) bad('a number');
-      break;
-    case 'int':
-      if (!Number.isInteger(v)) bad('an integer');
-      break;
-    case 'bool':
-      if (typeof v !== 'boolean') bad('true or false');
-      break;
-    case 'strings':
-      if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) bad('a list of strings');
-      break;
-    case 'policies':
-      if (!Array.isArray(v)) bad('a list of policies');
-      else checkPolicyList(v, at, level === 'composite' ? COMPOSITE_SUB_TYPES : SHARED_TYPES, problems);
-      break;
-    case 'allocations':
-      if (!Array.isArray(v)) {
-        bad('a list of {policy, percent}');
-        break;
-      }
-      v.forEach((a, i) => {
-        const p = `${at}[${i}]`;
-        if (!isMapping(a)) return problems.push({ path: p, message: `expected a mapping with policy and percent, got ${describe(a)}` });
-        for (const k of Object.keys(a)) if (k !== 'policy' && k !== 'percent') problems.push({ path: `${p}.${k}`, message: 'unknown key; expected one of: percent, policy' });
-        if (typeof a.policy !== 'string') problems.push({ path: `${p}.policy`, message: `expected a sub-policy name, got ${describe(a.policy)}` });
-        if (a.percent !== undefined && !Number.isInteger(a.percent)) problems.push({ path: `${p}.percent`, message: `expected an integer, got ${describe(a.percent)}` });
-      });
-      break;
-  }
+/** The problems resolveConfig finds in a block, with their paths under `at` and the policy named. */
+function checkBlock(schema: SettingsSchema, block: unknown, at: string, label: string, problems: ConfigProblem[]): boolean {
+  const found = resolveConfig(schema, block).problems;
+  for (const p of found) problems.push({ path: `${p.path === '(block)' ? at : `${at}.${p.path}`}${label}`, message: p.message });
+  return found.length === 0;
 }
 
-function checkPolicy(raw: unknown, at: string, allowed: string[], problems: PolicyProblem[]): void {
+function checkPolicy(raw: unknown, at: string, allowed: string[], problems: ConfigProblem[]): void {
   if (!isMapping(raw)) {
     problems.push({ path: at, message: `expected a policy mapping with name and type, got ${describe(raw)}` });
     return;
@@ -183,39 +133,36 @@ function checkPolicy(raw: unknown, at: string, allowed: string[], problems: Poli
   }
   for (const [key, block] of Object.entries(raw)) {
     if (key === 'name' || key === 'type') continue;
-    const spec = POLICY_BLOCKS[key];
-    if (!spec) {
+    if (!isBlockType(key)) {
       problems.push({ path: `${at}.${key}${label}`, message: `unknown key; expected name, type, or a policy block (${Object.keys(POLICY_BLOCKS).join(', ')})` });
       continue;
     }
     // The Collector accepts (and ignores) blocks of other types; only the block of `type` must be complete.
     if (block === null || block === undefined) continue;
-    if (!isMapping(block)) {
-      problems.push({ path: `${at}.${key}${label}`, message: `expected a mapping, got ${describe(block)}` });
-      continue;
-    }
-    for (const [field, v] of Object.entries(block)) {
-      const f = spec.fields[field];
-      if (!f) {
-        problems.push({ path: `${at}.${key}.${field}${label}`, message: `unknown key; expected one of: ${Object.keys(spec.fields).join(', ')}` });
-        continue;
-      }
-      checkField(f.kind, v, `${at}.${key}.${field}`, key as 'and' | 'drop' | 'composite', problems);
+    if (!checkBlock(POLICY_BLOCKS[key], block, `${at}.${key}`, label, problems)) continue;
+    const fields = block as Record<string, unknown>; // a mapping, or checkBlock would have said so
+    const subKey = SUB_POLICIES[key];
+    const subs = subKey && fields[subKey];
+    if (Array.isArray(subs)) checkPolicyList(subs, `${at}.${key}.${subKey}`, key === 'composite' ? COMPOSITE_SUB_TYPES : SHARED_TYPES, problems);
+    if (key === 'composite' && Array.isArray(fields.rate_allocation)) {
+      fields.rate_allocation.forEach((a, i) => {
+        const itemAt = `${at}.${key}.rate_allocation[${i}]`;
+        if (checkBlock(rateAllocationItem, a, itemAt, label, problems) && isMapping(a) && a.policy === undefined) {
+          problems.push({ path: `${itemAt}.policy${label}`, message: 'required: the composite_sub_policy this share is for' });
+        }
+      });
     }
   }
-  if (typeof type === 'string' && allowed.includes(type) && type !== 'always_sample') {
+  if (typeof type === 'string' && allowed.includes(type) && isBlockType(type)) {
     const block = raw[type];
-    const spec = POLICY_BLOCKS[type];
-    for (const [field, f] of Object.entries(spec.fields)) {
-      if (f.required && (!isMapping(block) || block[field] === undefined)) {
-        problems.push({ path: `${at}.${type}.${field}${label}`, message: `required for a ${type} policy` });
-      }
+    for (const field of REQUIRED[type] ?? []) {
+      if (!isMapping(block) || block[field] === undefined) problems.push({ path: `${at}.${type}.${field}${label}`, message: `required for a ${type} policy` });
     }
     if (isMapping(block)) checkSemantics(type, block, `${at}.${type}`, problems);
   }
 }
 
-function checkSemantics(type: string, block: Record<string, unknown>, at: string, problems: PolicyProblem[]): void {
+function checkSemantics(type: string, block: Record<string, unknown>, at: string, problems: ConfigProblem[]): void {
   if (type === 'status_code' && Array.isArray(block.status_codes)) {
     if (block.status_codes.length === 0) problems.push({ path: `${at}.status_codes`, message: 'expected at least one status code' });
     block.status_codes.forEach((c, i) => {
@@ -259,7 +206,7 @@ function checkSemantics(type: string, block: Record<string, unknown>, at: string
   }
 }
 
-function checkPolicyList(list: unknown[], at: string, allowed: string[], problems: PolicyProblem[]): void {
+function checkPolicyList(list: unknown[], at: string, allowed: string[], problems: ConfigProblem[]): void {
   const seen = new Set<string>();
   list.forEach((p, i) => {
     const path = `${at}[${i}]`;
@@ -272,8 +219,8 @@ function checkPolicyList(list: unknown[], at: string, allowed: string[], problem
 }
 
 /** Every problem in a `policies` list, each with its key path (`policies[2].latency.threshold_ms`). */
-export function checkPolicies(v: unknown): PolicyProblem[] {
-  const problems: PolicyProblem[] = [];
+export function checkPolicies(v: unknown): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
   if (!Array.isArray(v)) return [{ path: 'policies', message: `expected a list of policies, got ${describe(v)}` }];
   if (v.length === 0) return [{ path: 'policies', message: 'at least one policy is required (the Collector has no default either)' }];
   checkPolicyList(v, 'policies', TOP_TYPES, problems);
@@ -282,18 +229,13 @@ export function checkPolicies(v: unknown): PolicyProblem[] {
 
 /** Fills each policy block with the Collector's zero values, recursively. */
 export function withDefaults(p: PolicyConfig): PolicyConfig {
-  const out: Record<string, unknown> = { name: p.name, type: p.type };
-  const spec = POLICY_BLOCKS[p.type];
-  if (spec) {
-    const given = ((p as unknown as Record<string, unknown>)[p.type] ?? {}) as Record<string, unknown>;
-    const block: Record<string, unknown> = {};
-    for (const [field, f] of Object.entries(spec.fields)) {
-      const v = given[field] ?? f.default;
-      block[field] = f.kind === 'policies' ? (v as PolicyConfig[]).map(withDefaults) : v;
-    }
-    out[p.type] = block;
-  }
-  return out as unknown as PolicyConfig;
+  const out: PolicyConfig = { name: p.name, type: p.type };
+  if (!isBlockType(p.type)) return out;
+  const block = resolveConfig<Record<string, unknown>>(POLICY_BLOCKS[p.type], p[p.type]).config!;
+  const subKey = SUB_POLICIES[p.type];
+  if (subKey) block[subKey] = (block[subKey] as PolicyConfig[]).map(withDefaults);
+  if (p.type === 'composite') block.rate_allocation = (block.rate_allocation as unknown[]).map((a) => resolveConfig(rateAllocationItem, a).config);
+  return { ...out, [p.type]: block };
 }
 
 /** Go YAML accepts `100_000`; the YAML 1.2 parser here gives the string "100_000". */
@@ -307,54 +249,30 @@ export function toCount(v: number | string): number {
   return typeof v === 'number' ? v : Number(v.replace(/_/g, ''));
 }
 
-export const schema: ConfigSchema = {
-  decision_wait: {
-    doc: 'time from the first span of a trace to its sampling decision',
-    format: 'duration',
-    default: '30s',
-  },
-  num_traces: {
-    doc: 'traces held in memory (undecided plus recently decided); the oldest is dropped when a new one would exceed it',
-    format: 'nat',
-    default: 50000,
-  },
-  expected_new_traces_per_sec: {
-    doc: 'accepted for Collector compatibility; sizes nothing here (JavaScript maps grow by themselves)',
-    format: 'nat',
-    default: 0,
-  },
+export const schema = {
+  decision_wait: setting.duration('30s', 'time from the first span of a trace to its sampling decision'),
+  num_traces: setting.nat(50000, 'traces held in memory (undecided plus recently decided); the oldest is dropped when a new one would exceed it'),
+  expected_new_traces_per_sec: setting.nat(0, 'accepted for Collector compatibility; sizes nothing here (JavaScript maps grow by themselves)'),
   decision_cache: {
-    sampled_cache_size: {
-      doc: 'trace ids whose "keep" decision is remembered after their spans left memory; 0 turns the cache off',
-      format: cacheSize,
-      // a string default keeps convict from parseFloat-ing "100_000" into 100
-      default: '0',
-    },
-    non_sampled_cache_size: {
-      doc: 'trace ids whose "drop" decision is remembered after their spans left memory; 0 turns the cache off',
-      format: cacheSize,
-      // a string default keeps convict from parseFloat-ing "100_000" into 100
-      default: '0',
-    },
+    // string defaults keep convict from parseFloat-ing "100_000" into 100
+    sampled_cache_size: setting.custom<number | string>(cacheSize, '0', 'trace ids whose "keep" decision is remembered after their spans left memory; 0 turns the cache off'),
+    non_sampled_cache_size: setting.custom<number | string>(cacheSize, '0', 'trace ids whose "drop" decision is remembered after their spans left memory; 0 turns the cache off'),
   },
-  sample_on_first_match: {
-    doc: 'stop evaluating policies at the first one that samples',
-    format: Boolean,
-    default: false,
-  },
-  drop_pending_traces_on_shutdown: {
-    doc: 'at shutdown drop undecided traces instead of deciding on what arrived',
-    format: Boolean,
-    default: false,
-  },
+  sample_on_first_match: setting.bool(false, 'stop evaluating policies at the first one that samples'),
+  drop_pending_traces_on_shutdown: setting.bool(false, 'at shutdown drop undecided traces instead of deciding on what arrived'),
   policies: {
-    doc: 'sampling policies, as in the Collector: each has name, type and the block named by its type',
-    format: (v: unknown) => {
-      const problems = checkPolicies(v);
-      if (problems.length) throw new Error(problems.map((p) => `${p.path}: ${p.message}`).join('; '));
-    },
+    ...setting.custom<PolicyConfig[]>(
+      (v: unknown) => {
+        const problems = checkPolicies(v);
+        if (problems.length) throw new Error(problems.map((p) => `${p.path}: ${p.message}`).join('; '));
+      },
+      [],
+      'sampling policies, as in the Collector: each has name, type and the block named by its type',
+    ),
     // convict would print the whole list after the message; the message already names the key
     sensitive: true,
-    default: [],
   },
 };
+
+/** decision_wait in milliseconds */
+export type TailSamplingConfig = ConfigOf<typeof schema>;

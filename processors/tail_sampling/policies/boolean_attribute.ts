@@ -1,11 +1,15 @@
+import { setting, type ConfigOf } from '../../../core/config/schema';
 import type { Attributes } from '../../../core/signals';
 import { anyResourceOrSpan, Decision, noResourceOrSpan, type PolicyEvaluator, type TraceData } from './policy';
 
-export interface BooleanAttributeConfig {
-  key: string;
-  value: boolean;
-  invert_match: boolean;
-}
+/** The policy's block, as the Collector's config. */
+export const booleanAttributeBlock = {
+  key: setting.string('', 'resource or span attribute to look at (required)'),
+  value: setting.bool(false, 'the value that samples'),
+  invert_match: setting.bool(false, "vote the Collector's inverted decisions: not sampled when it matches"),
+};
+
+export type BooleanAttributeConfig = ConfigOf<typeof booleanAttributeBlock>;
 
 /** Samples traces with a resource or span attribute `key` equal to `value`. */
 export class BooleanAttribute implements PolicyEvaluator {

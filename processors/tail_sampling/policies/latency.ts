@@ -1,10 +1,13 @@
+import { setting, type ConfigOf } from '../../../core/config/schema';
 import { Decision, type PolicyEvaluator, type TraceData } from './policy';
 
-export interface LatencyConfig {
-  threshold_ms: number;
-  /** 0: no upper bound */
-  upper_threshold_ms: number;
-}
+/** The policy's block, as the Collector's config. */
+export const latencyBlock = {
+  threshold_ms: setting.int(0, 'trace duration (earliest start to latest end) that samples, ms'),
+  upper_threshold_ms: setting.int(0, 'with it, the duration must lie in (threshold_ms, upper_threshold_ms]; 0: no upper bound'),
+};
+
+export type LatencyConfig = ConfigOf<typeof latencyBlock>;
 
 /**
  * Samples on the trace's duration: earliest start to latest end, whatever

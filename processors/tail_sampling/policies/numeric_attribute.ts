@@ -1,13 +1,16 @@
+import { setting, type ConfigOf } from '../../../core/config/schema';
 import type { Attributes } from '../../../core/signals';
 import { anyResourceOrSpan, Decision, noResourceOrSpan, numericValue, type PolicyEvaluator, type TraceData } from './policy';
 
-export interface NumericAttributeConfig {
-  key: string;
-  /** 0 means unset, as in the Collector */
-  min_value: number;
-  max_value: number;
-  invert_match: boolean;
-}
+/** The policy's block, as the Collector's config. */
+export const numericAttributeBlock = {
+  key: setting.string('', 'resource or span attribute to look at (required)'),
+  min_value: setting.int(0, 'lowest value that samples; 0 means unset, as in the Collector'),
+  max_value: setting.int(0, 'highest value that samples; 0 means unset'),
+  invert_match: setting.bool(false, "vote the Collector's inverted decisions: not sampled when it matches"),
+};
+
+export type NumericAttributeConfig = ConfigOf<typeof numericAttributeBlock>;
 
 /** Samples traces with a resource or span attribute `key` whose integer value lies in [min_value, max_value]. */
 export class NumericAttribute implements PolicyEvaluator {

@@ -1,9 +1,13 @@
+import { setting, type ConfigOf } from '../../../core/config/schema';
 import { Decision, type PolicyEvaluator, type TraceData } from './policy';
 
-export interface ProbabilisticConfig {
-  hash_salt: string;
-  sampling_percentage: number;
-}
+/** The policy's block, as the Collector's config. */
+export const probabilisticBlock = {
+  hash_salt: setting.string('', 'salt of the trace id hash; "" is the Collector\'s default salt'),
+  sampling_percentage: setting.number(0, 'percentage of traces sampled, 0 to 100'),
+};
+
+export type ProbabilisticConfig = ConfigOf<typeof probabilisticBlock>;
 
 const DEFAULT_SALT = 'default-hash-seed';
 const FNV_OFFSET = 0xcbf29ce484222325n;

@@ -1,14 +1,16 @@
+import { setting, type ConfigOf } from '../../../core/config/schema';
 import { ESPAN } from '../../../core/semconv';
 import { Decision, numericValue, type PolicyEvaluator, type TraceData } from './policy';
 
-export interface PropagatedConfig {
-  /**
-   * When the caller decided not to sample (W3C sampled flag 0, Datadog priority
-   * <= 0): false votes NotSampled (other policies may still keep the trace),
-   * true votes Dropped (nothing keeps it).
-   */
-  drop_not_sampled: boolean;
-}
+/** The policy's block, as the Collector's config. */
+export const propagatedBlock = {
+  drop_not_sampled: setting.bool(
+    false,
+    'when the caller decided not to sample (W3C sampled flag 0, Datadog priority <= 0): false votes not sampled (other policies may still keep the trace), true votes dropped (nothing keeps it)',
+  ),
+};
+
+export type PropagatedConfig = ConfigOf<typeof propagatedBlock>;
 
 /**
  * Honours sampling decisions the application propagated in headers, which

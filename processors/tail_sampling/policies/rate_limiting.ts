@@ -1,8 +1,12 @@
+import { setting, type ConfigOf } from '../../../core/config/schema';
 import { Decision, type PolicyContext, type PolicyEvaluator, type TraceData } from './policy';
 
-export interface RateLimitingConfig {
-  spans_per_second: number;
-}
+/** The policy's block, as the Collector's config. */
+export const rateLimitingBlock = {
+  spans_per_second: setting.int(0, 'spans sampled per second at most'),
+};
+
+export type RateLimitingConfig = ConfigOf<typeof rateLimitingBlock>;
 
 /**
  * A token bucket of spans refilled at `spans_per_second` holding twice that,

@@ -1,9 +1,13 @@
+import { setting, type ConfigOf } from '../../../core/config/schema';
 import { StatusCode } from '../../../core/signals';
 import { anySpan, Decision, type PolicyEvaluator, type TraceData } from './policy';
 
-export interface StatusCodeConfig {
-  status_codes: string[];
-}
+/** The policy's block, as the Collector's config. */
+export const statusCodeBlock = {
+  status_codes: setting.stringList([], 'span statuses that sample: OK, ERROR, UNSET (required)'),
+};
+
+export type StatusCodeConfig = ConfigOf<typeof statusCodeBlock>;
 
 export const STATUS_NAMES: Record<string, StatusCode> = { OK: StatusCode.OK, ERROR: StatusCode.ERROR, UNSET: StatusCode.UNSET };
 

@@ -1,15 +1,18 @@
 import { TwoGenerationMap } from '../../../core/collections/two-generation-map';
+import { setting, type ConfigOf } from '../../../core/config/schema';
 import type { Attributes } from '../../../core/signals';
 import { anyResourceOrSpan, Decision, noResourceOrSpan, type PolicyEvaluator, type TraceData } from './policy';
 
-export interface StringAttributeConfig {
-  key: string;
-  values: string[];
-  enabled_regex_matching: boolean;
-  /** LRU of regex results per attribute value; 0 means 128, as in the Collector */
-  cache_max_size: number;
-  invert_match: boolean;
-}
+/** The policy's block, as the Collector's config. */
+export const stringAttributeBlock = {
+  key: setting.string('', 'resource or span attribute to look at (required)'),
+  values: setting.stringList([], 'values that sample'),
+  enabled_regex_matching: setting.bool(false, 'values are regular expressions, unanchored as in the Collector'),
+  cache_max_size: setting.int(0, 'regex results remembered per attribute value; 0 means 128, as in the Collector'),
+  invert_match: setting.bool(false, "vote the Collector's inverted decisions: not sampled when it matches"),
+};
+
+export type StringAttributeConfig = ConfigOf<typeof stringAttributeBlock>;
 
 const DEFAULT_CACHE_SIZE = 128;
 

@@ -1,9 +1,13 @@
+import { setting, type ConfigOf } from '../../../core/config/schema';
 import { anySpan, Decision, type PolicyEvaluator, type TraceData } from './policy';
 
-export interface TraceStateConfig {
-  key: string;
-  values: string[];
-}
+/** The policy's block, as the Collector's config. */
+export const traceStateBlock = {
+  key: setting.string('', 'tracestate key to look at (required)'),
+  values: setting.stringList([], 'its values that sample'),
+};
+
+export type TraceStateConfig = ConfigOf<typeof traceStateBlock>;
 
 /** W3C tracestate: `k1=v1,k2=v2`; undefined when malformed, as the Collector skips such spans. */
 export function traceStateValue(traceState: string, key: string): string | undefined {
