@@ -8,11 +8,11 @@
  * writer is charged for protobufjs' garbage and reads about half as fast)
  */
 import { performance } from 'node:perf_hooks';
-import { encodeMetricsRequestProtobufjs, encodeTraceRequestProtobufjs, metricsRequestObject, traceRequestObject } from '../core/otlp/encode';
 import { otlpProto } from '../core/otlp/proto';
 import { writeMetricsRequest } from '../core/otlp/write-metrics';
 import { writeTraceRequest } from '../core/otlp/write-trace';
 import type { MetricPoint, Span } from '../core/signals';
+import { encodeMetricsRequestProtobufjs, encodeTraceRequestProtobufjs, metricsRequestObject, traceRequestObject } from '../test/otlp/reference';
 import { BATCH, batches, makeSpans, resource, scope } from './lib/otlp-spans';
 
 const ROUNDS = 5;

@@ -9,8 +9,9 @@
 import { spawn } from 'node:child_process';
 import * as readline from 'node:readline';
 import { performance } from 'node:perf_hooks';
-import { encodeTraceRequest, encodeTraceRequestProtobufjs } from '../core/otlp/encode';
+import { encodeTraceRequest } from '../core/otlp/encode';
 import type { Span } from '../core/signals';
+import { encodeTraceRequestProtobufjs } from '../test/otlp/reference';
 import { BATCH, batches, makeSpans } from './lib/otlp-spans';
 
 async function serialisation(spans: Span[]): Promise<void> {

@@ -9,7 +9,7 @@
  *   node --import tsx scripts/fuzz-parsers.ts [seconds-per-protocol=60] [seed]
  */
 import { ParseEngine, type ParseCounters } from '../processors/parse/processor';
-import { clientRecords, cut, defaultSettings } from '../processors/parse/testing';
+import { clientRecords, cut, defaultSettings } from '../test/helpers/parse';
 import { parseChunkLine, parsePartialHead, parseRequestHead, parseResponseHead } from '../processors/parse/http/parser';
 import { parseInline, parseToken } from '../processors/parse/redis/parser';
 import { lenenc, parseErr, parseGreeting, parseHandshakeResponse, parseOk, parsePrepareOk } from '../processors/parse/mysql/parser';

@@ -1,9 +1,10 @@
 /**
- * OTLP trace requests (protobuf or OTLP/JSON) back to espan spans. Both forms
- * share one walker: protobufjs' decoded messages and OTLP/JSON use the same
- * lowerCamelCase field names and differ only in how ids, 64-bit integers and
- * bytes are written. Spans of one ResourceSpans share one Resource object and
- * those of one ScopeSpans one scope object, as espan's own spans do.
+ * OTLP trace requests (protobuf or OTLP/JSON) back to espan spans, and the
+ * partial-success part of export responses. Protobuf requests are read by
+ * read-trace.ts in one pass over the wire format; OTLP/JSON (lowerCamelCase
+ * fields, hex ids, 64-bit integers as decimal strings or numbers, bytes as
+ * base64) is walked here. Spans of one ResourceSpans share one Resource object
+ * and those of one ScopeSpans one scope object, as espan's own spans do.
  *
  * Malformed input throws an OtlpDecodeError: the receiver turns it into a
  * client error and counts it.
@@ -18,31 +19,13 @@ type Obj = Record<string, any>;
 
 const has = (o: Obj, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k) && o[k] !== null && o[k] !== undefined;
 
-interface Forms {
-  id(v: unknown, bytes: number, what: string): string;
-  u64(v: unknown): bigint;
-  i64(v: unknown): bigint;
-  bytes(v: unknown): Uint8Array;
+/** A 64-bit integer as protobufjs decodes it: a number, or a Long's two halves. */
+function protoInt64(v: unknown): bigint {
+  if (v === undefined || v === null) return 0n;
+  if (typeof v === 'number') return BigInt(v);
+  const long = v as { low: number; high: number };
+  return BigInt.asIntN(64, (BigInt(long.high >>> 0) << 32n) | BigInt(long.low >>> 0));
 }
-
-function longToBigint(v: { low: number; high: number }, signed: boolean): bigint {
-  const u = (BigInt(v.high >>> 0) << 32n) | BigInt(v.low >>> 0);
-  return signed ? BigInt.asIntN(64, u) : u;
-}
-
-const HEX = /^[0-9a-fA-F]*$/;
-
-const protoForms: Forms = {
-  id(v, bytes, what) {
-    const b = v as Uint8Array | undefined;
-    if (!b || b.length === 0) return '';
-    if (b.length !== bytes) throw new OtlpDecodeError(`${what} must be ${bytes} bytes, got ${b.length}`);
-    return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
-  },
-  u64: (v) => (v === undefined || v === null ? 0n : typeof v === 'number' ? BigInt(v) : longToBigint(v as any, false)),
-  i64: (v) => (v === undefined || v === null ? 0n : typeof v === 'number' ? BigInt(v) : longToBigint(v as any, true)),
-  bytes: (v) => (v as Uint8Array) ?? new Uint8Array(0),
-};
 
 function jsonInt(v: unknown): bigint {
   if (v === undefined || v === null || v === '') return 0n;
@@ -51,50 +34,52 @@ function jsonInt(v: unknown): bigint {
   throw new OtlpDecodeError(`expected an integer, got ${JSON.stringify(v)}`);
 }
 
-const jsonForms: Forms = {
-  id(v, bytes, what) {
-    if (v === undefined || v === null || v === '') return '';
-    if (typeof v !== 'string' || v.length !== bytes * 2 || !HEX.test(v)) throw new OtlpDecodeError(`${what} must be ${bytes * 2} hex characters, got ${JSON.stringify(v)}`);
-    return v.toLowerCase();
-  },
-  u64: (v) => BigInt.asUintN(64, jsonInt(v)),
-  i64: (v) => BigInt.asIntN(64, jsonInt(v)),
-  bytes(v) {
-    if (typeof v !== 'string') throw new OtlpDecodeError('bytesValue must be a base64 string');
-    return new Uint8Array(Buffer.from(v, 'base64'));
-  },
-};
+const HEX = /^[0-9a-fA-F]*$/;
 
-function attributeValue(v: Obj | undefined, f: Forms, depth: number): AttributeValue | undefined {
+function hexId(v: unknown, bytes: number, what: string): string {
+  if (v === undefined || v === null || v === '') return '';
+  if (typeof v !== 'string' || v.length !== bytes * 2 || !HEX.test(v)) throw new OtlpDecodeError(`${what} must be ${bytes * 2} hex characters, got ${JSON.stringify(v)}`);
+  return v.toLowerCase();
+}
+
+const u64 = (v: unknown): bigint => BigInt.asUintN(64, jsonInt(v));
+const i64 = (v: unknown): bigint => BigInt.asIntN(64, jsonInt(v));
+
+function base64Bytes(v: unknown): Uint8Array {
+  if (typeof v !== 'string') throw new OtlpDecodeError('bytesValue must be a base64 string');
+  return new Uint8Array(Buffer.from(v, 'base64'));
+}
+
+function attributeValue(v: Obj | undefined, depth: number): AttributeValue | undefined {
   if (!v || typeof v !== 'object') return undefined;
   if (depth > 16) throw new OtlpDecodeError('attribute values nested too deeply');
   if (has(v, 'stringValue')) return String(v.stringValue);
   if (has(v, 'boolValue')) return Boolean(v.boolValue);
   if (has(v, 'intValue')) {
-    const i = f.i64(v.intValue);
+    const i = i64(v.intValue);
     // Small integers come back as numbers, as espan writes them; larger ones stay exact as bigint.
     return i >= -9007199254740991n && i <= 9007199254740991n ? Number(i) : i;
   }
   if (has(v, 'doubleValue')) return Number(v.doubleValue);
-  if (has(v, 'bytesValue')) return f.bytes(v.bytesValue);
+  if (has(v, 'bytesValue')) return base64Bytes(v.bytesValue);
   if (has(v, 'arrayValue')) {
     const out: AttributeValue[] = [];
     for (const x of v.arrayValue.values ?? []) {
-      const y = attributeValue(x, f, depth + 1);
+      const y = attributeValue(x, depth + 1);
       if (y !== undefined) out.push(y);
     }
     return out;
   }
-  if (has(v, 'kvlistValue')) return attributes(v.kvlistValue.values, f, depth + 1);
+  if (has(v, 'kvlistValue')) return attributes(v.kvlistValue.values, depth + 1);
   return undefined;
 }
 
-function attributes(list: unknown, f: Forms, depth = 0): Attributes {
+function attributes(list: unknown, depth = 0): Attributes {
   const out: Attributes = {};
   if (!Array.isArray(list)) return out;
   for (const kv of list as Obj[]) {
     if (!kv || typeof kv.key !== 'string') throw new OtlpDecodeError('attribute without a key');
-    const v = attributeValue(kv.value, f, depth);
+    const v = attributeValue(kv.value, depth);
     if (v !== undefined) setAttribute(out, kv.key, v);
   }
   return out;
@@ -124,15 +109,15 @@ function statusCode(v: unknown): number {
   return 0;
 }
 
-function event(e: Obj, f: Forms): SpanEvent {
-  const out: SpanEvent = { timeUnixNano: f.u64(e.timeUnixNano), name: e.name ?? '', attributes: attributes(e.attributes, f) };
+function event(e: Obj): SpanEvent {
+  const out: SpanEvent = { timeUnixNano: u64(e.timeUnixNano), name: e.name ?? '', attributes: attributes(e.attributes) };
   const d = count(e.droppedAttributesCount);
   if (d) out.droppedAttributesCount = d;
   return out;
 }
 
-function link(l: Obj, f: Forms): SpanLink {
-  const out: SpanLink = { traceId: f.id(l.traceId, 16, 'link traceId'), spanId: f.id(l.spanId, 8, 'link spanId'), attributes: attributes(l.attributes, f) };
+function link(l: Obj): SpanLink {
+  const out: SpanLink = { traceId: hexId(l.traceId, 16, 'link traceId'), spanId: hexId(l.spanId, 8, 'link spanId'), attributes: attributes(l.attributes) };
   if (l.traceState) out.traceState = l.traceState;
   const flags = count(l.flags);
   if (flags) out.flags = flags;
@@ -141,22 +126,22 @@ function link(l: Obj, f: Forms): SpanLink {
   return out;
 }
 
-function span(s: Obj, f: Forms, resource: Resource, scope: InstrumentationScope): Span {
+function span(s: Obj, resource: Resource, scope: InstrumentationScope): Span {
   const out: Span = {
-    traceId: f.id(s.traceId, 16, 'traceId'),
-    spanId: f.id(s.spanId, 8, 'spanId'),
+    traceId: hexId(s.traceId, 16, 'traceId'),
+    spanId: hexId(s.spanId, 8, 'spanId'),
     name: s.name ?? '',
     kind: kindOf(s.kind),
-    startTimeUnixNano: f.u64(s.startTimeUnixNano),
-    endTimeUnixNano: f.u64(s.endTimeUnixNano),
-    attributes: attributes(s.attributes, f),
-    events: Array.isArray(s.events) ? s.events.map((e: Obj) => event(e, f)) : [],
-    links: Array.isArray(s.links) ? s.links.map((l: Obj) => link(l, f)) : [],
+    startTimeUnixNano: u64(s.startTimeUnixNano),
+    endTimeUnixNano: u64(s.endTimeUnixNano),
+    attributes: attributes(s.attributes),
+    events: Array.isArray(s.events) ? s.events.map(event) : [],
+    links: Array.isArray(s.links) ? s.links.map(link) : [],
     status: { code: statusCode(s.status?.code) },
     resource,
     scope,
   };
-  const parent = f.id(s.parentSpanId, 8, 'parentSpanId');
+  const parent = hexId(s.parentSpanId, 8, 'parentSpanId');
   if (parent) out.parentSpanId = parent;
   if (s.traceState) out.traceState = s.traceState;
   const flags = count(s.flags);
@@ -171,38 +156,27 @@ function span(s: Obj, f: Forms, resource: Resource, scope: InstrumentationScope)
   return out;
 }
 
-function walk(doc: Obj, f: Forms): Span[] {
+function walk(doc: Obj): Span[] {
   if (!doc || typeof doc !== 'object') throw new OtlpDecodeError('expected an ExportTraceServiceRequest object');
   const out: Span[] = [];
   for (const rs of (doc.resourceSpans ?? []) as Obj[]) {
-    const resource: Resource = { attributes: attributes(rs.resource?.attributes, f) };
+    const resource: Resource = { attributes: attributes(rs.resource?.attributes) };
     const dr = count(rs.resource?.droppedAttributesCount);
     if (dr) resource.droppedAttributesCount = dr;
     for (const ss of (rs.scopeSpans ?? []) as Obj[]) {
       const scope: InstrumentationScope = { name: ss.scope?.name ?? '' };
       if (ss.scope?.version) scope.version = ss.scope.version;
-      const sa = attributes(ss.scope?.attributes, f);
+      const sa = attributes(ss.scope?.attributes);
       if (Object.keys(sa).length) scope.attributes = sa;
-      for (const s of (ss.spans ?? []) as Obj[]) out.push(span(s, f, resource, scope));
+      for (const s of (ss.spans ?? []) as Obj[]) out.push(span(s, resource, scope));
     }
   }
   return out;
 }
 
-/** Spans of a protobuf ExportTraceServiceRequest (read-trace.ts reads it; protobufjs stays the reference in tests). */
+/** Spans of a protobuf ExportTraceServiceRequest. */
 export function decodeTraceRequest(bytes: Uint8Array): Span[] {
   return readTraceRequest(bytes);
-}
-
-/** The same through protobufjs and the official .proto files: the reference readTraceRequest is checked against. */
-export function decodeTraceRequestReference(bytes: Uint8Array): Span[] {
-  let msg: Obj;
-  try {
-    msg = otlpProto().TraceRequest.decode(bytes) as unknown as Obj;
-  } catch (e) {
-    throw new OtlpDecodeError(`not an ExportTraceServiceRequest: ${(e as Error).message}`);
-  }
-  return walk(msg, protoForms);
 }
 
 /** Spans of an OTLP/JSON ExportTraceServiceRequest (parsed, or its text). */
@@ -214,7 +188,7 @@ export function fromOtlpJson(doc: unknown): Span[] {
       throw new OtlpDecodeError(`not JSON: ${(e as Error).message}`);
     }
   }
-  return walk(doc as Obj, jsonForms);
+  return walk(doc as Obj);
 }
 
 export interface PartialSuccess {
@@ -232,7 +206,7 @@ export function decodeExportResponse(bytes: Uint8Array, signal: 'traces' | 'metr
   const ps = msg.partialSuccess;
   if (!ps) return undefined;
   const raw = signal === 'traces' ? ps.rejectedSpans : ps.rejectedDataPoints;
-  const rejected = Number(json ? jsonInt(raw) : protoForms.i64(raw));
+  const rejected = Number(json ? jsonInt(raw) : protoInt64(raw));
   if (!rejected && !ps.errorMessage) return undefined;
   return { rejected, errorMessage: ps.errorMessage ?? '' };
 }

@@ -21,7 +21,7 @@ export interface ResourceGroup<T> {
 }
 
 /** A canonical text of a value: equal attribute sets give equal keys whatever their key order. */
-export function valueKey(v: AttributeValue): string {
+function valueKey(v: AttributeValue): string {
   switch (typeof v) {
     case 'string':
       return JSON.stringify(v);
@@ -38,7 +38,7 @@ export function valueKey(v: AttributeValue): string {
   }
 }
 
-export function attributesKey(attrs: Attributes | undefined): string {
+function attributesKey(attrs: Attributes | undefined): string {
   if (!attrs) return '{}';
   const keys = Object.keys(attrs).sort();
   let s = '{';

@@ -7,7 +7,7 @@
 import type { AttributeValue, Attributes, InstrumentationScope, MetricPoint, Resource, Span, SpanEvent, SpanLink } from '../signals';
 import { groupByResource, withSdkIdentity } from './group';
 
-export function anyValueJson(v: AttributeValue): object {
+function anyValueJson(v: AttributeValue): object {
   switch (typeof v) {
     case 'string':
       return { stringValue: v };
@@ -25,7 +25,7 @@ export function anyValueJson(v: AttributeValue): object {
   }
 }
 
-export function keyValuesJson(attrs: Attributes | undefined): object[] {
+function keyValuesJson(attrs: Attributes | undefined): object[] {
   const out: object[] = [];
   if (!attrs) return out;
   for (const key in attrs) {
@@ -71,7 +71,7 @@ function linkJson(l: SpanLink): object {
   return o;
 }
 
-export function spanJson(s: Span): object {
+function spanJson(s: Span): object {
   const o: Record<string, unknown> = { traceId: s.traceId, spanId: s.spanId };
   put(o, 'traceState', s.traceState);
   put(o, 'parentSpanId', s.parentSpanId);

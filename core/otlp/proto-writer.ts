@@ -22,7 +22,7 @@ export const tagOf = {
 };
 
 /** Bytes a varint of an unsigned 32-bit value takes. */
-export function varint32Size(v: number): number {
+function varint32Size(v: number): number {
   return v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x200000 ? 3 : v < 0x10000000 ? 4 : 5;
 }
 

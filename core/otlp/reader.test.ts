@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { RESOURCE_A, plainSpan, richSpan, spanBatches } from '../../test/otlp/fixtures';
+import { decodeTraceRequestReference } from '../../test/otlp/reference';
 import type { Span } from '../signals';
-import { decodeTraceRequestReference } from './decode';
 import { ProtoWriter, tagOf } from './proto-writer';
 import { OtlpDecodeError, readTraceRequest, receivedAttributes } from './read-trace';
 import { writeKeyValues, writeTraceRequest } from './write-trace';

@@ -1,6 +1,6 @@
 /**
  * ExportMetricsServiceRequest bytes written straight from espan's metric
- * points with ProtoWriter, one Metric per stream as encode.ts groups them.
+ * points with ProtoWriter, one Metric per metric stream (group.ts).
  * Field numbers are those of proto/opentelemetry/proto/{collector/metrics,metrics}/v1.
  */
 import type { MetricPoint } from '../signals';
@@ -9,7 +9,7 @@ import { ProtoWriter, tagOf } from './proto-writer';
 import { writeKeyValues, writeResource, writeScope } from './write-trace';
 
 /** OTLP AggregationTemporality */
-export const TEMPORALITY = { delta: 1, cumulative: 2 } as const;
+const TEMPORALITY = { delta: 1, cumulative: 2 } as const;
 
 // ExportMetricsServiceRequest
 const REQUEST_RESOURCE_METRICS = tagOf.len(1);

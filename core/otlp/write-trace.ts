@@ -1,13 +1,13 @@
 /**
  * ExportTraceServiceRequest bytes written straight from espan spans with
  * ProtoWriter: no intermediate objects, ids decoded from hex into the output.
- * Values map as encode.ts documents (README.md); field numbers are those of
+ * Attribute values map as README.md documents; field numbers are those of
  * proto/opentelemetry/proto/{collector/trace,trace,common,resource}/v1.
  *
  * Resource, scope and status are written even when empty, as the protobufjs
- * path does: their presence is what receivers see. Other default values
- * (empty strings and ids, zero counts, flags, kind) are left out, as proto3
- * encoders do.
+ * reference (test/otlp/reference.ts) does: their presence is what receivers
+ * see. Other default values (empty strings and ids, zero counts, flags, kind)
+ * are left out, as proto3 encoders do.
  */
 import type { AttributeValue, Attributes, InstrumentationScope, Resource, Span, SpanEvent, SpanLink } from '../signals';
 import { groupByResource, withSdkIdentity } from './group';
@@ -81,7 +81,7 @@ const ANY_BYTES = tagOf.len(7);
 const LIST_VALUES = tagOf.len(1);
 
 /** The body of an AnyValue; a oneof member is written even when it holds its default. */
-export function writeAnyValue(w: ProtoWriter, v: AttributeValue): void {
+function writeAnyValue(w: ProtoWriter, v: AttributeValue): void {
   switch (typeof v) {
     case 'string':
       w.string(ANY_STRING, v);
@@ -189,7 +189,7 @@ function writeLink(w: ProtoWriter, l: SpanLink): void {
   w.end(m);
 }
 
-export function writeSpan(w: ProtoWriter, tag: number, s: Span): void {
+function writeSpan(w: ProtoWriter, tag: number, s: Span): void {
   const m = w.begin(tag, SPAN);
   w.hexBytes(SPAN_TRACE_ID, s.traceId);
   w.hexBytes(SPAN_SPAN_ID, s.spanId);

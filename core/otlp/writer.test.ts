@@ -1,8 +1,9 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { RESOURCE_A, RESOURCE_B, SCOPE, plainSpan, redPoints, richSpan, spanBatches } from '../../test/otlp/fixtures';
+import { encodeMetricsRequestProtobufjs, encodeTraceRequestProtobufjs } from '../../test/otlp/reference';
 import type { AttributeValue, Attributes, InstrumentationScope, MetricPoint, Resource, Span } from '../signals';
-import { encodeMetricsRequestProtobufjs, encodeTraceRequest, encodeTraceRequestProtobufjs } from './encode';
+import { encodeTraceRequest } from './encode';
 import { ESPAN_SDK } from './group';
 import { otlpProto } from './proto';
 import { ProtoWriter } from './proto-writer';

@@ -10,7 +10,7 @@ import { createLogger } from '../../core/telemetry/logger';
 import { ServiceMetrics, componentTelemetry } from '../../core/telemetry/metrics';
 import { parseFactory, settingsFrom, type ParseConfig } from './factory';
 import { ParseEngine, parseOperator, type ParseCounters } from './processor';
-import { Conversation, defaultSettings } from './testing';
+import { Conversation, defaultSettings } from '../../test/helpers/parse';
 
 function tally(): { counters: ParseCounters; seen: Record<string, number> } {
   const seen: Record<string, number> = {};

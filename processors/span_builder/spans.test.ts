@@ -6,7 +6,7 @@ import { SpanKind, StatusCode, type L7Message, type Span } from '../../core/sign
 import { runOperatorItems } from '../../test/helpers/sink';
 import { clientCall, HOST, message, serverRequest } from '../../test/spans/messages';
 import { ParseEngine } from '../parse/processor';
-import { clientRecords, defaultSettings } from '../parse/testing';
+import { clientRecords, defaultSettings } from '../../test/helpers/parse';
 import { messagesToSpans, toSpan } from './spans';
 import { ResourceCache } from './resource';
 

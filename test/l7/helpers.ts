@@ -4,7 +4,7 @@
  */
 import type { L7Message, NetworkRecord } from '../../core/signals';
 import { ParseEngine, type ParseCounters, type ParseSettings } from '../../processors/parse/processor';
-import { defaultSettings } from '../../processors/parse/testing';
+import { defaultSettings } from '../helpers/parse';
 import { readCaptureFiles, type PcapSettings } from '../../receivers/pcap/receiver';
 
 export interface Tallies {

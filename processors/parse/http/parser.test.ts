@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { ParseEngine, type ParseCounters } from '../processor';
-import { clientRecords, cut, defaultSettings, insertNoise } from '../testing';
+import { clientRecords, cut, defaultSettings, insertNoise } from '../../../test/helpers/parse';
 import { BodyKind, parseChunkLine, parseRequestHead, parseResponseHead, splitTarget, type HttpRequestHead, type HttpResponseHead } from './parser';
 import { INVALID, NEED_MORE } from '../decoder';
 import { SECRET_HTTP_HEADERS } from '../../../core/redaction';

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import type { L7Message } from '../../../core/signals';
 import { ParseEngine, type ParseCounters } from '../processor';
-import { Conversation, clientRecords, cut, defaultSettings, insertNoise } from '../testing';
+import { Conversation, clientRecords, cut, defaultSettings, insertNoise } from '../../../test/helpers/parse';
 import { Cap, looksLikeCommand, looksLikeGreeting, parseErr, parseHandshakeResponse, parseOk } from './parser';
 import { sanitizeSql } from '../../../core/redaction';
 

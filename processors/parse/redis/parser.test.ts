@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import type { L7Message } from '../../../core/signals';
 import { INVALID, NEED_MORE } from '../decoder';
 import { ParseEngine, type ParseCounters } from '../processor';
-import { clientRecords, cut, defaultSettings, insertNoise } from '../testing';
+import { clientRecords, cut, defaultSettings, insertNoise } from '../../../test/helpers/parse';
 import { T_ARRAY, T_BULK, T_ERROR, T_MAP, looksLikeRequest, parseInline, parseToken, type Token } from './parser';
 
 const b = (s: string): Uint8Array => Buffer.from(s, 'latin1');

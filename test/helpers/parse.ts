@@ -1,12 +1,12 @@
 /**
- * Test helpers: records made from byte chunks, as a probe on one end of a
- * connection would produce them.
+ * Parser test helpers: records made from byte chunks, as a probe on one end of
+ * a connection would produce them, and the parse processor's default settings.
  */
-import type { HostInfo, NetworkRecord } from '../../core/signals';
 import { ConnMeta, FuncId } from '../../core/records/network-data';
-import type { ParseSettings } from './processor';
+import type { HostInfo, NetworkRecord } from '../../core/signals';
+import type { ParseSettings } from '../../processors/parse/processor';
 
-export const TEST_HOST: HostInfo = { hostId: 'test-host', hostName: 'test', bootTimeUnixNano: 0n };
+const CONVERSATION_HOST: HostInfo = { hostId: 'test-host', hostName: 'test', bootTimeUnixNano: 0n };
 
 export function defaultSettings(over: Partial<ParseSettings> = {}): ParseSettings {
   return {
@@ -64,7 +64,7 @@ export class Conversation {
       actSize: payload.length,
       index: this.index++,
       payload,
-      host: TEST_HOST,
+      host: CONVERSATION_HOST,
     };
     this.records.push(r);
     return r;
@@ -92,7 +92,6 @@ export class Conversation {
   }
 }
 
-/** Cuts `bytes` at the given points (any numbers; taken modulo the length, sorted). */
 /** `target` with `noise` inserted at `where` (modulo its length + 1): a damaged conversation for property tests. */
 export function insertNoise(target: Uint8Array, noise: Uint8Array, where: number): Uint8Array {
   const at = where % (target.length + 1);
@@ -103,6 +102,7 @@ export function insertNoise(target: Uint8Array, noise: Uint8Array, where: number
   return mutated;
 }
 
+/** Cuts `bytes` at the given points (any numbers; taken modulo the length, sorted). */
 export function cut(bytes: Uint8Array, points: number[]): Uint8Array[] {
   const at = [...new Set(points.map((p) => (bytes.length ? p % bytes.length : 0)))].filter((p) => p > 0).sort((a, b) => a - b);
   const out: Uint8Array[] = [];
