@@ -12,7 +12,7 @@ import { projectRoot } from '../core/project-root';
 import * as path from 'node:path';
 import type { NetworkRecord } from '../core/signals';
 import { ParseEngine } from '../processors/parse/processor';
-import { Conversation, defaultSettings } from '../processors/parse/testing';
+import { Conversation, defaultSettings } from '../test/helpers/parse';
 import { readCaptureFiles } from '../receivers/pcap/receiver';
 
 const target = Number(process.argv[2] ?? 200000);
