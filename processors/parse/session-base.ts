@@ -2,6 +2,7 @@
  * What every protocol session shares: the queue of requests waiting for their
  * responses (bounded), and turning a request/response pair into an L7Message.
  */
+import { Queue } from '../../core/collections/queue';
 import type { L7Message, NetworkRecord, Protocol } from '../../core/signals';
 import type { Position } from './decoder';
 
@@ -61,42 +62,16 @@ export function makeMessage(
 }
 
 /** A FIFO of requests with a cap; the oldest is dropped (and counted) when full. */
-export class RequestQueue<F> {
-  private items: PendingRequest<F>[] = [];
-  private head = 0;
-
+export class RequestQueue<F> extends Queue<PendingRequest<F>> {
   constructor(
     private readonly max: number,
     private readonly onEvict: (r: PendingRequest<F>) => void,
-  ) {}
+  ) {
+    super();
+  }
 
-  push(r: PendingRequest<F>): void {
+  override push(r: PendingRequest<F>): void {
     if (this.size >= this.max) this.onEvict(this.shift()!);
-    this.items.push(r);
-  }
-
-  peek(): PendingRequest<F> | undefined {
-    return this.head < this.items.length ? this.items[this.head] : undefined;
-  }
-
-  shift(): PendingRequest<F> | undefined {
-    if (this.head >= this.items.length) return undefined;
-    const r = this.items[this.head++];
-    if (this.head > 32 && this.head * 2 > this.items.length) {
-      this.items = this.items.slice(this.head);
-      this.head = 0;
-    }
-    return r;
-  }
-
-  get size(): number {
-    return this.items.length - this.head;
-  }
-
-  drain(): PendingRequest<F>[] {
-    const rest = this.items.slice(this.head);
-    this.items = [];
-    this.head = 0;
-    return rest;
+    super.push(r);
   }
 }
