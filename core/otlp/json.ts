@@ -5,7 +5,7 @@
  * file exporter.
  */
 import type { AttributeValue, Attributes, InstrumentationScope, MetricPoint, Resource, Span, SpanEvent, SpanLink } from '../signals';
-import { groupByResource, withSdkIdentity } from './group';
+import { groupByResource, metricStreams, withSdkIdentity } from './group';
 
 function anyValueJson(v: AttributeValue): object {
   switch (typeof v) {
@@ -103,8 +103,6 @@ export function toOtlpJson(spans: readonly Span[]): { resourceSpans: object[] } 
   };
 }
 
-type PointWithStream = MetricPoint & { temporality?: 'cumulative' | 'delta'; monotonic?: boolean };
-
 function numberPointJson(p: MetricPoint): object {
   const v = p.value ?? 0;
   return {
@@ -136,14 +134,7 @@ export function metricsToOtlpJson(points: readonly MetricPoint[]): { resourceMet
     resourceMetrics: groupByResource(points).map((g) => ({
       resource: resourceJson(g.resource),
       scopeMetrics: g.scopes.map((sg) => {
-        const streams = new Map<string, PointWithStream[]>();
-        for (const p of sg.items as PointWithStream[]) {
-          const key = `${p.name}|${p.kind}|${p.unit ?? ''}|${p.temporality ?? ''}|${p.monotonic ?? ''}`;
-          const list = streams.get(key);
-          if (list) list.push(p);
-          else streams.set(key, [p]);
-        }
-        const metrics = [...streams.values()].map((list) => {
+        const metrics = metricStreams(sg.items).map((list) => {
           const f = list[0];
           const m: Record<string, unknown> = { name: f.name };
           put(m, 'description', f.description);
