@@ -1,6 +1,6 @@
 /**
  * Span stages on synthetic messages (one core, short): thread_correlation,
- * propagation, espan and the spanmetrics connector, each alone and chained.
+ * propagation, span_builder and the spanmetrics connector, each alone and chained.
  * Figures are per CPU second (the machine is shared). Workload: 64 thread-per-request threads; each request one HTTP server
  * message (with a traceparent) and three client calls (2 Redis, 1 MySQL).
  *

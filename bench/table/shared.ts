@@ -7,13 +7,13 @@ import { startEspan, type EspanProcess } from '../lib/espan-process';
 import type { LoadRun } from '../lib/measure';
 import type { Completeness } from './results';
 
-export const CHAIN = ['parse', 'thread_correlation', 'propagation', 'espan', 'linking', 'tail_sampling'];
+export const CHAIN = ['parse', 'thread_correlation', 'propagation', 'span_builder', 'linking', 'tail_sampling'];
 
 export const PROCESSORS = `processors:
   parse: {}
   thread_correlation: {}
   propagation: {}
-  espan: {}
+  span_builder: {}
   linking: {}
   tail_sampling: {decision_wait: 1s, policies: [{name: all, type: always_sample}]}
 exporters:
