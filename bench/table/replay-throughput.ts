@@ -59,7 +59,7 @@ export async function replayThroughput(ebpfWhy: string | undefined, opts: Replay
 }
 
 /** Records demo-system traffic (ebpf → record) into `file` while checkouts run DEMO_CLIENTS at a time. */
-async function recordDemo(file: string, seconds: number): Promise<{ checkouts: number; checkoutsPerSecond: number }> {
+export async function recordDemo(file: string, seconds: number): Promise<{ checkouts: number; checkoutsPerSecond: number }> {
   const system = await startDemoSystem();
   let espan: EspanProcess | undefined;
   try {

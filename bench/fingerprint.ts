@@ -1,0 +1,104 @@
+/**
+ * What a capture becomes, as one digest: replays FILE through a chain into
+ * the file exporter, then canonicalises every exported span (ids, parent,
+ * name, kind, times, status, attributes, resource) and hashes the sorted
+ * lines. A speed-up is real when the same capture gives the same digest
+ * before and after; `--dump OUT` writes the lines to diff when it does not.
+ *
+ *   node dist/bench/fingerprint.js FILE [--chain all-in-one|agent] [--dump OUT]
+ *
+ * all-in-one: parse → thread_correlation → propagation → span_builder →
+ * linking → tail_sampling (always_sample); agent: the same without linking
+ * and sampling. Replay is paced by nothing, so windows close by span time.
+ */
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { option } from './lib/options';
+import { runPipeline } from './lib/run-pipeline';
+
+const CHAINS: Record<string, string[]> = {
+  agent: ['parse', 'thread_correlation', 'propagation', 'span_builder'],
+  'all-in-one': ['parse', 'thread_correlation', 'propagation', 'span_builder', 'linking', 'tail_sampling'],
+};
+
+interface JsonKeyValue {
+  key: string;
+  value: unknown;
+}
+
+interface JsonSpan {
+  traceId: string;
+  spanId: string;
+  parentSpanId?: string;
+  name: string;
+  kind?: number;
+  startTimeUnixNano: string;
+  endTimeUnixNano: string;
+  status?: unknown;
+  attributes?: JsonKeyValue[];
+}
+
+function sortedAttributes(attrs: JsonKeyValue[] | undefined): string {
+  return JSON.stringify([...(attrs ?? [])].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)));
+}
+
+/** One line per exported span, independent of batching and of the order spans left in. */
+export function canonicalLines(otlpJsonLines: string): string[] {
+  const lines: string[] = [];
+  for (const request of otlpJsonLines.split('\n')) {
+    if (!request.trim()) continue;
+    const doc = JSON.parse(request) as { resourceSpans: Array<{ resource?: { attributes?: JsonKeyValue[] }; scopeSpans: Array<{ spans: JsonSpan[] }> }> };
+    for (const rs of doc.resourceSpans) {
+      const resource = sortedAttributes(rs.resource?.attributes);
+      for (const ss of rs.scopeSpans) {
+        for (const s of ss.spans) {
+          lines.push(
+            [s.traceId, s.spanId, s.parentSpanId ?? '', s.name, s.kind ?? 0, s.startTimeUnixNano, s.endTimeUnixNano, JSON.stringify(s.status ?? {}), sortedAttributes(s.attributes), resource].join(' '),
+          );
+        }
+      }
+    }
+  }
+  return lines.sort();
+}
+
+async function main(): Promise<void> {
+  const file = process.argv[2];
+  const chainName = option('chain') ?? 'all-in-one';
+  const dump = option('dump');
+  const chain = CHAINS[chainName];
+  if (!file || !chain) throw new Error(`usage: fingerprint FILE [--chain ${Object.keys(CHAINS).join('|')}] [--dump OUT]`);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'espan-fingerprint-'));
+  const out = path.join(dir, 'spans.json');
+  try {
+    await runPipeline(
+      `receivers: {replay: {path: ${JSON.stringify(path.resolve(file))}}}
+processors:
+  parse: {}
+  thread_correlation: {}
+  propagation: {}
+  span_builder: {}
+  linking: {}
+  tail_sampling: {decision_wait: 1s, policies: [{name: all, type: always_sample}]}
+exporters: {file: {path: ${JSON.stringify(out)}}}
+service:
+  telemetry: {metrics: {level: none}}
+  pipelines: {traces: {receivers: [replay], processors: [${chain.join(', ')}], exporters: [file]}}
+`,
+      'fingerprint.yaml',
+    );
+    const lines = canonicalLines(fs.readFileSync(out, 'utf8'));
+    if (dump) fs.writeFileSync(dump, lines.join('\n') + '\n');
+    const digest = createHash('sha256').update(lines.join('\n')).digest('hex').slice(0, 16);
+    console.log(`${chainName}: ${lines.length} spans, digest ${digest}`);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((e) => {
+  console.error(e instanceof Error ? e.message : e);
+  process.exitCode = 1;
+});
