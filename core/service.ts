@@ -7,8 +7,11 @@
  *
  * Shutdown runs in order: receivers stop (their outputs complete), processors
  * flush what they hold on completion, exporters drain within a deadline.
+ *
+ * A pipeline with `workers: N` (N ≥ 2) runs its leading record-local
+ * processors on N worker threads (core/workers); the rest stay here.
  */
-import { map, merge, Observable, share, Subscription, tap } from 'rxjs';
+import { map, merge, Observable, share, Subscription, tap, type OperatorFunction } from 'rxjs';
 import type {
   ComponentContext,
   ComponentKind,
@@ -28,6 +31,7 @@ import { copyBatch, itemCount, type Batch, type SignalType } from './signals';
 import { createLogger, type Logger } from './telemetry/logger';
 import { componentTelemetry, ServiceMetrics } from './telemetry/metrics';
 import { startMetricsServer, type MetricsServer } from './telemetry/server';
+import { StageWorkers, WorkerStageError } from './workers/pool';
 
 export interface ServiceOptions {
   logger?: Logger;
@@ -61,6 +65,7 @@ export class Service {
   private readonly connectors = new Map<string, Connector>();
   private readonly extensions = new Map<string, Extension>();
   private readonly pipelines: RunningPipeline[] = [];
+  private readonly stageWorkers: StageWorkers[] = [];
   private state: 'starting' | 'ready' | 'stopping' = 'starting';
   private metricsServer?: MetricsServer;
   private pipelineFailures: string[] = [];
@@ -174,7 +179,15 @@ export class Service {
     // The first tap to see an error names where it came from: the processor just before it ('' for the receivers).
     let failedIn: string | undefined;
     let stream: Observable<Batch> = merge(...p.receivers.map((id) => this.input(id, p))).pipe(tap({ error: () => (failedIn ??= '') }));
+    if (p.workerStages > 0) {
+      const workers = this.stageWorkersFor(p);
+      // The loader checked that this pipeline's receivers produce records.
+      const operator: OperatorFunction<Batch, Batch> = workers.operator as OperatorFunction<any[], any[]>;
+      processors.push(workers as Processor<any, any>);
+      stream = stream.pipe(operator, tap({ error: (e) => (failedIn ??= e instanceof WorkerStageError ? e.stage : undefined) }));
+    }
     p.processors.forEach((id, i) => {
+      if (i < p.workerStages) return;
       const c = this.component('processor', id);
       const inSignal = p.signals[i];
       const proc = (c.factory as ProcessorFactory).create(c.config, { ...this.context('processor', id), signal: inSignal });
@@ -218,15 +231,34 @@ export class Service {
     return running;
   }
 
+  /** The worker threads that run a pipeline's leading `workerStages` processors. */
+  private stageWorkersFor(p: ServiceConfig['pipelines'][number]): StageWorkers {
+    const stages = p.processors.slice(0, p.workerStages).map((id, i) => {
+      const c = this.component('processor', id);
+      return { id, type: c.type, config: c.config, signal: p.signals[i] };
+    });
+    const workers = new StageWorkers({
+      workers: p.workers,
+      pipeline: p.id,
+      stages,
+      outSignal: p.signals[p.workerStages],
+      configDir: this.config.dir,
+      logger: this.logger.child({ pipeline: p.id }),
+      metrics: this.metrics,
+    });
+    this.stageWorkers.push(workers);
+    return workers;
+  }
+
   private exportFailed(id: string, signal: SignalType, batch: Batch, e: unknown): void {
     this.metrics.exporterFailed.inc({ exporter: id, signal, reason: 'exception' }, itemCount(signal, batch));
     this.logger.error('exporter failed', { exporter: id, error: (e as Error)?.message ?? String(e) });
   }
 
-  /** Resolves when every exporter has room. */
+  /** Resolves when every exporter, and every pipeline's stage workers, have room. */
   private async waitForCapacity(): Promise<void> {
     const waits: Promise<void>[] = [];
-    for (const e of this.exporters.values()) {
+    for (const e of [...this.exporters.values(), ...this.stageWorkers]) {
       const w = e.ready?.();
       if (w) waits.push(w);
     }

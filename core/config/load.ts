@@ -11,6 +11,7 @@ import type { SignalType } from '../signals';
 import { telemetrySchema, type TelemetryConfig } from '../telemetry/config';
 import { expandEnv, type Env } from './envsubst';
 import { resolveConfig, type ConfigProblem } from './schema';
+import { workerStages } from '../workers/stages';
 
 export interface ConfigError {
   file: string;
@@ -45,6 +46,13 @@ export interface PipelineConfig {
   exporters: string[];
   /** the signal entering each processor, then the signal reaching the exporters */
   signals: SignalType[];
+  /**
+   * Worker threads that run the leading record-local processors (parse …
+   * span_builder), records sharded by pid; 0 or 1: all on the main thread.
+   */
+  workers: number;
+  /** how many leading processors run on the workers (0 when workers < 2) */
+  workerStages: number;
 }
 
 export interface ServiceConfig {
@@ -66,6 +74,9 @@ const SECTIONS: Record<string, ComponentKind> = {
 };
 
 const PIPELINE_TYPES = ['traces', 'metrics'];
+const PIPELINE_KEYS = ['receivers', 'processors', 'exporters', 'workers'];
+/** a bound that catches a typo (40000), not a policy: one worker per core is the sensible most */
+const MAX_WORKERS = 256;
 const ID = /^([a-z][a-z0-9_]*)(?:\/([^/\s]+))?$/;
 
 function isMapping(v: unknown): v is Record<string, unknown> {
@@ -202,7 +213,12 @@ function checkPipeline(
     return undefined;
   }
   for (const key of Object.keys(raw)) {
-    if (!['receivers', 'processors', 'exporters'].includes(key)) err(`${at}.${key}`, 'unknown key; expected one of: exporters, processors, receivers');
+    if (!PIPELINE_KEYS.includes(key)) err(`${at}.${key}`, `unknown key; expected one of: ${[...PIPELINE_KEYS].sort().join(', ')}`);
+  }
+  const workers = raw.workers ?? 0;
+  if (!Number.isInteger(workers) || (workers as number) < 0 || (workers as number) > MAX_WORKERS) {
+    err(`${at}.workers`, `expected a whole number of worker threads from 0 to ${MAX_WORKERS} (0 or 1: every stage on the main thread)`);
+    return undefined;
   }
   const lists: Record<string, string[]> = {};
   let ok = true;
@@ -267,5 +283,17 @@ function checkPipeline(
       err(`${at}.exporters[${i}]`, `exporter "${id}" takes ${accepts.join(' or ')} but ${from} produces ${signal}`);
     }
   }
-  return { id: pid, receivers: lists.receivers, processors: lists.processors, exporters: lists.exporters, signals };
+  let inWorkers = 0;
+  if ((workers as number) >= 2) {
+    const stages = workerStages(
+      lists.processors.map((id) => ({ id, type: get('processor', id).type })),
+      signals,
+    );
+    if ('problem' in stages) {
+      err(stages.index === undefined ? `${at}.workers` : `${at}.processors[${stages.index}]`, `workers: ${workers as number}: ${stages.problem}`);
+      return undefined;
+    }
+    inWorkers = stages.count;
+  }
+  return { id: pid, receivers: lists.receivers, processors: lists.processors, exporters: lists.exporters, signals, workers: workers as number, workerStages: inWorkers };
 }
