@@ -11,7 +11,17 @@
 import * as fs from 'node:fs';
 import type { HostInfo, NetworkRecord } from '../signals';
 import { crc32 } from './crc32';
-import { decodeRecord, encodeRecord, encodedSize, layoutMismatch, NETWORK_DATA_LAYOUT, type RecordLayout } from '../records/network-data';
+import {
+  DecodeCache,
+  encodeRecord,
+  encodedSize,
+  layoutMismatch,
+  NETWORK_DATA_LAYOUT,
+  RecordView,
+  recordError,
+  type RecordBatch,
+  type RecordLayout,
+} from '../records/network-data';
 
 export const FILE_MAGIC = 'ESPANCAP';
 export const FORMAT_VERSION = 1;
@@ -114,8 +124,12 @@ export function parseHeader(path: string, buf: Buffer): ParsedHeader {
   return { header, host: hostFromHeader(header), dataOffset: 16 + n };
 }
 
+/** What the records of one capture share: its host, and the strings of its connections and threads. */
+export type CaptureStrings = Pick<RecordBatch, 'host' | 'cache'>;
+
 /**
- * Splits frames out of `buf` (which starts at file offset `base`) into `out`.
+ * Splits frames out of `buf` (which starts at file offset `base`) into `out`,
+ * as records read in place (RecordView) from `buf`.
  * Stops at an incomplete frame, unless `final` (no more bytes will come), and
  * returns how many bytes it consumed; the caller keeps the rest for the next
  * chunk. A corrupt frame is skipped by scanning for the next frame mark whose
@@ -124,12 +138,13 @@ export function parseHeader(path: string, buf: Buffer): ParsedHeader {
 export function scanFrames(
   buf: Buffer,
   base: number,
-  host: HostInfo,
+  shared: CaptureStrings,
   out: NetworkRecord[],
   onCorrupt: (r: CorruptionReport) => void,
   maxRecords = Infinity,
   final = false,
 ): number {
+  const batch: RecordBatch = { buf, dv: new DataView(buf.buffer, buf.byteOffset, buf.byteLength), host: shared.host, cache: shared.cache };
   let at = 0;
   let badSince = -1;
   let badReason = '';
@@ -141,18 +156,15 @@ export function scanFrames(
       if (!final) break;
       problem = `file ends inside a frame: ${buf.length - at - FRAME_HEADER_SIZE} of ${buf.readUInt32LE(at + 4)} record bytes present`;
     }
-    let rec: NetworkRecord | string | undefined;
-    if (problem === undefined) {
-      rec = decodeRecord(buf, at + FRAME_HEADER_SIZE, buf.readUInt32LE(at + 4), host);
-      if (typeof rec === 'string') problem = rec;
-    }
+    const length = buf.readUInt32LE(at + 4);
+    problem ??= recordError(batch.dv, at + FRAME_HEADER_SIZE, length);
     if (problem === undefined) {
       if (badSince >= 0) {
         onCorrupt({ offset: base + badSince, reason: badReason, skippedBytes: at - badSince, truncated: false });
         badSince = -1;
       }
-      out.push(rec as NetworkRecord);
-      at += FRAME_HEADER_SIZE + buf.readUInt32LE(at + 4);
+      out.push(new RecordView(batch, at + FRAME_HEADER_SIZE));
+      at += FRAME_HEADER_SIZE + length;
       continue;
     }
     if (badSince < 0) {
@@ -236,7 +248,8 @@ export interface ReadOptions {
 }
 
 /**
- * Reads a capture file as batches of records. A bad header throws
+ * Reads a capture file as batches of records, read in place from the file's
+ * bytes (copy one with copyRecord to keep it apart). A bad header throws
  * CaptureFormatError; damaged frames are reported through onCorrupt and skipped.
  */
 export async function* readCapture(path: string, opts: ReadOptions = {}): AsyncGenerator<NetworkRecord[], ParsedHeader> {
@@ -264,6 +277,7 @@ export async function* readCapture(path: string, opts: ReadOptions = {}): AsyncG
     let carry: Buffer = Buffer.alloc(0);
     let carryBase = pos;
     let batch: NetworkRecord[] = [];
+    const shared: CaptureStrings = { host: parsed.host, cache: new DecodeCache() };
     for (;;) {
       const final = pos >= size;
       let buf = carry;
@@ -276,7 +290,7 @@ export async function* readCapture(path: string, opts: ReadOptions = {}): AsyncG
       }
       let off = 0;
       for (;;) {
-        off += scanFrames(buf.subarray(off), carryBase + off, parsed.host, batch, onCorrupt, batchSize, final);
+        off += scanFrames(buf.subarray(off), carryBase + off, shared, batch, onCorrupt, batchSize, final);
         if (batch.length < batchSize) break;
         yield batch;
         batch = [];

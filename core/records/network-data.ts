@@ -213,14 +213,6 @@ function commText(buf: Uint8Array, at: number): string {
   return Buffer.from(buf.buffer, buf.byteOffset + at, end - at).toString('latin1');
 }
 
-const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
-
-function hexOf(buf: Uint8Array, at: number, len: number): string {
-  let s = '';
-  for (let i = 0; i < len; i++) s += HEX[buf[at + i]];
-  return s;
-}
-
 /**
  * What decoding a stream of records can reuse: the strings that every record
  * of one connection (uni_id, addresses) or one thread (comm) shares, made once
@@ -266,44 +258,6 @@ export class DecodeCache {
     this.comms.set(tid, { w0, w1, w2, w3, comm });
     return comm;
   }
-}
-
-/**
- * Decodes one record from `buf` at `at`, whose record is `length` bytes
- * (meta plus captured payload). The payload is a view into `buf`.
- * Returns an error text instead of throwing when the bytes cannot be a record.
- */
-export function decodeRecord(buf: Buffer, at: number, length: number, host: HostInfo): NetworkRecord | string {
-  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  const error = recordError(dv, at, length);
-  if (error) return error;
-  const actSize = dv.getInt32(at + ACT_SIZE, true);
-  const connMeta = dv.getUint32(at + CONN_META, true);
-  const isV6 = (connMeta & ConnMeta.IPV6) !== 0;
-  return {
-    // two 32-bit halves: exact below 2^53 and several times cheaper than a BigInt
-    ts: dv.getUint32(at + TS, true) + dv.getUint32(at + TS + 4, true) * 4294967296,
-    tsTail: dv.getUint32(at + TS_TAIL, true) + dv.getUint32(at + TS_TAIL + 4, true) * 4294967296,
-    tid: dv.getUint32(at + TID, true),
-    utid: dv.getUint32(at + UTID, true),
-    comm: commText(buf, at + COMM),
-    connId: hexOf(buf, at + CONN_ID, CONN_ID_SIZE),
-    saddr: addressText(buf, at + SADDR, isV6),
-    daddr: addressText(buf, at + DADDR, isV6),
-    sport: dv.getUint16(at + SPORT, true),
-    dport: dv.getUint16(at + DPORT, true),
-    pid: dv.getUint32(at + PID, true),
-    netns: dv.getUint32(at + NETNS, true),
-    connMeta,
-    tcpSeq: dv.getUint32(at + TCP_SEQ, true),
-    funcId: dv.getUint16(at + FUNC_ID, true),
-    fd: dv.getInt32(at + FD, true),
-    bufLen: dv.getInt32(at + BUF_LEN, true),
-    actSize,
-    index: dv.getUint32(at + INDEX, true),
-    payload: buf.subarray(at + META_SIZE, at + META_SIZE + actSize),
-    host,
-  };
 }
 
 /** What the records read in place from one batch share. */
@@ -453,7 +407,7 @@ export function encodedSize(r: NetworkRecord): number {
   return META_SIZE + r.payload.length;
 }
 
-/** Encodes a record into `buf` at `at` (encodedSize(r) bytes); the inverse of decodeRecord. */
+/** Encodes a record into `buf` at `at` (encodedSize(r) bytes); the inverse of reading it with RecordView. */
 export function encodeRecord(r: NetworkRecord, buf: Buffer, at: number): number {
   buf.fill(0, at, at + META_SIZE);
   buf.writeBigUInt64LE(BigInt(r.ts), at + TS);
