@@ -251,6 +251,14 @@ export interface Span {
 export interface Trace {
   traceId: string;
   spans: Span[];
+  /**
+   * Set by linking when it released the trace because its link windows
+   * closed: every span linking will put in it is here, except spans that
+   * arrive after their windows closed (they come later under the same id).
+   * Tail sampling decides such a trace at once instead of waiting
+   * decision_wait a second time.
+   */
+  whole?: boolean;
 }
 
 /** A data point of the request (RED) metrics, exported as OTLP metrics. */

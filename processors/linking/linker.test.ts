@@ -312,6 +312,19 @@ describe('linking', () => {
       expect(s.parentSpanId).to.equal(c.spanId);
     });
 
+    it('marks a trace whole when its windows closed, not when evicted early or flushed', () => {
+      const { l } = linker({ max_spans: 3, link_window: 1000, link_windows: 1, max_clock_skew: 0 });
+      const early = [0, 1, 2].map((i) => espan({ kind: 'server', startMs: T0 + i, durationMs: 1 }));
+      expect(l.add(early)).to.deep.equal([]);
+      // a fourth span is one too many: window 0 leaves before it is due
+      const evicted = l.add([espan({ kind: 'server', startMs: T0 + 1500, durationMs: 1 })]);
+      expect(evicted.map((t) => t.whole)).to.deep.equal([false, false, false]);
+      // span time reaches window 3: window 1 has been held its one window and closes
+      const due = l.add([espan({ kind: 'server', startMs: T0 + 3000, durationMs: 1 })]);
+      expect(due.map((t) => t.whole)).to.deep.equal([true]);
+      expect(l.flush().map((t) => t.whole)).to.deep.equal([false]);
+    });
+
     it('remembers the network key of a span that left without its partner, not of a pair that left together', () => {
       const { l } = linker({ link_window: 1000, link_windows: 1, max_clock_skew: 50 });
       const recent = l as unknown as { recentNet: { size: number } };

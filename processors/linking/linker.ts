@@ -13,7 +13,8 @@
  * - propagated: spans carrying the same trace id (W3C/Datadog/B3 headers, or
  *   SDK spans arriving over OTLP) are one trace, parents as given.
  *
- * A joined group is emitted once the window of its newest span closes. Then
+ * A joined group is emitted once the window of its newest span closes, as a
+ * whole trace (`Trace.whole`: tail sampling need not wait for more). Then
  * trace ids are assigned (propagated wins, else a late span's emitted trace,
  * else one derived from the root span) and the group's link keys are
  * remembered for a while, so spans arriving after their trace left keep its
@@ -58,6 +59,9 @@ interface Bucket {
   /** scheduler ms when its first span arrived: closes idle or replayed streams */
   openedAt: number;
 }
+
+/** Why a window closes: it is due (its traces leave whole), max_spans was reached, or the input completed. */
+type Closing = 'due' | 'evicted' | 'flushed';
 
 export interface LinkStats {
   network: number;
@@ -178,7 +182,7 @@ export class Linker implements StatefulEngine<Span, Trace> {
   /** Input completed: emit everything. */
   flush(): Trace[] {
     const out: Trace[] = [];
-    for (const b of [...this.buckets.keys()].sort((x, y) => x - y)) this.closeBucket(b, out, false);
+    for (const b of [...this.buckets.keys()].sort((x, y) => x - y)) this.closeBucket(b, out, 'flushed');
     this.report();
     return out;
   }
@@ -373,16 +377,16 @@ export class Linker implements StatefulEngine<Span, Trace> {
     }
     if (dueUpTo === -Infinity) return;
     const due = [...this.buckets.keys()].filter((i) => i <= dueUpTo).sort((x, y) => x - y);
-    for (const i of due) this.closeBucket(i, out, false);
+    for (const i of due) this.closeBucket(i, out, 'due');
   }
 
   private evictOldest(out: Trace[]): void {
     let oldest = Infinity;
     for (const i of this.buckets.keys()) if (i < oldest) oldest = i;
-    this.closeBucket(oldest, out, true);
+    this.closeBucket(oldest, out, 'evicted');
   }
 
-  private closeBucket(index: number, out: Trace[], force: boolean): void {
+  private closeBucket(index: number, out: Trace[], closing: Closing): void {
     const b = this.buckets.get(index);
     if (!b) return;
     this.buckets.delete(index);
@@ -397,14 +401,15 @@ export class Linker implements StatefulEngine<Span, Trace> {
         continue;
       }
       const root = this.find(s);
-      if (!force && sl.maxBucket[root] > index) continue; // its group still grows in a newer window
+      if (closing !== 'evicted' && sl.maxBucket[root] > index) continue; // its group still grows in a newer window
       // before its windows closed: whatever would still have joined it will form a trace of its own
-      if (force) this.stats.evicted += sl.size[root];
-      this.emit(root, out);
+      if (closing === 'evicted') this.stats.evicted += sl.size[root];
+      this.emit(root, out, closing === 'due');
     }
   }
 
-  private emit(root: number, out: Trace[]): void {
+  /** Emits the group of `root` as one trace per trace id; `whole` when its windows closed. */
+  private emit(root: number, out: Trace[], whole: boolean): void {
     const sl = this.slots;
     const { spans, start } = sl;
     // members in join order, sorted by start; insertion keeps ties in join order and most groups are short
@@ -492,7 +497,7 @@ export class Linker implements StatefulEngine<Span, Trace> {
     }
 
     if (!mixed) {
-      out.push({ traceId, spans: traceSpans });
+      out.push({ traceId, spans: traceSpans, whole });
       return;
     }
     // spans that brought their own, different trace id keep it: their SDK children elsewhere use it
@@ -502,7 +507,7 @@ export class Linker implements StatefulEngine<Span, Trace> {
       if (list) list.push(s);
       else byId.set(s.traceId, [s]);
     }
-    for (const [id, list] of byId) out.push({ traceId: id, spans: list });
+    for (const [id, list] of byId) out.push({ traceId: id, spans: list, whole });
   }
 
   /** Link keys of the group being emitted (the first `n` of `this.group`), so late spans find trace id and parent. */

@@ -17,6 +17,10 @@ function sampler(policies: unknown[], over: Record<string, unknown> = {}) {
 const errors = { name: 'errors', type: 'status_code', status_code: { status_codes: ['ERROR'] } };
 const errSpan = (id: string) => span({ traceId: id, status: { code: StatusCode.ERROR } });
 const okSpan = (id: string) => span({ traceId: id });
+const only = <T>(items: T[]): T => {
+  expect(items).to.have.length(1);
+  return items[0];
+};
 
 describe('tail_sampling sampler', () => {
   it('final decision follows the Collector precedence', () => {
@@ -98,6 +102,61 @@ describe('tail_sampling sampler', () => {
     expect(s.size).to.equal(2);
     clock.t = 2000;
     expect(s.tick().map((t) => t.traceId)).to.deep.equal([idOf(1), idOf(4)]);
+  });
+
+  describe('traces linking released whole', () => {
+    const whole = (spans: ReturnType<typeof span>[]) => ({ ...trace(spans), whole: true });
+
+    it('are decided on arrival, while other traces still wait decision_wait', async () => {
+      const { s, clock, tel } = sampler([errors]);
+      const out = s.add([whole([errSpan(idOf(1)), okSpan(idOf(1))]), whole([okSpan(idOf(2))]), trace([errSpan(idOf(3))])]);
+      expect(out.map((t) => t.traceId)).to.deep.equal([idOf(1)]);
+      expect(out[0].spans).to.have.length(2);
+      expect(await tel.metrics.total('espan_tail_sampling_traces_total')).to.equal(2);
+      expect(await tel.metrics.total('espan_processor_dropped_items_total', { reason: 'not_sampled' })).to.equal(1);
+      clock.t = 999;
+      expect(s.tick()).to.deep.equal([]);
+      clock.t = 1000;
+      expect(s.tick().map((t) => t.traceId)).to.deep.equal([idOf(3)]);
+    });
+
+    it('their late spans follow the decision, also from the decision caches once the trace left memory', async () => {
+      const { s, tel } = sampler([errors], { num_traces: 2, decision_cache: { sampled_cache_size: 10, non_sampled_cache_size: 10 } });
+      s.add([whole([errSpan(idOf(1))]), whole([okSpan(idOf(2))])]);
+      // still held, decided
+      expect(s.add([trace([okSpan(idOf(1))]), trace([errSpan(idOf(2))])]).map((t) => t.traceId)).to.deep.equal([idOf(1)]);
+      // pushed out of memory by two more traces: the caches answer
+      s.add([whole([okSpan(idOf(3))]), whole([okSpan(idOf(4))])]);
+      expect(s.size).to.equal(2);
+      expect(s.add([whole([okSpan(idOf(1))]), whole([errSpan(idOf(2))])]).map((t) => t.traceId)).to.deep.equal([idOf(1)]);
+      expect(await tel.metrics.total('espan_tail_sampling_late_spans_total', { decision: 'sampled' })).to.equal(2);
+      expect(await tel.metrics.total('espan_tail_sampling_late_spans_total', { decision: 'not_sampled' })).to.equal(2);
+      // each trace was decided once
+      expect(await tel.metrics.total('espan_tail_sampling_traces_total')).to.equal(4);
+    });
+
+    it('a whole piece of a trace still waiting joins it and waits with it', () => {
+      const { s, clock } = sampler([errors]);
+      const first = okSpan(idOf(1));
+      expect(s.add([trace([first])])).to.deep.equal([]);
+      clock.t = 500;
+      const rest = errSpan(idOf(1));
+      expect(s.add([whole([rest])])).to.deep.equal([]);
+      clock.t = 1000;
+      expect(only(s.tick()).spans).to.deep.equal([first, rest]);
+    });
+
+    it('nothing is dropped too early under a burst larger than num_traces', async () => {
+      const { s, tel } = sampler([{ name: 'all', type: 'always_sample' }], { num_traces: 10 });
+      const burst = Array.from({ length: 1000 }, (_, i) => whole([okSpan(idOf(i + 1)), okSpan(idOf(i + 1))]));
+      expect(s.add(burst).flatMap((t) => t.spans)).to.have.length(2000);
+      expect(s.size).to.equal(10);
+      expect(await tel.metrics.total('espan_processor_dropped_items_total', { reason: 'trace_dropped_too_early' })).to.equal(0);
+      // a trace that must wait is still pushed out by ten newer ones, counted exactly
+      const waiting = trace([okSpan(idOf(2000)), okSpan(idOf(2000)), okSpan(idOf(2000))]);
+      s.add([waiting, ...Array.from({ length: 10 }, (_, i) => whole([okSpan(idOf(3000 + i))]))]);
+      expect(await tel.metrics.total('espan_processor_dropped_items_total', { reason: 'trace_dropped_too_early' })).to.equal(3);
+    });
   });
 
   it('a drop policy wins over a sampling one, and drop policies are asked first', async () => {

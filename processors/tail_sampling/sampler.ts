@@ -1,8 +1,10 @@
 /**
  * The tail sampler's state, free of RxJS so it can be driven by a test clock
  * or a benchmark loop: traces wait `decision_wait` from their first span, then
- * the policies vote. Decisions outlive the spans (bounded by `num_traces` and
- * the decision caches) so late spans follow the decision their trace got.
+ * the policies vote. A trace that linking released whole (its link windows
+ * closed) has already waited there, and is decided on arrival. Decisions
+ * outlive the spans (bounded by `num_traces` and the decision caches) so late
+ * spans follow the decision their trace got.
  */
 import { Queue } from '../../core/collections/queue';
 import { TwoGenerationMap } from '../../core/collections/two-generation-map';
@@ -14,6 +16,7 @@ import { buildPolicy } from './policies/build';
 import { Decision, type PolicyContext, type PolicyEvaluator } from './policies/policy';
 
 interface Held {
+  /** the spans gathered while undecided (a list of its own); none once decided */
   spans: Span[];
   /** scheduler ms of the first span */
   arrival: number;
@@ -65,6 +68,9 @@ function finalDecisionOf(mask: number): Decision {
 /** Decision values are 0..DECISIONS-1: vote counts live in flat arrays indexed by them. */
 const DECISIONS = 7;
 
+/** A decided trace's spans: it keeps only its decision. Shared, and never added to: only undecided traces gather spans. */
+const NO_SPANS: Span[] = [];
+
 export class TailSampler implements StatefulEngine<Trace, Trace> {
   private readonly held = new Map<string, Held>();
   /** ids in arrival order, a ring of num_traces slots: the oldest is overwritten, as the Collector's circular buffer */
@@ -83,6 +89,12 @@ export class TailSampler implements StatefulEngine<Trace, Trace> {
     policy: (n: number, labels: Record<string, string>) => void;
     late: (n: number, labels: Record<string, string>) => void;
   };
+  /** decisions since the last report, counted in numbers (not in a Map of built key strings) and reported once per call */
+  private readonly finals = new Array<number>(DECISIONS).fill(0);
+  /** votes[policy * DECISIONS + decision] */
+  private readonly votes: number[];
+  private notSampledSpans = 0;
+  private droppedSpans = 0;
 
   constructor(
     private readonly config: TailSamplingConfig,
@@ -93,6 +105,7 @@ export class TailSampler implements StatefulEngine<Trace, Trace> {
     // drop policies first: their vote overrides all others, so the others can be skipped
     const ordered = [...configs.filter((p) => p.type === 'drop'), ...configs.filter((p) => p.type !== 'drop')];
     this.policies = ordered.map((p) => ({ name: p.name, evaluator: buildPolicy(p, clock) }));
+    this.votes = new Array<number>(this.policies.length * DECISIONS).fill(0);
     this.sampledCache = decisionCache(toCount(config.decision_cache.sampled_cache_size));
     this.notSampledCache = decisionCache(toCount(config.decision_cache.non_sampled_cache_size));
     this.count = {
@@ -109,7 +122,8 @@ export class TailSampler implements StatefulEngine<Trace, Trace> {
 
   /**
    * Takes a batch; returns what is released at once: late spans of sampled
-   * traces, cache hits, and with decision_wait 0 the traces decided on arrival.
+   * traces, cache hits, sampled whole traces, and with decision_wait 0 every
+   * trace decided on arrival.
    */
   add(traces: readonly Trace[]): Trace[] {
     const out: Trace[] = [];
@@ -130,8 +144,15 @@ export class TailSampler implements StatefulEngine<Trace, Trace> {
           lateNotSampled += t.spans.length;
           continue;
         }
-        this.admit(id, { spans: t.spans.slice(), arrival: now, decision: Decision.Unspecified, admitted: 0 });
-        this.pending.push(id);
+        if (t.whole) {
+          // linking held it for its windows already: decided now, spans later than those follow the decision
+          const entry: Held = { spans: NO_SPANS, arrival: now, decision: Decision.Unspecified, admitted: 0 };
+          this.admit(id, entry);
+          this.decide(id, entry, t, out);
+        } else {
+          this.admit(id, { spans: t.spans.slice(), arrival: now, decision: Decision.Unspecified, admitted: 0 });
+          this.pending.push(id);
+        }
         continue;
       }
       if (h.decision === Decision.Unspecified) {
@@ -148,7 +169,8 @@ export class TailSampler implements StatefulEngine<Trace, Trace> {
       this.count.late(lateNotSampled, { decision: 'not_sampled' });
       this.telemetry.dropped(lateNotSampled, 'not_sampled');
     }
-    if (this.config.decision_wait <= 0) for (const t of this.tick()) out.push(t);
+    if (this.config.decision_wait <= 0) this.decideWhile(() => true, out);
+    this.report();
     return out;
   }
 
@@ -178,12 +200,20 @@ export class TailSampler implements StatefulEngine<Trace, Trace> {
   /** Decides every trace whose wait is over; returns the sampled ones. */
   tick(): Trace[] {
     const due = this.clock.now() - this.config.decision_wait;
-    return this.decideWhile((h) => h.arrival <= due);
+    const out: Trace[] = [];
+    this.decideWhile((h) => h.arrival <= due, out);
+    this.report();
+    return out;
   }
 
   /** Input completed: decide (or drop) everything still waiting. */
   flush(): Trace[] {
-    if (!this.config.drop_pending_traces_on_shutdown) return this.decideWhile(() => true);
+    if (!this.config.drop_pending_traces_on_shutdown) {
+      const out: Trace[] = [];
+      this.decideWhile(() => true, out);
+      this.report();
+      return out;
+    }
     let n = 0;
     for (const id of this.pending.drain()) {
       const h = this.held.get(id);
@@ -193,56 +223,66 @@ export class TailSampler implements StatefulEngine<Trace, Trace> {
     return [];
   }
 
-  private decideWhile(isDue: (h: Held) => boolean): Trace[] {
-    const out: Trace[] = [];
-    const finals = new Array<number>(DECISIONS).fill(0);
-    // votes[policy * DECISIONS + decision]: counted in numbers, not in a Map of built key strings
-    const votes = new Array<number>(this.policies.length * DECISIONS).fill(0);
-    let notSampledSpans = 0;
-    let droppedSpans = 0;
+  /** Decides the waiting traces in arrival order while `isDue`; sampled ones go to `out`. */
+  private decideWhile(isDue: (h: Held) => boolean, out: Trace[]): void {
     while (this.pending.size > 0) {
       const id = this.pending.peek()!;
       const h = this.held.get(id);
       if (h !== undefined && h.decision === Decision.Unspecified) {
         if (!isDue(h)) break;
-        let seen = 0;
-        const trace = { traceId: id, spans: h.spans };
-        for (let i = 0; i < this.policies.length; i++) {
-          let d: Decision;
-          try {
-            d = this.policies[i].evaluator.evaluate(trace);
-          } catch {
-            d = Decision.Error;
-          }
-          seen |= 1 << d;
-          votes[i * DECISIONS + d]++;
-          if (d === Decision.Dropped) break;
-          if (this.config.sample_on_first_match && d === Decision.Sampled) break;
-        }
-        const d = finalDecisionOf(seen);
-        h.decision = d;
-        finals[d]++;
-        if (d === Decision.Sampled) {
-          out.push(trace);
-          this.sampledCache?.set(id, true);
-        } else {
-          if (d === Decision.Dropped) droppedSpans += h.spans.length;
-          else notSampledSpans += h.spans.length;
-          this.notSampledCache?.set(id, true);
-        }
-        h.spans = [];
+        this.decide(id, h, { traceId: id, spans: h.spans }, out);
       }
       this.pending.shift();
     }
-    for (let d = 0; d < DECISIONS; d++) if (finals[d]) this.count.decisions(finals[d], { decision: DECISION_NAMES[d] });
+  }
+
+  /** The policies vote on `trace`, the spans held as `h`; a sampled trace goes to `out`. */
+  private decide(id: string, h: Held, trace: Trace, out: Trace[]): void {
+    let seen = 0;
+    for (let i = 0; i < this.policies.length; i++) {
+      let d: Decision;
+      try {
+        d = this.policies[i].evaluator.evaluate(trace);
+      } catch {
+        d = Decision.Error;
+      }
+      seen |= 1 << d;
+      this.votes[i * DECISIONS + d]++;
+      if (d === Decision.Dropped) break;
+      if (this.config.sample_on_first_match && d === Decision.Sampled) break;
+    }
+    const d = finalDecisionOf(seen);
+    h.decision = d;
+    this.finals[d]++;
+    if (d === Decision.Sampled) {
+      out.push(trace);
+      this.sampledCache?.set(id, true);
+    } else {
+      if (d === Decision.Dropped) this.droppedSpans += trace.spans.length;
+      else this.notSampledSpans += trace.spans.length;
+      this.notSampledCache?.set(id, true);
+    }
+    h.spans = NO_SPANS;
+  }
+
+  /** Counts the decisions and votes since the last report. */
+  private report(): void {
+    const { finals, votes } = this;
+    for (let d = 0; d < DECISIONS; d++) {
+      if (!finals[d]) continue;
+      this.count.decisions(finals[d], { decision: DECISION_NAMES[d] });
+      finals[d] = 0;
+    }
     for (let i = 0; i < this.policies.length; i++) {
       for (let d = 0; d < DECISIONS; d++) {
         const n = votes[i * DECISIONS + d];
-        if (n) this.count.policy(n, { policy: this.policies[i].name, decision: DECISION_NAMES[d] ?? 'unspecified' });
+        if (!n) continue;
+        this.count.policy(n, { policy: this.policies[i].name, decision: DECISION_NAMES[d] ?? 'unspecified' });
+        votes[i * DECISIONS + d] = 0;
       }
     }
-    if (notSampledSpans) this.telemetry.dropped(notSampledSpans, 'not_sampled');
-    if (droppedSpans) this.telemetry.dropped(droppedSpans, 'dropped_by_policy');
-    return out;
+    if (this.notSampledSpans) this.telemetry.dropped(this.notSampledSpans, 'not_sampled');
+    if (this.droppedSpans) this.telemetry.dropped(this.droppedSpans, 'dropped_by_policy');
+    this.notSampledSpans = this.droppedSpans = 0;
   }
 }
