@@ -252,10 +252,10 @@ export interface Trace {
   traceId: string;
   spans: Span[];
   /**
-   * Set by linking when it released the trace because its link windows
-   * closed: every span linking will put in it is here, except spans that
-   * arrive after their windows closed (they come later under the same id).
-   * Tail sampling decides such a trace at once instead of waiting
+   * Set by linking on the traces it releases while running (their link
+   * windows closed, or max_spans was reached): every span linking puts in
+   * the trace is here; spans arriving later join its id afterwards, as late
+   * spans. Tail sampling decides such a trace at once instead of waiting
    * decision_wait a second time.
    */
   whole?: boolean;

@@ -312,13 +312,13 @@ describe('linking', () => {
       expect(s.parentSpanId).to.equal(c.spanId);
     });
 
-    it('marks a trace whole when its windows closed, not when evicted early or flushed', () => {
+    it('marks the traces it releases as whole, evicted early too, but not those flushed at shutdown', () => {
       const { l } = linker({ max_spans: 3, link_window: 1000, link_windows: 1, max_clock_skew: 0 });
       const early = [0, 1, 2].map((i) => espan({ kind: 'server', startMs: T0 + i, durationMs: 1 }));
       expect(l.add(early)).to.deep.equal([]);
       // a fourth span is one too many: window 0 leaves before it is due
       const evicted = l.add([espan({ kind: 'server', startMs: T0 + 1500, durationMs: 1 })]);
-      expect(evicted.map((t) => t.whole)).to.deep.equal([false, false, false]);
+      expect(evicted.map((t) => t.whole)).to.deep.equal([true, true, true]);
       // span time reaches window 3: window 1 has been held its one window and closes
       const due = l.add([espan({ kind: 'server', startMs: T0 + 3000, durationMs: 1 })]);
       expect(due.map((t) => t.whole)).to.deep.equal([true]);

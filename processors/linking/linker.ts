@@ -13,9 +13,9 @@
  * - propagated: spans carrying the same trace id (W3C/Datadog/B3 headers, or
  *   SDK spans arriving over OTLP) are one trace, parents as given.
  *
- * A joined group is emitted once the window of its newest span closes, as a
- * whole trace (`Trace.whole`: tail sampling need not wait for more). Then
- * trace ids are assigned (propagated wins, else a late span's emitted trace,
+ * A joined group is emitted once the window of its newest span closes (or
+ * earlier, when max_spans is reached), as a whole trace (`Trace.whole`: tail
+ * sampling need not wait for more). Then trace ids are assigned (propagated wins, else a late span's emitted trace,
  * else one derived from the root span) and the group's link keys are
  * remembered for a while, so spans arriving after their trace left keep its
  * trace id and find their parent.
@@ -60,7 +60,11 @@ interface Bucket {
   openedAt: number;
 }
 
-/** Why a window closes: it is due (its traces leave whole), max_spans was reached, or the input completed. */
+/**
+ * Why a window closes: it is due, max_spans was reached, or the input
+ * completed. Traces leave whole but at shutdown: what would have joined
+ * them after an early close joins their id later, as late spans do.
+ */
 type Closing = 'due' | 'evicted' | 'flushed';
 
 export interface LinkStats {
@@ -404,11 +408,11 @@ export class Linker implements StatefulEngine<Span, Trace> {
       if (closing !== 'evicted' && sl.maxBucket[root] > index) continue; // its group still grows in a newer window
       // before its windows closed: whatever would still have joined it will form a trace of its own
       if (closing === 'evicted') this.stats.evicted += sl.size[root];
-      this.emit(root, out, closing === 'due');
+      this.emit(root, out, closing !== 'flushed');
     }
   }
 
-  /** Emits the group of `root` as one trace per trace id; `whole` when its windows closed. */
+  /** Emits the group of `root` as one trace per trace id; `whole` unless the input completed. */
   private emit(root: number, out: Trace[], whole: boolean): void {
     const sl = this.slots;
     const { spans, start } = sl;
