@@ -22,6 +22,8 @@
  * (table/render.ts), with the machine, to stdout. Where eBPF or a server is
  * missing the row says why and the rest goes on.
  */
+import * as path from 'node:path';
+import { projectRoot } from '../core/project-root';
 import { ebpfUnavailable } from '../test/ebpf/harness';
 import { machine } from './lib/measure';
 import { numberOption, option } from './lib/options';
@@ -30,18 +32,22 @@ import { renderTable } from './table/render';
 import { replayThroughput } from './table/replay-throughput';
 import type { TableResults } from './table/results';
 import { log } from './table/shared';
+import { COMMITTED_CAPTURE } from './table/shared';
+import { stageCosts } from './table/stages';
 import { steadyRss } from './table/steady-rss';
 
-const MEASUREMENTS = ['overhead', 'replay', 'rss'];
+const MEASUREMENTS = ['overhead', 'agent', 'replay', 'stages', 'rss'];
 const ONLY = option('only')?.split(',') ?? MEASUREMENTS;
 
 const overheadOptions = {
+  roles: (['all-in-one', 'agent'] as const).filter((role) => ONLY.includes(role === 'all-in-one' ? 'overhead' : role)),
   rounds: numberOption('rounds', 2),
   seconds: numberOption('duration', 5),
   connections: 32,
   redisRequests: numberOption('redis-requests', 100_000),
 };
 const replayOptions = { recordSeconds: numberOption('record-seconds', 8), runs: 3 };
+const stagesOptions = { file: option('stages-file') ?? path.join(projectRoot(), COMMITTED_CAPTURE), runs: numberOption('stages-runs', 5) };
 const steadyRssOptions = { rate: numberOption('rate', 10_000), seconds: numberOption('paced-seconds', 20) };
 
 /** Why the eBPF rows cannot be measured here, or undefined. */
@@ -61,8 +67,10 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   const ebpfWhy = whyNoEbpf();
   if (ebpfWhy) log(`${ebpfWhy}: the eBPF rows are skipped`);
-  const overhead = ONLY.includes('overhead') ? await captureOverhead(ebpfWhy, overheadOptions) : undefined;
+  const overhead = overheadOptions.roles.length ? await captureOverhead(ebpfWhy, overheadOptions) : undefined;
   const replay = ONLY.includes('replay') ? await replayThroughput(ebpfWhy, replayOptions) : undefined;
+  if (ONLY.includes('stages')) log(`stages: replaying ${stagesOptions.file} through growing prefixes of the chain on one core`);
+  const stages = ONLY.includes('stages') ? await stageCosts(stagesOptions) : undefined;
   const rss = ONLY.includes('rss') ? { targetRate: steadyRssOptions.rate, result: await steadyRss(ebpfWhy, steadyRssOptions) } : undefined;
   const results: TableResults = {
     machine: machine(),
@@ -70,6 +78,7 @@ async function main(): Promise<void> {
     seconds: (performance.now() - t0) / 1000,
     overhead,
     replay,
+    stages,
     steadyRss: rss,
   };
   console.log(renderTable(results));

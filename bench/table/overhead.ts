@@ -1,15 +1,26 @@
 /**
  * Capture overhead: nginx under wrk and redis-server under redis-benchmark,
- * untraced and traced by espan running the full chain as its own process.
- * Rounds interleave the servers and the untraced and traced runs, so the other
- * load on a shared machine hits all of them alike.
+ * untraced and traced by espan as its own process, in each role asked for:
+ * all-in-one (the full chain to nop) and agent (examples/agent.yaml's chain
+ * exporting to a linker process). Rounds interleave the servers, the
+ * untraced runs and each role's traced runs, so the other load on a shared
+ * machine hits all of them alike.
  */
 import { missingPrograms, startNginx, startRedis } from '../../test/helpers/servers';
 import { median, redisBenchmark, SMALL_PAGE, workerOf, wrk, type LoadRun } from '../lib/measure';
-import type { CaptureOverhead, OverheadOutcome } from './results';
-import { completeness, log, sum, traced, type TracedRun } from './shared';
+import { agentChain, tracedByAgent } from './agent-role';
+import type { CaptureOverhead, OverheadOutcome, Role, RoleOverhead } from './results';
+import { CHAIN, completeness, log, sum, traced, type TracedRun } from './shared';
+
+/** How each role traces one load. */
+const TRACERS: Record<Role, { chain: () => string[]; trace: (comm: string, load: () => Promise<LoadRun>) => Promise<TracedRun> }> = {
+  'all-in-one': { chain: () => CHAIN, trace: traced },
+  agent: { chain: agentChain, trace: tracedByAgent },
+};
 
 export interface OverheadOptions {
+  /** traced in each round, in this order */
+  roles: Role[];
   rounds: number;
   /** of each wrk run */
   seconds: number;
@@ -60,7 +71,7 @@ const SERVERS = [
 interface Rounds {
   target: LoadTarget;
   untraced: LoadRun[];
-  traced: TracedRun[];
+  traced: Map<Role, TracedRun[]>;
 }
 
 /** One outcome per server, nginx first; a server or generator that is not installed is not measured. */
@@ -69,13 +80,13 @@ export async function captureOverhead(ebpfWhy: string | undefined, opts: Overhea
   const missing = SERVERS.map(({ server, generator }) => missingPrograms(server, generator));
   const measured = new Map<string, Rounds>();
   try {
-    for (const [i, s] of SERVERS.entries()) if (!missing[i].length) measured.set(s.server, { target: await s.start(opts), untraced: [], traced: [] });
+    for (const [i, s] of SERVERS.entries()) if (!missing[i].length) measured.set(s.server, { target: await s.start(opts), untraced: [], traced: new Map(opts.roles.map((r) => [r, []])) });
     for (const m of measured.values()) await m.target.warmUp(); // discarded
     for (let i = 0; i < opts.rounds; i++) {
       for (const m of measured.values()) {
-        log(`round ${i + 1}/${opts.rounds}: ${m.target.comm} untraced, traced`);
+        log(`round ${i + 1}/${opts.rounds}: ${m.target.comm} untraced, traced (${opts.roles.join(', ')})`);
         m.untraced.push(await m.target.load());
-        m.traced.push(await traced(m.target.comm, m.target.load));
+        for (const role of opts.roles) m.traced.get(role)!.push(await TRACERS[role].trace(m.target.comm, m.target.load));
       }
     }
   } finally {
@@ -87,16 +98,31 @@ export async function captureOverhead(ebpfWhy: string | undefined, opts: Overhea
   });
 }
 
+// CPU per request: the server, the load generator and, when traced, espan (the agent, in the agent role)
+function cpuUsPerRequest(xs: Array<LoadRun & { espanCpuMs?: number }>): number {
+  return (sum(xs, (x) => x.cpuMs + (x.espanCpuMs ?? 0)) * 1000) / sum(xs, (x) => x.requests);
+}
+
 function overheadOf({ target, untraced, traced }: Rounds, rounds: number): CaptureOverhead {
-  // CPU per request: the server, the load generator and, when traced, espan
-  const cpuUsPerRequest = (xs: Array<LoadRun & { espanCpuMs?: number }>): number => (sum(xs, (x) => x.cpuMs + (x.espanCpuMs ?? 0)) * 1000) / sum(xs, (x) => x.requests);
-  const seconds = sum(traced, (r) => r.requests / r.rps);
   return {
     command: target.command,
     rounds,
     untraced: { requestsPerSecond: median(untraced.map((r) => r.rps)), cpuUsPerRequest: cpuUsPerRequest(untraced) },
-    traced: { requestsPerSecond: median(traced.map((r) => r.rps)), cpuUsPerRequest: cpuUsPerRequest(traced) },
-    completeness: completeness(traced, sum(traced, (r) => r.requests), seconds),
-    espanCores: sum(traced, (r) => r.espanCpuMs) / 1000 / seconds,
+    roles: [...traced].map(([role, runs]) => roleOverhead(role, runs)),
+  };
+}
+
+function roleOverhead(role: Role, runs: TracedRun[]): RoleOverhead {
+  const requests = sum(runs, (r) => r.requests);
+  const seconds = sum(runs, (r) => r.requests / r.rps);
+  const perRequest = (ms: number): number => (ms * 1000) / requests;
+  return {
+    role,
+    chain: TRACERS[role].chain(),
+    traced: { requestsPerSecond: median(runs.map((r) => r.rps)), cpuUsPerRequest: cpuUsPerRequest(runs) },
+    espanCpuUsPerRequest: perRequest(sum(runs, (r) => r.espanCpuMs)),
+    linkerCpuUsPerRequest: role === 'agent' ? perRequest(sum(runs, (r) => r.linkerCpuMs ?? 0)) : undefined,
+    completeness: completeness(runs, requests, seconds),
+    espanCores: sum(runs, (r) => r.espanCpuMs) / 1000 / seconds,
   };
 }

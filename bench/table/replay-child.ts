@@ -6,7 +6,7 @@
  *   node replay-child.js FILE RUNS
  */
 import { runPipeline } from '../lib/run-pipeline';
-import { CHAIN, PROCESSORS } from './shared';
+import { CHAIN, NOP_EXPORTER, PROCESSORS } from './shared';
 
 export interface ReplayChildOutput {
   records: number;
@@ -19,7 +19,7 @@ async function main(file: string, runs: number): Promise<void> {
   for (let i = 0; i <= runs; i++) {
     const run = await runPipeline(
       `receivers: {replay: {path: ${JSON.stringify(file)}}}
-${PROCESSORS}service:
+${PROCESSORS}${NOP_EXPORTER}service:
   telemetry: {metrics: {level: none}}
   pipelines: {traces: {receivers: [replay], processors: [${CHAIN.join(', ')}], exporters: [nop]}}
 `,

@@ -3,7 +3,6 @@
  * (or, where it cannot be recorded, a committed capture) replayed through the
  * full chain in a child process pinned with taskset.
  */
-import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -11,10 +10,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { projectRoot } from '../../core/project-root';
 import { checkout, startDemoSystem } from '../../demo/system';
 import { missingPrograms } from '../../test/helpers/servers';
+import { runPinned } from '../lib/child';
 import { startEspan, type EspanProcess } from '../lib/espan-process';
 import type { ReplayChildOutput } from './replay-child';
 import type { CommittedCapture, DemoRecording, Outcome, ReplayThroughput } from './results';
-import { CHAIN, log } from './shared';
+import { CHAIN, COMMITTED_CAPTURE, log } from './shared';
 
 export interface ReplayOptions {
   /** how long the demo system is recorded */
@@ -24,7 +24,6 @@ export interface ReplayOptions {
 }
 
 const DEMO_CLIENTS = 4;
-const COMMITTED_CAPTURE = 'bench/testdata/linking-two-hosts.espcap';
 
 export async function replayThroughput(ebpfWhy: string | undefined, opts: ReplayOptions): Promise<Outcome<ReplayThroughput>> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'espan-bench-table-'));
@@ -93,12 +92,6 @@ service:
 }
 
 /** Runs replay-child in a process pinned to core 0. */
-async function replayOnOneCore(file: string, runs: number): Promise<ReplayChildOutput> {
-  const child = path.join(__dirname, `replay-child${path.extname(__filename)}`);
-  const stdout = await new Promise<string>((resolve, reject) =>
-    execFile('taskset', ['-c', '0', process.execPath, '--import', 'tsx', child, file, String(runs)], { maxBuffer: 1 << 20 }, (e, out, stderr) =>
-      e ? reject(new Error(`${e.message}\n${stderr}`)) : resolve(out),
-    ),
-  );
-  return JSON.parse(stdout.trim().split('\n').pop()!) as ReplayChildOutput;
+function replayOnOneCore(file: string, runs: number): Promise<ReplayChildOutput> {
+  return runPinned<ReplayChildOutput>(path.join(__dirname, 'replay-child'), [file, String(runs)]);
 }

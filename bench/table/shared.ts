@@ -3,9 +3,18 @@
  * its own process under a load, and what it produced once it settled.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { parseConfig } from '../../core/config/load';
+import type { BatchConfig } from '../../processors/batch/factory';
+import type { LinkingConfig } from '../../processors/linking/config';
+import type { TailSamplingConfig } from '../../processors/tail_sampling/config';
+import type { ThreadCorrelationConfig } from '../../processors/thread_correlation/config';
+import { defaultRegistry } from '../../registry';
 import { startEspan, type EspanProcess } from '../lib/espan-process';
 import type { LoadRun } from '../lib/measure';
 import type { Completeness } from './results';
+
+/** Replayed where no other capture is given or can be recorded: two network namespaces plus an SDK client (test/linking/record-capture.ts). */
+export const COMMITTED_CAPTURE = 'bench/testdata/linking-two-hosts.espcap';
 
 export const CHAIN = ['parse', 'thread_correlation', 'propagation', 'span_builder', 'linking', 'tail_sampling'];
 
@@ -16,7 +25,9 @@ export const PROCESSORS = `processors:
   span_builder: {}
   linking: {}
   tail_sampling: {decision_wait: 1s, policies: [{name: all, type: always_sample}]}
-exporters:
+`;
+
+export const NOP_EXPORTER = `exporters:
   nop: {}
 `;
 
@@ -24,7 +35,7 @@ exporters:
 export function tracedChain(comm: string): string {
   return `receivers:
   ebpf: {trace_all_processes: false, service_env_vars: [], include_comms: [${comm}]}
-${PROCESSORS}service:
+${PROCESSORS}${NOP_EXPORTER}service:
   pipelines:
     traces: {receivers: [ebpf], processors: [${CHAIN.join(', ')}], exporters: [nop]}
 `;
@@ -43,54 +54,109 @@ export interface Counts {
 }
 
 /**
- * What a traced run produced once the chain let its last spans through:
- * linking holds spans for its windows and tail_sampling for decision_wait, and
- * an overloaded espan still works off its backlog, so wait until nothing moves.
+ * How long the chain of `yaml` may hold an item after its last input, in ms:
+ * thread_correlation's wait, linking's windows (a span waits for its window
+ * to close, then link_windows more) and clock skew, tail_sampling's
+ * decision_wait and batch's timeout, one after the other.
  */
-export async function settledCounts(espan: EspanProcess): Promise<Counts> {
-  const progress = async (): Promise<string> =>
-    JSON.stringify([
-      await espan.metric('espan_processor_incoming_items_total'),
-      await espan.metric('espan_exporter_sent_items_total', { exporter: 'nop' }),
-      await espan.metric('espan_processor_dropped_items_total'),
-    ]);
-  const deadline = Date.now() + 40_000;
+export function holdingMs(yaml: string): number {
+  const holds: Record<string, (config: never) => number> = {
+    thread_correlation: (c: ThreadCorrelationConfig) => c.wait,
+    linking: (c: LinkingConfig) => c.link_window * (c.link_windows + 1) + c.max_clock_skew,
+    tail_sampling: (c: TailSamplingConfig) => c.decision_wait,
+    batch: (c: BatchConfig) => c.timeout,
+  };
+  let ms = 0;
+  for (const c of parseConfig(yaml, 'bench.yaml', defaultRegistry(), {}).components.values()) ms += holds[c.type]?.(c.config as never) ?? 0;
+  return ms;
+}
+
+/** When a traced run's output is complete. */
+export interface Settling {
+  /** requests the load answered: once as many spans are out, the rest is stragglers */
+  requests: number;
+  /** holdingMs of the chain (of the chains, when items cross processes) */
+  holdingMs: number;
+}
+
+const SETTLE_POLL_MS = 1000;
+/** beyond the holding time: timers fire late on a loaded machine */
+const SETTLE_MARGIN_MS = 2000;
+/** an overloaded espan may still work off its backlog for this long */
+const SETTLE_BACKLOG_MS = 60_000;
+
+/**
+ * Waits until a traced run's output is complete: `progress` (its counters,
+ * as a string, and the spans exported) has not moved for longer than the
+ * chain holds an item, or the spans reached the requests and stopped moving;
+ * at most the holding time plus SETTLE_BACKLOG_MS.
+ */
+export async function waitSettled(progress: () => Promise<{ counters: string; spans: number }>, s: Settling): Promise<void> {
+  const quietEnough = s.holdingMs + SETTLE_MARGIN_MS;
+  const deadline = Date.now() + quietEnough + SETTLE_BACKLOG_MS;
   let last = '';
-  let still = 0;
-  await sleep(1500);
-  while (Date.now() < deadline && still < 2) {
+  let lastMoved = Date.now();
+  for (;;) {
+    await sleep(SETTLE_POLL_MS);
     const now = await progress();
-    still = now === last ? still + 1 : 0;
-    last = now;
-    await sleep(1500);
+    if (now.counters !== last) {
+      last = now.counters;
+      lastMoved = Date.now();
+      continue;
+    }
+    if (now.spans >= s.requests || Date.now() - lastMoved > quietEnough || Date.now() > deadline) return;
   }
-  const dropReasons = new Map<string, number>();
-  const count = (key: string, n: number): void => void (n > 0 && dropReasons.set(key, (dropReasons.get(key) ?? 0) + n));
+}
+
+/** Pipeline drops of one espan by "component reason": processors dropped, receivers refused, exporters failed. */
+export async function dropReasonsOf(espan: EspanProcess, into = new Map<string, number>()): Promise<Map<string, number>> {
+  const count = (key: string, n: number): void => void (n > 0 && into.set(key, (into.get(key) ?? 0) + n));
   for (const x of await espan.series('espan_processor_dropped_items_total')) count(`${x.labels.processor} ${x.labels.reason}`, x.value);
   for (const x of await espan.series('espan_receiver_refused_items_total')) count(`${x.labels.receiver} refused ${x.labels.reason}`, x.value);
   for (const x of await espan.series('espan_exporter_send_failed_items_total')) count(`${x.labels.exporter} failed ${x.labels.reason}`, x.value);
+  return into;
+}
+
+/** What espan's counters say moved: items into processors, out of exporters, dropped. */
+export async function movement(espan: EspanProcess): Promise<number[]> {
+  return [
+    await espan.metric('espan_processor_incoming_items_total'),
+    await espan.metric('espan_exporter_sent_items_total'),
+    await espan.metric('espan_processor_dropped_items_total'),
+  ];
+}
+
+/** What a traced run of the full chain to nop produced once the chain let its last spans through. */
+export async function settledCounts(espan: EspanProcess, settling: Settling): Promise<Counts> {
+  const spans = (): Promise<number> => espan.metric('espan_exporter_sent_items_total', { exporter: 'nop' });
+  await waitSettled(async () => ({ counters: JSON.stringify(await movement(espan)), spans: await spans() }), settling);
+  const dropReasons = await dropReasonsOf(espan);
   return {
-    spans: await espan.metric('espan_exporter_sent_items_total', { exporter: 'nop' }),
+    spans: await spans(),
     records: await espan.metric('espan_ebpf_delivered_records_total'),
     kernelDrops: await espan.metric('espan_ebpf_kernel_dropped_records_total'),
-    pipelineDrops: [...dropReasons.values()].reduce((a, b) => a + b, 0),
+    pipelineDrops: sum([...dropReasons.values()], (n) => n),
     dropReasons,
   };
 }
 
 export interface TracedRun extends LoadRun, Counts {
+  /** CPU of the espan process that traces (the agent, in the agent role), from the load's start until its spans were out */
   espanCpuMs: number;
+  /** likewise of the linker the agent exports to, in the agent role */
+  linkerCpuMs?: number;
 }
 
 /** One load while espan, in its own process, traces the processes named `comm` with the full chain. */
 export async function traced(comm: string, load: () => Promise<LoadRun>): Promise<TracedRun> {
-  const espan = await startEspan(tracedChain(comm));
+  const config = tracedChain(comm);
+  const espan = await startEspan(config);
   try {
     await sleep(500);
     const cpu0 = espan.cpuMs();
     const run = await load();
-    const espanCpuMs = espan.cpuMs() - cpu0;
-    return { ...run, espanCpuMs, ...(await settledCounts(espan)) };
+    const counts = await settledCounts(espan, { requests: run.requests, holdingMs: holdingMs(config) });
+    return { ...run, espanCpuMs: espan.cpuMs() - cpu0, ...counts };
   } finally {
     await espan.stop();
   }

@@ -9,7 +9,7 @@ import { startEspan } from '../lib/espan-process';
 import { median, SMALL_PAGE } from '../lib/measure';
 import { pacedHttp } from '../lib/paced-http';
 import type { Outcome, SteadyRss } from './results';
-import { completeness, log, settledCounts, tracedChain } from './shared';
+import { completeness, holdingMs, log, settledCounts, tracedChain } from './shared';
 
 export interface SteadyRssOptions {
   /** requests/s */
@@ -18,6 +18,27 @@ export interface SteadyRssOptions {
 }
 
 const CONNECTIONS = 64;
+
+interface RssSample {
+  /** since the load started */
+  seconds: number;
+  kb: number;
+}
+
+/** The least-squares slope of y over x. */
+export function slope(x: number[], y: number[]): number {
+  const n = x.length;
+  if (n < 2) return NaN;
+  const mx = x.reduce((a, b) => a + b, 0) / n;
+  const my = y.reduce((a, b) => a + b, 0) / n;
+  let sxy = 0;
+  let sxx = 0;
+  for (let i = 0; i < n; i++) {
+    sxy += (x[i] - mx) * (y[i] - my);
+    sxx += (x[i] - mx) ** 2;
+  }
+  return sxy / sxx;
+}
 
 export async function steadyRss(ebpfWhy: string | undefined, opts: SteadyRssOptions): Promise<Outcome<SteadyRss>> {
   const missing = missingPrograms('nginx');
@@ -31,25 +52,31 @@ export async function steadyRss(ebpfWhy: string | undefined, opts: SteadyRssOpti
 }
 
 async function pacedAgainst(nginxPort: number, opts: SteadyRssOptions): Promise<SteadyRss> {
-  const espan = await startEspan(tracedChain('nginx'));
+  const config = tracedChain('nginx');
+  const espan = await startEspan(config);
   try {
     const idleRssKb = espan.rssKb();
     await sleep(500);
     log(`paced load at ${opts.rate} req/s for ${opts.seconds} s`);
-    const samples: number[] = [];
-    const sampler = setInterval(() => samples.push(espan.rssKb()), 1000);
+    const samples: RssSample[] = [];
+    const t0 = performance.now();
+    const sampler = setInterval(() => samples.push({ seconds: (performance.now() - t0) / 1000, kb: espan.rssKb() }), 1000);
     const cpu0 = espan.cpuMs();
     const load = await pacedHttp(nginxPort, '/index.html', { rate: opts.rate, seconds: opts.seconds, connections: CONNECTIONS });
     clearInterval(sampler);
     const espanCpuMs = espan.cpuMs() - cpu0;
-    const counts = await settledCounts(espan);
-    // steady state: the second half of the run, once the chain's windows and heaps have filled
-    const steady = samples.slice(Math.floor(samples.length / 2));
+    const holding = holdingMs(config);
+    const counts = await settledCounts(espan, { requests: load.answered, holdingMs: holding });
+    // steady state: once the chain's windows and heaps have filled (it held items for its holding time), at least the second half
+    const steadyFrom = Math.min(holding / 1000, opts.seconds / 2);
+    const steady = samples.filter((x) => x.seconds >= steadyFrom);
+    const kb = steady.map((x) => x.kb);
     return {
       reachedRate: load.sent / load.seconds,
       seconds: opts.seconds,
       connections: CONNECTIONS,
-      steadyRssKb: { median: median(steady), min: Math.min(...steady), max: Math.max(...steady), samples: steady.length },
+      steadyRssKb: { median: median(kb), min: Math.min(...kb), max: Math.max(...kb), samples: steady.length },
+      steadySlopeMbPerMinute: (slope(steady.map((x) => x.seconds), kb) * 60) / 1024,
       idleRssKb,
       espanCores: espanCpuMs / 1000 / load.seconds,
       completeness: completeness([counts], load.answered, load.seconds),

@@ -1,0 +1,90 @@
+/**
+ * The agent role traced as deployed: examples/agent.yaml's chain (ebpf →
+ * parse → thread_correlation → propagation → span_builder → batch → OTLP
+ * export) in one espan process, exporting to a linker in another (an `otlp`
+ * receiver → nop, so the linker's own work stays out of the figures).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parse, stringify } from 'yaml';
+import { projectRoot } from '../../core/project-root';
+import { freePort } from '../../test/helpers/servers';
+import { startEspan, type EspanProcess } from '../lib/espan-process';
+import type { LoadRun } from '../lib/measure';
+import { dropReasonsOf, holdingMs, movement, sum, waitSettled, type TracedRun } from './shared';
+
+const AGENT_YAML = 'examples/agent.yaml';
+
+interface PipelineYaml {
+  receivers: Record<string, unknown>;
+  exporters: Record<string, { endpoint?: string }>;
+  extensions?: unknown;
+  service: { extensions?: unknown; pipelines: { traces: { processors: string[]; exporters: string[] } } };
+}
+
+/**
+ * examples/agent.yaml tracing the processes named `comm` only (not the load
+ * generator, not the linker) and exporting to `endpoint`; without its
+ * health_check extension, whose fixed port would clash with other espans here.
+ */
+export function agentConfig(comm: string, endpoint: string): string {
+  const doc = parse(fs.readFileSync(path.join(projectRoot(), AGENT_YAML), 'utf8')) as PipelineYaml;
+  doc.receivers = { ebpf: { trace_all_processes: false, service_env_vars: [], include_comms: [comm] } };
+  for (const id of doc.service.pipelines.traces.exporters) doc.exporters[id].endpoint = endpoint;
+  delete doc.extensions;
+  delete doc.service.extensions;
+  return stringify(doc);
+}
+
+/** The agent's processors, as examples/agent.yaml lists them. */
+export function agentChain(): string[] {
+  return (parse(fs.readFileSync(path.join(projectRoot(), AGENT_YAML), 'utf8')) as PipelineYaml).service.pipelines.traces.processors;
+}
+
+function linkerConfig(port: number): string {
+  return `receivers:
+  otlp: {protocols: {grpc: {endpoint: "127.0.0.1:${port}"}, http: {endpoint: ""}}}
+exporters:
+  nop: {}
+service:
+  pipelines:
+    traces: {receivers: [otlp], exporters: [nop]}
+`;
+}
+
+/** One load while an espan agent traces the processes named `comm` and exports to an espan linker. */
+export async function tracedByAgent(comm: string, load: () => Promise<LoadRun>): Promise<TracedRun> {
+  const port = await freePort();
+  const linker = await startEspan(linkerConfig(port));
+  let agent: EspanProcess | undefined;
+  try {
+    const config = agentConfig(comm, `127.0.0.1:${port}`);
+    agent = await startEspan(config);
+    await sleep(500);
+    const agentCpu0 = agent.cpuMs();
+    const linkerCpu0 = linker.cpuMs();
+    const run = await load();
+    const spans = (): Promise<number> => linker.metric('espan_exporter_sent_items_total', { exporter: 'nop' });
+    const both = [agent, linker];
+    const moved = async (): Promise<string> => JSON.stringify(await Promise.all(both.map(movement)));
+    await waitSettled(async () => ({ counters: await moved(), spans: await spans() }), { requests: run.requests, holdingMs: holdingMs(config) });
+    // the export of the spans held when the load ended is part of the cost
+    const espanCpuMs = agent.cpuMs() - agentCpu0;
+    const linkerCpuMs = linker.cpuMs() - linkerCpu0;
+    const dropReasons = await dropReasonsOf(linker, await dropReasonsOf(agent));
+    return {
+      ...run,
+      espanCpuMs,
+      linkerCpuMs,
+      spans: await spans(),
+      records: await agent.metric('espan_ebpf_delivered_records_total'),
+      kernelDrops: await agent.metric('espan_ebpf_kernel_dropped_records_total'),
+      pipelineDrops: sum([...dropReasons.values()], (n) => n),
+      dropReasons,
+    };
+  } finally {
+    await agent?.stop();
+    await linker.stop();
+  }
+}
