@@ -250,7 +250,7 @@ export class ProtoWriter {
   }
 
   /**
-   * A KeyValue whose value is a string, a boolean or an integer in [0, 2^31),
+   * A KeyValue whose value is a string, a boolean or a non-negative safe integer,
    * when key and value are short ASCII: the common attribute, written in one go with its
    * lengths known up front. Returns false, having written nothing, otherwise.
    */
@@ -260,7 +260,7 @@ export class ProtoWriter {
     const isString = typeof value === 'string';
     if (isString) {
       if (value.length > SHORT_STRING) return false;
-    } else if (typeof value === 'number' && !(value >= 0 && value < 0x80000000 && value === Math.floor(value))) return false;
+    } else if (typeof value === 'number' && !(value >= 0 && value <= Number.MAX_SAFE_INTEGER && value === Math.floor(value))) return false;
     this.ensure(2 * SHORT_STRING + 16);
     const buf = this.buf;
     const start = this.pos;
@@ -290,6 +290,11 @@ export class ProtoWriter {
     } else {
       buf[p++] = ANY_INT;
       let v = value;
+      // above 2^31 bit operations would wrap: arithmetic until the rest fits
+      while (v > 0x7fffffff) {
+        buf[p++] = (v % 128) | 128;
+        v = Math.floor(v / 128);
+      }
       while (v > 127) {
         buf[p++] = (v & 127) | 128;
         v >>>= 7;
@@ -308,6 +313,19 @@ export class ProtoWriter {
     this.ensure(n);
     this.buf.set(from.subarray(start, end), this.pos);
     this.pos += n;
+  }
+
+  /** Bytes already in wire format, copied as they are. */
+  append(b: Uint8Array): void {
+    const n = b.length;
+    this.ensure(n);
+    this.buf.set(b, this.pos);
+    this.pos += n;
+  }
+
+  /** A copy (not a view: the buffer is reused) of what was written from `from` to the current position. */
+  copy(from: number): Uint8Array {
+    return new Uint8Array(this.buf.subarray(from, this.pos));
   }
 
   /** A length-delimited bytes field (written even when empty). */

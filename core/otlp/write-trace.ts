@@ -11,6 +11,7 @@
  */
 import type { AttributeValue, Attributes, InstrumentationScope, Resource, Span, SpanEvent, SpanLink } from '../signals';
 import { groupByResource, withSdkIdentity } from './group';
+import { KeyValueCache } from './key-value-cache';
 import { ProtoWriter, tagOf } from './proto-writer';
 import { receivedAttributes } from './read-trace';
 
@@ -123,19 +124,34 @@ function writeAnyValue(w: ProtoWriter, v: AttributeValue): void {
   }
 }
 
+function writeKeyValue(w: ProtoWriter, tag: number, key: string, v: AttributeValue): void {
+  const kv = w.begin(tag, SMALL);
+  w.string(KV_KEY, key);
+  const value = w.begin(KV_VALUE, SMALL);
+  writeAnyValue(w, v);
+  w.end(value);
+  w.end(kv);
+}
+
+const pairs = new KeyValueCache();
+
 /** Attributes as repeated KeyValue under `tag`; null and undefined values are left out. */
 export function writeKeyValues(w: ProtoWriter, tag: number, attrs: Attributes | undefined): void {
   if (!attrs) return;
   for (const key in attrs) {
     const v = attrs[key];
     if (v === undefined || v === null) continue;
-    if ((typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') && w.shortKeyValue(tag, key, v)) continue;
-    const kv = w.begin(tag, SMALL);
-    w.string(KV_KEY, key);
-    const value = w.begin(KV_VALUE, SMALL);
-    writeAnyValue(w, v);
-    w.end(value);
-    w.end(kv);
+    if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') {
+      const known = pairs.get(key, v);
+      if (known !== undefined) {
+        w.byte(tag);
+        w.append(known);
+        continue;
+      }
+      const at = w.pos + 1; // after the tag
+      if (!w.shortKeyValue(tag, key, v)) writeKeyValue(w, tag, key, v);
+      pairs.keep(w, at);
+    } else writeKeyValue(w, tag, key, v);
   }
 }
 

@@ -1,0 +1,96 @@
+/**
+ * Encoded KeyValue messages of attribute pairs seen before. Most of a span's
+ * attributes repeat from span to span (`network.transport: tcp`,
+ * `http.request.method: GET`, the host id, a server address); copying their
+ * bytes is several times cheaper than writing the key and the value again.
+ *
+ * A pair is kept as written (its length varint and body, without the field
+ * tag, so it serves under any tag), and only once the writer wrote it: the
+ * cache holds exactly the encoder's own output. Each key learns whether its
+ * values repeat: a key whose values fill its table with fewer hits than
+ * entries (sequence numbers, ids) stops being cached for a while, so unique
+ * values cost one lookup, not a copy into a table that is never read.
+ * Bounded in keys, values per key and bytes.
+ */
+import type { ProtoWriter } from './proto-writer';
+
+/** A primitive attribute value: the kinds whose pairs are cached. */
+export type CachedValue = string | number | boolean;
+
+const MAX_KEYS = 1024;
+const VALUES_PER_KEY = 256;
+/** pairs longer than this are written each time: long texts rarely repeat exactly */
+const MAX_PAIR_BYTES = 512;
+const MAX_BYTES = 4 * 1024 * 1024;
+/** uses a key whose values did not repeat waits before it is tried again */
+const PAUSE = 1 << 16;
+
+class KeyEntry {
+  /** encoded pairs by value; undefined while caching is paused for this key */
+  values: Map<CachedValue, Uint8Array> | undefined = new Map();
+  /** bytes held in `values` */
+  bytes = 0;
+  hits = 0;
+  paused = 0;
+}
+
+export class KeyValueCache {
+  private readonly byKey = new Map<string, KeyEntry>();
+  private bytes = 0;
+  /** the pair the last `get` missed, for `keep` */
+  private missedEntry: KeyEntry | undefined;
+  private missedValue: CachedValue = '';
+
+  /** The encoded pair, or undefined (the caller then writes it and calls `keep`). */
+  get(key: string, value: CachedValue): Uint8Array | undefined {
+    this.missedEntry = undefined;
+    let entry = this.byKey.get(key);
+    if (entry === undefined) {
+      if (this.byKey.size >= MAX_KEYS) return undefined;
+      entry = new KeyEntry();
+      this.byKey.set(key, entry);
+    }
+    const values = entry.values;
+    if (values === undefined) {
+      if (--entry.paused <= 0) entry.values = new Map();
+      return undefined;
+    }
+    const encoded = values.get(value);
+    if (encoded !== undefined) {
+      entry.hits++;
+      return encoded;
+    }
+    this.missedEntry = entry;
+    this.missedValue = value;
+    return undefined;
+  }
+
+  /** Keeps w's bytes from `from` to its position as the encoding of the pair the last `get` missed. */
+  keep(w: ProtoWriter, from: number): void {
+    const entry = this.missedEntry;
+    if (entry === undefined || entry.values === undefined) return;
+    this.missedEntry = undefined;
+    const n = w.pos - from;
+    if (n > MAX_PAIR_BYTES) return;
+    const values = entry.values;
+    if (values.size >= VALUES_PER_KEY) {
+      // a full table: start afresh if its values repeated, else stop trying for a while
+      if (entry.hits < values.size) {
+        entry.values = undefined;
+        entry.paused = PAUSE;
+      } else values.clear();
+      this.bytes -= entry.bytes;
+      entry.bytes = 0;
+      entry.hits = 0;
+      return;
+    }
+    if (this.bytes + n > MAX_BYTES) {
+      this.byKey.clear();
+      this.bytes = 0;
+      return;
+    }
+    values.set(this.missedValue, w.copy(from));
+    entry.bytes += n;
+    this.bytes += n;
+  }
+}
