@@ -363,6 +363,10 @@ export class RecordView implements NetworkRecord {
   get host(): HostInfo {
     return this.batch.host;
   }
+  /** The record's network_data bytes (meta, then the captured payload) where they lie in the batch: a view. */
+  get bytes(): Uint8Array {
+    return this.batch.buf.subarray(this.at, this.at + META_SIZE + this.actSize);
+  }
 }
 
 /** Why the `length` bytes at `at` cannot be a record, or undefined when they can. */

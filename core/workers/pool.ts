@@ -219,8 +219,9 @@ export class StageWorkers implements Processor<NetworkRecord, Span> {
 }
 
 /** The worker's script: compiled JavaScript, or the TypeScript source through tsx when running from sources (tests). */
-function workerEntry(): { file: string; execArgv: string[] } {
+function workerEntry(): { file: string; execArgv?: string[] } {
   const js = path.join(__dirname, 'worker.js');
-  if (fs.existsSync(js)) return { file: js, execArgv: [] };
-  return { file: path.join(__dirname, 'worker.ts'), execArgv: ['--require', require.resolve('tsx/cjs')] };
+  // Node's own flags (--cpu-prof, --max-old-space-size) reach the workers too.
+  if (fs.existsSync(js)) return { file: js };
+  return { file: path.join(__dirname, 'worker.ts'), execArgv: [...process.execArgv, '--require', require.resolve('tsx/cjs')] };
 }

@@ -5,7 +5,7 @@
  * every record of a process, and of each connection it owns, reaches the same
  * worker in the order the receiver gave them.
  */
-import { encodedSize, encodeRecord, DecodeCache, RecordView, type RecordBatch } from '../records/network-data';
+import { encodedSize, encodeRecord, DecodeCache, META_SIZE, RecordView, type RecordBatch } from '../records/network-data';
 import { fmix32 } from '../hash';
 import type { HostInfo, NetworkRecord } from '../signals';
 
@@ -26,6 +26,11 @@ export function shardOf(pid: number, shards: number): number {
   return (fmix32(pid) >>> 0) % shards;
 }
 
+/** Bytes a record takes on the way: a record read in place is not asked for its payload view. */
+function sizeOf(r: NetworkRecord): number {
+  return r instanceof RecordView ? META_SIZE + r.actSize : encodedSize(r);
+}
+
 /** Splits a batch into one part per shard (empty parts included); the parts' buffers can be transferred. */
 export function splitRecords(records: readonly NetworkRecord[], shards: number): RecordsPart[] {
   const shardOfRecord = new Uint16Array(records.length);
@@ -34,7 +39,7 @@ export function splitRecords(records: readonly NetworkRecord[], shards: number):
   for (let i = 0; i < records.length; i++) {
     const s = shardOf(records[i].pid, shards);
     shardOfRecord[i] = s;
-    sizes[s] += encodedSize(records[i]);
+    sizes[s] += sizeOf(records[i]);
     counts[s]++;
   }
   const parts: RecordsPart[] = [];
@@ -54,7 +59,14 @@ export function splitRecords(records: readonly NetworkRecord[], shards: number):
       part.hosts.push(r.host);
       part.hostStarts.push(n[s]);
     }
-    written[s] += encodeRecord(r, bufs[s], written[s]);
+    // A record read in place is copied as it lies; a decoded one is encoded again.
+    if (r instanceof RecordView) {
+      const bytes = r.bytes;
+      bufs[s].set(bytes, written[s]);
+      written[s] += bytes.length;
+    } else {
+      written[s] += encodeRecord(r, bufs[s], written[s]);
+    }
     part.ends[n[s]++] = written[s];
   }
   return parts;

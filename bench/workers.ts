@@ -1,0 +1,137 @@
+/**
+ * The record-local stages on worker threads (service.pipelines.<id>.workers)
+ * against the main thread alone: replays a capture through a chain, each run
+ * in a fresh process, alternating the worker counts, and prints the medians
+ * of spans per second (wall, start to shutdown) and CPU per span (every
+ * thread of the process, and the main thread alone).
+ *
+ *   node dist/bench/workers.js FILE [--chain agent|all-in-one] [--workers 0,2] [--runs 3] [--digest]
+ *
+ * --digest also replays each worker count into the file exporter and prints
+ * the digest of its spans as bench/fingerprint.ts does (they must agree).
+ */
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parseConfig } from '../core/config/load';
+import { Service } from '../core/service';
+import { memoryLogger } from '../core/telemetry/logger';
+import { defaultRegistry } from '../registry';
+import { cpuMsOf, median } from './lib/measure';
+import { flag, numberOption, option } from './lib/options';
+
+const CHAINS: Record<string, string[]> = {
+  agent: ['parse', 'thread_correlation', 'propagation', 'span_builder', 'batch'],
+  'all-in-one': ['parse', 'thread_correlation', 'propagation', 'span_builder', 'linking', 'tail_sampling'],
+};
+
+interface RunResult {
+  workers: number;
+  spans: number;
+  wallS: number;
+  cpuMs: number;
+  mainCpuMs: number;
+  digest?: string;
+}
+
+function yaml(file: string, chain: string[], workers: number, out?: string): string {
+  return `receivers: {replay: {path: ${JSON.stringify(path.resolve(file))}}}
+processors:
+  parse: {}
+  thread_correlation: {}
+  propagation: {}
+  span_builder: {}
+  linking: {}
+  tail_sampling: {decision_wait: 1s, policies: [{name: all, type: always_sample}]}
+  batch: {}
+exporters: {${out ? `file: {path: ${JSON.stringify(out)}}` : 'nop: {}'}}
+service:
+  telemetry: {metrics: {level: none}}
+  pipelines: {traces: {receivers: [replay], processors: [${chain.join(', ')}], exporters: [${out ? 'file' : 'nop'}], workers: ${workers}}}
+`;
+}
+
+/** One run in this process: what the child prints. */
+async function one(file: string, chain: string[], workers: number, digest: boolean): Promise<RunResult> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'espan-workers-'));
+  const out = digest ? path.join(dir, 'spans.json') : undefined;
+  try {
+    const svc = new Service(parseConfig(yaml(file, chain, workers, out), 'workers.yaml', defaultRegistry(), {}), { logger: memoryLogger() });
+    const cpu0 = process.cpuUsage();
+    const main0 = cpuMsOf(`/proc/self/task/${process.pid}/stat`);
+    const t0 = performance.now();
+    await svc.start();
+    await svc.receiversFinished();
+    const report = await svc.shutdown();
+    const wallS = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    if (report.failures.length) throw new Error(report.failures.join('; '));
+    const spans = await svc.metrics.total('espan_processor_outgoing_items_total', { processor: 'span_builder' });
+    const result: RunResult = { workers, spans, wallS, cpuMs: (cpu.user + cpu.system) / 1000, mainCpuMs: cpuMsOf(`/proc/self/task/${process.pid}/stat`) - main0 };
+    if (out) result.digest = digestOf(fs.readFileSync(out, 'utf8'));
+    return result;
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** bench/fingerprint.ts's digest: sorted canonical lines of every exported span. */
+function digestOf(otlpJsonLines: string): string {
+  const sorted = (attrs: Array<{ key: string }> = []) => JSON.stringify([...attrs].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)));
+  const lines: string[] = [];
+  for (const request of otlpJsonLines.split('\n').filter((l) => l.trim())) {
+    for (const rs of JSON.parse(request).resourceSpans) {
+      for (const ss of rs.scopeSpans) {
+        for (const s of ss.spans) {
+          lines.push([s.traceId, s.spanId, s.parentSpanId ?? '', s.name, s.kind ?? 0, s.startTimeUnixNano, s.endTimeUnixNano, JSON.stringify(s.status ?? {}), sorted(s.attributes), sorted(rs.resource?.attributes)].join(' '));
+        }
+      }
+    }
+  }
+  lines.sort();
+  return `${lines.length} spans, digest ${createHash('sha256').update(lines.join('\n')).digest('hex').slice(0, 16)}`;
+}
+
+function child(args: string[]): RunResult {
+  return JSON.parse(execFileSync(process.execPath, [__filename, ...args], { encoding: 'utf8', maxBuffer: 1 << 20 })) as RunResult;
+}
+
+async function main(): Promise<void> {
+  const file = process.argv[2];
+  const chainName = option('chain') ?? 'agent';
+  const chain = CHAINS[chainName];
+  if (!file || !chain) throw new Error(`usage: workers FILE [--chain ${Object.keys(CHAINS).join('|')}] [--workers 0,2] [--runs 3] [--digest]`);
+  const single = option('one');
+  if (single !== undefined) {
+    process.stdout.write(JSON.stringify(await one(file, chain, Number(single), flag('digest'))));
+    return;
+  }
+  const counts = (option('workers') ?? '0,2').split(',').map(Number);
+  const runs = numberOption('runs', 3);
+  const results = new Map<number, RunResult[]>(counts.map((n) => [n, []]));
+  for (let r = 0; r < runs; r++) for (const n of counts) results.get(n)!.push(child([file, '--chain', chainName, '--one', String(n)]));
+  console.log(`${chainName} chain, ${path.basename(file)}, ${os.cpus().length} cores, median of ${runs} runs each (alternated)`);
+  console.log('workers   spans   spans/s (wall)   CPU µs/span (all threads)   main thread µs/span');
+  for (const n of counts) {
+    const rs = results.get(n)!;
+    const spans = rs[0].spans;
+    const line = [
+      String(n).padStart(7),
+      String(spans).padStart(7),
+      Math.round(median(rs.map((x) => x.spans / x.wallS))).toString().padStart(16),
+      median(rs.map((x) => (x.cpuMs * 1000) / x.spans)).toFixed(1).padStart(27),
+      median(rs.map((x) => (x.mainCpuMs * 1000) / x.spans)).toFixed(1).padStart(21),
+    ];
+    console.log(line.join(' '));
+  }
+  if (flag('digest')) {
+    for (const n of counts) console.log(`workers ${n}: ${child([file, '--chain', chainName, '--one', String(n), '--digest']).digest}`);
+  }
+}
+
+main().catch((e) => {
+  console.error(e instanceof Error ? e.message : e);
+  process.exitCode = 1;
+});
