@@ -221,14 +221,17 @@ function commText(buf: Uint8Array, at: number): string {
 export class DecodeCache {
   private readonly conns = new Map<number, { sk0: number; sk1: number; ktime: number; connId: string; saddr: string; daddr: string; meta: number }>();
   private readonly comms = new Map<number, { w0: number; w1: number; w2: number; w3: number; comm: string }>();
+  /** IPv4 address text by address: a host talks to few addresses over many connections */
+  private readonly ipv4 = new Map<number, string>();
 
   constructor(private readonly limit = 65536) {}
 
+  // Words are read signed: map keys and compares stay small integers, never boxed numbers.
   connection(buf: Buffer, dv: DataView, at: number, isV6: boolean, connMeta: number): { connId: string; saddr: string; daddr: string } {
-    const sk0 = dv.getUint32(at + SK, true);
-    const sk1 = dv.getUint32(at + SK + 4, true);
-    const ktime = dv.getUint32(at + KTIME, true);
-    const prandom = dv.getUint32(at + PRANDOM, true);
+    const sk0 = dv.getInt32(at + SK, true);
+    const sk1 = dv.getInt32(at + SK + 4, true);
+    const ktime = dv.getInt32(at + KTIME, true);
+    const prandom = dv.getInt32(at + PRANDOM, true);
     const hit = this.conns.get(prandom);
     if (hit && hit.sk0 === sk0 && hit.sk1 === sk1 && hit.ktime === ktime && hit.meta === connMeta) return hit;
     if (this.conns.size >= this.limit) this.conns.clear();
@@ -238,19 +241,30 @@ export class DecodeCache {
       ktime,
       meta: connMeta,
       connId: buf.toString('hex', at + CONN_ID, at + CONN_ID + CONN_ID_SIZE),
-      saddr: addressText(buf, at + SADDR, isV6),
-      daddr: addressText(buf, at + DADDR, isV6),
+      saddr: isV6 ? ipv6Text(buf, at + SADDR) : this.ipv4Text(buf, dv, at + SADDR + 12),
+      daddr: isV6 ? ipv6Text(buf, at + DADDR) : this.ipv4Text(buf, dv, at + DADDR + 12),
     };
     this.conns.set(prandom, made);
     return made;
   }
 
+  private ipv4Text(buf: Buffer, dv: DataView, at: number): string {
+    const addr = dv.getInt32(at, true);
+    let text = this.ipv4.get(addr);
+    if (text === undefined) {
+      if (this.ipv4.size >= this.limit) this.ipv4.clear();
+      text = ipv4Text(buf, at);
+      this.ipv4.set(addr, text);
+    }
+    return text;
+  }
+
   comm(buf: Buffer, dv: DataView, at: number, tid: number): string {
     // the 16 bytes of comm as four words
-    const w0 = dv.getUint32(at + COMM, true);
-    const w1 = dv.getUint32(at + COMM + 4, true);
-    const w2 = dv.getUint32(at + COMM + 8, true);
-    const w3 = dv.getUint32(at + COMM + 12, true);
+    const w0 = dv.getInt32(at + COMM, true);
+    const w1 = dv.getInt32(at + COMM + 4, true);
+    const w2 = dv.getInt32(at + COMM + 8, true);
+    const w3 = dv.getInt32(at + COMM + 12, true);
     const hit = this.comms.get(tid);
     if (hit && hit.w0 === w0 && hit.w1 === w1 && hit.w2 === w2 && hit.w3 === w3) return hit.comm;
     if (this.comms.size >= this.limit) this.comms.clear();

@@ -15,6 +15,7 @@ import { Dir, type ProtocolSession } from './decoder';
 import { detect } from './detect';
 import { HttpSession } from './http/session';
 import { MysqlSession, type MysqlOptions } from './mysql/session';
+import { SqlSummaries } from './mysql/sql-summaries';
 import { RedisSession, type RedisOptions } from './redis/session';
 import type { SessionSink } from './session-base';
 import { DirectionStream } from './stream';
@@ -78,6 +79,7 @@ type Tally = Map<string, number>;
 export class ParseEngine implements StatefulEngine<NetworkRecord, L7Message> {
   private readonly conns = new Map<string, Connection>();
   private readonly enabled: ReadonlySet<Protocol>;
+  private readonly sqlSummaries: SqlSummaries;
   private out: L7Message[] = [];
   private tally: Tally = new Map();
   private undetected = 0;
@@ -87,6 +89,7 @@ export class ParseEngine implements StatefulEngine<NetworkRecord, L7Message> {
     private readonly counters: ParseCounters = NO_COUNTERS,
   ) {
     this.enabled = new Set(settings.protocols);
+    this.sqlSummaries = new SqlSummaries(settings.mysql.maxSqlLength, settings.mysql.keepRawSql);
   }
 
   get connectionCount(): number {
@@ -226,7 +229,7 @@ export class ParseEngine implements StatefulEngine<NetworkRecord, L7Message> {
     const opts = { maxPendingRequests: this.settings.maxPendingRequests };
     if (p === 'http') return new HttpSession(role, sink, opts);
     if (p === 'redis') return new RedisSession(role, sink, opts, this.settings.redis);
-    return new MysqlSession(role, sink, opts, this.settings.mysql);
+    return new MysqlSession(role, sink, opts, this.settings.mysql, this.sqlSummaries);
   }
 
   private readonly sinks = new Map<Protocol, SessionSink>();

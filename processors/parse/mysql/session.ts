@@ -5,7 +5,7 @@
  * definitions and rows, prepare replies, several results when the server says
  * more exist), and remembers prepared statements (id → SQL), bounded.
  */
-import { sanitizeSql, type SqlSummary } from '../../../core/redaction';
+import type { SqlSummary } from '../../../core/redaction';
 import type { MysqlFields, NetworkRecord } from '../../../core/signals';
 import { Dir, INVALID, NEED_MORE, step, utf8, type Position, type ProtocolSession, type StepResult } from '../decoder';
 import { makeMessage, RequestQueue, type SessionOptions, type SessionSink } from '../session-base';
@@ -27,6 +27,7 @@ import {
   parsePrepareOk,
   u32,
 } from './parser';
+import type { SqlSummaries } from './sql-summaries';
 
 export interface MysqlOptions {
   /** keep SQL literals instead of replacing them with `?` */
@@ -77,6 +78,7 @@ export class MysqlSession implements ProtocolSession {
     private readonly sink: SessionSink,
     opts: SessionOptions,
     private readonly mysql: MysqlOptions,
+    private readonly summaries: SqlSummaries,
   ) {
     this.queue = new RequestQueue(opts.maxPendingRequests, (r) => {
       sink.count('evicted_request');
@@ -127,7 +129,7 @@ export class MysqlSession implements ProtocolSession {
     const body = at + 5;
     const stop = at + present;
     if (code === Cmd.QUERY || code === Cmd.STMT_PREPARE) {
-      value.sql = this.summarise(utf8(buf, body, Math.min(stop, body + 4 * this.mysql.maxSqlLength)));
+      value.sql = this.summaries.of(utf8(buf, body, Math.min(stop, body + 4 * this.mysql.maxSqlLength)));
       this.describe(fields, value.sql);
     } else if ((code === Cmd.STMT_EXECUTE || code === Cmd.STMT_CLOSE || code === Cmd.STMT_RESET || code === Cmd.STMT_FETCH) && stop - body >= 4) {
       fields.statementId = u32(buf, body);
@@ -138,10 +140,6 @@ export class MysqlSession implements ProtocolSession {
     }
     this.requestContinues = h.length === MAX_PACKET;
     return step(present, whole - present, true, !this.requestContinues, value);
-  }
-
-  private summarise(sql: string): SqlSummary {
-    return sanitizeSql(sql, this.mysql.maxSqlLength, this.mysql.keepRawSql);
   }
 
   private describe(f: MysqlFields, s: SqlSummary): void {
