@@ -1,26 +1,33 @@
 /**
  * The end-to-end benchmark table, measured in one run on this machine:
  *
- *   npm run bench:table      (node --import tsx bench/table.ts [--rounds 2] [--duration 5] [--only overhead,replay,rss])
+ *   npm run bench:table      (node dist/bench/table.js [--rounds 2] [--duration 5] [--only overhead,agent,replay,stages,rss] …, bench/README.md)
  *
  * 1. capture overhead (table/overhead.ts): nginx under wrk and redis-server
- *    under redis-benchmark, untraced and traced by espan running the full chain
- *    (ebpf → parse → thread_correlation → propagation → espan → linking →
- *    tail_sampling → nop) as its own process, rounds interleaved;
+ *    under redis-benchmark, untraced and traced by espan running the full
+ *    chain (ebpf → parse → thread_correlation → propagation → span_builder →
+ *    linking → tail_sampling → nop) as its own process, rounds interleaved;
  *    traced/untraced ratio of throughput and of CPU per request (the server,
  *    the load generator and, when traced, espan);
- * 2. full-pipeline throughput on one core (table/replay-throughput.ts): a
+ * 2. the agent role (table/agent-role.ts), traced in the same rounds:
+ *    examples/agent.yaml's chain exporting to a linker process; the agent's
+ *    CPU per request and the total CPU-per-request increase, next to 1's;
+ * 3. full-pipeline throughput on one core (table/replay-throughput.ts): a
  *    capture recorded from the demo system replayed through parse → … →
  *    tail_sampling → nop, records/s, spans/s;
- * 3. espan's RSS at a steady 10k req/s (table/steady-rss.ts; paced, against
- *    nginx: the demo's Python front service serves far less on two cores);
- * 4. span completeness (spans exported / requests answered) and drops
+ * 4. what each stage costs on one core (table/stages.ts): CPU per record,
+ *    message and span of growing prefixes of the chain, from a capture;
+ * 5. espan's RSS at a steady 10k req/s and its slope (table/steady-rss.ts;
+ *    paced, against nginx: the demo's Python front service serves far less
+ *    on two cores);
+ * 6. span completeness (spans exported / requests answered) and drops
  *    (kernel + pipeline) at each load, the highest being wrk's and redis-benchmark's.
  *
- * --only runs some of them: overhead (1 and its completeness), replay (2), rss
- * (3 and its completeness). Prints progress to stderr and the Markdown table
- * (table/render.ts), with the machine, to stdout. Where eBPF or a server is
- * missing the row says why and the rest goes on.
+ * --only runs some of them: overhead (1 and its completeness), agent (2 and
+ * its completeness), replay (3), stages (4), rss (5 and its completeness).
+ * Prints progress to stderr and the Markdown table (table/render.ts), with
+ * the machine, to stdout. Where eBPF or a server is missing the row says why
+ * and the rest goes on.
  */
 import * as path from 'node:path';
 import { projectRoot } from '../core/project-root';
@@ -47,7 +54,7 @@ const overheadOptions = {
   redisRequests: numberOption('redis-requests', 100_000),
 };
 const replayOptions = { recordSeconds: numberOption('record-seconds', 8), runs: 3 };
-const stagesOptions = { file: option('stages-file') ?? path.join(projectRoot(), COMMITTED_CAPTURE), runs: numberOption('stages-runs', 5) };
+const stagesOptions = { file: option('stages-file') ?? path.join(projectRoot(), COMMITTED_CAPTURE), runs: numberOption('stages-runs', 3) };
 const steadyRssOptions = { rate: numberOption('rate', 10_000), seconds: numberOption('paced-seconds', 20) };
 
 /** Why the eBPF rows cannot be measured here, or undefined. */

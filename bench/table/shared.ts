@@ -96,15 +96,15 @@ export async function waitSettled(progress: () => Promise<{ counters: string; sp
   const deadline = Date.now() + quietEnough + SETTLE_BACKLOG_MS;
   let last = '';
   let lastMoved = Date.now();
-  for (;;) {
+  while (Date.now() < deadline) {
     await sleep(SETTLE_POLL_MS);
     const now = await progress();
     if (now.counters !== last) {
       last = now.counters;
       lastMoved = Date.now();
-      continue;
+    } else if (now.spans >= s.requests || Date.now() - lastMoved > quietEnough) {
+      return;
     }
-    if (now.spans >= s.requests || Date.now() - lastMoved > quietEnough || Date.now() > deadline) return;
   }
 }
 
