@@ -5,7 +5,13 @@
  * of spans per second (wall, start to shutdown) and CPU per span (every
  * thread of the process, and the main thread alone).
  *
- *   node dist/bench/workers.js FILE [--chain agent|all-in-one] [--workers 0,2] [--runs 3] [--digest]
+ *   node dist/bench/workers.js FILE [--chain agent|all-in-one] [--workers 0,2] [--runs 3] [--copies K] [--digest]
+ *
+ * Each worker loads and compiles the stages anew, a fixed cost that a
+ * capture of a few seconds does not amortise: --copies K replays K copies of
+ * the capture one after the other, each copy's processes, threads,
+ * connections and sequence numbers made distinct and its times shifted past
+ * the previous copy's (and past linking's windows).
  *
  * --digest also replays each worker count into the file exporter and prints
  * the digest of its spans as bench/fingerprint.ts does (they must agree).
@@ -15,7 +21,9 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { CaptureWriter, readCapture } from '../core/capture/format';
 import { parseConfig } from '../core/config/load';
+import { copyRecord } from '../core/records/network-data';
 import { Service } from '../core/service';
 import { memoryLogger } from '../core/telemetry/logger';
 import { defaultRegistry } from '../registry';
@@ -94,12 +102,38 @@ function digestOf(otlpJsonLines: string): string {
   return `${lines.length} spans, digest ${createHash('sha256').update(lines.join('\n')).digest('hex').slice(0, 16)}`;
 }
 
+/** K copies of a capture back to back, as distinct processes and connections: a longer run of the same traffic. */
+async function copies(file: string, k: number, out: string): Promise<void> {
+  let first = Infinity;
+  let last = 0;
+  for await (const batch of readCapture(file)) for (const r of batch) (first = Math.min(first, r.ts)), (last = Math.max(last, r.tsTail));
+  const shift = last - first + 60e9;
+  const writer = new CaptureWriter(out, 'bench/workers');
+  for (let c = 0; c < k; c++) {
+    for await (const batch of readCapture(file)) {
+      writer.write(
+        batch.map((r) => ({
+          ...copyRecord(r),
+          ts: r.ts + c * shift,
+          tsTail: r.tsTail + c * shift,
+          pid: r.pid + c * 100_000,
+          tid: r.tid + c * 100_000,
+          // uni_id's last word (prandom) names the connection apart
+          connId: r.connId.slice(0, 24) + ((parseInt(r.connId.slice(24), 16) ^ c) >>> 0).toString(16).padStart(8, '0'),
+          tcpSeq: (r.tcpSeq + c * 7919) >>> 0,
+        })),
+      );
+    }
+  }
+  writer.close();
+}
+
 function child(args: string[]): RunResult {
   return JSON.parse(execFileSync(process.execPath, [__filename, ...args], { encoding: 'utf8', maxBuffer: 1 << 20 })) as RunResult;
 }
 
 async function main(): Promise<void> {
-  const file = process.argv[2];
+  let file = process.argv[2];
   const chainName = option('chain') ?? 'agent';
   const chain = CHAINS[chainName];
   if (!file || !chain) throw new Error(`usage: workers FILE [--chain ${Object.keys(CHAINS).join('|')}] [--workers 0,2] [--runs 3] [--digest]`);
@@ -107,6 +141,14 @@ async function main(): Promise<void> {
   if (single !== undefined) {
     process.stdout.write(JSON.stringify(await one(file, chain, Number(single), flag('digest'))));
     return;
+  }
+  const original = file;
+  const k = numberOption('copies', 1);
+  if (k > 1) {
+    const copy = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'espan-workers-')), `${path.basename(file, '.espcap')}-x${k}.espcap`);
+    await copies(file, k, copy);
+    process.on('exit', () => fs.rmSync(path.dirname(copy), { recursive: true, force: true }));
+    file = copy;
   }
   const counts = (option('workers') ?? '0,2').split(',').map(Number);
   const runs = numberOption('runs', 3);
@@ -127,7 +169,8 @@ async function main(): Promise<void> {
     console.log(line.join(' '));
   }
   if (flag('digest')) {
-    for (const n of counts) console.log(`workers ${n}: ${child([file, '--chain', chainName, '--one', String(n), '--digest']).digest}`);
+    // of the capture as given: its digest is the one bench/fingerprint.ts prints
+    for (const n of counts) console.log(`workers ${n}: ${child([original, '--chain', chainName, '--one', String(n), '--digest']).digest}`);
   }
 }
 
