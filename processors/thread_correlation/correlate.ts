@@ -16,7 +16,7 @@ import { asyncScheduler, type OperatorFunction, type SchedulerLike } from 'rxjs'
 import { Queue } from '../../core/collections/queue';
 import { statefulOperator, type StatefulEngine } from '../../core/stateful-operator';
 import type { L7Message } from '../../core/signals';
-import { ThreadTimelines, type CallResult, type TimelineOptions } from './timeline';
+import { CALL_RESULTS, ThreadTimelines, type CallResult, type TimelineOptions } from './timeline';
 
 export interface CorrelateOptions {
   waitMs: number;
@@ -35,17 +35,18 @@ export interface CorrelateCounters {
 
 const NO_COUNTERS: CorrelateCounters = { call: () => {}, evicted: () => {}, timelines: () => {} };
 
-interface Pending {
-  message: L7Message;
-  /** scheduler time when it arrived */
-  arrivedMs: number;
+/** A host's data clock: the latest message end seen, and when its scopes were last pruned by it. */
+interface HostClock {
+  watermark: number;
+  lastPruned: number;
 }
 
 export class ThreadCorrelator implements StatefulEngine<L7Message, L7Message> {
   private readonly timelines: ThreadTimelines;
-  private readonly pending = new Queue<Pending>();
-  private readonly watermarks = new Map<string, number>();
-  private readonly lastPruned = new Map<string, number>();
+  /** held calls, and the scheduler time each arrived (side by side: no object per call) */
+  private readonly pending = new Queue<L7Message>();
+  private readonly pendingArrivedMs = new Queue<number>();
+  private readonly clocks = new Map<string, HostClock>();
   private reportedEvictions = 0;
   private readonly waitNs: number;
 
@@ -68,17 +69,26 @@ export class ThreadCorrelator implements StatefulEngine<L7Message, L7Message> {
   add(batch: readonly L7Message[], nowMs: number): L7Message[] {
     const out: L7Message[] = [];
     // Servers first: a call in this batch may belong to a request in the same batch.
+    let clock: HostClock | undefined;
+    let clockHost: string | undefined;
     for (const m of batch) {
       const end = m.respEnd ?? m.reqEnd;
-      const w = this.watermarks.get(m.host.hostId);
-      if (w === undefined || end > w) this.watermarks.set(m.host.hostId, end);
+      // messages of one host come in runs: look its clock up again only when the host changes
+      if (m.host.hostId !== clockHost) {
+        clockHost = m.host.hostId;
+        clock = this.clockOf(clockHost);
+      }
+      if (end > clock!.watermark) clock!.watermark = end;
       if (m.role === 'server') {
         this.timelines.addServer(m);
         out.push(m);
       }
     }
     for (const m of batch) {
-      if (m.role === 'client') this.pending.push({ message: m, arrivedMs: nowMs });
+      if (m.role === 'client') {
+        this.pending.push(m);
+        this.pendingArrivedMs.push(nowMs);
+      }
     }
     this.release(nowMs, false, out);
     this.pruneByDataTime();
@@ -87,32 +97,32 @@ export class ThreadCorrelator implements StatefulEngine<L7Message, L7Message> {
 
   /** Decides the calls that have waited long enough (all of them when `all`). */
   release(nowMs: number, all: boolean, out: L7Message[] = []): L7Message[] {
-    const counts: Partial<Record<CallResult, number>> = {};
+    const counts: Record<CallResult, number> = { linked: 0, ambiguous: 0, no_scope: 0, no_task: 0 };
     const over = this.pending.size - this.opts.maxPending;
     let forced = over > 0 ? over : 0;
     while (this.pending.size > 0) {
-      const p = this.pending.peek()!;
-      const m = p.message;
+      const m = this.pending.peek()!;
       const ready =
         all ||
         forced > 0 ||
-        nowMs - p.arrivedMs >= this.opts.waitMs ||
-        (this.watermarks.get(m.host.hostId) ?? -Infinity) >= m.reqStart + this.waitNs;
+        nowMs - this.pendingArrivedMs.peek()! >= this.opts.waitMs ||
+        (this.clocks.get(m.host.hostId)?.watermark ?? -Infinity) >= m.reqStart + this.waitNs;
       if (!ready) break;
       if (forced > 0) forced--;
       const r = this.timelines.linkClient(m);
-      counts[r] = (counts[r] ?? 0) + 1;
+      counts[r]++;
       out.push(m);
       this.pending.shift();
+      this.pendingArrivedMs.shift();
     }
-    for (const [r, n] of Object.entries(counts)) this.counters.call(r as CallResult, n);
+    for (const r of CALL_RESULTS) if (counts[r]) this.counters.call(r, counts[r]);
     return out;
   }
 
   /** Wall-clock tick: decide calls held too long, forget old scopes. */
   tick(nowMs: number): L7Message[] {
     const out = this.release(nowMs, false);
-    for (const [host, w] of this.watermarks) this.timelines.prune(host, w - 3 * this.waitNs);
+    for (const [host, c] of this.clocks) this.timelines.prune(host, c.watermark - 3 * this.waitNs);
     this.report();
     return out;
   }
@@ -131,12 +141,17 @@ export class ThreadCorrelator implements StatefulEngine<L7Message, L7Message> {
     return this.timelines.stats();
   }
 
+  private clockOf(hostId: string): HostClock {
+    let c = this.clocks.get(hostId);
+    if (!c) this.clocks.set(hostId, (c = { watermark: -Infinity, lastPruned: -Infinity }));
+    return c;
+  }
+
   private pruneByDataTime(): void {
-    for (const [host, w] of this.watermarks) {
-      const last = this.lastPruned.get(host) ?? -Infinity;
-      if (w - last < this.waitNs) continue;
-      this.lastPruned.set(host, w);
-      this.timelines.prune(host, w - 3 * this.waitNs);
+    for (const [host, c] of this.clocks) {
+      if (c.watermark - c.lastPruned < this.waitNs) continue;
+      c.lastPruned = c.watermark;
+      this.timelines.prune(host, c.watermark - 3 * this.waitNs);
     }
   }
 

@@ -11,8 +11,11 @@
 import { ConnMeta } from '../../core/records/network-data';
 import type { L7Message } from '../../core/signals';
 import { threadTraceIdOf } from '../../core/message-ids';
+import { HostThreads, type ThreadTimeline } from './host-threads';
+import { ScopeList, type Scope } from './scopes';
 
-export type CallResult = 'linked' | 'ambiguous' | 'no_scope' | 'no_task';
+export const CALL_RESULTS = ['linked', 'ambiguous', 'no_scope', 'no_task'] as const;
+export type CallResult = (typeof CALL_RESULTS)[number];
 
 export interface TimelineOptions {
   /** ns a scope is kept after its end (data time) */
@@ -23,34 +26,14 @@ export interface TimelineOptions {
   maxScopesPerThread: number;
 }
 
-interface Scope {
-  start: number;
-  end: number;
-  threadTraceId: string;
-  /** false when it overlapped another scope or its response was written by another thread */
-  linkable: boolean;
-}
-
-interface ThreadTimeline {
-  /** by start time */
-  scopes: Scope[];
-  /** data-time span in which the thread was seen with overlapping scopes; from > to when never */
-  multiplexedFrom: number;
-  multiplexedTo: number;
-  /** longest scope held: bounds how far back a scope overlapping a time can start */
-  maxDuration: number;
-}
-
-/** Index of the first scope starting after `t`. */
-function upperBound(scopes: readonly Scope[], t: number): number {
-  let lo = 0;
-  let hi = scopes.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (scopes[mid].start <= t) lo = mid + 1;
-    else hi = mid;
+/** Two scopes of one thread that overlap make both unlinkable and the thread multiplexed over their union. */
+function markOverlap(t: ThreadTimeline, scope: Scope, other: Scope): void {
+  if (scope.start <= other.end && other.start <= scope.end) {
+    scope.linkable = false;
+    other.linkable = false;
+    t.multiplexedFrom = Math.min(t.multiplexedFrom, scope.start, other.start);
+    t.multiplexedTo = Math.max(t.multiplexedTo, scope.end, other.end);
   }
-  return lo;
 }
 
 export interface TimelineStats {
@@ -70,8 +53,8 @@ function threadKey(m: L7Message): number {
 }
 
 export class ThreadTimelines {
-  /** host id → thread key → timeline; number keys: building string keys cost more than the rest */
-  private readonly hosts = new Map<string, Map<number, ThreadTimeline>>();
+  /** host id → its threads by thread key; number keys: building string keys cost more than the rest */
+  private readonly hosts = new Map<string, HostThreads>();
   private threadCount = 0;
   private scopeCount = 0;
   private evicted = 0;
@@ -84,17 +67,15 @@ export class ThreadTimelines {
     m.threadTraceId = threadTraceIdOf(m);
     const key = threadKey(m);
     let threads = this.hosts.get(m.host.hostId);
-    if (!threads) this.hosts.set(m.host.hostId, (threads = new Map()));
+    if (!threads) this.hosts.set(m.host.hostId, (threads = new HostThreads()));
     let t = threads.get(key);
-    if (t) {
-      // Refresh its place in the eviction order: Maps iterate in insertion order.
-      threads.delete(key);
-    } else {
-      t = { scopes: [], multiplexedFrom: Infinity, multiplexedTo: -Infinity, maxDuration: 0 };
+    if (t) threads.touch(t);
+    else {
+      t = { key, scopes: new ScopeList(), multiplexedFrom: Infinity, multiplexedTo: -Infinity, maxDuration: 0, older: undefined, newer: undefined };
       if (this.threadCount >= this.opts.maxThreads) this.evictOldestThread(threads);
       this.threadCount++;
+      threads.add(t);
     }
-    threads.set(key, t);
     // Without a response the request's end on this thread is unknown: it only marks
     // the thread busy while it was read. A response written by another thread means
     // the request was handed over; what the reading thread did next is not its work.
@@ -106,22 +87,15 @@ export class ThreadTimelines {
       linkable: m.respStart !== undefined && (m.respTid === undefined || m.respTid === m.tid),
     };
     t.maxDuration = Math.max(t.maxDuration, scope.end - scope.start);
-    const i = upperBound(t.scopes, scope.start);
-    const overlap = (other: Scope) => {
-      if (scope.start <= other.end && other.start <= scope.end) {
-        scope.linkable = false;
-        other.linkable = false;
-        t!.multiplexedFrom = Math.min(t!.multiplexedFrom, scope.start, other.start);
-        t!.multiplexedTo = Math.max(t!.multiplexedTo, scope.end, other.end);
-      }
-    };
+    const scopes = t.scopes;
+    const i = scopes.upperBound(scope.start);
     // Only scopes starting within the longest scope's duration before this one can reach it.
-    for (let j = i - 1; j >= 0 && t.scopes[j].start >= scope.start - t.maxDuration; j--) overlap(t.scopes[j]);
-    for (let j = i; j < t.scopes.length && t.scopes[j].start <= scope.end; j++) overlap(t.scopes[j]);
-    t.scopes.splice(i, 0, scope);
+    for (let j = i - 1; j >= scopes.first && scopes.at(j).start >= scope.start - t.maxDuration; j--) markOverlap(t, scope, scopes.at(j));
+    for (let j = i; j < scopes.end && scopes.at(j).start <= scope.end; j++) markOverlap(t, scope, scopes.at(j));
+    scopes.insert(i, scope);
     this.scopeCount++;
-    if (t.scopes.length > this.opts.maxScopesPerThread) {
-      t.scopes.shift();
+    if (scopes.size > this.opts.maxScopesPerThread) {
+      scopes.dropFirst();
       this.scopeCount--;
       this.evicted++;
     }
@@ -135,11 +109,12 @@ export class ThreadTimelines {
     const at = m.reqStart;
     const mem = this.opts.multiplexMemoryNs;
     if (at >= t.multiplexedFrom - mem && at <= t.multiplexedTo + mem) return 'ambiguous';
+    const scopes = t.scopes;
     let found: Scope | undefined;
-    for (let j = upperBound(t.scopes, at) - 1; j >= 0 && t.scopes[j].start >= at - t.maxDuration; j--) {
-      if (at <= t.scopes[j].end) {
+    for (let j = scopes.upperBound(at) - 1; j >= scopes.first && scopes.at(j).start >= at - t.maxDuration; j--) {
+      if (at <= scopes.at(j).end) {
         if (found) return 'ambiguous';
-        found = t.scopes[j];
+        found = scopes.at(j);
       }
     }
     if (!found) return 'no_scope';
@@ -152,16 +127,10 @@ export class ThreadTimelines {
   prune(hostId: string, beforeNs: number): void {
     const threads = this.hosts.get(hostId);
     if (!threads) return;
-    for (const [key, t] of threads) {
-      let drop = 0;
-      // scopes are sorted by start, not end: a long scope keeps shorter later ones alive a little longer, which is harmless
-      while (drop < t.scopes.length && t.scopes[drop].end < beforeNs) drop++;
-      if (drop) {
-        t.scopes.splice(0, drop);
-        this.scopeCount -= drop;
-      }
-      if (t.scopes.length === 0 && t.multiplexedTo + this.opts.multiplexMemoryNs < beforeNs) {
-        threads.delete(key);
+    for (const t of threads.values()) {
+      this.scopeCount -= t.scopes.dropEndedBefore(beforeNs);
+      if (t.scopes.size === 0 && t.multiplexedTo + this.opts.multiplexMemoryNs < beforeNs) {
+        threads.delete(t);
         this.threadCount--;
       }
     }
@@ -173,15 +142,18 @@ export class ThreadTimelines {
   }
 
   /** Drops the least recently active thread, of `preferred` (the current host) when it has any. */
-  private evictOldestThread(preferred: Map<number, ThreadTimeline>): void {
-    for (const threads of [preferred, ...this.hosts.values()]) {
-      for (const [key, t] of threads) {
-        threads.delete(key);
-        this.threadCount--;
-        this.scopeCount -= t.scopes.length;
-        this.evicted++;
-        return;
-      }
-    }
+  private evictOldestThread(preferred: HostThreads): void {
+    if (this.evictLeastRecent(preferred)) return;
+    for (const threads of this.hosts.values()) if (this.evictLeastRecent(threads)) return;
+  }
+
+  private evictLeastRecent(threads: HostThreads): boolean {
+    const t = threads.leastRecentlyActive();
+    if (!t) return false;
+    threads.delete(t);
+    this.threadCount--;
+    this.scopeCount -= t.scopes.size;
+    this.evicted++;
+    return true;
   }
 }
