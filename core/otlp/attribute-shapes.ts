@@ -11,7 +11,8 @@
  */
 import type { AttributeValue, Attributes } from '../signals';
 
-const MAX_KEYS = 4096;
+/** key ids are below this */
+export const MAX_KEYS = 4096;
 const MAX_KEY_BYTES = 64;
 const MAX_SHAPES = 1024;
 

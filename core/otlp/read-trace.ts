@@ -18,7 +18,8 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { RECEIVED_ATTRIBUTES, type AttributeValue, type ReceivedAttributes, type Attributes, type InstrumentationScope, type Resource, type Span, type SpanEvent, type SpanLink } from '../signals';
-import { KeyTable, ShapeTable } from './attribute-shapes';
+import { KeyTable, MAX_KEYS, ShapeTable } from './attribute-shapes';
+import { StringCache } from './string-cache';
 
 export class OtlpDecodeError extends Error {}
 
@@ -34,6 +35,8 @@ export function receivedAttributes(span: Span): ReceivedAttributes | undefined {
 }
 
 const keys = new KeyTable();
+/** string attribute values, most of which repeat */
+const values = new StringCache();
 const shapes = new ShapeTable(keys);
 
 /** The two halves of the last varint read: module state, so reading allocates nothing. */
@@ -190,10 +193,14 @@ function anyValue(r: Reader, end: number, depth: number): AttributeValue | undef
     const tag = r.varint(end);
     const wire = tag & 7;
     switch (tag >>> 3) {
-      case 1:
+      case 1: {
         if (wire !== LEN) break;
-        value = r.string(end);
+        const e = r.lengthEnd(end);
+        value = values.find(r.buf, r.pos, e);
+        if (value === undefined) values.keep((value = r.text(r.pos, e)));
+        r.pos = e;
         continue;
+      }
       case 2:
         if (wire !== VARINT) break;
         value = r.varint(end) !== 0 || hi !== 0;
@@ -288,8 +295,13 @@ function keyValue(r: Reader, end: number, into: Attributes, depth: number): void
 const spanKeyIds: number[] = [];
 const spanKeys: string[] = [];
 const spanValues: AttributeValue[] = [];
-/** how many of spanKeyIds the previous span left: guesses for the next */
-let previousCount = 0;
+/**
+ * Guesses for the next key: the key that followed each key id last time, and the
+ * first key of the last span. Spans of several kinds (HTTP, Redis, SQL) interleave,
+ * but each kind writes its keys in one order, so after key A comes the key that came after A before.
+ */
+const followingKey = new Int32Array(MAX_KEYS).fill(-1);
+let firstKey = -1;
 
 function spanAttributes(n: number): Attributes {
   if (n === 0) return {};
@@ -401,9 +413,11 @@ function span(r: Reader, end: number, resource: Resource, scope: Instrumentation
     if (tag === SPAN_ATTRIBUTE) {
       if (attributesFrom < 0) attributesFrom = at;
       else if (attributesTo !== at) attributesTogether = false;
-      // spans of one stream mostly share their keys in one order: the previous span's key here is the likely one
-      readKeyValue(r, r.lengthEnd(end), 0, attributeCount < previousCount ? spanKeyIds[attributeCount] : -1);
+      const previous = attributeCount > 0 ? spanKeyIds[attributeCount - 1] : -1;
+      readKeyValue(r, r.lengthEnd(end), 0, attributeCount === 0 ? firstKey : previous >= 0 ? followingKey[previous] : -1);
       if (kvValue !== undefined) {
+        if (attributeCount === 0) firstKey = kvKeyId;
+        else if (previous >= 0) followingKey[previous] = kvKeyId;
         spanKeyIds[attributeCount] = kvKeyId;
         spanKeys[attributeCount] = kvKey;
         spanValues[attributeCount++] = kvValue;
@@ -469,7 +483,6 @@ function span(r: Reader, end: number, resource: Resource, scope: Instrumentation
     }
   }
   const attributes = spanAttributes(attributeCount);
-  previousCount = attributeCount;
   // the order decode.ts builds spans in: one hidden class for spans from either path
   const out: Span = {
     traceId,
