@@ -34,6 +34,27 @@ export const ESPAN = {
   CAPTURED: 'espan.captured',
 } as const;
 
+/**
+ * The `espan.*` attributes by their ESPAN names, for attribute literals that
+ * spell the names out: V8 builds a literal of plain names as one copy, and
+ * names computed at run time one property at a time. Typed, so a misspelt or
+ * missing name does not compile.
+ */
+export type EspanAttributes = {
+  [ESPAN.CAPTURED]: true;
+  [ESPAN.HOST_ID]: string;
+  [ESPAN.CONN_KEY]: string;
+  [ESPAN.REQ_SEQ]: number;
+  [ESPAN.NETNS]: number;
+  [ESPAN.RESP_SEQ]?: number;
+  [ESPAN.TID]?: number;
+  [ESPAN.NO_TASK]?: true;
+  [ESPAN.THREAD_TRACE_ID]?: string;
+  [ESPAN.PROPAGATION]?: string;
+  [ESPAN.PROPAGATED_SAMPLED]?: boolean;
+  [ESPAN.PROPAGATED_PRIORITY]?: number;
+};
+
 /** Scope of the spans espan makes. */
 export const ESPAN_SCOPE = { name: 'espan', version: '0.1.0' };
 

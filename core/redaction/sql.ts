@@ -4,6 +4,7 @@
  * collapses; plus the operation (first keyword) and a low-cardinality summary
  * in the OpenTelemetry `db.query.summary` style (`SELECT users orders`).
  */
+import { TwoGenerationMap } from '../collections/two-generation-map';
 
 export interface SqlSummary {
   sql: string;
@@ -148,9 +149,20 @@ export function sanitizeSql(sql: string, max = 2048, keepLiterals = false): SqlS
   return result;
 }
 
+/** Statements redactSqlLiterals made, by text: applications send the same few over and over. */
+const redactedStatements = new TwoGenerationMap<string, string>(1024);
+/** Longer statements are redacted each time: they are rarely repeated word for word, and would make the cache large. */
+const MAX_REMEMBERED_STATEMENT = 1024;
+
 /** A statement as spans show it, whether or not the parser kept its literals: sanitizeSql's text, uncut. */
 export function redactSqlLiterals(sql: string): string {
-  return sanitizeSql(sql, Infinity).sql;
+  if (sql.length > MAX_REMEMBERED_STATEMENT) return sanitizeSql(sql, Infinity).sql;
+  let redacted = redactedStatements.getAndRenew(sql);
+  if (redacted === undefined) {
+    redacted = sanitizeSql(sql, Infinity).sql;
+    redactedStatements.set(sql, redacted);
+  }
+  return redacted;
 }
 
 // Strings ('…', "…" with doubled or backslashed quotes), hex/binary literals, numbers not part of identifiers.

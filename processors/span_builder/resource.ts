@@ -95,7 +95,10 @@ interface Entry {
 export type ProcReader = (pid: number, wantedEnv: ReadonlySet<string>) => ProcInfo | undefined;
 
 export class ResourceCache {
-  private readonly entries = new Map<string, Entry>();
+  /** by processKey, or by endpoint text for messages without a task */
+  private readonly entries = new Map<number | string, Entry>();
+  /** host id → a small number for processKey; one per host seen, and a span_builder sees a few */
+  private readonly hostNumbers = new Map<string, number>();
   private readonly wantedEnv: Set<string>;
   private readonly read: ProcReader;
   private readonly startTimeOf: (pid: number) => string | undefined;
@@ -119,19 +122,22 @@ export class ResourceCache {
   forMessage(m: L7Message): Resource {
     const noTask = (m.connMeta & ConnMeta.NO_TASK) !== 0 || m.pid === 0;
     // Without a task the only identity is the endpoint: a server's own port, a client's own address.
-    const key = noTask ? `${m.host.hostId}|net|${m.role === 'server' ? `${m.saddr}:${m.sport}` : m.saddr}` : `${m.host.hostId}|${m.pid}`;
+    const key = noTask ? `${m.host.hostId}|net|${m.role === 'server' ? `${m.saddr}:${m.sport}` : m.saddr}` : this.processKey(m);
     let e = this.entries.get(key);
-    const now = this.now();
-    if (e && !noTask && m.host.hostId === this.opts.localHostId && now - e.checkedMs >= this.opts.refreshMs) {
-      e.checkedMs = now;
-      const startTime = this.startTimeOf(m.pid);
-      // A new start time is a new process under a reused pid; no /proc entry means it exited: keep what was known.
-      if (startTime !== undefined && startTime !== e.startTime) {
-        e = this.build(m, this.read(m.pid, this.wantedEnv), now);
-        this.entries.set(key, e);
+    if (e && !noTask && m.host.hostId === this.opts.localHostId) {
+      const now = this.now();
+      if (now - e.checkedMs >= this.opts.refreshMs) {
+        e.checkedMs = now;
+        const startTime = this.startTimeOf(m.pid);
+        // A new start time is a new process under a reused pid; no /proc entry means it exited: keep what was known.
+        if (startTime !== undefined && startTime !== e.startTime) {
+          e = this.build(m, this.read(m.pid, this.wantedEnv), now);
+          this.entries.set(key, e);
+        }
       }
     }
     if (!e) {
+      const now = this.now();
       if (noTask) e = { resource: this.noTaskResource(m), checkedMs: now };
       else e = this.build(m, m.host.hostId === this.opts.localHostId ? this.read(m.pid, this.wantedEnv) : undefined, now);
       if (this.entries.size >= this.opts.maxProcesses) {
@@ -141,6 +147,13 @@ export class ResourceCache {
       this.entries.set(key, e);
     }
     return e.resource;
+  }
+
+  /** Host and pid as one number (pids stay below 2^22, PID_MAX_LIMIT): a string key per span cost more than the lookup. */
+  private processKey(m: L7Message): number {
+    let host = this.hostNumbers.get(m.host.hostId);
+    if (host === undefined) this.hostNumbers.set(m.host.hostId, (host = this.hostNumbers.size));
+    return host * 4194304 + m.pid;
   }
 
   private build(m: L7Message, info: ProcInfo | undefined, now: number): Entry {

@@ -6,7 +6,7 @@
 import { map, type OperatorFunction } from 'rxjs';
 import { spanIdOf } from '../../core/message-ids';
 import { ConnMeta } from '../../core/records/network-data';
-import { connectionKey, ESPAN, ESPAN_SCOPE } from '../../core/semconv';
+import { connectionKey, ESPAN_SCOPE, type EspanAttributes } from '../../core/semconv';
 import { SpanKind, type Attributes, type L7Message, type Span } from '../../core/signals';
 import { semconvFor, type SemconvOptions } from './attributes';
 import type { ResourceCache } from './resource';
@@ -23,19 +23,34 @@ function unixNano(m: L7Message, monotonicNs: number): bigint {
   return BigInt(Math.trunc(monotonicNs)) + m.host.bootTimeUnixNano;
 }
 
-/** The eSpan of one message; `resource` is the shared object of its process. */
+/**
+ * The eSpan of one message; `resource` is the shared object of its process.
+ *
+ * Attributes start as a literal of the link keys every span has, with their
+ * names spelt out (EspanAttributes checks them), then take the optional link
+ * keys and the protocol's by plain name: an object given more than a dozen
+ * properties by computed name (`a[ESPAN.X] = …`) becomes a slow dictionary in V8.
+ */
 export function toSpan(m: L7Message, resources: ResourceCache, opts: SemconvOptions): Span {
-  const attributes: Attributes = {};
+  const link: EspanAttributes = {
+    'espan.captured': true,
+    'espan.host_id': m.host.hostId,
+    'espan.conn_key': connectionKey(m.saddr, m.sport, m.daddr, m.dport),
+    'espan.req_seq': m.reqSeq,
+    'espan.netns': m.netns,
+  };
+  if (m.respSeq !== undefined) link['espan.resp_seq'] = m.respSeq;
+  if ((m.connMeta & ConnMeta.NO_TASK) !== 0 || m.pid === 0) link['espan.no_task'] = true;
+  else link['espan.tid'] = m.tid;
+  if (m.threadTraceId) link['espan.thread_trace_id'] = m.threadTraceId;
+  const p = m.propagation;
+  if (p) {
+    link['espan.propagation'] = p.format;
+    if (p.sampled !== undefined) link['espan.propagated.sampled'] = p.sampled;
+    if (p.priority !== undefined) link['espan.propagated.priority'] = p.priority;
+  }
+  const attributes: Attributes = link;
   const { name, status } = semconvFor(m, attributes, opts);
-  attributes[ESPAN.CAPTURED] = true;
-  attributes[ESPAN.HOST_ID] = m.host.hostId;
-  attributes[ESPAN.CONN_KEY] = connectionKey(m.saddr, m.sport, m.daddr, m.dport);
-  attributes[ESPAN.REQ_SEQ] = m.reqSeq;
-  if (m.respSeq !== undefined) attributes[ESPAN.RESP_SEQ] = m.respSeq;
-  attributes[ESPAN.NETNS] = m.netns;
-  if ((m.connMeta & ConnMeta.NO_TASK) !== 0 || m.pid === 0) attributes[ESPAN.NO_TASK] = true;
-  else attributes[ESPAN.TID] = m.tid;
-  if (m.threadTraceId) attributes[ESPAN.THREAD_TRACE_ID] = m.threadTraceId;
   const span: Span = {
     traceId: '',
     spanId: spanIdOf(m),
@@ -50,7 +65,6 @@ export function toSpan(m: L7Message, resources: ResourceCache, opts: SemconvOpti
     resource: resources.forMessage(m),
     scope: ESPAN_SCOPE,
   };
-  const p = m.propagation;
   if (p) {
     span.traceId = p.traceId;
     // On an outgoing request the header names the sender's own span for this very call (or, when a
@@ -58,9 +72,6 @@ export function toSpan(m: L7Message, resources: ResourceCache, opts: SemconvOpti
     if (p.parentSpanId && m.role === 'server') span.parentSpanId = p.parentSpanId;
     if (p.traceState) span.traceState = p.traceState;
     if (p.sampled !== undefined) span.flags = p.sampled ? 1 : 0;
-    attributes[ESPAN.PROPAGATION] = p.format;
-    if (p.sampled !== undefined) attributes[ESPAN.PROPAGATED_SAMPLED] = p.sampled;
-    if (p.priority !== undefined) attributes[ESPAN.PROPAGATED_PRIORITY] = p.priority;
   }
   return span;
 }
