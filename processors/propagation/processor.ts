@@ -16,19 +16,20 @@ export interface PropagationCounters {
 
 const NO_COUNTERS: PropagationCounters = { extracted: () => {}, invalid: () => {} };
 
+const PROPAGATION_HEADER_SET: ReadonlySet<string> = new Set(PROPAGATION_HEADERS);
+
+/** Names come lower-cased from the HTTP parser; others are lower-cased here. */
+function hasPropagationHeader(headers: Readonly<Record<string, string>>): boolean {
+  for (const k in headers) if (PROPAGATION_HEADER_SET.has(k) || PROPAGATION_HEADER_SET.has(k.toLowerCase())) return true;
+  return false;
+}
+
 export function extractPropagation(order: readonly PropagatorName[], counters: PropagationCounters = NO_COUNTERS): OperatorFunction<L7Message[], L7Message[]> {
   return map((batch) => {
     for (const m of batch) {
       const headers = m.http?.headers;
       if (!headers || m.propagation) continue;
-      let any = false;
-      for (const k in headers) {
-        if (PROPAGATION_HEADERS.includes(k.toLowerCase())) {
-          any = true;
-          break;
-        }
-      }
-      if (!any) continue;
+      if (!hasPropagationHeader(headers)) continue;
       const ctx = extract(headers, order);
       if (ctx) {
         m.propagation = ctx;

@@ -71,5 +71,7 @@ export function extract(headers: Headers): W3cContext | undefined {
   if (!parsed) return undefined;
   const ts = getHeader(headers, TRACE_STATE_HEADER);
   const traceState = ts === undefined ? undefined : parseTraceState(ts);
-  return { format: 'w3c', ...parsed, ...(traceState !== undefined ? { traceState } : {}) };
+  const ctx: W3cContext = { format: 'w3c', traceId: parsed.traceId, parentSpanId: parsed.parentSpanId, traceFlags: parsed.traceFlags, sampled: parsed.sampled };
+  if (traceState !== undefined) ctx.traceState = traceState;
+  return ctx;
 }
