@@ -54,7 +54,8 @@ const overheadOptions = {
   redisRequests: numberOption('redis-requests', 100_000),
 };
 const replayOptions = { recordSeconds: numberOption('record-seconds', 8), runs: 3 };
-const stagesOptions = { file: option('stages-file') ?? path.join(projectRoot(), COMMITTED_CAPTURE), runs: numberOption('stages-runs', 3) };
+const stagesFile = option('stages-file');
+const stagesRuns = numberOption('stages-runs', 3);
 const steadyRssOptions = { rate: numberOption('rate', 10_000), seconds: numberOption('paced-seconds', 20) };
 
 /** Why the eBPF rows cannot be measured here, or undefined. */
@@ -75,9 +76,15 @@ async function main(): Promise<void> {
   const ebpfWhy = whyNoEbpf();
   if (ebpfWhy) log(`${ebpfWhy}: the eBPF rows are skipped`);
   const overhead = overheadOptions.roles.length ? await captureOverhead(ebpfWhy, overheadOptions) : undefined;
-  const replay = ONLY.includes('replay') ? await replayThroughput(ebpfWhy, replayOptions) : undefined;
-  if (ONLY.includes('stages')) log(`stages: replaying ${stagesOptions.file} through growing prefixes of the chain on one core`);
-  const stages = ONLY.includes('stages') ? await stageCosts(stagesOptions) : undefined;
+  let stages: Awaited<ReturnType<typeof stageCosts>> | undefined;
+  const measureStages = async (file: string, label?: string): Promise<void> => {
+    log(`stages: replaying ${label ?? file} through growing prefixes of the chain on one core`);
+    stages = await stageCosts({ file, label, runs: stagesRuns });
+  };
+  // Stages are measured on the replay row's capture (the demo recording) unless a file is named or replay is not run.
+  const stagesOnReplayCapture = ONLY.includes('stages') && ONLY.includes('replay') && !stagesFile;
+  const replay = ONLY.includes('replay') ? await replayThroughput(ebpfWhy, replayOptions, stagesOnReplayCapture ? measureStages : undefined) : undefined;
+  if (ONLY.includes('stages') && !stagesOnReplayCapture) await measureStages(stagesFile ?? path.join(projectRoot(), COMMITTED_CAPTURE));
   const rss = ONLY.includes('rss') ? { targetRate: steadyRssOptions.rate, result: await steadyRss(ebpfWhy, steadyRssOptions) } : undefined;
   const results: TableResults = {
     machine: machine(),

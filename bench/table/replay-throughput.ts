@@ -25,7 +25,11 @@ export interface ReplayOptions {
 
 const DEMO_CLIENTS = 4;
 
-export async function replayThroughput(ebpfWhy: string | undefined, opts: ReplayOptions): Promise<Outcome<ReplayThroughput>> {
+/**
+ * `alsoWithCapture`, when given, runs on the capture replayed (the demo
+ * recording, or the committed capture) before a recording is deleted.
+ */
+export async function replayThroughput(ebpfWhy: string | undefined, opts: ReplayOptions, alsoWithCapture?: (file: string, label: string) => Promise<void>): Promise<Outcome<ReplayThroughput>> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'espan-bench-table-'));
   try {
     const missing = missingPrograms('redis-server', 'mariadbd', 'mariadb-install-db', 'python3');
@@ -41,6 +45,7 @@ export async function replayThroughput(ebpfWhy: string | undefined, opts: Replay
     }
     log('replaying through the full chain on one core');
     const r = await replayOnOneCore(file, opts.runs);
+    await alsoWithCapture?.(file, 'path' in source ? source.path : 'the demo recording above');
     return {
       chain: CHAIN,
       runs: opts.runs,

@@ -30,6 +30,8 @@ export const PREFIXES: StagePrefix[] = [
 export interface StagesOptions {
   /** capture file */
   file: string;
+  /** how the table names the capture; its path by default */
+  label?: string;
   /** timed rounds, after a warm-up */
   runs: number;
 }
@@ -48,7 +50,7 @@ function costsOf(opts: StagesOptions, out: StagesChildOutput): StageCosts {
   const added = PREFIXES.map((_, i) => (i === 0 ? median(cpu[0]) : median(cpu[i].map((s, run) => s - cpu[i - 1][run]))));
   const chain = PREFIXES.length - 2;
   return {
-    capture: shownPath(opts.file),
+    capture: opts.label ?? shownPath(opts.file),
     runs: opts.runs,
     replaysPerRun: out.replaysPerRun,
     records: out.records,
