@@ -41,6 +41,7 @@ export interface Position {
 }
 
 export interface ProtocolSession {
+  /** the Step returned is only valid until the next decode (see step()) */
   decode(dir: Dir, buf: Uint8Array, at: number, end: number): StepResult;
   /** may a message start at `at`? used to get back in step after lost bytes */
   canStart(dir: Dir, buf: Uint8Array, at: number, end: number): boolean;
@@ -60,8 +61,20 @@ export interface ProtocolSession {
   readonly abandoned?: boolean;
 }
 
+/** The one Step every session returns, rewritten by each call of step(). */
+const shared: Step = { len: 0, skip: 0, begins: false, ends: false, value: undefined };
+
+/**
+ * A decode's result. Stream assembly reads it before it asks any session for
+ * the next, so one object serves them all instead of one per framing unit.
+ */
 export function step(len: number, skip: number, begins: boolean, ends: boolean, value?: unknown): Step {
-  return { len, skip, begins, ends, value };
+  shared.len = len;
+  shared.skip = skip;
+  shared.begins = begins;
+  shared.ends = ends;
+  shared.value = value;
+  return shared;
 }
 
 /** Latin-1 text of buf[start, end): header values and names are ASCII on the wire. */

@@ -9,22 +9,29 @@ import { looksLikeCommand, looksLikeGreeting } from './mysql/parser';
 import { looksLikeRequest as redisRequest } from './redis/parser';
 
 export interface Detection {
-  protocol: Protocol;
+  readonly protocol: Protocol;
   /** the bytes are a request (else a response or server greeting): tells which direction carries requests */
-  isRequest: boolean;
+  readonly isRequest: boolean;
 }
+
+// one answer of each kind, shared: detection runs on every record of a connection until it knows
+const HTTP_REQUEST: Detection = { protocol: 'http', isRequest: true };
+const HTTP_RESPONSE: Detection = { protocol: 'http', isRequest: false };
+const MYSQL_GREETING: Detection = { protocol: 'mysql', isRequest: false };
+const MYSQL_COMMAND: Detection = { protocol: 'mysql', isRequest: true };
+const REDIS_REQUEST: Detection = { protocol: 'redis', isRequest: true };
 
 export function detect(buf: Uint8Array, enabled: ReadonlySet<Protocol>): Detection | undefined {
   const end = buf.length;
   if (end === 0) return undefined;
   if (enabled.has('http')) {
-    if (httpRequest(buf, 0, Math.min(end, 12))) return { protocol: 'http', isRequest: true };
-    if (httpResponse(buf, 0, end)) return { protocol: 'http', isRequest: false };
+    if (httpRequest(buf, 0, Math.min(end, 12))) return HTTP_REQUEST;
+    if (httpResponse(buf, 0, end)) return HTTP_RESPONSE;
   }
   if (enabled.has('mysql')) {
-    if (looksLikeGreeting(buf, 0, end)) return { protocol: 'mysql', isRequest: false };
-    if (looksLikeCommand(buf, 0, end)) return { protocol: 'mysql', isRequest: true };
+    if (looksLikeGreeting(buf, 0, end)) return MYSQL_GREETING;
+    if (looksLikeCommand(buf, 0, end)) return MYSQL_COMMAND;
   }
-  if (enabled.has('redis') && redisRequest(buf, 0, end)) return { protocol: 'redis', isRequest: true };
+  if (enabled.has('redis') && redisRequest(buf, 0, end)) return REDIS_REQUEST;
   return undefined;
 }

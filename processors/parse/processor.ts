@@ -17,7 +17,7 @@ import { HttpSession } from './http/session';
 import { MysqlSession, type MysqlOptions } from './mysql/session';
 import { SqlSummaries } from './mysql/sql-summaries';
 import { RedisSession, type RedisOptions } from './redis/session';
-import type { SessionSink } from './session-base';
+import type { SessionOptions, SessionSink } from './session-base';
 import { DirectionStream } from './stream';
 
 export interface ParseSettings {
@@ -80,6 +80,7 @@ export class ParseEngine implements StatefulEngine<NetworkRecord, L7Message> {
   private readonly conns = new Map<string, Connection>();
   private readonly enabled: ReadonlySet<Protocol>;
   private readonly sqlSummaries: SqlSummaries;
+  private readonly sessionOptions: SessionOptions;
   private out: L7Message[] = [];
   private tally: Tally = new Map();
   private undetected = 0;
@@ -90,6 +91,7 @@ export class ParseEngine implements StatefulEngine<NetworkRecord, L7Message> {
   ) {
     this.enabled = new Set(settings.protocols);
     this.sqlSummaries = new SqlSummaries(settings.mysql.maxSqlLength, settings.mysql.keepRawSql);
+    this.sessionOptions = { maxPendingRequests: settings.maxPendingRequests };
   }
 
   get connectionCount(): number {
@@ -226,7 +228,7 @@ export class ParseEngine implements StatefulEngine<NetworkRecord, L7Message> {
 
   private session(p: Protocol, role: 'client' | 'server'): ProtocolSession {
     const sink = this.sink(p);
-    const opts = { maxPendingRequests: this.settings.maxPendingRequests };
+    const opts = this.sessionOptions;
     if (p === 'http') return new HttpSession(role, sink, opts);
     if (p === 'redis') return new RedisSession(role, sink, opts, this.settings.redis);
     return new MysqlSession(role, sink, opts, this.settings.mysql, this.sqlSummaries);

@@ -61,17 +61,22 @@ export function makeMessage(
   return m;
 }
 
+/** What a RequestQueue tells when it drops a request: its session (a method, not a closure made per connection). */
+export interface RequestEvictor<F> {
+  evicted(r: PendingRequest<F>): void;
+}
+
 /** A FIFO of requests with a cap; the oldest is dropped (and counted) when full. */
 export class RequestQueue<F> extends Queue<PendingRequest<F>> {
   constructor(
     private readonly max: number,
-    private readonly onEvict: (r: PendingRequest<F>) => void,
+    private readonly evictor: RequestEvictor<F>,
   ) {
     super();
   }
 
   override push(r: PendingRequest<F>): void {
-    if (this.size >= this.max) this.onEvict(this.shift()!);
+    if (this.size >= this.max) this.evictor.evicted(this.shift()!);
     super.push(r);
   }
 }

@@ -32,7 +32,9 @@ export class DirectionStream {
   private pendingSegs: Segment[] = [];
   private skip = 0;
   private outOfStep = false;
-  private current: { value: unknown; start: Position } | null = null;
+  /** the open message: where it started (null when none is open) and what was parsed of it */
+  private currentStart: Position | null = null;
+  private currentValue: unknown = undefined;
   private currentEnds = false;
   /** the last record that carried bytes of this direction */
   lastRecord: NetworkRecord | undefined;
@@ -82,14 +84,14 @@ export class DirectionStream {
     if (this.pending && this.session.decodePartial) {
       const value = this.session.decodePartial(this.dir, this.pending, 0, this.pending.length);
       if (value !== undefined) {
-        if (this.current) this.finish(rec, false);
+        if (this.currentStart) this.finish(rec, false);
         const s = this.pendingSegs[0];
-        this.current = { value, start: { rec: s.rec, seq: s.seq } };
+        this.open(value, { rec: s.rec, seq: s.seq });
       }
     }
     this.pending = null;
     this.pendingSegs = [];
-    if (this.current) this.finish(rec, true);
+    if (this.currentStart) this.finish(rec, true);
     this.session.reset(this.dir);
     this.outOfStep = true;
     this.counters.desync('gap');
@@ -132,8 +134,8 @@ export class DirectionStream {
       const s = r as Step;
       if (s.begins) {
         // A unit that begins a message while one is open: the open one ended without saying so.
-        if (this.current) this.finish(rec, false);
-        this.current = { value: s.value, start: this.positionAt(at, segs, rec, base) };
+        if (this.currentStart) this.finish(rec, false);
+        this.open(s.value, this.positionAt(at, segs, rec, base));
       }
       at += s.len;
       const inBuf = Math.min(s.skip, end - at);
@@ -176,22 +178,29 @@ export class DirectionStream {
     this.pending = null;
     this.pendingSegs = [];
     this.skip = 0;
-    if (this.current) this.finish(rec, true);
+    if (this.currentStart) this.finish(rec, true);
     this.session.reset(this.dir);
     this.outOfStep = true;
   }
 
+  private open(value: unknown, start: Position): void {
+    this.currentValue = value;
+    this.currentStart = start;
+  }
+
   private finish(rec: NetworkRecord, truncated: boolean): void {
-    const cur = this.current;
-    this.current = null;
+    const start = this.currentStart;
+    const value = this.currentValue;
+    this.currentStart = null;
+    this.currentValue = undefined;
     this.currentEnds = false;
-    if (!cur) return;
-    this.session.complete(this.dir, cur.value, cur.start, { rec, seq: rec.tcpSeq }, truncated);
+    if (!start) return;
+    this.session.complete(this.dir, value, start, { rec, seq: rec.tcpSeq }, truncated);
   }
 
   /** The connection closed: a message framed "until close" is complete now; a half-read one is cut short. */
   close(): void {
-    if (this.current && this.lastRecord) {
+    if (this.currentStart && this.lastRecord) {
       const untilClose = this.skip === Infinity;
       this.finish(this.lastRecord, !untilClose && !(this.currentEnds && this.skip === 0));
     }

@@ -4,8 +4,8 @@
  * 1xx interim responses, and stops at a protocol switch (101, CONNECT).
  */
 import type { HttpFields, NetworkRecord } from '../../../core/signals';
-import { Dir, INVALID, NEED_MORE, type Position, type ProtocolSession, type Step, type StepResult } from '../decoder';
-import { makeMessage, RequestQueue, type SessionOptions, type SessionSink } from '../session-base';
+import { Dir, INVALID, NEED_MORE, step, type Position, type ProtocolSession, type StepResult } from '../decoder';
+import { makeMessage, RequestQueue, type PendingRequest, type SessionOptions, type SessionSink } from '../session-base';
 import {
   BodyKind,
   looksLikeRequest,
@@ -27,19 +27,6 @@ interface DirectionState {
 }
 
 export class HttpSession implements ProtocolSession {
-  /** one Step reused: stream assembly reads it before the next decode */
-  private readonly out: Step = { len: 0, skip: 0, begins: false, ends: false, value: undefined };
-
-  private step(len: number, skip: number, begins: boolean, ends: boolean, value?: unknown): Step {
-    const s = this.out;
-    s.len = len;
-    s.skip = skip;
-    s.begins = begins;
-    s.ends = ends;
-    s.value = value;
-    return s;
-  }
-
   private readonly queue: RequestQueue<HttpFields>;
   private readonly dirs: [DirectionState, DirectionState] = [
     { chunked: 0, bodySize: 0 },
@@ -54,30 +41,33 @@ export class HttpSession implements ProtocolSession {
     private readonly sink: SessionSink,
     opts: SessionOptions,
   ) {
-    this.queue = new RequestQueue(opts.maxPendingRequests, (r) => {
-      sink.count('evicted_request');
-      sink.emit(makeMessage('http', this.role, r, undefined, 'no_response'));
-    });
+    this.queue = new RequestQueue(opts.maxPendingRequests, this);
+  }
+
+  /** the queue was full: its oldest request is given up on */
+  evicted(r: PendingRequest<HttpFields>): void {
+    this.sink.count('evicted_request');
+    this.sink.emit(makeMessage('http', this.role, r, undefined, 'no_response'));
   }
 
   decode(dir: Dir, buf: Uint8Array, at: number, end: number): StepResult {
-    if (this.abandoned) return this.step(end - at, 0, false, false);
+    if (this.abandoned) return step(end - at, 0, false, false);
     const st = this.dirs[dir];
     if (st.chunked === 1) {
       const c = parseChunkLine(buf, at, end);
       if (c === NEED_MORE || c === INVALID) return c;
       if (c.size === 0) {
         st.chunked = 2;
-        return this.step(c.lineLength, 0, false, false);
+        return step(c.lineLength, 0, false, false);
       }
       st.bodySize += c.size;
-      return this.step(c.lineLength, c.size + 2, false, false);
+      return step(c.lineLength, c.size + 2, false, false);
     }
     if (st.chunked === 2) {
       const n = parseTrailer(buf, at, end);
       if (n === NEED_MORE || n === INVALID) return n;
       st.chunked = 0;
-      return this.step(n, 0, false, true);
+      return step(n, 0, false, true);
     }
     if (dir === Dir.REQUEST) {
       const h = parseRequestHead(buf, at, end);
@@ -97,14 +87,14 @@ export class HttpSession implements ProtocolSession {
     switch (h.bodyKind) {
       case BodyKind.LENGTH:
         st.bodySize = h.contentLength;
-        return this.step(h.headLength, h.contentLength, true, true, value);
+        return step(h.headLength, h.contentLength, true, true, value);
       case BodyKind.CHUNKED:
         st.chunked = 1;
-        return this.step(h.headLength, 0, true, false, value);
+        return step(h.headLength, 0, true, false, value);
       case BodyKind.UNTIL_CLOSE:
-        return this.step(h.headLength, Infinity, true, true, value);
+        return step(h.headLength, Infinity, true, true, value);
       default:
-        return this.step(h.headLength, 0, true, true, value);
+        return step(h.headLength, 0, true, true, value);
     }
   }
 

@@ -51,14 +51,14 @@ export const Cap = {
 
 export const SERVER_MORE_RESULTS_EXISTS = 0x0008;
 
-export interface PacketHeader {
-  /** payload length */
-  length: number;
-  seq: number;
+/** Payload length, from the 4-byte packet header at `at`. */
+export function packetLength(buf: Uint8Array, at: number): number {
+  return buf[at] | (buf[at + 1] << 8) | (buf[at + 2] << 16);
 }
 
-export function packetHeader(buf: Uint8Array, at: number): PacketHeader {
-  return { length: buf[at] | (buf[at + 1] << 8) | (buf[at + 2] << 16), seq: buf[at + 3] };
+/** Sequence number, the header's last byte. */
+export function packetSeq(buf: Uint8Array, at: number): number {
+  return buf[at + 3];
 }
 
 export function u16(buf: Uint8Array, at: number): number {
@@ -86,7 +86,6 @@ function cstringEnd(buf: Uint8Array, at: number, end: number): number {
 }
 
 export interface Greeting {
-  serverVersion: string;
   capabilities: number;
 }
 
@@ -100,16 +99,16 @@ export function parseGreeting(buf: Uint8Array, s: number, e: number): Greeting |
   if (capLow + 2 > e) return undefined;
   let capabilities = u16(buf, capLow);
   if (capLow + 7 <= e) capabilities = (capabilities | (u16(buf, capLow + 5) << 16)) >>> 0;
-  return { serverVersion: latin1(buf, s + 1, z), capabilities };
+  return { capabilities };
 }
 
 /** Plausible greeting at `at` (a whole packet header plus protocol 10 and a version string)? */
 export function looksLikeGreeting(buf: Uint8Array, at: number, end: number): boolean {
   if (end - at < 8) return false;
-  const h = packetHeader(buf, at);
-  if (h.seq !== 0 || h.length < 20 || h.length > 1024 || buf[at + 4] !== 10) return false;
+  const length = packetLength(buf, at);
+  if (packetSeq(buf, at) !== 0 || length < 20 || length > 1024 || buf[at + 4] !== 10) return false;
   for (let i = at + 5; i < Math.min(end, at + 10); i++) if (buf[i] !== 0 && (buf[i] < 32 || buf[i] > 126)) return false;
-  return parseGreeting(buf, at + 4, Math.min(end, at + 4 + h.length)) !== undefined;
+  return parseGreeting(buf, at + 4, Math.min(end, at + 4 + length)) !== undefined;
 }
 
 export interface HandshakeResponse {
@@ -202,18 +201,18 @@ export function parsePrepareOk(buf: Uint8Array, s: number, e: number): PrepareOk
 /** Does a command packet from the client start here (sequence 0, a known command, a length that fits)? */
 export function looksLikeCommand(buf: Uint8Array, at: number, end: number): boolean {
   if (end - at < 5) return false;
-  const h = packetHeader(buf, at);
-  if (h.seq !== 0 || h.length < 1 || !(buf[at + 4] in COMMAND_NAMES)) return false;
+  const length = packetLength(buf, at);
+  if (packetSeq(buf, at) !== 0 || length < 1 || !(buf[at + 4] in COMMAND_NAMES)) return false;
   const cmd = buf[at + 4];
   if (cmd === Cmd.QUERY || cmd === Cmd.STMT_PREPARE) {
-    if (h.length < 2 || h.length > 1 << 24) return false;
+    if (length < 2 || length > 1 << 24) return false;
     const c = buf[at + 5];
     // SQL starts with a letter, a parenthesis, a comment or whitespace
     return (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 40 || c === 47 || c === 32 || c === 10 || c === 45 || c === 35;
   }
-  if (cmd === Cmd.PING || cmd === Cmd.QUIT || cmd === Cmd.STATISTICS || cmd === Cmd.RESET_CONNECTION) return h.length === 1;
-  if (cmd === Cmd.STMT_EXECUTE) return h.length >= 10;
-  if (cmd === Cmd.STMT_CLOSE || cmd === Cmd.STMT_RESET) return h.length === 5;
-  if (cmd === Cmd.INIT_DB) return h.length >= 2 && h.length < 256;
+  if (cmd === Cmd.PING || cmd === Cmd.QUIT || cmd === Cmd.STATISTICS || cmd === Cmd.RESET_CONNECTION) return length === 1;
+  if (cmd === Cmd.STMT_EXECUTE) return length >= 10;
+  if (cmd === Cmd.STMT_CLOSE || cmd === Cmd.STMT_RESET) return length === 5;
+  if (cmd === Cmd.INIT_DB) return length >= 2 && length < 256;
   return false;
 }

@@ -8,7 +8,7 @@
 import type { SqlSummary } from '../../../core/redaction';
 import type { MysqlFields, NetworkRecord } from '../../../core/signals';
 import { Dir, INVALID, NEED_MORE, step, utf8, type Position, type ProtocolSession, type StepResult } from '../decoder';
-import { makeMessage, RequestQueue, type SessionOptions, type SessionSink } from '../session-base';
+import { makeMessage, RequestQueue, type PendingRequest, type SessionOptions, type SessionSink } from '../session-base';
 import {
   Cap,
   Cmd,
@@ -19,7 +19,8 @@ import {
   eofStatus,
   lenenc,
   looksLikeCommand,
-  packetHeader,
+  packetLength,
+  packetSeq,
   parseErr,
   parseGreeting,
   parseHandshakeResponse,
@@ -62,7 +63,8 @@ export class MysqlSession implements ProtocolSession {
   private database: string | undefined;
   private serverCaps: number | undefined;
   private clientCaps: number | undefined;
-  private readonly statements = new Map<number, SqlSummary>();
+  /** made at the first prepare: most connections never prepare */
+  private statements: Map<number, SqlSummary> | undefined;
   private requestContinues = false;
   private rowContinues = false;
   private phase: Phase = 'idle';
@@ -80,10 +82,13 @@ export class MysqlSession implements ProtocolSession {
     private readonly mysql: MysqlOptions,
     private readonly summaries: SqlSummaries,
   ) {
-    this.queue = new RequestQueue(opts.maxPendingRequests, (r) => {
-      sink.count('evicted_request');
-      this.emit(r, undefined, 'no_response');
-    });
+    this.queue = new RequestQueue(opts.maxPendingRequests, this);
+  }
+
+  /** the queue was full: its oldest request is given up on */
+  evicted(r: PendingRequest<RequestValue>): void {
+    this.sink.count('evicted_request');
+    this.emit(r, undefined, 'no_response');
   }
 
   private get deprecateEof(): boolean {
@@ -98,17 +103,18 @@ export class MysqlSession implements ProtocolSession {
   }
 
   private decodeRequest(buf: Uint8Array, at: number, end: number): StepResult {
-    const h = packetHeader(buf, at);
-    const whole = 4 + h.length;
+    const length = packetLength(buf, at);
+    const whole = 4 + length;
     const present = Math.min(end - at, whole);
     if (this.requestContinues) {
-      this.requestContinues = h.length === MAX_PACKET;
-      return step(4, h.length, false, !this.requestContinues);
+      this.requestContinues = length === MAX_PACKET;
+      return step(4, length, false, !this.requestContinues);
     }
-    if (h.seq !== 0) {
+    const seq = packetSeq(buf, at);
+    if (seq !== 0) {
       // handshake response, auth switch data, LOCAL INFILE contents: not commands
       if (whole > end - at) return whole <= MAX_WAITED_PACKET ? NEED_MORE : step(present, whole - present, false, false);
-      if (h.seq === 1 && this.clientCaps === undefined && h.length >= 4) {
+      if (seq === 1 && this.clientCaps === undefined && length >= 4) {
         const r = parseHandshakeResponse(buf, at + 4, at + whole);
         if (r) {
           this.clientCaps = r.capabilities;
@@ -118,7 +124,7 @@ export class MysqlSession implements ProtocolSession {
       }
       return step(whole, 0, false, false);
     }
-    if (h.length === 0) return INVALID;
+    if (length === 0) return INVALID;
     if (end - at < 5) return NEED_MORE;
     const code = buf[at + 4];
     if (!(code in COMMAND_NAMES)) return INVALID;
@@ -133,12 +139,12 @@ export class MysqlSession implements ProtocolSession {
       this.describe(fields, value.sql);
     } else if ((code === Cmd.STMT_EXECUTE || code === Cmd.STMT_CLOSE || code === Cmd.STMT_RESET || code === Cmd.STMT_FETCH) && stop - body >= 4) {
       fields.statementId = u32(buf, body);
-      const sql = this.statements.get(fields.statementId);
+      const sql = this.statements?.get(fields.statementId);
       if (sql) this.describe(fields, sql);
     } else if (code === Cmd.INIT_DB) {
       value.initDb = utf8(buf, body, Math.min(stop, body + 256));
     }
-    this.requestContinues = h.length === MAX_PACKET;
+    this.requestContinues = length === MAX_PACKET;
     return step(present, whole - present, true, !this.requestContinues, value);
   }
 
@@ -149,20 +155,20 @@ export class MysqlSession implements ProtocolSession {
   }
 
   private decodeResponse(buf: Uint8Array, at: number, end: number): StepResult {
-    const h = packetHeader(buf, at);
-    const whole = 4 + h.length;
+    const length = packetLength(buf, at);
+    const whole = 4 + length;
     const s = at + 4;
     const haveWhole = whole <= end - at;
     if (this.rowContinues) {
-      this.rowContinues = h.length === MAX_PACKET;
-      return step(4, h.length, false, false);
+      this.rowContinues = length === MAX_PACKET;
+      return step(4, length, false, false);
     }
     if (this.phase === 'idle') {
       const req = this.queue.peek();
       if (!req) {
         // greeting, auth switch, the OK that ends authentication: not responses to commands
         if (!haveWhole) return whole <= MAX_WAITED_PACKET ? NEED_MORE : step(end - at, whole - (end - at), false, false);
-        if (h.seq === 0 && h.length > 0 && buf[s] === 10) {
+        if (packetSeq(buf, at) === 0 && length > 0 && buf[s] === 10) {
           const g = parseGreeting(buf, s, at + whole);
           if (g) this.serverCaps = g.capabilities;
         }
@@ -172,33 +178,33 @@ export class MysqlSession implements ProtocolSession {
       return this.firstPacket(req, buf, at, end, true);
     }
     if (this.phase === 'next_result') return this.firstPacket(this.queue.peek(), buf, at, end, false);
-    if (h.length === 0) return INVALID;
+    if (length === 0) return INVALID;
     if (end - at < 5) return NEED_MORE;
     const first = buf[s];
-    const isEof = first === 0xfe && h.length < 9;
+    const isEof = first === 0xfe && length < 9;
     const resp = this.response!;
     switch (this.phase) {
       case 'columns':
       case 'params':
       case 'prep_columns':
-        if (--this.remaining > 0) return step(4, h.length, false, false);
+        if (--this.remaining > 0) return step(4, length, false, false);
         if (this.phase === 'columns') {
           this.phase = this.deprecateEof ? 'rows' : 'columns_eof';
-          return step(4, h.length, false, false);
+          return step(4, length, false, false);
         }
         if (!this.deprecateEof) {
           this.phase = this.phase === 'params' ? 'params_eof' : 'prep_columns_eof';
-          return step(4, h.length, false, false);
+          return step(4, length, false, false);
         }
-        return this.afterDefinitions(h.length);
+        return this.afterDefinitions(length);
       case 'params_eof':
       case 'prep_columns_eof':
         if (!isEof) return INVALID;
-        return this.afterDefinitions(h.length, true);
+        return this.afterDefinitions(length, true);
       case 'columns_eof':
         if (isEof) {
           this.phase = 'rows';
-          return step(4, h.length, false, false);
+          return step(4, length, false, false);
         }
         this.phase = 'rows';
         break;
@@ -210,14 +216,14 @@ export class MysqlSession implements ProtocolSession {
       this.phase = 'idle';
       return step(Math.min(whole, end - at), Math.max(0, whole - (end - at)), false, true);
     }
-    if (first === 0xfe && h.length < MAX_PACKET) {
+    if (first === 0xfe && length < MAX_PACKET) {
       if (!haveWhole) return whole <= MAX_WAITED_PACKET ? NEED_MORE : INVALID;
-      const status = h.length < 9 ? eofStatus(buf, s, at + whole) : (parseOk(buf, s, at + whole)?.status ?? 0);
+      const status = length < 9 ? eofStatus(buf, s, at + whole) : (parseOk(buf, s, at + whole)?.status ?? 0);
       return this.endOfResult(whole, status);
     }
     resp.rows = (resp.rows ?? 0) + 1;
-    this.rowContinues = h.length === MAX_PACKET;
-    return step(4, h.length, false, false);
+    this.rowContinues = length === MAX_PACKET;
+    return step(4, length, false, false);
   }
 
   /** Parameter or column definitions of a prepare reply are done. */
@@ -243,16 +249,16 @@ export class MysqlSession implements ProtocolSession {
 
   /** The first packet of a response, or of the next result of a multi-result response. */
   private firstPacket(req: { fields: RequestValue } | undefined, buf: Uint8Array, at: number, end: number, begins: boolean): StepResult {
-    const h = packetHeader(buf, at);
-    if (h.length === 0) return INVALID;
+    const length = packetLength(buf, at);
+    if (length === 0) return INVALID;
     if (end - at < 5) return NEED_MORE;
-    const whole = 4 + h.length;
+    const whole = 4 + length;
     const s = at + 4;
     const first = buf[s];
     const resp = this.response!;
     const value = begins ? resp : undefined;
     const code = req?.fields.code;
-    if (first === 0xff || first === 0x00 || (first === 0xfe && h.length < 9)) {
+    if (first === 0xff || first === 0x00 || (first === 0xfe && length < 9)) {
       if (whole > end - at) return whole <= MAX_WAITED_PACKET ? NEED_MORE : INVALID;
       if (first === 0xff) {
         resp.err = parseErr(buf, s, at + whole);
@@ -276,8 +282,12 @@ export class MysqlSession implements ProtocolSession {
         }
         return step(whole, 0, begins, false, value);
       }
-      const status = first === 0x00 ? (parseOk(buf, s, at + whole)?.status ?? 0) : eofStatus(buf, s, at + whole);
-      if (first === 0x00) resp.affectedRows = (resp.affectedRows ?? 0) + (parseOk(buf, s, at + whole)?.affectedRows ?? 0);
+      let status: number;
+      if (first === 0x00) {
+        const ok = parseOk(buf, s, at + whole);
+        status = ok?.status ?? 0;
+        resp.affectedRows = (resp.affectedRows ?? 0) + (ok?.affectedRows ?? 0);
+      } else status = eofStatus(buf, s, at + whole);
       const r = this.endOfResult(whole, status) as { begins: boolean; value?: unknown };
       r.begins = begins;
       r.value = value;
@@ -291,16 +301,16 @@ export class MysqlSession implements ProtocolSession {
     if (code === Cmd.FIELD_LIST) {
       this.phase = 'rows';
       resp.rows = 0;
-      return step(4, h.length, begins, false, value);
+      return step(4, length, begins, false, value);
     }
     if (code === Cmd.STATISTICS) {
       this.phase = 'idle';
-      return step(4, h.length, begins, true, value);
+      return step(4, length, begins, true, value);
     }
     const n = lenenc(buf, s, Math.min(end, at + whole));
-    if (!n || n[0] === 0 || n[1] > h.length || h.length > n[1] + 1) return INVALID;
+    if (!n || n[0] === 0 || n[1] > length || length > n[1] + 1) return INVALID;
     // MariaDB's cached metadata: a flag byte after the count, 0 when the column definitions are not resent
-    if (h.length === n[1] + 1 && buf[s + n[1]] === 0) {
+    if (length === n[1] + 1 && buf[s + n[1]] === 0) {
       this.phase = 'rows';
     } else {
       this.phase = 'columns';
@@ -328,7 +338,7 @@ export class MysqlSession implements ProtocolSession {
     if (dir === Dir.REQUEST) {
       const req = value as RequestValue;
       if (NO_RESPONSE.has(req.code)) {
-        if (req.code === Cmd.STMT_CLOSE && req.fields.statementId !== undefined) this.statements.delete(req.fields.statementId);
+        if (req.code === Cmd.STMT_CLOSE && req.fields.statementId !== undefined) this.statements?.delete(req.fields.statementId);
         this.emit({ fields: req, start, end, truncated }, undefined, 'ok');
         return;
       }
@@ -363,8 +373,9 @@ export class MysqlSession implements ProtocolSession {
       if (req.fields.code === Cmd.STMT_PREPARE && resp.statementId !== undefined) {
         f.statementId = resp.statementId;
         if (req.fields.sql) {
-          if (this.statements.size >= this.mysql.maxStatements) this.statements.delete(this.statements.keys().next().value!);
-          this.statements.set(resp.statementId, req.fields.sql);
+          const statements = (this.statements ??= new Map());
+          if (statements.size >= this.mysql.maxStatements) statements.delete(statements.keys().next().value!);
+          statements.set(resp.statementId, req.fields.sql);
         }
       }
       if (req.fields.code === Cmd.INIT_DB && req.fields.initDb) this.database = req.fields.initDb;

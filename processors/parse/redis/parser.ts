@@ -60,8 +60,19 @@ function parseInteger(buf: Uint8Array, s: number, e: number): number | undefined
   return neg ? -n : n;
 }
 
-/** Decodes the token at `at`. */
-export function parseToken(buf: Uint8Array, at: number, end: number): Token | typeof NEED_MORE | typeof INVALID {
+function token(into: Token | undefined, type: number, len: number, skip: number, count: number, dataStart: number, dataEnd: number): Token {
+  if (!into) return { type, len, skip, count, dataStart, dataEnd };
+  into.type = type;
+  into.len = len;
+  into.skip = skip;
+  into.count = count;
+  into.dataStart = dataStart;
+  into.dataEnd = dataEnd;
+  return into;
+}
+
+/** Decodes the token at `at`, into `into` when given (a session reuses one: tokens are read before the next is decoded). */
+export function parseToken(buf: Uint8Array, at: number, end: number, into?: Token): Token | typeof NEED_MORE | typeof INVALID {
   if (at >= end) return NEED_MORE;
   const type = buf[at];
   const isAggregate = AGGREGATES.has(type);
@@ -83,22 +94,22 @@ export function parseToken(buf: Uint8Array, at: number, end: number): Token | ty
   if (LINES.has(type)) {
     if (type === T_NULL && cr !== at + 1) return INVALID;
     if (type === T_INTEGER && parseInteger(buf, at + 1, cr) === undefined) return INVALID;
-    return { type, len: lineLen, skip: 0, count: 0, dataStart: at + 1, dataEnd: cr };
+    return token(into, type, lineLen, 0, 0, at + 1, cr);
   }
   const n = parseInteger(buf, at + 1, cr);
   if (n === undefined || n < -1 || n > 0x7fffffff) return INVALID;
   if (isAggregate) {
     const count = n < 0 ? -1 : type === T_MAP || type === T_ATTRIBUTE ? 2 * n : n;
-    return { type, len: lineLen, skip: 0, count, dataStart: cr, dataEnd: cr };
+    return token(into, type, lineLen, 0, count, cr, cr);
   }
-  if (n < 0) return { type, len: lineLen, skip: 0, count: -1, dataStart: cr, dataEnd: cr };
+  if (n < 0) return token(into, type, lineLen, 0, -1, cr, cr);
   const dataStart = cr + 2;
   const whole = lineLen + n + 2;
   if (at + whole <= end) {
     if (buf[dataStart + n] !== 13 || buf[dataStart + n + 1] !== 10) return INVALID;
-    return { type, len: whole, skip: 0, count: 0, dataStart, dataEnd: dataStart + n };
+    return token(into, type, whole, 0, 0, dataStart, dataStart + n);
   }
-  if (n + 2 > MAX_WAITED_BLOB) return { type, len: lineLen, skip: n + 2, count: 0, dataStart, dataEnd: dataStart };
+  if (n + 2 > MAX_WAITED_BLOB) return token(into, type, lineLen, n + 2, 0, dataStart, dataStart);
   return NEED_MORE;
 }
 

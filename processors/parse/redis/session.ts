@@ -8,7 +8,7 @@
 import { ALL_ARGUMENTS, REDACTED, redisSecretArguments, type RedisSecretTest } from '../../../core/redaction';
 import type { NetworkRecord, RedisFields } from '../../../core/signals';
 import { Dir, INVALID, NEED_MORE, step, type Position, type ProtocolSession, type StepResult } from '../decoder';
-import { makeMessage, RequestQueue, type SessionOptions, type SessionSink } from '../session-base';
+import { makeMessage, RequestQueue, type PendingRequest, type SessionOptions, type SessionSink } from '../session-base';
 import {
   CONTAINER_COMMANDS,
   T_ATTRIBUTE,
@@ -51,6 +51,9 @@ interface ReplyValue {
   first?: string;
 }
 
+/** The token being decoded, shared by every session: each is done with it before the next is parsed. */
+const scratch: Token = { type: 0, len: 0, skip: 0, count: 0, dataStart: 0, dataEnd: 0 };
+
 const PUBSUB_MESSAGES = new Set(['message', 'pmessage', 'smessage']);
 const SUBSCRIPTION_REPLIES = new Set(['subscribe', 'psubscribe', 'ssubscribe', 'unsubscribe', 'punsubscribe', 'sunsubscribe']);
 
@@ -73,16 +76,19 @@ export class RedisSession implements ProtocolSession {
     opts: SessionOptions,
     private readonly redis: RedisOptions,
   ) {
-    this.queue = new RequestQueue(opts.maxPendingRequests, (r) => {
-      sink.count('evicted_request');
-      sink.emit(makeMessage('redis', this.role, r, undefined, 'no_response'));
-    });
+    this.queue = new RequestQueue(opts.maxPendingRequests, this);
+  }
+
+  /** the queue was full: its oldest request is given up on */
+  evicted(r: PendingRequest<RedisFields>): void {
+    this.sink.count('evicted_request');
+    this.sink.emit(makeMessage('redis', this.role, r, undefined, 'no_response'));
   }
 
   decode(dir: Dir, buf: Uint8Array, at: number, end: number): StepResult {
     const w = this.walks[dir];
     if (dir === Dir.REQUEST && w.left.length === 0 && buf[at] !== 42) return this.decodeInline(buf, at, end);
-    const t = parseToken(buf, at, end);
+    const t = parseToken(buf, at, end, scratch);
     if (t === NEED_MORE || t === INVALID) return t;
     const top = w.left.length === 0;
     if (top) {
