@@ -1,14 +1,26 @@
 /**
  * Span name, attributes and status per the OpenTelemetry semantic conventions
  * (HTTP spans, database spans with the stable `db.*` names, Redis, MySQL).
+ *
+ * Each protocol builds its attributes as one object literal of the link keys
+ * every span has (EspanAttributes, core/semconv.ts) and every key the
+ * protocol always sets, in a fixed order; optional keys are added after. V8
+ * keeps a literal's properties inside the object, where each key added later
+ * goes to a backing store regrown three slots at a time; and an object given
+ * more than a dozen properties by computed name becomes a slow dictionary.
  */
 import { ConnMeta } from '../../core/records/network-data';
+import { connectionKey, type EspanAttributes } from '../../core/semconv';
 import { StatusCode, type Attributes, type L7Message } from '../../core/signals';
 import { redactQuery, redactSqlLiterals, redactSqlLiteralsInText, redisCommandHasSecrets } from '../../core/redaction';
+
+/** A span's attributes: the link keys by their names, the protocol's by any. */
+export type SpanAttributes = EspanAttributes & Attributes;
 
 export interface SpanShape {
   name: string;
   status: { code: StatusCode; message?: string };
+  attributes: SpanAttributes;
 }
 
 export interface SemconvOptions {
@@ -19,23 +31,9 @@ export interface SemconvOptions {
 const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH', 'QUERY']);
 const MAX_STATUS_MESSAGE = 256;
 
-function peerAndNetwork(m: L7Message, a: Attributes): void {
-  a['network.peer.address'] = m.daddr;
-  a['network.peer.port'] = m.dport;
-  a['network.transport'] = (m.connMeta & ConnMeta.UDP) !== 0 ? 'udp' : 'tcp';
-  a['network.type'] = (m.connMeta & ConnMeta.IPV6) !== 0 && !m.daddr.startsWith('::ffff:') ? 'ipv6' : 'ipv4';
-}
-
-/** The server's own endpoint: local for server spans, the peer for client spans. */
-function serverEndpoint(m: L7Message, a: Attributes): void {
-  if (m.role === 'server') {
-    a['server.address'] = m.saddr;
-    a['server.port'] = m.sport;
-  } else {
-    a['server.address'] = m.daddr;
-    a['server.port'] = m.dport;
-  }
-}
+const transport = (m: L7Message): string => ((m.connMeta & ConnMeta.UDP) !== 0 ? 'udp' : 'tcp');
+const networkType = (m: L7Message): string => ((m.connMeta & ConnMeta.IPV6) !== 0 && !m.daddr.startsWith('::ffff:') ? 'ipv6' : 'ipv4');
+const connKey = (m: L7Message): string => connectionKey(m.saddr, m.sport, m.daddr, m.dport);
 
 /** Host header → [host, port]; IPv6 literals keep their brackets off. */
 function splitHost(hostHeader: string): [string, number | undefined] {
@@ -45,15 +43,10 @@ function splitHost(hostHeader: string): [string, number | undefined] {
   return [m[1], m[2] !== undefined ? Number(m[2]) : undefined];
 }
 
-function httpSpan(m: L7Message, a: Attributes, opts: SemconvOptions): SpanShape {
+function httpSpan(m: L7Message, opts: SemconvOptions): SpanShape {
   const h = m.http!;
   const method = h.method.toUpperCase();
   const known = KNOWN_METHODS.has(method);
-  a['http.request.method'] = known ? method : '_OTHER';
-  if (!known || method !== h.method) a['http.request.method_original'] = h.method;
-  const version = h.version.replace(/^HTTP\//i, '');
-  if (version) a['network.protocol.version'] = version;
-  a['url.scheme'] = 'http';
   let path = h.path;
   let query = h.query;
   // absolute-form targets (proxies) carry the authority: keep only path and query
@@ -67,25 +60,41 @@ function httpSpan(m: L7Message, a: Attributes, opts: SemconvOptions): SpanShape 
     }
   }
   if (query !== undefined) query = redactQuery(query, opts.sensitiveQueryParameters);
-  a['url.path'] = path;
-  if (query) a['url.query'] = query;
-  serverEndpoint(m, a);
+  // the server's own endpoint (local for server spans, the peer for client spans), unless the Host header names it
+  let serverAddress = m.role === 'server' ? m.saddr : m.daddr;
+  let serverPort = m.role === 'server' ? m.sport : m.dport;
   if (h.host) {
     const [host, port] = splitHost(h.host);
-    if (host) a['server.address'] = host;
-    if (port !== undefined) a['server.port'] = port;
-    else if (m.role === 'client') a['server.port'] = m.dport;
+    if (host) serverAddress = host;
+    if (port !== undefined) serverPort = port;
   }
+  const a: SpanAttributes = {
+    'espan.captured': true,
+    'espan.host_id': m.host.hostId,
+    'espan.conn_key': connKey(m),
+    'espan.req_seq': m.reqSeq,
+    'espan.netns': m.netns,
+    'http.request.method': known ? method : '_OTHER',
+    'url.scheme': 'http',
+    'url.path': path,
+    'server.address': serverAddress,
+    'server.port': serverPort,
+    'network.peer.address': m.daddr,
+    'network.peer.port': m.dport,
+    'network.transport': transport(m),
+    'network.type': networkType(m),
+  };
+  if (!known || method !== h.method) a['http.request.method_original'] = h.method;
+  const version = h.version.replace(/^HTTP\//i, '');
+  if (version) a['network.protocol.version'] = version;
+  if (query) a['url.query'] = query;
   if (m.role === 'server') {
     a['client.address'] = m.daddr;
     a['client.port'] = m.dport;
   } else {
-    const port = a['server.port'] as number;
-    const host = String(a['server.address']);
-    const hostPart = host.includes(':') ? `[${host}]` : host;
-    a['url.full'] = `http://${port === 80 ? hostPart : `${hostPart}:${port}`}${path}${query ? `?${query}` : ''}`;
+    const hostPart = serverAddress.includes(':') ? `[${serverAddress}]` : serverAddress;
+    a['url.full'] = `http://${serverPort === 80 ? hostPart : `${hostPart}:${serverPort}`}${path}${query ? `?${query}` : ''}`;
   }
-  peerAndNetwork(m, a);
   if (h.userAgent) a['user_agent.original'] = h.userAgent;
   if (h.requestBodySize !== undefined) a['http.request.body.size'] = h.requestBodySize;
   if (h.responseBodySize !== undefined) a['http.response.body.size'] = h.responseBodySize;
@@ -102,21 +111,32 @@ function httpSpan(m: L7Message, a: Attributes, opts: SemconvOptions): SpanShape 
     a['error.type'] = m.outcome === 'no_response' ? 'no_response' : '_OTHER';
     status.code = StatusCode.ERROR;
   }
-  return { name: known ? method : 'HTTP', status };
+  return { name: known ? method : 'HTTP', status, attributes: a };
 }
 
-function redisSpan(m: L7Message, a: Attributes): SpanShape {
+function redisSpan(m: L7Message): SpanShape {
   const r = m.redis!;
   const command = r.command.toUpperCase();
-  a['db.system.name'] = 'redis';
-  a['db.operation.name'] = command;
-  a['db.namespace'] = String(r.db);
+  const a: SpanAttributes = {
+    'espan.captured': true,
+    'espan.host_id': m.host.hostId,
+    'espan.conn_key': connKey(m),
+    'espan.req_seq': m.reqSeq,
+    'espan.netns': m.netns,
+    'db.system.name': 'redis',
+    'db.operation.name': command,
+    'db.namespace': String(r.db),
+    'server.address': m.role === 'server' ? m.saddr : m.daddr,
+    'server.port': m.role === 'server' ? m.sport : m.dport,
+    'network.peer.address': m.daddr,
+    'network.peer.port': m.dport,
+    'network.transport': transport(m),
+    'network.type': networkType(m),
+  };
   // Values may be anything a user stores: only the statement's shape is kept, and not even that where it may hold credentials.
   if (r.args && !redisCommandHasSecrets(command)) {
     a['db.query.text'] = [command, ...r.args.map(() => '?')].join(' ');
   }
-  serverEndpoint(m, a);
-  peerAndNetwork(m, a);
   const status: SpanShape['status'] = { code: StatusCode.UNSET };
   if (m.outcome === 'error' || r.errorPrefix) {
     const code = r.errorPrefix ?? 'ERR';
@@ -128,21 +148,32 @@ function redisSpan(m: L7Message, a: Attributes): SpanShape {
     a['error.type'] = 'no_response';
     status.code = StatusCode.ERROR;
   }
-  return { name: command, status };
+  return { name: command, status, attributes: a };
 }
 
-function mysqlSpan(m: L7Message, a: Attributes): SpanShape {
+function mysqlSpan(m: L7Message): SpanShape {
   const q = m.mysql!;
-  a['db.system.name'] = 'mysql';
   const operation = q.operation?.toUpperCase() ?? q.command;
-  a['db.operation.name'] = operation;
+  const a: SpanAttributes = {
+    'espan.captured': true,
+    'espan.host_id': m.host.hostId,
+    'espan.conn_key': connKey(m),
+    'espan.req_seq': m.reqSeq,
+    'espan.netns': m.netns,
+    'db.system.name': 'mysql',
+    'db.operation.name': operation,
+    'server.address': m.role === 'server' ? m.saddr : m.daddr,
+    'server.port': m.role === 'server' ? m.sport : m.dport,
+    'network.peer.address': m.daddr,
+    'network.peer.port': m.dport,
+    'network.transport': transport(m),
+    'network.type': networkType(m),
+  };
   if (q.database) a['db.namespace'] = q.database;
   // the same text whether or not the parser kept the literals (mysql.keep_raw_sql)
   if (q.sql) a['db.query.text'] = redactSqlLiterals(q.sql);
   if (q.summary) a['db.query.summary'] = q.summary;
   if (q.rows !== undefined) a['db.response.returned_rows'] = q.rows;
-  serverEndpoint(m, a);
-  peerAndNetwork(m, a);
   const status: SpanShape['status'] = { code: StatusCode.UNSET };
   if (m.outcome === 'error' || q.errorCode !== undefined) {
     const code = q.errorCode !== undefined ? String(q.errorCode) : '_OTHER';
@@ -156,16 +187,34 @@ function mysqlSpan(m: L7Message, a: Attributes): SpanShape {
     status.code = StatusCode.ERROR;
   }
   const name = q.summary ?? (q.database && q.operation ? `${operation} ${q.database}` : operation);
-  return { name, status };
+  return { name, status, attributes: a };
 }
 
-/** Fills `a` with the protocol attributes and returns the span's name and status. */
-export function semconvFor(m: L7Message, a: Attributes, opts: SemconvOptions): SpanShape {
-  if (m.protocol === 'http' && m.http) return httpSpan(m, a, opts);
-  if (m.protocol === 'redis' && m.redis) return redisSpan(m, a);
-  if (m.protocol === 'mysql' && m.mysql) return mysqlSpan(m, a);
-  // A message without its protocol's fields: still a span, named after the protocol.
-  serverEndpoint(m, a);
-  peerAndNetwork(m, a);
-  return { name: m.protocol, status: { code: m.outcome === 'ok' ? StatusCode.UNSET : StatusCode.ERROR } };
+/** A message without its protocol's fields: still a span, named after the protocol, with its endpoints. */
+function bareSpan(m: L7Message): SpanShape {
+  const a: SpanAttributes = {
+    'espan.captured': true,
+    'espan.host_id': m.host.hostId,
+    'espan.conn_key': connKey(m),
+    'espan.req_seq': m.reqSeq,
+    'espan.netns': m.netns,
+    'server.address': m.role === 'server' ? m.saddr : m.daddr,
+    'server.port': m.role === 'server' ? m.sport : m.dport,
+    'network.peer.address': m.daddr,
+    'network.peer.port': m.dport,
+    'network.transport': transport(m),
+    'network.type': networkType(m),
+  };
+  return { name: m.protocol, status: { code: m.outcome === 'ok' ? StatusCode.UNSET : StatusCode.ERROR }, attributes: a };
+}
+
+/**
+ * The span's name, status and attributes: the link keys every span has and the
+ * protocol's; the caller adds the optional link keys.
+ */
+export function semconvFor(m: L7Message, opts: SemconvOptions): SpanShape {
+  if (m.protocol === 'http' && m.http) return httpSpan(m, opts);
+  if (m.protocol === 'redis' && m.redis) return redisSpan(m);
+  if (m.protocol === 'mysql' && m.mysql) return mysqlSpan(m);
+  return bareSpan(m);
 }

@@ -6,8 +6,8 @@
 import { map, type OperatorFunction } from 'rxjs';
 import { spanIdOf } from '../../core/message-ids';
 import { ConnMeta } from '../../core/records/network-data';
-import { connectionKey, ESPAN_SCOPE, type EspanAttributes } from '../../core/semconv';
-import { SpanKind, type Attributes, type L7Message, type Span } from '../../core/signals';
+import { ESPAN_SCOPE } from '../../core/semconv';
+import { SpanKind, type L7Message, type Span, type SpanEvent, type SpanLink } from '../../core/signals';
 import { semconvFor, type SemconvOptions } from './attributes';
 import type { ResourceCache } from './resource';
 
@@ -19,38 +19,35 @@ export interface EspanCounters {
 
 const NO_COUNTERS: EspanCounters = { spans: () => {}, malformed: () => {} };
 
+/**
+ * An eSpan has no events or links: every span shares these two empty lists
+ * (two arrays less per held span, 64 bytes); frozen, so a stage that wants to
+ * add some must give the span lists of its own.
+ */
+const NO_EVENTS = Object.freeze([]) as readonly SpanEvent[] as SpanEvent[];
+const NO_LINKS = Object.freeze([]) as readonly SpanLink[] as SpanLink[];
+
 function unixNano(m: L7Message, monotonicNs: number): bigint {
   return BigInt(Math.trunc(monotonicNs)) + m.host.bootTimeUnixNano;
 }
 
 /**
  * The eSpan of one message; `resource` is the shared object of its process.
- *
- * Attributes start as a literal of the link keys every span has, with their
- * names spelt out (EspanAttributes checks them), then take the optional link
- * keys and the protocol's by plain name: an object given more than a dozen
- * properties by computed name (`a[ESPAN.X] = …`) becomes a slow dictionary in V8.
+ * Its attributes come from semconvFor as one literal (see attributes.ts);
+ * the link keys not every span has are added here, by their plain names.
  */
 export function toSpan(m: L7Message, resources: ResourceCache, opts: SemconvOptions): Span {
-  const link: EspanAttributes = {
-    'espan.captured': true,
-    'espan.host_id': m.host.hostId,
-    'espan.conn_key': connectionKey(m.saddr, m.sport, m.daddr, m.dport),
-    'espan.req_seq': m.reqSeq,
-    'espan.netns': m.netns,
-  };
-  if (m.respSeq !== undefined) link['espan.resp_seq'] = m.respSeq;
-  if ((m.connMeta & ConnMeta.NO_TASK) !== 0 || m.pid === 0) link['espan.no_task'] = true;
-  else link['espan.tid'] = m.tid;
-  if (m.threadTraceId) link['espan.thread_trace_id'] = m.threadTraceId;
+  const { name, status, attributes } = semconvFor(m, opts);
+  if (m.respSeq !== undefined) attributes['espan.resp_seq'] = m.respSeq;
+  if ((m.connMeta & ConnMeta.NO_TASK) !== 0 || m.pid === 0) attributes['espan.no_task'] = true;
+  else attributes['espan.tid'] = m.tid;
+  if (m.threadTraceId) attributes['espan.thread_trace_id'] = m.threadTraceId;
   const p = m.propagation;
   if (p) {
-    link['espan.propagation'] = p.format;
-    if (p.sampled !== undefined) link['espan.propagated.sampled'] = p.sampled;
-    if (p.priority !== undefined) link['espan.propagated.priority'] = p.priority;
+    attributes['espan.propagation'] = p.format;
+    if (p.sampled !== undefined) attributes['espan.propagated.sampled'] = p.sampled;
+    if (p.priority !== undefined) attributes['espan.propagated.priority'] = p.priority;
   }
-  const attributes: Attributes = link;
-  const { name, status } = semconvFor(m, attributes, opts);
   const span: Span = {
     traceId: '',
     spanId: spanIdOf(m),
@@ -59,8 +56,8 @@ export function toSpan(m: L7Message, resources: ResourceCache, opts: SemconvOpti
     startTimeUnixNano: unixNano(m, m.reqStart),
     endTimeUnixNano: unixNano(m, Math.max(m.respEnd ?? m.reqEnd, m.reqStart)),
     attributes,
-    events: [],
-    links: [],
+    events: NO_EVENTS,
+    links: NO_LINKS,
     status,
     resource: resources.forMessage(m),
     scope: ESPAN_SCOPE,
