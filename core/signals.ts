@@ -236,8 +236,10 @@ export interface Span {
   endTimeUnixNano: bigint;
   attributes: Attributes;
   droppedAttributesCount?: number;
+  /** may be a shared, frozen empty list (span_builder's): a stage adding events gives the span a list of its own */
   events: SpanEvent[];
   droppedEventsCount?: number;
+  /** may be a shared, frozen empty list, as `events` */
   links: SpanLink[];
   droppedLinksCount?: number;
   status: { code: StatusCode; message?: string };
