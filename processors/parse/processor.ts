@@ -56,6 +56,9 @@ const PARSING = 1;
 const IGNORED = 2;
 
 class Connection {
+  /** neighbours in the engine's list of connections, least recently active first */
+  older: Connection | undefined = undefined;
+  newer: Connection | undefined = undefined;
   state = DETECTING;
   session: ProtocolSession | undefined;
   request: DirectionStream | undefined;
@@ -71,6 +74,8 @@ class Connection {
   batchStamp = 0;
   batchLastIndex = 0;
   released = false;
+
+  constructor(readonly id: string) {}
 }
 
 /** Failure tallies for one batch, flushed to the counters once per batch. */
@@ -78,6 +83,13 @@ type Tally = Map<string, number>;
 
 export class ParseEngine implements StatefulEngine<NetworkRecord, L7Message> {
   private readonly conns = new Map<string, Connection>();
+  /**
+   * The same connections linked least recently active first, so the idle
+   * sweep and the max-connections eviction both take from the oldest end;
+   * moving one to the newest end costs no map update.
+   */
+  private oldest: Connection | undefined;
+  private newest: Connection | undefined;
   private readonly enabled: ReadonlySet<Protocol>;
   private readonly sqlSummaries: SqlSummaries;
   private readonly sessionOptions: SessionOptions;
@@ -141,20 +153,37 @@ export class ParseEngine implements StatefulEngine<NetworkRecord, L7Message> {
     let c = this.conns.get(id);
     if (c) {
       if (c.touched === stamp) return c;
-      // keep the map in order of last activity (once per connection per batch)
-      this.conns.delete(id);
+      // keep the list in order of last activity (once per connection per batch)
+      this.unlink(c);
     } else {
-      c = new Connection();
+      c = new Connection(id);
       if (this.conns.size >= this.settings.maxConnections) {
-        const [oldId, old] = this.conns.entries().next().value!;
-        this.release(oldId, old);
+        const old = this.oldest!;
+        this.release(old);
         this.counters.evictedConnections('max_connections', 1);
       }
+      this.conns.set(id, c);
     }
     c.touched = stamp;
     c.lastActive = now;
-    this.conns.set(id, c);
+    this.append(c);
     return c;
+  }
+
+  private append(c: Connection): void {
+    c.older = this.newest;
+    c.newer = undefined;
+    if (this.newest) this.newest.newer = c;
+    else this.oldest = c;
+    this.newest = c;
+  }
+
+  private unlink(c: Connection): void {
+    if (c.older) c.older.newer = c.newer;
+    else this.oldest = c.newer;
+    if (c.newer) c.newer.older = c.older;
+    else this.newest = c.older;
+    c.older = c.newer = undefined;
   }
 
   /** Returns false when the connection was released. */
@@ -163,7 +192,7 @@ export class ParseEngine implements StatefulEngine<NetworkRecord, L7Message> {
     const f = r.funcId;
     if (f === FuncId.CLOSE) {
       c.lastRecord ??= r;
-      this.release(r.connId, c);
+      this.release(c);
       return false;
     }
     const egress = isEgress(f);
@@ -267,9 +296,12 @@ export class ParseEngine implements StatefulEngine<NetworkRecord, L7Message> {
     return s;
   }
 
-  private release(id: string, c: Connection): void {
+  private release(c: Connection): void {
     c.released = true;
-    if (this.conns.get(id) === c) this.conns.delete(id);
+    if (this.conns.get(c.id) === c) {
+      this.conns.delete(c.id);
+      this.unlink(c);
+    }
     if (c.state !== PARSING) return;
     c.request!.close();
     c.response!.close();
@@ -280,9 +312,8 @@ export class ParseEngine implements StatefulEngine<NetworkRecord, L7Message> {
   tick(now: number): L7Message[] {
     const limit = now - this.settings.idleTimeoutMs;
     let n = 0;
-    for (const [id, c] of this.conns) {
-      if (c.lastActive > limit) break;
-      this.release(id, c);
+    for (let c = this.oldest; c && c.lastActive <= limit; c = this.oldest) {
+      this.release(c);
       n++;
     }
     if (n) this.counters.evictedConnections('idle', n);
@@ -291,7 +322,7 @@ export class ParseEngine implements StatefulEngine<NetworkRecord, L7Message> {
 
   /** Input completed: every connection ends here. */
   flush(): L7Message[] {
-    for (const [id, c] of [...this.conns]) this.release(id, c);
+    while (this.oldest) this.release(this.oldest);
     return this.takeCompleted();
   }
 

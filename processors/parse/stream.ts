@@ -29,7 +29,8 @@ interface Segment {
 export class DirectionStream {
   /** bytes of an unfinished unit, copied out of their records */
   private pending: Uint8Array | null = null;
-  private pendingSegs: Segment[] = [];
+  /** the records those bytes came from: set with `pending` */
+  private pendingSegs: Segment[] | null = null;
   private skip = 0;
   private outOfStep = false;
   /** the open message: where it started (null when none is open) and what was parsed of it */
@@ -85,12 +86,12 @@ export class DirectionStream {
       const value = this.session.decodePartial(this.dir, this.pending, 0, this.pending.length);
       if (value !== undefined) {
         if (this.currentStart) this.finish(rec, false);
-        const s = this.pendingSegs[0];
+        const s = this.pendingSegs![0];
         this.open(value, { rec: s.rec, seq: s.seq });
       }
     }
     this.pending = null;
-    this.pendingSegs = [];
+    this.pendingSegs = null;
     if (this.currentStart) this.finish(rec, true);
     this.session.reset(this.dir);
     this.outOfStep = true;
@@ -107,13 +108,13 @@ export class DirectionStream {
       buf = new Uint8Array(head.length + end - from);
       buf.set(head, 0);
       buf.set(data.subarray(from, end), head.length);
-      segs = this.pendingSegs;
+      segs = this.pendingSegs!;
       segs.push({ off: head.length, rec, seq: (rec.tcpSeq + from) >>> 0 });
       base = head.length - from;
       at = 0;
       end = buf.length;
       this.pending = null;
-      this.pendingSegs = [];
+      this.pendingSegs = null;
     }
     while (at < end) {
       const r = this.session.decode(this.dir, buf, at, end);
@@ -176,7 +177,7 @@ export class DirectionStream {
 
   private loseStep(rec: NetworkRecord): void {
     this.pending = null;
-    this.pendingSegs = [];
+    this.pendingSegs = null;
     this.skip = 0;
     if (this.currentStart) this.finish(rec, true);
     this.session.reset(this.dir);
@@ -205,7 +206,7 @@ export class DirectionStream {
       this.finish(this.lastRecord, !untilClose && !(this.currentEnds && this.skip === 0));
     }
     this.pending = null;
-    this.pendingSegs = [];
+    this.pendingSegs = null;
     this.skip = 0;
   }
 }
