@@ -55,6 +55,9 @@ const DETECTING = 0;
 const PARSING = 1;
 const IGNORED = 2;
 
+/** Connection.touched of one made by a batch's first pass and not yet in the engine's table (batches count from 1). */
+const UNLISTED = 0;
+
 class Connection {
   /** neighbours in the engine's list of connections, least recently active first */
   older: Connection | undefined = undefined;
@@ -69,8 +72,8 @@ class Connection {
   held: NetworkRecord[] | undefined;
   lastActive = 0;
   lastRecord: NetworkRecord | undefined;
-  /** batch bookkeeping: the batch that last touched it, and the last index it saw there */
-  touched = 0;
+  /** batch bookkeeping: the batch that last touched it (UNLISTED before its first), and the last index it saw there */
+  touched = UNLISTED;
   batchStamp = 0;
   batchLastIndex = 0;
   released = false;
@@ -117,30 +120,27 @@ export class ParseEngine implements StatefulEngine<NetworkRecord, L7Message> {
     // Records of one connection go in `index` order; a batch holds many connections interleaved,
     // and is almost always in order already: look each connection up once, and notice if not.
     const stamp = ++this.batchNo;
-    const conns: Array<Connection | undefined> = new Array(batch.length);
-    let fresh: Map<string, number> | undefined; // connections new in this batch: last index seen
+    const conns: Connection[] = new Array(batch.length);
+    let fresh: Map<string, Connection> | undefined; // connections new in this batch, not listed until their first record is fed
     let sorted = true;
     for (let i = 0; i < batch.length; i++) {
       const r = batch[i];
-      const c = this.conns.get(r.connId);
-      if (c) {
-        if (c.batchStamp === stamp && r.index < c.batchLastIndex) sorted = false;
-        c.batchStamp = stamp;
-        c.batchLastIndex = r.index;
-        conns[i] = c;
-      } else {
-        const last = (fresh ??= new Map()).get(r.connId);
-        if (last !== undefined && r.index < last) sorted = false;
-        fresh.set(r.connId, r.index);
+      let c = this.conns.get(r.connId);
+      if (!c) {
+        c = (fresh ??= new Map()).get(r.connId);
+        if (!c) fresh.set(r.connId, (c = new Connection(r.connId)));
       }
+      if (c.batchStamp === stamp && r.index < c.batchLastIndex) sorted = false;
+      c.batchStamp = stamp;
+      c.batchLastIndex = r.index;
+      conns[i] = c;
     }
     if (sorted) {
       for (let i = 0; i < batch.length; i++) {
-        const r = batch[i];
         let c = conns[i];
         // connections new here, freed earlier in this batch (closed, evicted), or not yet moved to the recent end
-        if (!c || c.released || c.touched !== stamp) c = this.connection(r.connId, now, stamp);
-        this.feed(c, r);
+        if (c.released || c.touched !== stamp) c = this.connection(c.id, now, stamp, c);
+        this.feed(c, batch[i]);
       }
     } else {
       const ordered = [...batch].sort((a, b) => (a.connId < b.connId ? -1 : a.connId > b.connId ? 1 : a.index - b.index));
@@ -149,14 +149,18 @@ export class ParseEngine implements StatefulEngine<NetworkRecord, L7Message> {
     return this.takeCompleted();
   }
 
-  private connection(id: string, now: number, stamp: number): Connection {
-    let c = this.conns.get(id);
-    if (c) {
-      if (c.touched === stamp) return c;
-      // keep the list in order of last activity (once per connection per batch)
+  /**
+   * The live connection of `id`, listed and moved to the newest end once per
+   * batch; `seen` is what the batch's first pass found or made for it, used
+   * unless it was freed since.
+   */
+  private connection(id: string, now: number, stamp: number, seen?: Connection): Connection {
+    let c = seen && !seen.released ? seen : this.conns.get(id);
+    if (c?.touched === stamp) return c;
+    if (c && c.touched !== UNLISTED) {
       this.unlink(c);
     } else {
-      c = new Connection(id);
+      c ??= new Connection(id);
       if (this.conns.size >= this.settings.maxConnections) {
         const old = this.oldest!;
         this.release(old);
