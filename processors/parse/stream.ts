@@ -26,6 +26,19 @@ interface Segment {
   seq: number;
 }
 
+/** Joins are copied here while they fit: what a session keeps of the bytes it decodes, it copies. */
+const JOIN_SCRATCH_SIZE = 16384;
+const joinScratch = new Uint8Array(JOIN_SCRATCH_SIZE);
+
+/** The held bytes `head` followed by data[from, end): a view of the scratch buffer, valid until the next join. */
+function joined(head: Uint8Array, data: Uint8Array, from: number, end: number): Uint8Array {
+  const n = head.length + end - from;
+  const buf = n <= JOIN_SCRATCH_SIZE ? joinScratch.subarray(0, n) : new Uint8Array(n);
+  buf.set(head, 0);
+  buf.set(data.subarray(from, end), head.length);
+  return buf;
+}
+
 export class DirectionStream {
   /** bytes of an unfinished unit, copied out of their records */
   private pending: Uint8Array | null = null;
@@ -105,9 +118,7 @@ export class DirectionStream {
     let base = 0; // offset of data[0] within buf when buf is a joined copy
     if (this.pending) {
       const head = this.pending;
-      buf = new Uint8Array(head.length + end - from);
-      buf.set(head, 0);
-      buf.set(data.subarray(from, end), head.length);
+      buf = joined(head, data, from, end);
       segs = this.pendingSegs!;
       segs.push({ off: head.length, rec, seq: (rec.tcpSeq + from) >>> 0 });
       base = head.length - from;
