@@ -66,17 +66,48 @@ export interface RequestEvictor<F> {
   evicted(r: PendingRequest<F>): void;
 }
 
-/** A FIFO of requests with a cap; the oldest is dropped (and counted) when full. */
-export class RequestQueue<F> extends Queue<PendingRequest<F>> {
+/**
+ * A FIFO of requests with a cap; the oldest is dropped (and counted) when
+ * full. The oldest is held apart from the rest: a connection that does not
+ * pipeline has one request at a time, and an array filled and emptied per
+ * request would be made anew each time (V8 frees the storage of an emptied array).
+ */
+export class RequestQueue<F> {
+  private oldest: PendingRequest<F> | undefined;
+  /** the requests after the oldest; made at the first pipelined one */
+  private rest: Queue<PendingRequest<F>> | undefined;
+
   constructor(
     private readonly max: number,
     private readonly evictor: RequestEvictor<F>,
-  ) {
-    super();
+  ) {}
+
+  get size(): number {
+    return this.oldest === undefined ? 0 : 1 + (this.rest?.size ?? 0);
   }
 
-  override push(r: PendingRequest<F>): void {
+  push(r: PendingRequest<F>): void {
     if (this.size >= this.max) this.evictor.evicted(this.shift()!);
-    super.push(r);
+    if (this.oldest === undefined) this.oldest = r;
+    else (this.rest ??= new Queue()).push(r);
+  }
+
+  /** The oldest request, left in the queue. */
+  peek(): PendingRequest<F> | undefined {
+    return this.oldest;
+  }
+
+  shift(): PendingRequest<F> | undefined {
+    const r = this.oldest;
+    this.oldest = this.rest?.shift();
+    return r;
+  }
+
+  /** Empties the queue, returning what it held, oldest first. */
+  drain(): PendingRequest<F>[] {
+    if (this.oldest === undefined) return [];
+    const all = [this.oldest, ...(this.rest?.drain() ?? [])];
+    this.oldest = undefined;
+    return all;
   }
 }
