@@ -55,7 +55,7 @@ const DETECTING = 0;
 const PARSING = 1;
 const IGNORED = 2;
 
-/** Connection.touched of one made by a batch's first pass and not yet in the engine's table (batches count from 1). */
+/** Connection.touched of one made by a batch's first pass and not yet in the list of live connections (batches count from 1). */
 const UNLISTED = 0;
 
 class Connection {
@@ -93,6 +93,8 @@ export class ParseEngine implements StatefulEngine<NetworkRecord, L7Message> {
    */
   private oldest: Connection | undefined;
   private newest: Connection | undefined;
+  /** connections in the list: the table also holds those a batch's first pass made and the second has not reached yet */
+  private listed = 0;
   private readonly enabled: ReadonlySet<Protocol>;
   private readonly sqlSummaries: SqlSummaries;
   private readonly sessionOptions: SessionOptions;
@@ -121,15 +123,12 @@ export class ParseEngine implements StatefulEngine<NetworkRecord, L7Message> {
     // and is almost always in order already: look each connection up once, and notice if not.
     const stamp = ++this.batchNo;
     const conns: Connection[] = new Array(batch.length);
-    let fresh: Map<string, Connection> | undefined; // connections new in this batch, not listed until their first record is fed
     let sorted = true;
     for (let i = 0; i < batch.length; i++) {
       const r = batch[i];
       let c = this.conns.get(r.connId);
-      if (!c) {
-        c = (fresh ??= new Map()).get(r.connId);
-        if (!c) fresh.set(r.connId, (c = new Connection(r.connId)));
-      }
+      // new here: in the table at once, in the list of live connections once its first record is fed
+      if (!c) this.conns.set(r.connId, (c = new Connection(r.connId)));
       if (c.batchStamp === stamp && r.index < c.batchLastIndex) sorted = false;
       c.batchStamp = stamp;
       c.batchLastIndex = r.index;
@@ -160,13 +159,12 @@ export class ParseEngine implements StatefulEngine<NetworkRecord, L7Message> {
     if (c && c.touched !== UNLISTED) {
       this.unlink(c);
     } else {
-      c ??= new Connection(id);
-      if (this.conns.size >= this.settings.maxConnections) {
-        const old = this.oldest!;
-        this.release(old);
+      if (this.listed >= this.settings.maxConnections) {
+        this.release(this.oldest!);
         this.counters.evictedConnections('max_connections', 1);
       }
-      this.conns.set(id, c);
+      if (!c) this.conns.set(id, (c = new Connection(id)));
+      this.listed++;
     }
     c.touched = stamp;
     c.lastActive = now;
@@ -305,6 +303,7 @@ export class ParseEngine implements StatefulEngine<NetworkRecord, L7Message> {
     if (this.conns.get(c.id) === c) {
       this.conns.delete(c.id);
       this.unlink(c);
+      this.listed--;
     }
     if (c.state !== PARSING) return;
     c.request!.close();
