@@ -228,22 +228,26 @@ export class RedisSession implements ProtocolSession {
       fields.errorMessage = reply.errorMessage;
       if (fields.previousDb !== undefined && this.db === fields.selectDb) this.db = fields.previousDb;
     }
-    delete fields.selectDb;
-    delete fields.previousDb;
+    dropSelectState(fields);
     this.sink.emit(makeMessage('redis', this.role, req, { start, end }, isError ? 'error' : 'ok'));
   }
 
   close(_last: NetworkRecord | undefined): void {
     for (const r of this.queue.drain()) {
-      const f = r.fields as SelectFields;
-      delete f.selectDb;
-      delete f.previousDb;
+      dropSelectState(r.fields as SelectFields);
       this.sink.emit(makeMessage('redis', this.role, r, undefined, 'no_response'));
     }
   }
 }
 
 type SelectFields = RedisFields & { selectDb?: number; previousDb?: number };
+
+/** SELECT's bookkeeping leaves the fields before they are emitted; only a SELECT has it (a delete costs a runtime call even when there is nothing to delete). */
+function dropSelectState(f: SelectFields): void {
+  if (!('selectDb' in f)) return;
+  delete f.selectDb;
+  delete f.previousDb;
+}
 
 function splitError(text: string, into: ReplyValue): void {
   const sp = text.indexOf(' ');
