@@ -9,6 +9,7 @@
  */
 import { asyncScheduler, type OperatorFunction, type SchedulerLike } from 'rxjs';
 import { statefulOperator, type StatefulEngine } from '../../core/stateful-operator';
+import { RecencyList } from '../../core/collections/recency-list';
 import type { L7Message, NetworkRecord, Protocol } from '../../core/signals';
 import { ConnMeta, copyRecord, FuncId, isEgress, isIngress } from '../../core/records/network-data';
 import { Dir, type ProtocolSession } from './decoder';
@@ -91,8 +92,7 @@ export class ParseEngine implements StatefulEngine<NetworkRecord, L7Message> {
    * sweep and the max-connections eviction both take from the oldest end;
    * moving one to the newest end costs no map update.
    */
-  private oldest: Connection | undefined;
-  private newest: Connection | undefined;
+  private readonly recency = new RecencyList<Connection>();
   /** connections in the list: the table also holds those a batch's first pass made and the second has not reached yet */
   private listed = 0;
   private readonly enabled: ReadonlySet<Protocol>;
@@ -157,10 +157,10 @@ export class ParseEngine implements StatefulEngine<NetworkRecord, L7Message> {
     let c = seen && !seen.released ? seen : this.conns.get(id);
     if (c?.touched === stamp) return c;
     if (c && c.touched !== UNLISTED) {
-      this.unlink(c);
+      this.recency.unlink(c);
     } else {
       if (this.listed >= this.settings.maxConnections) {
-        this.release(this.oldest!);
+        this.release(this.recency.oldest!);
         this.counters.evictedConnections('max_connections', 1);
       }
       if (!c) this.conns.set(id, (c = new Connection(id)));
@@ -168,24 +168,8 @@ export class ParseEngine implements StatefulEngine<NetworkRecord, L7Message> {
     }
     c.touched = stamp;
     c.lastActive = now;
-    this.append(c);
+    this.recency.append(c);
     return c;
-  }
-
-  private append(c: Connection): void {
-    c.older = this.newest;
-    c.newer = undefined;
-    if (this.newest) this.newest.newer = c;
-    else this.oldest = c;
-    this.newest = c;
-  }
-
-  private unlink(c: Connection): void {
-    if (c.older) c.older.newer = c.newer;
-    else this.oldest = c.newer;
-    if (c.newer) c.newer.older = c.older;
-    else this.newest = c.older;
-    c.older = c.newer = undefined;
   }
 
   /** Returns false when the connection was released. */
@@ -302,7 +286,7 @@ export class ParseEngine implements StatefulEngine<NetworkRecord, L7Message> {
     c.released = true;
     if (this.conns.get(c.id) === c) {
       this.conns.delete(c.id);
-      this.unlink(c);
+      this.recency.unlink(c);
       this.listed--;
     }
     if (c.state !== PARSING) return;
@@ -315,7 +299,7 @@ export class ParseEngine implements StatefulEngine<NetworkRecord, L7Message> {
   tick(now: number): L7Message[] {
     const limit = now - this.settings.idleTimeoutMs;
     let n = 0;
-    for (let c = this.oldest; c && c.lastActive <= limit; c = this.oldest) {
+    for (let c = this.recency.oldest; c && c.lastActive <= limit; c = this.recency.oldest) {
       this.release(c);
       n++;
     }
@@ -325,7 +309,7 @@ export class ParseEngine implements StatefulEngine<NetworkRecord, L7Message> {
 
   /** Input completed: every connection ends here. */
   flush(): L7Message[] {
-    while (this.oldest) this.release(this.oldest);
+    while (this.recency.oldest) this.release(this.recency.oldest);
     return this.takeCompleted();
   }
 
