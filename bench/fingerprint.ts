@@ -17,6 +17,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { option } from './lib/options';
 import { runPipeline } from './lib/run-pipeline';
+import { PROCESSORS } from './table/shared';
 
 const CHAINS: Record<string, string[]> = {
   agent: ['parse', 'thread_correlation', 'propagation', 'span_builder'],
@@ -75,14 +76,7 @@ async function main(): Promise<void> {
   try {
     await runPipeline(
       `receivers: {replay: {path: ${JSON.stringify(path.resolve(file))}}}
-processors:
-  parse: {}
-  thread_correlation: {}
-  propagation: {}
-  span_builder: {}
-  linking: {}
-  tail_sampling: {decision_wait: 1s, policies: [{name: all, type: always_sample}]}
-exporters: {file: {path: ${JSON.stringify(out)}}}
+${PROCESSORS}exporters: {file: {path: ${JSON.stringify(out)}}}
 service:
   telemetry: {metrics: {level: none}}
   pipelines: {traces: {receivers: [replay], processors: [${chain.join(', ')}], exporters: [file]}}

@@ -29,6 +29,7 @@ import { memoryLogger } from '../core/telemetry/logger';
 import { defaultRegistry } from '../registry';
 import { cpuMsOf, median } from './lib/measure';
 import { flag, numberOption, option } from './lib/options';
+import { PROCESSORS } from './table/shared';
 
 const CHAINS: Record<string, string[]> = {
   agent: ['parse', 'thread_correlation', 'propagation', 'span_builder', 'batch'],
@@ -46,14 +47,7 @@ interface RunResult {
 
 function yaml(file: string, chain: string[], workers: number, out?: string): string {
   return `receivers: {replay: {path: ${JSON.stringify(path.resolve(file))}}}
-processors:
-  parse: {}
-  thread_correlation: {}
-  propagation: {}
-  span_builder: {}
-  linking: {}
-  tail_sampling: {decision_wait: 1s, policies: [{name: all, type: always_sample}]}
-  batch: {}
+${PROCESSORS}  batch: {}
 exporters: {${out ? `file: {path: ${JSON.stringify(out)}}` : 'nop: {}'}}
 service:
   telemetry: {metrics: {level: none}}
