@@ -11,11 +11,11 @@
  * linking → tail_sampling (always_sample); agent: the same without linking
  * and sampling. Replay is paced by nothing, so windows close by span time.
  */
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { option } from './lib/options';
+import { canonicalSpanLines, spanDigest } from '../test/helpers/canonical-spans';
 import { runPipeline } from './lib/run-pipeline';
 import { PROCESSORS } from './table/shared';
 
@@ -23,47 +23,6 @@ const CHAINS: Record<string, string[]> = {
   agent: ['parse', 'thread_correlation', 'propagation', 'span_builder'],
   'all-in-one': ['parse', 'thread_correlation', 'propagation', 'span_builder', 'linking', 'tail_sampling'],
 };
-
-interface JsonKeyValue {
-  key: string;
-  value: unknown;
-}
-
-interface JsonSpan {
-  traceId: string;
-  spanId: string;
-  parentSpanId?: string;
-  name: string;
-  kind?: number;
-  startTimeUnixNano: string;
-  endTimeUnixNano: string;
-  status?: unknown;
-  attributes?: JsonKeyValue[];
-}
-
-function sortedAttributes(attrs: JsonKeyValue[] | undefined): string {
-  return JSON.stringify([...(attrs ?? [])].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)));
-}
-
-/** One line per exported span, independent of batching and of the order spans left in. */
-export function canonicalLines(otlpJsonLines: string): string[] {
-  const lines: string[] = [];
-  for (const request of otlpJsonLines.split('\n')) {
-    if (!request.trim()) continue;
-    const doc = JSON.parse(request) as { resourceSpans: Array<{ resource?: { attributes?: JsonKeyValue[] }; scopeSpans: Array<{ spans: JsonSpan[] }> }> };
-    for (const rs of doc.resourceSpans) {
-      const resource = sortedAttributes(rs.resource?.attributes);
-      for (const ss of rs.scopeSpans) {
-        for (const s of ss.spans) {
-          lines.push(
-            [s.traceId, s.spanId, s.parentSpanId ?? '', s.name, s.kind ?? 0, s.startTimeUnixNano, s.endTimeUnixNano, JSON.stringify(s.status ?? {}), sortedAttributes(s.attributes), resource].join(' '),
-          );
-        }
-      }
-    }
-  }
-  return lines.sort();
-}
 
 async function main(): Promise<void> {
   const file = process.argv[2];
@@ -83,9 +42,9 @@ service:
 `,
       'fingerprint.yaml',
     );
-    const lines = canonicalLines(fs.readFileSync(out, 'utf8'));
+    const lines = canonicalSpanLines(fs.readFileSync(out, 'utf8'));
     if (dump) fs.writeFileSync(dump, lines.join('\n') + '\n');
-    const digest = createHash('sha256').update(lines.join('\n')).digest('hex').slice(0, 16);
+    const digest = spanDigest(lines);
     console.log(`${chainName}: ${lines.length} spans, digest ${digest}`);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

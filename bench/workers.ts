@@ -17,7 +17,6 @@
  * the digest of its spans as bench/fingerprint.ts does (they must agree).
  */
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -27,6 +26,7 @@ import { copyRecord } from '../core/records/network-data';
 import { Service } from '../core/service';
 import { memoryLogger } from '../core/telemetry/logger';
 import { defaultRegistry } from '../registry';
+import { canonicalSpanLines, spanDigest } from '../test/helpers/canonical-spans';
 import { cpuMsOf, median } from './lib/measure';
 import { flag, numberOption, option } from './lib/options';
 import { PROCESSORS } from './table/shared';
@@ -72,28 +72,14 @@ async function one(file: string, chain: string[], workers: number, digest: boole
     if (report.failures.length) throw new Error(report.failures.join('; '));
     const spans = await svc.metrics.total('espan_processor_outgoing_items_total', { processor: 'span_builder' });
     const result: RunResult = { workers, spans, wallS, cpuMs: (cpu.user + cpu.system) / 1000, mainCpuMs: cpuMsOf(`/proc/self/task/${process.pid}/stat`) - main0 };
-    if (out) result.digest = digestOf(fs.readFileSync(out, 'utf8'));
+    if (out) {
+      const lines = canonicalSpanLines(fs.readFileSync(out, 'utf8'));
+      result.digest = `${lines.length} spans, digest ${spanDigest(lines)}`;
+    }
     return result;
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
-}
-
-/** bench/fingerprint.ts's digest: sorted canonical lines of every exported span. */
-function digestOf(otlpJsonLines: string): string {
-  const sorted = (attrs: Array<{ key: string }> = []) => JSON.stringify([...attrs].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)));
-  const lines: string[] = [];
-  for (const request of otlpJsonLines.split('\n').filter((l) => l.trim())) {
-    for (const rs of JSON.parse(request).resourceSpans) {
-      for (const ss of rs.scopeSpans) {
-        for (const s of ss.spans) {
-          lines.push([s.traceId, s.spanId, s.parentSpanId ?? '', s.name, s.kind ?? 0, s.startTimeUnixNano, s.endTimeUnixNano, JSON.stringify(s.status ?? {}), sorted(s.attributes), sorted(rs.resource?.attributes)].join(' '));
-        }
-      }
-    }
-  }
-  lines.sort();
-  return `${lines.length} spans, digest ${createHash('sha256').update(lines.join('\n')).digest('hex').slice(0, 16)}`;
 }
 
 /** K copies of a capture back to back, as distinct processes and connections: a longer run of the same traffic. */

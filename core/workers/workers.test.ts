@@ -14,28 +14,9 @@ import { sinks, sources, testRegistry } from '../../test/helpers/components';
 import { syntheticRecords, TEST_HOST } from '../../test/helpers/records';
 import { StageWorkers, WorkerStageError } from './pool';
 import { RecordsReader, shardOf, splitRecords } from './record-shards';
+import { canonicalSpanLines } from '../../test/helpers/canonical-spans';
 
 const CAPTURE = path.join(__dirname, '../../bench/testdata/linking-two-hosts.espcap');
-
-interface JsonKeyValue {
-  key: string;
-}
-
-/** One sorted line per exported span (ids, times, status, attributes, resource), as bench/fingerprint.ts digests them. */
-function canonicalSpans(otlpJsonLines: string): string[] {
-  const sorted = (attrs: JsonKeyValue[] = []) => JSON.stringify([...attrs].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)));
-  const lines: string[] = [];
-  for (const request of otlpJsonLines.split('\n').filter((l) => l.trim())) {
-    for (const rs of JSON.parse(request).resourceSpans) {
-      for (const ss of rs.scopeSpans) {
-        for (const s of ss.spans) {
-          lines.push([s.traceId, s.spanId, s.parentSpanId ?? '', s.name, s.kind ?? 0, s.startTimeUnixNano, s.endTimeUnixNano, JSON.stringify(s.status ?? {}), sorted(s.attributes), sorted(rs.resource?.attributes)].join(' '));
-        }
-      }
-    }
-  }
-  return lines.sort();
-}
 
 function pipelineYaml(capture: string, out: string, processors: string[], workers: number): string {
   return `receivers: {replay: {path: ${JSON.stringify(capture)}}}
@@ -63,7 +44,7 @@ async function run(capture: string, processors: string[], workers: number): Prom
     await svc.receiversFinished();
     const report = await svc.shutdown();
     expect(report.failures).to.deep.equal([]);
-    return { spans: canonicalSpans(fs.readFileSync(out, 'utf8')), metrics: svc.metrics };
+    return { spans: canonicalSpanLines(fs.readFileSync(out, 'utf8')), metrics: svc.metrics };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
