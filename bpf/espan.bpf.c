@@ -137,6 +137,30 @@ struct {
   __type(value, struct conn_state);
 } conns SEC(".maps");
 
+/*
+ * Per thread: the TLS library call in progress (SSL_read/SSL_write and their
+ * _ex forms), and the socket call that carried its TLS record.
+ */
+struct tls_call {
+  __u64 ssl;     /* the SSL * of the call in progress; 0: none */
+  __u64 buf;     /* its plaintext buffer */
+  __u64 len_out; /* _ex forms: where the library stores the byte count (their return value is 1 or 0) */
+  __u64 ts;
+  __u64 sk;      /* the first socket call inside it in its direction (0: none yet)... */
+  __s32 fd;
+  __u32 seq;     /* ...and the sequence number of the first byte it moved: where the TLS record starts */
+  /*
+   * Libraries that do their socket I/O outside the TLS call (Node: memory BIOs)
+   * read the ciphertext just before SSL_read on the same thread: the last such read.
+   */
+  __u64 read_sk;
+  __s32 read_fd;
+  __u32 read_seq; /* where the last TLS record that read began */
+  __u8 egress;
+  __u8 read_fresh; /* a ciphertext read since the last SSL_read of this thread */
+  __u8 _pad[6];
+};
+
 /* Per thread: the call a record is being made of, and whether the thread's process is traced. */
 struct call_args {
   __u64 pending; /* syscall tracepoints: set at enter, cleared at exit (a call whose enter was not traced has nothing here) */
@@ -152,6 +176,7 @@ struct call_args {
   __u8 traced;       /* the process selection's verdict for this thread's process... */
   __u8 _pad;
   __u32 verdict_gen; /* ...decided under this espan_config.filter_gen (0: not yet) */
+  struct tls_call tls;
 };
 
 /*
@@ -426,6 +451,21 @@ static __always_inline void fill_meta(struct network_data *nd, struct call_args 
   nd->meta.index = __sync_fetch_and_add(&cs->index, 1);
 }
 
+/*
+ * A TLS ClientHello or ServerHello record, the header of a handshake record
+ * read alone, or the start of one (nginx peeks at one byte to tell TLS from HTTP).
+ */
+static __always_inline bool tls_handshake_record(const __u8 *p, __u32 act) {
+  if (act < 1 || p[0] != 0x16 /* handshake */) return false;
+  if (act < 2) return true;
+  if (p[1] != 3) return false;
+  if (act < 3) return true;
+  if (p[2] < 1 || p[2] > 4) return false;
+  if (act < 5) return true;
+  if (((p[3] << 8) | p[4]) > 16384 + 2048) return false;
+  return act == 5 || p[5] == 1 || p[5] == 2;
+}
+
 /* One record with room for `room` payload bytes (a constant); `want` <= room of them are captured. */
 static __always_inline void emit(struct espan_config *cfg, struct call_args *a, struct conn_state *cs, __u64 now, long ret, __u32 want,
                                  const __u32 room, const bool iov) {
@@ -436,6 +476,13 @@ static __always_inline void emit(struct espan_config *cfg, struct call_args *a, 
     return;
   }
   __u32 act = want ? copy_payload(nd->payload, a, want, room, iov) : 0;
+  if (cfg->tls && !(cs->meta & CONN_META_TLS) && tls_handshake_record(nd->payload, act)) {
+    /* the connection's socket calls carry ciphertext from here on; its plaintext comes from the TLS library */
+    cs->flags |= CONN_TLS;
+    bpf_ringbuf_discard(nd, BPF_RB_NO_WAKEUP);
+    count_drop(COUNT_TLS_CIPHERTEXT);
+    return;
+  }
   fill_meta(nd, a, cs, now, ret, act);
   submit(cfg, nd, size + BPF_RINGBUF_HDR_SZ);
 }
@@ -462,6 +509,54 @@ static __always_inline void set_caller(struct call_args *a, __u64 pid_tgid) {
   /* two loads instead of the bpf_get_current_comm call */
   struct task_struct *task = bpf_get_current_task_btf();
   __builtin_memcpy(a->comm, task->comm, sizeof(a->comm));
+}
+
+/* ---- TLS: the socket side ---- */
+
+/* TLS records looked at in one ciphertext read to find where the last one begins */
+#define MAX_TLS_RECORDS 16
+
+/* Offset of the last TLS record header in a ciphertext read of `len` bytes at user address `buf`. */
+static __always_inline __u32 last_tls_record(__u64 buf, long len) {
+  __u32 off = 0, last = 0;
+  for (int i = 0; i < MAX_TLS_RECORDS; i++) {
+    __u8 h[5];
+    if (off + 5 > len || bpf_probe_read_user(h, sizeof(h), (void *)(buf + off))) break;
+    /* content types 20-24, version 3.x: else not a record boundary (a read that began inside a record) */
+    if (h[0] < 20 || h[0] > 24 || h[1] != 3) break;
+    last = off;
+    off += 5 + ((h[3] << 8) | h[4]);
+  }
+  return last;
+}
+
+/*
+ * A socket data call when TLS capture is on: true when its record is not sent
+ * because its bytes are TLS records. Inside a TLS library call it is the call
+ * that carried the TLS record the plaintext travels in: the plaintext record
+ * made when the library returns takes its connection and sequence number. A
+ * ciphertext read outside one is kept for the SSL_read that follows it on this
+ * thread (libraries whose socket I/O is not inside the TLS call: Node).
+ */
+static __always_inline bool tls_ciphertext(struct call_args *a, struct conn_state *cs, long ret, bool egress, const bool iov) {
+  struct tls_call *t = &a->tls;
+  if (t->ssl) {
+    if (t->egress == egress && !t->sk && ret > 0) {
+      t->sk = a->sk;
+      t->fd = a->fd;
+      t->seq = a->tcp_seq;
+    }
+    cs->flags |= CONN_TLS;
+  } else if (!(cs->flags & CONN_TLS)) {
+    return false;
+  } else if (!egress && ret > 0 && !iov) {
+    t->read_sk = a->sk;
+    t->read_fd = a->fd;
+    t->read_seq = a->tcp_seq + last_tls_record(a->buf, ret);
+    t->read_fresh = 1;
+  }
+  count_drop(COUNT_TLS_CIPHERTEXT);
+  return true;
 }
 
 /* ---- syscall tracepoints: data calls ---- */
@@ -514,6 +609,7 @@ static __always_inline int data_exit(long ret, __u16 func_id, const bool iov) {
   if (!cfg || ret == -EAGAIN) goto out;
   struct conn_state *cs = conn_of((struct sock *)a->sk, 0, CONN_VERIFY);
   if (!cs || conn_filtered_out(cfg, cs)) goto out;
+  if (cfg->tls && tls_ciphertext(a, cs, ret, func_id == FUNC_WRITE || func_id == FUNC_WRITEV || func_id == FUNC_SENDTO || func_id == FUNC_SENDMSG, iov)) goto out;
   set_caller(a, pid_tgid);
   emit_data(cfg, a, cs, bpf_ktime_get_ns(), ret, iov);
 out:
@@ -754,6 +850,7 @@ static __always_inline int sock_data(struct sock *sk, int ret, int flags, const 
   a->buf = buf;
   a->iovcnt = iovcnt;
   a->func_id = func_id;
+  if (cfg->tls && tls_ciphertext(a, cs, ret, egress, iov)) return 0;
   if (iov)
     emit_data(cfg, a, cs, now, ret, true);
   else
@@ -866,5 +963,166 @@ int BPF_PROG(on_exit, struct task_struct *p) {
   __u32 pid = p->pid;
   if (pid != p->tgid) return 0;
   bpf_map_delete_elem(&pid_filter, &pid);
+  return 0;
+}
+
+/* ---- TLS plaintext: uprobes on the TLS library's SSL_read/SSL_write and their _ex forms ----
+ *
+ * native/ attaches them to each libssl (and each executable exporting those
+ * functions) that a traced process maps. Entry saves the call's arguments in
+ * the thread's slot; the socket calls the library makes inside it are not sent
+ * (tls_ciphertext), the first one in the call's direction names the connection
+ * and the sequence number of the TLS record; return sends the plaintext as a
+ * data record of that connection, flagged CONN_META_TLS, so that both ends of
+ * the connection number the same bytes alike.
+ */
+
+struct ssl_key {
+  __u64 ssl;
+  __u32 tgid;
+  __u32 _pad;
+};
+
+/* The connection an SSL * was last seen on, for calls that make no socket call of their own. */
+struct ssl_conn {
+  __u64 sk;
+  __s32 fd;
+  __u32 read_seq; /* the sequence number given to plaintext read next from the library's buffer */
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, 65536);
+  __type(key, struct ssl_key);
+  __type(value, struct ssl_conn);
+} ssl_conns SEC(".maps");
+
+static __always_inline int tls_enter(struct pt_regs *ctx, bool egress, bool ex) {
+  struct espan_config *cfg = current_config();
+  if (!cfg || !cfg->tls) return 0;
+  struct call_args *a = traced_call_slot(cfg, bpf_get_current_pid_tgid());
+  if (!a) return 0;
+  a->tls.ssl = PT_REGS_PARM1(ctx);
+  a->tls.buf = PT_REGS_PARM2(ctx);
+  a->tls.len_out = ex ? PT_REGS_PARM4(ctx) : 0;
+  a->tls.ts = bpf_ktime_get_ns();
+  a->tls.sk = 0;
+  a->tls.egress = egress;
+  return 0;
+}
+
+/* The connection state of a socket cached in ssl_conns or the thread's slot, if it is still that connection. */
+static __always_inline struct conn_state *known_conn(__u64 sk) {
+  struct conn_state *cs = bpf_map_lookup_elem(&conns, &sk);
+  return cs && same_connection(cs, (struct sock *)sk) ? cs : 0;
+}
+
+/* `ret`: the functions return an int, so the register's upper half is not theirs */
+static __always_inline int tls_exit(long ret, bool egress) {
+  struct call_args *a = call_slot(false);
+  if (!a || !a->tls.ssl) return 0;
+  struct tls_call *t = &a->tls;
+  __u64 pid_tgid = bpf_get_current_pid_tgid();
+  struct ssl_key key = {.ssl = t->ssl, .tgid = pid_tgid >> 32};
+  t->ssl = 0;
+  if (t->egress != egress) return 0;
+  if (t->len_out && ret == 1) {
+    __u64 n = 0;
+    ret = bpf_probe_read_user(&n, sizeof(n), (void *)t->len_out) ? 0 : (long)n;
+  }
+  struct ssl_conn sc;
+  __u32 seq;
+  if (t->sk) {
+    /* the library's own socket call carried the record */
+    sc.sk = t->sk;
+    sc.fd = t->fd;
+    seq = t->seq;
+  } else if (!egress && t->read_fresh) {
+    /* a memory BIO: the ciphertext was read just before, on this thread */
+    t->read_fresh = 0;
+    sc.sk = t->read_sk;
+    sc.fd = t->read_fd;
+    seq = t->read_seq;
+  } else {
+    struct ssl_conn *was = bpf_map_lookup_elem(&ssl_conns, &key);
+    if (!was) {
+      if (ret > 0) count_drop(COUNT_TLS_NO_CONNECTION);
+      return 0;
+    }
+    sc = *was;
+    /*
+     * A write whose record the library sends later (memory BIO) starts at the
+     * socket's next byte; a read served from the library's buffer continues
+     * the record an earlier read decrypted.
+     */
+    if (egress) {
+      seq = AS(tcp_sock, sc.sk)->write_seq;
+      barrier_var(seq); /* else clang merges the two loads into one the verifier refuses (two kinds of pointer) */
+    } else {
+      seq = sc.read_seq;
+    }
+  }
+  /* a read that returned nothing (a handshake step) still tells which connection the SSL * is on */
+  sc.read_seq = seq + (ret > 0 ? ret : 0);
+  bpf_map_update_elem(&ssl_conns, &key, &sc, BPF_ANY);
+  if (ret <= 0) return 0;
+  struct espan_config *cfg = current_config();
+  struct conn_state *cs = known_conn(sc.sk);
+  if (!cfg || !cs) {
+    count_drop(COUNT_TLS_NO_CONNECTION);
+    return 0;
+  }
+  if (conn_filtered_out(cfg, cs)) return 0;
+  cs->meta |= CONN_META_TLS;
+  cs->flags |= CONN_TLS;
+  set_caller(a, pid_tgid);
+  a->ts = t->ts;
+  a->sk = sc.sk;
+  a->fd = sc.fd;
+  a->buf = t->buf;
+  a->iovcnt = 0;
+  a->tcp_seq = seq;
+  a->func_id = egress ? FUNC_WRITE : FUNC_READ;
+  emit_data(cfg, a, cs, bpf_ktime_get_ns(), ret, false);
+  return 0;
+}
+
+/* int SSL_read(SSL *ssl, void *buf, int num) */
+SEC("uprobe")
+int BPF_KPROBE(ssl_read_enter) { return tls_enter(ctx, false, false); }
+
+/* int SSL_read_ex(SSL *ssl, void *buf, size_t num, size_t *readbytes) */
+SEC("uprobe")
+int BPF_KPROBE(ssl_read_ex_enter) { return tls_enter(ctx, false, true); }
+
+SEC("uretprobe")
+int BPF_KRETPROBE(ssl_read_exit, int ret) { return tls_exit(ret, false); }
+
+/* int SSL_write(SSL *ssl, const void *buf, int num) */
+SEC("uprobe")
+int BPF_KPROBE(ssl_write_enter) { return tls_enter(ctx, true, false); }
+
+/* int SSL_write_ex(SSL *ssl, const void *buf, size_t num, size_t *written) */
+SEC("uprobe")
+int BPF_KPROBE(ssl_write_ex_enter) { return tls_enter(ctx, true, true); }
+
+SEC("uretprobe")
+int BPF_KRETPROBE(ssl_write_exit, int ret) { return tls_exit(ret, true); }
+
+/* Processes that exec'd, for user space to look at what they map (a new libssl, an executable with OpenSSL inside). */
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, 4096);
+  __type(key, __u32);
+  __type(value, __u8);
+} exec_pids SEC(".maps");
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(on_exec, struct task_struct *p) {
+  struct espan_config *cfg = current_config();
+  if (!cfg || !cfg->tls) return 0;
+  __u32 tgid = p->tgid;
+  __u8 one = 1;
+  bpf_map_update_elem(&exec_pids, &tgid, &one, BPF_ANY);
   return 0;
 }

@@ -13,7 +13,9 @@
 /* indexes of the per-CPU `drops` counters */
 #define DROP_RINGBUF_FULL 0 /* ring buffer had no room: the record is lost */
 #define DROP_CALLS_FULL 1   /* too many syscalls in flight to remember their arguments */
-#define DROP_COUNTERS 2
+#define COUNT_TLS_CIPHERTEXT 2  /* socket calls of a TLS connection, not sent: its plaintext is (not a loss) */
+#define COUNT_TLS_NO_CONNECTION 3 /* plaintext of a TLS library call whose connection is not known: lost */
+#define DROP_COUNTERS 4
 
 /* the single entry of the `espan_config` array */
 struct espan_config {
@@ -26,6 +28,8 @@ struct espan_config {
   __u32 capture_size; /* payload bytes per record, <= L7_BUFFER_SIZE */
   __u32 filter_gen;   /* bumped by user space on every filter change: threads decide again */
   __u64 wakeup_bytes; /* wake the consumer each time this much more data was written */
+  __u32 tls;          /* TLS plaintext capture: the uprobes record, TLS connections' ciphertext is not sent */
+  __u32 _pad;
 };
 
 struct comm_key {
@@ -37,6 +41,7 @@ struct comm_key {
 #define CONN_OWES_CONNECT (1u << 1)  /* connect record sent when the handshake completes */
 #define CONN_OWES_ACCEPT (1u << 2)   /* accept record sent with the first call of the process that took it */
 #define CONN_CLOSE_SENT (1u << 3)
+#define CONN_TLS (1u << 4) /* its socket calls carry TLS records: not sent (the plaintext is, from the TLS library) */
 
 /* per connection (keyed by struct sock address) */
 struct conn_state {

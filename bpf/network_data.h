@@ -33,6 +33,7 @@ enum espan_func_id {
 #define CONN_META_UDP (1u << 1)    /* else TCP */
 #define CONN_META_CLIENT (1u << 2) /* this side called connect() */
 #define CONN_META_SERVER (1u << 3) /* this side accepted the connection */
+#define CONN_META_TLS (1u << 4)    /* TLS: data records carry the plaintext, taken in the TLS library (uprobes) */
 #define CONN_META_NO_TASK (1u << 8) /* no process behind the record (pcap): pid/tid/comm unknown */
 
 struct network_data {

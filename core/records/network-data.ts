@@ -30,6 +30,8 @@ export const ConnMeta = {
   UDP: 1 << 1,
   CLIENT: 1 << 2,
   SERVER: 1 << 3,
+  /** the payload is a TLS connection's plaintext, taken in the TLS library */
+  TLS: 1 << 4,
   NO_TASK: 1 << 8,
 } as const;
 

@@ -304,10 +304,12 @@ class Probe : public Napi::ObjectWrap<Probe> {
                            InstanceMethod("programStats", &Probe::ProgramStats),
                            InstanceMethod("enableRunTimeStats", &Probe::EnableRunTimeStats),
                            InstanceMethod("tracepoints", &Probe::Tracepoints),
+                           InstanceMethod("attachTls", &Probe::AttachTls),
+                           InstanceMethod("takeExecs", &Probe::TakeExecs),
                        });
   }
 
-  // new Probe({ objectPath, tracepoints, ringBufferSize, pollIntervalMs, maxBatchBytes, maxQueuedBatches })
+  // new Probe({ objectPath, tracepoints, ringBufferSize, pollIntervalMs, maxBatchBytes, maxQueuedBatches, tls })
   // opens and loads the object (verifier included); nothing is attached yet.
   explicit Probe(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Probe>(info) {
     Napi::Env env = info.Env();
@@ -346,6 +348,10 @@ class Probe : public Napi::ObjectWrap<Probe> {
       if (tracepoints_ != "socket") bpf_program__set_autoload(prog, false);
     for (struct bpf_program* prog : {p.sys_enter, p.sys_exit})
       if (tracepoints_ != "syscall") bpf_program__set_autoload(prog, false);
+    // TLS capture: the uprobes (attached per library by attachTls) and the exec watch.
+    tls_ = opts.Get("tls").ToBoolean();
+    for (struct bpf_program* prog : {p.ssl_read_enter, p.ssl_read_ex_enter, p.ssl_read_exit, p.ssl_write_enter, p.ssl_write_ex_enter, p.ssl_write_exit, p.on_exec})
+      if (!tls_) bpf_program__set_autoload(prog, false);
     struct bpf_map* rb = skel_->maps.records;
     if (bpf_map__set_max_entries(rb, ring_size) != 0) {
       Fail(env, "cannot size the ring buffer to " + std::to_string(ring_size) + " bytes (a power of two, at least the page size)");
@@ -365,6 +371,7 @@ class Probe : public Napi::ObjectWrap<Probe> {
     port_fd_ = bpf_map__fd(skel_->maps.port_filter);
     netns_fd_ = bpf_map__fd(skel_->maps.netns_filter);
     drops_fd_ = bpf_map__fd(skel_->maps.drops);
+    exec_fd_ = bpf_map__fd(skel_->maps.exec_pids);
     std::string ring_error = ring_.Open(bpf_map__fd(rb), bpf_map__max_entries(rb));
     if (!ring_error.empty()) {
       Fail(env, ring_error);
@@ -427,6 +434,7 @@ class Probe : public Napi::ObjectWrap<Probe> {
     cfg.filter_comms = o.Get("filterComms").ToBoolean() ? 1 : 0;
     cfg.capture_size = std::min<uint32_t>(OptU32(o, "captureSize", L7_BUFFER_SIZE), L7_BUFFER_SIZE);
     cfg.wakeup_bytes = OptU32(o, "wakeupBytes", 1024 * 1024);
+    cfg.tls = tls_ ? 1 : 0;
 
     std::set<uint32_t> ports;
     Napi::Value pv = o.Get("ports");
@@ -512,6 +520,7 @@ class Probe : public Napi::ObjectWrap<Probe> {
     struct bpf_program* prog;
     bpf_object__for_each_program(prog, skel_->obj) {
       if (!bpf_program__autoload(prog)) continue;  // the other set of tracepoints
+      if (bpf_program__type(prog) == BPF_PROG_TYPE_KPROBE) continue;  // uprobes: attachTls, per library
       struct bpf_link* link = bpf_program__attach(prog);
       if (!link) {
         int err = errno;
@@ -575,10 +584,85 @@ class Probe : public Napi::ObjectWrap<Probe> {
     }
     out.Set("ringBufferFull", Napi::Number::New(env, totals[DROP_RINGBUF_FULL]));
     out.Set("callTableFull", Napi::Number::New(env, totals[DROP_CALLS_FULL]));
+    out.Set("tlsCiphertext", Napi::Number::New(env, totals[COUNT_TLS_CIPHERTEXT]));
+    out.Set("tlsNoConnection", Napi::Number::New(env, totals[COUNT_TLS_NO_CONNECTION]));
     out.Set("records", Napi::Number::New(env, records_.load()));
     out.Set("batches", Napi::Number::New(env, batches_.load()));
     out.Set("bytes", Napi::Number::New(env, bytes_.load()));
     out.Set("blockedNs", Napi::Number::New(env, blocked_ns_.load()));
+    return out;
+  }
+
+  // attachTls(path): uprobes on the TLS functions the ELF file at `path` defines, in every process
+  // that maps it (the programs filter by process). Returns { functions: names attached, error? }.
+  Napi::Value AttachTls(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Napi::Object out = Napi::Object::New(env);
+    Napi::Array names = Napi::Array::New(env);
+    out.Set("functions", names);
+    if (!Loaded(env)) return out;
+    if (!tls_ || !running_) {
+      out.Set("error", "TLS capture is off or the probe is not started");
+      return out;
+    }
+    std::string path = info[0].ToString().Utf8Value();
+    struct Hook {
+      const char* func;
+      struct bpf_program* enter;
+      struct bpf_program* exit;
+    };
+    auto& p = skel_->progs;
+    const Hook hooks[] = {
+        {"SSL_read", p.ssl_read_enter, p.ssl_read_exit},
+        {"SSL_read_ex", p.ssl_read_ex_enter, p.ssl_read_exit},
+        {"SSL_write", p.ssl_write_enter, p.ssl_write_exit},
+        {"SSL_write_ex", p.ssl_write_ex_enter, p.ssl_write_exit},
+    };
+    uint32_t n = 0;
+    std::string error;
+    for (const Hook& h : hooks) {
+      LIBBPF_OPTS(bpf_uprobe_opts, enter_opts, .retprobe = false, .func_name = h.func);
+      struct bpf_link* enter = bpf_program__attach_uprobe_opts(h.enter, -1, path.c_str(), 0, &enter_opts);
+      if (!enter) {
+        int err = errno;
+        // a library without the _ex forms (OpenSSL 1.1.0) is not an error; a file without SSL_read has no TLS inside
+        if (err != ENOENT && error.empty()) error = std::string("cannot attach to ") + h.func + ": " + errno_text(err);
+        if (&h == hooks) break;
+        continue;
+      }
+      LIBBPF_OPTS(bpf_uprobe_opts, exit_opts, .retprobe = true, .func_name = h.func);
+      struct bpf_link* exit = bpf_program__attach_uprobe_opts(h.exit, -1, path.c_str(), 0, &exit_opts);
+      if (!exit) {
+        if (error.empty()) error = std::string("cannot attach to the return of ") + h.func + ": " + errno_text(errno);
+        bpf_link__destroy(enter);
+        continue;
+      }
+      links_.push_back(enter);
+      links_.push_back(exit);
+      names.Set(n++, h.func);
+    }
+    take_log();  // libbpf's complaints about absent symbols are answered above
+    if (!error.empty()) out.Set("error", error);
+    return out;
+  }
+
+  // takeExecs(): the processes that exec'd since the last call (TLS capture only).
+  Napi::Value TakeExecs(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Napi::Array out = Napi::Array::New(env);
+    if (!skel_ || !tls_) return out;
+    std::vector<uint32_t> pids;
+    uint32_t key, next;
+    uint32_t* prev = nullptr;
+    while (bpf_map_get_next_key(exec_fd_, prev, &next) == 0) {
+      pids.push_back(next);
+      key = next;
+      prev = &key;
+    }
+    for (uint32_t i = 0; i < pids.size(); i++) {
+      bpf_map_delete_elem(exec_fd_, &pids[i]);
+      out.Set(i, Napi::Number::New(env, pids[i]));
+    }
     return out;
   }
 
@@ -679,7 +763,8 @@ class Probe : public Napi::ObjectWrap<Probe> {
   struct espan_bpf* skel_ = nullptr;
   RingReader ring_;
   std::vector<struct bpf_link*> links_;
-  int config_fd_ = -1, pid_fd_ = -1, comm_fd_ = -1, port_fd_ = -1, netns_fd_ = -1, drops_fd_ = -1;
+  int config_fd_ = -1, pid_fd_ = -1, comm_fd_ = -1, port_fd_ = -1, netns_fd_ = -1, drops_fd_ = -1, exec_fd_ = -1;
+  bool tls_ = false;
   int stats_fd_ = -1;
   int ncpus_ = 1;
   std::string tracepoints_;

@@ -18,6 +18,8 @@ export interface ProbeOptions {
   pollIntervalMs: number;
   maxBatchBytes: number;
   maxQueuedBatches: number;
+  /** TLS plaintext capture: loads the uprobe programs (attached with attachTls) and the exec watch */
+  tls: boolean;
 }
 
 export interface ProbeSettings {
@@ -35,6 +37,10 @@ export interface ProbeStats {
   ringBufferFull: number;
   /** syscalls not recorded because too many were in flight */
   callTableFull: number;
+  /** socket calls of TLS connections not sent: their plaintext is */
+  tlsCiphertext: number;
+  /** plaintext from a TLS library call whose connection was not known: lost */
+  tlsNoConnection: number;
   records: number;
   batches: number;
   bytes: number;
@@ -58,6 +64,10 @@ export interface NativeProbe {
   programStats(): Array<{ name: string; runCount: number; runTimeNs: number }>;
   /** the set of tracepoints loaded (auto resolved) */
   tracepoints(): 'socket' | 'syscall';
+  /** uprobes on the TLS functions the ELF file at `path` defines (after start); an absent function is not an error */
+  attachTls(path: string): { functions: string[]; error?: string };
+  /** processes that exec'd since the last call (TLS capture only) */
+  takeExecs(): number[];
 }
 
 export interface NativeAddon {

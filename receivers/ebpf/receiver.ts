@@ -11,11 +11,14 @@ import { decodeBatch } from './decode';
 import type { EbpfConfig } from './config';
 import { EbpfUnavailableError, PidVerdict, defaultObjectPath, loadAddon, preflight, type NativeProbe, type ProbeStats } from './native';
 import { ProcessTracker, type ProcessSelection } from './processes';
+import { TlsAttacher } from './tls';
 import { batchItems } from '../../core/batching';
 
 /** Bytes of one hand-over from the reader thread: large enough that JavaScript is called rarely. */
 const MAX_BATCH_BYTES = 1 << 20;
 const STATS_INTERVAL_MS = 1000;
+/** How often processes that exec'd are looked at for TLS libraries: a short-lived client of a new library is caught only if it lives longer. */
+const TLS_EXEC_POLL_MS = 100;
 
 export class EbpfReceiver implements Receiver<'records'> {
   private readonly incoming = new Subject<NetworkRecord[]>();
@@ -24,10 +27,13 @@ export class EbpfReceiver implements Receiver<'records'> {
   private tracker?: ProcessTracker;
   private scanTimer?: NodeJS.Timeout;
   private statsTimer?: NodeJS.Timeout;
+  private tlsTimer?: NodeJS.Timeout;
+  private tls?: TlsAttacher;
   private lastStats: ProbeStats | undefined;
   private readonly countKernelDrops: (n: number, labels?: Record<string, string>) => void;
   private readonly countDecodeFailures: (n: number, labels?: Record<string, string>) => void;
   private readonly countDelivered: (n: number, labels?: Record<string, string>) => void;
+  private readonly countTlsCiphertext: (n: number, labels?: Record<string, string>) => void;
   private stopped = false;
 
   constructor(
@@ -42,6 +48,7 @@ export class EbpfReceiver implements Receiver<'records'> {
     this.countKernelDrops = t.counter('espan_ebpf_kernel_dropped_records_total', 'Records the probe lost in the kernel, by reason (ring_buffer_full, call_table_full).', ['reason']);
     this.countDecodeFailures = t.counter('espan_ebpf_decode_failures_total', 'Records from the probe that could not be decoded, by reason.', ['reason']);
     this.countDelivered = t.counter('espan_ebpf_delivered_records_total', 'Records handed from the kernel ring buffer to JavaScript.');
+    this.countTlsCiphertext = t.counter('espan_ebpf_tls_ciphertext_records_total', 'Socket calls of TLS connections the probe did not send: their plaintext is sent instead.');
   }
 
   selection(): ProcessSelection {
@@ -75,6 +82,7 @@ export class EbpfReceiver implements Receiver<'records'> {
         pollIntervalMs: Math.max(1, Math.round(c.poll_interval)),
         maxBatchBytes: MAX_BATCH_BYTES,
         maxQueuedBatches: c.max_queued_batches,
+        tls: c.tls.enabled,
       });
     } catch (e) {
       throw new EbpfUnavailableError('load', `the eBPF probe did not load: ${(e as Error).message}`);
@@ -114,11 +122,18 @@ export class EbpfReceiver implements Receiver<'records'> {
     } catch (e) {
       throw new EbpfUnavailableError('load', `the eBPF probe did not attach: ${(e as Error).message}`);
     }
+    if (c.tls.enabled) {
+      this.tls = new TlsAttacher(probe, c.tls, (msg, fields) => this.ctx.logger.warn(msg, fields));
+      this.tls.start();
+      this.tlsTimer = setInterval(() => this.tls?.poll(), TLS_EXEC_POLL_MS);
+      this.tlsTimer.unref();
+    }
     this.ctx.logger.info('eBPF capture started', {
       tracepoints: probe.tracepoints(),
       trace_all_processes: c.trace_all_processes,
       processes_selected: found.included,
       processes_excluded: found.excluded,
+      tls_files_probed: this.tls?.probed.map((f) => f.path),
     });
     this.scanTimer = setInterval(() => this.tracker?.scan(), c.process_scan_interval);
     this.scanTimer.unref();
@@ -129,6 +144,16 @@ export class EbpfReceiver implements Receiver<'records'> {
   /** Kernel-side counters since start. */
   stats(): ProbeStats | undefined {
     return this.probe?.stats();
+  }
+
+  /** The files whose TLS functions are probed (TLS capture on). */
+  tlsProbed(): ReadonlyArray<{ path: string; functions: string[] }> {
+    return this.tls?.probed ?? [];
+  }
+
+  /** Looks at processes that exec'd now instead of at the next poll. */
+  pollTls(): void {
+    this.tls?.poll();
   }
 
   /** The addon, for benchmarks that read per-program run time. */
@@ -142,9 +167,13 @@ export class EbpfReceiver implements Receiver<'records'> {
     const prev = this.lastStats;
     const ring = s.ringBufferFull - (prev?.ringBufferFull ?? 0);
     const calls = s.callTableFull - (prev?.callTableFull ?? 0);
+    const tlsLost = s.tlsNoConnection - (prev?.tlsNoConnection ?? 0);
+    const ciphertext = s.tlsCiphertext - (prev?.tlsCiphertext ?? 0);
     if (ring > 0) this.countKernelDrops(ring, { reason: 'ring_buffer_full' });
     if (calls > 0) this.countKernelDrops(calls, { reason: 'call_table_full' });
-    if (ring > 0 || calls > 0) this.ctx.logger.warn('the kernel dropped records', { ring_buffer_full: ring, call_table_full: calls });
+    if (tlsLost > 0) this.countKernelDrops(tlsLost, { reason: 'tls_no_connection' });
+    if (ciphertext > 0) this.countTlsCiphertext(ciphertext);
+    if (ring > 0 || calls > 0 || tlsLost > 0) this.ctx.logger.warn('the kernel dropped records', { ring_buffer_full: ring, call_table_full: calls, tls_no_connection: tlsLost });
     this.lastStats = s;
   }
 
@@ -153,6 +182,7 @@ export class EbpfReceiver implements Receiver<'records'> {
     this.stopped = true;
     clearInterval(this.scanTimer);
     clearInterval(this.statsTimer);
+    clearInterval(this.tlsTimer);
     if (this.probe) {
       await this.probe.stop();
       this.reportStats();
