@@ -5,14 +5,15 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { ConnMeta } from '../../core/records/network-data';
 import { HOST, serverRequest } from '../../test/spans/messages';
-import { containerIdFromCgroup, parseResourceAttributes, readProc, ResourceCache, type ResourceOptions } from './resource';
+import { containerIdFromCgroup, parseResourceAttributes, readProc, ResourceCache, startedAs, type ResourceOptions } from './resource';
 
 const CONTAINER = 'a3f1b2c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f80';
 
-function fakeProc(root: string, pid: number, files: { env?: Record<string, string>; cmdline?: string[]; cgroup?: string; exe?: string; start?: string }): void {
+function fakeProc(root: string, pid: number, files: { env?: Record<string, string>; cmdline?: string[]; cgroup?: string; exe?: string; comm?: string; start?: string }): void {
   const dir = path.join(root, String(pid));
   fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, 'stat'), `${pid} (my proc) S ${'1 '.repeat(18)}${files.start ?? '12345'} 0 0\n`);
+  const comm = files.comm ?? path.basename(files.exe ?? 'my proc').slice(0, 15);
+  fs.writeFileSync(path.join(dir, 'stat'), `${pid} (${comm}) S ${'1 '.repeat(18)}${files.start ?? '12345'} 0 0\n`);
   fs.writeFileSync(path.join(dir, 'environ'), Object.entries(files.env ?? {}).map(([k, v]) => `${k}=${v}\0`).join(''));
   fs.writeFileSync(path.join(dir, 'cmdline'), (files.cmdline ?? []).map((a) => `${a}\0`).join(''));
   fs.writeFileSync(path.join(dir, 'cgroup'), files.cgroup ?? '0::/\n');
@@ -72,7 +73,27 @@ describe('span_builder resources', () => {
     expect(c.forMessage(serverRequest(1, 1, 2, { pid: 3 })).attributes['service.name']).to.equal('unknown_service:server');
   });
 
-  it('keeps what was known when the process exits, and notices pid reuse', () => {
+  it('falls back to the name the process was started as, not a symlink target', () => {
+    fakeProc(root, 1, { exe: '/usr/bin/redis-check-rdb', comm: 'redis-server', cmdline: ['redis-server 127.0.0.1:6379'] });
+    fakeProc(root, 2, { exe: '/usr/local/bin/kube-controller-manager' }); // comm cut to 15 bytes
+    fakeProc(root, 3, { exe: '/usr/local/bin/hyperkube', comm: 'kube-controller', cmdline: ['/usr/local/bin/kube-controller-manager', '--v=2'] });
+    const c = new ResourceCache(opts);
+    const name = (pid: number) => c.forMessage(serverRequest(1, 1, 2, { pid })).attributes;
+    expect(name(1)).to.include({ 'service.name': 'unknown_service:redis-server', 'process.executable.name': 'redis-check-rdb' });
+    expect(name(2)['service.name']).to.equal('unknown_service:kube-controller-manager');
+    expect(name(3)).to.include({ 'service.name': 'unknown_service:kube-controller-manager', 'process.executable.name': 'hyperkube' });
+  });
+
+  it('names a process as the kernel and its arguments tell', () => {
+    expect(startedAs('redis-server', 'redis-check-rdb', 'redis-server *:6379')).to.equal('redis-server');
+    expect(startedAs('sh', 'dash', '/bin/sh')).to.equal('sh');
+    expect(startedAs('python3', 'python3.11', 'python3')).to.equal('python3');
+    expect(startedAs('kube-controller', 'hyperkube', 'kube-controller-manager')).to.equal('kube-controller-manager');
+    expect(startedAs('kube-controller', 'kube-controller-manager', undefined)).to.equal('kube-controller-manager');
+    expect(startedAs(undefined, 'server', undefined)).to.equal('server');
+  });
+
+  it('keeps what was known when the process exits, and notices pid reuse and exec', () => {
     let now = 0;
     fakeProc(root, 7, { env: { OTEL_SERVICE_NAME: 'first' }, exe: '/bin/a', start: '100' });
     const c = new ResourceCache(opts, undefined, () => now);
@@ -84,6 +105,10 @@ describe('span_builder resources', () => {
     fakeProc(root, 7, { env: { OTEL_SERVICE_NAME: 'second' }, exe: '/bin/b', start: '200' });
     now = 10_000;
     expect(c.forMessage(m).attributes['service.name']).to.equal('second');
+    // an exec keeps pid and start time: the new comm tells
+    fakeProc(root, 7, { exe: '/usr/bin/redis-check-rdb', comm: 'redis-server', start: '200' });
+    now = 15_000;
+    expect(c.forMessage(m).attributes['service.name']).to.equal('unknown_service:redis-server');
   });
 
   it('uses the comm for processes that exited before they were read, and for other hosts', () => {

@@ -4,7 +4,7 @@
  * carry the same object: the cache hands out the one it made.
  */
 import * as path from 'node:path';
-import { environValues, readCgroup, readCmdline, readEnviron, readExePath, readStartTime } from '../../core/procfs';
+import { readCgroup, readCmdline, readEnvironValues, readExePath, readStat, type ProcStat } from '../../core/procfs';
 import { ConnMeta } from '../../core/records/network-data';
 import { redactCommandLine } from '../../core/redaction';
 import { ESPAN } from '../../core/semconv';
@@ -19,6 +19,8 @@ export interface ProcInfo {
   containerId?: string;
   /** field 22 of /proc/<pid>/stat: tells a reused pid from the process that had it */
   startTime?: string;
+  /** the main thread's name (see ProcStat): changes at exec, which keeps the pid and start time */
+  comm?: string;
 }
 
 export interface ResourceOptions {
@@ -71,15 +73,35 @@ export function parseResourceAttributes(value: string): Attributes {
   return out;
 }
 
+/** Bytes of a comm: the kernel keeps 15 of a longer name. */
+const COMM_MAX = 15;
+
+/**
+ * The name a person knows a process by: the name it was started as, which
+ * the kernel keeps as its comm (the base name of the path given to exec).
+ * That differs from the executable's own name when the path is a symlink
+ * (/usr/bin/redis-server → redis-check-rdb, /bin/sh → dash), and the
+ * executable's name is the right one only when they agree. The comm is cut to
+ * 15 bytes: the executable's or argv[0]'s base name completes it when it
+ * starts with it.
+ */
+export function startedAs(comm: string | undefined, exeName: string, argv0: string | undefined): string {
+  if (comm === undefined) return exeName;
+  for (const name of [exeName, argv0 && path.basename(argv0)]) {
+    if (name && (name === comm || (comm.length === COMM_MAX && name.startsWith(comm)))) return name;
+  }
+  return comm;
+}
+
 /** Reads the few /proc files a resource needs; missing pieces are left out. */
 export function readProc(procRoot: string, pid: number, wantedEnv: ReadonlySet<string>): ProcInfo | undefined {
-  const startTime = readStartTime(pid, procRoot);
-  if (startTime === undefined) return undefined;
-  const environ = readEnviron(pid, procRoot);
+  const stat = readStat(pid, procRoot);
+  if (stat === undefined) return undefined;
   const cgroup = readCgroup(pid, procRoot);
   return {
-    env: environ ? environValues(environ, wantedEnv) : new Map(),
-    startTime,
+    env: readEnvironValues(pid, wantedEnv, procRoot) ?? new Map(),
+    startTime: stat.startTime,
+    comm: stat.comm,
     exePath: readExePath(pid, procRoot),
     cmdline: readCmdline(pid, procRoot),
     containerId: cgroup === undefined ? undefined : containerIdFromCgroup(cgroup),
@@ -89,6 +111,7 @@ export function readProc(procRoot: string, pid: number, wantedEnv: ReadonlySet<s
 interface Entry {
   resource: Resource;
   startTime?: string;
+  comm?: string;
   checkedMs: number;
 }
 
@@ -101,7 +124,7 @@ export class ResourceCache {
   private readonly hostNumbers = new Map<string, number>();
   private readonly wantedEnv: Set<string>;
   private readonly read: ProcReader;
-  private readonly startTimeOf: (pid: number) => string | undefined;
+  private readonly statOf: (pid: number) => Partial<ProcStat> | undefined;
   /** /proc reads done (for tests and telemetry) */
   reads = 0;
 
@@ -112,7 +135,7 @@ export class ResourceCache {
   ) {
     this.wantedEnv = new Set([...opts.serviceNameEnv, OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, DD_ENV, DD_VERSION]);
     this.read = read ?? ((pid, wanted) => readProc(opts.procRoot, pid, wanted));
-    this.startTimeOf = read ? (pid) => read(pid, this.wantedEnv)?.startTime : (pid) => readStartTime(pid, opts.procRoot);
+    this.statOf = read ? (pid) => read(pid, this.wantedEnv) : (pid) => readStat(pid, opts.procRoot);
   }
 
   get size(): number {
@@ -128,9 +151,9 @@ export class ResourceCache {
       const now = this.now();
       if (now - e.checkedMs >= this.opts.refreshMs) {
         e.checkedMs = now;
-        const startTime = this.startTimeOf(m.pid);
-        // A new start time is a new process under a reused pid; no /proc entry means it exited: keep what was known.
-        if (startTime !== undefined && startTime !== e.startTime) {
+        const stat = this.statOf(m.pid);
+        // A new start time is a new process under a reused pid, a new comm an exec; no /proc entry means it exited: keep what was known.
+        if (stat && (stat.startTime !== e.startTime || stat.comm !== e.comm)) {
           e = this.build(m, this.read(m.pid, this.wantedEnv), now);
           this.entries.set(key, e);
         }
@@ -163,6 +186,7 @@ export class ResourceCache {
     const fromOtel = env.has(OTEL_RESOURCE_ATTRIBUTES) ? parseResourceAttributes(env.get(OTEL_RESOURCE_ATTRIBUTES)!) : {};
     Object.assign(attrs, fromOtel);
     const exeName = info?.exePath ? path.basename(info.exePath.replace(/ \(deleted\)$/, '')) : m.comm;
+    const name = startedAs(info?.comm, exeName, info?.cmdline?.[0]);
     let serviceName: string | undefined;
     for (const name of this.opts.serviceNameEnv) {
       const v = env.get(name)?.trim();
@@ -171,7 +195,7 @@ export class ResourceCache {
         break;
       }
     }
-    attrs['service.name'] = serviceName ?? (fromOtel['service.name'] as string | undefined) ?? `unknown_service:${exeName}`;
+    attrs['service.name'] = serviceName ?? (fromOtel['service.name'] as string | undefined) ?? `unknown_service:${name}`;
     if (env.get(DD_VERSION) && attrs['service.version'] === undefined) attrs['service.version'] = env.get(DD_VERSION)!;
     if (env.get(DD_ENV) && attrs['deployment.environment.name'] === undefined) attrs['deployment.environment.name'] = env.get(DD_ENV)!;
     attrs['host.name'] = m.host.hostName;
@@ -182,7 +206,7 @@ export class ResourceCache {
     if (info?.exePath) attrs['process.executable.path'] = info.exePath;
     if (this.opts.commandLine && info?.cmdline) attrs['process.command_line'] = redactCommandLine(info.cmdline).join(' ');
     if (info?.containerId) attrs['container.id'] = info.containerId;
-    return { resource: { attributes: attrs }, startTime: info?.startTime, checkedMs: now };
+    return { resource: { attributes: attrs }, startTime: info?.startTime, comm: info?.comm, checkedMs: now };
   }
 
   private noTaskResource(m: L7Message): Resource {

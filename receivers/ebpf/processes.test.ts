@@ -1,4 +1,7 @@
 import { expect } from 'chai';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { processVerdict, ProcessTracker, type ProcessSelection } from './processes';
 
 const base: ProcessSelection = {
@@ -49,5 +52,33 @@ describe('ebpf process selection', () => {
     calls.length = 0;
     tracker.scan();
     expect(calls.filter((c) => c.startsWith('include'))).to.deep.equal([]);
+  });
+});
+
+describe('ebpf process tracking over a /proc', () => {
+  let root: string;
+  const proc = (pid: number, comm: string, start: string, environ: string) => {
+    const dir = path.join(root, String(pid));
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'stat'), `${pid} (${comm}) S ${'1 '.repeat(18)}${start} 0 0\n`);
+    fs.writeFileSync(path.join(dir, 'environ'), environ);
+  };
+  beforeEach(() => (root = fs.mkdtempSync(path.join(os.tmpdir(), 'espan-tracker-'))));
+  afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
+
+  it('decides by the service variables, again after an exec or a reused pid, and forgets exited processes', () => {
+    const calls: string[] = [];
+    const tracker = new ProcessTracker(base, { setPid: (pid, v) => calls.push(`${v} ${pid}`), deletePid: (pid) => calls.push(`delete ${pid}`) }, root);
+    proc(10, 'java', '100', 'PATH=/bin\0DD_SERVICE=shop\0');
+    proc(11, 'sh', '100', 'PATH=/bin\0');
+    proc(12, 'bash', '100', 'OTEL_SERVICE_NAME=x\0');
+    expect(tracker.scan()).to.deep.equal({ included: 2, excluded: 0 });
+    expect(calls.filter((c) => !c.endsWith(` ${base.selfPid}`))).to.deep.equal(['include 10', 'delete 11', 'include 12']); // a child may have inherited an include at fork
+    calls.length = 0;
+    proc(11, 'server', '100', 'OTEL_SERVICE_NAME=y\0'); // exec: same pid and start time, new name and environment
+    proc(12, 'bash', '200', 'PATH=/bin\0'); // another process under the same pid and name
+    fs.rmSync(path.join(root, '10'), { recursive: true });
+    expect(tracker.scan()).to.deep.equal({ included: 1, excluded: 0 });
+    expect(calls.filter((c) => !c.endsWith(` ${base.selfPid}`))).to.have.members(['include 11', 'delete 12', 'delete 10']);
   });
 });

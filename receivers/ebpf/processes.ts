@@ -5,7 +5,7 @@
  * /proc and keeps the probe's pid map current as processes start and exit.
  */
 import * as fs from 'node:fs';
-import { environNames, readComm, readEnviron } from '../../core/procfs';
+import { readEnvironValues, readStat } from '../../core/procfs';
 
 export interface ProcessSelection {
   traceAll: boolean;
@@ -21,7 +21,7 @@ export interface ProcessSelection {
 export interface ProcessFacts {
   pid: number;
   comm: string;
-  /** names of the environment variables (values are not needed to decide) */
+  /** which of the service variables its environment holds (values are not needed to decide) */
   envNames: ReadonlySet<string> | undefined;
 }
 
@@ -45,35 +45,32 @@ export interface PidMap {
   deletePid(pid: number): void;
 }
 
-function readProcess(pid: number, withEnv: boolean): ProcessFacts | undefined {
-  const comm = readComm(pid);
-  if (comm === undefined) return undefined; // exited between readdir and read
-  // kernel threads and vanished processes have no environment
-  const environ = withEnv ? readEnviron(pid) : undefined;
-  return { pid, comm, envNames: environ && environNames(environ) };
-}
-
 /**
  * Keeps the probe's pid map in line with /proc. A process is read once (and
- * again when its name changes, i.e. after exec); the probe itself adds a
- * traced process's children at fork and removes exited ones, so a scan only
- * has to catch processes that were selected by their own environment or name.
+ * again when its name or start time changes: an exec, a reused pid); the
+ * probe itself adds a traced process's children at fork and removes exited
+ * ones, so a scan only has to catch processes that were selected by their own
+ * environment or name.
  */
 export class ProcessTracker {
-  private readonly known = new Map<number, { comm: string; verdict: Verdict }>();
+  private readonly known = new Map<number, { comm: string; startTime: string; verdict: Verdict }>();
+  /** the variables to look for, when deciding needs the environment */
+  private readonly serviceEnv?: ReadonlySet<string>;
 
   constructor(
     private readonly selection: ProcessSelection,
     private readonly map: PidMap,
-  ) {}
+    private readonly procRoot = '/proc',
+  ) {
+    if (needsEnvironment(selection)) this.serviceEnv = new Set(selection.serviceEnvVars);
+  }
 
   /** Returns the pids traced through an include entry after this scan. */
   scan(): { included: number; excluded: number } {
-    const withEnv = needsEnvironment(this.selection);
     const seen = new Set<number>();
     let entries: string[];
     try {
-      entries = fs.readdirSync('/proc');
+      entries = fs.readdirSync(this.procRoot);
     } catch {
       entries = [];
     }
@@ -82,21 +79,20 @@ export class ProcessTracker {
       if (c < 48 || c > 57) continue;
       const pid = Number(name);
       seen.add(pid);
+      const stat = readStat(pid, this.procRoot);
+      if (!stat) continue; // exited since readdir
       const prev = this.known.get(pid);
-      if (prev) {
-        const comm = readComm(pid);
-        if (comm === undefined || comm === prev.comm) continue;
-      }
-      const facts = readProcess(pid, withEnv);
-      if (!facts) continue;
-      const verdict = processVerdict(facts, this.selection);
+      if (prev && stat.comm === prev.comm && stat.startTime === prev.startTime) continue;
+      // kernel threads and vanished processes have no environment; a title written over it is looked past
+      const envValues = this.serviceEnv && readEnvironValues(pid, this.serviceEnv, this.procRoot);
+      const verdict = processVerdict({ pid, comm: stat.comm, envNames: envValues && new Set(envValues.keys()) }, this.selection);
       if (verdict === 'none') {
         // The probe may have inherited an include from the parent at fork; the process's own facts decide.
         if (prev?.verdict !== 'none') this.map.deletePid(pid);
       } else if (verdict !== prev?.verdict) {
         this.map.setPid(pid, verdict);
       }
-      this.known.set(pid, { comm: facts.comm, verdict });
+      this.known.set(pid, { comm: stat.comm, startTime: stat.startTime, verdict });
     }
     for (const pid of this.known.keys()) {
       if (!seen.has(pid)) {
