@@ -121,13 +121,16 @@ const fs = require('node:fs');
 const server = https.createServer({ cert: fs.readFileSync(${JSON.stringify(cert.cert)}), key: fs.readFileSync(${JSON.stringify(cert.key)}) }, (req, res) => {
   req.resume();
   req.on('end', () => {
-    res.writeHead(req.url === '/hello' ? 200 : 404, { 'content-type': 'text/plain' });
+    res.writeHead(req.url.startsWith('/hello') ? 200 : 404, { 'content-type': 'text/plain' });
     res.end('hello from node https\\n');
   });
 });
 server.listen(${port}, '127.0.0.1', () => console.log('ready'));
 `;
-  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // from a file: a script on the command line would be in the spans' process.command_line
+  const file = path.join(cert.dir, `https-${port}.js`);
+  fs.writeFileSync(file, script);
+  const child = spawn(process.execPath, [file], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout!.on('data', (d) => (out += d));
