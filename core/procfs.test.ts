@@ -133,6 +133,16 @@ describe('procfs', () => {
       expect([...readEnvironValues(50, wanted, root)!]).to.deep.equal(expected);
     });
 
+    it('reads the C library through root/ when map_files is refused', () => {
+      const dir = path.join(root, '50');
+      fs.rmSync(path.join(dir, 'map_files'), { recursive: true });
+      fs.mkdirSync(path.join(dir, 'root', path.dirname(libc!)), { recursive: true });
+      fs.symlinkSync(libc!, path.join(dir, 'root', libc!));
+      // another inode: the offset is not taken from the cache
+      fs.writeFileSync(path.join(dir, 'maps'), fs.readFileSync(path.join(dir, 'maps'), 'utf8').replace(' 99999901 ', ' 99999902 '));
+      expect([...readLiveEnvironValues(50, new Set(['OTEL_SERVICE_NAME']), root)!]).to.deep.equal([['OTEL_SERVICE_NAME', 'redis']]);
+    });
+
     it('stops at a string longer than an exec string may be, and at memory it cannot read', () => {
       write(VARS + 0x10000, Buffer.alloc(200_000, 0x61).fill('OTEL_SERVICE_NAME=', 0, 18));
       write(VARS + 8, pointers(VARS + 0x10000));

@@ -151,11 +151,20 @@ function mappedObjects(pid: number, procRoot: string): MappedObject[] {
   return objects;
 }
 
+/** map_files reaches the very file mapped, also in another mount namespace or deleted since; root/ when that is refused (it needs CAP_SYS_ADMIN). */
+function objectFile(pid: number, procRoot: string, o: MappedObject): string {
+  const mapped = procFile(procRoot, pid, `map_files/${o.range}`);
+  try {
+    fs.accessSync(mapped, fs.constants.R_OK);
+    return mapped;
+  } catch {
+    return path.join(procRoot, String(pid), 'root', o.path);
+  }
+}
+
 function environOffset(pid: number, procRoot: string, o: MappedObject): number | undefined {
   if (environOffsets.has(o.key)) return environOffsets.get(o.key);
-  // map_files reaches the very file mapped, also in another mount namespace or deleted since; root/ when that is refused
-  let offset = symbolOffset(procFile(procRoot, pid, `map_files/${o.range}`), ENVIRON_SYMBOLS);
-  offset ??= symbolOffset(path.join(procRoot, String(pid), 'root', o.path), ENVIRON_SYMBOLS);
+  const offset = symbolOffset(objectFile(pid, procRoot, o), ENVIRON_SYMBOLS);
   if (environOffsets.size >= MAX_OBJECTS_CACHED) environOffsets.clear();
   environOffsets.set(o.key, offset);
   return offset;

@@ -79,10 +79,9 @@ const COMM_MAX = 15;
 /**
  * The name a person knows a process by: the name it was started as, which
  * the kernel keeps as its comm (the base name of the path given to exec).
- * That differs from the executable's own name when the path is a symlink
- * (/usr/bin/redis-server → redis-check-rdb, /bin/sh → dash), and the
- * executable's name is the right one only when they agree. The comm is cut to
- * 15 bytes: the executable's or argv[0]'s base name completes it when it
+ * It differs from the executable's own name when that path is a symlink
+ * (/usr/bin/redis-server → redis-check-rdb, /bin/sh → dash). The comm is cut
+ * to 15 bytes: the executable's or argv[0]'s base name completes it when it
  * starts with it.
  */
 export function startedAs(comm: string | undefined, exeName: string, argv0: string | undefined): string {
@@ -186,7 +185,7 @@ export class ResourceCache {
     const fromOtel = env.has(OTEL_RESOURCE_ATTRIBUTES) ? parseResourceAttributes(env.get(OTEL_RESOURCE_ATTRIBUTES)!) : {};
     Object.assign(attrs, fromOtel);
     const exeName = info?.exePath ? path.basename(info.exePath.replace(/ \(deleted\)$/, '')) : m.comm;
-    const name = startedAs(info?.comm, exeName, info?.cmdline?.[0]);
+    const startedName = startedAs(info?.comm, exeName, info?.cmdline?.[0]);
     let serviceName: string | undefined;
     for (const name of this.opts.serviceNameEnv) {
       const v = env.get(name)?.trim();
@@ -195,7 +194,7 @@ export class ResourceCache {
         break;
       }
     }
-    attrs['service.name'] = serviceName ?? (fromOtel['service.name'] as string | undefined) ?? `unknown_service:${name}`;
+    attrs['service.name'] = serviceName ?? (fromOtel['service.name'] as string | undefined) ?? `unknown_service:${startedName}`;
     if (env.get(DD_VERSION) && attrs['service.version'] === undefined) attrs['service.version'] = env.get(DD_VERSION)!;
     if (env.get(DD_ENV) && attrs['deployment.environment.name'] === undefined) attrs['deployment.environment.name'] = env.get(DD_ENV)!;
     attrs['host.name'] = m.host.hostName;
