@@ -52,7 +52,7 @@ export interface NetworkRecord {
   host: HostInfo;
 }
 
-export type Protocol = 'http' | 'redis' | 'mysql';
+export type Protocol = 'http' | 'redis' | 'mysql' | 'postgresql';
 
 export interface HttpFields {
   method: string;
@@ -99,6 +99,34 @@ export interface MysqlFields {
   affectedRows?: number;
 }
 
+export interface PostgresqlFields {
+  /** the frontend message that asked: Query (simple query), Execute (extended query), FunctionCall; Parse, Bind, … for a failed group without Execute */
+  command: string;
+  /** sanitised SQL (literals replaced by `?`; `$1` parameters kept) */
+  sql?: string;
+  /** first keyword (`SELECT`), else the CommandComplete tag's command; `BATCH SELECT` / `BATCH` for a query string of several statements */
+  operation?: string;
+  /** low-cardinality summary (`SELECT users`), `BATCH …` as for operation */
+  summary?: string;
+  /** statements in a simple query string holding two or more */
+  batchSize?: number;
+  /** the startup `database` parameter (the user name when absent, as the server takes it) */
+  database?: string;
+  /** the prepared statement and portal executed, when named */
+  statement?: string;
+  portal?: string;
+  /** the last CommandComplete tag (`INSERT 0 5`) */
+  commandTag?: string;
+  /** DataRows returned */
+  rows?: number;
+  /** rows inserted, updated, deleted, merged or copied, from the CommandComplete tags */
+  affectedRows?: number;
+  /** SQLSTATE of an ErrorResponse */
+  sqlState?: string;
+  errorSeverity?: string;
+  errorMessage?: string;
+}
+
 /** One parsed request/response pair. Times are CLOCK_MONOTONIC ns of `host`. */
 export interface L7Message {
   protocol: Protocol;
@@ -128,6 +156,7 @@ export interface L7Message {
   http?: HttpFields;
   redis?: RedisFields;
   mysql?: MysqlFields;
+  postgresql?: PostgresqlFields;
   /** in-process trace id, set by thread_correlation: a server message's own, or its serving scope's on a linked client call */
   threadTraceId?: string;
   /** trace context found in the request's headers, set by the propagation processor */

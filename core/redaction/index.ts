@@ -4,7 +4,7 @@
  * and the debug exporter's text. Secret values become REDACTED (SQL literals
  * become `?`, as the OpenTelemetry database conventions write them).
  */
-export { redactSqlLiterals, redactSqlLiteralsInText, sanitizeSql, type SqlSummary } from './sql';
+export { redactSqlLiterals, redactSqlLiteralsInText, sanitizeSql, type SqlDialect, type SqlSummary } from './sql';
 
 /** What a secret value is replaced with. */
 export const REDACTED = 'REDACTED';

@@ -6,6 +6,13 @@
  */
 import { TwoGenerationMap } from '../collections/two-generation-map';
 
+/**
+ * Whose SQL it is. PostgreSQL's differs where literals are found: backslashes
+ * escape only in E'…' strings, "…" quotes identifiers, $tag$…$tag$ is a
+ * string, `--` always starts a comment, block comments nest, `#` is an operator.
+ */
+export type SqlDialect = 'mysql' | 'postgresql';
+
 export interface SqlSummary {
   sql: string;
   operation?: string;
@@ -28,7 +35,7 @@ function isSpace(c: number): boolean {
   return c === 32 || c === 9 || c === 10 || c === 13 || c === 12;
 }
 
-const TABLE_AFTER = new Set(['FROM', 'JOIN', 'INTO', 'UPDATE', 'TABLE']);
+const TABLE_AFTER = new Set(['FROM', 'JOIN', 'INTO', 'UPDATE', 'TABLE', 'COPY']);
 const MAX_SUMMARY_TABLES = 3;
 
 /**
@@ -38,7 +45,8 @@ const MAX_SUMMARY_TABLES = 3;
  * Sanitising its own output changes nothing (tested on statements that do
  * not end in an operator).
  */
-export function sanitizeSql(sql: string, max = 2048, keepLiterals = false): SqlSummary {
+export function sanitizeSql(sql: string, max = 2048, keepLiterals = false, dialect: SqlDialect = 'mysql'): SqlSummary {
+  const pg = dialect === 'postgresql';
   let out = '';
   const words: string[] = [];
   const tables: string[] = [];
@@ -63,28 +71,46 @@ export function sanitizeSql(sql: string, max = 2048, keepLiterals = false): SqlS
       continue;
     }
     // comments: -- (with a space), #, /* */
-    if ((c === 45 && sql.charCodeAt(i + 1) === 45 && (i + 2 >= n || isSpace(sql.charCodeAt(i + 2)))) || c === 35) {
+    if ((c === 45 && sql.charCodeAt(i + 1) === 45 && (pg || i + 2 >= n || isSpace(sql.charCodeAt(i + 2)))) || (c === 35 && !pg)) {
       const nl = sql.indexOf('\n', i);
       i = nl < 0 ? n : nl + 1;
       pendingSpace = true;
       continue;
     }
     if (c === 47 && sql.charCodeAt(i + 1) === 42) {
-      const close = sql.indexOf('*/', i + 2);
+      const close = pg ? nestedCommentEnd(sql, i) : sql.indexOf('*/', i + 2);
       i = close < 0 ? n : close + 2;
       pendingSpace = true;
       continue;
     }
-    if (c === 39 || c === 34) {
+    if (c === 39 || (c === 34 && !pg)) {
       const start = i;
-      i = skipQuoted(sql, i, c);
+      i = skipQuoted(sql, i, c, !pg);
       emit(keepLiterals ? sql.slice(start, i) : '?');
       expectTable = false;
       continue;
     }
-    if (c === 96) {
-      // `quoted identifier`
-      const close = sql.indexOf('`', i + 1);
+    if (pg && c === 36 && DOLLAR_TAG.test(sql.slice(i, i + 64))) {
+      // $$…$$ or $tag$…$tag$: a string
+      const start = i;
+      const tag = DOLLAR_TAG.exec(sql.slice(i, i + 64))![0];
+      const close = sql.indexOf(tag, i + tag.length);
+      i = close < 0 ? n : close + tag.length;
+      emit(keepLiterals ? sql.slice(start, i) : '?');
+      expectTable = false;
+      continue;
+    }
+    if (pg && (c === 69 || c === 101) && sql.charCodeAt(i + 1) === 39) {
+      // E'…': the one PostgreSQL string where backslashes escape
+      const start = i;
+      i = skipQuoted(sql, i + 1, 39, true);
+      emit(keepLiterals ? sql.slice(start, i) : '?');
+      expectTable = false;
+      continue;
+    }
+    if (c === 96 || (c === 34 && pg)) {
+      // `quoted identifier`, "quoted identifier" (PostgreSQL)
+      const close = sql.indexOf(String.fromCharCode(c), i + 1);
       const end = close < 0 ? n : close + 1;
       const ident = sql.slice(i, end);
       emit(ident);
@@ -151,16 +177,18 @@ export function sanitizeSql(sql: string, max = 2048, keepLiterals = false): SqlS
 
 /** Statements redactSqlLiterals made, by text: applications send the same few over and over. */
 const redactedStatements = new TwoGenerationMap<string, string>(1024);
+const redactedPostgresqlStatements = new TwoGenerationMap<string, string>(1024);
 /** Longer statements are redacted each time: they are rarely repeated word for word, and would make the cache large. */
 const MAX_REMEMBERED_STATEMENT = 1024;
 
 /** A statement as spans show it, whether or not the parser kept its literals: sanitizeSql's text, uncut. */
-export function redactSqlLiterals(sql: string): string {
-  if (sql.length > MAX_REMEMBERED_STATEMENT) return sanitizeSql(sql, Infinity).sql;
-  let redacted = redactedStatements.getAndRenew(sql);
+export function redactSqlLiterals(sql: string, dialect: SqlDialect = 'mysql'): string {
+  if (sql.length > MAX_REMEMBERED_STATEMENT) return sanitizeSql(sql, Infinity, false, dialect).sql;
+  const cache = dialect === 'postgresql' ? redactedPostgresqlStatements : redactedStatements;
+  let redacted = cache.getAndRenew(sql);
   if (redacted === undefined) {
-    redacted = sanitizeSql(sql, Infinity).sql;
-    redactedStatements.set(sql, redacted);
+    redacted = sanitizeSql(sql, Infinity, false, dialect).sql;
+    cache.set(sql, redacted);
   }
   return redacted;
 }
@@ -177,22 +205,22 @@ export function redactSqlLiteralsInText(text: string): string {
   return text.replace(LITERAL_IN_TEXT, '?');
 }
 
-const KEYWORDS_NOT_TABLES = new Set(['SELECT', 'IGNORE', 'LOW_PRIORITY', 'DELAYED', 'HIGH_PRIORITY', 'IF', 'NOT', 'EXISTS', 'LATERAL', 'ONLY', 'TEMPORARY', 'DUAL']);
+const KEYWORDS_NOT_TABLES = new Set(['SELECT', 'IGNORE', 'LOW_PRIORITY', 'DELAYED', 'HIGH_PRIORITY', 'IF', 'NOT', 'EXISTS', 'LATERAL', 'ONLY', 'TEMPORARY', 'DUAL', 'STDIN', 'STDOUT']);
 
 /** Reads `.name` parts after the first name of a table reference; records the full name. */
 function tableName(sql: string, i: number, first: string, tables: string[], emit: (s: string) => void): number {
-  let name = first.replace(/`/g, '');
+  let name = first.replace(/[`"]/g, '');
   while (sql.charCodeAt(i) === 46) {
     let j = i + 1;
-    if (sql.charCodeAt(j) === 96) {
-      const close = sql.indexOf('`', j + 1);
+    if (sql.charCodeAt(j) === 96 || sql.charCodeAt(j) === 34) {
+      const close = sql.indexOf(sql[j], j + 1);
       j = close < 0 ? sql.length : close + 1;
     } else {
       while (j < sql.length && isIdent(sql.charCodeAt(j))) j++;
     }
     const part = sql.slice(i + 1, j);
     emit('.' + part);
-    name += '.' + part.replace(/`/g, '');
+    name += '.' + part.replace(/[`"]/g, '');
     i = j;
   }
   if (name && tables.length < 16) tables.push(name);
@@ -206,11 +234,29 @@ function lastIsOperator(out: string): boolean {
   return c === 61 || c === 60 || c === 62 || c === 40 || c === 44 || c === 43 || c === 42 || c === 47 || c === 45 || / (AND|OR|IN|BY|THEN|ELSE|WHEN|SELECT|VALUES|LIMIT|OFFSET|RETURN|IS|NOT)$/i.test(t);
 }
 
-function skipQuoted(sql: string, i: number, quote: number): number {
+/** `$$` or `$tag$` opening a PostgreSQL dollar-quoted string (`$1` is a parameter, not this). */
+const DOLLAR_TAG = /^\$(?:[A-Za-z_\u0080-\uffff][\w\u0080-\uffff]*)?\$/;
+
+// Index of the `*/` closing the PostgreSQL block comment opened at `i` (they nest), or -1.
+function nestedCommentEnd(sql: string, i: number): number {
+  let depth = 0;
+  for (let j = i; j < sql.length - 1; j++) {
+    if (sql.charCodeAt(j) === 47 && sql.charCodeAt(j + 1) === 42) {
+      depth++;
+      j++;
+    } else if (sql.charCodeAt(j) === 42 && sql.charCodeAt(j + 1) === 47) {
+      if (--depth === 0) return j;
+      j++;
+    }
+  }
+  return -1;
+}
+
+function skipQuoted(sql: string, i: number, quote: number, backslashEscapes = true): number {
   let j = i + 1;
   while (j < sql.length) {
     const c = sql.charCodeAt(j);
-    if (c === 92) {
+    if (c === 92 && backslashEscapes) {
       j += 2;
       continue;
     }

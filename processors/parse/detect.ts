@@ -6,6 +6,7 @@
 import type { Protocol } from '../../core/signals';
 import { looksLikeRequest as httpRequest, looksLikeResponse as httpResponse } from './http/parser';
 import { looksLikeCommand, looksLikeGreeting } from './mysql/parser';
+import { looksLikeFrontendQuery, looksLikeStartup } from './postgresql/parser';
 import { looksLikeRequest as redisRequest } from './redis/parser';
 
 export interface Detection {
@@ -20,6 +21,7 @@ const HTTP_RESPONSE: Detection = { protocol: 'http', isRequest: false };
 const MYSQL_GREETING: Detection = { protocol: 'mysql', isRequest: false };
 const MYSQL_COMMAND: Detection = { protocol: 'mysql', isRequest: true };
 const REDIS_REQUEST: Detection = { protocol: 'redis', isRequest: true };
+const POSTGRESQL_REQUEST: Detection = { protocol: 'postgresql', isRequest: true };
 
 export function detect(buf: Uint8Array, enabled: ReadonlySet<Protocol>): Detection | undefined {
   const end = buf.length;
@@ -28,6 +30,9 @@ export function detect(buf: Uint8Array, enabled: ReadonlySet<Protocol>): Detecti
     if (httpRequest(buf, 0, Math.min(end, 12))) return HTTP_REQUEST;
     if (httpResponse(buf, 0, end)) return HTTP_RESPONSE;
   }
+  // before MySQL: a PostgreSQL Query of 22 bytes reads as a MySQL COM_STMT_PREPARE header, while the
+  // length check here rules MySQL packets out (their first byte would make a length beyond any query)
+  if (enabled.has('postgresql') && (looksLikeStartup(buf, 0, end) || looksLikeFrontendQuery(buf, 0, end))) return POSTGRESQL_REQUEST;
   if (enabled.has('mysql')) {
     if (looksLikeGreeting(buf, 0, end)) return MYSQL_GREETING;
     if (looksLikeCommand(buf, 0, end)) return MYSQL_COMMAND;

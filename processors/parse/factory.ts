@@ -3,10 +3,10 @@ import { setting, type ConfigOf, type ConfigProblem } from '../../core/config/sc
 import type { Protocol } from '../../core/signals';
 import { parseOperator, type ParseCounters, type ParseSettings } from './processor';
 
-export const PROTOCOLS: Protocol[] = ['http', 'redis', 'mysql'];
+export const PROTOCOLS: Protocol[] = ['http', 'redis', 'mysql', 'postgresql'];
 
 export const schema = {
-  protocols: setting.stringList(['http', 'redis', 'mysql'], 'protocols to detect and parse: http, redis, mysql'),
+  protocols: setting.stringList(['http', 'redis', 'mysql', 'postgresql'], 'protocols to detect and parse: http, redis, mysql, postgresql'),
   idle_timeout: setting.duration('2m', 'a connection with no record for this long is freed; its unanswered requests are emitted as no_response'),
   max_connections: setting.nat(16384, 'connections with parser state; beyond it the least recently active is freed'),
   max_pending_requests: setting.nat(128, 'requests per connection waiting for a response; beyond it the oldest is emitted as no_response'),
@@ -22,6 +22,10 @@ export const schema = {
     max_sql_length: setting.nat(2048, 'characters of SQL kept'),
     max_statements: setting.nat(256, 'prepared statements (id to SQL) remembered per connection'),
   },
+  postgresql: {
+    max_sql_length: setting.nat(2048, 'characters of SQL kept (literals are always replaced with ?)'),
+    max_statements: setting.nat(256, 'prepared statements (name to SQL) remembered per connection, and as many portals'),
+  },
 };
 
 export type ParseConfig = ConfigOf<typeof schema>;
@@ -36,6 +40,7 @@ export function settingsFrom(c: ParseConfig): ParseSettings {
     detectRecords: c.detect_records,
     redis: { keepArgs: c.redis.keep_args, maxArgs: c.redis.max_args, maxArgLength: c.redis.max_arg_length },
     mysql: { keepRawSql: c.mysql.keep_raw_sql, maxSqlLength: c.mysql.max_sql_length, maxStatements: c.mysql.max_statements },
+    postgresql: { maxSqlLength: c.postgresql.max_sql_length, maxStatements: c.postgresql.max_statements },
   };
 }
 

@@ -17,6 +17,7 @@ import { detect } from './detect';
 import { HttpSession } from './http/session';
 import { MysqlSession, type MysqlOptions } from './mysql/session';
 import { SqlSummaries } from './mysql/sql-summaries';
+import { PostgresqlSession, type PostgresqlOptions } from './postgresql/session';
 import { RedisSession, type RedisOptions } from './redis/session';
 import type { SessionOptions, SessionSink } from './session-base';
 import { DirectionStream } from './stream';
@@ -33,6 +34,7 @@ export interface ParseSettings {
   detectRecords: number;
   redis: RedisOptions;
   mysql: MysqlOptions;
+  postgresql: PostgresqlOptions;
 }
 
 /** What the processor reports; ComponentTelemetry counters in production, plain tallies in tests. */
@@ -97,6 +99,7 @@ export class ParseEngine implements StatefulEngine<NetworkRecord, L7Message> {
   private listed = 0;
   private readonly enabled: ReadonlySet<Protocol>;
   private readonly sqlSummaries: SqlSummaries;
+  private readonly postgresqlSummaries: SqlSummaries;
   private readonly sessionOptions: SessionOptions;
   private out: L7Message[] = [];
   private tally: Tally = new Map();
@@ -108,6 +111,7 @@ export class ParseEngine implements StatefulEngine<NetworkRecord, L7Message> {
   ) {
     this.enabled = new Set(settings.protocols);
     this.sqlSummaries = new SqlSummaries(settings.mysql.maxSqlLength, settings.mysql.keepRawSql);
+    this.postgresqlSummaries = new SqlSummaries(settings.postgresql.maxSqlLength, false, undefined, 'postgresql');
     this.sessionOptions = { maxPendingRequests: settings.maxPendingRequests };
   }
 
@@ -246,6 +250,7 @@ export class ParseEngine implements StatefulEngine<NetworkRecord, L7Message> {
     const opts = this.sessionOptions;
     if (p === 'http') return new HttpSession(role, sink, opts);
     if (p === 'redis') return new RedisSession(role, sink, opts, this.settings.redis);
+    if (p === 'postgresql') return new PostgresqlSession(role, sink, opts, this.settings.postgresql, this.postgresqlSummaries);
     return new MysqlSession(role, sink, opts, this.settings.mysql, this.sqlSummaries);
   }
 
@@ -321,14 +326,17 @@ export class ParseEngine implements StatefulEngine<NetworkRecord, L7Message> {
       let http = 0;
       let redis = 0;
       let mysql = 0;
+      let postgresql = 0;
       for (const m of out) {
         if (m.protocol === 'http') http++;
         else if (m.protocol === 'redis') redis++;
+        else if (m.protocol === 'postgresql') postgresql++;
         else mysql++;
       }
       if (http) this.counters.messages('http', http);
       if (redis) this.counters.messages('redis', redis);
       if (mysql) this.counters.messages('mysql', mysql);
+      if (postgresql) this.counters.messages('postgresql', postgresql);
     }
     if (this.tally.size) {
       for (const [k, n] of this.tally) {

@@ -1,6 +1,7 @@
 /**
  * Span name, attributes and status per the OpenTelemetry semantic conventions
- * (HTTP spans, database spans with the stable `db.*` names, Redis, MySQL).
+ * (HTTP spans, database spans with the stable `db.*` names, Redis, MySQL,
+ * PostgreSQL).
  *
  * Each protocol builds its attributes as one object literal of the link keys
  * every span has (EspanAttributes, core/semconv.ts) and every key the
@@ -190,6 +191,45 @@ function mysqlSpan(m: L7Message): SpanShape {
   return { name, status, attributes: a };
 }
 
+function postgresqlSpan(m: L7Message): SpanShape {
+  const q = m.postgresql!;
+  const operation = q.operation ?? q.command;
+  const a: SpanAttributes = {
+    'espan.captured': true,
+    'espan.host_id': m.host.hostId,
+    'espan.conn_key': connKey(m),
+    'espan.req_seq': m.reqSeq,
+    'espan.netns': m.netns,
+    'db.system.name': 'postgresql',
+    'db.operation.name': operation,
+    'server.address': m.role === 'server' ? m.saddr : m.daddr,
+    'server.port': m.role === 'server' ? m.sport : m.dport,
+    'network.peer.address': m.daddr,
+    'network.peer.port': m.dport,
+    'network.transport': transport(m),
+    'network.type': networkType(m),
+  };
+  if (q.database) a['db.namespace'] = q.database;
+  if (q.sql) a['db.query.text'] = redactSqlLiterals(q.sql, 'postgresql');
+  if (q.summary) a['db.query.summary'] = q.summary;
+  if (q.batchSize !== undefined) a['db.operation.batch.size'] = q.batchSize;
+  if (q.rows !== undefined) a['db.response.returned_rows'] = q.rows;
+  const status: SpanShape['status'] = { code: StatusCode.UNSET };
+  if (m.outcome === 'error' || q.sqlState !== undefined) {
+    const code = q.sqlState ?? '_OTHER';
+    a['db.response.status_code'] = code;
+    a['error.type'] = code;
+    status.code = StatusCode.ERROR;
+    // messages quote values (`invalid input syntax for type integer: "abc"`)
+    if (q.errorMessage) status.message = redactSqlLiteralsInText(q.errorMessage).slice(0, MAX_STATUS_MESSAGE);
+  } else if (m.outcome === 'no_response') {
+    a['error.type'] = 'no_response';
+    status.code = StatusCode.ERROR;
+  }
+  const name = q.summary ?? (q.database && q.operation ? `${operation} ${q.database}` : operation);
+  return { name, status, attributes: a };
+}
+
 /** A message without its protocol's fields: still a span, named after the protocol, with its endpoints. */
 function bareSpan(m: L7Message): SpanShape {
   const a: SpanAttributes = {
@@ -216,5 +256,6 @@ export function semconvFor(m: L7Message, opts: SemconvOptions): SpanShape {
   if (m.protocol === 'http' && m.http) return httpSpan(m, opts);
   if (m.protocol === 'redis' && m.redis) return redisSpan(m);
   if (m.protocol === 'mysql' && m.mysql) return mysqlSpan(m);
+  if (m.protocol === 'postgresql' && m.postgresql) return postgresqlSpan(m);
   return bareSpan(m);
 }

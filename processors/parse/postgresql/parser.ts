@@ -1,0 +1,201 @@
+/**
+ * PostgreSQL frontend/backend protocol 3.0, as pure functions of bytes: the
+ * untyped packets that open a connection (StartupMessage, SSLRequest,
+ * GSSENCRequest, CancelRequest), the typed message header (a type byte and a
+ * length that counts itself), and the few bodies espan reads: the startup
+ * parameters `database` and `user` (never a password: authentication
+ * messages are not read at all), Query and Parse texts, the statement and
+ * portal names of Bind/Describe/Close/Execute, CommandComplete tags and the
+ * SQLSTATE and message of an ErrorResponse.
+ */
+import { latin1, utf8 } from '../decoder';
+
+export const PROTOCOL_3_0 = 196608;
+export const SSL_REQUEST = 80877103;
+export const GSSENC_REQUEST = 80877104;
+export const CANCEL_REQUEST = 80877102;
+
+/** Startup packets are small: a few parameters. */
+const MAX_STARTUP = 10000;
+
+/** Message types a client sends once started (PasswordMessage, SASL and GSS responses all share `p`). */
+export const FRONTEND_TYPES = new Set('QPBDESCHFXdcfp'.split('').map((c) => c.charCodeAt(0)));
+/** Message types a server sends. */
+export const BACKEND_TYPES = new Set('RSKZTDCEINAGHWdcv123tns'.split('').map((c) => c.charCodeAt(0)));
+
+export const Msg = {
+  // both directions
+  COPY_DATA: 0x64, // d
+  COPY_DONE: 0x63, // c
+  // frontend
+  QUERY: 0x51, // Q
+  PARSE: 0x50, // P
+  BIND: 0x42, // B
+  DESCRIBE: 0x44, // D (frontend)
+  EXECUTE: 0x45, // E (frontend)
+  SYNC: 0x53, // S (frontend)
+  CLOSE: 0x43, // C (frontend)
+  FLUSH: 0x48, // H (frontend)
+  FUNCTION_CALL: 0x46, // F
+  TERMINATE: 0x58, // X
+  COPY_FAIL: 0x66, // f
+  PASSWORD: 0x70, // p
+  // backend
+  AUTHENTICATION: 0x52, // R
+  PARAMETER_STATUS: 0x53, // S (backend)
+  BACKEND_KEY_DATA: 0x4b, // K
+  READY_FOR_QUERY: 0x5a, // Z
+  ROW_DESCRIPTION: 0x54, // T
+  DATA_ROW: 0x44, // D (backend)
+  COMMAND_COMPLETE: 0x43, // C (backend)
+  ERROR_RESPONSE: 0x45, // E (backend)
+  EMPTY_QUERY: 0x49, // I
+  NOTICE: 0x4e, // N
+  NOTIFICATION: 0x41, // A
+  COPY_IN: 0x47, // G
+  COPY_OUT: 0x48, // H (backend)
+  COPY_BOTH: 0x57, // W
+  NEGOTIATE_VERSION: 0x76, // v
+  PARSE_COMPLETE: 0x31, // 1
+  BIND_COMPLETE: 0x32, // 2
+  CLOSE_COMPLETE: 0x33, // 3
+  PARAMETER_DESCRIPTION: 0x74, // t
+  NO_DATA: 0x6e, // n
+  PORTAL_SUSPENDED: 0x73, // s
+  FUNCTION_CALL_RESPONSE: 0x56, // V
+} as const;
+
+export function i32(buf: Uint8Array, at: number): number {
+  return ((buf[at] << 24) | (buf[at + 1] << 16) | (buf[at + 2] << 8) | buf[at + 3]) >>> 0;
+}
+
+/** The length field of the typed message at `at` (it counts itself, not the type byte). */
+export function messageLength(buf: Uint8Array, at: number): number {
+  return i32(buf, at + 1);
+}
+
+/** Index of the NUL ending the C string at `at`, or -1 before `end`. */
+export function cstringEnd(buf: Uint8Array, at: number, end: number): number {
+  const z = buf.indexOf(0, at);
+  return z < 0 || z >= end ? -1 : z;
+}
+
+/** The request code of an untyped packet at `at` (length, then code), when its length fits one. */
+export function untypedCode(buf: Uint8Array, at: number, end: number): number | undefined {
+  if (end - at < 8) return undefined;
+  const length = i32(buf, at);
+  const code = i32(buf, at + 4);
+  if (code === SSL_REQUEST || code === GSSENC_REQUEST) return length === 8 ? code : undefined;
+  if (code === CANCEL_REQUEST) return length === 16 ? code : undefined;
+  if (code === PROTOCOL_3_0) return length > 8 && length <= MAX_STARTUP ? code : undefined;
+  return undefined;
+}
+
+/** A StartupMessage, SSLRequest or GSSENCRequest: how a client opens a connection. */
+export function looksLikeStartup(buf: Uint8Array, at: number, end: number): boolean {
+  const code = untypedCode(buf, at, end);
+  if (code === SSL_REQUEST || code === GSSENC_REQUEST) return end - at === 8;
+  if (code !== PROTOCOL_3_0) return false;
+  // parameters are printable names: the first is usually `user`
+  const z = cstringEnd(buf, at + 8, Math.min(end, at + 72));
+  if (z <= at + 8) return false;
+  for (let i = at + 8; i < z; i++) if (buf[i] < 33 || buf[i] > 126) return false;
+  return true;
+}
+
+export interface StartupParameters {
+  database?: string;
+  user?: string;
+}
+
+/** The `database` and `user` parameters of a StartupMessage body [s, e); the others are passed over. */
+export function parseStartupParameters(buf: Uint8Array, s: number, e: number): StartupParameters {
+  const p: StartupParameters = {};
+  let at = s;
+  while (at < e && buf[at] !== 0) {
+    const nameEnd = cstringEnd(buf, at, e);
+    if (nameEnd < 0) break;
+    const valueEnd = cstringEnd(buf, nameEnd + 1, e);
+    if (valueEnd < 0) break;
+    const name = latin1(buf, at, nameEnd);
+    if (name === 'database' && valueEnd > nameEnd + 1) p.database = utf8(buf, nameEnd + 1, Math.min(valueEnd, nameEnd + 1 + 256));
+    else if (name === 'user' && valueEnd > nameEnd + 1) p.user = utf8(buf, nameEnd + 1, Math.min(valueEnd, nameEnd + 1 + 256));
+    at = valueEnd + 1;
+  }
+  return p;
+}
+
+/** Could SQL text start with this byte (a letter, a parenthesis, a comment, whitespace)? */
+function sqlStart(c: number): boolean {
+  return (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 40 || c === 47 || c === 45 || c === 32 || c === 9 || c === 10 || c === 13;
+}
+
+/**
+ * A Query or Parse message at `at`, as a connection seen after its start
+ * shows them: a plausible length and SQL text where it belongs, ending in NUL
+ * when the whole message is there. Other frontend messages say too little.
+ */
+export function looksLikeFrontendQuery(buf: Uint8Array, at: number, end: number): boolean {
+  if (end - at < 7) return false;
+  const type = buf[at];
+  const length = messageLength(buf, at);
+  if (length < 6 || length > 1 << 30) return false;
+  const whole = at + 1 + length;
+  if (whole <= end && buf[whole - 1] !== 0) return false;
+  let text = at + 5;
+  if (type === Msg.PARSE) {
+    const z = cstringEnd(buf, text, Math.min(end, whole, text + 64));
+    if (z < 0) return false;
+    for (let i = text; i < z; i++) if (buf[i] < 33 || buf[i] > 126) return false;
+    text = z + 1;
+  } else if (type !== Msg.QUERY) return false;
+  if (text >= end || !sqlStart(buf[text])) return false;
+  // text up to its NUL (or the first bytes of a long one) with no control characters
+  const stop = Math.min(end, whole, text + 32);
+  for (let i = text; i < stop && buf[i] !== 0; i++) if (buf[i] < 9 || (buf[i] > 13 && buf[i] < 32)) return false;
+  return true;
+}
+
+export interface CommandTag {
+  /** the command, without its counts: `INSERT`, `CREATE TABLE` */
+  command: string;
+  /** the row count the tag ends with, for the commands that have one */
+  rows?: number;
+}
+
+const TAGS_WITH_ROWS = new Set(['INSERT', 'UPDATE', 'DELETE', 'MERGE', 'SELECT', 'FETCH', 'MOVE', 'COPY']);
+
+/** A CommandComplete tag: `INSERT 0 5` → INSERT, 5; `SELECT 3` → SELECT, 3; `CREATE TABLE` → CREATE TABLE. */
+export function parseCommandTag(tag: string): CommandTag {
+  const words = tag.split(' ');
+  if (words.length >= 2 && TAGS_WITH_ROWS.has(words[0])) {
+    const rows = Number(words[words.length - 1]);
+    if (Number.isSafeInteger(rows) && rows >= 0) return { command: words[0], rows };
+  }
+  return { command: tag };
+}
+
+export interface ErrorFields {
+  /** SQLSTATE, five characters (`42P01`) */
+  sqlState?: string;
+  /** ERROR, FATAL, PANIC (the non-localised severity when sent) */
+  severity?: string;
+  message?: string;
+}
+
+/** The fields of an ErrorResponse body [s, e) that espan keeps: code, severity and primary message (details can quote values and are not read). */
+export function parseErrorFields(buf: Uint8Array, s: number, e: number): ErrorFields {
+  const f: ErrorFields = {};
+  let at = s;
+  while (at < e && buf[at] !== 0) {
+    const code = buf[at];
+    const z = cstringEnd(buf, at + 1, e);
+    const valueEnd = z < 0 ? e : z;
+    if (code === 0x43 /* C */ && valueEnd - at - 1 === 5) f.sqlState = latin1(buf, at + 1, valueEnd);
+    else if (code === 0x56 /* V */ || (code === 0x53 /* S */ && f.severity === undefined)) f.severity = latin1(buf, at + 1, Math.min(valueEnd, at + 17));
+    else if (code === 0x4d /* M */) f.message = utf8(buf, at + 1, Math.min(valueEnd, at + 1 + 1024));
+    if (z < 0) break;
+    at = z + 1;
+  }
+  return f;
+}
