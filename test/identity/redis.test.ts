@@ -195,7 +195,8 @@ describe('process identity: a redis-server that writes its title over its enviro
     const spans = await runStages<Span>(records, [processor(parseFactory, {}), processor(threadCorrelationFactory, {}), processor(propagationFactory, {}), processor(spanBuilderFactory, {})]);
     for (const r of [early!, late!]) {
       const server = spans.filter((s) => s.kind === SpanKind.SERVER && s.resource.attributes['process.pid'] === r.pid);
-      expect(server.length, `server spans of pid ${r.pid}`).to.equal(5);
+      // the late one's start-up PINGs may be traced too, when a scan found it before it was ready
+      expect(server.length, `server spans of pid ${r.pid}`).to.be.at.least(5);
       for (const s of server) expect(s.resource.attributes['service.name']).to.equal('redis');
     }
   });
