@@ -68,8 +68,8 @@ interface Outcome {
   capture: Capture;
 }
 
-async function captureAround(server: TlsServer, workload: () => Promise<unknown>): Promise<Outcome> {
-  const capture = await startCapture({ include_comms: ['nginx', 'curl', 'python3', 'node'], ports: [server.port], poll_interval: '5ms' });
+async function captureAround(server: TlsServer, workload: () => Promise<unknown>, settings: Record<string, unknown> = {}): Promise<Outcome> {
+  const capture = await startCapture({ include_comms: ['nginx', 'curl', 'python3', 'node'], ports: [server.port], poll_interval: '5ms', ...settings });
   let records: NetworkRecord[];
   try {
     const probed = capture.receiver.tlsProbed().map((f) => f.path);
@@ -220,6 +220,22 @@ describe('TLS plaintext capture (eBPF uprobes on OpenSSL)', function () {
       ]);
     } finally {
       await node.stop();
+    }
+  });
+
+  it('does the same over the raw syscall tracepoints (tracepoints: syscall)', async () => {
+    const nginx = await startNginxTls(cert!);
+    try {
+      const o = await captureAround(nginx, () => curl(nginx.port, ['/hello', '/missing']), { tracepoints: 'syscall' });
+      expect(o.capture.receiver.nativeProbe()!.tracepoints()).to.equal('syscall');
+      checkRecords(o, 2);
+      checkSequenceNumbers(o, 2);
+      checkSpans(o, nginx, 'nginx', [
+        { path: '/hello', status: 200, client: 'curl' },
+        { path: '/missing', status: 404, client: 'curl' },
+      ]);
+    } finally {
+      await nginx.stop();
     }
   });
 
