@@ -33,6 +33,7 @@ const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT'
 const MAX_STATUS_MESSAGE = 256;
 
 const transport = (m: L7Message): string => ((m.connMeta & ConnMeta.UDP) !== 0 ? 'udp' : 'tcp');
+const urlScheme = (m: L7Message): string => ((m.connMeta & ConnMeta.TLS) !== 0 ? 'https' : 'http');
 const networkType = (m: L7Message): string => ((m.connMeta & ConnMeta.IPV6) !== 0 && !m.daddr.startsWith('::ffff:') ? 'ipv6' : 'ipv4');
 const connKey = (m: L7Message): string => connectionKey(m.saddr, m.sport, m.daddr, m.dport);
 
@@ -76,7 +77,7 @@ function httpSpan(m: L7Message, opts: SemconvOptions): SpanShape {
     'espan.req_seq': m.reqSeq,
     'espan.netns': m.netns,
     'http.request.method': known ? method : '_OTHER',
-    'url.scheme': 'http',
+    'url.scheme': urlScheme(m),
     'url.path': path,
     'server.address': serverAddress,
     'server.port': serverPort,
@@ -94,7 +95,9 @@ function httpSpan(m: L7Message, opts: SemconvOptions): SpanShape {
     a['client.port'] = m.dport;
   } else {
     const hostPart = serverAddress.includes(':') ? `[${serverAddress}]` : serverAddress;
-    a['url.full'] = `http://${serverPort === 80 ? hostPart : `${hostPart}:${serverPort}`}${path}${query ? `?${query}` : ''}`;
+    const scheme = urlScheme(m);
+    const defaultPort = scheme === 'https' ? 443 : 80;
+    a['url.full'] = `${scheme}://${serverPort === defaultPort ? hostPart : `${hostPart}:${serverPort}`}${path}${query ? `?${query}` : ''}`;
   }
   if (h.userAgent) a['user_agent.original'] = h.userAgent;
   if (h.requestBodySize !== undefined) a['http.request.body.size'] = h.requestBodySize;
