@@ -52,7 +52,7 @@ export interface NetworkRecord {
   host: HostInfo;
 }
 
-export type Protocol = 'http' | 'redis' | 'mysql' | 'postgresql';
+export type Protocol = 'http' | 'redis' | 'mysql' | 'postgresql' | 'http2';
 
 export interface HttpFields {
   method: string;
@@ -68,6 +68,20 @@ export interface HttpFields {
   headers: Record<string, string>;
   requestBodySize?: number;
   responseBodySize?: number;
+  /** HTTP/2: the `:scheme` sent */
+  scheme?: string;
+  /** HTTP/2: the RST_STREAM error code name (`CANCEL`, `REFUSED_STREAM`, …) that ended the stream */
+  reset?: string;
+}
+
+/** gRPC over an HTTP/2 stream (content-type application/grpc…). */
+export interface GrpcFields {
+  /** `package.Service/Method`, from `:path` */
+  method: string;
+  /** the `grpc-status` of the trailers (or of a trailers-only response); absent when none was seen */
+  statusCode?: number;
+  /** the `grpc-message` sent with it, percent-decoded */
+  statusMessage?: string;
 }
 
 export interface RedisFields {
@@ -156,6 +170,8 @@ export interface L7Message {
   http?: HttpFields;
   redis?: RedisFields;
   mysql?: MysqlFields;
+  /** on `http2` messages (which carry their request and response in `http`) that are gRPC calls */
+  grpc?: GrpcFields;
   postgresql?: PostgresqlFields;
   /** in-process trace id, set by thread_correlation: a server message's own, or its serving scope's on a linked client call */
   threadTraceId?: string;

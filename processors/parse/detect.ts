@@ -5,6 +5,7 @@
  */
 import type { Protocol } from '../../core/signals';
 import { looksLikeRequest as httpRequest, looksLikeResponse as httpResponse } from './http/parser';
+import { detectHttp2 } from './http2/frames';
 import { looksLikeCommand, looksLikeGreeting } from './mysql/parser';
 import { looksLikeFrontendQuery, looksLikeStartup } from './postgresql/parser';
 import { looksLikeRequest as redisRequest } from './redis/parser';
@@ -18,6 +19,8 @@ export interface Detection {
 // one answer of each kind, shared: detection runs on every record of a connection until it knows
 const HTTP_REQUEST: Detection = { protocol: 'http', isRequest: true };
 const HTTP_RESPONSE: Detection = { protocol: 'http', isRequest: false };
+const HTTP2_REQUEST: Detection = { protocol: 'http2', isRequest: true };
+const HTTP2_RESPONSE: Detection = { protocol: 'http2', isRequest: false };
 const MYSQL_GREETING: Detection = { protocol: 'mysql', isRequest: false };
 const MYSQL_COMMAND: Detection = { protocol: 'mysql', isRequest: true };
 const REDIS_REQUEST: Detection = { protocol: 'redis', isRequest: true };
@@ -29,6 +32,11 @@ export function detect(buf: Uint8Array, enabled: ReadonlySet<Protocol>): Detecti
   if (enabled.has('http')) {
     if (httpRequest(buf, 0, Math.min(end, 12))) return HTTP_REQUEST;
     if (httpResponse(buf, 0, end)) return HTTP_RESPONSE;
+  }
+  if (enabled.has('http2')) {
+    // the client preface, a server's first SETTINGS, or (capture began later) frames whose header blocks tell the side
+    const side = detectHttp2(buf, end);
+    if (side) return side === 'request' ? HTTP2_REQUEST : HTTP2_RESPONSE;
   }
   // before MySQL: a PostgreSQL Query of 22 bytes reads as a MySQL COM_STMT_PREPARE header, while the
   // length check here rules MySQL packets out (their first byte would make a length beyond any query)

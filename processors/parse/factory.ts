@@ -3,10 +3,10 @@ import { setting, type ConfigOf, type ConfigProblem } from '../../core/config/sc
 import type { Protocol } from '../../core/signals';
 import { parseOperator, type ParseCounters, type ParseSettings } from './processor';
 
-export const PROTOCOLS: Protocol[] = ['http', 'redis', 'mysql', 'postgresql'];
+export const PROTOCOLS: Protocol[] = ['http', 'redis', 'mysql', 'postgresql', 'http2'];
 
 export const schema = {
-  protocols: setting.stringList(['http', 'redis', 'mysql', 'postgresql'], 'protocols to detect and parse: http, redis, mysql, postgresql'),
+  protocols: setting.stringList(['http', 'redis', 'mysql', 'postgresql', 'http2'], 'protocols to detect and parse: http, redis, mysql, postgresql, http2'),
   idle_timeout: setting.duration('2m', 'a connection with no record for this long is freed; its unanswered requests are emitted as no_response'),
   max_connections: setting.nat(16384, 'connections with parser state; beyond it the least recently active is freed'),
   max_pending_requests: setting.nat(128, 'requests per connection waiting for a response; beyond it the oldest is emitted as no_response'),
@@ -21,6 +21,9 @@ export const schema = {
     keep_raw_sql: setting.bool(false, 'keep SQL literals in messages (comments still go); by default every literal is replaced with ?. Spans never show literals'),
     max_sql_length: setting.nat(2048, 'characters of SQL kept'),
     max_statements: setting.nat(256, 'prepared statements (id to SQL) remembered per connection'),
+  },
+  http2: {
+    max_header_table_size: setting.nat(65536, 'HPACK bytes held per dynamic table (one per direction of a connection); fields referring to entries beyond it are counted as unknown'),
   },
   postgresql: {
     max_sql_length: setting.nat(2048, 'characters of SQL kept (literals are always replaced with ?)'),
@@ -40,6 +43,7 @@ export function settingsFrom(c: ParseConfig): ParseSettings {
     detectRecords: c.detect_records,
     redis: { keepArgs: c.redis.keep_args, maxArgs: c.redis.max_args, maxArgLength: c.redis.max_arg_length },
     mysql: { keepRawSql: c.mysql.keep_raw_sql, maxSqlLength: c.mysql.max_sql_length, maxStatements: c.mysql.max_statements },
+    http2: { maxHeaderTableSize: c.http2.max_header_table_size },
     postgresql: { maxSqlLength: c.postgresql.max_sql_length, maxStatements: c.postgresql.max_statements },
   };
 }

@@ -33,7 +33,7 @@ describe('parse processor', () => {
   it('has Collector-style defaults and refuses unknown protocols', () => {
     const ok = resolveConfig<ParseConfig>(parseFactory.schema, {});
     expect(ok.problems).to.deep.equal([]);
-    expect(ok.config!.protocols).to.deep.equal(['http', 'redis', 'mysql', 'postgresql']);
+    expect(ok.config!.protocols).to.deep.equal(['http', 'redis', 'mysql', 'postgresql', 'http2']);
     expect(ok.config!.idle_timeout).to.equal(120000);
     expect(ok.config!.redis.keep_args).to.equal(false);
     expect(ok.config!.mysql.keep_raw_sql).to.equal(false);
@@ -55,6 +55,7 @@ describe('parse processor', () => {
       detectRecords: 8,
       redis: { keepArgs: true, maxArgs: 4, maxArgLength: 64 },
       mysql: { keepRawSql: false, maxSqlLength: 1024, maxStatements: 64 },
+      http2: { maxHeaderTableSize: 8192 },
       postgresql: { maxSqlLength: 1024, maxStatements: 64 },
     });
   });

@@ -15,6 +15,7 @@ import { ConnMeta, copyRecord, FuncId, isEgress, isIngress } from '../../core/re
 import { Dir, type ProtocolSession } from './decoder';
 import { detect } from './detect';
 import { HttpSession } from './http/session';
+import { Http2Session, type Http2Options } from './http2/session';
 import { MysqlSession, type MysqlOptions } from './mysql/session';
 import { SqlSummaries } from './mysql/sql-summaries';
 import { PostgresqlSession, type PostgresqlOptions } from './postgresql/session';
@@ -34,6 +35,7 @@ export interface ParseSettings {
   detectRecords: number;
   redis: RedisOptions;
   mysql: MysqlOptions;
+  http2: Http2Options;
   postgresql: PostgresqlOptions;
 }
 
@@ -194,6 +196,7 @@ export class ParseEngine implements StatefulEngine<NetworkRecord, L7Message> {
     stream.feed(r);
     if (c.session!.abandoned) {
       c.session!.close(r);
+      if (this.upgradedToHttp2(c, r)) return true;
       c.state = IGNORED;
       c.session = c.request = c.response = undefined;
     }
@@ -249,9 +252,25 @@ export class ParseEngine implements StatefulEngine<NetworkRecord, L7Message> {
     const sink = this.sink(p);
     const opts = this.sessionOptions;
     if (p === 'http') return new HttpSession(role, sink, opts);
+    if (p === 'http2') return new Http2Session(role, sink, opts, this.settings.http2);
     if (p === 'redis') return new RedisSession(role, sink, opts, this.settings.redis);
     if (p === 'postgresql') return new PostgresqlSession(role, sink, opts, this.settings.postgresql, this.postgresqlSummaries);
     return new MysqlSession(role, sink, opts, this.settings.mysql, this.sqlSummaries);
+  }
+
+  /**
+   * An HTTP/1.1 connection that answered 101 may go on in HTTP/2 (h2c
+   * upgrade): an HTTP/2 session takes it from that response's record on, and
+   * gives up by itself unless the 101 switched to h2c.
+   */
+  private upgradedToHttp2(c: Connection, r: NetworkRecord): boolean {
+    if (!(c.session instanceof HttpSession) || !this.enabled.has('http2') || isEgress(r.funcId) === c.requestIsEgress) return false;
+    const session = new Http2Session(c.requestIsEgress ? 'client' : 'server', this.sink('http2'), this.sessionOptions, this.settings.http2, true);
+    c.session = session;
+    c.request = new DirectionStream(Dir.REQUEST, session, this.settings.maxBufferedBytes, this.streamCounters('http2'));
+    c.response = new DirectionStream(Dir.RESPONSE, session, this.settings.maxBufferedBytes, this.streamCounters('http2'));
+    c.response.feed(r);
+    return !session.abandoned;
   }
 
   private readonly sinks = new Map<Protocol, SessionSink>();
@@ -326,16 +345,19 @@ export class ParseEngine implements StatefulEngine<NetworkRecord, L7Message> {
       let http = 0;
       let redis = 0;
       let mysql = 0;
+      let http2 = 0;
       let postgresql = 0;
       for (const m of out) {
         if (m.protocol === 'http') http++;
         else if (m.protocol === 'redis') redis++;
         else if (m.protocol === 'postgresql') postgresql++;
+        else if (m.protocol === 'http2') http2++;
         else mysql++;
       }
       if (http) this.counters.messages('http', http);
       if (redis) this.counters.messages('redis', redis);
       if (mysql) this.counters.messages('mysql', mysql);
+      if (http2) this.counters.messages('http2', http2);
       if (postgresql) this.counters.messages('postgresql', postgresql);
     }
     if (this.tally.size) {

@@ -112,7 +112,12 @@ function httpSpan(m: L7Message, opts: SemconvOptions): SpanShape {
       status.code = StatusCode.ERROR;
     }
   } else if (m.outcome !== 'ok') {
-    a['error.type'] = m.outcome === 'no_response' ? 'no_response' : '_OTHER';
+    a['error.type'] = m.outcome === 'no_response' ? 'no_response' : h.reset ?? '_OTHER';
+    status.code = StatusCode.ERROR;
+  }
+  // an HTTP/2 stream reset before its response ended failed, whatever status it had
+  if (h.reset !== undefined && status.code !== StatusCode.ERROR) {
+    a['error.type'] = h.reset;
     status.code = StatusCode.ERROR;
   }
   return { name: known ? method : 'HTTP', status, attributes: a };
@@ -233,6 +238,61 @@ function postgresqlSpan(m: L7Message): SpanShape {
   return { name, status, attributes: a };
 }
 
+/** gRPC status code names by number (grpc/doc/statuscodes.md). */
+const GRPC_STATUS_NAMES = [
+  'OK', 'CANCELLED', 'UNKNOWN', 'INVALID_ARGUMENT', 'DEADLINE_EXCEEDED', 'NOT_FOUND', 'ALREADY_EXISTS', 'PERMISSION_DENIED', 'RESOURCE_EXHAUSTED',
+  'FAILED_PRECONDITION', 'ABORTED', 'OUT_OF_RANGE', 'UNIMPLEMENTED', 'INTERNAL', 'UNAVAILABLE', 'DATA_LOSS', 'UNAUTHENTICATED',
+];
+/** Codes that make a server span an error (OTel gRPC conventions); a client span errs on every code but OK. */
+const GRPC_SERVER_ERRORS = new Set(['UNKNOWN', 'DEADLINE_EXCEEDED', 'UNIMPLEMENTED', 'INTERNAL', 'UNAVAILABLE', 'DATA_LOSS']);
+
+/** A gRPC call over HTTP/2: OTel RPC conventions (semconv 1.44 names), one span per call, streaming or not. */
+function grpcSpan(m: L7Message): SpanShape {
+  const g = m.grpc!;
+  const h = m.http!;
+  const code = g.statusCode === undefined ? undefined : (GRPC_STATUS_NAMES[g.statusCode] ?? String(g.statusCode));
+  // a method the server does not know is no method name (unbounded cardinality): `_OTHER`, with what was asked kept aside
+  const method = code === 'UNIMPLEMENTED' ? '_OTHER' : g.method;
+  // the server as the client named it (`:authority`), else the connection's server end
+  let serverAddress = m.role === 'server' ? m.saddr : m.daddr;
+  let serverPort = m.role === 'server' ? m.sport : m.dport;
+  if (h.host) {
+    const [host, port] = splitHost(h.host);
+    if (host) serverAddress = host;
+    if (port !== undefined) serverPort = port;
+  }
+  const a: SpanAttributes = {
+    'espan.captured': true,
+    'espan.host_id': m.host.hostId,
+    'espan.conn_key': connKey(m),
+    'espan.req_seq': m.reqSeq,
+    'espan.netns': m.netns,
+    'rpc.system.name': 'grpc',
+    'rpc.method': method,
+    'server.address': serverAddress,
+    'server.port': serverPort,
+    'network.peer.address': m.daddr,
+    'network.peer.port': m.dport,
+    'network.transport': transport(m),
+    'network.type': networkType(m),
+  };
+  if (method !== g.method) a['rpc.method_original'] = g.method;
+  const status: SpanShape['status'] = { code: StatusCode.UNSET };
+  if (code !== undefined) {
+    a['rpc.response.status_code'] = code;
+    if (code !== 'OK' && (m.role === 'client' || GRPC_SERVER_ERRORS.has(code))) {
+      a['error.type'] = code;
+      status.code = StatusCode.ERROR;
+      if (g.statusMessage) status.message = g.statusMessage.slice(0, MAX_STATUS_MESSAGE);
+    }
+  } else if (m.outcome !== 'ok') {
+    // no grpc-status: reset, unanswered, or an HTTP error status
+    a['error.type'] = m.outcome === 'no_response' ? 'no_response' : (h.reset ?? (h.status !== undefined ? String(h.status) : '_OTHER'));
+    status.code = StatusCode.ERROR;
+  }
+  return { name: method === '_OTHER' ? 'grpc' : method, status, attributes: a };
+}
+
 /** A message without its protocol's fields: still a span, named after the protocol, with its endpoints. */
 function bareSpan(m: L7Message): SpanShape {
   const a: SpanAttributes = {
@@ -257,6 +317,7 @@ function bareSpan(m: L7Message): SpanShape {
  */
 export function semconvFor(m: L7Message, opts: SemconvOptions): SpanShape {
   if (m.protocol === 'http' && m.http) return httpSpan(m, opts);
+  if (m.protocol === 'http2' && m.http) return m.grpc ? grpcSpan(m) : httpSpan(m, opts);
   if (m.protocol === 'redis' && m.redis) return redisSpan(m);
   if (m.protocol === 'mysql' && m.mysql) return mysqlSpan(m);
   if (m.protocol === 'postgresql' && m.postgresql) return postgresqlSpan(m);

@@ -18,6 +18,7 @@ export function defaultSettings(over: Partial<ParseSettings> = {}): ParseSetting
     detectRecords: 4,
     redis: { keepArgs: false, maxArgs: 16, maxArgLength: 128 },
     mysql: { keepRawSql: false, maxSqlLength: 2048, maxStatements: 256 },
+    http2: { maxHeaderTableSize: 65536 },
     postgresql: { maxSqlLength: 2048, maxStatements: 256 },
     ...over,
   };
