@@ -1,5 +1,6 @@
 /**
- * TLS plaintext capture on a real kernel: curl and Python's ssl/urllib against
+ * TLS plaintext capture on a real kernel: curl, Python's ssl/urllib and Node's
+ * https client against
  * Debian's nginx with TLS and against Node's `https` server (self-signed
  * certificates made here), captured with the ebpf receiver (uprobes on
  * libssl.so.3 and on `node`), run through parse → thread_correlation →
@@ -11,6 +12,7 @@
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { ConnMeta, isEgress, isIngress } from '../../core/records/network-data';
 import { SpanKind, StatusCode, type L7Message, type NetworkRecord, type Span, type Trace } from '../../core/signals';
 import { linkingFactory } from '../../processors/linking/factory';
@@ -59,6 +61,28 @@ for p in sys.argv[1:]:
 `,
     ...paths,
   ]);
+
+/** Node's https client (OpenSSL inside node, socket I/O outside the SSL calls): every path on one kept-alive connection. */
+function nodeClient(cert: Cert, port: number, paths: string[]): Promise<string> {
+  const file = path.join(cert.dir, 'client.js');
+  fs.writeFileSync(
+    file,
+    `
+const https = require('node:https');
+const agent = new https.Agent({ keepAlive: true, maxSockets: 1 });
+const get = (p) => new Promise((resolve, reject) =>
+  https.get({ host: '127.0.0.1', port: ${port}, path: p, agent, rejectUnauthorized: false, headers: { authorization: 'Bearer ${SECRET}' } }, (res) => {
+    res.resume();
+    res.on('end', resolve);
+  }).on('error', reject));
+(async () => {
+  for (const p of process.argv.slice(2)) await get(p);
+  agent.destroy();
+})();
+`,
+  );
+  return run([process.execPath, file, ...paths]);
+}
 
 interface Outcome {
   records: NetworkRecord[];
@@ -177,25 +201,28 @@ describe('TLS plaintext capture (eBPF uprobes on OpenSSL)', function () {
     if (cert) fs.rmSync(cert.dir, { recursive: true, force: true });
   });
 
-  it('curl and Python urllib → nginx over TLS: linked HTTPS spans, one record per end per request, no ciphertext', async () => {
+  it('curl, Python urllib and Node https → nginx over TLS: linked HTTPS spans, one record per end per request, no ciphertext', async () => {
     const nginx = await startNginxTls(cert!);
     try {
       const o = await captureAround(nginx, async () => {
         await curl(nginx.port, ['/hello?n=1', '/hello?n=2', '/missing']);
         await python(nginx.port, ['/hello?n=3', '/missing']);
+        await nodeClient(cert!, nginx.port, ['/hello?n=4', '/hello?n=5']);
       });
       const stats = o.capture.receiver.stats()!;
       console.log(`      ${o.records.length} records; ${stats.tlsCiphertext} ciphertext socket calls not sent, ${stats.tlsNoConnection} plaintext calls without a connection`);
       expect(stats.tlsCiphertext).to.be.greaterThan(0);
       expect(stats.tlsNoConnection).to.equal(0);
-      checkRecords(o, 5);
-      checkSequenceNumbers(o, 5);
+      checkRecords(o, 7);
+      checkSequenceNumbers(o, 7);
       checkSpans(o, nginx, 'nginx', [
         { path: '/hello?n=1', status: 200, client: 'curl' },
         { path: '/hello?n=2', status: 200, client: 'curl' },
         { path: '/missing', status: 404, client: 'curl' },
         { path: '/hello?n=3', status: 200, client: 'python3' },
         { path: '/missing', status: 404, client: 'python3' },
+        { path: '/hello?n=4', status: 200, client: 'node' },
+        { path: '/hello?n=5', status: 200, client: 'node' },
       ]);
     } finally {
       await nginx.stop();
