@@ -1,8 +1,8 @@
 /**
  * TLS plaintext capture on a real kernel: curl, Python's ssl/urllib and Node's
- * https client against
- * Debian's nginx with TLS and against Node's `https` server (self-signed
- * certificates made here), captured with the ebpf receiver (uprobes on
+ * https client against Debian's nginx with TLS, and curl and Python against
+ * Node's `https` server (self-signed certificates made here), captured with
+ * the ebpf receiver (uprobes on
  * libssl.so.3 and on `node`), run through parse → thread_correlation →
  * propagation → span_builder → linking. Both ends of a connection must give the
  * same request the same sequence number, so the HTTPS client span is the
