@@ -14,6 +14,7 @@ import type { NetworkRecord } from '../core/signals';
 import { ParseEngine } from '../processors/parse/processor';
 import { Conversation, defaultSettings } from '../test/helpers/parse';
 import { readCaptureFiles } from '../receivers/pcap/receiver';
+import { be, fe, startupAnswer } from '../test/postgresql/messages';
 
 const target = Number(process.argv[2] ?? 200000);
 /** optional: only cases whose name contains this */
@@ -57,9 +58,34 @@ function wrkLike(requests: number): NetworkRecord[] {
   return out;
 }
 
+/**
+ * PostgreSQL as psql and pgbench -M prepared speak it, built to the protocol
+ * (server side, one request and one response per read): per connection a
+ * startup, a prepared statement, then simple queries returning three rows
+ * alternating with Bind/Execute/Sync of the prepared statement.
+ */
+function postgresqlLike(messages: number): NetworkRecord[] {
+  const conns = Array.from({ length: 32 }, (_, i) => new Conversation((0x5000 + i).toString(16).padStart(32, '0'), 'server'));
+  const out: NetworkRecord[] = [];
+  for (const c of conns) {
+    out.push(c.read(fe.startup({ user: 'bench', database: 'shop', application_name: 'pgbench' })), c.write(startupAnswer()));
+    out.push(c.read(Buffer.concat([fe.parse('P0_1', 'SELECT abalance FROM pgbench_accounts WHERE aid = $1;'), fe.sync()])), c.write(Buffer.concat([be.parseComplete(), be.ready()])));
+  }
+  const query = fe.query("SELECT id, name, email FROM users WHERE name LIKE 'a%' ORDER BY id LIMIT 3");
+  const rows = Buffer.concat([be.rowDescription('id', 'name', 'email'), be.dataRow('1', 'ada', 'ada@example.com'), be.dataRow('2', 'alan', 'alan@example.com'), be.dataRow('3', 'anna', 'anna@example.com'), be.commandComplete('SELECT 3'), be.ready()]);
+  const execute = Buffer.concat([fe.bind('', 'P0_1', ['12345']), fe.describe('P', ''), fe.execute(), fe.sync()]);
+  const executed = Buffer.concat([be.bindComplete(), be.rowDescription('abalance'), be.dataRow('0'), be.commandComplete('SELECT 1'), be.ready()]);
+  for (let i = 0; i < messages; i++) {
+    const c = conns[i % conns.length];
+    if (i % 2 === 0) out.push(c.read(query), c.write(rows));
+    else out.push(c.read(execute), c.write(executed));
+  }
+  return out;
+}
+
 /** Wall time and this process's CPU time: on a shared machine the CPU figure is the per-core one. */
 function measure(records: NetworkRecord[]): { messages: number; seconds: number; cpuSeconds: number } {
-  const e = new ParseEngine(defaultSettings({ maxConnections: 1 << 20 }));
+  const e = new ParseEngine(defaultSettings({ maxConnections: 1 << 20, protocols: ['http', 'redis', 'mysql', 'postgresql'] }));
   let messages = 0;
   const c0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
@@ -93,6 +119,7 @@ async function main(): Promise<void> {
     ]);
   }
   cases.push(['http (wrk-like keep-alive, 32 connections)', async () => wrkLike(target)]);
+  cases.push(['postgresql (psql/pgbench-like, 32 connections)', async () => postgresqlLike(target)]);
   console.log(`parse engine, one core, batches of 512 records, median of 5 rounds (${target} messages per case)`);
   for (const [name, build] of cases) {
     if (only && !name.includes(only)) continue;

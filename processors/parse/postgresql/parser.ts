@@ -167,10 +167,13 @@ const TAGS_WITH_ROWS = new Set(['INSERT', 'UPDATE', 'DELETE', 'MERGE', 'SELECT',
 
 /** A CommandComplete tag: `INSERT 0 5` → INSERT, 5; `SELECT 3` → SELECT, 3; `CREATE TABLE` → CREATE TABLE. */
 export function parseCommandTag(tag: string): CommandTag {
-  const words = tag.split(' ');
-  if (words.length >= 2 && TAGS_WITH_ROWS.has(words[0])) {
-    const rows = Number(words[words.length - 1]);
-    if (Number.isSafeInteger(rows) && rows >= 0) return { command: words[0], rows };
+  const space = tag.indexOf(' ');
+  if (space > 0) {
+    const command = tag.slice(0, space);
+    if (TAGS_WITH_ROWS.has(command)) {
+      const rows = Number(tag.slice(tag.lastIndexOf(' ') + 1));
+      if (Number.isSafeInteger(rows) && rows >= 0) return { command, rows };
+    }
   }
   return { command: tag };
 }

@@ -269,7 +269,7 @@ export class PostgresqlSession implements ProtocolSession {
   /** A simple query's text: one statement, or a batch of several (OpenTelemetry's `BATCH` naming). */
   private describeQuery(f: PostgresqlFields, text: string): void {
     const all = this.summaries.of(text);
-    const statements = splitStatements(all.sql);
+    const statements = all.sql.includes(';') ? splitStatements(all.sql) : [];
     if (statements.length < 2) {
       describe(f, all);
       return;
