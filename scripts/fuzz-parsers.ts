@@ -14,6 +14,8 @@ import { parseChunkLine, parsePartialHead, parseRequestHead, parseResponseHead }
 import { parseInline, parseToken } from '../processors/parse/redis/parser';
 import { lenenc, parseErr, parseGreeting, parseHandshakeResponse, parseOk, parsePrepareOk } from '../processors/parse/mysql/parser';
 import { sanitizeSql } from '../core/redaction';
+import { looksLikeFrontendQuery, looksLikeStartup, parseCommandTag, parseErrorFields, parseStartupParameters } from '../processors/parse/postgresql/parser';
+import { be, fe, startupAnswer } from '../test/postgresql/messages';
 
 const seconds = Number(process.argv[2] ?? 60);
 let seed = Number(process.argv[3] ?? Date.now() % 2 ** 31);
@@ -30,7 +32,9 @@ const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)];
 const noise = (n: number): Uint8Array => Uint8Array.from({ length: n }, () => int(256));
 const text = (s: string): Uint8Array => Buffer.from(s, 'latin1');
 
-const CORPUS: Record<'http' | 'redis' | 'mysql', Array<[Uint8Array, Uint8Array]>> = {
+type Fuzzed = 'http' | 'redis' | 'mysql' | 'postgresql';
+
+const CORPUS: Record<Fuzzed, Array<[Uint8Array, Uint8Array]>> = {
   http: [
     [text('GET /a?b=1 HTTP/1.1\r\nHost: h\r\ntraceparent: 00-1-2-01\r\n\r\n'), text('HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc')],
     [text('POST /u HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n'), text('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n2;x=y\r\nok\r\n0\r\nT: 1\r\n\r\n')],
@@ -48,6 +52,20 @@ const CORPUS: Record<'http' | 'redis' | 'mysql', Array<[Uint8Array, Uint8Array]>
     ],
     [Buffer.concat([Buffer.from([5, 0, 0, 0, 0x16]), text('SELE'), Buffer.from([1, 0, 0, 0, 0x0e])]), Buffer.concat([Buffer.from([12, 0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]), Buffer.from([7, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0])])],
     [Buffer.concat([Buffer.from([4, 0, 0, 0, 2]), text('abc')]), Buffer.concat([Buffer.from([9, 0, 0, 1, 0xff, 0x19, 4, 0x23]), text('42000')])],
+  ],
+  postgresql: [
+    [
+      Buffer.concat([fe.sslRequest(), fe.startup({ user: 'u', database: 'd' }), fe.password('pw'), fe.query("SELECT 1; SELECT E'x\\'' FROM t")]),
+      Buffer.concat([text('N'), be.authMd5(Buffer.from('salt')), startupAnswer(), be.rowDescription('a'), be.dataRow('1'), be.commandComplete('SELECT 1'), be.error('42601', 'syntax'), be.ready()]),
+    ],
+    [
+      Buffer.concat([fe.parse('s', 'SELECT $1'), fe.describe('S', 's'), fe.sync(), fe.bind('', 's', ['1']), fe.execute(), fe.bind('', 's', ['2']), fe.execute(), fe.sync(), fe.close('S', 's'), fe.sync()]),
+      Buffer.concat([be.parseComplete(), be.parameterDescription(23), be.rowDescription('x'), be.ready(), be.bindComplete(), be.dataRow('1'), be.commandComplete('SELECT 1'), be.error('22012', 'division by zero'), be.ready(), be.closeComplete(), be.ready()]),
+    ],
+    [
+      Buffer.concat([fe.query('COPY t FROM STDIN'), fe.copyData('1\n'), fe.copyDone(), fe.query('LISTEN c')]),
+      Buffer.concat([be.copyIn(), be.commandComplete('COPY 1'), be.ready(), be.notice('n'), be.commandComplete('LISTEN'), be.ready(), be.notification(1, 'c', 'p')]),
+    ],
   ],
 };
 
@@ -68,12 +86,14 @@ function damage(b: Uint8Array): Uint8Array {
 
 const counters: ParseCounters = { messages: () => {}, failures: () => {}, undetected: () => {}, evictedConnections: () => {}, connections: () => {} };
 
-function oneCase(protocol: 'http' | 'redis' | 'mysql'): void {
+const settings = defaultSettings({ protocols: ['http', 'redis', 'mysql', 'postgresql'] });
+
+function oneCase(protocol: Fuzzed): void {
   const [req, resp] = pick(CORPUS[protocol]);
   const r = int(4) === 0 ? req : damage(req);
   const s = int(4) === 0 ? noise(int(64)) : damage(resp);
   const cuts = Array.from({ length: int(6) }, () => int(1 << 16));
-  const e = new ParseEngine(defaultSettings(), counters);
+  const e = new ParseEngine(settings, counters);
   e.add(clientRecords(cut(r, cuts), cut(s, cuts), pick(['client', 'server', 'unknown'] as const)), 0);
   e.flush();
   // the pure functions directly, on the damaged bytes
@@ -86,6 +106,13 @@ function oneCase(protocol: 'http' | 'redis' | 'mysql'): void {
   } else if (protocol === 'redis') {
     parseToken(b, 0, b.length);
     parseInline(r, 0, r.length);
+  } else if (protocol === 'postgresql') {
+    looksLikeStartup(r, 0, r.length);
+    looksLikeFrontendQuery(r, 0, r.length);
+    parseStartupParameters(r, 0, r.length);
+    parseErrorFields(b, 0, b.length);
+    parseCommandTag(Buffer.from(b).toString('latin1'));
+    sanitizeSql(Buffer.from(r).toString('latin1'), 2048, false, 'postgresql');
   } else {
     lenenc(b, 0, b.length);
     parseOk(b, 0, b.length);
@@ -98,7 +125,7 @@ function oneCase(protocol: 'http' | 'redis' | 'mysql'): void {
 }
 
 let failed = false;
-for (const protocol of ['http', 'redis', 'mysql'] as const) {
+for (const protocol of ['http', 'redis', 'mysql', 'postgresql'] as const) {
   const stop = Date.now() + seconds * 1000;
   let n = 0;
   while (Date.now() < stop) {
