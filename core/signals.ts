@@ -111,6 +111,8 @@ export interface MysqlFields {
   errorMessage?: string;
   rows?: number;
   affectedRows?: number;
+  /** names of the query attributes sent with the command (MySQL 8 CLIENT_QUERY_ATTRIBUTES); their values are never read */
+  queryAttributes?: string[];
 }
 
 export interface PostgresqlFields {

@@ -6,6 +6,7 @@
 import type { Protocol } from '../../core/signals';
 import { looksLikeRequest as httpRequest, looksLikeResponse as httpResponse } from './http/parser';
 import { detectHttp2 } from './http2/frames';
+import { looksLikeCompressedCommand } from './mysql/compression';
 import { looksLikeCommand, looksLikeGreeting } from './mysql/parser';
 import { looksLikeFrontendQuery, looksLikeStartup } from './postgresql/parser';
 import { looksLikeRequest as redisRequest } from './redis/parser';
@@ -43,7 +44,8 @@ export function detect(buf: Uint8Array, enabled: ReadonlySet<Protocol>): Detecti
   if (enabled.has('postgresql') && (looksLikeStartup(buf, 0, end) || looksLikeFrontendQuery(buf, 0, end))) return POSTGRESQL_REQUEST;
   if (enabled.has('mysql')) {
     if (looksLikeGreeting(buf, 0, end)) return MYSQL_GREETING;
-    if (looksLikeCommand(buf, 0, end)) return MYSQL_COMMAND;
+    // a connection picked up after its handshake may be speaking the compressed protocol
+    if (looksLikeCommand(buf, 0, end) || looksLikeCompressedCommand(buf, 0, end)) return MYSQL_COMMAND;
   }
   if (enabled.has('redis') && redisRequest(buf, 0, end)) return REDIS_REQUEST;
   return undefined;

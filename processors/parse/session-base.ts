@@ -16,7 +16,7 @@ export interface PendingRequest<F> {
 export interface SessionSink {
   emit(m: L7Message): void;
   /** a parsed unit that could not be used: an unmatched response, an evicted request */
-  count(what: 'unmatched_response' | 'evicted_request' | 'truncated' | 'hpack_invalid' | 'hpack_unknown'): void;
+  count(what: 'unmatched_response' | 'evicted_request' | 'truncated' | 'hpack_invalid' | 'hpack_unknown' | 'decompressed_oversize' | 'unsupported_compression'): void;
 }
 
 export interface SessionOptions {

@@ -42,12 +42,18 @@ export const NO_RESPONSE = new Set<number>([Cmd.QUIT, Cmd.STMT_CLOSE, Cmd.STMT_S
 
 export const Cap = {
   CONNECT_WITH_DB: 0x8,
+  COMPRESS: 0x20,
   PROTOCOL_41: 0x200,
   SSL: 0x800,
   SECURE_CONNECTION: 0x8000,
   PLUGIN_AUTH_LENENC_DATA: 0x200000,
   DEPRECATE_EOF: 0x1000000,
+  ZSTD_COMPRESSION_ALGORITHM: 0x4000000,
+  QUERY_ATTRIBUTES: 0x8000000,
 } as const;
+
+/** COM_STMT_EXECUTE flag (MySQL 8.0.26+): a parameter count is sent even when the statement has no parameters (query attributes). */
+export const PARAMETER_COUNT_AVAILABLE = 0x08;
 
 export const SERVER_MORE_RESULTS_EXISTS = 0x0008;
 
@@ -198,6 +204,155 @@ export function parsePrepareOk(buf: Uint8Array, s: number, e: number): PrepareOk
   return { statementId: u32(buf, s + 1), columns: u16(buf, s + 5), params: u16(buf, s + 7) };
 }
 
+/** Does SQL text start at `at`: a letter, a parenthesis, a comment or whitespace? */
+export function looksLikeSqlStart(buf: Uint8Array, at: number, end: number): boolean {
+  if (at >= end) return false;
+  const c = buf[at];
+  return (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 40 || c === 47 || c === 32 || c === 10 || c === 13 || c === 9 || c === 45 || c === 35;
+}
+
+/** Query attribute names kept per command, and characters kept per name. */
+const MAX_ATTRIBUTE_NAMES = 32;
+const MAX_ATTRIBUTE_NAME = 64;
+const NO_NAMES: readonly string[] = Object.freeze([]);
+
+export interface ParameterBlock {
+  /** the names sent with the parameters (query attributes; a prepared statement's own parameters have none) */
+  names: readonly string[];
+  /** offset just past the block: where a COM_QUERY's text begins */
+  end: number;
+}
+
+/** Bytes a binary-protocol value of field type `type` takes at `at`, or -1 when cut or of a type that cannot be sized. */
+function binaryValueLength(type: number, buf: Uint8Array, at: number, end: number): number {
+  switch (type) {
+    case 6: // NULL
+      return 0;
+    case 1: // TINY
+      return 1;
+    case 2: // SHORT
+    case 13: // YEAR
+      return 2;
+    case 3: // LONG
+    case 4: // FLOAT
+    case 9: // INT24
+      return 4;
+    case 5: // DOUBLE
+    case 8: // LONGLONG
+      return 8;
+    case 7: // TIMESTAMP
+    case 10: // DATE
+    case 11: // TIME
+    case 12: // DATETIME
+    case 14: // NEWDATE
+    case 17: // TIMESTAMP2
+    case 18: // DATETIME2
+    case 19: // TIME2
+      return at < end ? 1 + buf[at] : -1;
+  }
+  // DECIMAL, VARCHAR, BIT and the string, blob, JSON and geometry types: a length-encoded string
+  if (type === 0 || type === 15 || type === 16 || type >= 245) {
+    const l = lenenc(buf, at, end);
+    return l ? l[1] + l[0] : -1;
+  }
+  return -1;
+}
+
+/**
+ * The parameters of a COM_QUERY (its query attributes) or a COM_STMT_EXECUTE,
+ * after their count: null bitmap, new-params-bind flag, a type (and, `named`,
+ * a name) per parameter, then the values. Values are stepped over, never read:
+ * attributes may carry secrets.
+ */
+export function readParameters(buf: Uint8Array, at: number, end: number, count: number, named: boolean): ParameterBlock | undefined {
+  const nulls = at;
+  at += (count + 7) >> 3;
+  // without the bind flag the types are those of the previous execution, unknown here
+  if (at >= end || buf[at] !== 1 || at + 1 + 2 * count > end) return undefined;
+  at++;
+  const types = new Array<number>(count);
+  let names = NO_NAMES as string[];
+  for (let i = 0; i < count; i++) {
+    if (at + 2 > end) return undefined;
+    types[i] = buf[at]; // the second byte holds flags (unsigned)
+    at += 2;
+    if (!named) continue;
+    const l = lenenc(buf, at, end);
+    if (!l || at + l[1] + l[0] > end) return undefined;
+    if (l[0] > 0 && names.length < MAX_ATTRIBUTE_NAMES) {
+      if (names === NO_NAMES) names = [];
+      names.push(utf8(buf, at + l[1], at + l[1] + Math.min(l[0], MAX_ATTRIBUTE_NAME)));
+    }
+    at += l[1] + l[0];
+  }
+  for (let i = 0; i < count; i++) {
+    if (buf[nulls + (i >> 3)] & (1 << (i & 7))) continue;
+    const n = binaryValueLength(types[i], buf, at, end);
+    if (n < 0 || at + n > end) return undefined;
+    at += n;
+  }
+  return { names, end: at };
+}
+
+/**
+ * A COM_QUERY sent with CLIENT_QUERY_ATTRIBUTES (`s`: just after the command
+ * byte): parameter count, parameter-set count (always 1), the attributes;
+ * the query text follows. Undefined when the prefix does not parse.
+ */
+export function readQueryAttributes(buf: Uint8Array, s: number, e: number): ParameterBlock | undefined {
+  const count = lenenc(buf, s, e);
+  if (!count) return undefined;
+  let at = s + count[1];
+  const sets = lenenc(buf, at, e);
+  if (!sets || sets[0] !== 1) return undefined;
+  at += sets[1];
+  if (count[0] === 0) return { names: NO_NAMES, end: at };
+  return count[0] > 0xffff ? undefined : readParameters(buf, at, e, count[0], true);
+}
+
+/**
+ * A COM_QUERY body (`s`: just after the command byte) that is a query-attribute
+ * prefix followed by SQL: how a client speaks when CLIENT_QUERY_ATTRIBUTES was
+ * negotiated. Plain SQL never starts this way (a count, then the byte 0x01).
+ */
+export function looksLikeAttributedQuery(buf: Uint8Array, s: number, e: number): ParameterBlock | undefined {
+  if (s + 2 > e || buf[s + 1] !== 1) return undefined;
+  const block = readQueryAttributes(buf, s, e);
+  return block && looksLikeSqlStart(buf, block.end, e) ? block : undefined;
+}
+
+/** Could the first packet of a response start here (sequence 1: OK, ERR, EOF, a column count, a LOCAL INFILE request)? */
+export function looksLikeResponseStart(buf: Uint8Array, at: number, end: number): boolean {
+  if (end - at < 5 || packetSeq(buf, at) !== 1) return false;
+  const length = packetLength(buf, at);
+  const first = buf[at + 4];
+  if (first === 0x00) return length >= 7 && length <= 16384;
+  if (first === 0xff) return length >= 3 && length <= 4096 && (end - at < 7 || u16(buf, at + 5) >= 1000);
+  if (first === 0xfe) return length === 5;
+  if (first === 0xfb) return length >= 2;
+  // a column count: one byte (MariaDB may add its metadata flag byte), or 0xfc and two
+  if (first === 0xfc) return length === 3 || length === 4;
+  return first > 0 && first < 0xfb && (length === 1 || length === 2);
+}
+
+/** COM_CHANGE_USER (`s`: just after the command byte): the database it names; the user and auth data are stepped over unread. */
+export function readChangeUserDatabase(buf: Uint8Array, s: number, e: number, capabilities: number): { database?: string } | undefined {
+  const userEnd = cstringEnd(buf, s, e);
+  if (userEnd < 0) return undefined;
+  let at = userEnd + 1;
+  if (capabilities & Cap.SECURE_CONNECTION) {
+    if (at >= e) return undefined;
+    at += 1 + buf[at];
+  } else {
+    const z = cstringEnd(buf, at, e);
+    if (z < 0) return undefined;
+    at = z + 1;
+  }
+  const dbEnd = cstringEnd(buf, at, e);
+  if (dbEnd < 0) return undefined;
+  return dbEnd > at ? { database: utf8(buf, at, Math.min(dbEnd, at + 256)) } : {};
+}
+
 /** Does a command packet from the client start here (sequence 0, a known command, a length that fits)? */
 export function looksLikeCommand(buf: Uint8Array, at: number, end: number): boolean {
   if (end - at < 5) return false;
@@ -206,9 +361,8 @@ export function looksLikeCommand(buf: Uint8Array, at: number, end: number): bool
   const cmd = buf[at + 4];
   if (cmd === Cmd.QUERY || cmd === Cmd.STMT_PREPARE) {
     if (length < 2 || length > 1 << 24) return false;
-    const c = buf[at + 5];
-    // SQL starts with a letter, a parenthesis, a comment or whitespace
-    return (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 40 || c === 47 || c === 32 || c === 10 || c === 45 || c === 35;
+    if (looksLikeSqlStart(buf, at + 5, end)) return true;
+    return cmd === Cmd.QUERY && looksLikeAttributedQuery(buf, at + 5, Math.min(end, at + 4 + length)) !== undefined;
   }
   if (cmd === Cmd.PING || cmd === Cmd.QUIT || cmd === Cmd.STATISTICS || cmd === Cmd.RESET_CONNECTION) return length === 1;
   if (cmd === Cmd.STMT_EXECUTE) return length >= 10;

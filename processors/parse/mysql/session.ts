@@ -4,21 +4,31 @@
  * response through its packets (OK, ERR, EOF, result sets with their column
  * definitions and rows, prepare replies, several results when the server says
  * more exist), and remembers prepared statements (id → SQL), bounded.
+ *
+ * What the handshake negotiates (query attributes, EOF packets, compression)
+ * is learnt from it when it was seen; a connection picked up later infers
+ * each from the traffic itself (see the fields below) and never takes a byte
+ * it cannot place for SQL.
  */
 import type { SqlSummary } from '../../../core/redaction';
 import type { MysqlFields, NetworkRecord } from '../../../core/signals';
 import { Dir, INVALID, NEED_MORE, step, utf8, type Position, type ProtocolSession, type StepResult } from '../decoder';
 import { makeMessage, RequestQueue, type PendingRequest, type SessionOptions, type SessionSink } from '../session-base';
+import { COMPRESSED_HEADER, InflatedStream, inflatePacket, looksLikeCompressedCommand, looksLikeCompressedResponse } from './compression';
 import {
   Cap,
   Cmd,
   COMMAND_NAMES,
   MAX_PACKET,
   NO_RESPONSE,
+  PARAMETER_COUNT_AVAILABLE,
   SERVER_MORE_RESULTS_EXISTS,
   eofStatus,
   lenenc,
+  looksLikeAttributedQuery,
   looksLikeCommand,
+  looksLikeResponseStart,
+  looksLikeSqlStart,
   packetLength,
   packetSeq,
   parseErr,
@@ -26,7 +36,11 @@ import {
   parseHandshakeResponse,
   parseOk,
   parsePrepareOk,
+  readChangeUserDatabase,
+  readParameters,
+  readQueryAttributes,
   u32,
+  type ParameterBlock,
 } from './parser';
 import type { SqlSummaries } from './sql-summaries';
 
@@ -41,13 +55,31 @@ export interface MysqlOptions {
 /** Packets at most this long are waited for whole; longer commands keep their first bytes. */
 const MAX_WAITED_PACKET = 16384;
 
-type Phase = 'idle' | 'next_result' | 'columns' | 'columns_eof' | 'rows' | 'params' | 'params_eof' | 'prep_columns' | 'prep_columns_eof';
+type Phase =
+  | 'idle'
+  | 'next_result'
+  | 'columns'
+  | 'columns_eof'
+  | 'rows'
+  | 'params'
+  | 'params_eof'
+  | 'prep_columns'
+  | 'prep_columns_eof'
+  /** COM_CHANGE_USER's authentication exchange, up to its OK or ERR */
+  | 'auth'
+  /** a prepare reply ended at its last definition, EOF packets unknown: an EOF next is that reply's, not a response */
+  | 'trailing_eof';
+
+/** How the packets travel: not known yet (the handshake was not seen), as they are, or inside compressed packets. */
+type Framing = 'unknown' | 'plain' | 'compressed';
 
 interface RequestValue {
   fields: MysqlFields;
   code: number;
   sql?: SqlSummary;
   initDb?: string;
+  /** COM_CHANGE_USER: the database it names (none: no default database after it) */
+  changeUser?: { database?: string };
 }
 
 interface ResponseValue {
@@ -56,6 +88,13 @@ interface ResponseValue {
   affectedRows?: number;
   err?: { code: number; sqlState?: string; message: string };
   statementId?: number;
+  params?: number;
+}
+
+interface PreparedStatement {
+  sql: SqlSummary;
+  /** parameters of the statement, from the prepare reply: how its executions' parameter blocks are read */
+  params: number;
 }
 
 export class MysqlSession implements ProtocolSession {
@@ -63,8 +102,15 @@ export class MysqlSession implements ProtocolSession {
   private database: string | undefined;
   private serverCaps: number | undefined;
   private clientCaps: number | undefined;
+  private framing: Framing = 'unknown';
+  /** one inflated packet stream per direction, once compression is on */
+  private inflated: [InflatedStream, InflatedStream] | undefined;
+  /** CLIENT_QUERY_ATTRIBUTES: from the handshake, else from the first COM_QUERY (its prefix, or plain SQL) */
+  private queryAttributes: boolean | undefined;
+  /** CLIENT_DEPRECATE_EOF: from the handshake, else from the first result set (an EOF after its column definitions, or not) */
+  private deprecateEof: boolean | undefined;
   /** made at the first prepare: most connections never prepare */
-  private statements: Map<number, SqlSummary> | undefined;
+  private statements: Map<number, PreparedStatement> | undefined;
   private requestContinues = false;
   private rowContinues = false;
   private phase: Phase = 'idle';
@@ -91,15 +137,60 @@ export class MysqlSession implements ProtocolSession {
     this.emit(r, undefined, 'no_response');
   }
 
-  private get deprecateEof(): boolean {
-    if (this.clientCaps === undefined) return false;
-    return (this.clientCaps & (this.serverCaps ?? Cap.DEPRECATE_EOF) & Cap.DEPRECATE_EOF) !== 0;
-  }
-
   decode(dir: Dir, buf: Uint8Array, at: number, end: number): StepResult {
     if (this.abandoned) return step(end - at, 0, false, false);
+    if (this.framing === 'unknown' && dir === Dir.REQUEST) {
+      // picked up after the handshake: the first command tells whether it travels compressed
+      if (end - at < 5) return NEED_MORE;
+      if (!looksLikeCommand(buf, at, end) && looksLikeCompressedCommand(buf, at, end)) this.compress();
+      else this.framing = 'plain';
+    }
+    if (this.inflated) return this.decodeCompressed(dir, buf, at, end);
+    return this.decodePacket(dir, buf, at, end);
+  }
+
+  private decodePacket(dir: Dir, buf: Uint8Array, at: number, end: number): StepResult {
     if (end - at < 4) return NEED_MORE;
     return dir === Dir.REQUEST ? this.decodeRequest(buf, at, end) : this.decodeResponse(buf, at, end);
+  }
+
+  private compress(): void {
+    this.framing = 'compressed';
+    this.inflated = [new InflatedStream(), new InflatedStream()];
+  }
+
+  /**
+   * A compressed packet is taken whole (stream assembly holds it, bounded by
+   * max_buffered_bytes) and inflated; the MySQL units inside are then handed
+   * out one per call as steps that take no bytes of the stream, positioned at
+   * the compressed packet's start, and a last step takes the whole compressed
+   * packet. A MySQL packet cut by the end of a compressed packet waits in the
+   * inflated stream for the next one.
+   */
+  private decodeCompressed(dir: Dir, buf: Uint8Array, at: number, end: number): StepResult {
+    const inflated = this.inflated![dir];
+    if (!inflated.serving) {
+      if (end - at < COMPRESSED_HEADER) return NEED_MORE;
+      const whole = COMPRESSED_HEADER + packetLength(buf, at);
+      if (whole > end - at) return NEED_MORE;
+      const payload = inflatePacket(buf, at);
+      if (payload === 'oversize') this.sink.count('decompressed_oversize');
+      if (payload === undefined || payload === 'oversize') return INVALID;
+      inflated.append(payload);
+      inflated.serving = true;
+      inflated.packetLength = whole;
+    }
+    const r = this.decodePacket(dir, inflated.bytes, inflated.at, inflated.end);
+    if (r === INVALID) return INVALID;
+    if (r !== NEED_MORE) {
+      inflated.take(r.len, r.skip);
+      r.len = 0;
+      r.skip = 0;
+      return r;
+    }
+    if (inflated.overfull) return INVALID;
+    inflated.serving = false;
+    return step(inflated.packetLength, 0, false, false);
   }
 
   private decodeRequest(buf: Uint8Array, at: number, end: number): StepResult {
@@ -116,11 +207,7 @@ export class MysqlSession implements ProtocolSession {
       if (whole > end - at) return whole <= MAX_WAITED_PACKET ? NEED_MORE : step(present, whole - present, false, false);
       if (seq === 1 && this.clientCaps === undefined && length >= 4) {
         const r = parseHandshakeResponse(buf, at + 4, at + whole);
-        if (r) {
-          this.clientCaps = r.capabilities;
-          if (r.database) this.database = r.database;
-          if (r.ssl) this.abandoned = true;
-        }
+        if (r) this.handshakeResponse(r.capabilities, r.database, r.ssl);
       }
       return step(whole, 0, false, false);
     }
@@ -135,17 +222,83 @@ export class MysqlSession implements ProtocolSession {
     const body = at + 5;
     const stop = at + present;
     if (code === Cmd.QUERY || code === Cmd.STMT_PREPARE) {
-      value.sql = this.summaries.of(utf8(buf, body, Math.min(stop, body + 4 * this.mysql.maxSqlLength)));
-      this.describe(fields, value.sql);
+      const text = code === Cmd.QUERY ? this.queryText(buf, body, stop, fields) : body;
+      if (text >= 0) {
+        value.sql = this.summaries.of(utf8(buf, text, Math.min(stop, text + 4 * this.mysql.maxSqlLength)));
+        this.describe(fields, value.sql);
+      }
     } else if ((code === Cmd.STMT_EXECUTE || code === Cmd.STMT_CLOSE || code === Cmd.STMT_RESET || code === Cmd.STMT_FETCH) && stop - body >= 4) {
       fields.statementId = u32(buf, body);
-      const sql = this.statements?.get(fields.statementId);
-      if (sql) this.describe(fields, sql);
+      const statement = this.statements?.get(fields.statementId);
+      if (statement) this.describe(fields, statement.sql);
+      if (code === Cmd.STMT_EXECUTE && this.queryAttributes) {
+        const names = this.executeAttributes(buf, body, stop, statement);
+        if (names?.length) fields.queryAttributes = names as string[];
+      }
     } else if (code === Cmd.INIT_DB) {
       value.initDb = utf8(buf, body, Math.min(stop, body + 256));
+    } else if (code === Cmd.CHANGE_USER) {
+      value.changeUser = readChangeUserDatabase(buf, body, stop, this.clientCaps ?? Cap.SECURE_CONNECTION);
     }
     this.requestContinues = length === MAX_PACKET;
     return step(present, whole - present, true, !this.requestContinues, value);
+  }
+
+  /** The client's capabilities and database from its handshake response: what the two sides now speak. */
+  private handshakeResponse(capabilities: number, database: string | undefined, ssl: boolean): void {
+    this.clientCaps = capabilities;
+    this.framing = 'plain';
+    const both = capabilities & (this.serverCaps ?? capabilities);
+    this.queryAttributes = (both & Cap.QUERY_ATTRIBUTES) !== 0;
+    this.deprecateEof = (both & Cap.DEPRECATE_EOF) !== 0;
+    if (database) this.database = database;
+    if (ssl) this.abandoned = true;
+  }
+
+  /** The server's OK ends authentication: compression, when negotiated, starts with the next packet. */
+  private authenticated(): void {
+    if (this.clientCaps === undefined || this.framing === 'compressed') return;
+    const both = this.clientCaps & (this.serverCaps ?? this.clientCaps);
+    if (both & Cap.COMPRESS) this.compress();
+    else if (both & Cap.ZSTD_COMPRESSION_ALGORITHM) {
+      // Node 20's zlib has no zstd: the connection is given up, counted
+      this.sink.count('unsupported_compression');
+      this.abandoned = true;
+    }
+  }
+
+  /**
+   * Where a COM_QUERY's text starts (`body`: after the command byte), past
+   * its query attributes, whose names go into `f`; -1 when attributes were
+   * negotiated and their block does not parse: better no SQL than one made of
+   * the attributes' bytes.
+   */
+  private queryText(buf: Uint8Array, body: number, stop: number, f: MysqlFields): number {
+    if (this.queryAttributes === false) return body;
+    let block: ParameterBlock | undefined;
+    if (this.queryAttributes) {
+      block = readQueryAttributes(buf, body, stop);
+      if (!block) return -1;
+    } else {
+      block = looksLikeAttributedQuery(buf, body, stop);
+      if (!block) {
+        if (looksLikeSqlStart(buf, body, stop)) this.queryAttributes = false;
+        return body;
+      }
+      this.queryAttributes = true;
+    }
+    if (block.names.length) f.queryAttributes = block.names as string[];
+    return block.end;
+  }
+
+  /** The attribute names of a COM_STMT_EXECUTE (`body`: after the command byte), when its parameter block can be read. */
+  private executeAttributes(buf: Uint8Array, body: number, stop: number, statement: PreparedStatement | undefined): readonly string[] | undefined {
+    const at = body + 9; // statement id, flags, iteration count
+    // a parameter count follows when the flag says so or the statement has parameters (known from its prepare)
+    const counted = (buf[body + 4] & PARAMETER_COUNT_AVAILABLE) !== 0 || (statement !== undefined && statement.params > 0);
+    const count = counted ? lenenc(buf, at, stop) : undefined;
+    if (!count || count[0] === 0 || count[0] > 0xffff) return undefined;
+    return readParameters(buf, at + count[1], stop, count[0], true)?.names;
   }
 
   private describe(f: MysqlFields, s: SqlSummary): void {
@@ -163,21 +316,36 @@ export class MysqlSession implements ProtocolSession {
       this.rowContinues = length === MAX_PACKET;
       return step(4, length, false, false);
     }
+    if (this.phase === 'trailing_eof') {
+      if (end - at < 5) return NEED_MORE;
+      this.phase = 'idle';
+      if (buf[s] === 0xfe && length === 5) {
+        if (!haveWhole) return NEED_MORE;
+        this.deprecateEof = false;
+        return step(whole, 0, false, false);
+      }
+      this.deprecateEof = true;
+    }
     if (this.phase === 'idle') {
       const req = this.queue.peek();
       if (!req) {
         // greeting, auth switch, the OK that ends authentication: not responses to commands
         if (!haveWhole) return whole <= MAX_WAITED_PACKET ? NEED_MORE : step(end - at, whole - (end - at), false, false);
-        if (packetSeq(buf, at) === 0 && length > 0 && buf[s] === 10) {
+        const seq = packetSeq(buf, at);
+        if (seq === 0 && length > 0 && buf[s] === 10) {
           const g = parseGreeting(buf, s, at + whole);
-          if (g) this.serverCaps = g.capabilities;
-        }
+          if (g) {
+            this.serverCaps = g.capabilities;
+            this.framing = 'plain';
+          }
+        } else if (seq >= 2 && length > 0 && buf[s] === 0) this.authenticated();
         return step(whole, 0, false, false);
       }
       this.response = { generation: this.generation };
       return this.firstPacket(req, buf, at, end, true);
     }
     if (this.phase === 'next_result') return this.firstPacket(this.queue.peek(), buf, at, end, false);
+    if (this.phase === 'auth') return this.authExchange(buf, at, end, false);
     if (length === 0) return INVALID;
     if (end - at < 5) return NEED_MORE;
     const first = buf[s];
@@ -192,21 +360,30 @@ export class MysqlSession implements ProtocolSession {
           this.phase = this.deprecateEof ? 'rows' : 'columns_eof';
           return step(4, length, false, false);
         }
-        if (!this.deprecateEof) {
-          this.phase = this.phase === 'params' ? 'params_eof' : 'prep_columns_eof';
-          return step(4, length, false, false);
+        if (this.deprecateEof) return this.afterDefinitions(length);
+        if (this.deprecateEof === undefined && (this.phase === 'prep_columns' || this.prepColumns === 0)) {
+          // the reply is over unless an EOF follows: end it here, and let an EOF next say so
+          this.phase = 'trailing_eof';
+          return step(4, length, false, true);
         }
-        return this.afterDefinitions(length);
+        this.phase = this.phase === 'params' ? 'params_eof' : 'prep_columns_eof';
+        return step(4, length, false, false);
       case 'params_eof':
       case 'prep_columns_eof':
-        if (!isEof) return INVALID;
-        return this.afterDefinitions(length, true);
-      case 'columns_eof':
         if (isEof) {
-          this.phase = 'rows';
-          return step(4, length, false, false);
+          this.deprecateEof = false;
+          return this.afterDefinitions(length);
         }
+        if (this.deprecateEof !== undefined || this.phase === 'prep_columns_eof') return INVALID;
+        // parameter definitions went straight on to column definitions: no EOF packets here
+        this.deprecateEof = true;
+        this.phase = 'prep_columns';
+        this.remaining = this.prepColumns;
+        return this.decodeResponse(buf, at, end);
+      case 'columns_eof':
+        this.deprecateEof ??= !isEof;
         this.phase = 'rows';
+        if (isEof) return step(4, length, false, false);
         break;
     }
     // rows
@@ -218,6 +395,8 @@ export class MysqlSession implements ProtocolSession {
     }
     if (first === 0xfe && length < MAX_PACKET) {
       if (!haveWhole) return whole <= MAX_WAITED_PACKET ? NEED_MORE : INVALID;
+      // a classic EOF is 5 bytes; the OK that ends rows under CLIENT_DEPRECATE_EOF at least 7
+      this.deprecateEof ??= length >= 7;
       const status = length < 9 ? eofStatus(buf, s, at + whole) : (parseOk(buf, s, at + whole)?.status ?? 0);
       return this.endOfResult(whole, status);
     }
@@ -227,13 +406,12 @@ export class MysqlSession implements ProtocolSession {
   }
 
   /** Parameter or column definitions of a prepare reply are done. */
-  private afterDefinitions(length: number, eofSeen = false): StepResult {
+  private afterDefinitions(length: number): StepResult {
     if ((this.phase === 'params' || this.phase === 'params_eof') && this.prepColumns > 0) {
       this.phase = 'prep_columns';
       this.remaining = this.prepColumns;
       return step(4, length, false, false);
     }
-    void eofSeen;
     this.phase = 'idle';
     return step(4, length, false, true);
   }
@@ -258,6 +436,7 @@ export class MysqlSession implements ProtocolSession {
     const resp = this.response!;
     const value = begins ? resp : undefined;
     const code = req?.fields.code;
+    if (code === Cmd.CHANGE_USER) return this.authExchange(buf, at, end, begins);
     if (first === 0xff || first === 0x00 || (first === 0xfe && length < 9)) {
       if (whole > end - at) return whole <= MAX_WAITED_PACKET ? NEED_MORE : INVALID;
       if (first === 0xff) {
@@ -269,6 +448,7 @@ export class MysqlSession implements ProtocolSession {
         const p = parsePrepareOk(buf, s, at + whole);
         if (!p) return INVALID;
         resp.statementId = p.statementId;
+        resp.params = p.params;
         this.prepColumns = p.columns;
         if (p.params > 0) {
           this.phase = 'params';
@@ -299,8 +479,9 @@ export class MysqlSession implements ProtocolSession {
       return step(Math.min(whole, end - at), Math.max(0, whole - (end - at)), begins, false, value);
     }
     if (code === Cmd.FIELD_LIST) {
+      // the field definitions are the rows of this reply; this is the first
       this.phase = 'rows';
-      resp.rows = 0;
+      resp.rows = 1;
       return step(4, length, begins, false, value);
     }
     if (code === Cmd.STATISTICS) {
@@ -320,12 +501,35 @@ export class MysqlSession implements ProtocolSession {
     return step(whole, 0, begins, false, value);
   }
 
+  /**
+   * COM_CHANGE_USER's reply: an authentication exchange (auth switch, more
+   * data; the client's answers are not commands) that ends with OK or ERR.
+   */
+  private authExchange(buf: Uint8Array, at: number, end: number, begins: boolean): StepResult {
+    const length = packetLength(buf, at);
+    const whole = 4 + length;
+    if (length === 0) return INVALID;
+    if (whole > end - at) return whole <= MAX_WAITED_PACKET ? NEED_MORE : INVALID;
+    const resp = this.response!;
+    const value = begins ? resp : undefined;
+    const first = buf[at + 4];
+    if (first === 0xff) resp.err = parseErr(buf, at + 4, at + whole);
+    if (first === 0xff || first === 0x00) {
+      this.phase = 'idle';
+      return step(whole, 0, begins, true, value);
+    }
+    this.phase = 'auth';
+    return step(whole, 0, begins, false, value);
+  }
+
   canStart(dir: Dir, buf: Uint8Array, at: number, end: number): boolean {
-    if (dir === Dir.REQUEST) return looksLikeCommand(buf, at, end);
-    return end - at >= 5 && buf[at + 3] === 1;
+    if (dir === Dir.RESPONSE) return this.inflated ? looksLikeCompressedResponse(buf, at, end) : looksLikeResponseStart(buf, at, end);
+    if (this.framing === 'unknown') return looksLikeCommand(buf, at, end) || looksLikeCompressedCommand(buf, at, end);
+    return this.inflated ? looksLikeCompressedCommand(buf, at, end) : looksLikeCommand(buf, at, end);
   }
 
   reset(dir: Dir): void {
+    this.inflated?.[dir].reset();
     if (dir === Dir.REQUEST) this.requestContinues = false;
     else {
       this.phase = 'idle';
@@ -370,19 +574,23 @@ export class MysqlSession implements ProtocolSession {
       if (resp.rows !== undefined) f.rows = resp.rows;
       const changesRows = req.fields.code === Cmd.QUERY || req.fields.code === Cmd.STMT_EXECUTE;
       if (changesRows && resp.affectedRows !== undefined && resp.rows === undefined) f.affectedRows = resp.affectedRows;
-      if (req.fields.code === Cmd.STMT_PREPARE && resp.statementId !== undefined) {
+      const code = req.fields.code;
+      if (code === Cmd.STMT_PREPARE && resp.statementId !== undefined) {
         f.statementId = resp.statementId;
         if (req.fields.sql) {
           const statements = (this.statements ??= new Map());
           if (statements.size >= this.mysql.maxStatements) statements.delete(statements.keys().next().value!);
-          statements.set(resp.statementId, req.fields.sql);
+          statements.set(resp.statementId, { sql: req.fields.sql, params: resp.params ?? 0 });
         }
       }
-      if (req.fields.code === Cmd.INIT_DB && req.fields.initDb) this.database = req.fields.initDb;
-      if (req.fields.code === Cmd.QUERY && req.fields.sql?.operation === 'USE') {
+      if (code === Cmd.INIT_DB && req.fields.initDb) this.database = req.fields.initDb;
+      if (code === Cmd.QUERY && req.fields.sql?.operation === 'USE') {
         const name = req.fields.sql.sql.slice(4).trim().replace(/[`;]/g, '').trim();
         if (name) this.database = name;
       }
+      // both end the session's prepared statements; a new user also brings its own default database
+      if (code === Cmd.RESET_CONNECTION || code === Cmd.CHANGE_USER) this.statements = undefined;
+      if (code === Cmd.CHANGE_USER && req.fields.changeUser) this.database = req.fields.changeUser.database;
     }
     this.emit(req, { start, end }, resp.err ? 'error' : 'ok');
   }

@@ -1,0 +1,137 @@
+/**
+ * The MySQL compressed protocol (CLIENT_COMPRESS, zlib): after the handshake
+ * each direction is a series of compressed packets, a 7-byte header (payload
+ * length, compressed sequence id, length before compression: 0 when the
+ * payload was sent as it is) and a deflated payload. The payloads joined are
+ * the ordinary packet stream: one compressed packet may hold several MySQL
+ * packets, and one MySQL packet may span several compressed packets.
+ */
+import { constants, inflateSync } from 'node:zlib';
+import { looksLikeCommand, looksLikeResponseStart, packetLength } from './parser';
+
+export const COMPRESSED_HEADER = 7;
+
+/** Bytes a compressed payload may inflate to; more is counted and the stream dropped out of step. */
+export const MAX_DECOMPRESSED = 1 << 20;
+
+/** Bytes of an unfinished MySQL packet held across compressed packets. */
+const MAX_HELD = 1 << 16;
+
+/** Length before compression, from the header at `at` (0: the payload is not compressed). */
+export function uncompressedLength(buf: Uint8Array, at: number): number {
+  return buf[at + 4] | (buf[at + 5] << 8) | (buf[at + 6] << 16);
+}
+
+/** Payload of a whole compressed packet at `at`, inflated; undefined when it does not inflate to the length its header gives. */
+export function inflatePacket(buf: Uint8Array, at: number): Uint8Array | 'oversize' | undefined {
+  const length = packetLength(buf, at);
+  const payload = buf.subarray(at + COMPRESSED_HEADER, at + COMPRESSED_HEADER + length);
+  const expected = uncompressedLength(buf, at);
+  if (expected === 0) return payload;
+  if (expected > MAX_DECOMPRESSED) return 'oversize';
+  try {
+    const out = inflateSync(payload, { maxOutputLength: expected });
+    return out.length === expected ? out : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The first bytes of the payload of a compressed packet that may start at
+ * `at` (a few dozen bytes inflated at most), to look at the MySQL packet
+ * inside; undefined when the header or the zlib stream is implausible.
+ */
+function compressedHead(buf: Uint8Array, at: number, end: number): Uint8Array | undefined {
+  if (end - at < COMPRESSED_HEADER + 5) return undefined;
+  const length = packetLength(buf, at);
+  const expected = uncompressedLength(buf, at);
+  if (length < 5) return undefined;
+  const s = at + COMPRESSED_HEADER;
+  const stop = Math.min(end, s + length);
+  if (expected === 0) return buf.subarray(s, stop);
+  // zlib's header: deflate with a 32 KiB window, and a check value that makes the pair a multiple of 31
+  if (expected < 5 || expected > MAX_DECOMPRESSED || buf[s] !== 0x78 || ((buf[s] << 8) | buf[s + 1]) % 31 !== 0) return undefined;
+  try {
+    return inflateSync(buf.subarray(s, Math.min(stop, s + 64)), { finishFlush: constants.Z_SYNC_FLUSH, maxOutputLength: 4096 });
+  } catch {
+    return undefined;
+  }
+}
+
+/** Does a compressed packet carrying a client command start here (compressed sequence 0, as every command begins)? */
+export function looksLikeCompressedCommand(buf: Uint8Array, at: number, end: number): boolean {
+  if (end - at < COMPRESSED_HEADER || buf[at + 3] !== 0) return false;
+  const head = compressedHead(buf, at, end);
+  return head !== undefined && looksLikeCommand(head, 0, head.length);
+}
+
+/** Does a compressed packet carrying the first packet of a response start here? */
+export function looksLikeCompressedResponse(buf: Uint8Array, at: number, end: number): boolean {
+  const head = compressedHead(buf, at, end);
+  return head !== undefined && looksLikeResponseStart(head, 0, head.length);
+}
+
+/**
+ * One direction's packets after inflation: what is left of the MySQL packet
+ * stream once the units decoded so far are taken, and how many bytes of a
+ * packet's body still go unread (they may span compressed packets).
+ */
+export class InflatedStream {
+  private buf: Uint8Array = new Uint8Array(0);
+  at = 0;
+  /** bytes of a body still to discard */
+  skip = 0;
+  /** the compressed packet at the stream's position is inflated and its units are being handed out */
+  serving = false;
+  /** bytes of that compressed packet, header included */
+  packetLength = 0;
+
+  get bytes(): Uint8Array {
+    return this.buf;
+  }
+
+  get end(): number {
+    return this.buf.length;
+  }
+
+  /** Appends an inflated payload after what is left, skipping body bytes first. */
+  append(payload: Uint8Array): void {
+    let from = 0;
+    if (this.skip > 0) {
+      from = Math.min(this.skip, payload.length);
+      this.skip -= from;
+    }
+    const left = this.buf.length - this.at;
+    if (left === 0) {
+      this.buf = new Uint8Array(payload.subarray(from)); // a copy: the payload may be a view of the stream's bytes
+    } else {
+      const joined = new Uint8Array(left + payload.length - from);
+      joined.set(this.buf.subarray(this.at), 0);
+      joined.set(payload.subarray(from), left);
+      this.buf = joined;
+    }
+    this.at = 0;
+  }
+
+  /** Takes `len` bytes of the unit at `at` and discards `skip` more, as far as they are here. */
+  take(len: number, skip: number): void {
+    this.at += len;
+    const here = Math.min(skip, this.buf.length - this.at);
+    this.at += here;
+    this.skip = skip - here;
+  }
+
+  /** More is held for an unfinished packet than any packet waited for whole. */
+  get overfull(): boolean {
+    return this.buf.length - this.at > MAX_HELD;
+  }
+
+  reset(): void {
+    this.buf = new Uint8Array(0);
+    this.at = 0;
+    this.skip = 0;
+    this.serving = false;
+    this.packetLength = 0;
+  }
+}
