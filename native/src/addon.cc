@@ -398,6 +398,14 @@ class Probe : public Napi::ObjectWrap<Probe> {
   void Detach() {
     for (struct bpf_link* l : links_) bpf_link__destroy(l);
     links_.clear();
+    DetachTls();
+  }
+
+  // Each uprobe removed waits for the kernel (about 90 ms here, one after the other even from
+  // several threads): at stop the reader thread does it, not the JavaScript thread.
+  void DetachTls() {
+    for (struct bpf_link* l : tls_links_) bpf_link__destroy(l);
+    tls_links_.clear();
   }
 
   void Teardown() {
@@ -601,8 +609,8 @@ class Probe : public Napi::ObjectWrap<Probe> {
     Napi::Array names = Napi::Array::New(env);
     out.Set("functions", names);
     if (!Loaded(env)) return out;
-    if (!tls_ || !running_) {
-      out.Set("error", "TLS capture is off or the probe is not started");
+    if (!tls_ || !running_ || stopping_) {
+      out.Set("error", "TLS capture is off or the probe is not running");
       return out;
     }
     std::string path = info[0].ToString().Utf8Value();
@@ -637,8 +645,8 @@ class Probe : public Napi::ObjectWrap<Probe> {
         bpf_link__destroy(enter);
         continue;
       }
-      links_.push_back(enter);
-      links_.push_back(exit);
+      tls_links_.push_back(enter);
+      tls_links_.push_back(exit);
       names.Set(n++, h.func);
     }
     take_log();  // libbpf's complaints about absent symbols are answered above
@@ -756,6 +764,7 @@ class Probe : public Napi::ObjectWrap<Probe> {
       ring_.Wait(static_cast<int>(poll_ms_));
       DrainAvailable();
     }
+    DetachTls();
     DrainAvailable();
     tsfn_.Release();
   }
@@ -763,6 +772,7 @@ class Probe : public Napi::ObjectWrap<Probe> {
   struct espan_bpf* skel_ = nullptr;
   RingReader ring_;
   std::vector<struct bpf_link*> links_;
+  std::vector<struct bpf_link*> tls_links_;  // uprobes, attached per file by attachTls
   int config_fd_ = -1, pid_fd_ = -1, comm_fd_ = -1, port_fd_ = -1, netns_fd_ = -1, drops_fd_ = -1, exec_fd_ = -1;
   bool tls_ = false;
   int stats_fd_ = -1;
