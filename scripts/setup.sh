@@ -10,7 +10,7 @@ log() { printf 'setup: %s\n' "$*" >&2; }
 # Build tools for the probe and addon; the servers and clients the tests and demo run for real.
 DEBS=(clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config make g++ python3
       redis-server redis-tools mariadb-server mariadb-client nginx wrk tcpdump
-      python3-redis python3-pymysql iproute2 curl procps
+      python3-redis python3-pymysql iproute2 curl procps openssl
       postgresql postgresql-client python3-psycopg2)
 
 missing=()
