@@ -4,13 +4,16 @@
  * Python's psycopg2 and a Node client speaking the raw protocol; both ends
  * captured with the ebpf receiver and run through parse → thread_correlation
  * → propagation → span_builder. Messages and spans are checked exactly, per
- * client, from the client's end and the server's.
+ * client, from the client's end and the server's. A second server takes TLS:
+ * its plaintext is parsed when the probe takes it, and parsing stops at TLS
+ * records when it does not.
  */
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
+import { ConnMeta } from '../../core/records/network-data';
 import { StatusCode, type L7Message, type NetworkRecord, type Span } from '../../core/signals';
 import { ServiceMetrics } from '../../core/telemetry/metrics';
 import { parseFactory } from '../../processors/parse/factory';
@@ -219,5 +222,64 @@ describe('postgresql over real clients and server (eBPF)', function () {
       ['BATCH SELECT', 'BATCH SELECT', 2],
     ]);
     expect(byText('SELECT ?/?').every((s) => s.attributes['error.type'] === '22012' && s.status.code === StatusCode.ERROR)).to.equal(true);
+  });
+});
+
+describe('postgresql over TLS (eBPF)', function () {
+  this.timeout(120_000);
+  let server: PostgresServer | undefined;
+
+  interface TlsRun {
+    records: NetworkRecord[];
+    messages: L7Message[];
+    failures: number;
+  }
+
+  /** One connection with sslmode=require and one with sslmode=disable, captured with the given receiver settings. */
+  async function captureBoth(receiver: Record<string, unknown>): Promise<TlsRun> {
+    const conn = ['-X', '-q', '-h', '127.0.0.1', '-p', String(server!.port), '-U', 'postgres', '-d', 'postgres'];
+    const capture = await startCapture({ trace_all_processes: true, ports: [server!.port], poll_interval: '5ms', ...receiver });
+    let records: NetworkRecord[];
+    try {
+      await run('psql', [...conn, '-c', "SELECT 'over-tls-SECRET'"], { env: { ...process.env, PGSSLMODE: 'require' } });
+      await run('psql', [...conn, '-c', 'SELECT 2'], { env: { ...process.env, PGSSLMODE: 'disable' } });
+      await sleep(300);
+    } finally {
+      records = await capture.stop();
+    }
+    const metrics = new ServiceMetrics();
+    const messages = await runStages<L7Message>(records, [processor(parseFactory, {}, metrics)]);
+    return { records, messages, failures: await metrics.total('espan_parse_failures_total') };
+  }
+
+  const sslRequest = Buffer.from([0, 0, 0, 8, 4, 0xd2, 0x16, 0x2f]);
+  const lines = (ms: L7Message[]): string[] => ms.map((m) => `${m.role} ${m.postgresql!.sql} ${m.outcome} ${(m.connMeta & ConnMeta.TLS) !== 0 ? 'tls' : 'plain'}`).sort();
+
+  before(async function () {
+    const why = postgresUnavailable() ?? ebpfUnavailable();
+    if (why) {
+      console.log(`      skipping the PostgreSQL TLS tests: ${why}`);
+      this.skip();
+    }
+    server = await startPostgres({ tls: true });
+  });
+
+  after(() => server?.stop());
+
+  it('parses the plaintext the probe takes in the TLS library after an SSLRequest answered S', async () => {
+    const r = await captureBoth({});
+    expect(r.records.some((x) => Buffer.from(x.payload).equals(sslRequest))).to.equal(true);
+    expect(lines(r.messages)).to.deep.equal(['client SELECT ? ok plain', 'client SELECT ? ok tls', 'server SELECT ? ok plain', 'server SELECT ? ok tls']);
+    expect(jsonOf(r.messages.map((m) => m.postgresql))).to.not.include('SECRET');
+    expect(r.failures).to.equal(0);
+  });
+
+  it('stops parsing at the TLS records themselves when their plaintext is not taken', async () => {
+    const r = await captureBoth({ tls: { enabled: false } });
+    expect(r.records.some((x) => Buffer.from(x.payload).equals(sslRequest))).to.equal(true);
+    // the handshake went by as TLS records
+    expect(r.records.some((x) => x.payload[0] === 0x16 && x.payload[1] === 3)).to.equal(true);
+    expect(lines(r.messages)).to.deep.equal(['client SELECT ? ok plain', 'server SELECT ? ok plain']);
+    expect(r.failures).to.equal(0);
   });
 });

@@ -3,7 +3,9 @@
  * tests: its own cluster in a temporary directory (initdb as the `postgres`
  * user, since the server refuses to run as root), on a free loopback port,
  * never the system's own cluster. Roles: `postgres` with trust, `app` with
- * SCRAM-SHA-256, `plain` with a cleartext password on the wire.
+ * SCRAM-SHA-256, `plain` with a cleartext password on the wire. With `tls`,
+ * the server accepts TLS (a self-signed certificate); without, it answers
+ * every SSLRequest `N`.
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -44,7 +46,7 @@ function run(argv: string[], what: string, env: Record<string, string> = {}): st
 
 const asPostgres = (argv: string[]): string[] => ['runuser', '-u', OS_USER, '--', ...argv];
 
-export async function startPostgres(): Promise<PostgresServer> {
+export async function startPostgres(opts: { tls?: boolean } = {}): Promise<PostgresServer> {
   const port = await freePort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'espan-postgresql-'));
   fs.chownSync(dir, Number(run(['id', '-u', OS_USER], 'id').trim()), Number(run(['id', '-g', OS_USER], 'id').trim()));
@@ -54,7 +56,10 @@ export async function startPostgres(): Promise<PostgresServer> {
     path.join(data, 'pg_hba.conf'),
     'local all all trust\nhost all postgres 127.0.0.1/32 trust\nhost all app 127.0.0.1/32 scram-sha-256\nhost all plain 127.0.0.1/32 password\n',
   );
-  const options = `-p ${port} -c listen_addresses=127.0.0.1 -k ${dir} -c fsync=off -c ssl=off -c shared_buffers=16MB -c max_connections=20`;
+  if (opts.tls) {
+    run(asPostgres(['openssl', 'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', path.join(data, 'server.key'), '-out', path.join(data, 'server.crt'), '-subj', '/CN=localhost', '-days', '2']), 'openssl');
+  }
+  const options = `-p ${port} -c listen_addresses=127.0.0.1 -k ${dir} -c fsync=off -c ssl=${opts.tls ? 'on' : 'off'} -c shared_buffers=16MB -c max_connections=20`;
   run(asPostgres([`${PG_BIN}/pg_ctl`, '-D', data, '-o', options, '-l', path.join(dir, 'log'), '-w', '-t', '60', 'start']), 'pg_ctl start');
   const psql = (sql: string, database = 'postgres'): string =>
     run(['psql', '-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', '-d', database, '-c', sql], `psql ${sql}`);

@@ -96,9 +96,13 @@ describe('postgresql parser', () => {
     expect(ms.map((m) => [m.postgresql!.database, m.postgresql!.operation])).to.deep.equal([['alice', 'SELECT']]);
   });
 
-  it('stops at TLS: an SSLRequest answered S', () => {
-    const ms = run([[fe.sslRequest(), Buffer.from('S')], [Buffer.from([0x16, 3, 1, 0, 200, 1, 0, 0, 196, 3, 3]), Buffer.from([0x16, 3, 3, 0, 90, 2])], [fe.query('SELECT 1'), be.ready()]]);
-    expect(ms).to.deep.equal([]);
+  it('after an SSLRequest answered S, parses the TLS plaintext, and stops at TLS records themselves', () => {
+    const plaintext = run([[fe.sslRequest(), Buffer.from('S')], [fe.startup({ user: 'app', database: 'shop' }), startupAnswer()], [fe.query('SELECT 1'), Buffer.concat([be.commandComplete('SELECT 0'), be.ready()])]]);
+    expect(plaintext.map(line)).to.deep.equal([['Query', 'SELECT ?', 'SELECT', 0, undefined, 'ok']]);
+    const ciphertext = run([[fe.sslRequest(), Buffer.from('S')], [Buffer.from([0x16, 3, 1, 0, 200, 1, 0, 0, 196, 3, 3]), Buffer.from([0x16, 3, 3, 0, 90, 2])], [fe.query('SELECT 1'), be.ready()]]);
+    expect(ciphertext).to.deep.equal([]);
+    const gssapi = run([[Buffer.from([0, 0, 0, 8, 4, 0xd2, 0x16, 0x30]), Buffer.from('G')], [fe.query('SELECT 1'), be.ready()]]);
+    expect(gssapi).to.deep.equal([]);
   });
 
   it('pairs simple queries: rows, tags, errors, empty queries, several statements as a batch', () => {

@@ -14,7 +14,10 @@
  * pipelined groups it skipped are reported as `no_response`. Authentication
  * messages (PasswordMessage, SASL, GSS) are skipped unread; NoticeResponse,
  * NotificationResponse and ParameterStatus answer nothing and are passed
- * over; COPY data in either direction is skipped by length. Statement and
+ * over; COPY data in either direction is skipped by length. After an
+ * SSLRequest answered `S` the TLS plaintext, which the probe takes in the TLS
+ * library, is parsed as any connection; TLS records themselves (the
+ * plaintext not captured) and GSSAPI encryption stop the parsing. Statement and
  * portal names map to their SQL (bounded), so a statement prepared once and
  * executed many times keeps its text.
  */
@@ -124,7 +127,7 @@ export class PostgresqlSession implements ProtocolSession {
       // a startup packet's length starts with a zero byte; a typed message's type never is one
       if (buf[at] === 0) return this.decodeUntyped(buf, at, end);
       if (buf[at] === 0x16 && end - at > 1 && buf[at + 1] === 3) {
-        // a TLS ClientHello: the SSLRequest's answer was 'S'
+        // a TLS ClientHello (the SSLRequest's answer was 'S'), as encrypted bytes: its plaintext was not captured
         this.abandoned = true;
         return step(end - at, 0, false, false);
       }
@@ -288,14 +291,20 @@ export class PostgresqlSession implements ProtocolSession {
   private decodeResponse(buf: Uint8Array, at: number, end: number): StepResult {
     if (this.responsePhase === ResponsePhase.ENCRYPTION_ANSWER) {
       const answer = buf[at];
-      if (answer === 0x53 || answer === 0x47) {
-        // 'S' (TLS) or 'G' (GSSAPI encryption): nothing after this can be read
+      if (answer === 0x47) {
+        // 'G': GSSAPI encryption, nothing after this can be read
         this.abandoned = true;
         return step(end - at, 0, false, false);
       }
       this.responsePhase = ResponsePhase.STARTUP;
-      if (answer === 0x4e) return step(1, 0, false, false);
+      // 'N', or 'S': TLS follows, and its plaintext (when the probe takes it in the TLS library) goes on as any connection
+      if (answer === 0x4e || answer === 0x53) return step(1, 0, false, false);
       // an ErrorResponse instead: a server that knows no encryption requests
+    }
+    if (this.responsePhase === ResponsePhase.STARTUP && buf[at] === 0x16 && end - at > 1 && buf[at + 1] === 3) {
+      // a TLS ServerHello: the encrypted bytes themselves, whose plaintext was not captured
+      this.abandoned = true;
+      return step(end - at, 0, false, false);
     }
     if (end - at < 5) return NEED_MORE;
     const type = buf[at];
