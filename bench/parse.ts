@@ -15,6 +15,7 @@ import { ParseEngine } from '../processors/parse/processor';
 import { Conversation, defaultSettings } from '../test/helpers/parse';
 import { readCaptureFiles } from '../receivers/pcap/receiver';
 import { be, fe, startupAnswer } from '../test/postgresql/messages';
+import { sampleExchange } from '../test/http2/conversation';
 
 const target = Number(process.argv[2] ?? 200000);
 /** optional: only cases whose name contains this */
@@ -83,9 +84,23 @@ function postgresqlLike(messages: number): NetworkRecord[] {
   return out;
 }
 
+/**
+ * HTTP/2 as Node's and nginx's h2c encoders write it (server side): per
+ * connection the prefaces, then rounds of four interleaved GET streams (later
+ * requests refer to the dynamic table, traceparent Huffman-coded), one read of
+ * requests and one write of responses per round.
+ */
+function http2Like(messages: number): NetworkRecord[] {
+  const conns = Array.from({ length: 32 }, (_, i) => new Conversation((0x2000 + i).toString(16).padStart(32, '0'), 'server'));
+  const { rounds } = sampleExchange(Math.ceil(messages / conns.length), 4);
+  const out: NetworkRecord[] = [];
+  for (const [requests, responses] of rounds) for (const c of conns) out.push(c.read(requests), c.write(responses));
+  return out;
+}
+
 /** Wall time and this process's CPU time: on a shared machine the CPU figure is the per-core one. */
 function measure(records: NetworkRecord[]): { messages: number; seconds: number; cpuSeconds: number } {
-  const e = new ParseEngine(defaultSettings({ maxConnections: 1 << 20, protocols: ['http', 'redis', 'mysql', 'postgresql'] }));
+  const e = new ParseEngine(defaultSettings({ maxConnections: 1 << 20, protocols: ['http', 'redis', 'mysql', 'postgresql', 'http2'] }));
   let messages = 0;
   const c0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
@@ -119,6 +134,7 @@ async function main(): Promise<void> {
     ]);
   }
   cases.push(['http (wrk-like keep-alive, 32 connections)', async () => wrkLike(target)]);
+  cases.push(['http2 (h2c, 4 streams at once, 32 connections)', async () => http2Like(target)]);
   cases.push(['postgresql (psql/pgbench-like, 32 connections)', async () => postgresqlLike(target)]);
   console.log(`parse engine, one core, batches of 512 records, median of 5 rounds (${target} messages per case)`);
   for (const [name, build] of cases) {

@@ -16,6 +16,9 @@ import { lenenc, parseErr, parseGreeting, parseHandshakeResponse, parseOk, parse
 import { sanitizeSql } from '../core/redaction';
 import { looksLikeFrontendQuery, looksLikeStartup, parseCommandTag, parseErrorFields, parseStartupParameters } from '../processors/parse/postgresql/parser';
 import { be, fe, startupAnswer } from '../test/postgresql/messages';
+import { detectHttp2, looksLikeFrames } from '../processors/parse/http2/frames';
+import { decodeHeaderBlock, DynamicTable, huffmanDecode, type FieldSink } from '../processors/parse/http2/hpack';
+import { block, concat, END_HEADERS, END_STREAM, field, frame, H, PREFACE, sampleExchange, settings as settingsFrame, u32 } from '../test/http2/conversation';
 
 const seconds = Number(process.argv[2] ?? 60);
 let seed = Number(process.argv[3] ?? Date.now() % 2 ** 31);
@@ -32,7 +35,7 @@ const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)];
 const noise = (n: number): Uint8Array => Uint8Array.from({ length: n }, () => int(256));
 const text = (s: string): Uint8Array => Buffer.from(s, 'latin1');
 
-type Fuzzed = 'http' | 'redis' | 'mysql' | 'postgresql';
+type Fuzzed = 'http' | 'redis' | 'mysql' | 'postgresql' | 'http2';
 
 const CORPUS: Record<Fuzzed, Array<[Uint8Array, Uint8Array]>> = {
   http: [
@@ -67,6 +70,26 @@ const CORPUS: Record<Fuzzed, Array<[Uint8Array, Uint8Array]>> = {
       Buffer.concat([be.copyIn(), be.commandComplete('COPY 1'), be.ready(), be.notice('n'), be.commandComplete('LISTEN'), be.ready(), be.notification(1, 'c', 'p')]),
     ],
   ],
+  http2: [
+    [sampleExchange(5, 2).requests, sampleExchange(5, 2).responses],
+    [
+      concat(
+        PREFACE,
+        settingsFrame([[1, 256]]),
+        frame(H.HEADERS, END_STREAM, 1, block(field(':method', 'POST', 'indexed-static'), field(':path', '/demo.Echo/Say', 'incremental', true))),
+        frame(H.CONTINUATION, END_HEADERS, 1, block(field('content-type', 'application/grpc', 'incremental'), field('authorization', 'Bearer x', 'never', true))),
+        frame(H.HEADERS, END_STREAM | END_HEADERS, 3, block(field(':method', 'GET', 'indexed-static'), field(':path', '/x', 'without'))),
+        frame(H.RST_STREAM, 0, 3, u32(8)),
+      ),
+      concat(
+        settingsFrame(),
+        frame(H.HEADERS, END_HEADERS, 1, block(field(':status', '200', 'indexed-static'), field('content-type', 'application/grpc', 'incremental'))),
+        frame(H.DATA, 0, 1, new Uint8Array(9)),
+        frame(H.HEADERS, END_STREAM | END_HEADERS, 1, block(field('grpc-status', '14', 'without'), field('grpc-message', 'down', 'without', true))),
+        frame(H.GOAWAY, 0, 0, [...u32(1), ...u32(0)]),
+      ),
+    ],
+  ],
 };
 
 function damage(b: Uint8Array): Uint8Array {
@@ -86,7 +109,9 @@ function damage(b: Uint8Array): Uint8Array {
 
 const counters: ParseCounters = { messages: () => {}, failures: () => {}, undetected: () => {}, evictedConnections: () => {}, connections: () => {} };
 
-const settings = defaultSettings({ protocols: ['http', 'redis', 'mysql', 'postgresql'] });
+const ALL_FIELDS: FieldSink = { wants: () => true, field: () => {}, unknown: () => {} };
+
+const settings = defaultSettings({ protocols: ['http', 'redis', 'mysql', 'postgresql', 'http2'] });
 
 function oneCase(protocol: Fuzzed): void {
   const [req, resp] = pick(CORPUS[protocol]);
@@ -106,6 +131,11 @@ function oneCase(protocol: Fuzzed): void {
   } else if (protocol === 'redis') {
     parseToken(b, 0, b.length);
     parseInline(r, 0, r.length);
+  } else if (protocol === 'http2') {
+    detectHttp2(r, r.length);
+    looksLikeFrames(b, 0, b.length);
+    decodeHeaderBlock(b, 0, b.length, new DynamicTable(4096, int(2) === 0), ALL_FIELDS);
+    huffmanDecode(r, 0, r.length, true);
   } else if (protocol === 'postgresql') {
     looksLikeStartup(r, 0, r.length);
     looksLikeFrontendQuery(r, 0, r.length);
@@ -125,7 +155,7 @@ function oneCase(protocol: Fuzzed): void {
 }
 
 let failed = false;
-for (const protocol of ['http', 'redis', 'mysql', 'postgresql'] as const) {
+for (const protocol of ['http', 'redis', 'mysql', 'postgresql', 'http2'] as const) {
   const stop = Date.now() + seconds * 1000;
   let n = 0;
   while (Date.now() < stop) {

@@ -109,13 +109,16 @@ export function u32(v: number): number[] {
  * A client and server exchanging `n` GET requests (and 200 responses with a
  * small body) over one h2c connection, as Node's and nginx's encoders write
  * them: the first request puts its fields in the dynamic table, the next ones
- * refer to them.
+ * refer to them. `rounds`: the same bytes as one write of requests and one
+ * of responses per `streamsAtOnce` streams (the first with the prefaces).
  */
-export function sampleExchange(n: number, streamsAtOnce = 4): { requests: Uint8Array; responses: Uint8Array } {
+export function sampleExchange(n: number, streamsAtOnce = 4): { requests: Uint8Array; responses: Uint8Array; rounds: Array<[Uint8Array, Uint8Array]> } {
   const req: Uint8Array[] = [PREFACE, settings([[4, 65535]])];
   const resp: Uint8Array[] = [settings([[3, 100]])];
+  const rounds: Array<[Uint8Array, Uint8Array]> = [];
   const body = new Uint8Array(120);
   for (let i = 0; i < n; i += streamsAtOnce) {
+    const [reqFrom, respFrom] = i === 0 ? [0, 0] : [req.length, resp.length];
     const ids: number[] = [];
     for (let k = 0; k < streamsAtOnce && i + k < n; k++) {
       const id = 2 * (i + k) + 1;
@@ -131,6 +134,7 @@ export function sampleExchange(n: number, streamsAtOnce = 4): { requests: Uint8A
       resp.push(frame(H.HEADERS, END_HEADERS, id, hb));
     }
     for (const id of ids) resp.push(frame(H.DATA, END_STREAM, id, body));
+    rounds.push([concat(...req.slice(reqFrom)), concat(...resp.slice(respFrom))]);
   }
-  return { requests: concat(...req), responses: concat(...resp) };
+  return { requests: concat(...req), responses: concat(...resp), rounds };
 }
