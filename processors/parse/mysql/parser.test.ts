@@ -1,8 +1,9 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import type { L7Message } from '../../../core/signals';
+import type { L7Message, NetworkRecord } from '../../../core/signals';
 import { ParseEngine, type ParseCounters } from '../processor';
 import { Conversation, clientRecords, cut, defaultSettings, insertNoise } from '../../../test/helpers/parse';
+import { MYSQL8_CAPS, attributedQuery, compressed, greeting, handshakeResponse, longAttribute, stringAttribute, type Attribute } from '../../../test/helpers/mysql-wire';
 import { Cap, looksLikeCommand, looksLikeGreeting, parseErr, parseHandshakeResponse, parseOk } from './parser';
 import { sanitizeSql } from '../../../core/redaction';
 
@@ -195,5 +196,104 @@ describe('mysql parser properties', function () {
       { numRuns: 100000 },
     );
     expect(failures.v).to.be.greaterThan(0);
+  });
+});
+
+// ---- properties of the MySQL 8 states: query attributes, the compressed protocol, no handshake seen
+
+const attributeArb: fc.Arbitrary<Attribute> = fc.oneof(
+  fc.tuple(fc.string({ minLength: 1, maxLength: 12 }), fc.string({ maxLength: 40 })).map(([n, v]) => stringAttribute(n, v)),
+  fc.tuple(fc.string({ minLength: 1, maxLength: 12 }), fc.integer()).map(([n, v]) => longAttribute(n, v)),
+  fc.string({ minLength: 1, maxLength: 12 }).map((n): Attribute => ({ name: n, type: 6 })),
+);
+
+/**
+ * A client's records: each turn's bytes cut at the given points, but for the
+ * first `uncut` turns: protocol detection looks at a connection's first few
+ * records, and servers and clients write a greeting or a command whole.
+ */
+function records(turns: Array<['w' | 'r', Buffer]>, cuts: number[][], uncut: number): NetworkRecord[] {
+  const c = new Conversation('cd'.repeat(16));
+  turns.forEach(([d, b], i) => {
+    for (const piece of i < uncut ? [b] : cut(b, cuts[i % cuts.length] ?? [])) (d === 'w' ? c.write(piece) : c.read(piece));
+  });
+  c.close();
+  return c.records;
+}
+
+/** The MySQL packet stream `bytes` in compressed packets, split at `splits`, each deflated or sent as it is. */
+function inCompressedPackets(bytes: Buffer, splits: number[], raw: boolean[], firstSeq: number): Buffer {
+  return Buffer.concat(cut(bytes, splits).map((piece, i) => compressed((firstSeq + i) & 0xff, Buffer.from(piece), raw[i % Math.max(1, raw.length)] ?? false)));
+}
+
+const COMPRESSING = Cap.PROTOCOL_41 | Cap.SECURE_CONNECTION | Cap.CONNECT_WITH_DB | Cap.COMPRESS | Cap.PLUGIN_AUTH_LENENC_DATA;
+
+function compressedTurns(xs: Array<[string, string | string[][]]>, splits: number[], raw: boolean[]): Array<['w' | 'r', Buffer]> {
+  const turns: Array<['w' | 'r', Buffer]> = [
+    ['r', greeting(COMPRESSING)],
+    ['w', handshakeResponse(COMPRESSING, 'shop')],
+    ['r', ok(2)],
+  ];
+  for (const x of xs) {
+    const { req, resp } = serialise([x]);
+    turns.push(['w', inCompressedPackets(req, splits, raw, 0)], ['r', inCompressedPackets(resp, splits.map((s) => s * 7), raw, 1)]);
+  }
+  return turns;
+}
+
+describe('mysql parser properties: MySQL 8 states', function () {
+  this.timeout(300000);
+  const cuts = fc.array(fc.array(fc.nat(), { maxLength: 6 }), { minLength: 1, maxLength: 8 });
+  const parse = (recs: NetworkRecord[]): L7Message[] => {
+    const e = new ParseEngine(defaultSettings());
+    return [...e.add(recs, 0), ...e.flush()];
+  };
+
+  it('query attributes, negotiated or recognised without the handshake, cut anywhere: the SQL and the attribute names', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(sqlText, fc.array(attributeArb, { maxLength: 5 })), { minLength: 1, maxLength: 3 }), fc.boolean(), cuts, (xs, withHandshake, cutAt) => {
+        const turns: Array<['w' | 'r', Buffer]> = withHandshake ? [['r', greeting(MYSQL8_CAPS)], ['w', handshakeResponse(MYSQL8_CAPS, 'shop')], ['r', ok(2)]] : [];
+        for (const [sql, attrs] of xs) turns.push(['w', attributedQuery(sql, attrs)], ['r', ok(1, 1)]);
+        const ms = parse(records(turns, cutAt, withHandshake ? 3 : 1));
+        expect(ms.map((m) => m.mysql!.sql)).to.deep.equal(xs.map(([sql]) => sanitizeSql(sql).sql));
+        expect(ms.map((m) => m.mysql!.queryAttributes ?? [])).to.deep.equal(xs.map(([, attrs]) => attrs.map((a) => Buffer.from(a.name).toString())));
+        expect(ms.every((m) => m.outcome === 'ok')).to.equal(true);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('compressed conversations, packets split over compressed packets anywhere and reads cut anywhere: the same messages', () => {
+    fc.assert(
+      fc.property(fc.array(exchange, { minLength: 1, maxLength: 3 }), fc.array(fc.nat(), { maxLength: 4 }), fc.array(fc.boolean(), { maxLength: 4 }), cuts, (xs, splits, raw, cutAt) => {
+        const { expected } = serialise(xs);
+        const whole = parse(records(compressedTurns(xs, splits, raw), [[]], 0));
+        const pieces = parse(records(compressedTurns(xs, splits, raw), cutAt, 3));
+        expect(summary(whole)).to.deep.equal(expected);
+        expect(summary(pieces)).to.deep.equal(expected);
+        expect(pieces.map((m) => [m.reqSeq, m.respSeq])).to.deep.equal(whole.map((m) => [m.reqSeq, m.respSeq]));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('damaged compressed and attributed input never throws, and is counted', () => {
+    const pool = fc.sample(fc.tuple(fc.array(exchange, { minLength: 1, maxLength: 3 }), fc.array(fc.nat(), { maxLength: 3 }), fc.array(fc.boolean(), { maxLength: 3 })), { numRuns: 32, seed: 7 });
+    const conversations = pool.map(([xs, splits, raw]) => compressedTurns(xs, splits, raw));
+    conversations.push([['w', attributedQuery('SELECT 1', [stringAttribute('a', 'b'), longAttribute('c', 1)])], ['r', ok(1)], ['w', attributedQuery('SELECT 2')], ['r', ok(1)]]);
+    let failures = 0;
+    const counters: ParseCounters = { messages: () => {}, failures: (_p, _r, k) => (failures += k), undetected: () => {}, evictedConnections: () => {}, connections: () => {} };
+    fc.assert(
+      fc.property(fc.nat(conversations.length - 1), fc.nat(), fc.uint8Array({ minLength: 1, maxLength: 16 }), fc.nat(), cuts, (i, turn, noise, where, cutAt) => {
+        const turns = conversations[i].map(([d, b]): ['w' | 'r', Buffer] => [d, b]);
+        const t = turn % turns.length;
+        turns[t] = [turns[t][0], Buffer.from(insertNoise(turns[t][1], noise, where))];
+        const e = new ParseEngine(defaultSettings(), counters);
+        e.add(records(turns, cutAt, 0), 0);
+        e.flush();
+      }),
+      { numRuns: 20000 },
+    );
+    expect(failures).to.be.greaterThan(0);
   });
 });
