@@ -1,6 +1,7 @@
 /**
  * HTTP/2 and gRPC on a real kernel: Node's `http2` client and server over h2c
- * (prior knowledge, streams interleaved on one connection), Debian's nginx
+ * (prior knowledge, streams interleaved on one connection) and over TLS (h2
+ * by ALPN, plaintext from the TLS uprobes), Debian's nginx
  * with `http2` driven by `curl --http2-prior-knowledge --parallel`, and
  * `@grpc/grpc-js` client and server (unary, server streaming, a failing call;
  * the server reads Redis while serving), captured with the ebpf receiver and
@@ -24,6 +25,7 @@ import { threadCorrelationFactory } from '../../processors/thread_correlation/fa
 import { ebpfUnavailable, startCapture } from '../ebpf/harness';
 import { freePort, missingPrograms, startRedis, type RunningServer } from '../helpers/servers';
 import { jsonOf, processor, runStages } from '../spans/harness';
+import { makeCert, type Cert } from '../tls/servers';
 
 const SERVICES = path.join(__dirname, 'services');
 const SECRET = 'SECRET-H2-BEARER';
@@ -158,11 +160,13 @@ describe('HTTP/2 and gRPC capture (eBPF)', function () {
     for (const stop of stops.splice(0).reverse()) await stop();
   });
 
-  it("Node's http2 client → Node's http2 server over h2c: one span per stream, linked across processes", async () => {
+  /** Node's client and server, h2c or (with a certificate) h2 over TLS. */
+  async function nodeHttp2(cert: Cert | undefined): Promise<void> {
+    const scheme = cert ? 'https' : 'http';
     const port = await freePort();
-    const server = await startReady([process.execPath, path.join(SERVICES, 'h2-server.js'), String(port)], 'h2-server');
+    const server = await startReady([process.execPath, path.join(SERVICES, 'h2-server.js'), String(port), ...(cert ? [cert.cert, cert.key] : [])], 'h2-server');
     stops.push(server.stop);
-    const client = await startReady([process.execPath, path.join(SERVICES, 'h2-client.js'), String(port), TRACEPARENT, SECRET], 'h2-client');
+    const client = await startReady([process.execPath, path.join(SERVICES, 'h2-client.js'), String(port), TRACEPARENT, SECRET, ...(cert ? ['tls'] : [])], 'h2-client');
     stops.push(client.stop);
     let statuses: number[] = [];
     const o = await captureAround({ include_pids: [server.pid, client.pid], ports: [port] }, async () => {
@@ -180,7 +184,7 @@ describe('HTTP/2 and gRPC capture (eBPF)', function () {
     const clients = spans.filter((s) => s.kind === SpanKind.CLIENT);
     for (const s of spans) {
       const status = s.attributes['http.response.status_code'];
-      expect(s.attributes).to.include({ 'url.scheme': 'http', 'network.protocol.version': '2', 'server.address': '127.0.0.1', 'server.port': port, 'network.transport': 'tcp' });
+      expect(s.attributes).to.include({ 'url.scheme': scheme, 'network.protocol.version': '2', 'server.address': '127.0.0.1', 'server.port': port, 'network.transport': 'tcp' });
       expect(s.resource.attributes['process.pid']).to.equal(s.kind === SpanKind.SERVER ? server.pid : client.pid);
       expect(status).to.equal(s.attributes['url.path'] === '/missing' ? 404 : 200);
       // 404 is the client's error, not the server's
@@ -197,10 +201,18 @@ describe('HTTP/2 and gRPC capture (eBPF)', function () {
     expect(traced[0].attributes['espan.req_seq']).to.equal(traced[1].attributes['espan.req_seq']);
     expect(traced.find((s) => s.kind === SpanKind.SERVER)!.parentSpanId).to.equal('00f067aa0ba902b7');
     checkClientServerLinks(spans, servers.filter((s) => !traced.includes(s)));
-    for (const c of clients) expect(c.attributes['url.full']).to.equal(`http://127.0.0.1:${port}${c.attributes['url.path']}${c.attributes['url.query'] ? `?${c.attributes['url.query']}` : ''}`);
+    for (const c of clients) expect(c.attributes['url.full']).to.equal(`${scheme}://127.0.0.1:${port}${c.attributes['url.path']}${c.attributes['url.query'] ? `?${c.attributes['url.query']}` : ''}`);
     expect(new Set(spans.map((s) => s.traceId)).size).to.equal(4);
     expect(jsonOf(o.traces)).to.not.include(SECRET);
     expect(jsonOf(o.messages)).to.not.include(SECRET);
+  }
+
+  it("Node's http2 client → Node's http2 server over h2c: one span per stream, linked across processes", () => nodeHttp2(undefined));
+
+  it("Node's http2 client → server over TLS (h2 by ALPN, plaintext from the uprobes): the same spans, https", async () => {
+    const cert = makeCert();
+    stops.push(async () => fs.rmSync(cert.dir, { recursive: true, force: true }));
+    await nodeHttp2(cert);
   });
 
   it('curl --http2-prior-knowledge --parallel → nginx with http2: linked spans per stream', async () => {

@@ -1,14 +1,15 @@
 // Node's HTTP/2 client: on a line on stdin, sends its requests at once on one
-// h2c connection (their streams interleave), prints their statuses as JSON and exits.
-// Usage: node h2-client.js PORT TRACEPARENT SECRET
+// connection (their streams interleave), h2c or, with `tls`, h2 over TLS
+// (the test's self-signed certificate accepted), prints their statuses as JSON and exits.
+// Usage: node h2-client.js PORT TRACEPARENT SECRET [tls]
 'use strict';
 const http2 = require('node:http2');
 
-const [port, traceparent, secret] = process.argv.slice(2);
+const [port, traceparent, secret, tls] = process.argv.slice(2);
 console.log('ready');
 process.stdin.once('data', async () => {
   process.stdin.destroy();
-  const session = http2.connect(`http://127.0.0.1:${port}`);
+  const session = http2.connect(`${tls ? 'https' : 'http'}://127.0.0.1:${port}`, { rejectUnauthorized: false });
   const request = (method, path, headers, body) =>
     new Promise((resolve, reject) => {
       const req = session.request({ ':method': method, ':path': path, authorization: `Bearer ${secret}`, ...headers });

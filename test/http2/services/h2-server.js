@@ -1,11 +1,13 @@
-// Node's own HTTP/2 server over h2c (prior knowledge), for the HTTP/2 capture tests.
+// Node's own HTTP/2 server, for the HTTP/2 capture tests: h2c (prior knowledge),
+// or h2 over TLS (ALPN) when given a certificate and key.
 // GET /hello… → 200 text, POST /echo → 200 with the request body's size, anything else → 404.
-// Usage: node h2-server.js PORT
+// Usage: node h2-server.js PORT [CERT KEY]
 'use strict';
+const fs = require('node:fs');
 const http2 = require('node:http2');
 
-const port = Number(process.argv[2]);
-const server = http2.createServer();
+const [port, cert, key] = process.argv.slice(2);
+const server = cert ? http2.createSecureServer({ cert: fs.readFileSync(cert), key: fs.readFileSync(key) }) : http2.createServer();
 server.on('stream', (stream, headers) => {
   const path = headers[':path'];
   let size = 0;
@@ -23,4 +25,4 @@ server.on('stream', (stream, headers) => {
     }
   });
 });
-server.listen(port, '127.0.0.1', () => console.log('ready'));
+server.listen(Number(port), '127.0.0.1', () => console.log('ready'));
