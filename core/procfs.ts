@@ -6,8 +6,10 @@
  * `procRoot` is where the host's /proc is mounted (/host/proc in a container).
  */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { symbolOffset } from './elf-symbols';
+import { addressText } from './records/network-data';
 
 function procFile(procRoot: string, pid: number, name: string): string {
   return path.join(procRoot, String(pid), name);
@@ -247,4 +249,51 @@ export function readLiveEnvironValues(pid: number, wanted: ReadonlySet<string>, 
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/** A listening TCP socket: its local address (as records write addresses) and port. */
+export interface TcpListener {
+  addr: string;
+  port: number;
+}
+
+const TCP_LISTEN = '0A';
+const LITTLE_ENDIAN = os.endianness() === 'LE';
+
+/**
+ * The listening TCP sockets, IPv4 and IPv6, of the network namespace that
+ * process `pid` is in (/proc/<pid>/net/tcp and tcp6); undefined when neither
+ * can be read.
+ */
+export function readTcpListeners(pid: number, procRoot = '/proc'): TcpListener[] | undefined {
+  const listeners: TcpListener[] = [];
+  let read = false;
+  for (const v6 of [false, true]) {
+    let table: string;
+    try {
+      table = fs.readFileSync(procFile(procRoot, pid, v6 ? 'net/tcp6' : 'net/tcp'), 'latin1');
+    } catch {
+      continue;
+    }
+    read = true;
+    // "  sl  local_address rem_address   st ...": a header line, then one socket per line
+    for (const line of table.split('\n').slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      if (fields[3] !== TCP_LISTEN) continue;
+      const colon = fields[1].indexOf(':');
+      listeners.push({ addr: procNetAddress(fields[1].slice(0, colon), v6), port: parseInt(fields[1].slice(colon + 1), 16) });
+    }
+  }
+  return read ? listeners : undefined;
+}
+
+/** An address of /proc/net/tcp{,6}: 32-bit words in hex, each in the host's byte order. */
+function procNetAddress(hex: string, v6: boolean): string {
+  const bytes = new Uint8Array(16);
+  for (let w = 0; w * 8 < hex.length; w++) {
+    const word = parseInt(hex.slice(w * 8, w * 8 + 8), 16);
+    const at = (v6 ? 0 : 12) + w * 4;
+    for (let i = 0; i < 4; i++) bytes[at + (LITTLE_ENDIAN ? i : 3 - i)] = (word >>> (8 * i)) & 0xff;
+  }
+  return addressText(bytes, 0, v6);
 }

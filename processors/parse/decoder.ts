@@ -59,6 +59,13 @@ export interface ProtocolSession {
   close(last: NetworkRecord | undefined): void;
   /** true once the connection stopped speaking this protocol (an HTTP upgrade, TLS) */
   readonly abandoned?: boolean;
+  /**
+   * Every request gets exactly one response, in order (HTTP/1.x): after a
+   * mid-stream start or lost framing, stream assembly then hands messages
+   * over only once the directions line up again (alignment.ts), and a reset
+   * of the response direction gives up the requests waiting.
+   */
+  readonly answersInOrder?: boolean;
 }
 
 /** The one Step every session returns, rewritten by each call of step(). */

@@ -4,7 +4,7 @@
  * little before they are set aside.
  */
 import type { Protocol } from '../../core/signals';
-import { looksLikeRequest as httpRequest, looksLikeResponse as httpResponse } from './http/parser';
+import { looksLikeRequestLine as httpRequest, looksLikeStatusLine as httpResponse } from './http/parser';
 import { detectHttp2 } from './http2/frames';
 import { looksLikeCompressedCommand } from './mysql/compression';
 import { looksLikeCommand, looksLikeGreeting } from './mysql/parser';
@@ -31,7 +31,7 @@ export function detect(buf: Uint8Array, enabled: ReadonlySet<Protocol>): Detecti
   const end = buf.length;
   if (end === 0) return undefined;
   if (enabled.has('http')) {
-    if (httpRequest(buf, 0, Math.min(end, 12))) return HTTP_REQUEST;
+    if (httpRequest(buf, 0, end)) return HTTP_REQUEST;
     if (httpResponse(buf, 0, end)) return HTTP_RESPONSE;
   }
   if (enabled.has('http2')) {

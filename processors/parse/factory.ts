@@ -12,6 +12,8 @@ export const schema = {
   max_pending_requests: setting.nat(128, 'requests per connection waiting for a response; beyond it the oldest is emitted as no_response'),
   max_buffered_bytes: setting.nat(65536, 'bytes held per connection direction for a header that has not fully arrived; beyond it the stream is counted as out of step'),
   detect_records: setting.nat(4, 'records with payload (and at least 16 bytes in one direction) a connection may show without a recognised protocol before it is set aside'),
+  midstream_detect_records: setting.nat(64, 'the same for a connection whose start was not seen (open before espan started, a capture cut in the middle): its first records may all be inside one message'),
+  proc_root: setting.string('/proc', "where the host's /proc is mounted (/host/proc in a container): the listening sockets of a process tell the side of its connections that were open before espan started"),
   redis: {
     keep_args: setting.bool(false, 'keep command arguments; credentials (AUTH, HELLO/MIGRATE AUTH, ACL SETUSER passwords, CONFIG SET requirepass, …) become REDACTED'),
     max_args: setting.nat(16, 'arguments kept per command when keep_args is on'),
@@ -41,6 +43,8 @@ export function settingsFrom(c: ParseConfig): ParseSettings {
     maxPendingRequests: c.max_pending_requests,
     maxBufferedBytes: c.max_buffered_bytes,
     detectRecords: c.detect_records,
+    midstreamDetectRecords: c.midstream_detect_records,
+    procRoot: c.proc_root,
     redis: { keepArgs: c.redis.keep_args, maxArgs: c.redis.max_args, maxArgLength: c.redis.max_arg_length },
     mysql: { keepRawSql: c.mysql.keep_raw_sql, maxSqlLength: c.mysql.max_sql_length, maxStatements: c.mysql.max_statements },
     http2: { maxHeaderTableSize: c.http2.max_header_table_size },
@@ -53,12 +57,14 @@ function countersFor(ctx: ComponentContext): ParseCounters {
   const messages = t.counter('espan_parse_messages_total', 'Request/response messages parsed, by protocol.', ['protocol']);
   const failures = t.counter('espan_parse_failures_total', 'Malformed, truncated or unmatched protocol data, counted and skipped, by protocol and reason.', ['protocol', 'reason']);
   const undetected = t.counter('espan_parse_undetected_connections_total', 'Connections set aside because no enabled protocol was recognised.');
+  const inferred = t.counter('espan_parse_inferred_side_connections_total', 'Connections whose client/server side the probe did not see (open before espan started, no handshake captured), by the evidence that decided it.', ['evidence']);
   const evicted = t.counter('espan_parse_evicted_connections_total', 'Connection states freed before a close was seen, by reason.', ['reason']);
   const connections = t.gauge('espan_parse_connections', 'Connections with parser state held.');
   return {
     messages: (protocol, n) => messages(n, { protocol }),
     failures: (protocol, reason, n) => failures(n, { protocol, reason }),
     undetected: (n) => undetected(n),
+    inferredSide: (evidence, n) => inferred(n, { evidence }),
     evictedConnections: (reason, n) => evicted(n, { reason }),
     connections: (n) => connections(n),
   };

@@ -53,6 +53,8 @@ describe('parse processor', () => {
       maxPendingRequests: 32,
       maxBufferedBytes: 32768,
       detectRecords: 8,
+      midstreamDetectRecords: 32,
+      procRoot: '/host/proc',
       redis: { keepArgs: true, maxArgs: 4, maxArgLength: 64 },
       mysql: { keepRawSql: false, maxSqlLength: 1024, maxStatements: 64 },
       http2: { maxHeaderTableSize: 8192 },
@@ -132,15 +134,20 @@ describe('parse processor', () => {
     expect(Object.keys(t.seen).filter((k) => k.includes('desync'))).to.deep.equal([]);
   });
 
-  it('counts lost framing (uncaptured bytes inside a head) and gets back in step at the next message', () => {
+  it('counts lost framing (uncaptured bytes inside a head): what was sent before the loss pairs, the rest once the directions line up', () => {
     const t = tally();
     const c = new Conversation();
     c.write('GET /a HTTP/1.1\r\nX-Long: ' + 'y'.repeat(5000) + '\r\n\r\n', 30);
+    // the lost bytes may have held more requests: /b's response cannot be told from theirs
     c.write('GET /b HTTP/1.1\r\n\r\n');
     c.read('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n');
+    c.write('GET /c HTTP/1.1\r\n\r\n');
+    c.read('HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n');
     const ms = new ParseEngine(defaultSettings(), t.counters).add(c.records, 0);
-    expect(ms.map((m) => `${m.http!.path} ${m.http!.status}`)).to.deep.equal(['/a 200', '/b 201']);
+    expect(ms.map((m) => `${m.http!.path} ${m.http!.status}`)).to.deep.equal(['/a 200', '/c 202']);
     expect(t.seen['http:desync_gap']).to.equal(1);
+    expect(t.seen['http:unpaired_request']).to.equal(1);
+    expect(t.seen['http:unmatched_response']).to.equal(1);
   });
 
   it('creates from the factory with telemetry counters', async () => {

@@ -12,8 +12,10 @@ import { statefulOperator, type StatefulEngine } from '../../core/stateful-opera
 import { RecencyList } from '../../core/collections/recency-list';
 import type { L7Message, NetworkRecord, Protocol } from '../../core/signals';
 import { ConnMeta, copyRecord, FuncId, isEgress, isIngress } from '../../core/records/network-data';
+import { localHostInfo } from '../../core/host';
+import { PairingGate, type GateCounters } from './alignment';
 import { Dir, type ProtocolSession } from './decoder';
-import { detect } from './detect';
+import { detect, type Detection } from './detect';
 import { HttpSession } from './http/session';
 import { Http2Session, type Http2Options } from './http2/session';
 import { MysqlSession, type MysqlOptions } from './mysql/session';
@@ -21,7 +23,9 @@ import { SqlSummaries } from './mysql/sql-summaries';
 import { PostgresqlSession, type PostgresqlOptions } from './postgresql/session';
 import { RedisSession, type RedisOptions } from './redis/session';
 import type { SessionOptions, SessionSink } from './session-base';
-import { DirectionStream } from './stream';
+import { ListeningSockets } from './listening-sockets';
+import { inferSide, type SideEvidence } from './side';
+import { DirectionStream, type StreamCounters } from './stream';
 
 export interface ParseSettings {
   protocols: Protocol[];
@@ -33,6 +37,10 @@ export interface ParseSettings {
   maxBufferedBytes: number;
   /** records a connection may show before it is set aside as unknown */
   detectRecords: number;
+  /** the same for a connection whose start was not seen: its first records may all be inside one message (default 64) */
+  midstreamDetectRecords?: number;
+  /** where the host's /proc is, to read listening sockets when a connection's side must be inferred; unset: never read */
+  procRoot?: string;
   redis: RedisOptions;
   mysql: MysqlOptions;
   http2: Http2Options;
@@ -46,6 +54,8 @@ export interface ParseCounters {
   undetected(n: number): void;
   evictedConnections(reason: 'idle' | 'max_connections', n: number): void;
   connections(n: number): void;
+  /** connections whose side the probe did not tell, by the evidence that decided it */
+  inferredSide?(evidence: SideEvidence, n: number): void;
 }
 
 export const NO_COUNTERS: ParseCounters = {
@@ -72,7 +82,11 @@ class Connection {
   request: DirectionStream | undefined;
   response: DirectionStream | undefined;
   requestIsEgress = false;
+  /** its start (connect, accept, the first record of a handshake seen) was not seen: undefined until its first record */
+  midstream: boolean | undefined = undefined;
   recordsSeen = 0;
+  /** data records of each direction (egress, ingress) in which no protocol was recognised */
+  readonly unrecognised: [number, number] = [0, 0];
   /** records seen before the protocol was known (copies, bounded by detectRecords): fed once it is */
   held: NetworkRecord[] | undefined;
   lastActive = 0;
@@ -106,6 +120,9 @@ export class ParseEngine implements StatefulEngine<NetworkRecord, L7Message> {
   private out: L7Message[] = [];
   private tally: Tally = new Map();
   private undetected = 0;
+  private inferredSides = new Map<SideEvidence, number>();
+  private readonly listening: ListeningSockets | undefined;
+  private readonly midstreamDetectRecords: number;
 
   constructor(
     private readonly settings: ParseSettings,
@@ -115,6 +132,8 @@ export class ParseEngine implements StatefulEngine<NetworkRecord, L7Message> {
     this.sqlSummaries = new SqlSummaries(settings.mysql.maxSqlLength, settings.mysql.keepRawSql);
     this.postgresqlSummaries = new SqlSummaries(settings.postgresql.maxSqlLength, false, undefined, 'postgresql');
     this.sessionOptions = { maxPendingRequests: settings.maxPendingRequests };
+    this.listening = settings.procRoot ? new ListeningSockets(settings.procRoot, localHostInfo().hostId) : undefined;
+    this.midstreamDetectRecords = settings.midstreamDetectRecords ?? 64;
   }
 
   get connectionCount(): number {
@@ -181,6 +200,7 @@ export class ParseEngine implements StatefulEngine<NetworkRecord, L7Message> {
   /** Returns false when the connection was released. */
   private feed(c: Connection, r: NetworkRecord): boolean {
     if (c.released) return false;
+    c.midstream ??= !opensConnection(r);
     const f = r.funcId;
     if (f === FuncId.CLOSE) {
       c.lastRecord ??= r;
@@ -204,48 +224,76 @@ export class ParseEngine implements StatefulEngine<NetworkRecord, L7Message> {
   }
 
   private start(c: Connection, r: NetworkRecord, egress: boolean): boolean {
-    if (r.payload.length === 0) return false;
-    // A first message may arrive a few bytes at a time: detect on what this direction sent so far.
-    let bytes = r.payload;
-    const same = c.held?.filter((h) => isEgress(h.funcId) === egress);
-    if (same?.length) {
-      const parts = [...same.map((h) => h.payload), r.payload];
-      bytes = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-      let at = 0;
-      for (const p of parts) {
-        bytes.set(p, at);
-        at += p.length;
-      }
+    const side = egress ? 0 : 1;
+    if (r.payload.length === 0) {
+      if (r.bufLen > 0) c.unrecognised[side]++;
+      return false;
     }
-    const d = detect(bytes, this.enabled);
+    // A first message may arrive a few bytes at a time: detect on what this direction sent so far.
+    const same = c.held?.filter((h) => isEgress(h.funcId) === egress) ?? [];
+    const bytes = joinPayloads(same, r);
+    let d = detect(bytes, this.enabled);
+    let joinedFrom = 0;
+    // joined inside a message: one may start at a later record, after the bytes of one whose start was not seen
+    while (!d && c.midstream && joinedFrom < same.length) d = detect(joinPayloads(same.slice(++joinedFrom), r), this.enabled);
+    const first = joinedFrom < same.length ? same[joinedFrom] : r;
     if (!d) {
+      c.unrecognised[side]++;
       // a few bytes may still be the start of something: give up on records that said enough
-      if (++c.recordsSeen >= this.settings.detectRecords && (bytes.length >= 16 || c.recordsSeen >= 64)) {
+      const limit = c.midstream ? this.midstreamDetectRecords : this.settings.detectRecords;
+      if (++c.recordsSeen >= limit && (bytes.length >= 16 || c.recordsSeen >= 64)) {
         c.state = IGNORED;
         c.held = undefined;
         this.undetected++;
       } else {
-        (c.held ??= []).push(copyRecord(r, r.payload.slice()));
+        const held = (c.held ??= []);
+        held.push(copyRecord(r, r.payload.slice()));
+        // a connection joined mid-stream looks further: the latest records are what a start may be split over
+        if (c.midstream && held.length > this.settings.detectRecords) held.shift();
       }
       return false;
     }
-    const first = same?.length ? same[0] : r;
-    let role: 'client' | 'server';
-    if (r.connMeta & ConnMeta.CLIENT) role = 'client';
-    else if (r.connMeta & ConnMeta.SERVER) role = 'server';
-    else role = egress === d.isRequest ? 'client' : 'server';
+    const role = this.role(r, egress, d);
     c.requestIsEgress = role === 'client';
-    c.session = this.session(d.protocol, role);
-    c.request = new DirectionStream(Dir.REQUEST, c.session, this.settings.maxBufferedBytes, this.streamCounters(d.protocol));
-    c.response = new DirectionStream(Dir.RESPONSE, c.session, this.settings.maxBufferedBytes, this.streamCounters(d.protocol));
+    const session = (c.session = this.session(d.protocol, role));
+    const counters = this.streamCounters(d.protocol);
+    c.request = new DirectionStream(Dir.REQUEST, session, this.settings.maxBufferedBytes, counters);
+    c.response = new DirectionStream(Dir.RESPONSE, session, this.settings.maxBufferedBytes, counters);
+    if (session.answersInOrder) c.request.gate = c.response.gate = new PairingGate(!c.midstream, c.response, session, counters);
     c.state = PARSING;
     const held = c.held;
     c.held = undefined;
+    if (c.midstream) this.joinMidstream(c, d.protocol, egress, same.length - joinedFrom);
     if (held) {
       // earlier records of this direction start the stream; the other direction's went unrecognised before it and stay dropped
       for (const h of held) if (isEgress(h.funcId) === egress && h.index >= first.index) (egress === c.requestIsEgress ? c.request : c.response).feed(h);
     }
     return true;
+  }
+
+  /** The probe's side when it saw the connection open, else the strongest evidence there is (side.ts), counted. */
+  private role(r: NetworkRecord, egress: boolean, d: Detection): 'client' | 'server' {
+    if (r.connMeta & ConnMeta.CLIENT) return 'client';
+    if (r.connMeta & ConnMeta.SERVER) return 'server';
+    const inferred = inferSide(this.listening?.of(r), r.saddr, r.sport, egress, d.isRequest);
+    this.inferredSides.set(inferred.evidence, (this.inferredSides.get(inferred.evidence) ?? 0) + 1);
+    return inferred.role;
+  }
+
+  /**
+   * A connection whose start was not seen: the records before its first
+   * recognised message are skipped (counted), the other direction starts
+   * where its session's canStart finds a message start, and pairing waits
+   * until the two directions line up (alignment.ts).
+   */
+  private joinMidstream(c: Connection, p: Protocol, egress: boolean, joinedForDetection: number): void {
+    const skippedHere = c.unrecognised[egress ? 0 : 1] - joinedForDetection;
+    const skippedThere = c.unrecognised[egress ? 1 : 0];
+    if (skippedHere + skippedThere) this.bump(p, 'midstream_skipped', skippedHere + skippedThere);
+    const detectedRequests = egress === c.requestIsEgress;
+    (detectedRequests ? c.response! : c.request!).joinMidstream(skippedThere > 0);
+    // request bytes of a message whose start was not seen: its response is owed
+    if ((detectedRequests ? skippedHere : skippedThere) > 0) c.request!.gate?.lost(Dir.REQUEST, false);
   }
 
   private session(p: Protocol, role: 'client' | 'server'): ProtocolSession {
@@ -292,14 +340,16 @@ export class ParseEngine implements StatefulEngine<NetworkRecord, L7Message> {
     this.tally.set(k, (this.tally.get(k) ?? 0) + n);
   }
 
-  private readonly streamCountersByProtocol = new Map<Protocol, ConstructorParameters<typeof DirectionStream>[3]>();
+  private readonly streamCountersByProtocol = new Map<Protocol, StreamCounters & GateCounters>();
 
-  private streamCounters(p: Protocol): ConstructorParameters<typeof DirectionStream>[3] {
+  private streamCounters(p: Protocol): StreamCounters & GateCounters {
     let s = this.streamCountersByProtocol.get(p);
     if (!s) {
       s = {
         desync: (reason) => this.bump(p, `desync_${reason}`),
         droppedBytes: () => this.bump(p, 'resync_dropped_record'),
+        midstreamSkipped: () => this.bump(p, 'midstream_skipped'),
+        unpaired: (dir) => this.bump(p, dir === Dir.REQUEST ? 'unpaired_request' : 'unmatched_response'),
       };
       this.streamCountersByProtocol.set(p, s);
     }
@@ -371,9 +421,36 @@ export class ParseEngine implements StatefulEngine<NetworkRecord, L7Message> {
       this.counters.undetected(this.undetected);
       this.undetected = 0;
     }
+    if (this.inferredSides.size) {
+      for (const [evidence, n] of this.inferredSides) this.counters.inferredSide?.(evidence, n);
+      this.inferredSides = new Map();
+    }
     this.counters.connections(this.conns.size);
     return out;
   }
+}
+
+/** The payloads of `held` and then of `r`, in one buffer (`r`'s own when nothing is held). */
+function joinPayloads(held: readonly NetworkRecord[], r: NetworkRecord): Uint8Array {
+  if (!held.length) return r.payload;
+  const bytes = new Uint8Array(held.reduce((n, h) => n + h.payload.length, r.payload.length));
+  let at = 0;
+  for (const h of held) {
+    bytes.set(h.payload, at);
+    at += h.payload.length;
+  }
+  bytes.set(r.payload, at);
+  return bytes;
+}
+
+/**
+ * The connection's first record says its start was seen: a connect or
+ * accept, or the first record (index 0) of one whose side the probe or the
+ * pcap receiver's handshake told.
+ */
+function opensConnection(r: NetworkRecord): boolean {
+  const f = r.funcId;
+  return f === FuncId.CONNECT || f === FuncId.ACCEPT || f === FuncId.ACCEPT4 || (r.index === 0 && (r.connMeta & (ConnMeta.CLIENT | ConnMeta.SERVER)) !== 0);
 }
 
 /**

@@ -7,8 +7,13 @@
  * way): those are discarded by the protocol's own framing when they fall in a
  * body; when they fall where framing is needed the stream is marked out of
  * step, counted, and waits for a record that starts a message.
+ *
+ * A stream joined mid-stream (the connection's start was not seen) starts
+ * where the session's canStart says a message can start: bytes before that
+ * belong to a message whose start was not seen and are skipped, counted.
  */
 import type { NetworkRecord } from '../../core/signals';
+import type { PairingGate } from './alignment';
 import { Dir, INVALID, NEED_MORE, type Position, type ProtocolSession, type Step } from './decoder';
 
 export interface StreamCounters {
@@ -16,6 +21,8 @@ export interface StreamCounters {
   desync(reason: 'gap' | 'invalid' | 'oversize'): void;
   /** bytes dropped while waiting for a message start */
   droppedBytes(n: number): void;
+  /** a record (or its head) dropped because the stream was joined inside a message */
+  midstreamSkipped(): void;
 }
 
 interface Segment {
@@ -25,6 +32,9 @@ interface Segment {
   /** sequence number of the byte at `off` */
   seq: number;
 }
+
+/** A message start split over reads is waited for while it is shorter than this; longer bytes can tell whether they start one. */
+const MAX_SPLIT_START = 16;
 
 /** Joins are copied here while they fit: what a session keeps of the bytes it decodes, it copies. */
 const JOIN_SCRATCH_SIZE = 16384;
@@ -46,12 +56,21 @@ export class DirectionStream {
   private pendingSegs: Segment[] | null = null;
   private skip = 0;
   private outOfStep = false;
+  /** joined mid-stream and no message start found yet: what is dropped is counted as midstream_skipped */
+  private joinedInside = false;
+  /** the next bytes must be able to start a message (they may arrive split): joined mid-stream, or a short record while out of step */
+  private tentative = false;
+  /** the tentative bytes came while out of step: if they start nothing, the stream stays as it was */
+  private tentativeResync = false;
+  private seenBytes = false;
   /** the open message: where it started (null when none is open) and what was parsed of it */
   private currentStart: Position | null = null;
   private currentValue: unknown = undefined;
   private currentEnds = false;
   /** the last record that carried bytes of this direction */
   lastRecord: NetworkRecord | undefined;
+  /** set by the engine for sessions that answer in order: decides what is handed over for pairing */
+  gate: PairingGate | undefined;
 
   constructor(
     private readonly dir: Dir,
@@ -60,9 +79,34 @@ export class DirectionStream {
     private readonly counters: StreamCounters,
   ) {}
 
+  /**
+   * The connection's start was not seen: the next bytes of this direction may
+   * be inside a message; `skippedBytes` when some were already passed over.
+   */
+  joinMidstream(skippedBytes: boolean): void {
+    if (!skippedBytes) {
+      this.tentative = true;
+      return;
+    }
+    this.seenBytes = true;
+    this.outOfStep = true;
+    this.joinedInside = true;
+  }
+
+  /** Nothing of a message is open, held or unframed: the next byte starts a message (or none was seen yet). */
+  get atRest(): boolean {
+    return this.currentStart === null && this.pending === null && this.skip === 0 && (!this.outOfStep || !this.seenBytes);
+  }
+
+  /** Out of step after bytes it lost, not joined mid-message: the next byte is at a record's start. */
+  get outOfStepAfterLoss(): boolean {
+    return this.outOfStep && !this.joinedInside;
+  }
+
   /** Feeds one data record (read/write family). */
   feed(rec: NetworkRecord): void {
     this.lastRecord = rec;
+    this.seenBytes = true;
     const data = rec.payload;
     let at = 0;
     const end = data.length;
@@ -75,8 +119,13 @@ export class DirectionStream {
     if (this.outOfStep && at < end) {
       if (this.session.canStart(this.dir, data, at, end)) {
         this.outOfStep = false;
+        this.joinedInside = false;
+      } else if (end - at < MAX_SPLIT_START && this.session.decode(this.dir, data, at, end) === NEED_MORE) {
+        // maybe the first bytes of a start line split over reads: decodeAll keeps them and judges the joined bytes
+        this.outOfStep = false;
+        this.tentative = this.tentativeResync = true;
       } else {
-        this.counters.droppedBytes(end - at);
+        this.passOver(end - at);
         at = end;
       }
     }
@@ -93,8 +142,13 @@ export class DirectionStream {
       return;
     }
     if (this.outOfStep) return;
+    if (this.tentative && !this.pending) {
+      this.joinedInsideMessage();
+      return;
+    }
     // The lost bytes reach past the current body into framing we cannot see.
     this.skip = 0;
+    this.tentative = this.tentativeResync = false;
     if (this.pending && this.session.decodePartial) {
       const value = this.session.decodePartial(this.dir, this.pending, 0, this.pending.length);
       if (value !== undefined) {
@@ -105,9 +159,11 @@ export class DirectionStream {
     }
     this.pending = null;
     this.pendingSegs = null;
-    if (this.currentStart) this.finish(rec, true);
+    const inMessage = this.currentStart !== null;
+    if (inMessage) this.finish(rec, true);
     this.session.reset(this.dir);
     this.outOfStep = true;
+    this.gate?.lost(this.dir, inMessage);
     this.counters.desync('gap');
   }
 
@@ -116,6 +172,7 @@ export class DirectionStream {
     let at = from;
     let segs: Segment[] | null = null;
     let base = 0; // offset of data[0] within buf when buf is a joined copy
+    const dataEnd = end;
     if (this.pending) {
       const head = this.pending;
       buf = joined(head, data, from, end);
@@ -128,6 +185,24 @@ export class DirectionStream {
       this.pendingSegs = null;
     }
     while (at < end) {
+      if (this.tentative && !this.session.canStart(this.dir, buf, at, end)) {
+        // a start may arrive a few bytes at a time: keep what may still be one
+        if (end - at < MAX_SPLIT_START && this.session.decode(this.dir, buf, at, end) === NEED_MORE) {
+          this.keep(buf, at, end, segs, rec);
+          return;
+        }
+        // the bytes held were no start after all; this record's own may be one
+        const alone = segs !== null && this.session.canStart(this.dir, data, from, dataEnd);
+        this.joinedInsideMessage();
+        if (alone) {
+          this.outOfStep = this.joinedInside = false;
+          this.decodeAll(rec, data, from, dataEnd);
+        }
+        return;
+      }
+      this.tentative = this.tentativeResync = false;
+      this.joinedInside = false;
+      if (this.gate && this.dir === Dir.REQUEST && this.currentStart === null) this.gate.requestMayBegin();
       const r = this.session.decode(this.dir, buf, at, end);
       if (r === NEED_MORE) {
         if (end - at > this.maxPending) {
@@ -190,9 +265,36 @@ export class DirectionStream {
     this.pending = null;
     this.pendingSegs = null;
     this.skip = 0;
-    if (this.currentStart) this.finish(rec, true);
+    const inMessage = this.currentStart !== null;
+    if (inMessage) this.finish(rec, true);
     this.session.reset(this.dir);
     this.outOfStep = true;
+    this.gate?.lost(this.dir, inMessage);
+  }
+
+  /** Out of step: a record's bytes that start no message are passed over, counted. */
+  private passOver(n: number): void {
+    if (this.joinedInside) this.counters.midstreamSkipped();
+    else this.counters.droppedBytes(n);
+    if (this.dir === Dir.RESPONSE) this.gate?.responseSkipped();
+  }
+
+  /** The tentative bytes cannot start a message: wait, counted, for a record that can. */
+  private joinedInsideMessage(): void {
+    const resync = this.tentativeResync;
+    this.tentative = this.tentativeResync = false;
+    this.pending = null;
+    this.pendingSegs = null;
+    this.session.reset(this.dir);
+    this.outOfStep = true;
+    if (resync) {
+      this.passOver(0);
+      return;
+    }
+    this.counters.midstreamSkipped();
+    this.joinedInside = true;
+    // request bytes of an unseen start: their response is still owed (response bytes owe nothing)
+    if (this.dir === Dir.REQUEST) this.gate?.lost(this.dir, false);
   }
 
   private open(value: unknown, start: Position): void {
@@ -206,7 +308,7 @@ export class DirectionStream {
     this.currentStart = null;
     this.currentValue = undefined;
     this.currentEnds = false;
-    if (!start) return;
+    if (!start || (this.gate && !this.gate.admit(this.dir))) return;
     this.session.complete(this.dir, value, start, { rec, seq: rec.tcpSeq }, truncated);
   }
 

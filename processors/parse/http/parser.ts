@@ -89,6 +89,27 @@ export function looksLikeResponse(buf: Uint8Array, at: number, end: number): boo
   );
 }
 
+/**
+ * Stricter than looksLikeRequest, for finding a start inside bytes that may
+ * be a body: the method and a space, and when the line's end is there, the
+ * version at its end (a body line "GET it\r\n" is no request).
+ */
+export function looksLikeRequestLine(buf: Uint8Array, at: number, end: number): boolean {
+  const m = methodAt(buf, at, end);
+  if (m === undefined) return false;
+  const nl = buf.indexOf(10, at);
+  if (nl < 0 || nl >= end) return true;
+  const le = nl > at && buf[nl - 1] === 13 ? nl - 1 : nl;
+  return le - at >= m.length + 10 && buf[le - 9] === 32 && looksLikeResponse(buf, le - 8, le);
+}
+
+/** Stricter than looksLikeResponse: "HTTP/1.x" and a three-digit status ("HTTP/1.1\r\n" ends a request line). */
+export function looksLikeStatusLine(buf: Uint8Array, at: number, end: number): boolean {
+  if (end - at < 12 || !looksLikeResponse(buf, at, end) || buf[at + 8] !== 32) return false;
+  for (let i = at + 9; i < at + 12; i++) if (buf[i] < 48 || buf[i] > 57) return false;
+  return true;
+}
+
 function lower(c: number): number {
   return c >= 65 && c <= 90 ? c + 32 : c;
 }

@@ -8,8 +8,8 @@ import { Dir, INVALID, NEED_MORE, step, type Position, type ProtocolSession, typ
 import { makeMessage, RequestQueue, type PendingRequest, type SessionOptions, type SessionSink } from '../session-base';
 import {
   BodyKind,
-  looksLikeRequest,
-  looksLikeResponse,
+  looksLikeRequestLine,
+  looksLikeStatusLine,
   parseChunkLine,
   parsePartialHead,
   parseRequestHead,
@@ -35,6 +35,8 @@ export class HttpSession implements ProtocolSession {
   /** requests whose heads were decoded but whose bodies are still arriving, oldest first */
   private methodsInFlight: string[] = [];
   abandoned = false;
+  /** one final response per request, in order: pairing waits for the directions to line up after a loss (alignment.ts) */
+  readonly answersInOrder = true;
 
   constructor(
     private readonly role: 'client' | 'server',
@@ -78,7 +80,9 @@ export class HttpSession implements ProtocolSession {
     }
     const h = parseResponseHead(buf, at, end, this.methodsInFlight[0]);
     if (h === NEED_MORE || h === INVALID) return h;
-    if (h.status >= 200 || h.status === 101) this.methodsInFlight.shift();
+    // an interim response (100 Continue, 103 Early Hints) is no message: the final one follows
+    if (isInterim(h.status)) return step(h.headLength, 0, false, false);
+    this.methodsInFlight.shift();
     return this.bodyStep(st, h, h);
   }
 
@@ -107,18 +111,21 @@ export class HttpSession implements ProtocolSession {
       return requestFields(h);
     }
     const h = parsePartialHead(buf, at, end, false, this.methodsInFlight[0]) as HttpResponseHead | undefined;
-    if (!h) return undefined;
-    if (h.status >= 200 || h.status === 101) this.methodsInFlight.shift();
+    if (!h || isInterim(h.status)) return undefined;
+    this.methodsInFlight.shift();
     return h;
   }
 
   canStart(dir: Dir, buf: Uint8Array, at: number, end: number): boolean {
-    return dir === Dir.REQUEST ? looksLikeRequest(buf, at, end) : looksLikeResponse(buf, at, end);
+    return dir === Dir.REQUEST ? looksLikeRequestLine(buf, at, end) : looksLikeStatusLine(buf, at, end);
   }
 
   reset(dir: Dir): void {
     this.dirs[dir].chunked = 0;
-    if (dir === Dir.RESPONSE) this.methodsInFlight = [];
+    if (dir !== Dir.RESPONSE) return;
+    this.methodsInFlight = [];
+    // The responses of the requests still waiting may be among the bytes lost: none of them can be paired for sure.
+    for (const r of this.queue.drain()) this.sink.emit(makeMessage('http', this.role, r, undefined, 'no_response'));
   }
 
   complete(dir: Dir, value: unknown, start: Position, end: Position, truncated: boolean): void {
@@ -131,7 +138,6 @@ export class HttpSession implements ProtocolSession {
       return;
     }
     const h = value as HttpResponseHead;
-    if (h.status < 200 && h.status !== 101) return; // interim: the final response follows
     const req = this.queue.shift();
     if (!req) {
       this.sink.count('unmatched_response');
@@ -163,6 +169,11 @@ function requestFields(h: HttpRequestHead): HttpFields {
   if (h.host !== undefined) f.host = h.host;
   if (h.userAgent !== undefined) f.userAgent = h.userAgent;
   return f;
+}
+
+/** 1xx but 101 Switching Protocols, which is final */
+function isInterim(status: number): boolean {
+  return status < 200 && status !== 101;
 }
 
 /** OTel HTTP conventions: 4xx is an error for the client that sent the request, not for the server that refused it. */

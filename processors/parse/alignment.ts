@@ -1,0 +1,113 @@
+/**
+ * Pairing that holds back when it cannot be sure. A protocol whose responses
+ * answer its requests one for one and in order (`answersInOrder`: HTTP/1.x)
+ * pairs them by counting, and the count is only known from the connection's
+ * start. When a connection was joined mid-stream (espan started after it
+ * opened, a capture cut in the middle, state freed and found again) or one
+ * direction lost its framing, requests sent before the first one seen may
+ * still wait for their responses: with pipelining, a response seen after
+ * request k may answer request k - 1. Until the two directions line up again,
+ * completed requests and responses are counted, not handed to the session.
+ *
+ * They line up at a request that begins while nothing is owed (every request
+ * seen since the loss answered by a response seen after it) and the response
+ * stream is in line: at rest (no message open, held or unframed), or out of
+ * step after bytes it lost while no request waited. A response cannot be sent
+ * before its request, so bytes lost before the request began hold none of its
+ * response; response bytes skipped while requests wait may hold theirs, which
+ * are then given up (no_response). One end cannot see requests pipelined
+ * entirely before the capture began: none are assumed.
+ */
+import { Dir, type ProtocolSession } from './decoder';
+
+export interface GateCounters {
+  /** a request or response that completed while the directions did not line up */
+  unpaired(dir: Dir): void;
+}
+
+/** What the gate needs to know of the response stream. */
+export interface ResponseStreamState {
+  /** nothing of a message open, held or unframed */
+  readonly atRest: boolean;
+  /** out of step after bytes it lost (not joined mid-message): its next byte is at a record's start */
+  readonly outOfStepAfterLoss: boolean;
+}
+
+export class PairingGate {
+  /** requests handed to the session and not answered yet: the next responses are theirs */
+  private waiting = 0;
+  /** requests seen but not handed over (a run of skipped request bytes counts as one) whose responses were not seen */
+  private owed = 0;
+  /** the response stream lost bytes while requests waited: they may still be answered, so only rest lines it up */
+  private lostWhileWaiting = false;
+
+  constructor(
+    private aligned: boolean,
+    private readonly responses: ResponseStreamState,
+    private readonly session: ProtocolSession,
+    private readonly counters: GateCounters,
+  ) {}
+
+  get isAligned(): boolean {
+    return this.aligned;
+  }
+
+  /** The request stream is about to decode a unit with no message open: the directions line up here if nothing is owed. */
+  requestMayBegin(): void {
+    if (this.aligned || this.owed !== 0 || this.waiting !== 0) return;
+    if (!this.responses.atRest && (this.lostWhileWaiting || !this.responses.outOfStepAfterLoss)) return;
+    this.aligned = true;
+    this.lostWhileWaiting = false;
+    // what the session kept to frame responses belonged to requests whose responses are all seen
+    this.session.reset(Dir.RESPONSE);
+  }
+
+  /** A message of `dir` completed: true to hand it to the session, false when it was counted instead. */
+  admit(dir: Dir): boolean {
+    if (dir === Dir.REQUEST) {
+      if (this.aligned) {
+        this.waiting++;
+        return true;
+      }
+      this.owed++;
+      this.counters.unpaired(dir);
+      return false;
+    }
+    if (this.waiting > 0) {
+      this.waiting--;
+      return true;
+    }
+    // aligned with nothing waiting: the session counts the response as unmatched itself
+    if (this.aligned) return true;
+    if (this.owed > 0) this.owed--;
+    this.counters.unpaired(dir);
+    return false;
+  }
+
+  /**
+   * `dir` lost its framing (or joined mid-message): its bytes until the next
+   * message start are unseen. Called once per loss, after the open message
+   * was completed and the session reset (which gave up the requests waiting,
+   * for the response direction); `inMessage` when the loss began inside that
+   * message, which then accounts for the bytes lost.
+   */
+  lost(dir: Dir, inMessage: boolean): void {
+    this.aligned = false;
+    if (dir === Dir.REQUEST) {
+      // bytes of a request that was never handed over: its response is owed
+      if (!inMessage) this.owed++;
+      return;
+    }
+    this.lostWhileWaiting = this.waiting > 0;
+    this.waiting = 0;
+    // responses owed before the loss are taken to be among the bytes lost (wrong only with pipelining across it)
+    this.owed = 0;
+  }
+
+  /** The response stream, out of step, passed over a record: responses of the requests waiting may be in it. */
+  responseSkipped(): void {
+    if (this.waiting === 0) return;
+    this.session.reset(Dir.RESPONSE);
+    this.lost(Dir.RESPONSE, false);
+  }
+}
