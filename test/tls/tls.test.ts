@@ -21,7 +21,7 @@ import { propagationFactory } from '../../processors/propagation/factory';
 import { spanBuilderFactory } from '../../processors/span_builder/factory';
 import { threadCorrelationFactory } from '../../processors/thread_correlation/factory';
 import { ebpfUnavailable, startCapture, type Capture } from '../ebpf/harness';
-import { missingPrograms } from '../helpers/servers';
+import { freePort, missingPrograms } from '../helpers/servers';
 import { jsonOf, processor, runStages, SYSTEM_PYTHON } from '../spans/harness';
 import { makeCert, startNginxTls, startNodeHttps, type Cert, type TlsServer } from './servers';
 
@@ -248,6 +248,92 @@ describe('TLS plaintext capture (eBPF uprobes on OpenSSL)', function () {
     } finally {
       await node.stop();
     }
+  });
+
+  it('probes a TLS library that a server started after the capture maps (exec watch)', async () => {
+    // a copy of libssl.so.3 is another file (inode) than the one probed at start
+    const libDir = path.join(cert!.dir, 'lib');
+    fs.mkdirSync(libDir);
+    fs.copyFileSync(fs.realpathSync('/usr/lib/x86_64-linux-gnu/libssl.so.3'), path.join(libDir, 'libssl.so.3'));
+    const capture = await startCapture({ include_comms: ['nginx', 'curl'], poll_interval: '5ms' });
+    let records: NetworkRecord[] = [];
+    let nginx: TlsServer | undefined;
+    try {
+      nginx = await startNginxTls(cert!, { LD_LIBRARY_PATH: libDir });
+      const copy = `${libDir}/libssl.so.3`;
+      const deadline = Date.now() + 5000;
+      while (!capture.receiver.tlsProbed().some((f) => f.path === copy) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect(capture.receiver.tlsProbed().map((f) => f.path)).to.include(copy);
+      await curl(nginx.port, ['/hello']);
+      await new Promise((r) => setTimeout(r, 300));
+    } finally {
+      records = await capture.stop();
+      await nginx?.stop();
+    }
+    const mine = records.filter((r) => r.sport === nginx!.port || r.dport === nginx!.port);
+    const requests = mine.filter((r) => Buffer.from(r.payload).toString('latin1').startsWith('GET /hello'));
+    expect(requests.map((r) => `${r.comm} ${r.connMeta & ConnMeta.TLS}`).sort()).to.deep.equal([`curl ${ConnMeta.TLS}`, `nginx ${ConnMeta.TLS}`]);
+    expect(requests[0].tcpSeq).to.equal(requests[1].tcpSeq);
+  });
+
+  it("numbers plaintext that SSL_read returns from OpenSSL's buffer as its TLS record continues (a pipelined pair read 7 bytes at a time)", async () => {
+    const port = await freePort();
+    // a TLS server that reads 7 bytes per SSL_read: most of them are served from the record OpenSSL already decrypted
+    const server = spawn(
+      SYSTEM_PYTHON,
+      [
+        '-c',
+        `
+import socket, ssl, sys
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(sys.argv[1], sys.argv[2])
+ls = socket.socket(); ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); ls.bind(('127.0.0.1', ${port})); ls.listen(1)
+print('ready', flush=True)
+conn = ctx.wrap_socket(ls.accept()[0], server_side=True)
+buf = b''
+answered = 0
+while answered < 2:
+    chunk = conn.recv(7)
+    if not chunk: break
+    buf += chunk
+    while b'\\r\\n\\r\\n' in buf:
+        _, buf = buf.split(b'\\r\\n\\r\\n', 1)
+        conn.sendall(b'HTTP/1.1 200 OK\\r\\nContent-Length: 2\\r\\n\\r\\nok')
+        answered += 1
+conn.close()
+`,
+        cert!.cert,
+        cert!.key,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    await new Promise<void>((resolve, reject) => {
+      server.stdout!.on('data', (d) => String(d).includes('ready') && resolve());
+      server.once('exit', (code) => reject(new Error(`the TLS server exited (${code})`)));
+    });
+    const o = await captureAround({ port, pids: [server.pid!], child: server, stop: async () => undefined }, () =>
+      run([
+        SYSTEM_PYTHON,
+        '-c',
+        `
+import socket, ssl
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+c = ctx.wrap_socket(socket.create_connection(('127.0.0.1', ${port})))
+c.sendall(b'GET /first HTTP/1.1\\r\\nHost: x\\r\\n\\r\\nGET /second HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n')
+got = b''
+while got.count(b'ok') < 2:
+    got += c.recv(4096)
+`,
+      ]),
+    );
+    server.kill();
+    // the 65 bytes of the pair travelled in one TLS record; the server's SSL_reads took them 7 at a time (the first read the socket,
+    // the rest came from OpenSSL's buffer); both requests' messages carry the client's numbers
+    expect(o.records.filter((r) => r.pid === server.pid && isIngress(r.funcId)).map((r) => r.bufLen)).to.deep.equal([7, 7, 7, 7, 7, 7, 7, 7, 7, 2]);
+    checkSequenceNumbers(o, 2);
+    const servers = o.spans.filter((x) => x.kind === SpanKind.SERVER);
+    expect(servers.map((x) => x.attributes['url.path']).sort()).to.deep.equal(['/first', '/second']);
+    for (const x of servers) expect(o.spans.find((c) => c.spanId === x.parentSpanId)?.attributes['url.path']).to.equal(x.attributes['url.path']);
   });
 
   it('does the same over the raw syscall tracepoints (tracepoints: syscall)', async () => {
