@@ -1033,12 +1033,13 @@ static __always_inline int tls_exit(long ret, bool egress) {
   struct ssl_conn sc;
   __u32 seq;
   if (t->sk) {
-    /* the library's own socket call carried the record */
+    /* the library's own socket call carried the record; ciphertext read before it (the handshake) is spent */
+    t->read_fresh = 0;
     sc.sk = t->sk;
     sc.fd = t->fd;
     seq = t->seq;
   } else if (!egress && t->read_fresh) {
-    /* a memory BIO: the ciphertext was read just before, on this thread */
+    /* a memory BIO: the ciphertext was read just before, on this thread (an SSL * freed and made anew for the next connection is rebound here) */
     t->read_fresh = 0;
     sc.sk = t->read_sk;
     sc.fd = t->read_fd;
