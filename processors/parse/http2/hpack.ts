@@ -12,6 +12,8 @@
  * reference to a held entry means; eviction only bounds memory.
  */
 
+import { latin1 } from '../decoder';
+
 /** RFC 7541 Appendix A. */
 export const STATIC_TABLE: ReadonlyArray<readonly [string, string]> = [
   [':authority', ''],
@@ -94,39 +96,70 @@ const HUFFMAN_LENGTHS = [
 ];
 
 const EOS = 256;
-const MAX_CODE_LENGTH = 30;
 
-/**
- * The canonical decoding tables: codes of one length are consecutive and
- * ordered by symbol, so a code of length L is symbol
- * SYMBOLS[OFFSET[L] + code - FIRST_CODE[L]] when it is below FIRST_CODE[L] + COUNT[L].
- */
-const FIRST_CODE = new Int32Array(MAX_CODE_LENGTH + 1);
-const COUNT = new Int32Array(MAX_CODE_LENGTH + 1);
-const OFFSET = new Int32Array(MAX_CODE_LENGTH + 1);
-const SYMBOLS = new Uint16Array(HUFFMAN_LENGTHS.length);
+/** The code of each symbol: canonical, so codes of one length are consecutive and ordered by symbol. */
+const CODES = new Int32Array(HUFFMAN_LENGTHS.length);
 {
-  for (const l of HUFFMAN_LENGTHS) COUNT[l]++;
   let code = 0;
-  let offset = 0;
-  for (let l = 1; l <= MAX_CODE_LENGTH; l++) {
-    FIRST_CODE[l] = code;
-    OFFSET[l] = offset;
-    code = (code + COUNT[l]) << 1;
-    offset += COUNT[l];
-  }
-  const next = OFFSET.slice();
-  for (let l = 1; l <= MAX_CODE_LENGTH; l++) {
-    for (let s = 0; s < HUFFMAN_LENGTHS.length; s++) if (HUFFMAN_LENGTHS[s] === l) SYMBOLS[next[l]++] = s;
+  for (let l = 1; l <= 30; l++) {
+    for (let s = 0; s < HUFFMAN_LENGTHS.length; s++) if (HUFFMAN_LENGTHS[s] === l) CODES[s] = code++;
+    code <<= 1;
   }
 }
 
 /** The Huffman code of `symbol` (for tests and encoders): [code, bits]. */
 export function huffmanCode(symbol: number): [number, number] {
-  const l = HUFFMAN_LENGTHS[symbol];
-  let i = OFFSET[l];
-  while (SYMBOLS[i] !== symbol) i++;
-  return [FIRST_CODE[l] + i - OFFSET[l], l];
+  return [CODES[symbol], HUFFMAN_LENGTHS[symbol]];
+}
+
+/**
+ * Decoding four bits at a time: a state is an inner node of the code tree
+ * (0 the root); NEXT[state * 16 + nibble] is the node reached, EMIT the symbol
+ * completed on the way (-1 none; codes are 5 bits or more, so at most one),
+ * FAILS when the way completes EOS. ACCEPTS: the states a string may end in,
+ * those reached from the root by at most seven 1-bits (padding is a prefix of
+ * EOS shorter than a byte).
+ */
+const NEXT = new Uint8Array(256 * 16);
+const EMIT = new Int16Array(256 * 16);
+const FAILS = new Uint8Array(256 * 16);
+const ACCEPTS = new Uint8Array(256);
+{
+  // the tree: children[node] = [zero, one]; a child >= 0 is an inner node, < 0 the leaf of symbol -child - 1
+  const children: Array<[number, number]> = [[NaN, NaN]];
+  for (let sym = 0; sym < HUFFMAN_LENGTHS.length; sym++) {
+    let node = 0;
+    for (let i = HUFFMAN_LENGTHS[sym] - 1; i > 0; i--) {
+      const bit = (CODES[sym] >>> i) & 1;
+      if (Number.isNaN(children[node][bit])) {
+        children[node][bit] = children.length;
+        children.push([NaN, NaN]);
+      }
+      node = children[node][bit];
+    }
+    children[node][CODES[sym] & 1] = -sym - 1;
+  }
+  for (let state = 0; state < children.length; state++) {
+    for (let nibble = 0; nibble < 16; nibble++) {
+      let node = state;
+      let emit = -1;
+      let fails = 0;
+      for (let b = 3; b >= 0; b--) {
+        const child = children[node][(nibble >> b) & 1];
+        if (child >= 0) {
+          node = child;
+          continue;
+        }
+        if (-child - 1 === EOS) fails = 1;
+        emit = -child - 1;
+        node = 0;
+      }
+      NEXT[state * 16 + nibble] = node;
+      EMIT[state * 16 + nibble] = emit;
+      FAILS[state * 16 + nibble] = fails;
+    }
+  }
+  for (let node = 0, depth = 0; depth <= 7 && node >= 0; depth++, node = children[node][1]) ACCEPTS[node] = 1;
 }
 
 /**
@@ -138,31 +171,36 @@ export function huffmanCode(symbol: number): [number, number] {
 export function huffmanDecode(buf: Uint8Array, start: number, end: number, keep: true): string | undefined;
 export function huffmanDecode(buf: Uint8Array, start: number, end: number, keep: false): number | undefined;
 export function huffmanDecode(buf: Uint8Array, start: number, end: number, keep: boolean): string | number | undefined {
-  let text = '';
+  // at most 8/5 symbols per byte (the shortest code has 5 bits)
+  const out = keep ? symbolScratch(Math.ceil(((end - start) * 8) / 5)) : symbolScratch(0);
   let n = 0;
-  let code = 0;
-  let len = 0;
+  let state = 0;
   for (let i = start; i < end; i++) {
     const byte = buf[i];
-    for (let bit = 7; bit >= 0; bit--) {
-      code = (code << 1) | ((byte >> bit) & 1);
-      len++;
-      const k = code - FIRST_CODE[len];
-      if (k >= 0 && k < COUNT[len]) {
-        const s = SYMBOLS[OFFSET[len] + k];
-        if (s === EOS) return undefined;
-        if (keep) text += String.fromCharCode(s);
-        n++;
-        code = 0;
-        len = 0;
-      } else if (len >= MAX_CODE_LENGTH) {
-        return undefined;
-      }
+    let t = state * 16 + (byte >> 4);
+    if (FAILS[t]) return undefined;
+    if (EMIT[t] >= 0) {
+      if (keep) out[n] = EMIT[t];
+      n++;
     }
+    t = NEXT[t] * 16 + (byte & 15);
+    if (FAILS[t]) return undefined;
+    if (EMIT[t] >= 0) {
+      if (keep) out[n] = EMIT[t];
+      n++;
+    }
+    state = NEXT[t];
   }
-  // what is left must be a prefix of EOS (all ones), shorter than a byte
-  if (len > 7 || code !== (1 << len) - 1) return undefined;
-  return keep ? text : n;
+  if (!ACCEPTS[state]) return undefined;
+  return keep ? latin1(out, 0, n) : n;
+}
+
+/** Decoded symbols are written here, then read as one string: no string grown a character at a time. */
+let symbols = new Uint8Array(4096);
+
+function symbolScratch(n: number): Uint8Array {
+  if (n > symbols.length) symbols = new Uint8Array(n);
+  return symbols;
 }
 
 /** A decoded integer and the index after it; shared, read before the next call. */
@@ -296,11 +334,6 @@ function readString(buf: Uint8Array, at: number, end: number, keep: boolean): bo
   return true;
 }
 
-function latin1(buf: Uint8Array, s: number, e: number): string {
-  let t = '';
-  for (let i = s; i < e; i++) t += String.fromCharCode(buf[i]);
-  return t;
-}
 
 const ENTRY_OVERHEAD = 32;
 
