@@ -167,7 +167,8 @@ export function detectHttp2(buf: Uint8Array, end: number): 'request' | 'response
   while (at + FRAME_HEADER_LENGTH <= end) {
     const h = readFrameHeader(buf, at, scratch);
     const payload = at + FRAME_HEADER_LENGTH;
-    if (at === 0 && h.type === SETTINGS && h.flags === 0 && payload + h.length === end) return 'response';
+    // a server's connection preface: SETTINGS first (the client's comes after its preface)
+    if (at === 0 && h.type === SETTINGS && h.flags === 0) return 'response';
     if (h.type === HEADERS && payload + h.length <= end) {
       const f = fragmentOf(buf, payload, h);
       if (f) {

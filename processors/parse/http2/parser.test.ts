@@ -146,6 +146,26 @@ describe('http2 parser', () => {
     expect(t.failures['http2:hpack_unknown']).to.equal(4 * 3 + 4);
   });
 
+  it("holds each table to the decoder's SETTINGS_HEADER_TABLE_SIZE and the encoder's size updates", () => {
+    const req = (id: number, ...extra: number[][]) => frame(H.HEADERS, END_STREAM | END_HEADERS, id, block(...extra, field(':method', 'GET', 'indexed-static'), field(':scheme', 'http', 'indexed-static'), field(':path', `/s${id}`, 'incremental')));
+    const resp = (id: number, ...fields: number[][]) => frame(H.HEADERS, END_STREAM | END_HEADERS, id, block(field(':status', '200', 'indexed-static'), ...fields));
+    // the client allows the server a 64-byte table: the server's 80-byte entry does not stay
+    const t = tally();
+    const { records } = client(
+      [concat(PREFACE, settings([[1, 64]]), req(1), req(3), req(5, [0x20]), req(7, dynamic(1)))],
+      [concat(settings(), resp(1, field('x-request-id', 'r'.repeat(47), 'incremental')), resp(3, dynamic(0)), resp(5), resp(7))],
+    );
+    const ms = run(records, t);
+    expect(ms.map((m) => [m.http!.path, m.http!.status, m.http!.headers])).to.deep.equal([
+      ['/s1', 200, {}],
+      ['/s3', 200, {}],
+      ['/s5', 200, {}],
+      ['/s7', 200, {}],
+    ]);
+    // stream 3's response refers to the evicted entry; stream 7's request to one emptied by the size update to 0
+    expect(t.failures['http2:hpack_unknown']).to.equal(2);
+  });
+
   it('ends streams on RST_STREAM and GOAWAY', () => {
     const req = (id: number) => frame(H.HEADERS, END_STREAM | END_HEADERS, id, block(field(':method', 'GET', 'indexed-static'), field(':scheme', 'http', 'indexed-static'), field(':path', `/s${id}`, 'without')));
     const { records } = client([concat(PREFACE, req(1), req(3), req(5))], [concat(frame(H.RST_STREAM, 0, 1, u32(8)), frame(H.GOAWAY, 0, 0, [...u32(3), ...u32(0)]), frame(H.HEADERS, END_STREAM | END_HEADERS, 3, block(field(':status', '200', 'indexed-static'))))]);
@@ -197,6 +217,8 @@ describe('http2 parser', () => {
     expect(detectHttp2(PREFACE, PREFACE.length)).to.equal('request');
     const s = settings([[3, 100]]);
     expect(detectHttp2(s, s.length)).to.equal('response');
+    const withWindow = concat(s, frame(H.WINDOW_UPDATE, 0, 0, u32(1 << 20)));
+    expect(detectHttp2(withWindow, withWindow.length)).to.equal('response');
     const { requests, responses } = sampleExchange(8, 4);
     const later = concat(...splitFrames(requests.subarray(PREFACE.length)).slice(5));
     expect(detectHttp2(later, later.length)).to.equal('request');
