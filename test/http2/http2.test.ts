@@ -8,7 +8,8 @@
  * run through parse → thread_correlation → propagation → span_builder →
  * linking. Each asserts the exact spans: count, names, status, attributes,
  * and parents across processes (client → server by the sequence number of
- * the stream's HEADERS frame, server → Redis by thread correlation).
+ * the stream's HEADERS frame, server → Redis by thread correlation), and a
+ * gRPC client and server in two network namespaces joined by a veth pair.
  */
 import { expect } from 'chai';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -24,6 +25,7 @@ import { spanBuilderFactory } from '../../processors/span_builder/factory';
 import { threadCorrelationFactory } from '../../processors/thread_correlation/factory';
 import { ebpfUnavailable, startCapture } from '../ebpf/harness';
 import { freePort, missingPrograms, startRedis, type RunningServer } from '../helpers/servers';
+import { topologyUnavailable, TwoHosts } from '../linking/topology';
 import { jsonOf, processor, runStages } from '../spans/harness';
 import { makeCert, type Cert } from '../tls/servers';
 
@@ -278,6 +280,45 @@ describe('HTTP/2 and gRPC capture (eBPF)', function () {
       expect(parent!.traceId).to.equal(g.traceId);
       expect(g.resource.attributes['process.pid']).to.equal(server.pid);
     }
+    expect(new Set(spans.map((s) => s.traceId)).size).to.equal(4);
+  });
+
+  it('links a gRPC client in one network namespace to its server in another, across a veth pair', async function () {
+    const why = topologyUnavailable();
+    if (why) {
+      console.log(`      skipping: ${why}`);
+      this.skip();
+    }
+    const hosts = new TwoHosts();
+    stops.push(() => hosts.close());
+    hosts.create();
+    const port = await freePort();
+    const root = path.join(__dirname, '../..');
+    const inB = ['ip', 'netns', 'exec', hosts.nsB];
+    const inA = ['ip', 'netns', 'exec', hosts.nsA];
+    const server = await startReady([...inB, process.execPath, path.join(SERVICES, 'grpc-server.js'), String(port), '0', hosts.addrB], 'grpc-server', root);
+    stops.push(server.stop);
+    const client = await startReady([...inA, process.execPath, path.join(SERVICES, 'grpc-client.js'), String(port), hosts.addrB], 'grpc-client', root);
+    stops.push(client.stop);
+    let answers: any;
+    const o = await captureAround({ include_pids: [server.pid, client.pid], ports: [port] }, async () => {
+      answers = await go(client, 'grpc-client');
+    });
+    expect(answers).to.deep.equal({ say: ['hello ada', 'hello bob'], count: ['0', '1', '2'], fail: { code: 14 } });
+    checkBothEnds(o, 4);
+    const { spans } = o;
+    expect(spans).to.have.length(8);
+    for (const s of spans) {
+      const served = s.kind === SpanKind.SERVER;
+      expect(s.attributes, key(s)).to.include({
+        'rpc.system.name': 'grpc',
+        'server.address': hosts.addrB,
+        'server.port': port,
+        'network.peer.address': served ? hosts.addrA : hosts.addrB,
+        'espan.netns': served ? hosts.inodeB : hosts.inodeA,
+      });
+    }
+    checkClientServerLinks(spans, spans.filter((s) => s.kind === SpanKind.SERVER));
     expect(new Set(spans.map((s) => s.traceId)).size).to.equal(4);
   });
 });

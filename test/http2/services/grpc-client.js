@@ -1,13 +1,13 @@
 // @grpc/grpc-js client of demo.Echo: on a line on stdin, calls Say twice, Count
 // (3 streamed answers) and Fail, one after the other, prints what came back as JSON and exits.
-// Usage: node grpc-client.js PORT
+// Usage: node grpc-client.js PORT [HOST=127.0.0.1]
 'use strict';
 const grpc = require('@grpc/grpc-js');
 const { echoService } = require('./grpc-echo.js');
 
-const port = process.argv[2];
+const [port, host = '127.0.0.1'] = process.argv.slice(2);
 const Echo = grpc.makeGenericClientConstructor(echoService, 'Echo');
-const client = new Echo(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+const client = new Echo(`${host}:${port}`, grpc.credentials.createInsecure());
 const unary = (name, arg) => new Promise((resolve) => client[name](Buffer.from(arg), (err, v) => resolve(err ? { code: err.code } : v.toString())));
 const stream = (arg) =>
   new Promise((resolve) => {
