@@ -17,17 +17,23 @@ export const MAX_DECOMPRESSED = 1 << 20;
 /** Bytes of an unfinished MySQL packet held across compressed packets. */
 const MAX_HELD = 1 << 16;
 
+const EMPTY = new Uint8Array(0);
+
 /** Length before compression, from the header at `at` (0: the payload is not compressed). */
 export function uncompressedLength(buf: Uint8Array, at: number): number {
   return buf[at + 4] | (buf[at + 5] << 8) | (buf[at + 6] << 16);
 }
 
-/** Payload of a whole compressed packet at `at`, inflated; undefined when it does not inflate to the length its header gives. */
+/**
+ * Payload of a whole compressed packet at `at`, inflated (or copied, when sent
+ * as it is): bytes of its own; undefined when it does not inflate to the length
+ * its header gives.
+ */
 export function inflatePacket(buf: Uint8Array, at: number): Uint8Array | 'oversize' | undefined {
   const length = packetLength(buf, at);
   const payload = buf.subarray(at + COMPRESSED_HEADER, at + COMPRESSED_HEADER + length);
   const expected = uncompressedLength(buf, at);
-  if (expected === 0) return payload;
+  if (expected === 0) return new Uint8Array(payload);
   if (expected > MAX_DECOMPRESSED) return 'oversize';
   try {
     const out = inflateSync(payload, { maxOutputLength: expected });
@@ -78,7 +84,7 @@ export function looksLikeCompressedResponse(buf: Uint8Array, at: number, end: nu
  * packet's body still go unread (they may span compressed packets).
  */
 export class InflatedStream {
-  private buf: Uint8Array = new Uint8Array(0);
+  private buf: Uint8Array = EMPTY;
   at = 0;
   /** bytes of a body still to discard */
   skip = 0;
@@ -95,7 +101,7 @@ export class InflatedStream {
     return this.buf.length;
   }
 
-  /** Appends an inflated payload after what is left, skipping body bytes first. */
+  /** Appends an inflated payload (kept, not copied) after what is left, skipping body bytes first. */
   append(payload: Uint8Array): void {
     let from = 0;
     if (this.skip > 0) {
@@ -104,7 +110,7 @@ export class InflatedStream {
     }
     const left = this.buf.length - this.at;
     if (left === 0) {
-      this.buf = new Uint8Array(payload.subarray(from)); // a copy: the payload may be a view of the stream's bytes
+      this.buf = payload.subarray(from);
     } else {
       const joined = new Uint8Array(left + payload.length - from);
       joined.set(this.buf.subarray(this.at), 0);
@@ -122,13 +128,22 @@ export class InflatedStream {
     this.skip = skip - here;
   }
 
-  /** More is held for an unfinished packet than any packet waited for whole. */
-  get overfull(): boolean {
-    return this.buf.length - this.at > MAX_HELD;
+  /**
+   * The compressed packet's units are all handed out: keeps only the start of
+   * an unfinished packet (a copy: a payload may be up to MAX_DECOMPRESSED),
+   * false when that is more than any packet waited for whole.
+   */
+  settle(): boolean {
+    const left = this.buf.length - this.at;
+    if (left > MAX_HELD) return false;
+    this.buf = left === 0 ? EMPTY : new Uint8Array(this.buf.subarray(this.at));
+    this.at = 0;
+    this.serving = false;
+    return true;
   }
 
   reset(): void {
-    this.buf = new Uint8Array(0);
+    this.buf = EMPTY;
     this.at = 0;
     this.skip = 0;
     this.serving = false;

@@ -141,9 +141,8 @@ export class MysqlSession implements ProtocolSession {
     if (this.abandoned) return step(end - at, 0, false, false);
     if (this.framing === 'unknown' && dir === Dir.REQUEST) {
       // picked up after the handshake: the first command tells whether it travels compressed
-      if (end - at < 5) return NEED_MORE;
-      if (!looksLikeCommand(buf, at, end) && looksLikeCompressedCommand(buf, at, end)) this.compress();
-      else this.framing = 'plain';
+      if (looksLikeCommand(buf, at, end)) this.framing = 'plain';
+      else if (looksLikeCompressedCommand(buf, at, end)) this.compress();
     }
     if (this.inflated) return this.decodeCompressed(dir, buf, at, end);
     return this.decodePacket(dir, buf, at, end);
@@ -188,9 +187,7 @@ export class MysqlSession implements ProtocolSession {
       r.skip = 0;
       return r;
     }
-    if (inflated.overfull) return INVALID;
-    inflated.serving = false;
-    return step(inflated.packetLength, 0, false, false);
+    return inflated.settle() ? step(inflated.packetLength, 0, false, false) : INVALID;
   }
 
   private decodeRequest(buf: Uint8Array, at: number, end: number): StepResult {
@@ -205,7 +202,8 @@ export class MysqlSession implements ProtocolSession {
     if (seq !== 0) {
       // handshake response, auth switch data, LOCAL INFILE contents: not commands
       if (whole > end - at) return whole <= MAX_WAITED_PACKET ? NEED_MORE : step(present, whole - present, false, false);
-      if (seq === 1 && this.clientCaps === undefined && length >= 4) {
+      // only after a greeting: without it a packet of sequence 1 may be anything
+      if (seq === 1 && this.serverCaps !== undefined && this.clientCaps === undefined && length >= 4) {
         const r = parseHandshakeResponse(buf, at + 4, at + whole);
         if (r) this.handshakeResponse(r.capabilities, r.database, r.ssl);
       }
@@ -523,9 +521,13 @@ export class MysqlSession implements ProtocolSession {
   }
 
   canStart(dir: Dir, buf: Uint8Array, at: number, end: number): boolean {
-    if (dir === Dir.RESPONSE) return this.inflated ? looksLikeCompressedResponse(buf, at, end) : looksLikeResponseStart(buf, at, end);
-    if (this.framing === 'unknown') return looksLikeCommand(buf, at, end) || looksLikeCompressedCommand(buf, at, end);
-    return this.inflated ? looksLikeCompressedCommand(buf, at, end) : looksLikeCommand(buf, at, end);
+    let starts: boolean;
+    if (dir === Dir.RESPONSE) starts = this.inflated ? looksLikeCompressedResponse(buf, at, end) : looksLikeResponseStart(buf, at, end);
+    else if (this.framing === 'unknown') starts = looksLikeCommand(buf, at, end) || looksLikeCompressedCommand(buf, at, end);
+    else starts = this.inflated ? looksLikeCompressedCommand(buf, at, end) : looksLikeCommand(buf, at, end);
+    // stream assembly resumes here: what a decode of bytes it then passed over left behind goes
+    if (starts) this.reset(dir);
+    return starts;
   }
 
   reset(dir: Dir): void {
