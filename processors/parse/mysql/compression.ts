@@ -44,22 +44,23 @@ export function inflatePacket(buf: Uint8Array, at: number): Uint8Array | 'oversi
 }
 
 /**
- * The first bytes of the payload of a compressed packet that may start at
- * `at` (a few dozen bytes inflated at most), to look at the MySQL packet
- * inside; undefined when the header or the zlib stream is implausible.
+ * The start of the payload of a compressed packet at `at` of which only
+ * buf[at, end) is here, inflated as far as those bytes go (at most
+ * `maxInput` of them); undefined when the header or the zlib stream is
+ * implausible.
  */
-function compressedHead(buf: Uint8Array, at: number, end: number): Uint8Array | undefined {
+export function inflateStart(buf: Uint8Array, at: number, end: number, maxInput = Infinity): Uint8Array | undefined {
   if (end - at < COMPRESSED_HEADER + 5) return undefined;
   const length = packetLength(buf, at);
   const expected = uncompressedLength(buf, at);
   if (length < 5) return undefined;
   const s = at + COMPRESSED_HEADER;
   const stop = Math.min(end, s + length);
-  if (expected === 0) return buf.subarray(s, stop);
+  if (expected === 0) return new Uint8Array(buf.subarray(s, stop));
   // zlib's header: deflate with a 32 KiB window, and a check value that makes the pair a multiple of 31
   if (expected < 5 || expected > MAX_DECOMPRESSED || buf[s] !== 0x78 || ((buf[s] << 8) | buf[s + 1]) % 31 !== 0) return undefined;
   try {
-    return inflateSync(buf.subarray(s, Math.min(stop, s + 64)), { finishFlush: constants.Z_SYNC_FLUSH, maxOutputLength: 4096 });
+    return inflateSync(buf.subarray(s, Math.min(stop, s + maxInput)), { finishFlush: constants.Z_SYNC_FLUSH, maxOutputLength: MAX_DECOMPRESSED });
   } catch {
     return undefined;
   }
@@ -68,13 +69,14 @@ function compressedHead(buf: Uint8Array, at: number, end: number): Uint8Array | 
 /** Does a compressed packet carrying a client command start here (compressed sequence 0, as every command begins)? */
 export function looksLikeCompressedCommand(buf: Uint8Array, at: number, end: number): boolean {
   if (end - at < COMPRESSED_HEADER || buf[at + 3] !== 0) return false;
-  const head = compressedHead(buf, at, end);
+  // a few dozen bytes show the command
+  const head = inflateStart(buf, at, end, 64);
   return head !== undefined && looksLikeCommand(head, 0, head.length);
 }
 
 /** Does a compressed packet carrying the first packet of a response start here? */
 export function looksLikeCompressedResponse(buf: Uint8Array, at: number, end: number): boolean {
-  const head = compressedHead(buf, at, end);
+  const head = inflateStart(buf, at, end, 64);
   return head !== undefined && looksLikeResponseStart(head, 0, head.length);
 }
 

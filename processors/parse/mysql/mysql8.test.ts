@@ -5,6 +5,7 @@
  * the session (database, user, prepared statements).
  */
 import { expect } from 'chai';
+import { createHash } from 'node:crypto';
 import type { L7Message } from '../../../core/signals';
 import { ParseEngine, type ParseCounters } from '../processor';
 import { Conversation, defaultSettings } from '../../../test/helpers/parse';
@@ -202,6 +203,26 @@ describe('mysql: compressed protocol (CLIENT_COMPRESS)', () => {
     ]);
     expect(lines(messages)).to.deep.equal(['COM_QUERY db=shop "SELECT ?" affected=0 ok']);
     expect(failures['mysql:decompressed_oversize']).to.equal(1);
+  });
+
+  it('a compressed packet the probe captured only the start of: the response that begins in it is kept, truncated, without a row count', () => {
+    const big = resultSet(['h'], Array.from({ length: 400 }, (_, i) => [createHash('sha512').update(String(i)).digest('hex')]), false);
+    const c = new Conversation('ef'.repeat(16));
+    for (const [d, b] of handshake(COMPRESS_CAPS)) (d === 'w' ? c.write(b) : c.read(b));
+    c.write(compressed(0, query('SELECT h FROM t')));
+    const cut = compressed(1, big);
+    expect(cut.length).to.be.greaterThan(8192);
+    c.read(cut, 4096);
+    c.write(compressed(0, query('SELECT 2')));
+    c.read(compressed(1, resultSet(['2'], [['2']], false)));
+    c.close();
+    const failures: string[] = [];
+    const counters: ParseCounters = { messages: () => {}, failures: (_p, r, n) => failures.push(`${r}:${n}`), undetected: () => {}, evictedConnections: () => {}, connections: () => {} };
+    const engine = new ParseEngine(defaultSettings(), counters);
+    const messages = [...engine.add(c.records, 0), ...engine.flush()];
+    expect(lines(messages)).to.deep.equal(['COM_QUERY db=shop "SELECT h FROM t" ok', 'COM_QUERY db=shop "SELECT ?" rows=1 ok']);
+    expect(messages[0].respSeq).to.equal(c.records.find((r) => r.actSize < r.bufLen)!.tcpSeq);
+    expect(failures.sort()).to.deep.equal(['desync_gap:1', 'truncated:1']);
   });
 
   it('a connection picked up after its handshake: compressed commands are recognised and inflated', () => {

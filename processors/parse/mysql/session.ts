@@ -14,7 +14,7 @@ import type { SqlSummary } from '../../../core/redaction';
 import type { MysqlFields, NetworkRecord } from '../../../core/signals';
 import { Dir, INVALID, NEED_MORE, step, utf8, type Position, type ProtocolSession, type StepResult } from '../decoder';
 import { makeMessage, RequestQueue, type PendingRequest, type SessionOptions, type SessionSink } from '../session-base';
-import { COMPRESSED_HEADER, InflatedStream, inflatePacket, looksLikeCompressedCommand, looksLikeCompressedResponse } from './compression';
+import { COMPRESSED_HEADER, InflatedStream, inflatePacket, inflateStart, looksLikeCompressedCommand, looksLikeCompressedResponse } from './compression';
 import {
   Cap,
   Cmd,
@@ -188,6 +188,25 @@ export class MysqlSession implements ProtocolSession {
       return r;
     }
     return inflated.settle() ? step(inflated.packetLength, 0, false, false) : INVALID;
+  }
+
+  /**
+   * A compressed packet cut short by bytes the probe did not capture (it keeps
+   * the first 4096 of each call): the start of its payload still inflates, and
+   * a message that begins there is kept, completed as truncated.
+   */
+  decodePartial(dir: Dir, buf: Uint8Array, at: number, end: number): unknown {
+    const inflated = this.inflated?.[dir];
+    if (!inflated || inflated.serving || end - at < COMPRESSED_HEADER) return undefined;
+    const start = inflateStart(buf, at, end);
+    if (!start) return undefined;
+    inflated.append(start);
+    for (;;) {
+      const r = this.decodePacket(dir, inflated.bytes, inflated.at, inflated.end);
+      if (r === NEED_MORE || r === INVALID) return undefined;
+      inflated.take(r.len, r.skip);
+      if (r.begins) return r.value;
+    }
   }
 
   private decodeRequest(buf: Uint8Array, at: number, end: number): StepResult {
@@ -573,10 +592,13 @@ export class MysqlSession implements ProtocolSession {
       if (resp.err.sqlState) f.sqlState = resp.err.sqlState;
       f.errorMessage = resp.err.message;
     } else {
-      if (resp.rows !== undefined) f.rows = resp.rows;
-      const changesRows = req.fields.code === Cmd.QUERY || req.fields.code === Cmd.STMT_EXECUTE;
-      if (changesRows && resp.affectedRows !== undefined && resp.rows === undefined) f.affectedRows = resp.affectedRows;
       const code = req.fields.code;
+      // a response cut short (bytes the probe did not capture) has counts that are only a start: none is given
+      if (!truncated) {
+        if (resp.rows !== undefined) f.rows = resp.rows;
+        const changesRows = code === Cmd.QUERY || code === Cmd.STMT_EXECUTE;
+        if (changesRows && resp.affectedRows !== undefined && resp.rows === undefined) f.affectedRows = resp.affectedRows;
+      }
       if (code === Cmd.STMT_PREPARE && resp.statementId !== undefined) {
         f.statementId = resp.statementId;
         if (req.fields.sql) {
