@@ -426,11 +426,14 @@ static __always_inline void submit(struct espan_config *cfg, struct network_data
   bpf_ringbuf_submit(nd, crossed ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 }
 
+/* the goroutine behind a data record of a Go process (section Go runtime, at the end) */
+static __noinline __u32 go_utid(__u64 pid_tgid, __u32 func_id, __u32 conn_meta);
+
 static __always_inline void fill_meta(struct network_data *nd, struct call_args *a, struct conn_state *cs, __u64 now, long ret, __u32 act) {
   __u64 pid_tgid = a->pid_tgid;
   nd->meta.ts = a->ts;
   nd->meta.ts_tail = now;
-  nd->meta.tid_utid = (__u32)pid_tgid;
+  nd->meta.tid_utid = (__u32)pid_tgid | (__u64)go_utid(pid_tgid, a->func_id, cs->meta) << 32;
   __builtin_memcpy(nd->meta.comm, a->comm, sizeof(nd->meta.comm));
   nd->meta.uni_id.sk = a->sk;
   nd->meta.uni_id.ktime = (__u32)cs->opened_ts;
@@ -1125,5 +1128,223 @@ int BPF_PROG(on_exec, struct task_struct *p) {
   __u32 tgid = p->tgid;
   __u8 one = 1;
   bpf_map_update_elem(&exec_pids, &tgid, &one, BPF_ANY);
+  return 0;
+}
+
+/* ---- Go runtime: goroutines ----
+ *
+ * Go runs many goroutines on few threads, and a goroutine moves between them:
+ * for a Go process the record's user-level thread id (tid_utid's high half) is
+ * the goroutine that made the call, or the goroutine whose request it works
+ * for. native/ writes, per Go process, where the runtime keeps what is read
+ * here (go_procs, from the executable's DWARF or a per-version table), and
+ * attaches the uprobes below to the executable (entry only: uretprobes break
+ * Go's moving stacks).
+ *
+ * The goroutine of a socket call is the current g: register R14 (amd64) or
+ * R28 (arm64) in Go code, also at the syscall instruction. It is believed only
+ * when g.m.curg leads back to it (in C code the register is anything).
+ *
+ * A goroutine started by another (`go f()`) works for its creator's request
+ * while the creator has done no I/O on a server connection since (it has not
+ * answered, nor read the next request): its records then carry the creator's
+ * id (or the creator's own adopter's), so that a fan-out is under the request.
+ * Each goroutine's server-connection I/O bumps its epoch, which ends the
+ * adoptions made before; a goroutine doing server I/O itself stands for itself.
+ * An adopted goroutine handed a value through a channel by one working for
+ * another request (a pooled connection's writer given a request) is adopted
+ * no more. Not seen: work taken without the taker parked on the channel (a
+ * busy worker reading a buffered channel), or handed over under a lock or
+ * condition variable, while the adopter still serves.
+ * Ids are the low 32 bits of the goroutine id (0: none known).
+ */
+
+/* Go register ABI (go1.17+): the current g, and the second and third integer arguments */
+#if defined(__TARGET_ARCH_x86)
+#define GO_G(regs) ((regs)->r14)
+#define GO_ARG2(regs) ((regs)->bx)
+#define GO_ARG3(regs) ((regs)->cx)
+#elif defined(__TARGET_ARCH_arm64)
+#define GO_G(regs) ((regs)->regs[28])
+#define GO_ARG2(regs) ((regs)->regs[1])
+#define GO_ARG3(regs) ((regs)->regs[2])
+#endif
+
+/* tgid -> offsets in the runtime's structs, for the processes user space found to be Go */
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 4096);
+  __type(key, __u32);
+  __type(value, struct go_offsets);
+} go_procs SEC(".maps");
+
+struct go_key {
+  __u32 tgid;
+  __u32 goid;
+};
+
+struct go_lineage {
+  __u32 adopter;       /* goroutine whose request this one works for (0: its own) */
+  __u32 adopter_epoch; /* ...as long as the adopter's epoch is still this */
+  __u32 epoch;         /* bumped by this goroutine's own server-connection I/O */
+  __u32 _pad;
+};
+
+/* LRU: the runtime does not say when a goroutine ends; a forgotten adopter ends the adoption */
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, 65536);
+  __type(key, struct go_key);
+  __type(value, struct go_lineage);
+} go_lineages SEC(".maps");
+
+/* A goroutine being created on this thread: newproc1 entry to the runqput that queues it. */
+struct go_spawn {
+  __u64 ts;
+  __u64 callerpc; /* newproc1's callerpc, which it stores in the new g's gopc */
+  __u32 parent;
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, 4096);
+  __type(key, __u64); /* pid_tgid */
+  __type(value, struct go_spawn);
+} go_spawns SEC(".maps");
+
+/* newproc1 to runqput takes microseconds (more when the thread is preempted); an older entry is not this creation's */
+#define GO_SPAWN_MAX_NS 100000000
+
+static __always_inline __u32 go_goid_of(struct go_offsets *o, __u64 g) {
+  __u64 goid = 0;
+  if (!g || bpf_probe_read_user(&goid, sizeof(goid), (void *)(g + o->g_goid))) return 0;
+  return (__u32)goid;
+}
+
+/* The goroutine running Go code on this thread, 0 when the register does not hold one. */
+static __always_inline __u32 go_current(struct go_offsets *o, struct pt_regs *regs) {
+  __u64 g = GO_G(regs), m = 0, curg = 0;
+  if (!g || bpf_probe_read_user(&m, sizeof(m), (void *)(g + o->g_m))) return 0;
+  if (!m || bpf_probe_read_user(&curg, sizeof(curg), (void *)(m + o->m_curg)) || curg != g) return 0;
+  return go_goid_of(o, g);
+}
+
+/*
+ * The user-level thread id of a data record made now by the current thread:
+ * the goroutine (or its adopter) for a Go process, else 0.
+ */
+static __noinline __u32 go_utid(__u64 pid_tgid, __u32 func_id, __u32 conn_meta) {
+  if (func_id < FUNC_READ || func_id > FUNC_RECVMSG || bpf_get_current_pid_tgid() != pid_tgid) return 0;
+  __u32 tgid = pid_tgid >> 32;
+  struct go_offsets *o = bpf_map_lookup_elem(&go_procs, &tgid);
+  if (!o) return 0;
+  struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+  __u32 goid = go_current(o, regs);
+  if (!goid) return 0;
+  struct go_key key = {.tgid = tgid, .goid = goid};
+  struct go_lineage *l = bpf_map_lookup_elem(&go_lineages, &key);
+  if (conn_meta & CONN_META_SERVER) {
+    if (l) {
+      l->adopter = 0;
+      __sync_fetch_and_add(&l->epoch, 1);
+    } else {
+      struct go_lineage own = {.epoch = 1};
+      bpf_map_update_elem(&go_lineages, &key, &own, BPF_ANY);
+    }
+    return goid;
+  }
+  if (l && l->adopter) {
+    struct go_key ak = {.tgid = tgid, .goid = l->adopter};
+    struct go_lineage *a = bpf_map_lookup_elem(&go_lineages, &ak);
+    if (a && a->epoch == l->adopter_epoch) return l->adopter;
+    l->adopter = 0; /* epochs only grow: the adoption is over for good */
+  }
+  return goid;
+}
+
+/* func newproc1(fn *funcval, callergp *g, callerpc uintptr) *g: who creates the next goroutine of this thread */
+SEC("uprobe")
+int BPF_KPROBE(go_newproc1) {
+  __u64 pid_tgid = bpf_get_current_pid_tgid();
+  __u32 tgid = pid_tgid >> 32;
+  struct go_offsets *o = bpf_map_lookup_elem(&go_procs, &tgid);
+  struct espan_config *cfg = current_config();
+  if (!o || !cfg || !traced_call_slot(cfg, pid_tgid)) return 0;
+  struct go_spawn s = {.ts = bpf_ktime_get_ns(), .callerpc = GO_ARG3(ctx), .parent = go_goid_of(o, GO_ARG2(ctx))};
+  if (s.parent) bpf_map_update_elem(&go_spawns, &pid_tgid, &s, BPF_ANY);
+  return 0;
+}
+
+/*
+ * func runqput(pp *p, gp *g, next bool): newproc queues the g newproc1 made,
+ * with its goid set by now; told apart from other runqputs (a goroutine woken)
+ * by the g's gopc, which newproc1 set to its callerpc.
+ */
+SEC("uprobe")
+int BPF_KPROBE(go_runqput) {
+  __u64 pid_tgid = bpf_get_current_pid_tgid();
+  __u32 tgid = pid_tgid >> 32;
+  struct go_offsets *o = bpf_map_lookup_elem(&go_procs, &tgid);
+  if (!o) return 0;
+  __u64 gp = GO_ARG2(ctx), gopc = 0;
+  __u32 child = go_goid_of(o, gp);
+  if (!child) return 0;
+  struct go_spawn *s = bpf_map_lookup_elem(&go_spawns, &pid_tgid);
+  if (!s || bpf_probe_read_user(&gopc, sizeof(gopc), (void *)(gp + o->g_gopc)) || gopc != s->callerpc) return 0;
+  __u32 parent = s->parent;
+  bool fresh = bpf_ktime_get_ns() - s->ts < GO_SPAWN_MAX_NS;
+  bpf_map_delete_elem(&go_spawns, &pid_tgid);
+  if (!fresh) return 0;
+  /* the child works for whom the parent works (if that still holds), else for the parent */
+  struct go_key pk = {.tgid = tgid, .goid = parent};
+  struct go_lineage *p = bpf_map_lookup_elem(&go_lineages, &pk);
+  if (!p) {
+    struct go_lineage none = {};
+    bpf_map_update_elem(&go_lineages, &pk, &none, BPF_NOEXIST);
+    p = bpf_map_lookup_elem(&go_lineages, &pk);
+    if (!p) return 0;
+  }
+  struct go_lineage c = {.adopter = parent, .adopter_epoch = p->epoch};
+  if (p->adopter) {
+    struct go_key ak = {.tgid = tgid, .goid = p->adopter};
+    struct go_lineage *a = bpf_map_lookup_elem(&go_lineages, &ak);
+    if (a && a->epoch == p->adopter_epoch) {
+      c.adopter = p->adopter;
+      c.adopter_epoch = p->adopter_epoch;
+    }
+  }
+  struct go_key ck = {.tgid = tgid, .goid = child};
+  bpf_map_update_elem(&go_lineages, &ck, &c, BPF_ANY);
+  return 0;
+}
+
+/*
+ * func send(c *hchan, sg *sudog, ep unsafe.Pointer, unlockf func(), skip int):
+ * a channel send handing its value to a goroutine parked receiving (sg.g),
+ * as a pooled connection's writer gets each request. A receiver adopted for
+ * another request than the sender's is handed work: its adoption ends.
+ */
+SEC("uprobe")
+int BPF_KPROBE(go_send) {
+  __u64 pid_tgid = bpf_get_current_pid_tgid();
+  __u32 tgid = pid_tgid >> 32;
+  struct go_offsets *o = bpf_map_lookup_elem(&go_procs, &tgid);
+  struct espan_config *cfg = current_config();
+  if (!o || !cfg || !traced_call_slot(cfg, pid_tgid)) return 0;
+  __u64 rg = 0;
+  if (bpf_probe_read_user(&rg, sizeof(rg), (void *)(GO_ARG2(ctx) + o->sudog_g))) return 0;
+  __u32 receiver = go_goid_of(o, rg);
+  if (!receiver) return 0;
+  struct go_key rk = {.tgid = tgid, .goid = receiver};
+  struct go_lineage *r = bpf_map_lookup_elem(&go_lineages, &rk);
+  if (!r || !r->adopter) return 0;
+  __u32 sender = go_current(o, ctx);
+  if (sender == r->adopter) return 0;
+  if (sender) {
+    struct go_key sk = {.tgid = tgid, .goid = sender};
+    struct go_lineage *l = bpf_map_lookup_elem(&go_lineages, &sk);
+    if (l && l->adopter == r->adopter && l->adopter_epoch == r->adopter_epoch) return 0;
+  }
+  r->adopter = 0;
   return 0;
 }

@@ -167,6 +167,10 @@ export interface L7Message {
   respSeq?: number;
   /** thread that read/wrote the response (differs from tid when handed over) */
   respTid?: number;
+  /** user-level thread (a Go goroutine) of the request's first call, when the probe knows it; 0 or absent: none */
+  utid?: number;
+  /** user-level thread of the response's first call */
+  respUtid?: number;
   /** ok: response seen; error: protocol-level error; no_response: closed or timed out before a response */
   outcome: 'ok' | 'error' | 'no_response';
   http?: HttpFields;

@@ -11,7 +11,7 @@ log() { printf 'setup: %s\n' "$*" >&2; }
 DEBS=(clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config make g++ python3
       redis-server redis-tools mariadb-server mariadb-client nginx wrk tcpdump
       python3-redis python3-pymysql iproute2 curl procps openssl
-      postgresql postgresql-client python3-psycopg2)
+      postgresql postgresql-client python3-psycopg2 golang-go)
 
 missing=()
 for p in "${DEBS[@]}"; do

@@ -306,6 +306,9 @@ class Probe : public Napi::ObjectWrap<Probe> {
                            InstanceMethod("tracepoints", &Probe::Tracepoints),
                            InstanceMethod("attachTls", &Probe::AttachTls),
                            InstanceMethod("takeExecs", &Probe::TakeExecs),
+                           InstanceMethod("setGoProcess", &Probe::SetGoProcess),
+                           InstanceMethod("deleteGoProcess", &Probe::DeleteGoProcess),
+                           InstanceMethod("attachGo", &Probe::AttachGo),
                        });
   }
 
@@ -672,6 +675,56 @@ class Probe : public Napi::ObjectWrap<Probe> {
       out.Set(i, Napi::Number::New(env, pids[i]));
     }
     return out;
+  }
+
+  // ---- Go runtime: goroutines (receivers/ebpf/go.ts) ----
+
+  // setGoProcess(pid, { g_goid, g_m, m_curg, g_gopc, sudog_g }): the process is Go; where its runtime keeps what the probes read.
+  Napi::Value SetGoProcess(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!Loaded(env)) return env.Undefined();
+    uint32_t pid = info[0].As<Napi::Number>().Uint32Value();
+    Napi::Object o = info[1].As<Napi::Object>();
+    struct go_offsets off = {};
+    off.g_goid = OptU32(o, "g_goid", 0);
+    off.g_m = OptU32(o, "g_m", 0);
+    off.m_curg = OptU32(o, "m_curg", 0);
+    off.g_gopc = OptU32(o, "g_gopc", 0);
+    off.sudog_g = OptU32(o, "sudog_g", 0);
+    return Napi::Boolean::New(env, bpf_map_update_elem(bpf_map__fd(skel_->maps.go_procs), &pid, &off, BPF_ANY) == 0);
+  }
+
+  Napi::Value DeleteGoProcess(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!Loaded(env)) return env.Undefined();
+    uint32_t pid = info[0].As<Napi::Number>().Uint32Value();
+    return Napi::Boolean::New(env, bpf_map_delete_elem(bpf_map__fd(skel_->maps.go_procs), &pid) == 0);
+  }
+
+  // attachGo(path, newproc1, runqput, send): the goroutine uprobes on a Go executable, at these file
+  // offsets (found from its pclntab: a stripped binary has no symbols). Returns an error text, or "".
+  Napi::Value AttachGo(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!Loaded(env)) return env.Undefined();
+    if (!running_) return Napi::String::New(env, "the probe is not started");
+    std::string path = info[0].ToString().Utf8Value();
+    const std::pair<struct bpf_program*, size_t> hooks[] = {
+        {skel_->progs.go_newproc1, (size_t)info[1].As<Napi::Number>().Int64Value()},
+        {skel_->progs.go_runqput, (size_t)info[2].As<Napi::Number>().Int64Value()},
+        {skel_->progs.go_send, (size_t)info[3].As<Napi::Number>().Int64Value()},
+    };
+    std::vector<struct bpf_link*> made;
+    for (const auto& [prog, offset] : hooks) {
+      struct bpf_link* l = bpf_program__attach_uprobe(prog, false, -1, path.c_str(), offset);
+      if (!l) {
+        std::string error = std::string("cannot attach ") + bpf_program__name(prog) + ": " + errno_text(errno) + " " + take_log();
+        for (struct bpf_link* m : made) bpf_link__destroy(m);
+        return Napi::String::New(env, error);
+      }
+      made.push_back(l);
+    }
+    links_.insert(links_.end(), made.begin(), made.end());
+    return Napi::String::New(env, "");
   }
 
   // "socket" or "syscall": the set of tracepoints loaded

@@ -52,11 +52,13 @@ export function makeMessage(
     outcome,
   };
   (m as unknown as Record<string, unknown>)[protocol] = req.fields;
+  if (r.utid) m.utid = r.utid;
   if (resp) {
     m.respStart = resp.start.rec.ts;
     m.respEnd = resp.end.rec.tsTail;
     m.respSeq = resp.start.seq;
     m.respTid = resp.start.rec.tid;
+    if (r.utid) m.respUtid = resp.start.rec.utid;
   }
   return m;
 }

@@ -73,6 +73,31 @@ describe('thread correlation', () => {
     expect(unanswered.threadTraceId).to.match(/^[0-9a-f]{32}$/);
   });
 
+  it('links a Go goroutine\'s calls by goroutine, whatever threads it ran on', async () => {
+    // goroutine 7 read the request on thread 10, made calls on threads 11 and 12, answered on 13
+    const s = serverRequest(10, 1 * MS, 50 * MS, { utid: 7, respTid: 13, respUtid: 7 });
+    const c1 = clientCall(11, 5 * MS, 8 * MS, { utid: 7 });
+    const c2 = clientCall(12, 10 * MS, 20 * MS, { utid: 7 });
+    // thread 10 meanwhile ran goroutine 8, and a call of goroutine 8 is not under goroutine 7's request
+    const other = clientCall(10, 10 * MS, 20 * MS, { utid: 8 });
+    // nor is a call of thread 10 whose goroutine is not known
+    const bare = clientCall(10, 10 * MS, 20 * MS);
+    const { calls, counters } = counting();
+    await runOperatorItems(correlateThreads(OPTS, counters), [[c1, c2, other, bare], [s]]);
+    expect(c1.threadTraceId).to.equal(s.threadTraceId);
+    expect(c2.threadTraceId).to.equal(s.threadTraceId);
+    expect(other.threadTraceId).to.equal(undefined);
+    expect(bare.threadTraceId).to.equal(undefined);
+    expect(calls).to.deep.equal({ linked: 2, no_scope: 2 });
+  });
+
+  it('does not link under a Go request answered by another goroutine', async () => {
+    const s = serverRequest(10, 1 * MS, 50 * MS, { utid: 7, respTid: 10, respUtid: 9 });
+    const c = clientCall(10, 5 * MS, 8 * MS, { utid: 7 });
+    await runOperatorItems(correlateThreads(OPTS), [[c, s]]);
+    expect(c.threadTraceId).to.equal(undefined);
+  });
+
   it('leaves pcap-origin (no task) calls alone', async () => {
     const s = serverRequest(0, 1 * MS, 10 * MS, { pid: 0, connMeta: ConnMeta.NO_TASK });
     const c = clientCall(0, 2 * MS, 3 * MS, { pid: 0, connMeta: ConnMeta.NO_TASK });

@@ -47,9 +47,18 @@ function isNoTask(m: L7Message): boolean {
   return (m.connMeta & ConnMeta.NO_TASK) !== 0 || m.pid === 0 || m.tid === 0;
 }
 
-/** pid and tid as one number: Linux ids stay below 2^22 (PID_MAX_LIMIT), so it is exact. */
+/**
+ * pid and tid as one number: Linux ids stay below 2^22 (PID_MAX_LIMIT), so it is exact.
+ * A message with a user-level thread (a Go goroutine: 32 bits) is keyed by it, negative: no clash.
+ */
 function threadKey(m: L7Message): number {
-  return m.pid * 4194304 + m.tid;
+  return m.utid ? -(m.pid * 4294967296 + m.utid) : m.pid * 4194304 + m.tid;
+}
+
+/** Whether the response was written by whoever read the request: the same goroutine, else the same thread. */
+function answeredByReader(m: L7Message): boolean {
+  if (m.utid) return m.respUtid === m.utid;
+  return m.respTid === undefined || m.respTid === m.tid;
 }
 
 export class ThreadTimelines {
@@ -84,7 +93,7 @@ export class ThreadTimelines {
       start: m.reqStart,
       end: Math.max(end, m.reqStart),
       threadTraceId: m.threadTraceId,
-      linkable: m.respStart !== undefined && (m.respTid === undefined || m.respTid === m.tid),
+      linkable: m.respStart !== undefined && answeredByReader(m),
     };
     t.maxDuration = Math.max(t.maxDuration, scope.end - scope.start);
     const scopes = t.scopes;

@@ -29,6 +29,9 @@ export const schema = {
   netns: setting.intList([], 'when not empty, only connections in these network namespaces (inode numbers, as in `ls -L -i /proc/PID/ns/net`)'),
   process_scan_interval: setting.duration('2s', 'how often /proc is scanned for processes that started or exited'),
   object_path: setting.string('', 'the compiled probe; empty: bpf/.output/espan.bpf.o of this installation'),
+  go: {
+    enabled: setting.bool(true, "Go programs (go1.18+, amd64/arm64): their records carry the goroutine (or the goroutine whose request a `go f()` child works for) as the user-level thread id, read by uprobes on the Go runtime; thread_correlation links by it"),
+  },
   tls: {
     enabled: setting.bool(true, "TLS plaintext: uprobes on OpenSSL's SSL_read/SSL_write (and _ex) give HTTPS connections' plaintext as their data records; their ciphertext is not sent"),
     libraries: setting.stringList(['libssl.so.3', 'libssl.so.1.1'], 'TLS library file names (or absolute paths) probed where found in the system library directories or mapped by a process'),

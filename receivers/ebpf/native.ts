@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { RecordLayout } from '../../core/records/network-data';
 import { projectRoot } from '../../core/project-root';
+import type { GoOffsets } from './go-binary';
 
 export type Tracepoints = 'auto' | 'socket' | 'syscall';
 
@@ -68,6 +69,11 @@ export interface NativeProbe {
   attachTls(path: string): { functions: string[]; error?: string };
   /** processes that exec'd since the last call (TLS capture only) */
   takeExecs(): number[];
+  /** a Go process: where its runtime keeps what the goroutine probes read (go.ts) */
+  setGoProcess(pid: number, offsets: GoOffsets): boolean;
+  deleteGoProcess(pid: number): boolean;
+  /** the goroutine uprobes on a Go executable, at these file offsets of runtime functions; returns an error text or '' */
+  attachGo(path: string, newproc1: number, runqput: number, send: number): string;
 }
 
 export interface NativeAddon {

@@ -12,6 +12,7 @@ import type { EbpfConfig } from './config';
 import { EbpfUnavailableError, PidVerdict, defaultObjectPath, loadAddon, preflight, type NativeProbe, type ProbeStats } from './native';
 import { ProcessTracker, type ProcessSelection } from './processes';
 import { TlsAttacher } from './tls';
+import { GoAttacher } from './go';
 import { batchItems } from '../../core/batching';
 
 /** Bytes of one hand-over from the reader thread: large enough that JavaScript is called rarely. */
@@ -29,6 +30,7 @@ export class EbpfReceiver implements Receiver<'records'> {
   private statsTimer?: NodeJS.Timeout;
   private tlsTimer?: NodeJS.Timeout;
   private tls?: TlsAttacher;
+  private go?: GoAttacher;
   private lastStats: ProbeStats | undefined;
   private readonly countKernelDrops: (n: number, labels?: Record<string, string>) => void;
   private readonly countDecodeFailures: (n: number, labels?: Record<string, string>) => void;
@@ -128,6 +130,16 @@ export class EbpfReceiver implements Receiver<'records'> {
       this.tlsTimer = setInterval(() => this.tls?.poll(), TLS_EXEC_POLL_MS);
       this.tlsTimer.unref();
     }
+    if (c.go.enabled) {
+      const countGo = this.ctx.telemetry.counter('espan_ebpf_go_processes_total', 'Go processes found, by whether their goroutines are followed (traced) or not (unsupported: see the log).', ['result']);
+      const log = this.ctx.logger;
+      this.go = new GoAttacher(probe, {
+        process: (result) => countGo(1, { result }),
+        unsupported: (msg, fields) => log.warn(msg, fields),
+        traced: (fields) => log.info("Go program's goroutines followed", fields),
+      });
+      this.go.scan();
+    }
     this.ctx.logger.info('eBPF capture started', {
       tracepoints: probe.tracepoints(),
       trace_all_processes: c.trace_all_processes,
@@ -135,7 +147,10 @@ export class EbpfReceiver implements Receiver<'records'> {
       processes_excluded: found.excluded,
       tls_files_probed: this.tls?.probed.map((f) => f.path),
     });
-    this.scanTimer = setInterval(() => this.tracker?.scan(), c.process_scan_interval);
+    this.scanTimer = setInterval(() => {
+      this.tracker?.scan();
+      this.go?.scan();
+    }, c.process_scan_interval);
     this.scanTimer.unref();
     this.statsTimer = setInterval(() => this.reportStats(), STATS_INTERVAL_MS);
     this.statsTimer.unref();

@@ -1,0 +1,3 @@
+module espan.test/goservice
+
+go 1.19
