@@ -7,7 +7,6 @@
  * Every call carries the id of the request that caused it: the ground truth.
  */
 import { expect } from 'chai';
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as os from 'node:os';
@@ -18,24 +17,12 @@ import { parseFactory } from '../../processors/parse/factory';
 import { threadCorrelationFactory } from '../../processors/thread_correlation/factory';
 import { ebpfUnavailable, startCapture } from '../ebpf/harness';
 import { missingPrograms, startRedis, type RunningServer } from '../helpers/servers';
+import { buildService, goUnavailable } from './build';
 import { processor, requestId, runStages, startService, type Service } from '../spans/harness';
 
 const CLIENTS = 8;
 /** requests per path and front */
 const PER_PATH = 100;
-
-/** Builds test/go/service into `dir` (plain and stripped); the reason it cannot, or undefined. */
-function buildService(dir: string): string | undefined {
-  const env = { ...process.env, HOME: dir, GOCACHE: path.join(dir, 'cache'), GOPATH: path.join(dir, 'gopath'), CGO_ENABLED: '0' };
-  for (const [out, flags] of [
-    ['service', []],
-    ['service-stripped', ['-ldflags=-s -w']],
-  ] as const) {
-    const r = spawnSync('go', ['build', ...flags, '-o', path.join(dir, out), '.'], { cwd: path.join(__dirname, 'service'), env, encoding: 'utf8' });
-    if (r.status !== 0) return `go build failed: ${r.stderr}`;
-  }
-  return undefined;
-}
 
 /** GETs `paths` with CLIENTS requests in flight, a connection each; resolves with the failures. */
 async function load(port: number, paths: string[]): Promise<string[]> {
@@ -114,22 +101,22 @@ describe('goroutine correlation over real Go services (eBPF)', function () {
   let captureMetrics: ServiceMetrics;
 
   before(async function () {
-    const why = missingPrograms('go', 'redis-server').length ? `missing programs: ${missingPrograms('go', 'redis-server').join(', ')} (scripts/setup.sh installs golang-go and redis-server)` : ebpfUnavailable();
+    const why = goUnavailable() ?? (missingPrograms('redis-server').length ? 'no redis-server (scripts/setup.sh installs it)' : undefined) ?? ebpfUnavailable();
     if (why) {
       console.log(`      skipping the Go goroutine tests: ${why}`);
       this.skip();
     }
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'espan-go-'));
     stops.push(async () => fs.rmSync(dir, { recursive: true, force: true }));
-    const buildError = buildService(dir);
-    if (buildError) throw new Error(buildError);
+    const plain = buildService(dir, 'service');
+    const strippedExe = buildService(dir, 'service-stripped', ['-ldflags=-s -w']);
     redis = await startRedis();
     stops.push(redis.stop);
-    backend = await startService([path.join(dir, 'service'), 'backend', '$PORT'], {}, 'Go backend');
+    backend = await startService([plain, 'backend', '$PORT'], {}, 'Go backend');
     stops.push(backend.stop);
-    front = await startService([path.join(dir, 'service'), 'front', '$PORT', String(backend.port), String(redis.port)], {}, 'Go front');
+    front = await startService([plain, 'front', '$PORT', String(backend.port), String(redis.port)], {}, 'Go front');
     stops.push(front.stop);
-    stripped = await startService([path.join(dir, 'service-stripped'), 'front', '$PORT', String(backend.port), String(redis.port)], {}, 'stripped Go front');
+    stripped = await startService([strippedExe, 'front', '$PORT', String(backend.port), String(redis.port)], {}, 'stripped Go front');
     stops.push(stripped.stop);
     const capture = await startCapture({ include_pids: [front.pid, stripped.pid, backend.pid], poll_interval: '5ms' });
     captureMetrics = capture.metrics;
