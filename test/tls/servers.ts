@@ -54,8 +54,16 @@ async function waitFor(what: string, ready: () => boolean, child: ChildProcess, 
   }
 }
 
+export interface NginxOptions {
+  env?: Record<string, string>;
+  /** address to listen on (127.0.0.1) */
+  host?: string;
+  /** run through this, e.g. `ip netns exec NS` */
+  prefix?: string[];
+}
+
 /** nginx with TLS, one worker, answering /hello with 200 and anything else with 404, from its own temporary prefix. */
-export async function startNginxTls(cert: Cert): Promise<TlsServer> {
+export async function startNginxTls(cert: Cert, { env = {}, host = '127.0.0.1', prefix = [] }: NginxOptions = {}): Promise<TlsServer> {
   const port = await freePort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'espan-nginx-tls-'));
   const conf = path.join(dir, 'nginx.conf');
@@ -76,7 +84,7 @@ http {
   uwsgi_temp_path ${dir}/uwsgi;
   scgi_temp_path ${dir}/scgi;
   server {
-    listen 127.0.0.1:${port} ssl;
+    listen ${host}:${port} ssl;
     ssl_certificate ${cert.cert};
     ssl_certificate_key ${cert.key};
     location = /hello { default_type text/plain; return 200 "hello over tls\\n"; }
@@ -85,7 +93,8 @@ http {
 }
 `,
   );
-  const child = spawn('nginx', ['-p', dir, '-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const argv = [...prefix, 'nginx', '-p', dir, '-c', conf];
+  const child = spawn(argv[0], argv.slice(1), { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   child.stderr!.on('data', (d) => (err += d));
   const workers = (): number[] => {

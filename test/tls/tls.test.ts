@@ -1,7 +1,8 @@
 /**
  * TLS plaintext capture on a real kernel: curl, Python's ssl/urllib and Node's
  * https client against Debian's nginx with TLS, and curl and Python against
- * Node's `https` server (self-signed certificates made here), captured with
+ * Node's `https` server (self-signed certificates made here), on loopback and
+ * across two network namespaces, captured with
  * the ebpf receiver (uprobes on
  * libssl.so.3 and on `node`), run through parse → thread_correlation →
  * propagation → span_builder → linking. Both ends of a connection must give the
@@ -22,6 +23,7 @@ import { spanBuilderFactory } from '../../processors/span_builder/factory';
 import { threadCorrelationFactory } from '../../processors/thread_correlation/factory';
 import { ebpfUnavailable, startCapture, type Capture } from '../ebpf/harness';
 import { freePort, missingPrograms } from '../helpers/servers';
+import { topologyUnavailable, TwoHosts } from '../linking/topology';
 import { jsonOf, processor, runStages, SYSTEM_PYTHON } from '../spans/harness';
 import { makeCert, startNginxTls, startNodeHttps, type Cert, type TlsServer } from './servers';
 
@@ -259,7 +261,7 @@ describe('TLS plaintext capture (eBPF uprobes on OpenSSL)', function () {
     let records: NetworkRecord[] = [];
     let nginx: TlsServer | undefined;
     try {
-      nginx = await startNginxTls(cert!, { LD_LIBRARY_PATH: libDir });
+      nginx = await startNginxTls(cert!, { env: { LD_LIBRARY_PATH: libDir } });
       const copy = `${libDir}/libssl.so.3`;
       const deadline = Date.now() + 5000;
       while (!capture.receiver.tlsProbed().some((f) => f.path === copy) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
@@ -307,15 +309,17 @@ conn.close()
       ],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
-    await new Promise<void>((resolve, reject) => {
-      server.stdout!.on('data', (d) => String(d).includes('ready') && resolve());
-      server.once('exit', (code) => reject(new Error(`the TLS server exited (${code})`)));
-    });
-    const o = await captureAround({ port, pids: [server.pid!], child: server, stop: async () => undefined }, () =>
-      run([
-        SYSTEM_PYTHON,
-        '-c',
-        `
+    let o: Outcome;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.stdout!.on('data', (d) => String(d).includes('ready') && resolve());
+        server.once('exit', (code) => reject(new Error(`the TLS server exited (${code})`)));
+      });
+      o = await captureAround({ port, pids: [server.pid!], child: server, stop: async () => undefined }, () =>
+        run([
+          SYSTEM_PYTHON,
+          '-c',
+          `
 import socket, ssl
 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
 c = ctx.wrap_socket(socket.create_connection(('127.0.0.1', ${port})))
@@ -324,9 +328,11 @@ got = b''
 while got.count(b'ok') < 2:
     got += c.recv(4096)
 `,
-      ]),
-    );
-    server.kill();
+        ]),
+      );
+    } finally {
+      server.kill();
+    }
     // the 65 bytes of the pair travelled in one TLS record; the server's SSL_reads took them 7 at a time (the first read the socket,
     // the rest came from OpenSSL's buffer); both requests' messages carry the client's numbers
     expect(o.records.filter((r) => r.pid === server.pid && isIngress(r.funcId)).map((r) => r.bufLen)).to.deep.equal([7, 7, 7, 7, 7, 7, 7, 7, 7, 2]);
@@ -334,6 +340,36 @@ while got.count(b'ok') < 2:
     const servers = o.spans.filter((x) => x.kind === SpanKind.SERVER);
     expect(servers.map((x) => x.attributes['url.path']).sort()).to.deep.equal(['/first', '/second']);
     for (const x of servers) expect(o.spans.find((c) => c.spanId === x.parentSpanId)?.attributes['url.path']).to.equal(x.attributes['url.path']);
+  });
+
+  it('links curl in one network namespace to nginx in another, across a veth pair', async function () {
+    const why = topologyUnavailable();
+    if (why) {
+      console.log(`      skipping: ${why}`);
+      this.skip();
+    }
+    const hosts = new TwoHosts();
+    try {
+      hosts.create();
+      const nginx = await startNginxTls(cert!, { host: hosts.addrB, prefix: ['ip', 'netns', 'exec', hosts.nsB] });
+      try {
+        const o = await captureAround(nginx, () =>
+          run(['ip', 'netns', 'exec', hosts.nsA, 'curl', '-sk', '--http1.1', '-o', '/dev/null', `https://${hosts.addrB}:${nginx.port}/hello?across=1`]),
+        );
+        checkRecords(o, 1);
+        checkSequenceNumbers(o, 1);
+        expect(o.spans).to.have.length(2);
+        const server = o.spans.find((x) => x.kind === SpanKind.SERVER)!;
+        const client = o.spans.find((x) => x.kind === SpanKind.CLIENT)!;
+        expect(server.parentSpanId).to.equal(client.spanId);
+        expect(server.attributes).to.include({ 'url.scheme': 'https', 'client.address': hosts.addrA, 'server.port': nginx.port, 'espan.netns': hosts.inodeB });
+        expect(client.attributes).to.include({ 'url.full': `https://${hosts.addrB}:${nginx.port}/hello?across=1`, 'espan.netns': hosts.inodeA, 'http.response.status_code': 200 });
+      } finally {
+        await nginx.stop();
+      }
+    } finally {
+      await hosts.close();
+    }
   });
 
   it('does the same over the raw syscall tracepoints (tracepoints: syscall)', async () => {
