@@ -455,16 +455,17 @@ static __always_inline void fill_meta(struct network_data *nd, struct call_args 
 }
 
 /*
- * A TLS ClientHello or ServerHello record, the header of a handshake record
- * read alone, or the start of one (nginx peeks at one byte to tell TLS from HTTP).
+ * A TLS ClientHello or ServerHello record, or the header of a handshake record
+ * read alone. A connection's first bytes may also be the start of one (nginx
+ * peeks at one byte to tell TLS from HTTP); later, so few bytes say too little.
  */
-static __always_inline bool tls_handshake_record(const __u8 *p, __u32 act) {
+static __always_inline bool tls_handshake_record(const __u8 *p, __u32 act, bool first) {
   if (act < 1 || p[0] != 0x16 /* handshake */) return false;
-  if (act < 2) return true;
+  if (act < 2) return first;
   if (p[1] != 3) return false;
-  if (act < 3) return true;
+  if (act < 3) return first;
   if (p[2] < 1 || p[2] > 4) return false;
-  if (act < 5) return true;
+  if (act < 5) return first;
   if (((p[3] << 8) | p[4]) > 16384 + 2048) return false;
   return act == 5 || p[5] == 1 || p[5] == 2;
 }
@@ -479,12 +480,15 @@ static __always_inline void emit(struct espan_config *cfg, struct call_args *a, 
     return;
   }
   __u32 act = want ? copy_payload(nd->payload, a, want, room, iov) : 0;
-  if (cfg->tls && !(cs->meta & CONN_META_TLS) && tls_handshake_record(nd->payload, act)) {
-    /* the connection's socket calls carry ciphertext from here on; its plaintext comes from the TLS library */
-    cs->flags |= CONN_TLS;
-    bpf_ringbuf_discard(nd, BPF_RB_NO_WAKEUP);
-    count_drop(COUNT_TLS_CIPHERTEXT);
-    return;
+  if (cfg->tls && act && !(cs->meta & CONN_META_TLS)) {
+    if (tls_handshake_record(nd->payload, act, !(cs->flags & CONN_DATA_SEEN))) {
+      /* the connection's socket calls carry ciphertext from here on; its plaintext comes from the TLS library */
+      cs->flags |= CONN_TLS;
+      bpf_ringbuf_discard(nd, BPF_RB_NO_WAKEUP);
+      count_drop(COUNT_TLS_CIPHERTEXT);
+      return;
+    }
+    if (!(cs->flags & CONN_DATA_SEEN)) cs->flags |= CONN_DATA_SEEN;
   }
   fill_meta(nd, a, cs, now, ret, act);
   submit(cfg, nd, size + BPF_RINGBUF_HDR_SZ);

@@ -42,6 +42,7 @@ struct comm_key {
 #define CONN_OWES_ACCEPT (1u << 2)   /* accept record sent with the first call of the process that took it */
 #define CONN_CLOSE_SENT (1u << 3)
 #define CONN_TLS (1u << 4) /* its socket calls carry TLS records: not sent (the plaintext is, from the TLS library) */
+#define CONN_DATA_SEEN (1u << 5) /* a data record with payload was made (TLS capture only: where a handshake may begin) */
 
 /* per connection (keyed by struct sock address) */
 struct conn_state {
