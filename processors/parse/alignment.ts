@@ -31,6 +31,8 @@ export interface ResponseStreamState {
   readonly atRest: boolean;
   /** out of step after bytes it lost (not joined mid-message): its next byte is at a record's start */
   readonly outOfStepAfterLoss: boolean;
+  /** it saw a record move bytes, so records lost after it will show (as a sequence number gap) */
+  readonly sequenced: boolean;
 }
 
 export class PairingGate {
@@ -102,6 +104,18 @@ export class PairingGate {
     this.waiting = 0;
     // responses owed before the loss are taken to be among the bytes lost (wrong only with pipelining across it)
     this.owed = 0;
+  }
+
+  /**
+   * Records of the request direction were lost (the kernel side dropped
+   * them): those of the response direction may be lost too, which shows only
+   * once the response stream has a sequence number to compare with. Until
+   * then it is taken as a loss of response bytes as well.
+   */
+  requestRecordsLost(): void {
+    if (this.responses.sequenced) return;
+    this.session.reset(Dir.RESPONSE);
+    this.lost(Dir.RESPONSE, false);
   }
 
   /** The response stream, out of step, passed over a record: responses of the requests waiting may be in it. */

@@ -8,10 +8,15 @@
  * body; when they fall where framing is needed the stream is marked out of
  * step, counted, and waits for a record that starts a message.
  *
+ * Records the probe could not hand over (its buffer full) leave no gap in
+ * `index` but one in `tcp_seq`: the bytes between the sequence number the
+ * last record reached and the next record's are lost the same way.
+ *
  * A stream joined mid-stream (the connection's start was not seen) starts
  * where the session's canStart says a message can start: bytes before that
  * belong to a message whose start was not seen and are skipped, counted.
  */
+import { ConnMeta } from '../../core/records/network-data';
 import type { NetworkRecord } from '../../core/signals';
 import type { PairingGate } from './alignment';
 import { Dir, INVALID, NEED_MORE, type Position, type ProtocolSession, type Step } from './decoder';
@@ -69,6 +74,8 @@ export class DirectionStream {
   private currentEnds = false;
   /** the last record that carried bytes of this direction */
   lastRecord: NetworkRecord | undefined;
+  /** the sequence number the next record should start at, once a record moved bytes */
+  private nextSeq: number | undefined;
   /** set by the engine for sessions that answer in order: decides what is handed over for pairing */
   gate: PairingGate | undefined;
 
@@ -98,6 +105,11 @@ export class DirectionStream {
     return this.currentStart === null && this.pending === null && this.skip === 0 && (!this.outOfStep || !this.seenBytes);
   }
 
+  /** A record moved bytes: from the next on, records lost before it show as a gap in the sequence numbers. */
+  get sequenced(): boolean {
+    return this.nextSeq !== undefined;
+  }
+
   /** Out of step after bytes it lost, not joined mid-message: the next byte is at a record's start. */
   get outOfStepAfterLoss(): boolean {
     return this.outOfStep && !this.joinedInside;
@@ -105,6 +117,16 @@ export class DirectionStream {
 
   /** Feeds one data record (read/write family). */
   feed(rec: NetworkRecord): void {
+    // Only calls that moved bytes (an end of file's sequence number counts the FIN). TLS plaintext
+    // records carry the sequence numbers of their TLS records, which count other bytes.
+    if (rec.bufLen > 0 && !(rec.connMeta & ConnMeta.TLS)) {
+      const unseen = this.nextSeq === undefined ? 0 : (rec.tcpSeq - this.nextSeq) | 0;
+      if (unseen > 0) {
+        this.lose(this.lastRecord!, unseen);
+        if (this.dir === Dir.REQUEST) this.gate?.requestRecordsLost();
+      }
+      this.nextSeq = (rec.tcpSeq + rec.bufLen) >>> 0;
+    }
     this.lastRecord = rec;
     this.seenBytes = true;
     const data = rec.payload;
