@@ -277,6 +277,13 @@ describe('mysql parser properties: MySQL 8 states', function () {
     );
   });
 
+  /**
+   * Each read or write keeps its first bytes, as the probe keeps the first
+   * 4096 of each call (here at least 48, so that a start can be told): a call
+   * of which nothing at all is seen while the stream is out of step is not
+   * reported to the session by stream assembly, and a response could then be
+   * taken for the answer to an older command.
+   */
   it('compressed conversations with bytes the probe did not capture: never a query or count that was not sent', () => {
     fc.assert(
       fc.property(fc.array(exchange, { minLength: 1, maxLength: 3 }), fc.array(fc.nat(), { maxLength: 4 }), fc.array(fc.boolean(), { maxLength: 4 }), cuts, fc.array(fc.nat(), { minLength: 1, maxLength: 6 }), (xs, splits, raw, cutAt, captured) => {
@@ -284,18 +291,21 @@ describe('mysql parser properties: MySQL 8 states', function () {
         let n = 0;
         compressedTurns(xs, splits, raw).forEach(([d, b], i) => {
           for (const piece of i < 3 ? [b] : cut(b, cutAt[i % cutAt.length])) {
-            const keep = i < 3 ? piece.length : captured[n++ % captured.length] % (piece.length + 1);
+            const keep = i < 3 ? piece.length : Math.min(piece.length, 48 + (captured[n++ % captured.length] % piece.length));
             if (d === 'w') c.write(piece, keep);
             else c.read(piece, keep);
           }
         });
         c.close();
-        const sent = new Set(serialise(xs).expected);
         for (const m of parse(c.records)) {
-          if (m.mysql!.sql === undefined || m.outcome === 'no_response') continue;
-          const line = `${m.mysql!.summary} ${m.outcome} ${m.mysql!.rows ?? '-'}`;
-          // a cut response gives no row count: its line may lack the one sent
-          expect(sent.has(line) || (m.mysql!.rows === undefined && [...sent].some((l) => l.startsWith(`${m.mysql!.summary} ${m.outcome}`))), line).to.equal(true);
+          const q = m.mysql!;
+          if (q.sql === undefined || m.outcome === 'no_response') continue;
+          // one exchange sent it all: its SQL (as far as a cut command was captured), its outcome, its rows (none when the response was cut)
+          const sent = xs.some(([sql, r]) => {
+            const asCaptured = Array.from({ length: sql.length }, (_, k) => sanitizeSql(sql.slice(0, k + 1)).sql);
+            return asCaptured.includes(q.sql!) && m.outcome === (r === 'err' ? 'error' : 'ok') && (q.rows === undefined || q.rows === (r as string[][]).length);
+          });
+          expect(sent, `${q.sql} ${m.outcome} ${q.rows}`).to.equal(true);
         }
       }),
       { numRuns: 3000 },

@@ -111,6 +111,8 @@ export class MysqlSession implements ProtocolSession {
   private deprecateEof: boolean | undefined;
   /** made at the first prepare: most connections never prepare */
   private statements: Map<number, PreparedStatement> | undefined;
+  /** a request completed cut short by lost bytes: the loss (see reset) was its own tail, and its response is still owed */
+  private cutRequest: PendingRequest<RequestValue> | undefined;
   private requestContinues = false;
   private rowContinues = false;
   private phase: Phase = 'idle';
@@ -139,6 +141,8 @@ export class MysqlSession implements ProtocolSession {
 
   decode(dir: Dir, buf: Uint8Array, at: number, end: number): StepResult {
     if (this.abandoned) return step(end - at, 0, false, false);
+    // request bytes after a cut command: a loss from here on is not its tail
+    if (dir === Dir.REQUEST) this.cutRequest = undefined;
     if (this.framing === 'unknown' && dir === Dir.REQUEST) {
       // picked up after the handshake: the first command tells whether it travels compressed
       if (looksLikeCommand(buf, at, end)) this.framing = 'plain';
@@ -148,9 +152,10 @@ export class MysqlSession implements ProtocolSession {
     return this.decodePacket(dir, buf, at, end);
   }
 
-  private decodePacket(dir: Dir, buf: Uint8Array, at: number, end: number): StepResult {
+  /** `cut`: the bytes end where the capture did, so a command is taken as far as it goes instead of waited for */
+  private decodePacket(dir: Dir, buf: Uint8Array, at: number, end: number, cut = false): StepResult {
     if (end - at < 4) return NEED_MORE;
-    return dir === Dir.REQUEST ? this.decodeRequest(buf, at, end) : this.decodeResponse(buf, at, end);
+    return dir === Dir.REQUEST ? this.decodeRequest(buf, at, end, cut) : this.decodeResponse(buf, at, end);
   }
 
   private compress(): void {
@@ -197,19 +202,24 @@ export class MysqlSession implements ProtocolSession {
    */
   decodePartial(dir: Dir, buf: Uint8Array, at: number, end: number): unknown {
     const inflated = this.inflated?.[dir];
-    if (!inflated || inflated.serving || end - at < COMPRESSED_HEADER) return undefined;
+    if (!inflated) {
+      // a command the capture cut: what of it is here
+      const r = dir === Dir.REQUEST ? this.decodePacket(dir, buf, at, end, true) : NEED_MORE;
+      return r !== NEED_MORE && r !== INVALID && r.begins ? r.value : undefined;
+    }
+    if (inflated.serving || end - at < COMPRESSED_HEADER) return undefined;
     const start = inflateStart(buf, at, end);
     if (!start) return undefined;
     inflated.append(start);
     for (;;) {
-      const r = this.decodePacket(dir, inflated.bytes, inflated.at, inflated.end);
+      const r = this.decodePacket(dir, inflated.bytes, inflated.at, inflated.end, true);
       if (r === NEED_MORE || r === INVALID) return undefined;
       inflated.take(r.len, r.skip);
       if (r.begins) return r.value;
     }
   }
 
-  private decodeRequest(buf: Uint8Array, at: number, end: number): StepResult {
+  private decodeRequest(buf: Uint8Array, at: number, end: number, cut: boolean): StepResult {
     const length = packetLength(buf, at);
     const whole = 4 + length;
     const present = Math.min(end - at, whole);
@@ -232,7 +242,7 @@ export class MysqlSession implements ProtocolSession {
     if (end - at < 5) return NEED_MORE;
     const code = buf[at + 4];
     if (!(code in COMMAND_NAMES)) return INVALID;
-    if (whole > end - at && whole <= MAX_WAITED_PACKET) return NEED_MORE;
+    if (whole > end - at && whole <= MAX_WAITED_PACKET && !cut) return NEED_MORE;
     const fields: MysqlFields = { command: COMMAND_NAMES[code] };
     if (this.database !== undefined) fields.database = this.database;
     const value: RequestValue = { fields, code };
@@ -240,7 +250,8 @@ export class MysqlSession implements ProtocolSession {
     const stop = at + present;
     if (code === Cmd.QUERY || code === Cmd.STMT_PREPARE) {
       const text = code === Cmd.QUERY ? this.queryText(buf, body, stop, fields) : body;
-      if (text >= 0) {
+      // none of the text captured: no SQL rather than an empty one
+      if (text >= 0 && text < stop) {
         value.sql = this.summaries.of(utf8(buf, text, Math.min(stop, text + 4 * this.mysql.maxSqlLength)));
         this.describe(fields, value.sql);
       }
@@ -544,18 +555,49 @@ export class MysqlSession implements ProtocolSession {
     if (dir === Dir.RESPONSE) starts = this.inflated ? looksLikeCompressedResponse(buf, at, end) : looksLikeResponseStart(buf, at, end);
     else if (this.framing === 'unknown') starts = looksLikeCommand(buf, at, end) || looksLikeCompressedCommand(buf, at, end);
     else starts = this.inflated ? looksLikeCompressedCommand(buf, at, end) : looksLikeCommand(buf, at, end);
-    // stream assembly resumes here: what a decode of bytes it then passed over left behind goes
-    if (starts) this.reset(dir);
+    // asked where stream assembly would resume: what a decode of bytes it passed over since left behind goes
+    this.resetDecoding(dir);
+    // the client began a command here that cannot be read (sequence 0, of the packet or compressed packet):
+    // it was sent once the owed responses were read, so they are over
+    if (!starts && dir === Dir.REQUEST && end - at >= 4 && buf[at + 3] === 0 && this.queue.size) this.giveUpWaiting();
     return starts;
   }
 
+  /**
+   * The direction lost its framing. Lost request bytes may have held a
+   * command, and a client sends one only once the previous response was read
+   * (MySQL does not pipeline): the responses owed are over, seen or not, but
+   * for a command whose own tail was lost.
+   */
   reset(dir: Dir): void {
+    this.resetDecoding(dir);
+    if (dir === Dir.RESPONSE) return;
+    const cut = this.cutRequest;
+    this.cutRequest = undefined;
+    if (this.queue.size > (cut && this.queue.peek() === cut ? 1 : 0)) this.giveUpWaiting(cut);
+  }
+
+  private resetDecoding(dir: Dir): void {
     this.inflated?.[dir].reset();
     if (dir === Dir.REQUEST) this.requestContinues = false;
     else {
       this.phase = 'idle';
       this.rowContinues = false;
     }
+  }
+
+  /** The requests waiting (but `keep`) will not see their responses: given up, and a response of theirs still open ignored. */
+  private giveUpWaiting(keep?: PendingRequest<RequestValue>): void {
+    for (const r of this.queue.drain()) {
+      if (r === keep) {
+        this.queue.push(r);
+        continue;
+      }
+      this.sink.count('truncated');
+      this.emit(r, undefined, 'no_response');
+    }
+    this.generation++;
+    this.resetDecoding(Dir.RESPONSE);
   }
 
   complete(dir: Dir, value: unknown, start: Position, end: Position, truncated: boolean): void {
@@ -568,15 +610,10 @@ export class MysqlSession implements ProtocolSession {
         return;
       }
       // MySQL does not pipeline: a new command means the previous response is over, seen or not.
-      const older = this.queue.shift();
-      if (older) {
-        this.sink.count('truncated');
-        this.emit(older, undefined, 'no_response');
-        this.generation++;
-        this.phase = 'idle';
-        this.rowContinues = false;
-      }
-      this.queue.push({ fields: req, start, end, truncated });
+      if (this.queue.size) this.giveUpWaiting();
+      const pending = { fields: req, start, end, truncated };
+      this.queue.push(pending);
+      this.cutRequest = truncated ? pending : undefined;
       return;
     }
     const resp = value as ResponseValue;
