@@ -1160,18 +1160,22 @@ int BPF_PROG(on_exec, struct task_struct *p) {
  * no more. Not seen: work taken without the taker parked on the channel (a
  * busy worker reading a buffered channel), or handed over under a lock or
  * condition variable, while the adopter still serves.
+ *
+ * Goroutines are tracked by the address of their g: a new goroutine has no id
+ * yet where it is created, and the runtime reuses the g of one that ended for
+ * a later one, which a creation seen here overwrites (`born` tells them apart).
  * Ids are the low 32 bits of the goroutine id (0: none known).
  */
 
-/* Go register ABI (go1.17+): the current g, and the second and third integer arguments */
+/* Go register ABI (go1.17+): the current g, and the first and second integer arguments */
 #if defined(__TARGET_ARCH_x86)
 #define GO_G(regs) ((regs)->r14)
+#define GO_ARG1(regs) ((regs)->ax)
 #define GO_ARG2(regs) ((regs)->bx)
-#define GO_ARG3(regs) ((regs)->cx)
 #elif defined(__TARGET_ARCH_arm64)
 #define GO_G(regs) ((regs)->regs[28])
+#define GO_ARG1(regs) ((regs)->regs[0])
 #define GO_ARG2(regs) ((regs)->regs[1])
-#define GO_ARG3(regs) ((regs)->regs[2])
 #endif
 
 /* tgid -> offsets in the runtime's structs, for the processes user space found to be Go */
@@ -1183,13 +1187,17 @@ struct {
 } go_procs SEC(".maps");
 
 struct go_key {
+  __u64 g; /* address of the goroutine's g */
   __u32 tgid;
-  __u32 goid;
+  __u32 _pad;
 };
 
 struct go_lineage {
-  __u32 adopter;       /* goroutine whose request this one works for (0: its own) */
+  __u64 born;         /* when this goroutine was first seen: a reused g is another goroutine */
+  __u64 adopter_g;    /* goroutine whose request this one works for (0: its own)... */
+  __u64 adopter_born;
   __u32 adopter_epoch; /* ...as long as the adopter's epoch is still this */
+  __u32 adopter_goid;
   __u32 epoch;         /* bumped by this goroutine's own server-connection I/O */
   __u32 _pad;
 };
@@ -1202,35 +1210,32 @@ struct {
   __type(value, struct go_lineage);
 } go_lineages SEC(".maps");
 
-/* A goroutine being created on this thread: newproc1 entry to the runqput that queues it. */
-struct go_spawn {
-  __u64 ts;
-  __u64 callerpc; /* newproc1's callerpc, which it stores in the new g's gopc */
-  __u32 parent;
-};
-
-struct {
-  __uint(type, BPF_MAP_TYPE_LRU_HASH);
-  __uint(max_entries, 4096);
-  __type(key, __u64); /* pid_tgid */
-  __type(value, struct go_spawn);
-} go_spawns SEC(".maps");
-
-/* newproc1 to runqput takes microseconds (more when the thread is preempted); an older entry is not this creation's */
-#define GO_SPAWN_MAX_NS 100000000
-
 static __always_inline __u32 go_goid_of(struct go_offsets *o, __u64 g) {
   __u64 goid = 0;
   if (!g || bpf_probe_read_user(&goid, sizeof(goid), (void *)(g + o->g_goid))) return 0;
   return (__u32)goid;
 }
 
-/* The goroutine running Go code on this thread, 0 when the register does not hold one. */
-static __always_inline __u32 go_current(struct go_offsets *o, struct pt_regs *regs) {
+/* The goroutine the thread runs for (its m's curg): also on the system stack, where the current g is g0. */
+static __always_inline __u64 go_thread_curg(struct go_offsets *o, struct pt_regs *regs) {
   __u64 g = GO_G(regs), m = 0, curg = 0;
   if (!g || bpf_probe_read_user(&m, sizeof(m), (void *)(g + o->g_m))) return 0;
-  if (!m || bpf_probe_read_user(&curg, sizeof(curg), (void *)(m + o->m_curg)) || curg != g) return 0;
-  return go_goid_of(o, g);
+  if (!m || bpf_probe_read_user(&curg, sizeof(curg), (void *)(m + o->m_curg))) return 0;
+  return curg;
+}
+
+/* The goroutine running Go code on this thread, 0 when the register does not hold one. */
+static __always_inline __u64 go_current(struct go_offsets *o, struct pt_regs *regs) {
+  __u64 g = GO_G(regs);
+  return g && go_thread_curg(o, regs) == g ? g : 0;
+}
+
+/* Whether a goroutine's adopter is still the goroutine it was, serving the same request. */
+static __always_inline bool go_adopted(__u32 tgid, struct go_lineage *l) {
+  if (!l->adopter_g) return false;
+  struct go_key ak = {.g = l->adopter_g, .tgid = tgid};
+  struct go_lineage *a = bpf_map_lookup_elem(&go_lineages, &ak);
+  return a && a->born == l->adopter_born && a->epoch == l->adopter_epoch;
 }
 
 /*
@@ -1243,81 +1248,70 @@ static __noinline __u32 go_utid(__u64 pid_tgid, __u32 func_id, __u32 conn_meta) 
   struct go_offsets *o = bpf_map_lookup_elem(&go_procs, &tgid);
   if (!o) return 0;
   struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
-  __u32 goid = go_current(o, regs);
+  __u64 g = go_current(o, regs);
+  __u32 goid = go_goid_of(o, g);
   if (!goid) return 0;
-  struct go_key key = {.tgid = tgid, .goid = goid};
+  struct go_key key = {.g = g, .tgid = tgid};
   struct go_lineage *l = bpf_map_lookup_elem(&go_lineages, &key);
   if (conn_meta & CONN_META_SERVER) {
     if (l) {
-      l->adopter = 0;
+      l->adopter_g = 0;
       __sync_fetch_and_add(&l->epoch, 1);
     } else {
-      struct go_lineage own = {.epoch = 1};
+      struct go_lineage own = {.born = bpf_ktime_get_ns(), .epoch = 1};
       bpf_map_update_elem(&go_lineages, &key, &own, BPF_ANY);
     }
     return goid;
   }
-  if (l && l->adopter) {
-    struct go_key ak = {.tgid = tgid, .goid = l->adopter};
-    struct go_lineage *a = bpf_map_lookup_elem(&go_lineages, &ak);
-    if (a && a->epoch == l->adopter_epoch) return l->adopter;
-    l->adopter = 0; /* epochs only grow: the adoption is over for good */
+  if (l && l->adopter_g) {
+    if (go_adopted(tgid, l)) return l->adopter_goid;
+    l->adopter_g = 0; /* epochs only grow: the adoption is over for good */
   }
   return goid;
 }
 
-/* func newproc1(fn *funcval, callergp *g, callerpc uintptr) *g: who creates the next goroutine of this thread */
+/*
+ * func gostartcallfn(gobuf *gobuf, fv *funcval), called by newproc1 with the
+ * new goroutine's &g.sched, on the system stack of the creating goroutine
+ * (its m's curg). The child works for whom the creator works (if that still
+ * holds), else for the creator.
+ */
 SEC("uprobe")
-int BPF_KPROBE(go_newproc1) {
+int BPF_KPROBE(go_gostartcallfn) {
   __u64 pid_tgid = bpf_get_current_pid_tgid();
   __u32 tgid = pid_tgid >> 32;
   struct go_offsets *o = bpf_map_lookup_elem(&go_procs, &tgid);
   struct espan_config *cfg = current_config();
   if (!o || !cfg || !traced_call_slot(cfg, pid_tgid)) return 0;
-  struct go_spawn s = {.ts = bpf_ktime_get_ns(), .callerpc = GO_ARG3(ctx), .parent = go_goid_of(o, GO_ARG2(ctx))};
-  if (s.parent) bpf_map_update_elem(&go_spawns, &pid_tgid, &s, BPF_ANY);
-  return 0;
-}
-
-/*
- * func runqput(pp *p, gp *g, next bool): newproc queues the g newproc1 made,
- * with its goid set by now; told apart from other runqputs (a goroutine woken)
- * by the g's gopc, which newproc1 set to its callerpc.
- */
-SEC("uprobe")
-int BPF_KPROBE(go_runqput) {
-  __u64 pid_tgid = bpf_get_current_pid_tgid();
-  __u32 tgid = pid_tgid >> 32;
-  struct go_offsets *o = bpf_map_lookup_elem(&go_procs, &tgid);
-  if (!o) return 0;
-  __u64 gp = GO_ARG2(ctx), gopc = 0;
-  __u32 child = go_goid_of(o, gp);
-  if (!child) return 0;
-  struct go_spawn *s = bpf_map_lookup_elem(&go_spawns, &pid_tgid);
-  if (!s || bpf_probe_read_user(&gopc, sizeof(gopc), (void *)(gp + o->g_gopc)) || gopc != s->callerpc) return 0;
-  __u32 parent = s->parent;
-  bool fresh = bpf_ktime_get_ns() - s->ts < GO_SPAWN_MAX_NS;
-  bpf_map_delete_elem(&go_spawns, &pid_tgid);
-  if (!fresh) return 0;
-  /* the child works for whom the parent works (if that still holds), else for the parent */
-  struct go_key pk = {.tgid = tgid, .goid = parent};
+  __u64 now = bpf_ktime_get_ns();
+  struct go_key ck = {.g = GO_ARG1(ctx) - o->g_sched, .tgid = tgid};
+  __u64 parent = go_thread_curg(o, ctx);
+  __u32 parent_goid = go_goid_of(o, parent);
+  if (!parent_goid) {
+    /* whatever was known of the goroutine that had this g before is not this one's */
+    bpf_map_delete_elem(&go_lineages, &ck);
+    return 0;
+  }
+  struct go_key pk = {.g = parent, .tgid = tgid};
   struct go_lineage *p = bpf_map_lookup_elem(&go_lineages, &pk);
   if (!p) {
-    struct go_lineage none = {};
-    bpf_map_update_elem(&go_lineages, &pk, &none, BPF_NOEXIST);
+    struct go_lineage first = {.born = now};
+    bpf_map_update_elem(&go_lineages, &pk, &first, BPF_NOEXIST);
     p = bpf_map_lookup_elem(&go_lineages, &pk);
     if (!p) return 0;
   }
-  struct go_lineage c = {.adopter = parent, .adopter_epoch = p->epoch};
-  if (p->adopter) {
-    struct go_key ak = {.tgid = tgid, .goid = p->adopter};
-    struct go_lineage *a = bpf_map_lookup_elem(&go_lineages, &ak);
-    if (a && a->epoch == p->adopter_epoch) {
-      c.adopter = p->adopter;
-      c.adopter_epoch = p->adopter_epoch;
-    }
+  struct go_lineage c = {.born = now};
+  if (go_adopted(tgid, p)) {
+    c.adopter_g = p->adopter_g;
+    c.adopter_born = p->adopter_born;
+    c.adopter_epoch = p->adopter_epoch;
+    c.adopter_goid = p->adopter_goid;
+  } else {
+    c.adopter_g = parent;
+    c.adopter_born = p->born;
+    c.adopter_epoch = p->epoch;
+    c.adopter_goid = parent_goid;
   }
-  struct go_key ck = {.tgid = tgid, .goid = child};
   bpf_map_update_elem(&go_lineages, &ck, &c, BPF_ANY);
   return 0;
 }
@@ -1335,20 +1329,17 @@ int BPF_KPROBE(go_send) {
   struct go_offsets *o = bpf_map_lookup_elem(&go_procs, &tgid);
   struct espan_config *cfg = current_config();
   if (!o || !cfg || !traced_call_slot(cfg, pid_tgid)) return 0;
-  __u64 rg = 0;
-  if (bpf_probe_read_user(&rg, sizeof(rg), (void *)(GO_ARG2(ctx) + o->sudog_g))) return 0;
-  __u32 receiver = go_goid_of(o, rg);
-  if (!receiver) return 0;
-  struct go_key rk = {.tgid = tgid, .goid = receiver};
+  struct go_key rk = {.tgid = tgid};
+  if (bpf_probe_read_user(&rk.g, sizeof(rk.g), (void *)(GO_ARG2(ctx) + o->sudog_g))) return 0;
   struct go_lineage *r = bpf_map_lookup_elem(&go_lineages, &rk);
-  if (!r || !r->adopter) return 0;
-  __u32 sender = go_current(o, ctx);
-  if (sender == r->adopter) return 0;
-  if (sender) {
-    struct go_key sk = {.tgid = tgid, .goid = sender};
-    struct go_lineage *l = bpf_map_lookup_elem(&go_lineages, &sk);
-    if (l && l->adopter == r->adopter && l->adopter_epoch == r->adopter_epoch) return 0;
+  if (!r || !r->adopter_g) return 0;
+  struct go_key sk = {.g = go_current(o, ctx), .tgid = tgid};
+  struct go_lineage *s = sk.g ? bpf_map_lookup_elem(&go_lineages, &sk) : 0;
+  if (s) {
+    /* the adopter itself, or a goroutine adopted for the same request */
+    if (sk.g == r->adopter_g && s->born == r->adopter_born) return 0;
+    if (s->adopter_g == r->adopter_g && s->adopter_born == r->adopter_born && s->adopter_epoch == r->adopter_epoch) return 0;
   }
-  r->adopter = 0;
+  r->adopter_g = 0;
   return 0;
 }

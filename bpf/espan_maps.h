@@ -67,10 +67,10 @@ struct conn_state {
 
 /* go_procs values: where a Go process's runtime keeps what the goroutine probes read (byte offsets into its structs) */
 struct go_offsets {
-  __u32 g_goid; /* runtime.g.goid */
-  __u32 g_m;    /* runtime.g.m */
-  __u32 m_curg; /* runtime.m.curg */
-  __u32 g_gopc; /* runtime.g.gopc */
+  __u32 g_goid;  /* runtime.g.goid */
+  __u32 g_m;     /* runtime.g.m */
+  __u32 g_sched; /* runtime.g.sched */
+  __u32 m_curg;  /* runtime.m.curg */
   __u32 sudog_g; /* runtime.sudog.g */
   __u32 _pad;
 };

@@ -679,7 +679,7 @@ class Probe : public Napi::ObjectWrap<Probe> {
 
   // ---- Go runtime: goroutines (receivers/ebpf/go.ts) ----
 
-  // setGoProcess(pid, { g_goid, g_m, m_curg, g_gopc, sudog_g }): the process is Go; where its runtime keeps what the probes read.
+  // setGoProcess(pid, { g_goid, g_m, g_sched, m_curg, sudog_g }): the process is Go; where its runtime keeps what the probes read.
   Napi::Value SetGoProcess(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!Loaded(env)) return env.Undefined();
@@ -688,8 +688,8 @@ class Probe : public Napi::ObjectWrap<Probe> {
     struct go_offsets off = {};
     off.g_goid = OptU32(o, "g_goid", 0);
     off.g_m = OptU32(o, "g_m", 0);
+    off.g_sched = OptU32(o, "g_sched", 0);
     off.m_curg = OptU32(o, "m_curg", 0);
-    off.g_gopc = OptU32(o, "g_gopc", 0);
     off.sudog_g = OptU32(o, "sudog_g", 0);
     return Napi::Boolean::New(env, bpf_map_update_elem(bpf_map__fd(skel_->maps.go_procs), &pid, &off, BPF_ANY) == 0);
   }
@@ -701,7 +701,7 @@ class Probe : public Napi::ObjectWrap<Probe> {
     return Napi::Boolean::New(env, bpf_map_delete_elem(bpf_map__fd(skel_->maps.go_procs), &pid) == 0);
   }
 
-  // attachGo(path, newproc1, runqput, send): the goroutine uprobes on a Go executable, at these file
+  // attachGo(path, gostartcallfn, send): the goroutine uprobes on a Go executable, at these file
   // offsets (found from its pclntab: a stripped binary has no symbols). Returns an error text, or "".
   Napi::Value AttachGo(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
@@ -709,9 +709,8 @@ class Probe : public Napi::ObjectWrap<Probe> {
     if (!running_) return Napi::String::New(env, "the probe is not started");
     std::string path = info[0].ToString().Utf8Value();
     const std::pair<struct bpf_program*, size_t> hooks[] = {
-        {skel_->progs.go_newproc1, (size_t)info[1].As<Napi::Number>().Int64Value()},
-        {skel_->progs.go_runqput, (size_t)info[2].As<Napi::Number>().Int64Value()},
-        {skel_->progs.go_send, (size_t)info[3].As<Napi::Number>().Int64Value()},
+        {skel_->progs.go_gostartcallfn, (size_t)info[1].As<Napi::Number>().Int64Value()},
+        {skel_->progs.go_send, (size_t)info[2].As<Napi::Number>().Int64Value()},
     };
     std::vector<struct bpf_link*> made;
     for (const auto& [prog, offset] : hooks) {

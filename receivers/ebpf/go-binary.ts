@@ -3,10 +3,10 @@
  * file alone (no source, no symbols needed):
  *
  * - the Go version, from the build info (`.go.buildinfo`, kept by `-s -w`);
- * - the file offsets of runtime.newproc1, runtime.runqput and runtime.send, from the
+ * - the file offsets of runtime.gostartcallfn and runtime.send, from the
  *   function table (`.gopclntab`, which the runtime itself needs, so it is
  *   there in stripped binaries too);
- * - the offsets of runtime.g's goid, m and gopc, runtime.m's curg and runtime.sudog's g, from
+ * - the offsets of runtime.g's goid, m and sched, runtime.m's curg and runtime.sudog's g, from
  *   the DWARF type information, or for a binary built without it, from a
  *   table of versions whose layout was read from their DWARF.
  *
@@ -18,19 +18,18 @@ import * as zlib from 'node:zlib';
 export interface GoOffsets {
   g_goid: number;
   g_m: number;
+  g_sched: number;
   m_curg: number;
-  g_gopc: number;
   sudog_g: number;
 }
 
 /** The runtime functions the probes are attached to: file offsets. */
 export interface GoFunctions {
-  newproc1: number;
-  runqput: number;
+  gostartcallfn: number;
   send: number;
 }
 
-const FUNCTIONS: Record<keyof GoFunctions, string> = { newproc1: 'runtime.newproc1', runqput: 'runtime.runqput', send: 'runtime.send' };
+const FUNCTIONS: Record<keyof GoFunctions, string> = { gostartcallfn: 'runtime.gostartcallfn', send: 'runtime.send' };
 
 export interface GoBinary {
   /** e.g. go1.19.8 */
@@ -51,10 +50,10 @@ export interface GoBinary {
  */
 export const KNOWN_OFFSETS: Record<string, Partial<Record<'amd64' | 'arm64', GoOffsets>>> = {
   // Debian 12's golang-1.19 (go1.19.8), read from its DWARF
-  '1.19': { amd64: { g_goid: 152, g_m: 48, m_curg: 192, g_gopc: 296, sudog_g: 0 } },
+  '1.19': { amd64: { g_goid: 152, g_m: 48, g_sched: 56, m_curg: 192, sudog_g: 0 } },
 };
 
-/** The register ABI and newproc1(fn, callergp, callerpc) the probes read: go1.18 and later. */
+/** The register ABI (amd64 go1.17, arm64 go1.18) and the build info the version is read from: go1.18 and later. */
 const MIN_MINOR = 18;
 
 const EM_X86_64 = 62;
@@ -169,8 +168,8 @@ export function readGoBinary(file: string): GoBinary | undefined {
       const addr = addrs.get(name);
       return addr === undefined ? undefined : elf.fileOffset(addr);
     };
-    const [newproc1, runqput, send] = [at(FUNCTIONS.newproc1), at(FUNCTIONS.runqput), at(FUNCTIONS.send)];
-    if (newproc1 !== undefined && runqput !== undefined && send !== undefined) bin.functions = { newproc1, runqput, send };
+    const [gostartcallfn, send] = [at(FUNCTIONS.gostartcallfn), at(FUNCTIONS.send)];
+    if (gostartcallfn !== undefined && send !== undefined) bin.functions = { gostartcallfn, send };
     const fromDwarf = dwarfOffsets(elf);
     if (fromDwarf) {
       bin.offsets = fromDwarf;
@@ -299,7 +298,7 @@ function dwarfOffsets(elf: ElfFile): GoOffsets | undefined {
   if (!info || !abbrev) return undefined;
   let members: Map<string, Map<string, number>>;
   try {
-    members = structMembers(info, abbrev, { 'runtime.g': ['goid', 'm', 'gopc'], 'runtime.m': ['curg'], 'runtime.sudog': ['g'] });
+    members = structMembers(info, abbrev, { 'runtime.g': ['goid', 'm', 'sched'], 'runtime.m': ['curg'], 'runtime.sudog': ['g'] });
   } catch {
     return undefined; // DWARF this reader does not follow: the version table may still know the layout
   }
@@ -307,11 +306,11 @@ function dwarfOffsets(elf: ElfFile): GoOffsets | undefined {
   const m = members.get('runtime.m');
   const g_goid = g?.get('goid');
   const g_m = g?.get('m');
-  const g_gopc = g?.get('gopc');
+  const g_sched = g?.get('sched');
   const m_curg = m?.get('curg');
   const sudog_g = members.get('runtime.sudog')?.get('g');
-  if (g_goid === undefined || g_m === undefined || g_gopc === undefined || m_curg === undefined || sudog_g === undefined) return undefined;
-  return { g_goid, g_m, m_curg, g_gopc, sudog_g };
+  if (g_goid === undefined || g_m === undefined || g_sched === undefined || m_curg === undefined || sudog_g === undefined) return undefined;
+  return { g_goid, g_m, g_sched, m_curg, sudog_g };
 }
 
 /**

@@ -2,7 +2,7 @@
  * Goroutines of Go processes, user-space side: finds the processes whose
  * executable is a Go program (go-binary.ts), tells the probe where their
  * runtime keeps the goroutine id (so that their records carry it as the
- * user-level thread id), and attaches the goroutine-creation uprobes to each
+ * user-level thread id), and attaches the goroutine uprobes to each
  * executable once (a uprobe on a file covers every process running it). A Go
  * program that cannot be followed (see GoBinary.problem) is said once per
  * executable; its records keep the thread id alone.
@@ -15,7 +15,7 @@ export interface GoProbe {
   setGoProcess(pid: number, offsets: GoOffsets): boolean;
   deleteGoProcess(pid: number): boolean;
   /** returns an error text, or '' */
-  attachGo(path: string, newproc1: number, runqput: number, send: number): string;
+  attachGo(path: string, gostartcallfn: number, send: number): string;
 }
 
 export interface GoEvents {
@@ -29,7 +29,7 @@ export interface GoEvents {
 interface Executable {
   /** undefined: not Go */
   binary: GoBinary | undefined;
-  /** the goroutine-creation uprobes are on it */
+  /** the goroutine uprobes are on it */
   attached: boolean;
   /** why its goroutines are not followed; undefined: they are */
   problem?: string;
@@ -119,7 +119,7 @@ export class GoAttacher {
       return { binary, attached: false, problem: binary.problem };
     }
     const f = binary.functions!;
-    const error = this.probe.attachGo(exe, f.newproc1, f.runqput, f.send);
+    const error = this.probe.attachGo(exe, f.gostartcallfn, f.send);
     if (error) {
       this.events.unsupported("Go program's goroutines not followed: its outbound calls stay unlinked", { ...fields, reason: error });
       return { binary, attached: false, problem: error };

@@ -73,7 +73,7 @@ export interface NativeProbe {
   setGoProcess(pid: number, offsets: GoOffsets): boolean;
   deleteGoProcess(pid: number): boolean;
   /** the goroutine uprobes on a Go executable, at these file offsets of runtime functions; returns an error text or '' */
-  attachGo(path: string, newproc1: number, runqput: number, send: number): string;
+  attachGo(path: string, gostartcallfn: number, send: number): string;
 }
 
 export interface NativeAddon {
