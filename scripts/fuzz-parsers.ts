@@ -14,6 +14,7 @@ import { parseChunkLine, parsePartialHead, parseRequestHead, parseResponseHead }
 import { parseInline, parseToken } from '../processors/parse/redis/parser';
 import { lenenc, parseErr, parseGreeting, parseHandshakeResponse, parseOk, parsePrepareOk } from '../processors/parse/mysql/parser';
 import { sanitizeSql } from '../core/redaction';
+import * as my from '../test/helpers/mysql-wire';
 import { looksLikeFrontendQuery, looksLikeStartup, parseCommandTag, parseErrorFields, parseStartupParameters } from '../processors/parse/postgresql/parser';
 import { be, fe, startupAnswer } from '../test/postgresql/messages';
 import { detectHttp2, looksLikeFrames } from '../processors/parse/http2/frames';
@@ -55,6 +56,12 @@ const CORPUS: Record<Fuzzed, Array<[Uint8Array, Uint8Array]>> = {
     ],
     [Buffer.concat([Buffer.from([5, 0, 0, 0, 0x16]), text('SELE'), Buffer.from([1, 0, 0, 0, 0x0e])]), Buffer.concat([Buffer.from([12, 0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]), Buffer.from([7, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0])])],
     [Buffer.concat([Buffer.from([4, 0, 0, 0, 2]), text('abc')]), Buffer.concat([Buffer.from([9, 0, 0, 1, 0xff, 0x19, 4, 0x23]), text('42000')])],
+    // MySQL 8 query attributes, and the compressed protocol (both picked up without the handshake)
+    [Buffer.concat([my.attributedQuery('SELECT 1', [my.stringAttribute('traceparent', '00-1-2-01'), my.longAttribute('n', 7)]), my.attributedQuery('SELECT 2')]), Buffer.concat([my.ok(1), my.ok(1)])],
+    [
+      Buffer.concat([my.compressed(0, my.query('SELECT * FROM t')), my.compressed(0, my.query('SELECT 2'), true)]),
+      Buffer.concat([my.compressed(1, my.resultSet(['a'], [['1'], ['2']], false).subarray(0, 20)), my.compressed(2, my.resultSet(['a'], [['1'], ['2']], false).subarray(20)), my.compressed(1, my.ok(1), true)]),
+    ],
   ],
   postgresql: [
     [
