@@ -558,12 +558,14 @@ class Probe : public Napi::ObjectWrap<Probe> {
     Napi::Env env = info.Env();
     stop_deferred_.push_back(Napi::Promise::Deferred::New(env));
     Napi::Promise promise = stop_deferred_.back().Promise();
-    Detach();
     if (!running_) {
+      Detach();
       ResolveStops();
       return promise;
     }
-    stopping_ = true;
+    for (struct bpf_link* l : links_) bpf_link__destroy(l);
+    links_.clear();
+    stopping_ = true;  // the reader thread detaches the uprobes, then drains what is left
     return promise;
   }
 
