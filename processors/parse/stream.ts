@@ -165,7 +165,7 @@ export class DirectionStream {
     }
     if (this.outOfStep) return;
     if (this.tentative && !this.pending) {
-      this.joinedInsideMessage();
+      this.startNotFound();
       return;
     }
     // The lost bytes reach past the current body into framing we cannot see.
@@ -215,7 +215,7 @@ export class DirectionStream {
         }
         // the bytes held were no start after all; this record's own may be one
         const alone = segs !== null && this.session.canStart(this.dir, data, from, dataEnd);
-        this.joinedInsideMessage();
+        this.startNotFound();
         if (alone) {
           this.outOfStep = this.joinedInside = false;
           this.decodeAll(rec, data, from, dataEnd);
@@ -301,8 +301,8 @@ export class DirectionStream {
     if (this.dir === Dir.RESPONSE) this.gate?.responseSkipped();
   }
 
-  /** The tentative bytes cannot start a message: wait, counted, for a record that can. */
-  private joinedInsideMessage(): void {
+  /** The tentative bytes start no message after all: wait, counted, for a record that does. */
+  private startNotFound(): void {
     const resync = this.tentativeResync;
     this.tentative = this.tentativeResync = false;
     this.pending = null;
