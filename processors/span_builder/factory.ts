@@ -13,7 +13,7 @@ export const schema = {
     ),
     command_line: setting.bool(true, 'Set process.command_line (password-like arguments redacted).'),
     max_processes: setting.nat(4096, 'Process resources cached; the oldest is dropped beyond it.'),
-    refresh_interval: setting.duration('30s', 'How often a cached process is checked for pid reuse (one small /proc read).'),
+    refresh_interval: setting.duration('30s', 'How often a cached process is checked for pid reuse or exec (one small /proc read).'),
     proc_root: setting.string('/proc', "Where the host's /proc is mounted (/host/proc in a container)."),
   },
   http: {

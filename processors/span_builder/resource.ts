@@ -28,7 +28,7 @@ export interface ResourceOptions {
   serviceNameEnv: string[];
   commandLine: boolean;
   maxProcesses: number;
-  /** how often a cached process is checked for pid reuse */
+  /** how often a cached process is checked for pid reuse or exec */
   refreshMs: number;
   procRoot: string;
   /** /proc describes this host only: messages from other hosts (replayed captures) get what the message says */
