@@ -40,13 +40,15 @@ export class GoAttacher {
   /** pid → the process's identity (start time and executable) when last looked at, and whether the probe follows it */
   private readonly processes = new Map<number, { identity: string; go: boolean }>();
 
+  /** `traced`: whether a process is traced (only their executables get uprobes: each trap costs the process) */
   constructor(
     private readonly probe: GoProbe,
     private readonly events: GoEvents,
+    private readonly traced: (pid: number) => boolean,
     private readonly procRoot = '/proc',
   ) {}
 
-  /** Looks at the processes that started or exec'd since the last scan, and forgets the ones gone. */
+  /** Looks at the traced processes that started or exec'd since the last scan, and forgets the ones gone. */
   scan(): void {
     let names: string[];
     try {
@@ -58,6 +60,7 @@ export class GoAttacher {
     for (const name of names) {
       if (!/^\d+$/.test(name)) continue;
       const pid = Number(name);
+      if (!this.traced(pid)) continue;
       alive.add(pid);
       const exe = `${this.procRoot}/${pid}/exe`;
       let st: fs.Stats;

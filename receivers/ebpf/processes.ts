@@ -65,6 +65,12 @@ export class ProcessTracker {
     if (needsEnvironment(selection)) this.serviceEnv = new Set(selection.serviceEnvVars);
   }
 
+  /** Whether the last scan found the process traced (with trace_all_processes: not excluded). */
+  traced(pid: number): boolean {
+    const v = this.known.get(pid)?.verdict;
+    return this.selection.traceAll ? v !== undefined && v !== 'exclude' : v === 'include';
+  }
+
   /** Returns the pids traced through an include entry after this scan. */
   scan(): { included: number; excluded: number } {
     const seen = new Set<number>();

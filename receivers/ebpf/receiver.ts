@@ -137,7 +137,7 @@ export class EbpfReceiver implements Receiver<'records'> {
         process: (result) => countGo(1, { result }),
         unsupported: (msg, fields) => log.warn(msg, fields),
         traced: (fields) => log.info("Go program's goroutines followed", fields),
-      });
+      }, (pid) => this.tracker?.traced(pid) ?? false);
       this.go.scan();
     }
     this.ctx.logger.info('eBPF capture started', {
