@@ -10,6 +10,9 @@
 #include <bpf/libbpf.h>
 #include <linux/types.h>
 
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
 #include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
@@ -23,6 +26,7 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -287,6 +291,121 @@ bool KernelHasSocketTracepoints() {
     all = all && btf__find_by_name_kind(vmlinux, tp, BTF_KIND_TYPEDEF) > 0;
   btf__free(vmlinux);
   return all;
+}
+
+// The first bytes of functions of an ELF file, by name (defined functions of .dynsym and .symtab), and
+// their file offsets: what a uprobe is attached at.
+class ElfFunctions {
+ public:
+  struct Code {
+    uint64_t vaddr = 0;
+    size_t offset = 0;  // in the file
+    uint8_t bytes[64] = {};
+    size_t size = 0;  // bytes read
+  };
+
+  ElfFunctions(const std::string& path, const std::set<std::string>& names) {
+    if (elf_version(EV_CURRENT) == EV_NONE) return;
+    fd_ = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd_ < 0) return;
+    Elf* elf = elf_begin(fd_, ELF_C_READ, nullptr);
+    if (!elf) return;
+    size_t nphdr = 0;
+    if (elf_getphdrnum(elf, &nphdr) == 0) {
+      for (size_t i = 0; i < nphdr; i++) {
+        GElf_Phdr ph;
+        if (gelf_getphdr(elf, i, &ph) && ph.p_type == PT_LOAD && (ph.p_flags & PF_X)) loads_.push_back(ph);
+      }
+    }
+    for (Elf_Scn* scn = elf_nextscn(elf, nullptr); scn; scn = elf_nextscn(elf, scn)) {
+      GElf_Shdr sh;
+      if (!gelf_getshdr(scn, &sh) || (sh.sh_type != SHT_DYNSYM && sh.sh_type != SHT_SYMTAB) || !sh.sh_entsize) continue;
+      Elf_Data* data = elf_getdata(scn, nullptr);
+      for (size_t i = 0; data && i < sh.sh_size / sh.sh_entsize; i++) {
+        GElf_Sym sym;
+        if (!gelf_getsym(data, i, &sym) || GELF_ST_TYPE(sym.st_info) != STT_FUNC || sym.st_shndx == SHN_UNDEF) continue;
+        const char* name = elf_strptr(elf, sh.sh_link, sym.st_name);
+        if (name && names.count(name) && !code_.count(name)) Read(name, sym.st_value);
+      }
+    }
+    elf_end(elf);
+  }
+  ~ElfFunctions() {
+    if (fd_ >= 0) close(fd_);
+  }
+
+  const Code* Find(const std::string& name) const {
+    auto it = code_.find(name);
+    return it == code_.end() ? nullptr : &it->second;
+  }
+
+  // The code at a virtual address (a function found by a call), if it is in an executable segment.
+  bool At(uint64_t vaddr, Code* out) const {
+    for (const GElf_Phdr& ph : loads_) {
+      if (vaddr < ph.p_vaddr || vaddr >= ph.p_vaddr + ph.p_filesz) continue;
+      out->vaddr = vaddr;
+      out->offset = vaddr - ph.p_vaddr + ph.p_offset;
+      ssize_t n = pread(fd_, out->bytes, sizeof(out->bytes), static_cast<off_t>(out->offset));
+      out->size = n > 0 ? static_cast<size_t>(n) : 0;
+      return out->size > 0;
+    }
+    return false;
+  }
+
+ private:
+  void Read(const char* name, uint64_t vaddr) {
+    Code c;
+    if (At(vaddr, &c)) code_[name] = c;
+  }
+
+  int fd_ = -1;
+  std::vector<GElf_Phdr> loads_;
+  std::map<std::string, Code> code_;
+};
+
+// x86-64 uprobes run most instructions they replace by single-stepping a copy, which under KVM
+// is a VM exit per call (about 20 µs on this project's machines); a push of a register, a call or a
+// jump they emulate (about 1 µs). Debian's SSL_read_ex/SSL_write_ex begin with `sub $8,%rsp`
+// and call ssl_read_internal/ssl_write_internal, which begin with pushes, take the same
+// arguments (ssl, buf, num, size_t *count) and serve SSL_read/SSL_write too: the probes go there.
+bool EmulatedFirstInstruction(const ElfFunctions::Code& c) {
+#if defined(__x86_64__)
+  const uint8_t* b = c.bytes;
+  return c.size >= 2 && ((b[0] >= 0x50 && b[0] <= 0x57) || (b[0] == 0x41 && b[1] >= 0x50 && b[1] <= 0x57));
+#else
+  (void)c;
+  return false;
+#endif
+}
+
+// The target of a wrapper's tail: `[endbr64] [sub $imm8,%rsp] call rel32` at the start of `c`.
+bool WrapperCallTarget(const ElfFunctions::Code& c, uint64_t* target) {
+#if defined(__x86_64__)
+  const uint8_t* b = c.bytes;
+  size_t i = 0;
+  if (c.size >= 4 && b[0] == 0xf3 && b[1] == 0x0f && b[2] == 0x1e && b[3] == 0xfa) i += 4;
+  if (i + 4 <= c.size && b[i] == 0x48 && b[i + 1] == 0x83 && b[i + 2] == 0xec) i += 4;
+  if (i + 5 > c.size || b[i] != 0xe8) return false;
+  int32_t rel;
+  memcpy(&rel, b + i + 1, sizeof(rel));
+  *target = c.vaddr + i + 5 + static_cast<int64_t>(rel);
+  return true;
+#else
+  (void)c;
+  (void)target;
+  return false;
+#endif
+}
+
+// Whether the first bytes of `c` call `target` (rel32).
+bool CallsEarly(const ElfFunctions::Code& c, uint64_t target) {
+  for (size_t i = 0; i + 5 <= c.size; i++) {
+    if (c.bytes[i] != 0xe8) continue;
+    int32_t rel;
+    memcpy(&rel, c.bytes + i + 1, sizeof(rel));
+    if (c.vaddr + i + 5 + static_cast<int64_t>(rel) == target) return true;
+  }
+  return false;
 }
 
 class Probe : public Napi::ObjectWrap<Probe> {
@@ -623,28 +742,45 @@ class Probe : public Napi::ObjectWrap<Probe> {
       const char* func;
       struct bpf_program* enter;
       struct bpf_program* exit;
+      const char* wraps;  // the _ex form whose internal function serves this one too
     };
     auto& p = skel_->progs;
     const Hook hooks[] = {
-        {"SSL_read", p.ssl_read_enter, p.ssl_read_exit},
-        {"SSL_read_ex", p.ssl_read_ex_enter, p.ssl_read_exit},
-        {"SSL_write", p.ssl_write_enter, p.ssl_write_exit},
-        {"SSL_write_ex", p.ssl_write_ex_enter, p.ssl_write_exit},
+        {"SSL_read_ex", p.ssl_read_ex_enter, p.ssl_read_exit, nullptr},
+        {"SSL_read", p.ssl_read_enter, p.ssl_read_exit, "SSL_read_ex"},
+        {"SSL_write_ex", p.ssl_write_ex_enter, p.ssl_write_exit, nullptr},
+        {"SSL_write", p.ssl_write_enter, p.ssl_write_exit, "SSL_write_ex"},
     };
+    ElfFunctions elf(path, {"SSL_read", "SSL_read_ex", "SSL_write", "SSL_write_ex"});
+    if (!elf.Find("SSL_read")) return out;  // no OpenSSL in this file
+    // _ex form -> the internal function probed for it (and for the plain form when that calls it too)
+    std::map<std::string, ElfFunctions::Code> internal;
+    for (const char* ex : {"SSL_read_ex", "SSL_write_ex"}) {
+      const ElfFunctions::Code* c = elf.Find(ex);
+      uint64_t target;
+      ElfFunctions::Code t;
+      if (c && !EmulatedFirstInstruction(*c) && WrapperCallTarget(*c, &target) && elf.At(target, &t) && EmulatedFirstInstruction(t)) internal[ex] = t;
+    }
     uint32_t n = 0;
     std::string error;
+    std::set<std::string> probed_internal;  // _ex forms probed at their internal function
     for (const Hook& h : hooks) {
-      LIBBPF_OPTS(bpf_uprobe_opts, enter_opts, .retprobe = false, .func_name = h.func);
-      struct bpf_link* enter = bpf_program__attach_uprobe_opts(h.enter, -1, path.c_str(), 0, &enter_opts);
-      if (!enter) {
-        int err = errno;
-        // a library without the _ex forms (OpenSSL 1.1.0) is not an error; a file without SSL_read has no TLS inside
-        if (err != ENOENT && error.empty()) error = std::string("cannot attach to ") + h.func + ": " + errno_text(err);
-        if (&h == hooks) break;
+      const ElfFunctions::Code* self = elf.Find(h.func);
+      if (!self) continue;  // OpenSSL 1.1.0 has no _ex forms
+      if (h.wraps && probed_internal.count(h.wraps) && CallsEarly(*self, internal[h.wraps].vaddr)) {
+        names.Set(n++, h.func);  // its calls reach the internal function probed for the _ex form
         continue;
       }
-      LIBBPF_OPTS(bpf_uprobe_opts, exit_opts, .retprobe = true, .func_name = h.func);
-      struct bpf_link* exit = bpf_program__attach_uprobe_opts(h.exit, -1, path.c_str(), 0, &exit_opts);
+      auto in = internal.find(h.func);
+      LIBBPF_OPTS(bpf_uprobe_opts, enter_opts, .retprobe = false, .func_name = in == internal.end() ? h.func : nullptr);
+      size_t at = in == internal.end() ? 0 : in->second.offset;
+      struct bpf_link* enter = bpf_program__attach_uprobe_opts(h.enter, -1, path.c_str(), at, &enter_opts);
+      if (!enter) {
+        if (error.empty()) error = std::string("cannot attach to ") + h.func + ": " + errno_text(errno);
+        continue;
+      }
+      LIBBPF_OPTS(bpf_uprobe_opts, exit_opts, .retprobe = true, .func_name = enter_opts.func_name);
+      struct bpf_link* exit = bpf_program__attach_uprobe_opts(h.exit, -1, path.c_str(), at, &exit_opts);
       if (!exit) {
         if (error.empty()) error = std::string("cannot attach to the return of ") + h.func + ": " + errno_text(errno);
         bpf_link__destroy(enter);
@@ -652,6 +788,7 @@ class Probe : public Napi::ObjectWrap<Probe> {
       }
       tls_links_.push_back(enter);
       tls_links_.push_back(exit);
+      if (in != internal.end()) probed_internal.insert(h.func);
       names.Set(n++, h.func);
     }
     take_log();  // libbpf's complaints about absent symbols are answered above
