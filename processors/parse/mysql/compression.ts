@@ -55,12 +55,12 @@ export function inflateStart(buf: Uint8Array, at: number, end: number, maxInput 
   const expected = uncompressedLength(buf, at);
   if (length < 5) return undefined;
   const s = at + COMPRESSED_HEADER;
-  const stop = Math.min(end, s + length);
+  const stop = Math.min(end, s + length, s + maxInput);
   if (expected === 0) return new Uint8Array(buf.subarray(s, stop));
   // zlib's header: deflate with a 32 KiB window, and a check value that makes the pair a multiple of 31
   if (expected < 5 || expected > MAX_DECOMPRESSED || buf[s] !== 0x78 || ((buf[s] << 8) | buf[s + 1]) % 31 !== 0) return undefined;
   try {
-    return inflateSync(buf.subarray(s, Math.min(stop, s + maxInput)), { finishFlush: constants.Z_SYNC_FLUSH, maxOutputLength: MAX_DECOMPRESSED });
+    return inflateSync(buf.subarray(s, stop), { finishFlush: constants.Z_SYNC_FLUSH, maxOutputLength: MAX_DECOMPRESSED });
   } catch {
     return undefined;
   }
@@ -120,6 +120,13 @@ export class InflatedStream {
       this.buf = joined;
     }
     this.at = 0;
+  }
+
+  /** A whole compressed packet of `packetLength` bytes was inflated to `payload`: its units are handed out next. */
+  serve(payload: Uint8Array, packetLength: number): void {
+    this.append(payload);
+    this.serving = true;
+    this.packetLength = packetLength;
   }
 
   /** Takes `len` bytes of the unit at `at` and discards `skip` more, as far as they are here. */

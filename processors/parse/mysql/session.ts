@@ -180,9 +180,7 @@ export class MysqlSession implements ProtocolSession {
       const payload = inflatePacket(buf, at);
       if (payload === 'oversize') this.sink.count('decompressed_oversize');
       if (payload === undefined || payload === 'oversize') return INVALID;
-      inflated.append(payload);
-      inflated.serving = true;
-      inflated.packetLength = whole;
+      inflated.serve(payload, whole);
     }
     const r = this.decodePacket(dir, inflated.bytes, inflated.at, inflated.end);
     if (r === INVALID) return INVALID;
@@ -297,9 +295,10 @@ export class MysqlSession implements ProtocolSession {
 
   /**
    * Where a COM_QUERY's text starts (`body`: after the command byte), past
-   * its query attributes, whose names go into `f`; -1 when attributes were
-   * negotiated and their block does not parse: better no SQL than one made of
-   * the attributes' bytes.
+   * its query attributes, whose names go into `f`; -1 when the bytes there
+   * cannot be placed (attributes negotiated but their block does not parse,
+   * or neither attributes nor SQL while unknown): better no SQL than one made
+   * of the attributes' bytes.
    */
   private queryText(buf: Uint8Array, body: number, stop: number, f: MysqlFields): number {
     if (this.queryAttributes === false) return body;
@@ -310,7 +309,9 @@ export class MysqlSession implements ProtocolSession {
     } else {
       block = looksLikeAttributedQuery(buf, body, stop);
       if (!block) {
-        if (looksLikeSqlStart(buf, body, stop)) this.queryAttributes = false;
+        // plain SQL proves there are none; anything else cannot be placed
+        if (!looksLikeSqlStart(buf, body, stop)) return -1;
+        this.queryAttributes = false;
         return body;
       }
       this.queryAttributes = true;
@@ -322,6 +323,7 @@ export class MysqlSession implements ProtocolSession {
   /** The attribute names of a COM_STMT_EXECUTE (`body`: after the command byte), when its parameter block can be read. */
   private executeAttributes(buf: Uint8Array, body: number, stop: number, statement: PreparedStatement | undefined): readonly string[] | undefined {
     const at = body + 9; // statement id, flags, iteration count
+    if (at > stop) return undefined;
     // a parameter count follows when the flag says so or the statement has parameters (known from its prepare)
     const counted = (buf[body + 4] & PARAMETER_COUNT_AVAILABLE) !== 0 || (statement !== undefined && statement.params > 0);
     const count = counted ? lenenc(buf, at, stop) : undefined;
