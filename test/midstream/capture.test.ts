@@ -18,8 +18,8 @@ import { ParseEngine } from '../../processors/parse/processor';
 import { spanBuilderFactory } from '../../processors/span_builder/factory';
 import { resolveConfig } from '../../core/config/schema';
 import { ebpfUnavailable, sleep, startCapture } from '../ebpf/harness';
-import { freePort, missingPrograms, startRedis, type RunningServer } from '../helpers/servers';
-import { processor, runStages } from '../spans/harness';
+import { freePort, missingPrograms, startMariadb, startRedis, type RunningServer } from '../helpers/servers';
+import { processor, runStages, servicesUnavailable, SYSTEM_PYTHON } from '../spans/harness';
 
 interface Sent {
   id: number;
@@ -212,5 +212,50 @@ describe('a capture started in the middle of traffic (eBPF)', function () {
     console.log(`      ${linked} HTTP and ${redisLinked.length} of ${redisServers.length} Redis server spans linked to their client span`);
     expect(redisServers.length).to.be.greaterThan(3);
     expect(redisLinked.length).to.equal(redisServers.length);
+  });
+});
+
+describe('a database pool connection opened before the capture (eBPF)', function () {
+  this.timeout(120_000);
+  const QUERIES = 40;
+
+  it('gives the client and server spans of its queries their kinds and links them, the side from the listening sockets', async function () {
+    const why = servicesUnavailable() ?? ebpfUnavailable();
+    if (why) {
+      console.log(`      skipping the pool connection test: ${why}`);
+      this.skip();
+    }
+    const mysql = await startMariadb();
+    const pool = spawn(SYSTEM_PYTHON, [path.join(__dirname, 'pool.py'), String(mysql.port), String(QUERIES)], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, MYSQL_PASSWORD: mysql.password } });
+    try {
+      await waitFor(pool, 'connected');
+      const capture = await startCapture({ include_pids: [pool.pid!, mysql.pid], poll_interval: '5ms' });
+      let records: NetworkRecord[];
+      try {
+        const done = waitFor(pool, String(QUERIES));
+        pool.stdin!.write('go\n');
+        await done;
+        await sleep(200);
+      } finally {
+        records = await capture.stop();
+      }
+      // parsed while both processes are up: /proc shows their listening sockets
+      for (const pid of [pool.pid!, mysql.pid]) expect(parseSide(records, pid).sides, `pid ${pid}`).to.deep.equal({ listening_port: 1 });
+      const traces = await runStages<Trace>(records, [processor(parseFactory, {}), processor(spanBuilderFactory, {}), processor(linkingFactory, {})]);
+      const spans = traces.flatMap((t) => t.spans).filter((s) => s.attributes['db.system.name'] !== undefined);
+      const pidOf = (s: (typeof spans)[number]): number => Number(s.resource.attributes['process.pid']);
+      const clients = new Map(spans.filter((s) => pidOf(s) === pool.pid).map((s) => [s.attributes[ESPAN.REQ_SEQ], s]));
+      const servers = spans.filter((s) => pidOf(s) === mysql.pid);
+      expect([...clients.values()].every((s) => s.kind === SpanKind.CLIENT)).to.equal(true);
+      expect(servers.every((s) => s.kind === SpanKind.SERVER)).to.equal(true);
+      const linked = servers.filter((s) => clients.get(s.attributes[ESPAN.REQ_SEQ])?.spanId === s.parentSpanId);
+      console.log(`      ${clients.size} client and ${servers.length} server MySQL spans, ${linked.length} linked`);
+      expect(clients.size).to.be.at.least(QUERIES);
+      expect(linked.length).to.equal(servers.length);
+      expect(linked.length).to.be.at.least(QUERIES);
+    } finally {
+      pool.kill('SIGKILL');
+      await mysql.stop();
+    }
   });
 });
