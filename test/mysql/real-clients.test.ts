@@ -16,6 +16,7 @@ import type { L7Message, NetworkRecord } from '../../core/signals';
 import { ParseEngine, type ParseCounters } from '../../processors/parse/processor';
 import { Conversation, defaultSettings } from '../helpers/parse';
 import { freePort, missingPrograms, startMariadb, type MariadbServer } from '../helpers/servers';
+import { ebpfUnavailable, startCapture } from '../ebpf/harness';
 
 const run = promisify(execFile);
 const SYSTEM_PYTHON = '/usr/bin/python3';
@@ -217,6 +218,37 @@ describe('mysql: real clients against mariadbd', function () {
       expect(failures['mysql:desync_gap']).to.equal(1);
     });
   }
+
+  it('the compressed protocol through the probe (eBPF, 4096 bytes per call): every command the mariadb client sends, seen from both ends', async function () {
+    const why = ebpfUnavailable();
+    if (why) {
+      console.log(`      skipped: ${why}`);
+      this.skip();
+    }
+    const capture = await startCapture({ trace_all_processes: true, ports: [db!.port], poll_interval: '5ms' });
+    let records: NetworkRecord[];
+    try {
+      await run('mariadb', ['-h127.0.0.1', `-P${db!.port}`, `-u${db!.user}`, `-p${db!.password}`, '--compress', 'shop', '-e', 'SELECT 1; SELECT seq, SHA2(seq, 512) FROM seq_1_to_2000; SELECT name FROM users; SELECT 2']);
+      await new Promise((r) => setTimeout(r, 200));
+    } finally {
+      records = await capture.stop();
+    }
+    const client = records.filter((r) => r.comm === 'mariadb');
+    expect(client.some((r) => r.actSize < r.bufLen)).to.equal(true);
+    const { messages } = parse(client);
+    expect(messages.map(line)).to.deep.equal([
+      'COM_QUERY | shop | SELECT ? | 1 |  | ok',
+      'COM_QUERY | shop | SELECT seq, SHA2(seq, ?) FROM seq_1_to_2000 | - |  | ok',
+      'COM_QUERY | shop | SELECT name FROM users | 3 |  | ok',
+      'COM_QUERY | shop | SELECT ? | 1 |  | ok',
+      'COM_QUIT | shop | - | - |  | ok',
+    ]);
+    expect(messages.every((m) => m.role === 'client' && m.dport === db!.port)).to.equal(true);
+    // the server's end of the same connection: the same commands, the same sequence numbers
+    const server = parse(records.filter((r) => r.pid === db!.pid)).messages;
+    expect(server.map(line)).to.deep.equal(messages.map(line));
+    expect(server.map((m) => [m.role, m.reqSeq, m.respSeq])).to.deep.equal(messages.map((m) => ['server', m.reqSeq, m.respSeq]));
+  });
 
   it('Python PyMySQL: queries, ping, select_db (COM_INIT_DB), USE, an error; taken up at any record', async () => {
     const script = `
