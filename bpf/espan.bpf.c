@@ -1142,8 +1142,8 @@ int BPF_PROG(on_exec, struct task_struct *p) {
  * the goroutine that made the call, or the goroutine whose request it works
  * for. native/ writes, per Go process, where the runtime keeps what is read
  * here (go_procs, from the executable's DWARF or a per-version table), and
- * attaches the uprobes below to the executable (entry only: uretprobes break
- * Go's moving stacks).
+ * attaches the uprobes below to the executable, at the start of the runtime
+ * functions (never on returns: uretprobes break Go's moving stacks).
  *
  * The goroutine of a socket call is the current g: register R14 (amd64) or
  * R28 (arm64) in Go code, also at the syscall instruction. It is believed only
