@@ -141,15 +141,18 @@ export class MysqlSession implements ProtocolSession {
 
   decode(dir: Dir, buf: Uint8Array, at: number, end: number): StepResult {
     if (this.abandoned) return step(end - at, 0, false, false);
-    // request bytes after a cut command: a loss from here on is not its tail
-    if (dir === Dir.REQUEST) this.cutRequest = undefined;
-    if (this.framing === 'unknown' && dir === Dir.REQUEST) {
+    if (dir === Dir.REQUEST) {
+      // request bytes after a cut command: a loss from here on is not its tail
+      this.cutRequest = undefined;
       // picked up after the handshake: the first command tells whether it travels compressed
-      if (looksLikeCommand(buf, at, end)) this.framing = 'plain';
-      else if (looksLikeCompressedCommand(buf, at, end)) this.compress();
+      if (this.framing === 'unknown') {
+        if (looksLikeCommand(buf, at, end)) this.framing = 'plain';
+        else if (looksLikeCompressedCommand(buf, at, end)) this.compress();
+      }
     }
     if (this.inflated) return this.decodeCompressed(dir, buf, at, end);
-    return this.decodePacket(dir, buf, at, end);
+    if (end - at < 4) return NEED_MORE;
+    return dir === Dir.REQUEST ? this.decodeRequest(buf, at, end, false) : this.decodeResponse(buf, at, end);
   }
 
   /** `cut`: the bytes end where the capture did, so a command is taken as far as it goes instead of waited for */
