@@ -118,10 +118,12 @@ export class DirectionStream {
   /** Feeds one data record (read/write family). */
   feed(rec: NetworkRecord): void {
     // Only calls that moved bytes (an end of file's sequence number counts the FIN). TLS plaintext
-    // records carry the sequence numbers of their TLS records, which count other bytes.
+    // records carry the sequence numbers of their TLS records, which count other bytes. A read that
+    // also took the FIN comes numbered one past (the probe derives it from copied_seq, which counts
+    // the FIN): one byte is not taken for lost records.
     if (rec.bufLen > 0 && !(rec.connMeta & ConnMeta.TLS)) {
       const unseen = this.nextSeq === undefined ? 0 : (rec.tcpSeq - this.nextSeq) | 0;
-      if (unseen > 0) {
+      if (unseen > 1) {
         this.lose(this.lastRecord!, unseen);
         if (this.dir === Dir.REQUEST) this.gate?.requestRecordsLost();
       }
