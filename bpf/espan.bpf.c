@@ -155,7 +155,10 @@ struct tls_call {
    */
   __u64 read_sk;
   __s32 read_fd;
-  __u32 read_seq; /* where the last TLS record that read began */
+  __u32 read_seq;    /* where that read began */
+  __u64 read_buf;    /* its buffer, still holding the ciphertext while the library decrypts it */
+  __u32 read_len;
+  __u32 read_cursor; /* offset of the first record of the read no SSL_read has been matched to */
   __u8 egress;
   __u8 read_fresh; /* a ciphertext read since the last SSL_read of this thread */
   __u8 _pad[6];
@@ -523,16 +526,33 @@ static __always_inline void set_caller(struct call_args *a, __u64 pid_tgid) {
 /* TLS records looked at in one ciphertext read to find where the last one begins */
 #define MAX_TLS_RECORDS 16
 
-/* Offset of the last TLS record header in a ciphertext read of `len` bytes at user address `buf`. */
-static __always_inline __u32 last_tls_record(__u64 buf, long len) {
-  __u32 off = 0, last = 0;
+/* Bytes a TLS 1.3 record adds to its plaintext (header, content type, AEAD tag) */
+#define TLS13_RECORD_OVERHEAD 22
+#define TLS_MAX_PLAINTEXT 16384
+
+/*
+ * The record of a ciphertext read (`len` bytes at user address `buf`, from
+ * offset `*cursor`) that decrypts to `plain` bytes: its offset, and the cursor
+ * moved past it; else the offset of the read's last record (cursor unchanged).
+ * Records that decrypt to something else (session tickets) are passed over.
+ * TLS 1.2's overhead differs: its records are then never matched.
+ */
+static __always_inline __u32 tls_record_of(__u64 buf, __u32 len, __u32 *cursor, long plain, bool *matched) {
+  __u32 off = *cursor, last = 0;
+  *matched = false;
   for (int i = 0; i < MAX_TLS_RECORDS; i++) {
     __u8 h[5];
     if (off + 5 > len || bpf_probe_read_user(h, sizeof(h), (void *)(buf + off))) break;
     /* content types 20-24, version 3.x: else not a record boundary (a read that began inside a record) */
     if (h[0] < 20 || h[0] > 24 || h[1] != 3) break;
+    __u32 size = 5 + ((h[3] << 8) | h[4]);
     last = off;
-    off += 5 + ((h[3] << 8) | h[4]);
+    if (size == plain + TLS13_RECORD_OVERHEAD) {
+      *cursor = off + size;
+      *matched = true;
+      return off;
+    }
+    off += size;
   }
   return last;
 }
@@ -559,8 +579,14 @@ static __always_inline bool tls_ciphertext(struct call_args *a, struct conn_stat
   } else if (!egress && ret > 0 && !iov) {
     t->read_sk = a->sk;
     t->read_fd = a->fd;
-    t->read_seq = a->tcp_seq + last_tls_record(a->buf, ret);
+    t->read_seq = a->tcp_seq;
+    t->read_buf = a->buf;
+    t->read_len = ret;
+    t->read_cursor = 0;
     t->read_fresh = 1;
+  } else if (egress) {
+    /* the library's records leave: what it had made and not sent is sent now */
+    cs->tls_unsent = 0;
   }
   count_drop(COUNT_TLS_CIPHERTEXT);
   return true;
@@ -1045,28 +1071,41 @@ static __always_inline int tls_exit(long ret, bool egress) {
     sc.sk = t->sk;
     sc.fd = t->fd;
     seq = t->seq;
-  } else if (!egress && t->read_fresh) {
-    /* a memory BIO: the ciphertext was read just before, on this thread (an SSL * freed and made anew for the next connection is rebound here) */
-    t->read_fresh = 0;
-    sc.sk = t->read_sk;
-    sc.fd = t->read_fd;
-    seq = t->read_seq;
   } else {
     struct ssl_conn *was = bpf_map_lookup_elem(&ssl_conns, &key);
-    if (!was) {
+    bool matched = false;
+    __u32 off = 0;
+    /*
+     * A memory BIO: the ciphertext was read just before, on this thread (an
+     * SSL * freed and made anew for the next connection is rebound here); one
+     * read may bring several records, each SSL_read decrypts the next.
+     */
+    if (!egress && ret > 0 && t->read_sk && (t->read_fresh || (was && was->sk == t->read_sk)))
+      off = tls_record_of(t->read_buf, t->read_len, &t->read_cursor, ret, &matched);
+    if (!egress && (matched || t->read_fresh)) {
+      t->read_fresh = 0;
+      sc.sk = t->read_sk;
+      sc.fd = t->read_fd;
+      seq = t->read_seq + off;
+    } else if (!was) {
       if (ret > 0) count_drop(COUNT_TLS_NO_CONNECTION);
       return 0;
-    }
-    sc = *was;
-    /*
-     * A write whose record the library sends later (memory BIO) starts at the
-     * socket's next byte; a read served from the library's buffer continues
-     * the record an earlier read decrypted.
-     */
-    if (egress) {
+    } else if (egress) {
+      /*
+       * A write whose record the library sends later (memory BIO): after the
+       * socket's next byte come the records it made and has not sent yet.
+       */
+      sc = *was;
+      struct conn_state *ws = known_conn(sc.sk);
       seq = AS(tcp_sock, sc.sk)->write_seq;
-      barrier_var(seq); /* else clang merges the two loads into one the verifier refuses (two kinds of pointer) */
+      barrier_var(seq); /* else clang merges loads from two kinds of pointer into one the verifier refuses */
+      if (ws && ret > 0) {
+        seq += ws->tls_unsent;
+        ws->tls_unsent += ret + TLS13_RECORD_OVERHEAD * (((__u32)ret + TLS_MAX_PLAINTEXT - 1) / TLS_MAX_PLAINTEXT);
+      }
     } else {
+      /* a read served from the library's buffer continues the record an earlier read decrypted */
+      sc = *was;
       seq = sc.read_seq;
     }
   }

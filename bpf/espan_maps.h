@@ -63,6 +63,9 @@ struct conn_state {
   __u32 _pad;
   /* first seen (its low half is the connection id's ktime); for a socket tracepoint's connect or accept: connect began / handshake completed */
   __u64 opened_ts;
+  /* TLS with a memory BIO (Node): ciphertext bytes the library made for SSL_writes and has not sent yet */
+  __u32 tls_unsent;
+  __u32 _pad2;
 };
 
 /* go_procs values: where a Go process's runtime keeps what the goroutine probes read (byte offsets into its structs) */
