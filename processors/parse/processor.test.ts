@@ -158,9 +158,13 @@ describe('parse processor', () => {
     const c = new Conversation();
     c.write('GET / HTTP/1.1\r\n\r\n');
     c.read('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n');
-    const ms = await runOperatorItems(p.operator as never, [c.records]);
-    expect(ms).to.have.length(1);
-    expect(await metrics.total('espan_parse_messages_total', { protocol: 'http' })).to.equal(1);
+    // open before the probe started: its side comes from the bytes (the records are of no process on this host)
+    const old = new Conversation('e'.repeat(32), 'unknown');
+    old.read('GET /old HTTP/1.1\r\n\r\n');
+    const ms = await runOperatorItems(p.operator as never, [[...c.records, ...old.records]]);
+    expect((ms as L7Message[]).map((m) => `${m.role} ${m.outcome}`)).to.deep.equal(['client ok', 'server no_response']);
+    expect(await metrics.total('espan_parse_messages_total', { protocol: 'http' })).to.equal(2);
+    expect(await metrics.total('espan_parse_inferred_side_connections_total', { evidence: 'request_direction' })).to.equal(1);
     expect(settingsFrom(cfg).maxConnections).to.equal(16384);
   });
 });

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import { ParseEngine, type ParseCounters } from '../processor';
 import { clientRecords, cut, defaultSettings, insertNoise } from '../../../test/helpers/parse';
-import { BodyKind, parseChunkLine, parseRequestHead, parseResponseHead, splitTarget, type HttpRequestHead, type HttpResponseHead } from './parser';
+import { BodyKind, looksLikeRequestLine, looksLikeStatusLine, parseChunkLine, parseRequestHead, parseResponseHead, splitTarget, type HttpRequestHead, type HttpResponseHead } from './parser';
 import { INVALID, NEED_MORE } from '../decoder';
 import { SECRET_HTTP_HEADERS } from '../../../core/redaction';
 import type { L7Message } from '../../../core/signals';
@@ -68,6 +68,20 @@ describe('http parser', () => {
     expect(parseRequestHead(b('GE'), 0, 2)).to.equal(NEED_MORE);
     expect(parseRequestHead(b('\x16\x03\x01\x02\x00'), 0, 5)).to.equal(INVALID);
     expect(parseResponseHead(b('HTTP/2 200\r\n\r\n'), 0, 14, undefined)).to.equal(INVALID);
+  });
+
+  it('tells a start line from bytes inside a message that look like one', () => {
+    const request = (s: string): boolean => looksLikeRequestLine(b(s), 0, s.length);
+    const status = (s: string): boolean => looksLikeStatusLine(b(s), 0, s.length);
+    expect(request('GET /x HTTP/1.1\r\nHost: a\r\n')).to.equal(true);
+    expect(request('POST /upload?id=1 HTTP/1.0\r\n')).to.equal(true);
+    expect(request('GET /x')).to.equal(true); // the line's end not there yet: cannot tell
+    expect(request('GET it now\r\n')).to.equal(false); // a body line
+    expect(request('get /x HTTP/1.1\r\n')).to.equal(false);
+    expect(status('HTTP/1.1 200 OK\r\n')).to.equal(true);
+    expect(status('HTTP/1.0 404 ')).to.equal(true);
+    expect(status('HTTP/1.1\r\nHost: h\r\n\r\n')).to.equal(false); // the tail of a request line
+    expect(status('HTTP/1.1 2')).to.equal(false);
   });
 });
 
