@@ -431,6 +431,9 @@ static __always_inline void submit(struct espan_config *cfg, struct network_data
 
 /* the goroutine behind a data record of a Go process (section Go runtime, at the end) */
 static __noinline __u32 go_utid(__u64 pid_tgid, __u32 func_id, __u32 conn_meta);
+/* the thread's event-loop tick tag, and its bookkeeping at syscall exits (section event-loop ticks, at the end) */
+static __noinline __u16 loop_tick_tag(__u32 tid);
+static __noinline int loop_tick_exit(long nr, long ret);
 
 static __always_inline void fill_meta(struct network_data *nd, struct call_args *a, struct conn_state *cs, __u64 now, long ret, __u32 act) {
   __u64 pid_tgid = a->pid_tgid;
@@ -449,7 +452,7 @@ static __always_inline void fill_meta(struct network_data *nd, struct call_args 
   nd->meta.conn.netns = cs->netns;
   nd->meta.conn.meta = cs->meta;
   nd->meta.tcp_seq = a->tcp_seq;
-  nd->meta._pad0 = 0;
+  nd->meta.loop_tick = loop_tick_tag((__u32)pid_tgid);
   nd->meta.func_id = a->func_id;
   nd->meta.fd = a->fd;
   nd->meta.buf_len = ret;
@@ -752,6 +755,7 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long id) {
 
 SEC("tp_btf/sys_exit")
 int BPF_PROG(sys_exit, struct pt_regs *regs, long ret) {
+  loop_tick_exit(SYSCALL_NR(regs), ret);
   /* the enter program left nothing pending for a syscall it did not trace: func_id tells which one it was */
   switch (SYSCALL_NR(regs)) {
   case NR_read: return data_exit(ret, FUNC_READ, false);
@@ -1380,5 +1384,85 @@ int BPF_KPROBE(go_send) {
     if (s->adopter_g == r->adopter_g && s->adopter_born == r->adopter_born && s->adopter_epoch == r->adopter_epoch) return 0;
   }
   r->adopter_g = 0;
+  return 0;
+}
+
+/* ---- event-loop ticks ----
+ *
+ * An event loop (Node's libuv, Python's asyncio) runs callbacks between two
+ * waits (epoll_wait, poll, select...). Each data record carries its thread's
+ * tick tag (network_data.loop_tick): a wait generation, bumped when the thread
+ * returns from a wait, and the reads (read, readv, recvfrom, recvmsg on any
+ * fd, with a result >= 0) the thread made since, its own included. Equal tags
+ * on a read and a later write: no wait and no other read between them; a count
+ * of 1: that read was the only one of the tick until then. Over-counting (a
+ * pipe, an eventfd, a file) only makes fewer tags match.
+ *
+ * Seen only from the raw syscall tracepoints (`tracepoints: syscall`): the
+ * socket tracepoints see no waits, and this kernel has no per-syscall
+ * tracepoints to add one for them. Elsewhere the tag is 0 (unknown).
+ */
+#define LOOP_TICK_READS_MAX 15 /* low 4 bits of the tag; saturates */
+#define LOOP_TICK_GENS 4095    /* the high 12 bits cycle through 1..4095: a tag is never 0 */
+
+#if defined(__TARGET_ARCH_x86)
+#define NR_poll 7
+#define NR_select 23
+#define NR_epoll_wait 232
+#define NR_pselect6 270
+#define NR_ppoll 271
+#define NR_epoll_pwait 281
+#define NR_epoll_pwait2 441
+#else
+/* arm64 has no poll, select nor epoll_wait: only their p- forms */
+#define NR_poll -1
+#define NR_select -1
+#define NR_epoll_wait -1
+#define NR_pselect6 72
+#define NR_ppoll 73
+#define NR_epoll_pwait 22
+#define NR_epoll_pwait2 441
+#endif
+
+struct loop_tick {
+  __u16 gen;
+  __u16 reads;
+};
+
+/* tid -> its tick; LRU: threads come and go unannounced */
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, 65536);
+  __type(key, __u32);
+  __type(value, struct loop_tick);
+} loop_ticks SEC(".maps");
+
+static __noinline __u16 loop_tick_tag(__u32 tid) {
+  struct loop_tick *t = bpf_map_lookup_elem(&loop_ticks, &tid);
+  return t ? (t->gen << 4) | t->reads : 0;
+}
+
+/* From sys_exit, before the record of the call is made: a traced thread's wait starts a tick, a read counts in it. */
+static __noinline int loop_tick_exit(long nr, long ret) {
+  bool read = nr == NR_read || nr == NR_readv || nr == NR_recvfrom || nr == NR_recvmsg;
+  if (!read && nr != NR_epoll_wait && nr != NR_epoll_pwait && nr != NR_epoll_pwait2 && nr != NR_poll && nr != NR_ppoll && nr != NR_select &&
+      nr != NR_pselect6)
+    return 0;
+  __u64 pid_tgid = bpf_get_current_pid_tgid();
+  __u32 tid = (__u32)pid_tgid;
+  struct loop_tick *t = bpf_map_lookup_elem(&loop_ticks, &tid);
+  if (read) {
+    if (t && ret >= 0 && t->reads < LOOP_TICK_READS_MAX) t->reads++;
+    return 0;
+  }
+  if (t) {
+    t->gen = t->gen % LOOP_TICK_GENS + 1;
+    t->reads = 0;
+    return 0;
+  }
+  struct espan_config *cfg = current_config();
+  if (!cfg || !cfg->enabled || !task_traced(cfg, pid_tgid >> 32)) return 0;
+  struct loop_tick fresh = {.gen = 1, .reads = 0};
+  bpf_map_update_elem(&loop_ticks, &tid, &fresh, BPF_ANY);
   return 0;
 }

@@ -47,6 +47,8 @@ export interface NetworkRecord {
   actSize: number;
   /** order of the calls on this connection */
   index: number;
+  /** event-loop tick tag (wait generation << 4 | reads of the thread in the tick so far, 15 = 15 or more); 0 or absent: unknown */
+  loopTick?: number;
   /** the captured bytes; a view, not a copy; length === actSize */
   payload: Uint8Array;
   host: HostInfo;
@@ -171,6 +173,10 @@ export interface L7Message {
   utid?: number;
   /** user-level thread of the response's first call */
   respUtid?: number;
+  /** event-loop tick tag (NetworkRecord.loopTick) of the request's last read (server) or first write (client); absent: unknown */
+  reqTick?: number;
+  /** event-loop tick tag of the response's last read (client) */
+  respTick?: number;
   /** ok: response seen; error: protocol-level error; no_response: closed or timed out before a response */
   outcome: 'ok' | 'error' | 'no_response';
   http?: HttpFields;

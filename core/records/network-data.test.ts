@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { NETWORK_DATA_LAYOUT } from './network-data';
 
 describe('network_data layout', () => {
-  it('lays the fields end to end, in order, filling the meta size (as clang does with _pad0 spelled out)', () => {
+  it('lays the fields end to end, in order, filling the meta size (as clang does)', () => {
     let end = 0;
     for (const f of NETWORK_DATA_LAYOUT.fields) {
       expect(f.offset, f.name).to.equal(end);

@@ -78,7 +78,7 @@ export const NETWORK_DATA_LAYOUT: RecordLayout = {
     { name: 'conn.netns', offset: 96, size: 4 },
     { name: 'conn.meta', offset: 100, size: 4 },
     { name: 'tcp_seq', offset: 104, size: 4 },
-    { name: '_pad0', offset: 108, size: 2 },
+    { name: 'loop_tick', offset: 108, size: 2 },
     { name: 'func_id', offset: 110, size: 2 },
     { name: 'fd', offset: 112, size: 4 },
     { name: 'buf_len', offset: 116, size: 4 },
@@ -122,6 +122,10 @@ const FD = layoutField('fd').offset;
 const BUF_LEN = layoutField('buf_len').offset;
 const ACT_SIZE = layoutField('act_size').offset;
 const INDEX = layoutField('index').offset;
+const LOOP_TICK = layoutField('loop_tick').offset;
+
+/** Fields renamed since captures were first written, by their former name: the bytes held 0 then, which reads as "unknown". */
+const FORMER_NAMES: Record<string, string> = { loop_tick: '_pad0' };
 
 /**
  * Names the first difference between a layout found in a file or reported by
@@ -132,7 +136,7 @@ export function layoutMismatch(found: RecordLayout, expected: RecordLayout = NET
   if (found.metaSize !== expected.metaSize) return `meta size ${found.metaSize}, expected ${expected.metaSize}`;
   const byName = new Map(found.fields.map((f) => [f.name, f]));
   for (const f of expected.fields) {
-    const g = byName.get(f.name);
+    const g = byName.get(f.name) ?? byName.get(FORMER_NAMES[f.name]);
     if (!g) return `field ${f.name} missing`;
     if (g.offset !== f.offset || g.size !== f.size) {
       return `field ${f.name} at ${g.offset}+${g.size}, expected ${f.offset}+${f.size}`;
@@ -372,6 +376,9 @@ export class RecordView implements NetworkRecord {
   get index(): number {
     return this.u32(INDEX);
   }
+  get loopTick(): number {
+    return this.batch.dv.getUint16(this.at + LOOP_TICK, true);
+  }
   get payload(): Uint8Array {
     const start = this.at + META_SIZE;
     return (this.view ??= this.batch.buf.subarray(start, start + this.actSize));
@@ -417,6 +424,7 @@ export function copyRecord(r: NetworkRecord, payload: Uint8Array = r.payload): N
     bufLen: r.bufLen,
     actSize: r.actSize,
     index: r.index,
+    loopTick: r.loopTick,
     payload,
     host: r.host,
   };
@@ -450,6 +458,7 @@ export function encodeRecord(r: NetworkRecord, buf: Buffer, at: number): number 
   buf.writeInt32LE(r.bufLen, at + BUF_LEN);
   buf.writeInt32LE(r.payload.length, at + ACT_SIZE);
   buf.writeUInt32LE(r.index >>> 0, at + INDEX);
+  buf.writeUInt16LE(r.loopTick ?? 0, at + LOOP_TICK);
   buf.set(r.payload, at + META_SIZE);
   return META_SIZE + r.payload.length;
 }

@@ -223,7 +223,7 @@ const FieldInfo kFields[] = {
     FIELD("conn.netns", conn.netns),
     FIELD("conn.meta", conn.meta),
     FIELD("tcp_seq", tcp_seq),
-    FIELD("_pad0", _pad0),
+    FIELD("loop_tick", loop_tick),
     FIELD("func_id", func_id),
     FIELD("fd", fd),
     FIELD("buf_len", buf_len),

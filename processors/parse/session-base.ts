@@ -53,12 +53,15 @@ export function makeMessage(
   };
   (m as unknown as Record<string, unknown>)[protocol] = req.fields;
   if (r.utid) m.utid = r.utid;
+  const reqTick = role === 'server' ? req.end.rec.loopTick : r.loopTick;
+  if (reqTick) m.reqTick = reqTick;
   if (resp) {
     m.respStart = resp.start.rec.ts;
     m.respEnd = resp.end.rec.tsTail;
     m.respSeq = resp.start.seq;
     m.respTid = resp.start.rec.tid;
     if (r.utid) m.respUtid = resp.start.rec.utid;
+    if (role === 'client' && resp.end.rec.loopTick) m.respTick = resp.end.rec.loopTick;
   }
   return m;
 }

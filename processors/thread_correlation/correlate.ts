@@ -97,7 +97,7 @@ export class ThreadCorrelator implements StatefulEngine<L7Message, L7Message> {
 
   /** Decides the calls that have waited long enough (all of them when `all`). */
   release(nowMs: number, all: boolean, out: L7Message[] = []): L7Message[] {
-    const counts: Record<CallResult, number> = { linked: 0, ambiguous: 0, no_scope: 0, no_task: 0 };
+    const counts: Record<CallResult, number> = { linked: 0, linked_tick: 0, ambiguous: 0, no_scope: 0, no_task: 0 };
     const over = this.pending.size - this.opts.maxPending;
     let forced = over > 0 ? over : 0;
     while (this.pending.size > 0) {

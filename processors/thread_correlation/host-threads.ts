@@ -4,6 +4,7 @@
  * RecencyList: moving a Map key last cost 3.5 µs a message with 3,000 threads held.
  */
 import { RecencyList } from '../../core/collections/recency-list';
+import type { TickReads } from './loop-ticks';
 import type { ScopeList } from './scopes';
 
 export interface ThreadTimeline {
@@ -15,6 +16,8 @@ export interface ThreadTimeline {
   multiplexedTo: number;
   /** longest scope held: bounds how far back a scope overlapping a time can start */
   maxDuration: number;
+  /** event-loop reads that ended messages, by tick tag (loop-ticks.ts); made at the first tagged message */
+  tickReads: TickReads | undefined;
   /** neighbours in the order of last activity */
   older: ThreadTimeline | undefined;
   newer: ThreadTimeline | undefined;

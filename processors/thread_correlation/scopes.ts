@@ -14,6 +14,8 @@ export interface Scope {
   threadTraceId: string;
   /** false when it overlapped another scope or its response was written by another thread */
   linkable: boolean;
+  /** answered by the thread (or goroutine) that read the request, whatever overlapped it */
+  answeredByReader: boolean;
 }
 
 export class ScopeList {

@@ -12,9 +12,10 @@ import { ConnMeta } from '../../core/records/network-data';
 import type { L7Message } from '../../core/signals';
 import { threadTraceIdOf } from '../../core/message-ids';
 import { HostThreads, type ThreadTimeline } from './host-threads';
+import { firstReadOfTick, TickReads } from './loop-ticks';
 import { ScopeList, type Scope } from './scopes';
 
-export const CALL_RESULTS = ['linked', 'ambiguous', 'no_scope', 'no_task'] as const;
+export const CALL_RESULTS = ['linked', 'linked_tick', 'ambiguous', 'no_scope', 'no_task'] as const;
 export type CallResult = (typeof CALL_RESULTS)[number];
 
 export interface TimelineOptions {
@@ -80,7 +81,7 @@ export class ThreadTimelines {
     let t = threads.get(key);
     if (t) threads.touch(t);
     else {
-      t = { key, scopes: new ScopeList(), multiplexedFrom: Infinity, multiplexedTo: -Infinity, maxDuration: 0, older: undefined, newer: undefined };
+      t = { key, scopes: new ScopeList(), multiplexedFrom: Infinity, multiplexedTo: -Infinity, maxDuration: 0, tickReads: undefined, older: undefined, newer: undefined };
       if (this.threadCount >= this.opts.maxThreads) this.evictOldestThread(threads);
       this.threadCount++;
       threads.add(t);
@@ -89,12 +90,15 @@ export class ThreadTimelines {
     // the thread busy while it was read. A response written by another thread means
     // the request was handed over; what the reading thread did next is not its work.
     const end = m.respStart ?? m.reqEnd;
+    const answered = m.respStart !== undefined && answeredByReader(m);
     const scope: Scope = {
       start: m.reqStart,
       end: Math.max(end, m.reqStart),
       threadTraceId: m.threadTraceId,
-      linkable: m.respStart !== undefined && answeredByReader(m),
+      linkable: answered,
+      answeredByReader: answered,
     };
+    if (m.reqTick && !m.utid) (t.tickReads ??= new TickReads()).ended(m.reqTick, m.reqEnd, m.threadTraceId);
     t.maxDuration = Math.max(t.maxDuration, scope.end - scope.start);
     const scopes = t.scopes;
     const i = scopes.upperBound(scope.start);
@@ -115,21 +119,36 @@ export class ThreadTimelines {
     if (isNoTask(m)) return 'no_task';
     const t = this.hosts.get(m.host.hostId)?.get(threadKey(m));
     if (!t) return 'no_scope';
+    const result = this.decide(t, m);
+    // the call's response read may be what the next call of its request is written after
+    if (m.respTick && m.respEnd !== undefined && t.tickReads) t.tickReads.ended(m.respTick, m.respEnd, m.threadTraceId);
+    return result;
+  }
+
+  private decide(t: ThreadTimeline, m: L7Message): CallResult {
     const at = m.reqStart;
-    const mem = this.opts.multiplexMemoryNs;
-    if (at >= t.multiplexedFrom - mem && at <= t.multiplexedTo + mem) return 'ambiguous';
     const scopes = t.scopes;
     let found: Scope | undefined;
+    let open = 0;
     for (let j = scopes.upperBound(at) - 1; j >= scopes.first && scopes.at(j).start >= at - t.maxDuration; j--) {
       if (at <= scopes.at(j).end) {
-        if (found) return 'ambiguous';
+        open++;
         found = scopes.at(j);
       }
     }
-    if (!found) return 'no_scope';
-    if (!found.linkable) return 'ambiguous';
-    m.threadTraceId = found.threadTraceId;
-    return 'linked';
+    const mem = this.opts.multiplexMemoryNs;
+    const multiplexed = at >= t.multiplexedFrom - mem && at <= t.multiplexedTo + mem;
+    if (!found) return multiplexed ? 'ambiguous' : 'no_scope';
+    if (!multiplexed && open === 1 && found.linkable) {
+      m.threadTraceId = found.threadTraceId;
+      return 'linked';
+    }
+    // An event loop: the one request it had open, when the call was written right after a read of that request's (README, "Event loops")
+    if (open === 1 && found.answeredByReader && m.reqTick && !m.utid && firstReadOfTick(m.reqTick) && t.tickReads?.ownedBy(m.reqTick, found.threadTraceId, found.start, at)) {
+      m.threadTraceId = found.threadTraceId;
+      return 'linked_tick';
+    }
+    return 'ambiguous';
   }
 
   /** Drops scopes that ended before `beforeNs` on `hostId` and threads left with nothing to remember. */
@@ -138,6 +157,7 @@ export class ThreadTimelines {
     if (!threads) return;
     for (const t of threads.values()) {
       this.scopeCount -= t.scopes.dropEndedBefore(beforeNs);
+      if (t.tickReads && t.tickReads.dropBefore(beforeNs) === 0) t.tickReads = undefined;
       if (t.scopes.size === 0 && t.multiplexedTo + this.opts.multiplexMemoryNs < beforeNs) {
         threads.delete(t);
         this.threadCount--;

@@ -233,3 +233,72 @@ describe('spans over real services (eBPF)', function () {
     });
   });
 });
+
+/**
+ * The event-loop service alone, captured with the raw syscall tracepoints (the
+ * only ones that see the loop's waits, hence its ticks): 16 concurrent clients,
+ * then one at a time on the same process (its thread is then known to serve
+ * several requests at once, so the thread rule alone links nothing).
+ */
+describe('event-loop ticks over the real Node.js service (eBPF, syscall tracepoints)', function () {
+  this.timeout(240_000);
+  const stops: Array<() => Promise<void>> = [];
+  let loop: Service;
+  let records: NetworkRecord[] = [];
+  let concurrent: LoadResult;
+  let sequential: LoadResult;
+
+  before(async function () {
+    const why = servicesUnavailable() ?? ebpfUnavailable();
+    if (why) {
+      console.log(`      skipping the event-loop tick test: ${why}`);
+      this.skip();
+    }
+    const redis = await startRedisWithPassword(REDIS_PASSWORD);
+    stops.push(redis.stop);
+    loop = await startService([process.execPath, path.join(SERVICES, 'loop.js'), '$PORT', String(redis.port)], { REDIS_PASSWORD }, 'loop.js');
+    stops.push(loop.stop);
+    const capture = await startCapture({ include_pids: [loop.pid], poll_interval: '5ms', tracepoints: 'syscall' });
+    try {
+      concurrent = await runLoad(loop.port, CLIENTS, REQUESTS, 600_000);
+      sequential = await runLoad(loop.port, 1, CLIENTS * REQUESTS, 700_000);
+      await new Promise((r) => setTimeout(r, 300));
+    } finally {
+      records = await capture.stop();
+    }
+  });
+
+  after(async () => {
+    for (const stop of stops.reverse()) await stop();
+  });
+
+  it('links calls written in the tick of their own request\'s read while it was the only one open, and none wrong', async () => {
+    expect(concurrent.errors + sequential.errors).to.equal(0);
+    const metrics = new ServiceMetrics();
+    const messages = await runStages<L7Message>(records, [processor(parseFactory, { redis: { keep_args: true } }), processor(threadCorrelationFactory, {}, metrics)]);
+    const mine = messages.filter((m) => m.pid === loop.pid);
+    const servers = mine.filter((m) => m.role === 'server' && m.protocol === 'http');
+    const byThreadTrace = new Map(servers.map((s) => [s.threadTraceId!, s]));
+    const tally = (from: number, to: number) => {
+      const calls = mine.filter((m) => m.role === 'client' && (requestId(m) ?? -1) >= from && requestId(m)! < to);
+      let linked = 0;
+      let wrong = 0;
+      for (const c of calls) {
+        const parent = c.threadTraceId ? byThreadTrace.get(c.threadTraceId) : undefined;
+        if (!parent) continue;
+        linked++;
+        if (requestId(parent) !== requestId(c)) wrong++;
+      }
+      return { calls: calls.length, linked, wrong };
+    };
+    const busy = tally(600_000, 700_000);
+    const alone = tally(700_000, 800_000);
+    const byTick = await metrics.total('espan_thread_correlation_calls_total', { result: 'linked_tick' });
+    console.log(`      event loop, ${CLIENTS} clients: ${busy.calls} calls, ${busy.linked} linked, ${busy.calls - busy.linked} unlinked, ${busy.wrong} wrong`);
+    console.log(`      event loop, 1 client: ${alone.calls} calls, ${alone.linked} linked, ${alone.calls - alone.linked} unlinked, ${alone.wrong} wrong (${byTick} linked by the tick rule in all)`);
+    expect(busy.calls).to.be.greaterThan(CLIENTS * REQUESTS * 2 * 0.9);
+    expect(alone.calls).to.be.greaterThan(CLIENTS * REQUESTS * 2 * 0.9);
+    expect(busy.wrong + alone.wrong, 'calls under the wrong request').to.equal(0);
+    expect(alone.linked, 'calls of the one-at-a-time requests linked').to.be.greaterThan(alone.calls * 0.9);
+  });
+});
