@@ -404,7 +404,7 @@ export function recordError(dv: DataView, at: number, length: number): string | 
 
 /** A plain-object copy of a record (whatever its class), with `payload` in place of its own. */
 export function copyRecord(r: NetworkRecord, payload: Uint8Array = r.payload): NetworkRecord {
-  return {
+  const copy: NetworkRecord = {
     ts: r.ts,
     tsTail: r.tsTail,
     tid: r.tid,
@@ -424,10 +424,12 @@ export function copyRecord(r: NetworkRecord, payload: Uint8Array = r.payload): N
     bufLen: r.bufLen,
     actSize: r.actSize,
     index: r.index,
-    loopTick: r.loopTick,
     payload,
     host: r.host,
   };
+  // absent unless known, as in records made without a probe
+  if (r.loopTick) copy.loopTick = r.loopTick;
+  return copy;
 }
 
 /** Bytes a record takes when encoded. */
