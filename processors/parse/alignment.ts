@@ -15,8 +15,12 @@
  * step after bytes it lost while no request waited. A response cannot be sent
  * before its request, so bytes lost before the request began hold none of its
  * response; response bytes skipped while requests wait may hold theirs, which
- * are then given up (no_response). One end cannot see requests pipelined
- * entirely before the capture began: none are assumed.
+ * are then given up (no_response). A response that comes (or response bytes
+ * lost) while a request is still being sent, none waiting, answers that one
+ * (an early answer, or the rest of its head lost): it is not paired with a
+ * later response. One end
+ * cannot see requests pipelined entirely before the capture began: none are
+ * assumed.
  */
 import { Dir, type ProtocolSession } from './decoder';
 
@@ -42,9 +46,12 @@ export class PairingGate {
   private owed = 0;
   /** the response stream lost bytes while requests waited: they may still be answered, so only rest lines it up */
   private lostWhileWaiting = false;
+  /** a response came (or response bytes were lost), none waiting, while a request was still being sent: that request's answer is gone */
+  private openRequestAnswered = false;
 
   constructor(
     private aligned: boolean,
+    private readonly requests: { readonly inMessage: boolean },
     private readonly responses: ResponseStreamState,
     private readonly session: ProtocolSession,
     private readonly counters: GateCounters,
@@ -67,6 +74,11 @@ export class PairingGate {
   /** A message of `dir` completed: true to hand it to the session, false when it was counted instead. */
   admit(dir: Dir): boolean {
     if (dir === Dir.REQUEST) {
+      if (this.openRequestAnswered) {
+        this.openRequestAnswered = false;
+        this.counters.unpaired(dir);
+        return false;
+      }
       if (this.aligned) {
         this.waiting++;
         return true;
@@ -79,9 +91,10 @@ export class PairingGate {
       this.waiting--;
       return true;
     }
+    if (this.owed > 0) this.owed--;
+    else if (this.requests.inMessage) this.openRequestAnswered = true;
     // aligned with nothing waiting: the session counts the response as unmatched itself
     if (this.aligned) return true;
-    if (this.owed > 0) this.owed--;
     this.counters.unpaired(dir);
     return false;
   }
@@ -96,12 +109,14 @@ export class PairingGate {
   lost(dir: Dir, inMessage: boolean): void {
     this.aligned = false;
     if (dir === Dir.REQUEST) {
+      this.requestDropped();
       // bytes of a request that was never handed over: its response is owed
       if (!inMessage) this.owed++;
       return;
     }
     this.lostWhileWaiting = this.waiting > 0;
     this.waiting = 0;
+    if (this.requests.inMessage) this.openRequestAnswered = true;
     // responses owed before the loss are taken to be among the bytes lost (wrong only with pipelining across it)
     this.owed = 0;
   }
@@ -118,8 +133,14 @@ export class PairingGate {
     this.lost(Dir.RESPONSE, false);
   }
 
+  /** The request stream dropped what it held of a request that never completed: no answer is kept for it. */
+  requestDropped(): void {
+    this.openRequestAnswered = false;
+  }
+
   /** The response stream, out of step, passed over a record: responses of the requests waiting may be in it. */
   responseSkipped(): void {
+    if (this.requests.inMessage) this.openRequestAnswered = true;
     if (this.waiting === 0) return;
     this.session.reset(Dir.RESPONSE);
     this.lost(Dir.RESPONSE, false);

@@ -230,7 +230,7 @@ export class ParseEngine implements StatefulEngine<NetworkRecord, L7Message> {
       return false;
     }
     // A first message may arrive a few bytes at a time: detect on what this direction sent so far.
-    const same = c.held?.filter((h) => isEgress(h.funcId) === egress) ?? [];
+    const same = contiguousBefore(c.held?.filter((h) => isEgress(h.funcId) === egress) ?? [], r);
     const bytes = joinPayloads(same, r);
     let d = detect(bytes, this.enabled);
     let joinedFrom = 0;
@@ -259,7 +259,7 @@ export class ParseEngine implements StatefulEngine<NetworkRecord, L7Message> {
     const counters = this.streamCounters(d.protocol);
     c.request = new DirectionStream(Dir.REQUEST, session, this.settings.maxBufferedBytes, counters);
     c.response = new DirectionStream(Dir.RESPONSE, session, this.settings.maxBufferedBytes, counters);
-    if (session.answersInOrder) c.request.gate = c.response.gate = new PairingGate(!c.midstream, c.response, session, counters);
+    if (session.answersInOrder) c.request.gate = c.response.gate = new PairingGate(!c.midstream, c.request, c.response, session, counters);
     c.state = PARSING;
     const held = c.held;
     c.held = undefined;
@@ -428,6 +428,22 @@ export class ParseEngine implements StatefulEngine<NetworkRecord, L7Message> {
     this.counters.connections(this.conns.size);
     return out;
   }
+}
+
+/**
+ * The held records of `r`'s direction that its bytes continue: those after a
+ * record lost or not captured whole would join bytes that were never next to
+ * each other (TLS plaintext records carry other numbers: all are taken).
+ */
+function contiguousBefore(held: NetworkRecord[], r: NetworkRecord): NetworkRecord[] {
+  if (r.connMeta & ConnMeta.TLS) return held;
+  let from = held.length;
+  for (let next = r; from > 0; from--) {
+    const h = held[from - 1];
+    if (h.actSize !== h.bufLen || ((h.tcpSeq + h.bufLen) >>> 0) !== next.tcpSeq) break;
+    next = h;
+  }
+  return from === 0 ? held : held.slice(from);
 }
 
 /** The payloads of `held` and then of `r`, in one buffer (`r`'s own when nothing is held). */

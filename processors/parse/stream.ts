@@ -16,7 +16,7 @@
  * where the session's canStart says a message can start: bytes before that
  * belong to a message whose start was not seen and are skipped, counted.
  */
-import { ConnMeta } from '../../core/records/network-data';
+import { ConnMeta, isIngress } from '../../core/records/network-data';
 import type { NetworkRecord } from '../../core/signals';
 import type { PairingGate } from './alignment';
 import { Dir, INVALID, NEED_MORE, type Position, type ProtocolSession, type Step } from './decoder';
@@ -105,6 +105,11 @@ export class DirectionStream {
     return this.currentStart === null && this.pending === null && this.skip === 0 && (!this.outOfStep || !this.seenBytes);
   }
 
+  /** A message has begun and not ended, or the first bytes of one are held. */
+  get inMessage(): boolean {
+    return this.currentStart !== null || this.pending !== null;
+  }
+
   /** A record moved bytes: from the next on, records lost before it show as a gap in the sequence numbers. */
   get sequenced(): boolean {
     return this.nextSeq !== undefined;
@@ -120,10 +125,10 @@ export class DirectionStream {
     // Only calls that moved bytes (an end of file's sequence number counts the FIN). TLS plaintext
     // records carry the sequence numbers of their TLS records, which count other bytes. A read that
     // also took the FIN comes numbered one past (the probe derives it from copied_seq, which counts
-    // the FIN): one byte is not taken for lost records.
+    // the FIN): one byte short of a read is not taken for a lost record.
     if (rec.bufLen > 0 && !(rec.connMeta & ConnMeta.TLS)) {
       const unseen = this.nextSeq === undefined ? 0 : (rec.tcpSeq - this.nextSeq) | 0;
-      if (unseen > 1) {
+      if (unseen > 1 || (unseen === 1 && !isIngress(rec.funcId))) {
         this.lose(this.lastRecord!, unseen);
         if (this.dir === Dir.REQUEST) this.gate?.requestRecordsLost();
       }
@@ -165,7 +170,11 @@ export class DirectionStream {
       if (this.skip === 0 && this.currentEnds) this.finish(rec, false);
       return;
     }
-    if (this.outOfStep) return;
+    if (this.outOfStep) {
+      // unseen bytes where no message is framed: responses of requests waiting may be among them
+      if (this.dir === Dir.RESPONSE) this.gate?.responseSkipped();
+      return;
+    }
     if (this.tentative && !this.pending) {
       this.startNotFound();
       return;
@@ -311,6 +320,7 @@ export class DirectionStream {
     this.pendingSegs = null;
     this.session.reset(this.dir);
     this.outOfStep = true;
+    if (this.dir === Dir.REQUEST) this.gate?.requestDropped();
     if (resync) {
       this.passOver(0);
       return;
