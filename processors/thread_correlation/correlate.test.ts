@@ -60,6 +60,42 @@ describe('thread correlation', () => {
     expect(calls).to.deep.equal({ ambiguous: 3 });
   });
 
+  describe('event-loop ticks', () => {
+    /** A tick tag: wait generation `gen`, `reads` reads of the thread in the tick so far. */
+    const tag = (gen: number, reads: number) => (gen << 4) | reads;
+    /** A loop thread already seen serving two requests at once: the thread rule links nothing on it for the multiplex memory. */
+    const busy = () => [serverRequest(1, 1 * MS, 30 * MS), serverRequest(1, 5 * MS, 20 * MS)];
+
+    it('links a call written after the only read of its tick to the one request open, and the next call after its response', async () => {
+      const r = serverRequest(1, 100 * MS, 120 * MS, { reqTick: tag(7, 1) });
+      const get = clientCall(1, 101 * MS, 105 * MS, { reqTick: tag(7, 1), respTick: tag(8, 1) });
+      const set = clientCall(1, 106 * MS, 110 * MS, { reqTick: tag(8, 1), respTick: tag(9, 1) });
+      const { calls, counters } = counting();
+      await runOperatorItems(correlateThreads(OPTS, counters), [[...busy(), get, set, r]]);
+      expect(get.threadTraceId).to.equal(r.threadTraceId);
+      expect(set.threadTraceId).to.equal(r.threadTraceId);
+      expect(calls).to.deep.equal({ linked_tick: 2 });
+    });
+
+    it('does not link when another request is open, another read came first in the tick, or the read ended another message too', async () => {
+      const r = serverRequest(1, 100 * MS, 120 * MS, { reqTick: tag(7, 1) });
+      const other = serverRequest(1, 102 * MS, 130 * MS, { reqTick: tag(9, 1) });
+      const whileOtherOpen = clientCall(1, 103 * MS, 104 * MS, { reqTick: tag(9, 1) });
+      const secondRead = clientCall(1, 101 * MS, 101.5 * MS, { reqTick: tag(7, 2) });
+      const lone = serverRequest(1, 200 * MS, 220 * MS, { reqTick: tag(20, 1) });
+      const mine = clientCall(1, 201 * MS, 205 * MS, { reqTick: tag(20, 1), respTick: tag(21, 1) });
+      // a response of someone else's call ended in the same read (pipelined answers)
+      const theirs = clientCall(1, 201.5 * MS, 205 * MS, { reqTick: tag(20, 2), respTick: tag(21, 1) });
+      const afterShared = clientCall(1, 206 * MS, 208 * MS, { reqTick: tag(21, 1) });
+      const untagged = clientCall(1, 210 * MS, 211 * MS);
+      const { calls, counters } = counting();
+      await runOperatorItems(correlateThreads(OPTS, counters), [[...busy(), secondRead, whileOtherOpen, r, other, mine, theirs, afterShared, untagged, lone]]);
+      for (const c of [whileOtherOpen, secondRead, theirs, afterShared, untagged]) expect(c.threadTraceId).to.equal(undefined);
+      expect(mine.threadTraceId).to.equal(lone.threadTraceId);
+      expect(calls).to.deep.equal({ linked_tick: 1, ambiguous: 5 });
+    });
+  });
+
   it('does not link under a request answered by another thread or never answered', async () => {
     const handedOver = serverRequest(10, 1 * MS, 50 * MS, { respTid: 11 });
     const c = clientCall(10, 5 * MS, 6 * MS);
