@@ -8,6 +8,10 @@ export const schema = {
   multiplex_memory: setting.duration('5m', 'How long a thread seen serving several requests at once (an event loop) is kept from linking its calls after the last such overlap.'),
   max_threads: setting.nat(65536, 'Thread timelines kept; the least recently active is dropped beyond it.'),
   max_scopes_per_thread: setting.nat(1024, 'Request scopes remembered per thread; the oldest is dropped beyond it.'),
+  event_loop_ticks: setting.bool(
+    false,
+    "Link an event loop's calls by its ticks (README, \"Event loops\"; needs the ebpf receiver's `tracepoints: syscall`). Off by default: work that outlives its request or serves none (a timer after the response, a background timer) can land under another request.",
+  ),
   max_pending: setting.nat(100000, 'Client calls held at most; beyond it the oldest are decided at once with what is known.'),
 };
 

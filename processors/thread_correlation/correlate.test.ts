@@ -66,12 +66,14 @@ describe('thread correlation', () => {
     /** A loop thread already seen serving two requests at once: the thread rule links nothing on it for the multiplex memory. */
     const busy = () => [serverRequest(1, 1 * MS, 30 * MS), serverRequest(1, 5 * MS, 20 * MS)];
 
+    const TICKS = { ...OPTS, eventLoopTicks: true };
+
     it('links a call written after the only read of its tick to the one request open, and the next call after its response', async () => {
       const r = serverRequest(1, 100 * MS, 120 * MS, { reqTick: tag(7, 1) });
       const get = clientCall(1, 101 * MS, 105 * MS, { reqTick: tag(7, 1), respTick: tag(8, 1) });
       const set = clientCall(1, 106 * MS, 110 * MS, { reqTick: tag(8, 1), respTick: tag(9, 1) });
       const { calls, counters } = counting();
-      await runOperatorItems(correlateThreads(OPTS, counters), [[...busy(), get, set, r]]);
+      await runOperatorItems(correlateThreads(TICKS, counters), [[...busy(), get, set, r]]);
       expect(get.threadTraceId).to.equal(r.threadTraceId);
       expect(set.threadTraceId).to.equal(r.threadTraceId);
       expect(calls).to.deep.equal({ linked_tick: 2 });
@@ -89,10 +91,17 @@ describe('thread correlation', () => {
       const afterShared = clientCall(1, 206 * MS, 208 * MS, { reqTick: tag(21, 1) });
       const untagged = clientCall(1, 210 * MS, 211 * MS);
       const { calls, counters } = counting();
-      await runOperatorItems(correlateThreads(OPTS, counters), [[...busy(), secondRead, whileOtherOpen, r, other, mine, theirs, afterShared, untagged, lone]]);
+      await runOperatorItems(correlateThreads(TICKS, counters), [[...busy(), secondRead, whileOtherOpen, r, other, mine, theirs, afterShared, untagged, lone]]);
       for (const c of [whileOtherOpen, secondRead, theirs, afterShared, untagged]) expect(c.threadTraceId).to.equal(undefined);
       expect(mine.threadTraceId).to.equal(lone.threadTraceId);
       expect(calls).to.deep.equal({ linked_tick: 1, ambiguous: 5 });
+    });
+
+    it('is off unless asked for', async () => {
+      const r = serverRequest(1, 100 * MS, 120 * MS, { reqTick: tag(7, 1) });
+      const get = clientCall(1, 101 * MS, 105 * MS, { reqTick: tag(7, 1) });
+      await runOperatorItems(correlateThreads(OPTS), [[...busy(), get, r]]);
+      expect(get.threadTraceId).to.equal(undefined);
     });
   });
 
@@ -182,7 +191,7 @@ describe('thread correlation', () => {
   });
 
   it('forgets old scopes and idle threads, and stays within max_threads', () => {
-    const t = new ThreadTimelines({ retentionNs: 0, multiplexMemoryNs: 0, maxThreads: 3, maxScopesPerThread: 2 });
+    const t = new ThreadTimelines({ retentionNs: 0, multiplexMemoryNs: 0, maxThreads: 3, maxScopesPerThread: 2, eventLoopTicks: false });
     for (let tid = 1; tid <= 5; tid++) t.addServer(serverRequest(tid, tid * MS, tid * MS + 100));
     expect(t.stats().threads).to.equal(3);
     for (let i = 0; i < 4; i++) t.addServer(serverRequest(5, (10 + i) * MS, (10 + i) * MS + 100));

@@ -25,6 +25,8 @@ export interface CorrelateOptions {
   maxScopesPerThread: number;
   /** client calls held at most; beyond it the oldest are decided at once */
   maxPending: number;
+  /** link an event loop's calls by its ticks */
+  eventLoopTicks?: boolean;
 }
 
 export interface CorrelateCounters {
@@ -61,6 +63,7 @@ export class ThreadCorrelator implements StatefulEngine<L7Message, L7Message> {
       multiplexMemoryNs: opts.multiplexMemoryMs * 1e6,
       maxThreads: opts.maxThreads,
       maxScopesPerThread: opts.maxScopesPerThread,
+      eventLoopTicks: opts.eventLoopTicks ?? false,
     };
     this.timelines = new ThreadTimelines(timelineOpts);
   }

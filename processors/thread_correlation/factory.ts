@@ -24,6 +24,7 @@ export const threadCorrelationFactory: ProcessorFactory<ThreadCorrelationConfig,
           maxThreads: config.max_threads,
           maxScopesPerThread: config.max_scopes_per_thread,
           maxPending: config.max_pending,
+          eventLoopTicks: config.event_loop_ticks,
         },
         {
           call: (result, n) => calls(n, { result }),

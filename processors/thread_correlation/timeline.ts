@@ -25,6 +25,8 @@ export interface TimelineOptions {
   multiplexMemoryNs: number;
   maxThreads: number;
   maxScopesPerThread: number;
+  /** link an event loop's calls by its ticks */
+  eventLoopTicks: boolean;
 }
 
 /** Two scopes of one thread that overlap make both unlinkable and the thread multiplexed over their union. */
@@ -98,7 +100,7 @@ export class ThreadTimelines {
       linkable: answered,
       answeredByReader: answered,
     };
-    if (m.reqTick && !m.utid) (t.tickReads ??= new TickReads()).ended(m.reqTick, m.reqEnd, m.threadTraceId);
+    if (this.opts.eventLoopTicks && m.reqTick && !m.utid) (t.tickReads ??= new TickReads()).ended(m.reqTick, m.reqEnd, m.threadTraceId);
     t.maxDuration = Math.max(t.maxDuration, scope.end - scope.start);
     const scopes = t.scopes;
     const i = scopes.upperBound(scope.start);

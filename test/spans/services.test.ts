@@ -235,33 +235,37 @@ describe('spans over real services (eBPF)', function () {
 });
 
 /**
- * The event-loop service alone, captured with the raw syscall tracepoints (the
- * only ones that see the loop's waits, hence its ticks): 16 concurrent clients,
- * then one at a time on the same process (its thread is then known to serve
- * several requests at once, so the thread rule alone links nothing).
+ * The event-loop services captured with the raw syscall tracepoints (the only
+ * ones that see the loops' waits, hence their ticks): loop.js, and
+ * loop-deferred.js whose work outlives its requests (a call 2 ms after each
+ * response, a background call every 3 ms). 16 concurrent clients, then one at
+ * a time on the same processes (their threads are then known to serve several
+ * requests at once, so the thread rule alone links nothing).
  */
-describe('event-loop ticks over the real Node.js service (eBPF, syscall tracepoints)', function () {
+describe('event-loop ticks over real Node.js services (eBPF, syscall tracepoints)', function () {
   this.timeout(240_000);
   const stops: Array<() => Promise<void>> = [];
   let loop: Service;
+  let deferred: Service;
   let records: NetworkRecord[] = [];
-  let concurrent: LoadResult;
-  let sequential: LoadResult;
+  const loads: LoadResult[] = [];
 
   before(async function () {
     const why = servicesUnavailable() ?? ebpfUnavailable();
     if (why) {
-      console.log(`      skipping the event-loop tick test: ${why}`);
+      console.log(`      skipping the event-loop tick tests: ${why}`);
       this.skip();
     }
     const redis = await startRedisWithPassword(REDIS_PASSWORD);
     stops.push(redis.stop);
     loop = await startService([process.execPath, path.join(SERVICES, 'loop.js'), '$PORT', String(redis.port)], { REDIS_PASSWORD }, 'loop.js');
     stops.push(loop.stop);
-    const capture = await startCapture({ include_pids: [loop.pid], poll_interval: '5ms', tracepoints: 'syscall' });
+    deferred = await startService([process.execPath, path.join(SERVICES, 'loop-deferred.js'), '$PORT', String(redis.port)], { REDIS_PASSWORD }, 'loop-deferred.js');
+    stops.push(deferred.stop);
+    const capture = await startCapture({ include_pids: [loop.pid, deferred.pid], poll_interval: '5ms', tracepoints: 'syscall' });
     try {
-      concurrent = await runLoad(loop.port, CLIENTS, REQUESTS, 600_000);
-      sequential = await runLoad(loop.port, 1, CLIENTS * REQUESTS, 700_000);
+      loads.push(...(await Promise.all([runLoad(loop.port, CLIENTS, REQUESTS, 600_000), runLoad(deferred.port, CLIENTS, REQUESTS, 600_000)])));
+      loads.push(...(await Promise.all([runLoad(loop.port, 1, CLIENTS * REQUESTS, 700_000), runLoad(deferred.port, 1, CLIENTS * REQUESTS, 700_000)])));
       await new Promise((r) => setTimeout(r, 300));
     } finally {
       records = await capture.stop();
@@ -272,33 +276,56 @@ describe('event-loop ticks over the real Node.js service (eBPF, syscall tracepoi
     for (const stop of stops.reverse()) await stop();
   });
 
-  it('links calls written in the tick of their own request\'s read while it was the only one open, and none wrong', async () => {
-    expect(concurrent.errors + sequential.errors).to.equal(0);
+  interface Tally {
+    calls: number;
+    linked: number;
+    wrong: number;
+  }
+
+  /** Calls of `pid` (those carrying a request id in [from, to), or none: setup and background) and how they were linked. */
+  async function tallies(pid: number): Promise<{ busy: Tally; alone: Tally; background: Tally; byTick: number }> {
     const metrics = new ServiceMetrics();
-    const messages = await runStages<L7Message>(records, [processor(parseFactory, { redis: { keep_args: true } }), processor(threadCorrelationFactory, {}, metrics)]);
-    const mine = messages.filter((m) => m.pid === loop.pid);
-    const servers = mine.filter((m) => m.role === 'server' && m.protocol === 'http');
-    const byThreadTrace = new Map(servers.map((s) => [s.threadTraceId!, s]));
-    const tally = (from: number, to: number) => {
-      const calls = mine.filter((m) => m.role === 'client' && (requestId(m) ?? -1) >= from && requestId(m)! < to);
+    const messages = await runStages<L7Message>(records, [processor(parseFactory, { redis: { keep_args: true } }), processor(threadCorrelationFactory, { event_loop_ticks: true }, metrics)]);
+    const mine = messages.filter((m) => m.pid === pid);
+    const servers = new Map(mine.filter((m) => m.role === 'server').map((s) => [s.threadTraceId!, s]));
+    const tally = (calls: L7Message[]): Tally => {
       let linked = 0;
       let wrong = 0;
       for (const c of calls) {
-        const parent = c.threadTraceId ? byThreadTrace.get(c.threadTraceId) : undefined;
+        const parent = c.threadTraceId ? servers.get(c.threadTraceId) : undefined;
         if (!parent) continue;
         linked++;
         if (requestId(parent) !== requestId(c)) wrong++;
       }
       return { calls: calls.length, linked, wrong };
     };
-    const busy = tally(600_000, 700_000);
-    const alone = tally(700_000, 800_000);
-    const byTick = await metrics.total('espan_thread_correlation_calls_total', { result: 'linked_tick' });
-    console.log(`      event loop, ${CLIENTS} clients: ${busy.calls} calls, ${busy.linked} linked, ${busy.calls - busy.linked} unlinked, ${busy.wrong} wrong`);
-    console.log(`      event loop, 1 client: ${alone.calls} calls, ${alone.linked} linked, ${alone.calls - alone.linked} unlinked, ${alone.wrong} wrong (${byTick} linked by the tick rule in all)`);
+    const calls = mine.filter((m) => m.role === 'client');
+    const within = (from: number, to: number) => calls.filter((m) => (requestId(m) ?? -1) >= from && requestId(m)! < to);
+    return {
+      busy: tally(within(600_000, 700_000)),
+      alone: tally(within(700_000, 800_000)),
+      background: tally(calls.filter((m) => requestId(m) === undefined)),
+      byTick: await metrics.total('espan_thread_correlation_calls_total', { result: 'linked_tick' }),
+    };
+  }
+
+  const line = (t: Tally) => `${t.calls} calls, ${t.linked} linked, ${t.calls - t.linked} unlinked, ${t.wrong} wrong`;
+
+  it('links calls written in the tick of their own request\'s read while it was the only one open, and none wrong', async () => {
+    for (const l of loads) expect(l.errors, String(l.first_error)).to.equal(0);
+    const { busy, alone, byTick } = await tallies(loop.pid);
+    console.log(`      loop.js, ${CLIENTS} clients: ${line(busy)}`);
+    console.log(`      loop.js, 1 client: ${line(alone)} (${byTick} linked by the tick rule in all)`);
     expect(busy.calls).to.be.greaterThan(CLIENTS * REQUESTS * 2 * 0.9);
     expect(alone.calls).to.be.greaterThan(CLIENTS * REQUESTS * 2 * 0.9);
     expect(busy.wrong + alone.wrong, 'calls under the wrong request').to.equal(0);
     expect(alone.linked, 'calls of the one-at-a-time requests linked').to.be.greaterThan(alone.calls * 0.9);
+  });
+
+  it('measures the rule against work that outlives its requests', async () => {
+    const { busy, alone, background } = await tallies(deferred.pid);
+    console.log(`      loop-deferred.js, ${CLIENTS} clients: ${line(busy)}`);
+    console.log(`      loop-deferred.js, 1 client: ${line(alone)}`);
+    console.log(`      loop-deferred.js, background: ${background.calls} calls, ${background.linked} under a request`);
   });
 });
