@@ -121,6 +121,8 @@ struct {
   __type(value, __u8);
 } netns_filter SEC(".maps");
 
+#define RCV_SHUTDOWN 1 /* sk_shutdown bit (include/net/sock.h) */
+
 /* per-CPU counters indexed by DROP_* */
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -483,6 +485,8 @@ static __always_inline void emit(struct espan_config *cfg, struct call_args *a, 
   struct network_data *nd = bpf_ringbuf_reserve(&records, size, 0);
   if (!nd) {
     count_drop(DROP_RINGBUF_FULL);
+    /* the record's index is spent all the same: the gap tells user space a record of this connection was lost */
+    __sync_fetch_and_add(&cs->index, 1);
     return;
   }
   __u32 act = want ? copy_payload(nd->payload, a, want, room, iov) : 0;
@@ -596,6 +600,17 @@ static __always_inline bool tls_ciphertext(struct call_args *a, struct conn_stat
 }
 
 /* ---- syscall tracepoints: data calls ---- */
+
+/*
+ * 1 when a read that moved `moved` bytes also took the peer's FIN: the kernel
+ * then counts the FIN in copied_seq, one past the data. The FIN was taken by
+ * this read when it is in (receive shut down) and nothing is left after it
+ * (copied_seq reached rcv_nxt); a FIN still waiting to be read leaves copied_seq one short.
+ */
+static __always_inline __u32 took_fin(struct sock *sk, struct tcp_sock *tp, __u32 moved) {
+  if (!moved || !(AS(sock, sk)->sk_shutdown & RCV_SHUTDOWN)) return 0;
+  return tp->copied_seq == tp->rcv_nxt ? 1 : 0;
+}
 
 /* sendmsg/recvmsg: the iovecs are in the user's msghdr, at `buf`; false when it cannot be read or has none */
 static __always_inline bool iov_of_msghdr(__u64 *buf, __u32 *iovcnt) {
@@ -876,13 +891,13 @@ static __always_inline int sock_data(struct sock *sk, int ret, int flags, const 
       a->buf = 0;
       a->iovcnt = 0;
       a->func_id = FUNC_ACCEPT;
-      a->tcp_seq = tp->copied_seq - (!egress && !(flags & MSG_PEEK) && ret > 0 ? ret : 0);
+      a->tcp_seq = tp->copied_seq - (!egress && !(flags & MSG_PEEK) && ret > 0 ? ret + took_fin(sk, tp, ret) : 0);
       emit(cfg, a, cs, now, 0, 0, 0, false);
     }
   }
   /* the counters have moved past this call's bytes by now */
   __u32 moved = ret > 0 ? ret : 0;
-  a->tcp_seq = egress ? tp->write_seq - moved : tp->copied_seq - (flags & MSG_PEEK ? 0 : moved);
+  a->tcp_seq = egress ? tp->write_seq - moved : tp->copied_seq - (flags & MSG_PEEK ? 0 : moved + took_fin(sk, tp, moved));
   a->ts = now;
   a->buf = buf;
   a->iovcnt = iovcnt;

@@ -8,9 +8,10 @@
  * body; when they fall where framing is needed the stream is marked out of
  * step, counted, and waits for a record that starts a message.
  *
- * Records the probe could not hand over (its buffer full) leave no gap in
- * `index` but one in `tcp_seq`: the bytes between the sequence number the
- * last record reached and the next record's are lost the same way.
+ * Records the probe could not hand over (its buffer full) leave a gap in
+ * `tcp_seq` (and, from probes that spend the record's index anyway, in
+ * `index`): the bytes between the sequence number the last record reached
+ * and the next record's are lost the same way.
  *
  * A stream joined mid-stream (the connection's start was not seen) starts
  * where the session's canStart says a message can start: bytes before that
@@ -124,8 +125,8 @@ export class DirectionStream {
   feed(rec: NetworkRecord): void {
     // Only calls that moved bytes (an end of file's sequence number counts the FIN). TLS plaintext
     // records carry the sequence numbers of their TLS records, which count other bytes. A read that
-    // also took the FIN comes numbered one past (the probe derives it from copied_seq, which counts
-    // the FIN): one byte short of a read is not taken for a lost record.
+    // also took the FIN came numbered one past from older probes (copied_seq counts the FIN), as in
+    // captures recorded with them: one byte short of a read is not taken for a lost record.
     if (rec.bufLen > 0 && !(rec.connMeta & ConnMeta.TLS)) {
       const unseen = this.nextSeq === undefined ? 0 : (rec.tcpSeq - this.nextSeq) | 0;
       if (unseen > 1 || (unseen === 1 && !isIngress(rec.funcId))) {

@@ -181,6 +181,14 @@ for (const mode of ['socket', 'syscall'] as const) describe(`ebpf receiver on th
     expect(client[0].funcId).to.equal(FuncId.CONNECT);
   });
 
+  it('numbers a read that also took the peer\'s end as the write it reads (the FIN is not counted)', async () => {
+    const { facts, records } = await captureWorkload(['finread', 'v4']);
+    const write = records.find((r) => r.sport === facts.port && r.dport === facts.client_port && r.funcId === FuncId.WRITE)!;
+    const read = records.find((r) => r.sport === facts.client_port && r.funcId === FuncId.READ && r.bufLen > 0)!;
+    expect(Buffer.from(read.payload).toString()).to.equal(facts.answer);
+    expect(read.tcpSeq, 'the read starts where the write did').to.equal(write.tcpSeq);
+  });
+
   it('records a connection made before the capture started, without its side', async () => {
     const { facts, records } = await captureWorkload(['preopened', 'v4']);
     const client = records.filter((r) => r.sport === facts.client_port).sort((a, b) => a.index - b.index);

@@ -11,6 +11,7 @@ capture first), then prints one JSON line of facts and exits.
   workload.py keepalive FAMILY N  N messages of varying size over one connection
   workload.py halfclose FAMILY    the client shuts down its sending side, then reads the answer
   workload.py preopened FAMILY    a connection made before the capture started
+  workload.py finread FAMILY      the server answers and closes; the client reads the answer and the end in one read
 """
 import ctypes
 import json
@@ -18,6 +19,7 @@ import os
 import socket
 import sys
 import threading
+import time
 
 libc = ctypes.CDLL(None, use_errno=True)
 PR_SET_NAME = 15
@@ -202,6 +204,22 @@ def halfclose(family):
     return facts
 
 
+def finread(family):
+    ls, fam, host = listener_for(family)
+    port = ls.getsockname()[1]
+    c = socket.create_connection((host, port))
+    conn = ls.accept()[0]
+    facts = {"pid": os.getpid(), "port": port, "client_port": c.getsockname()[1]}
+    send_all(conn, b"answer, then the end", "write")
+    conn.close()
+    time.sleep(0.2)  # the FIN is queued behind the answer before the client reads
+    facts["answer"] = os.read(c.fileno(), 4096).decode()
+    assert os.read(c.fileno(), 4096) == b""
+    c.close()
+    ls.close()
+    return facts
+
+
 def preopened(family):
     """Connects before waiting for the go line, then talks and closes after it."""
     ls, fam, host = listener_for(family)
@@ -230,6 +248,8 @@ def main():
         facts = kinds(family)
     elif mode == "halfclose":
         facts = halfclose(family)
+    elif mode == "finread":
+        facts = finread(family)
     else:
         facts = keepalive(family, int(sys.argv[3]))
     print(json.dumps(facts), flush=True)
