@@ -216,6 +216,15 @@ for (const mode of ['socket', 'syscall'] as const) describe(`ebpf receiver on th
     expect(stats.ringBufferFull).to.be.greaterThan(0);
     expect(await cap.metrics.total('espan_ebpf_kernel_dropped_records_total', { reason: 'ring_buffer_full' })).to.equal(stats.ringBufferFull);
     expect(records.length).to.be.greaterThan(0);
+    // a lost record spends its connection's index: the loss shows in the workload's connections
+    const lastIndex = new Map<string, number>();
+    let gaps = 0;
+    for (const r of records.filter((r) => r.pid === w.child.pid).sort((a, b) => (a.connId < b.connId ? -1 : a.connId > b.connId ? 1 : a.index - b.index))) {
+      const last = lastIndex.get(r.connId);
+      if (last !== undefined) gaps += r.index - last - 1;
+      lastIndex.set(r.connId, r.index);
+    }
+    expect(gaps, 'records missing between indexes').to.be.greaterThan(0);
   });
 
   it('truncates payloads to a smaller configured capture_size and says so', async () => {
