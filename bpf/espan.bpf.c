@@ -1413,12 +1413,23 @@ int BPF_KPROBE(go_send) {
  * of 1: that read was the only one of the tick until then. Over-counting (a
  * pipe, an eventfd, a file) only makes fewer tags match.
  *
+ * libuv (Node.js) runs the callbacks of what the wait reported (the poll
+ * phase), then immediates, close callbacks, timers and deferred callbacks, all
+ * before the next wait. native/ puts a uprobe on uv__run_check, where the poll
+ * phase ends (in executables that link libuv statically and keep its symbols):
+ * from there to the next wait the count reads 15, so no write of that tail
+ * matches a read, and the tag's `phases` bit says the thread's ends of poll
+ * phases are seen. A wait that returns other than one event starts the count
+ * at 15 too: its poll phase runs the callbacks of several events, some without
+ * a read (a write completed, a connection accepted), or of none (a timeout).
+ * Tag: generation (11 bits) << 5 | phases << 4 | reads.
+ *
  * Seen only from the raw syscall tracepoints (`tracepoints: syscall`): the
  * socket tracepoints see no waits, and this kernel has no per-syscall
  * tracepoints to add one for them. Elsewhere the tag is 0 (unknown).
  */
 #define LOOP_TICK_READS_MAX 15 /* low 4 bits of the tag; saturates */
-#define LOOP_TICK_GENS 4095    /* the high 12 bits cycle through 1..4095: a tag is never 0 */
+#define LOOP_TICK_GENS 2047    /* the high 11 bits cycle through 1..2047: a tag is never 0 */
 
 #if defined(__TARGET_ARCH_x86)
 #define NR_poll 7
@@ -1441,7 +1452,8 @@ int BPF_KPROBE(go_send) {
 
 struct loop_tick {
   __u16 gen;
-  __u16 reads;
+  __u8 reads;
+  __u8 phases; /* 1: the end of this thread's poll phases is seen (loop_poll_end) */
 };
 
 /* tid -> its tick; LRU: threads come and go unannounced */
@@ -1454,7 +1466,7 @@ struct {
 
 static __noinline __u16 loop_tick_tag(__u32 tid) {
   struct loop_tick *t = bpf_map_lookup_elem(&loop_ticks, &tid);
-  return t ? (t->gen << 4) | t->reads : 0;
+  return t ? (t->gen << 5) | (t->phases << 4) | t->reads : 0;
 }
 
 /* From sys_exit, before the record of the call is made: a traced thread's wait starts a tick, a read counts in it. */
@@ -1470,14 +1482,28 @@ static __noinline int loop_tick_exit(long nr, long ret) {
     if (t && ret >= 0 && t->reads < LOOP_TICK_READS_MAX) t->reads++;
     return 0;
   }
+  /* a tick woken by several events (or none: a timeout) runs callbacks of several causes from its start */
+  __u8 reads = ret == 1 ? 0 : LOOP_TICK_READS_MAX;
   if (t) {
     t->gen = t->gen % LOOP_TICK_GENS + 1;
-    t->reads = 0;
+    t->reads = reads;
     return 0;
   }
   struct espan_config *cfg = current_config();
   if (!cfg || !cfg->enabled || !task_traced(cfg, pid_tgid >> 32)) return 0;
-  struct loop_tick fresh = {.gen = 1, .reads = 0};
+  struct loop_tick fresh = {.gen = 1, .reads = reads};
   bpf_map_update_elem(&loop_ticks, &tid, &fresh, BPF_ANY);
+  return 0;
+}
+
+/* libuv's uv__run_check: the poll phase is over; what the loop runs until the next wait is nobody's read's callback */
+SEC("uprobe")
+int BPF_KPROBE(loop_poll_end) {
+  __u32 tid = (__u32)bpf_get_current_pid_tgid();
+  struct loop_tick *t = bpf_map_lookup_elem(&loop_ticks, &tid);
+  if (t) {
+    t->reads = LOOP_TICK_READS_MAX;
+    t->phases = 1;
+  }
   return 0;
 }

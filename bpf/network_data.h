@@ -57,7 +57,7 @@ struct network_data {
       __u32 meta;      /* CONN_META_* */
     } conn;
     __u32 tcp_seq;  /* TCP sequence number of the first byte this call moved */
-    __u16 loop_tick; /* event-loop tick tag: wait generation << 4 | reads in the tick so far (bpf/espan.bpf.c, event-loop ticks); 0 unknown */
+    __u16 loop_tick; /* event-loop tick tag: wait generation << 5 | poll phases seen << 4 | reads in the tick so far (bpf/espan.bpf.c, event-loop ticks); 0 unknown */
     __u16 func_id;  /* enum espan_func_id */
     __s32 fd;
     __s32 buf_len;  /* bytes the syscall moved (its return value; <= 0 on error/EOF) */

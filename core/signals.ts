@@ -47,7 +47,7 @@ export interface NetworkRecord {
   actSize: number;
   /** order of the calls on this connection */
   index: number;
-  /** event-loop tick tag (wait generation << 4 | reads of the thread in the tick so far, 15 = 15 or more); 0 or absent: unknown */
+  /** event-loop tick tag (wait generation << 5 | poll phases seen << 4 | reads of the thread in the tick so far, 15 = 15 or more or past the poll phase); 0 or absent: unknown */
   loopTick?: number;
   /** the captured bytes; a view, not a copy; length === actSize */
   payload: Uint8Array;

@@ -428,6 +428,7 @@ class Probe : public Napi::ObjectWrap<Probe> {
                            InstanceMethod("setGoProcess", &Probe::SetGoProcess),
                            InstanceMethod("deleteGoProcess", &Probe::DeleteGoProcess),
                            InstanceMethod("attachGo", &Probe::AttachGo),
+                           InstanceMethod("attachLoop", &Probe::AttachLoop),
                        });
   }
 
@@ -862,6 +863,26 @@ class Probe : public Napi::ObjectWrap<Probe> {
       made.push_back(l);
     }
     links_.insert(links_.end(), made.begin(), made.end());
+    return Napi::String::New(env, "");
+  }
+
+  // attachLoop(path): the event-loop uprobe on libuv's uv__run_check in the ELF file at `path`, found by
+  // its symbol (bpf/espan.bpf.c, event-loop ticks). Returns "" when attached, "absent" when the file has
+  // no such function, else an error text.
+  Napi::Value AttachLoop(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!Loaded(env)) return env.Undefined();
+    if (!running_) return Napi::String::New(env, "the probe is not started");
+    std::string path = info[0].ToString().Utf8Value();
+    LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = false, .func_name = "uv__run_check");
+    struct bpf_link* l = bpf_program__attach_uprobe_opts(skel_->progs.loop_poll_end, -1, path.c_str(), 0, &opts);
+    if (!l) {
+      int err = errno;
+      std::string log = take_log();
+      if (err == ENOENT) return Napi::String::New(env, "absent");
+      return Napi::String::New(env, std::string("cannot attach loop_poll_end: ") + errno_text(err) + " " + log);
+    }
+    links_.push_back(l);
     return Napi::String::New(env, "");
   }
 

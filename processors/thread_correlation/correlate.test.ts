@@ -61,8 +61,8 @@ describe('thread correlation', () => {
   });
 
   describe('event-loop ticks', () => {
-    /** A tick tag: wait generation `gen`, `reads` reads of the thread in the tick so far. */
-    const tag = (gen: number, reads: number) => (gen << 4) | reads;
+    /** A tick tag of a libuv loop: wait generation `gen`, `reads` reads of the thread in the tick so far (15: the poll phase is over). */
+    const tag = (gen: number, reads: number) => (gen << 5) | 16 | reads;
     /** A loop thread already seen serving two requests at once: the thread rule links nothing on it for the multiplex memory. */
     const busy = () => [serverRequest(1, 1 * MS, 30 * MS), serverRequest(1, 5 * MS, 20 * MS)];
 
@@ -95,6 +95,16 @@ describe('thread correlation', () => {
       for (const c of [whileOtherOpen, secondRead, theirs, afterShared, untagged]) expect(c.threadTraceId).to.equal(undefined);
       expect(mine.threadTraceId).to.equal(lone.threadTraceId);
       expect(calls).to.deep.equal({ linked_tick: 1, ambiguous: 5 });
+    });
+
+    it('does not link a write made after the poll phase, nor on a loop whose poll phases are not seen', async () => {
+      const r = serverRequest(1, 100 * MS, 120 * MS, { reqTick: tag(7, 1) });
+      const tail = clientCall(1, 101 * MS, 105 * MS, { reqTick: tag(7, 15) }); // a timer's, say
+      const s = serverRequest(1, 200 * MS, 220 * MS, { reqTick: tag(9, 1) & ~16 });
+      const unseen = clientCall(1, 201 * MS, 205 * MS, { reqTick: tag(9, 1) & ~16 });
+      await runOperatorItems(correlateThreads(TICKS), [[...busy(), tail, unseen, r, s]]);
+      expect(tail.threadTraceId).to.equal(undefined);
+      expect(unseen.threadTraceId).to.equal(undefined);
     });
 
     it('is off unless asked for', async () => {

@@ -4,19 +4,21 @@
  * The probe tags each record of a thread with its tick (bpf/espan.bpf.c,
  * event-loop ticks): a generation bumped at each return from a wait
  * (epoll_wait, poll, select…) and the reads the thread made since, its own
- * included. A read and a later write with equal tags had no wait and no other
- * read between them; a count of 1 says the read was the first of its tick.
+ * included, until libuv's poll phase ends (then 15). A read and a later write
+ * with equal tags had no wait and no other read between them, and the write
+ * was made in the poll phase; a count of 1 says the read was the first.
  * timeline.ts links a call written under such a tag to the request whose
  * message, or whose linked call's response, ended in that read (the rule and
  * its assumptions: README, "Event loops").
  */
 
-/** The low 4 bits of a tag: the reads of the tick so far (15: 15 or more). */
+/** The low 4 bits of a tag: the reads of the tick so far (15: 15 or more, or the poll phase is over); bit 4: the ends of the thread's poll phases are seen. */
 const TAG_READS = 15;
+const TAG_PHASES = 16;
 
-/** True when the tagged call's tick had exactly one read before it (or it is that read). */
+/** True when the tagged call was made in a poll phase (libuv's, seen) with exactly one read before it, or is that read. */
 export function firstReadOfTick(tag: number): boolean {
-  return (tag & TAG_READS) === 1;
+  return (tag & (TAG_PHASES | TAG_READS)) === (TAG_PHASES | 1);
 }
 
 interface TickRead {
@@ -44,7 +46,7 @@ export class TickReads {
    */
   ended(tag: number, at: number, owner: string | undefined): void {
     let r = this.byTag.get(tag);
-    // Another read with this tag: the 12-bit generation came round again.
+    // Another read with this tag: the 11-bit generation came round again.
     if (!r || r.at !== at) this.byTag.set(tag, (r = { at, messages: 0, owner: undefined, owned: 0 }));
     r.messages++;
     if (owner === undefined) return;

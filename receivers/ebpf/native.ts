@@ -74,6 +74,8 @@ export interface NativeProbe {
   deleteGoProcess(pid: number): boolean;
   /** the goroutine uprobes on a Go executable, at these file offsets of runtime functions; returns an error text or '' */
   attachGo(path: string, gostartcallfn: number, send: number): string;
+  /** the event-loop uprobe on libuv's uv__run_check in the ELF file at `path` (event-loop.ts): '' attached, 'absent', or an error text */
+  attachLoop(path: string): string;
 }
 
 export interface NativeAddon {

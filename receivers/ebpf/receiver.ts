@@ -13,6 +13,7 @@ import { EbpfUnavailableError, PidVerdict, defaultObjectPath, loadAddon, preflig
 import { ProcessTracker, type ProcessSelection } from './processes';
 import { TlsAttacher } from './tls';
 import { GoAttacher } from './go';
+import { LoopAttacher } from './event-loop';
 import { batchItems } from '../../core/batching';
 
 /** Bytes of one hand-over from the reader thread: large enough that JavaScript is called rarely. */
@@ -31,6 +32,8 @@ export class EbpfReceiver implements Receiver<'records'> {
   private tlsTimer?: NodeJS.Timeout;
   private tls?: TlsAttacher;
   private go?: GoAttacher;
+  /** libuv loops' end-of-poll-phase uprobes: only where the loops' waits are seen (syscall tracepoints) */
+  private loops?: LoopAttacher;
   private lastStats: ProbeStats | undefined;
   private readonly countKernelDrops: (n: number, labels?: Record<string, string>) => void;
   private readonly countDecodeFailures: (n: number, labels?: Record<string, string>) => void;
@@ -140,6 +143,16 @@ export class EbpfReceiver implements Receiver<'records'> {
       }, (pid) => this.tracker?.traced(pid) ?? false);
       this.go.scan();
     }
+    if (probe.tracepoints() === 'syscall') {
+      const log = this.ctx.logger;
+      this.loops = new LoopAttacher(
+        probe,
+        (pid) => this.tracker?.traced(pid) ?? false,
+        (executable) => log.info("libuv event loop's poll phases followed", { executable }),
+        (executable, error) => log.warn("libuv event loop's poll phases not followed: its calls are not linked by ticks", { executable, error }),
+      );
+      this.loops.scan();
+    }
     this.ctx.logger.info('eBPF capture started', {
       tracepoints: probe.tracepoints(),
       trace_all_processes: c.trace_all_processes,
@@ -150,6 +163,7 @@ export class EbpfReceiver implements Receiver<'records'> {
     this.scanTimer = setInterval(() => {
       this.tracker?.scan();
       this.go?.scan();
+      this.loops?.scan();
     }, c.process_scan_interval);
     this.scanTimer.unref();
     this.statsTimer = setInterval(() => this.reportStats(), STATS_INTERVAL_MS);

@@ -322,10 +322,15 @@ describe('event-loop ticks over real Node.js services (eBPF, syscall tracepoints
     expect(alone.linked, 'calls of the one-at-a-time requests linked').to.be.greaterThan(alone.calls * 0.9);
   });
 
-  it('measures the rule against work that outlives its requests', async () => {
+  it('puts no work that outlives its request, or serves none, under a request (timers run after the poll phase)', async () => {
     const { busy, alone, background } = await tallies(deferred.pid);
     console.log(`      loop-deferred.js, ${CLIENTS} clients: ${line(busy)}`);
     console.log(`      loop-deferred.js, 1 client: ${line(alone)}`);
     console.log(`      loop-deferred.js, background: ${background.calls} calls, ${background.linked} under a request`);
+    expect(alone.calls).to.be.greaterThan(CLIENTS * REQUESTS * 3 * 0.9);
+    expect(background.calls).to.be.greaterThan(0);
+    expect(busy.wrong + alone.wrong, 'calls under the wrong request').to.equal(0);
+    expect(background.linked, 'background calls under a request').to.equal(0);
+    expect(alone.linked, 'calls of the one-at-a-time requests linked').to.be.greaterThan(0);
   });
 });
