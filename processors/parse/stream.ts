@@ -155,6 +155,8 @@ export class DirectionStream {
         this.outOfStep = false;
         this.tentative = this.tentativeResync = true;
       } else {
+        // the decode just tried may have left state behind for bytes now passed over
+        this.session.reset(this.dir);
         this.passOver(end - at);
         at = end;
       }
@@ -172,7 +174,9 @@ export class DirectionStream {
       return;
     }
     if (this.outOfStep) {
-      // unseen bytes where no message is framed: responses of requests waiting may be among them
+      // unseen bytes where no message is framed: whole messages may be among them (a request
+      // whose response would then be paired with an older one, responses of requests waiting)
+      this.session.reset(this.dir);
       if (this.dir === Dir.RESPONSE) this.gate?.responseSkipped();
       return;
     }
