@@ -236,17 +236,19 @@ describe('spans over real services (eBPF)', function () {
 
 /**
  * The event-loop services captured with the raw syscall tracepoints (the only
- * ones that see the loops' waits, hence their ticks): loop.js, and
- * loop-deferred.js whose work outlives its requests (a call 2 ms after each
- * response, a background call every 3 ms). 16 concurrent clients, then one at
+ * ones that see the loops' waits, hence their ticks): loop.js, loop-deferred.js
+ * whose work outlives its requests (a call 2 ms after each response, a
+ * background call every 3 ms), and loop_asyncio.py (Python's asyncio, which the
+ * rule does not link). 16 concurrent clients, then one at
  * a time on the same processes (their threads are then known to serve several
  * requests at once, so the thread rule alone links nothing).
  */
-describe('event-loop ticks over real Node.js services (eBPF, syscall tracepoints)', function () {
+describe('event-loop ticks over real event-loop services (eBPF, syscall tracepoints)', function () {
   this.timeout(240_000);
   const stops: Array<() => Promise<void>> = [];
   let loop: Service;
   let deferred: Service;
+  let asyncioLoop: Service;
   let records: NetworkRecord[] = [];
   const loads: LoadResult[] = [];
 
@@ -262,10 +264,13 @@ describe('event-loop ticks over real Node.js services (eBPF, syscall tracepoints
     stops.push(loop.stop);
     deferred = await startService([process.execPath, path.join(SERVICES, 'loop-deferred.js'), '$PORT', String(redis.port)], { REDIS_PASSWORD }, 'loop-deferred.js');
     stops.push(deferred.stop);
-    const capture = await startCapture({ include_pids: [loop.pid, deferred.pid], poll_interval: '5ms', tracepoints: 'syscall' });
+    asyncioLoop = await startService([SYSTEM_PYTHON, path.join(SERVICES, 'loop_asyncio.py'), '$PORT', String(redis.port)], { REDIS_PASSWORD }, 'loop_asyncio.py');
+    stops.push(asyncioLoop.stop);
+    const services = [loop, deferred, asyncioLoop];
+    const capture = await startCapture({ include_pids: services.map((s) => s.pid), poll_interval: '5ms', tracepoints: 'syscall' });
     try {
-      loads.push(...(await Promise.all([runLoad(loop.port, CLIENTS, REQUESTS, 600_000), runLoad(deferred.port, CLIENTS, REQUESTS, 600_000)])));
-      loads.push(...(await Promise.all([runLoad(loop.port, 1, CLIENTS * REQUESTS, 700_000), runLoad(deferred.port, 1, CLIENTS * REQUESTS, 700_000)])));
+      loads.push(...(await Promise.all(services.map((s) => runLoad(s.port, CLIENTS, REQUESTS, 600_000)))));
+      loads.push(...(await Promise.all(services.map((s) => runLoad(s.port, 1, CLIENTS * REQUESTS, 700_000)))));
       await new Promise((r) => setTimeout(r, 300));
     } finally {
       records = await capture.stop();
@@ -332,5 +337,14 @@ describe('event-loop ticks over real Node.js services (eBPF, syscall tracepoints
     expect(busy.wrong + alone.wrong, 'calls under the wrong request').to.equal(0);
     expect(background.linked, 'background calls under a request').to.equal(0);
     expect(alone.linked, 'calls of the one-at-a-time requests linked').to.be.greaterThan(0);
+  });
+
+  it('leaves Python asyncio\'s calls unlinked (its task continues a tick after the read), none wrong', async () => {
+    const { busy, alone } = await tallies(asyncioLoop.pid);
+    console.log(`      loop_asyncio.py, ${CLIENTS} clients: ${line(busy)}`);
+    console.log(`      loop_asyncio.py, 1 client: ${line(alone)}`);
+    expect(busy.calls).to.be.greaterThan(CLIENTS * REQUESTS * 2 * 0.9);
+    expect(alone.calls).to.be.greaterThan(CLIENTS * REQUESTS * 2 * 0.9);
+    expect(busy.wrong + alone.wrong, 'calls under the wrong request').to.equal(0);
   });
 });
