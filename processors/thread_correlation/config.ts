@@ -12,6 +12,10 @@ export const schema = {
     false,
     "Link an event loop's calls by its ticks (README, \"Event loops\"; needs the ebpf receiver's `tracepoints: syscall`). Off by default: work that outlives its request or serves none (a timer after the response, a background timer) can land under another request.",
   ),
+  forwarded_ids: setting.bool(
+    true,
+    "Link an outbound HTTP call carrying the trace id or x-request-id of the one inbound request of its process open with it (README, \"Forwarded ids\").",
+  ),
   max_pending: setting.nat(100000, 'Client calls held at most; beyond it the oldest are decided at once with what is known.'),
 };
 

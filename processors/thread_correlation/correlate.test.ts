@@ -115,6 +115,37 @@ describe('thread correlation', () => {
     });
   });
 
+  describe('forwarded ids', () => {
+    const http = (headers: Record<string, string>) => ({ http: { method: 'GET', target: '/', path: '/', version: '1.1', headers } });
+    const traceparent = (trace: number) => ({ traceparent: `00-${trace.toString(16).padStart(32, '0')}-00000000000000aa-01` });
+    const call = (tid: number, start: number, end: number, headers: Record<string, string>) => clientCall(tid, start, end, { protocol: 'http', ...http(headers) });
+
+    it('links an HTTP call carrying the trace id or x-request-id of the one request of its process open with it, from any thread', async () => {
+      const a = serverRequest(1, 1 * MS, 50 * MS, http(traceparent(7)));
+      const b = serverRequest(1, 2 * MS, 40 * MS, http({ 'x-request-id': 'req-b' }));
+      const fromA = call(1, 10 * MS, 12 * MS, traceparent(7));
+      const fromB = call(5, 20 * MS, 22 * MS, { 'x-request-id': 'req-b' }); // a worker thread, handed the work
+      const { calls, counters } = counting();
+      await runOperatorItems(correlateThreads(OPTS, counters), [[fromA, fromB, a, b]]);
+      expect(fromA.threadTraceId).to.equal(a.threadTraceId);
+      expect(fromB.threadTraceId).to.equal(b.threadTraceId);
+      expect(calls).to.deep.equal({ linked_forwarded: 2 });
+    });
+
+    it('does not link when several requests carried the id, outside the request, or when told not to', async () => {
+      const a = serverRequest(1, 1 * MS, 50 * MS, http(traceparent(7)));
+      const retry = serverRequest(1, 2 * MS, 40 * MS, http(traceparent(7)));
+      const twice = call(1, 10 * MS, 12 * MS, traceparent(7));
+      const c = serverRequest(2, 100 * MS, 150 * MS, http(traceparent(8)));
+      const after = call(3, 160 * MS, 162 * MS, traceparent(8));
+      const d = serverRequest(2, 200 * MS, 250 * MS, http(traceparent(9)));
+      const off = call(3, 210 * MS, 212 * MS, traceparent(9));
+      await runOperatorItems(correlateThreads(OPTS), [[twice, after, a, retry, c]]);
+      await runOperatorItems(correlateThreads({ ...OPTS, forwardedIds: false }), [[off, d]]);
+      for (const x of [twice, after, off]) expect(x.threadTraceId).to.equal(undefined);
+    });
+  });
+
   it('does not link under a request answered by another thread or never answered', async () => {
     const handedOver = serverRequest(10, 1 * MS, 50 * MS, { respTid: 11 });
     const c = clientCall(10, 5 * MS, 6 * MS);
@@ -201,7 +232,7 @@ describe('thread correlation', () => {
   });
 
   it('forgets old scopes and idle threads, and stays within max_threads', () => {
-    const t = new ThreadTimelines({ retentionNs: 0, multiplexMemoryNs: 0, maxThreads: 3, maxScopesPerThread: 2, eventLoopTicks: false });
+    const t = new ThreadTimelines({ retentionNs: 0, multiplexMemoryNs: 0, maxThreads: 3, maxScopesPerThread: 2, eventLoopTicks: false, forwardedIds: true });
     for (let tid = 1; tid <= 5; tid++) t.addServer(serverRequest(tid, tid * MS, tid * MS + 100));
     expect(t.stats().threads).to.equal(3);
     for (let i = 0; i < 4; i++) t.addServer(serverRequest(5, (10 + i) * MS, (10 + i) * MS + 100));

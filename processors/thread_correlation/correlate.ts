@@ -27,6 +27,8 @@ export interface CorrelateOptions {
   maxPending: number;
   /** link an event loop's calls by its ticks */
   eventLoopTicks?: boolean;
+  /** link HTTP calls by the ids the application forwards (default true) */
+  forwardedIds?: boolean;
 }
 
 export interface CorrelateCounters {
@@ -64,6 +66,7 @@ export class ThreadCorrelator implements StatefulEngine<L7Message, L7Message> {
       maxThreads: opts.maxThreads,
       maxScopesPerThread: opts.maxScopesPerThread,
       eventLoopTicks: opts.eventLoopTicks ?? false,
+      forwardedIds: opts.forwardedIds ?? true,
     };
     this.timelines = new ThreadTimelines(timelineOpts);
   }
@@ -100,7 +103,7 @@ export class ThreadCorrelator implements StatefulEngine<L7Message, L7Message> {
 
   /** Decides the calls that have waited long enough (all of them when `all`). */
   release(nowMs: number, all: boolean, out: L7Message[] = []): L7Message[] {
-    const counts: Record<CallResult, number> = { linked: 0, linked_tick: 0, ambiguous: 0, no_scope: 0, no_task: 0 };
+    const counts: Record<CallResult, number> = { linked: 0, linked_tick: 0, linked_forwarded: 0, ambiguous: 0, no_scope: 0, no_task: 0 };
     const over = this.pending.size - this.opts.maxPending;
     let forced = over > 0 ? over : 0;
     while (this.pending.size > 0) {

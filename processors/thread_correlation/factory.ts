@@ -12,7 +12,7 @@ export const threadCorrelationFactory: ProcessorFactory<ThreadCorrelationConfig,
   schema,
   validate,
   create(config, ctx) {
-    const calls = ctx.telemetry.counter('espan_thread_correlation_calls_total', 'Client calls by correlation result: linked, linked_tick (event-loop tick rule), ambiguous (thread serving several requests), no_scope, no_task.', ['result']);
+    const calls = ctx.telemetry.counter('espan_thread_correlation_calls_total', 'Client calls by correlation result: linked, linked_tick (event-loop tick rule), linked_forwarded (an id the application forwards), ambiguous (thread serving several requests), no_scope, no_task.', ['result']);
     const evicted = ctx.telemetry.counter('espan_thread_correlation_evicted_total', 'Thread timelines or scopes dropped to stay within bounds.');
     const threads = ctx.telemetry.gauge('espan_thread_correlation_threads', 'Thread timelines held.');
     const scopes = ctx.telemetry.gauge('espan_thread_correlation_scopes', 'Request scopes held.');
@@ -25,6 +25,7 @@ export const threadCorrelationFactory: ProcessorFactory<ThreadCorrelationConfig,
           maxScopesPerThread: config.max_scopes_per_thread,
           maxPending: config.max_pending,
           eventLoopTicks: config.event_loop_ticks,
+          forwardedIds: config.forwarded_ids,
         },
         {
           call: (result, n) => calls(n, { result }),

@@ -12,10 +12,11 @@ import { ConnMeta } from '../../core/records/network-data';
 import type { L7Message } from '../../core/signals';
 import { threadTraceIdOf } from '../../core/message-ids';
 import { HostThreads, type ThreadTimeline } from './host-threads';
+import { ForwardedIds, forwardedKeys } from './forwarded';
 import { firstReadOfTick, TickReads } from './loop-ticks';
 import { ScopeList, type Scope } from './scopes';
 
-export const CALL_RESULTS = ['linked', 'linked_tick', 'ambiguous', 'no_scope', 'no_task'] as const;
+export const CALL_RESULTS = ['linked', 'linked_tick', 'linked_forwarded', 'ambiguous', 'no_scope', 'no_task'] as const;
 export type CallResult = (typeof CALL_RESULTS)[number];
 
 export interface TimelineOptions {
@@ -27,6 +28,8 @@ export interface TimelineOptions {
   maxScopesPerThread: number;
   /** link an event loop's calls by its ticks */
   eventLoopTicks: boolean;
+  /** link HTTP calls by the ids the application forwards */
+  forwardedIds: boolean;
 }
 
 /** Two scopes of one thread that overlap make both unlinkable and the thread multiplexed over their union. */
@@ -45,6 +48,8 @@ export interface TimelineStats {
   /** threads or scopes dropped to stay within the bounds */
   evicted: number;
 }
+
+const NO_KEYS: readonly string[] = [];
 
 function isNoTask(m: L7Message): boolean {
   return (m.connMeta & ConnMeta.NO_TASK) !== 0 || m.pid === 0 || m.tid === 0;
@@ -67,6 +72,8 @@ function answeredByReader(m: L7Message): boolean {
 export class ThreadTimelines {
   /** host id → its threads by thread key; number keys: building string keys cost more than the rest */
   private readonly hosts = new Map<string, HostThreads>();
+  /** host id → its inbound requests by forwarded id */
+  private readonly forwarded = new Map<string, ForwardedIds>();
   private threadCount = 0;
   private scopeCount = 0;
   private evicted = 0;
@@ -101,6 +108,12 @@ export class ThreadTimelines {
       answeredByReader: answered,
     };
     if (this.opts.eventLoopTicks && m.reqTick && !m.utid) (t.tickReads ??= new TickReads()).ended(m.reqTick, m.reqEnd, m.threadTraceId);
+    const keys = this.opts.forwardedIds ? forwardedKeys(m) : NO_KEYS;
+    if (keys.length) {
+      let ids = this.forwarded.get(m.host.hostId);
+      if (!ids) this.forwarded.set(m.host.hostId, (ids = new ForwardedIds()));
+      ids.addServer(keys, m.threadTraceId, scope.start, scope.end);
+    }
     t.maxDuration = Math.max(t.maxDuration, scope.end - scope.start);
     const scopes = t.scopes;
     const i = scopes.upperBound(scope.start);
@@ -120,11 +133,20 @@ export class ThreadTimelines {
   linkClient(m: L7Message): CallResult {
     if (isNoTask(m)) return 'no_task';
     const t = this.hosts.get(m.host.hostId)?.get(threadKey(m));
-    if (!t) return 'no_scope';
-    const result = this.decide(t, m);
+    let result: CallResult = t ? this.decide(t, m) : 'no_scope';
+    if (result !== 'linked' && result !== 'linked_tick' && this.linkForwarded(m)) result = 'linked_forwarded';
     // the call's response read may be what the next call of its request is written after
-    if (m.respTick && m.respEnd !== undefined && t.tickReads) t.tickReads.ended(m.respTick, m.respEnd, m.threadTraceId);
+    if (m.respTick && m.respEnd !== undefined && t?.tickReads) t.tickReads.ended(m.respTick, m.respEnd, m.threadTraceId);
     return result;
+  }
+
+  /** An HTTP call carrying an id forwarded from the one request of its process open with it (README, "Forwarded ids"). */
+  private linkForwarded(m: L7Message): boolean {
+    const ids = this.opts.forwardedIds ? this.forwarded.get(m.host.hostId) : undefined;
+    const keys = ids ? forwardedKeys(m) : NO_KEYS;
+    const holder = keys.length ? ids!.holderAt(keys, m.reqStart) : undefined;
+    if (holder) m.threadTraceId = holder;
+    return holder !== undefined;
   }
 
   private decide(t: ThreadTimeline, m: L7Message): CallResult {
@@ -155,6 +177,11 @@ export class ThreadTimelines {
 
   /** Drops scopes that ended before `beforeNs` on `hostId` and threads left with nothing to remember. */
   prune(hostId: string, beforeNs: number): void {
+    const ids = this.forwarded.get(hostId);
+    if (ids) {
+      ids.dropEndedBefore(beforeNs);
+      if (ids.size === 0) this.forwarded.delete(hostId);
+    }
     const threads = this.hosts.get(hostId);
     if (!threads) return;
     for (const t of threads.values()) {

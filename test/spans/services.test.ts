@@ -238,8 +238,10 @@ describe('spans over real services (eBPF)', function () {
  * The event-loop services captured with the raw syscall tracepoints (the only
  * ones that see the loops' waits, hence their ticks): loop.js, loop-deferred.js
  * whose work outlives its requests (a call 2 ms after each response, a
- * background call every 3 ms), and loop_asyncio.py (Python's asyncio, which the
- * rule does not link). 16 concurrent clients, then one at
+ * background call every 3 ms), loop_asyncio.py (Python's asyncio, which the
+ * rule does not link), and loop-forward.js, which forwards each request's
+ * traceparent on two HTTP calls to another loop.js (not traced). 16 concurrent
+ * clients, then one at
  * a time on the same processes (their threads are then known to serve several
  * requests at once, so the thread rule alone links nothing).
  */
@@ -249,6 +251,7 @@ describe('event-loop ticks over real event-loop services (eBPF, syscall tracepoi
   let loop: Service;
   let deferred: Service;
   let asyncioLoop: Service;
+  let forward: Service;
   let records: NetworkRecord[] = [];
   const loads: LoadResult[] = [];
 
@@ -266,11 +269,15 @@ describe('event-loop ticks over real event-loop services (eBPF, syscall tracepoi
     stops.push(deferred.stop);
     asyncioLoop = await startService([SYSTEM_PYTHON, path.join(SERVICES, 'loop_asyncio.py'), '$PORT', String(redis.port)], { REDIS_PASSWORD }, 'loop_asyncio.py');
     stops.push(asyncioLoop.stop);
+    const backend = await startService([process.execPath, path.join(SERVICES, 'loop.js'), '$PORT', String(redis.port)], { REDIS_PASSWORD }, 'loop.js (backend)');
+    stops.push(backend.stop);
+    forward = await startService([process.execPath, path.join(SERVICES, 'loop-forward.js'), '$PORT', String(backend.port)], {}, 'loop-forward.js');
+    stops.push(forward.stop);
     const services = [loop, deferred, asyncioLoop];
-    const capture = await startCapture({ include_pids: services.map((s) => s.pid), poll_interval: '5ms', tracepoints: 'syscall' });
+    const capture = await startCapture({ include_pids: [...services, forward].map((s) => s.pid), poll_interval: '5ms', tracepoints: 'syscall' });
     try {
-      loads.push(...(await Promise.all(services.map((s) => runLoad(s.port, CLIENTS, REQUESTS, 600_000)))));
-      loads.push(...(await Promise.all(services.map((s) => runLoad(s.port, 1, CLIENTS * REQUESTS, 700_000)))));
+      loads.push(...(await Promise.all([...services.map((s) => runLoad(s.port, CLIENTS, REQUESTS, 600_000)), runLoad(forward.port, CLIENTS, REQUESTS, 800_000)])));
+      loads.push(...(await Promise.all([...services.map((s) => runLoad(s.port, 1, CLIENTS * REQUESTS, 700_000)), runLoad(forward.port, 1, CLIENTS * REQUESTS, 900_000)])));
       await new Promise((r) => setTimeout(r, 300));
     } finally {
       records = await capture.stop();
@@ -288,7 +295,7 @@ describe('event-loop ticks over real event-loop services (eBPF, syscall tracepoi
   }
 
   /** Calls of `pid` (those carrying a request id in [from, to), or none: setup and background) and how they were linked. */
-  async function tallies(pid: number): Promise<{ busy: Tally; alone: Tally; background: Tally; byTick: number }> {
+  async function tallies(pid: number, busyBase = 600_000, aloneBase = 700_000): Promise<{ busy: Tally; alone: Tally; background: Tally; byTick: number; byForwarded: number }> {
     const metrics = new ServiceMetrics();
     const messages = await runStages<L7Message>(records, [processor(parseFactory, { redis: { keep_args: true } }), processor(threadCorrelationFactory, { event_loop_ticks: true }, metrics)]);
     const mine = messages.filter((m) => m.pid === pid);
@@ -307,10 +314,11 @@ describe('event-loop ticks over real event-loop services (eBPF, syscall tracepoi
     const calls = mine.filter((m) => m.role === 'client');
     const within = (from: number, to: number) => calls.filter((m) => (requestId(m) ?? -1) >= from && requestId(m)! < to);
     return {
-      busy: tally(within(600_000, 700_000)),
-      alone: tally(within(700_000, 800_000)),
+      busy: tally(within(busyBase, busyBase + 100_000)),
+      alone: tally(within(aloneBase, aloneBase + 100_000)),
       background: tally(calls.filter((m) => requestId(m) === undefined)),
       byTick: await metrics.total('espan_thread_correlation_calls_total', { result: 'linked_tick' }),
+      byForwarded: await metrics.total('espan_thread_correlation_calls_total', { result: 'linked_forwarded' }),
     };
   }
 
@@ -337,6 +345,17 @@ describe('event-loop ticks over real event-loop services (eBPF, syscall tracepoi
     expect(busy.wrong + alone.wrong, 'calls under the wrong request').to.equal(0);
     expect(background.linked, 'background calls under a request').to.equal(0);
     expect(alone.linked, 'calls of the one-at-a-time requests linked').to.be.greaterThan(0);
+  });
+
+  it('links the HTTP calls that carry the trace context of the one request open with it, by whatever loop', async () => {
+    const { busy, alone, byForwarded } = await tallies(forward.pid, 800_000, 900_000);
+    console.log(`      loop-forward.js, ${CLIENTS} clients: ${line(busy)}`);
+    console.log(`      loop-forward.js, 1 client: ${line(alone)} (${byForwarded} linked by forwarded ids in all)`);
+    expect(busy.calls).to.be.greaterThan(CLIENTS * REQUESTS * 2 * 0.9);
+    expect(alone.calls).to.be.greaterThan(CLIENTS * REQUESTS * 2 * 0.9);
+    expect(busy.wrong + alone.wrong, 'calls under the wrong request').to.equal(0);
+    expect(busy.linked, 'calls of concurrent requests linked').to.be.greaterThan(busy.calls * 0.9);
+    expect(alone.linked, 'calls of one-at-a-time requests linked').to.be.greaterThan(alone.calls * 0.9);
   });
 
   it('leaves Python asyncio\'s calls unlinked (its task continues a tick after the read), none wrong', async () => {
