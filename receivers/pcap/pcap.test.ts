@@ -134,6 +134,7 @@ describe('pcap receiver', () => {
       retransmitted: (n) => (counts.retrans += n),
       outOfOrder: () => counts.ooo++,
       evicted: () => {},
+      sideInferred: () => {},
     });
     const out: NetworkRecord[] = [];
     r.add(seg({ syn: true, ackFlag: false, seq: 99 }), 0, out);

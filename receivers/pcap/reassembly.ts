@@ -11,6 +11,9 @@
 import { createHash } from 'node:crypto';
 import type { HostInfo, NetworkRecord } from '../../core/signals';
 import { ConnMeta, FuncId } from '../../core/records/network-data';
+import type { Protocol } from '../../core/signals';
+import { detect } from '../../processors/parse/detect';
+import { PROTOCOLS } from '../../processors/parse/factory';
 import type { TcpSegment } from './packet';
 
 export type Perspective = 'server' | 'client' | 'both';
@@ -27,7 +30,19 @@ export interface ReassemblyCounters {
   retransmitted(bytes: number): void;
   outOfOrder(): void;
   evicted(): void;
+  /** a connection without its handshake in the capture got its server end from `evidence` */
+  sideInferred(evidence: SideEvidence): void;
 }
+
+/** How the server end of a connection whose handshake was not captured was chosen, strongest first. */
+export type SideEvidence = 'listening_port' | 'request_direction' | 'response_direction' | 'port_range' | 'lower_port';
+
+/** Segments with payload held per connection while its server end is undecided; then the weaker evidence decides. */
+export const SIDE_HOLD_SEGMENTS = 8;
+export const SIDE_HOLD_BYTES = 16384;
+/** Linux's ephemeral ports (ip_local_port_range) start at 32768 by default; the IANA dynamic range at 49152. */
+const EPHEMERAL_PORTS_FROM = 32768;
+const ALL_PROTOCOLS: ReadonlySet<Protocol> = new Set(PROTOCOLS);
 
 interface Held {
   seq: number;
@@ -48,12 +63,21 @@ interface Endpoint {
   port: number;
 }
 
+interface Pending {
+  seg: TcpSegment;
+  ts: number;
+}
+
 class Connection {
   /** flows[0]: a → b, flows[1]: b → a */
   readonly flows: [Flow, Flow] = [new Flow(), new Flow()];
-  /** which endpoint (0 = a, 1 = b) is the server, once known or guessed */
+  /** which endpoint (0 = a, 1 = b) is the server, once known or inferred */
   server: 0 | 1 | undefined;
+  /** the handshake was captured: the records carry the role bits */
   roleKnown = false;
+  /** segments seen before the server end was decided (no handshake yet), in arrival order */
+  pending: Pending[] = [];
+  pendingBytes = 0;
   connIds: [string, string] = ['', ''];
   indexes: [number, number] = [0, 0];
   constructor(
@@ -66,6 +90,8 @@ class Connection {
 
 export class TcpReassembler {
   private readonly conns = new Map<string, Connection>();
+  /** `addr|port` of server ends whose handshake was captured (bounded like the connections): they accept there */
+  private readonly listening = new Set<string>();
   private generation = 0;
 
   constructor(
@@ -82,10 +108,13 @@ export class TcpReassembler {
     const key = srcIsA ? `${srcKey}-${dstKey}` : `${dstKey}-${srcKey}`;
     let c = this.conns.get(key);
     const d: 0 | 1 = srcIsA ? 0 : 1;
-    if (c && seg.syn && !seg.ackFlag && c.flows[d].nextSeq !== undefined && c.flows[d].nextSeq !== ((seg.seq + 1) >>> 0)) {
-      // a new connection on the same four-tuple
-      this.finish(key, c, ts, out, true);
-      c = undefined;
+    if (c && seg.syn && !seg.ackFlag) {
+      // where this direction's bytes were, delivered or still held: elsewhere, a new connection on the same four-tuple
+      const sentBefore = c.flows[d].nextSeq ?? c.pending.find((p) => p.seg.src === seg.src && p.seg.sport === seg.sport)?.seg.seq;
+      if (sentBefore !== undefined && sentBefore !== ((seg.seq + 1) >>> 0)) {
+        this.finish(key, c, ts, out, true);
+        c = undefined;
+      }
     }
     if (!c) {
       if (seg.rst || (seg.fin && seg.payloadLength === 0)) return; // the tail of a connection we never saw
@@ -99,24 +128,116 @@ export class TcpReassembler {
       c = srcIsA ? new Connection(src, dst, seg.isV6, this.generation++) : new Connection(dst, src, seg.isV6, this.generation++);
       this.conns.set(key, c);
     }
+    if (c.server === undefined && !seg.syn) this.hold(c, seg, ts, out);
+    else this.apply(key, c, d, seg, ts, out);
+  }
+
+  private apply(key: string, c: Connection, d: 0 | 1, seg: TcpSegment, ts: number, out: NetworkRecord[]): void {
     const flow = c.flows[d];
     if (seg.syn) {
       flow.nextSeq = (seg.seq + 1) >>> 0;
-      if (c.server === undefined || !c.roleKnown) {
+      if (!c.roleKnown) {
         // SYN comes from the client, SYN-ACK from the server
         c.server = seg.ackFlag ? d : ((1 - d) as 0 | 1);
         c.roleKnown = true;
+        this.rememberListening(c.server === 0 ? c.a : c.b);
+        this.release(c, out);
       }
     }
-    if (seg.payloadLength > 0) {
-      if (c.server === undefined) {
-        // no handshake seen: the lower port is the server's (ephemeral ports are high)
-        c.server = c.a.port < c.b.port ? 0 : c.b.port < c.a.port ? 1 : 0;
-      }
-      this.deliver(c, d, seg.syn ? (seg.seq + 1) >>> 0 : seg.seq, seg.payload, seg.payloadLength, ts, out);
-    }
+    if (seg.payloadLength > 0) this.deliver(c, d, seg.syn ? (seg.seq + 1) >>> 0 : seg.seq, seg.payload, seg.payloadLength, ts, out);
     if (seg.fin) flow.fin = true;
     if (seg.rst || (c.flows[0].fin && c.flows[1].fin)) this.finish(key, c, ts, out, true);
+  }
+
+  /**
+   * No handshake (yet): the segment waits while the capture may still tell
+   * which end is the server; a FIN or RST, or the hold limit, decides with
+   * what there is.
+   */
+  private hold(c: Connection, seg: TcpSegment, ts: number, out: NetworkRecord[]): void {
+    if (seg.payloadLength === 0 && !seg.fin && !seg.rst) return; // a bare ACK carries nothing to deliver
+    c.pending.push({ seg, ts });
+    c.pendingBytes += seg.payload.length;
+    const final = seg.fin || seg.rst || c.pending.length >= SIDE_HOLD_SEGMENTS || c.pendingBytes >= SIDE_HOLD_BYTES;
+    if (this.decideSide(c, final)) this.release(c, out);
+  }
+
+  /** Delivers the held segments, now that the server end is known. */
+  private release(c: Connection, out: NetworkRecord[]): void {
+    const held = c.pending;
+    c.pending = [];
+    c.pendingBytes = 0;
+    const key = this.keyOf(c);
+    for (const p of held) {
+      if (this.conns.get(key) !== c) break; // a held RST or FIN ended it
+      this.apply(key, c, p.seg.src === c.a.addr && p.seg.sport === c.a.port ? 0 : 1, p.seg, p.ts, out);
+    }
+  }
+
+  /**
+   * The server end of a connection whose handshake was not captured, from the
+   * strongest evidence: a port that accepted another connection of the
+   * capture, then the first bytes that read as a request (or a response) of
+   * a protocol espan parses, then an ephemeral port facing a lower one, then
+   * the lower port. Returns false to wait for more segments.
+   */
+  private decideSide(c: Connection, final: boolean): boolean {
+    const aListens = this.listening.has(`${c.a.addr}|${c.a.port}`);
+    if (aListens !== this.listening.has(`${c.b.addr}|${c.b.port}`)) return this.inferred(c, aListens ? 0 : 1, 'listening_port');
+    const d = this.detectNewest(c);
+    if (d) return this.inferred(c, d.isRequest ? ((1 - d.from) as 0 | 1) : d.from, d.isRequest ? 'request_direction' : 'response_direction');
+    if (!final) return false;
+    const aEphemeral = c.a.port >= EPHEMERAL_PORTS_FROM;
+    if (aEphemeral !== c.b.port >= EPHEMERAL_PORTS_FROM) return this.inferred(c, aEphemeral ? 1 : 0, 'port_range');
+    return this.inferred(c, c.b.port < c.a.port ? 1 : 0, 'lower_port');
+  }
+
+  private inferred(c: Connection, server: 0 | 1, evidence: SideEvidence): true {
+    c.server = server;
+    this.counters.sideInferred(evidence);
+    return true;
+  }
+
+  /**
+   * Detection on the bytes the newest held segment ends, joined to the ones
+   * before it in its direction while they continue each other: a message
+   * may start in any of them (earlier endings were tried as they came).
+   */
+  private detectNewest(c: Connection): { from: 0 | 1; isRequest: boolean } | undefined {
+    const newest = c.pending[c.pending.length - 1].seg;
+    if (newest.payload.length === 0) return undefined;
+    const from: 0 | 1 = newest.src === c.a.addr && newest.sport === c.a.port ? 0 : 1;
+    const run: Uint8Array[] = [newest.payload];
+    let next = newest.seq;
+    for (let i = c.pending.length - 2; i >= 0; i--) {
+      const s = c.pending[i].seg;
+      if (s.src !== newest.src || s.sport !== newest.sport) continue;
+      // contiguous and wholly captured, else the join would not be the stream's bytes
+      if (((s.seq + s.payloadLength) >>> 0) !== next || s.payload.length !== s.payloadLength || !s.payloadLength) break;
+      run.unshift(s.payload);
+      next = s.seq;
+    }
+    for (let start = 0; start < run.length; start++) {
+      const d = detect(Buffer.concat(run.slice(start)), ALL_PROTOCOLS);
+      if (d) return { from, isRequest: d.isRequest };
+    }
+    return undefined;
+  }
+
+  /** No more segments are coming for `c`: what is held is delivered, its side decided with the evidence there is. */
+  private settle(c: Connection, out: NetworkRecord[]): void {
+    if (c.server === undefined && c.pending.length && this.decideSide(c, true)) this.release(c, out);
+  }
+
+  private rememberListening(ep: Endpoint): void {
+    const k = `${ep.addr}|${ep.port}`;
+    this.listening.delete(k);
+    if (this.listening.size >= this.opts.maxConnections) this.listening.delete(this.listening.values().next().value!);
+    this.listening.add(k);
+  }
+
+  private keyOf(c: Connection): string {
+    return `${c.a.addr}|${c.a.port}-${c.b.addr}|${c.b.port}`;
   }
 
   private deliver(c: Connection, d: 0 | 1, seq: number, payload: Uint8Array, length: number, ts: number, out: NetworkRecord[]): void {
@@ -240,6 +361,7 @@ export class TcpReassembler {
 
   /** Gives up what is held, and (when `closed`) says the connection ended. */
   private finish(key: string, c: Connection, ts: number, out: NetworkRecord[], closed: boolean): void {
+    this.settle(c, out);
     this.giveUpGap(c, 0, out);
     this.giveUpGap(c, 1, out);
     if (closed && c.server !== undefined) {
@@ -251,6 +373,7 @@ export class TcpReassembler {
   /** End of input: deliver what is held (as after gaps); connections stay open, as the capture left them. */
   flush(out: NetworkRecord[]): void {
     for (const c of this.conns.values()) {
+      this.settle(c, out);
       this.giveUpGap(c, 0, out);
       this.giveUpGap(c, 1, out);
     }

@@ -11,7 +11,7 @@ import type { ComponentContext, Receiver, ReceiverRuntime } from '../../core/com
 import type { HostInfo, NetworkRecord } from '../../core/signals';
 import { decodeFrame } from './packet';
 import { readPackets } from './pcap-file';
-import { TcpReassembler, type Perspective, type ReassemblyCounters } from './reassembly';
+import { TcpReassembler, type Perspective, type ReassemblyCounters, type SideEvidence } from './reassembly';
 
 export interface PcapSettings {
   /** a file, or a glob whose wildcards (*, ?) are in the last path segment */
@@ -50,6 +50,8 @@ export interface PcapStats {
   retransmittedBytes: number;
   outOfOrder: number;
   records: number;
+  /** connections without a captured handshake, by the evidence that chose their server end */
+  inferredSides: Partial<Record<SideEvidence, number>>;
 }
 
 /**
@@ -57,7 +59,7 @@ export interface PcapStats {
  * the I/O-free core of the receiver, also used by tests and the benchmark.
  */
 export async function readCaptureFiles(files: string[], s: PcapSettings, onBatch: (b: NetworkRecord[]) => Promise<void> | void, counters?: Partial<ReassemblyCounters>): Promise<PcapStats> {
-  const stats: PcapStats = { packets: 0, notTcp: 0, gaps: 0, gapBytes: 0, retransmittedBytes: 0, outOfOrder: 0, records: 0 };
+  const stats: PcapStats = { packets: 0, notTcp: 0, gaps: 0, gapBytes: 0, retransmittedBytes: 0, outOfOrder: 0, records: 0, inferredSides: {} };
   const c: ReassemblyCounters = {
     gap: (n) => {
       stats.gaps++;
@@ -73,6 +75,10 @@ export async function readCaptureFiles(files: string[], s: PcapSettings, onBatch
       counters?.outOfOrder?.();
     },
     evicted: () => counters?.evicted?.(),
+    sideInferred: (evidence) => {
+      stats.inferredSides[evidence] = (stats.inferredSides[evidence] ?? 0) + 1;
+      counters?.sideInferred?.(evidence);
+    },
   };
   let reassembler: TcpReassembler | undefined;
   let sec0 = 0;
@@ -134,6 +140,7 @@ export class PcapReceiver implements Receiver<'records'> {
     const retrans = t.counter('espan_pcap_retransmitted_bytes_total', 'TCP payload bytes seen twice and dropped.');
     const ooo = t.counter('espan_pcap_out_of_order_segments_total', 'TCP segments that arrived ahead of missing bytes and were held.');
     const evicted = t.counter('espan_pcap_evicted_connections_total', 'Connections dropped because max_connections was reached.');
+    const inferred = t.counter('espan_pcap_inferred_sides_total', 'Connections whose handshake was not captured, by the evidence that chose the server end.', ['evidence']);
     this.running = readCaptureFiles(
       files,
       this.settings,
@@ -143,7 +150,7 @@ export class PcapReceiver implements Receiver<'records'> {
         this.subject.next(b);
         await new Promise<void>((resolve) => setImmediate(resolve));
       },
-      { gap: (n) => gaps(n), retransmitted: (n) => retrans(n), outOfOrder: () => ooo(1), evicted: () => evicted(1) },
+      { gap: (n) => gaps(n), retransmitted: (n) => retrans(n), outOfOrder: () => ooo(1), evicted: () => evicted(1), sideInferred: (evidence) => inferred(1, { evidence }) },
     ).then(
       (stats) => {
         t.refused(stats.notTcp, 'records', 'not_tcp');
