@@ -521,14 +521,14 @@ class Probe : public Napi::ObjectWrap<Probe> {
   void Detach() {
     for (struct bpf_link* l : links_) bpf_link__destroy(l);
     links_.clear();
-    DetachTls();
+    DetachUprobes();
   }
 
   // Each uprobe removed waits for the kernel (about 90 ms here, one after the other even from
   // several threads): at stop the reader thread does it, not the JavaScript thread.
-  void DetachTls() {
-    for (struct bpf_link* l : tls_links_) bpf_link__destroy(l);
-    tls_links_.clear();
+  void DetachUprobes() {
+    for (struct bpf_link* l : uprobe_links_) bpf_link__destroy(l);
+    uprobe_links_.clear();
   }
 
   void Teardown() {
@@ -787,8 +787,8 @@ class Probe : public Napi::ObjectWrap<Probe> {
         bpf_link__destroy(enter);
         continue;
       }
-      tls_links_.push_back(enter);
-      tls_links_.push_back(exit);
+      uprobe_links_.push_back(enter);
+      uprobe_links_.push_back(exit);
       if (in != internal.end()) probed_internal.insert(h.func);
       names.Set(n++, h.func);
     }
@@ -846,7 +846,8 @@ class Probe : public Napi::ObjectWrap<Probe> {
   Napi::Value AttachGo(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!Loaded(env)) return env.Undefined();
-    if (!running_) return Napi::String::New(env, "the probe is not started");
+    // once stopping, the reader thread owns uprobe_links_ (it detaches them)
+    if (!running_ || stopping_) return Napi::String::New(env, "the probe is not started");
     std::string path = info[0].ToString().Utf8Value();
     const std::pair<struct bpf_program*, size_t> hooks[] = {
         {skel_->progs.go_gostartcallfn, (size_t)info[1].As<Napi::Number>().Int64Value()},
@@ -862,7 +863,7 @@ class Probe : public Napi::ObjectWrap<Probe> {
       }
       made.push_back(l);
     }
-    links_.insert(links_.end(), made.begin(), made.end());
+    uprobe_links_.insert(uprobe_links_.end(), made.begin(), made.end());
     return Napi::String::New(env, "");
   }
 
@@ -872,7 +873,8 @@ class Probe : public Napi::ObjectWrap<Probe> {
   Napi::Value AttachLoop(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!Loaded(env)) return env.Undefined();
-    if (!running_) return Napi::String::New(env, "the probe is not started");
+    // once stopping, the reader thread owns uprobe_links_ (it detaches them)
+    if (!running_ || stopping_) return Napi::String::New(env, "the probe is not started");
     std::string path = info[0].ToString().Utf8Value();
     LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = false, .func_name = "uv__run_check");
     struct bpf_link* l = bpf_program__attach_uprobe_opts(skel_->progs.loop_poll_end, -1, path.c_str(), 0, &opts);
@@ -882,7 +884,7 @@ class Probe : public Napi::ObjectWrap<Probe> {
       if (err == ENOENT) return Napi::String::New(env, "absent");
       return Napi::String::New(env, std::string("cannot attach loop_poll_end: ") + errno_text(err) + " " + log);
     }
-    links_.push_back(l);
+    uprobe_links_.push_back(l);
     return Napi::String::New(env, "");
   }
 
@@ -976,7 +978,7 @@ class Probe : public Napi::ObjectWrap<Probe> {
       ring_.Wait(static_cast<int>(poll_ms_));
       DrainAvailable();
     }
-    DetachTls();
+    DetachUprobes();
     DrainAvailable();
     tsfn_.Release();
   }
@@ -984,7 +986,7 @@ class Probe : public Napi::ObjectWrap<Probe> {
   struct espan_bpf* skel_ = nullptr;
   RingReader ring_;
   std::vector<struct bpf_link*> links_;
-  std::vector<struct bpf_link*> tls_links_;  // uprobes, attached per file by attachTls
+  std::vector<struct bpf_link*> uprobe_links_;  // uprobes (TLS, Go, libuv loops), attached per file
   int config_fd_ = -1, pid_fd_ = -1, comm_fd_ = -1, port_fd_ = -1, netns_fd_ = -1, drops_fd_ = -1, exec_fd_ = -1;
   bool tls_ = false;
   int stats_fd_ = -1;
