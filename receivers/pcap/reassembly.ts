@@ -6,12 +6,13 @@
  * is the segment's sequence number, bytes lost in the capture become a record
  * that moved bytes but captured none (`act_size < buf_len`), which the
  * parsers already know how to ride over. There is no process here: pid and
- * tid are 0 and CONN_META_NO_TASK says so.
+ * tid are 0 and CONN_META_NO_TASK says so. A connection whose handshake is
+ * not in the capture waits a few segments for evidence of which end is the
+ * server (README: which end is the server).
  */
 import { createHash } from 'node:crypto';
-import type { HostInfo, NetworkRecord } from '../../core/signals';
+import type { HostInfo, NetworkRecord, Protocol } from '../../core/signals';
 import { ConnMeta, FuncId } from '../../core/records/network-data';
-import type { Protocol } from '../../core/signals';
 import { detect } from '../../processors/parse/detect';
 import { PROTOCOLS } from '../../processors/parse/factory';
 import type { TcpSegment } from './packet';
@@ -37,7 +38,7 @@ export interface ReassemblyCounters {
 /** How the server end of a connection whose handshake was not captured was chosen, strongest first. */
 export type SideEvidence = 'listening_port' | 'request_direction' | 'response_direction' | 'port_range' | 'lower_port';
 
-/** Segments with payload held per connection while its server end is undecided; then the weaker evidence decides. */
+/** Segments pending per connection while its server end is undecided; beyond them the weaker evidence decides. */
 export const SIDE_HOLD_SEGMENTS = 8;
 export const SIDE_HOLD_BYTES = 16384;
 /** Linux's ephemeral ports (ip_local_port_range) start at 32768 by default; the IANA dynamic range at 49152. */
@@ -109,7 +110,7 @@ export class TcpReassembler {
     let c = this.conns.get(key);
     const d: 0 | 1 = srcIsA ? 0 : 1;
     if (c && seg.syn && !seg.ackFlag) {
-      // where this direction's bytes were, delivered or still held: elsewhere, a new connection on the same four-tuple
+      // where this direction's bytes were, delivered or pending: elsewhere, a new connection on the same four-tuple
       const sentBefore = c.flows[d].nextSeq ?? c.pending.find((p) => p.seg.src === seg.src && p.seg.sport === seg.sport)?.seg.seq;
       if (sentBefore !== undefined && sentBefore !== ((seg.seq + 1) >>> 0)) {
         this.finish(key, c, ts, out, true);
@@ -128,7 +129,7 @@ export class TcpReassembler {
       c = srcIsA ? new Connection(src, dst, seg.isV6, this.generation++) : new Connection(dst, src, seg.isV6, this.generation++);
       this.conns.set(key, c);
     }
-    if (c.server === undefined && !seg.syn) this.hold(c, seg, ts, out);
+    if (c.server === undefined && !seg.syn) this.awaitSide(c, seg, ts, out);
     else this.apply(key, c, d, seg, ts, out);
   }
 
@@ -141,7 +142,7 @@ export class TcpReassembler {
         c.server = seg.ackFlag ? d : ((1 - d) as 0 | 1);
         c.roleKnown = true;
         this.rememberListening(c.server === 0 ? c.a : c.b);
-        this.release(c, out);
+        this.deliverPending(c, out);
       }
     }
     if (seg.payloadLength > 0) this.deliver(c, d, seg.syn ? (seg.seq + 1) >>> 0 : seg.seq, seg.payload, seg.payloadLength, ts, out);
@@ -154,22 +155,22 @@ export class TcpReassembler {
    * which end is the server; a FIN or RST, or the hold limit, decides with
    * what there is.
    */
-  private hold(c: Connection, seg: TcpSegment, ts: number, out: NetworkRecord[]): void {
+  private awaitSide(c: Connection, seg: TcpSegment, ts: number, out: NetworkRecord[]): void {
     if (seg.payloadLength === 0 && !seg.fin && !seg.rst) return; // a bare ACK carries nothing to deliver
     c.pending.push({ seg, ts });
     c.pendingBytes += seg.payload.length;
     const final = seg.fin || seg.rst || c.pending.length >= SIDE_HOLD_SEGMENTS || c.pendingBytes >= SIDE_HOLD_BYTES;
-    if (this.decideSide(c, final)) this.release(c, out);
+    if (this.decideSide(c, final)) this.deliverPending(c, out);
   }
 
-  /** Delivers the held segments, now that the server end is known. */
-  private release(c: Connection, out: NetworkRecord[]): void {
-    const held = c.pending;
+  /** Delivers the pending segments, now that the server end is known. */
+  private deliverPending(c: Connection, out: NetworkRecord[]): void {
+    const pending = c.pending;
     c.pending = [];
     c.pendingBytes = 0;
     const key = this.keyOf(c);
-    for (const p of held) {
-      if (this.conns.get(key) !== c) break; // a held RST or FIN ended it
+    for (const p of pending) {
+      if (this.conns.get(key) !== c) break; // a pending RST or FIN ended it
       this.apply(key, c, p.seg.src === c.a.addr && p.seg.sport === c.a.port ? 0 : 1, p.seg, p.ts, out);
     }
   }
@@ -199,7 +200,7 @@ export class TcpReassembler {
   }
 
   /**
-   * Detection on the bytes the newest held segment ends, joined to the ones
+   * Detection on the bytes the newest pending segment ends, joined to the ones
    * before it in its direction while they continue each other: a message
    * may start in any of them (earlier endings were tried as they came).
    */
@@ -224,9 +225,9 @@ export class TcpReassembler {
     return undefined;
   }
 
-  /** No more segments are coming for `c`: what is held is delivered, its side decided with the evidence there is. */
+  /** No more segments are coming for `c`: what is pending is delivered, its side decided with the evidence there is. */
   private settle(c: Connection, out: NetworkRecord[]): void {
-    if (c.server === undefined && c.pending.length && this.decideSide(c, true)) this.release(c, out);
+    if (c.server === undefined && c.pending.length && this.decideSide(c, true)) this.deliverPending(c, out);
   }
 
   private rememberListening(ep: Endpoint): void {
