@@ -56,10 +56,19 @@ export function cyrb128(s: string, out: Uint32Array): void {
 
 const C1 = 0xcc9e2d51;
 const C2 = 0x1b873593;
-const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+const HEX_DIGIT: number[] = Array.from('0123456789abcdef', (c) => c.charCodeAt(0));
+const digit = (h: number, shift: number): number => HEX_DIGIT[(h >>> shift) & 15];
 
-function hex32(h: number): string {
-  return HEX[(h >>> 24) & 255] + HEX[(h >>> 16) & 255] + HEX[(h >>> 8) & 255] + HEX[h & 255];
+/**
+ * 16 hex chars of `a` then `b`, as one flat string: joining two halves would
+ * make a rope (a cons string and its two parts, 80 bytes instead of 32) that
+ * every held span and remembered link keeps.
+ */
+function hex64(a: number, b: number): string {
+  return String.fromCharCode(
+    digit(a, 28), digit(a, 24), digit(a, 20), digit(a, 16), digit(a, 12), digit(a, 8), digit(a, 4), digit(a, 0),
+    digit(b, 28), digit(b, 24), digit(b, 20), digit(b, 16), digit(b, 12), digit(b, 8), digit(b, 4), digit(b, 0),
+  );
 }
 
 /**
@@ -110,6 +119,6 @@ export class WordHash64 {
     const a = fmix32(this.h1 ^ this.h2);
     let b = fmix32(this.h2 + Math.imul(a, 0x27d4eb2d));
     if (a === 0 && b === 0) b = 1;
-    return hex32(a) + hex32(b);
+    return hex64(a, b);
   }
 }

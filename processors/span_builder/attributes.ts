@@ -11,9 +11,10 @@
  * more than a dozen properties by computed name becomes a slow dictionary.
  */
 import { ConnMeta } from '../../core/records/network-data';
-import { connectionKey, type EspanAttributes } from '../../core/semconv';
+import type { EspanAttributes } from '../../core/semconv';
 import { StatusCode, type Attributes, type L7Message } from '../../core/signals';
 import { redactQuery, redactSqlLiterals, redactSqlLiteralsInText, redisCommandHasSecrets } from '../../core/redaction';
+import { ConnectionKeys, Interner } from './shared-values';
 
 /** A span's attributes: the link keys by their names, the protocol's by any. */
 export type SpanAttributes = EspanAttributes & Attributes;
@@ -35,7 +36,18 @@ const MAX_STATUS_MESSAGE = 256;
 const transport = (m: L7Message): string => ((m.connMeta & ConnMeta.UDP) !== 0 ? 'udp' : 'tcp');
 const urlScheme = (m: L7Message): string => ((m.connMeta & ConnMeta.TLS) !== 0 ? 'https' : 'http');
 const networkType = (m: L7Message): string => ((m.connMeta & ConnMeta.IPV6) !== 0 && !m.daddr.startsWith('::ffff:') ? 'ipv6' : 'ipv4');
-const connKey = (m: L7Message): string => connectionKey(m.saddr, m.sport, m.daddr, m.dport);
+
+/** Values spans share rather than build each (shared-values.ts); a pure cache, so one for every span_builder of the process. */
+const connectionKeys = new ConnectionKeys();
+const strings = new Interner(4096);
+const connKey = (m: L7Message): string => connectionKeys.of(m);
+const shared = (s: string): string => strings.intern(s);
+
+type Status = SpanShape['status'];
+/** The statuses without a message: one frozen object each, shared by the spans that have it. */
+const UNSET: Status = Object.freeze({ code: StatusCode.UNSET });
+const ERROR: Status = Object.freeze({ code: StatusCode.ERROR });
+const errorStatus = (message: string | undefined): Status => (message !== undefined ? { code: StatusCode.ERROR, message: message.slice(0, MAX_STATUS_MESSAGE) } : ERROR);
 
 /** Host header → [host, port]; IPv6 literals keep their brackets off. */
 function splitHost(hostHeader: string): [string, number | undefined] {
@@ -78,8 +90,8 @@ function httpSpan(m: L7Message, opts: SemconvOptions): SpanShape {
     'espan.netns': m.netns,
     'http.request.method': known ? method : '_OTHER',
     'url.scheme': urlScheme(m),
-    'url.path': path,
-    'server.address': serverAddress,
+    'url.path': shared(path),
+    'server.address': shared(serverAddress),
     'server.port': serverPort,
     'network.peer.address': m.daddr,
     'network.peer.port': m.dport,
@@ -88,7 +100,7 @@ function httpSpan(m: L7Message, opts: SemconvOptions): SpanShape {
   };
   if (!known || method !== h.method) a['http.request.method_original'] = h.method;
   const version = h.version.replace(/^HTTP\//i, '');
-  if (version) a['network.protocol.version'] = version;
+  if (version) a['network.protocol.version'] = shared(version);
   if (query) a['url.query'] = query;
   if (m.role === 'server') {
     a['client.address'] = m.daddr;
@@ -97,35 +109,35 @@ function httpSpan(m: L7Message, opts: SemconvOptions): SpanShape {
     const hostPart = serverAddress.includes(':') ? `[${serverAddress}]` : serverAddress;
     const scheme = urlScheme(m);
     const defaultPort = scheme === 'https' ? 443 : 80;
-    a['url.full'] = `${scheme}://${serverPort === defaultPort ? hostPart : `${hostPart}:${serverPort}`}${path}${query ? `?${query}` : ''}`;
+    a['url.full'] = shared(`${scheme}://${serverPort === defaultPort ? hostPart : `${hostPart}:${serverPort}`}${path}${query ? `?${query}` : ''}`);
   }
-  if (h.userAgent) a['user_agent.original'] = h.userAgent;
+  if (h.userAgent) a['user_agent.original'] = shared(h.userAgent);
   if (h.requestBodySize !== undefined) a['http.request.body.size'] = h.requestBodySize;
   if (h.responseBodySize !== undefined) a['http.response.body.size'] = h.responseBodySize;
-  const status: SpanShape['status'] = { code: StatusCode.UNSET };
+  let status = UNSET;
   if (h.status !== undefined) {
     a['http.response.status_code'] = h.status;
     // 4xx is the client's fault: an error for the client span, not for the server that answered it
     const isError = h.status >= 500 || (m.role === 'client' && h.status >= 400) || h.status < 100;
     if (isError) {
       a['error.type'] = String(h.status);
-      status.code = StatusCode.ERROR;
+      status = ERROR;
     }
   } else if (m.outcome !== 'ok') {
     a['error.type'] = m.outcome === 'no_response' ? 'no_response' : h.reset ?? '_OTHER';
-    status.code = StatusCode.ERROR;
+    status = ERROR;
   }
   // an HTTP/2 stream reset before its response ended failed, whatever status it had
-  if (h.reset !== undefined && status.code !== StatusCode.ERROR) {
+  if (h.reset !== undefined && status !== ERROR) {
     a['error.type'] = h.reset;
-    status.code = StatusCode.ERROR;
+    status = ERROR;
   }
   return { name: known ? method : 'HTTP', status, attributes: a };
 }
 
 function redisSpan(m: L7Message): SpanShape {
   const r = m.redis!;
-  const command = r.command.toUpperCase();
+  const command = shared(r.command.toUpperCase());
   const a: SpanAttributes = {
     'espan.captured': true,
     'espan.host_id': m.host.hostId,
@@ -144,18 +156,17 @@ function redisSpan(m: L7Message): SpanShape {
   };
   // Values may be anything a user stores: only the statement's shape is kept, and not even that where it may hold credentials.
   if (r.args && !redisCommandHasSecrets(command)) {
-    a['db.query.text'] = [command, ...r.args.map(() => '?')].join(' ');
+    a['db.query.text'] = shared([command, ...r.args.map(() => '?')].join(' '));
   }
-  const status: SpanShape['status'] = { code: StatusCode.UNSET };
+  let status = UNSET;
   if (m.outcome === 'error' || r.errorPrefix) {
     const code = r.errorPrefix ?? 'ERR';
     a['db.response.status_code'] = code;
     a['error.type'] = code;
-    status.code = StatusCode.ERROR;
-    if (r.errorMessage) status.message = r.errorMessage.slice(0, MAX_STATUS_MESSAGE);
+    status = errorStatus(r.errorMessage || undefined);
   } else if (m.outcome === 'no_response') {
     a['error.type'] = 'no_response';
-    status.code = StatusCode.ERROR;
+    status = ERROR;
   }
   return { name: command, status, attributes: a };
 }
@@ -180,22 +191,21 @@ function mysqlSpan(m: L7Message): SpanShape {
   };
   if (q.database) a['db.namespace'] = q.database;
   // the same text whether or not the parser kept the literals (mysql.keep_raw_sql)
-  if (q.sql) a['db.query.text'] = redactSqlLiterals(q.sql);
-  if (q.summary) a['db.query.summary'] = q.summary;
+  if (q.sql) a['db.query.text'] = shared(redactSqlLiterals(q.sql));
+  if (q.summary) a['db.query.summary'] = shared(q.summary);
   if (q.rows !== undefined) a['db.response.returned_rows'] = q.rows;
-  const status: SpanShape['status'] = { code: StatusCode.UNSET };
+  let status = UNSET;
   if (m.outcome === 'error' || q.errorCode !== undefined) {
     const code = q.errorCode !== undefined ? String(q.errorCode) : '_OTHER';
     a['db.response.status_code'] = code;
     a['error.type'] = code;
-    status.code = StatusCode.ERROR;
     // MySQL error texts quote the offending statement part, which can hold literals
-    if (q.errorMessage) status.message = redactSqlLiteralsInText(q.errorMessage).slice(0, MAX_STATUS_MESSAGE);
+    status = errorStatus(q.errorMessage ? redactSqlLiteralsInText(q.errorMessage) : undefined);
   } else if (m.outcome === 'no_response') {
     a['error.type'] = 'no_response';
-    status.code = StatusCode.ERROR;
+    status = ERROR;
   }
-  const name = q.summary ?? (q.database && q.operation ? `${operation} ${q.database}` : operation);
+  const name = shared(q.summary ?? (q.database && q.operation ? `${operation} ${q.database}` : operation));
   return { name, status, attributes: a };
 }
 
@@ -218,23 +228,22 @@ function postgresqlSpan(m: L7Message): SpanShape {
     'network.type': networkType(m),
   };
   if (q.database) a['db.namespace'] = q.database;
-  if (q.sql) a['db.query.text'] = redactSqlLiterals(q.sql, 'postgresql');
-  if (q.summary) a['db.query.summary'] = q.summary;
+  if (q.sql) a['db.query.text'] = shared(redactSqlLiterals(q.sql, 'postgresql'));
+  if (q.summary) a['db.query.summary'] = shared(q.summary);
   if (q.batchSize !== undefined) a['db.operation.batch.size'] = q.batchSize;
   if (q.rows !== undefined) a['db.response.returned_rows'] = q.rows;
-  const status: SpanShape['status'] = { code: StatusCode.UNSET };
+  let status = UNSET;
   if (m.outcome === 'error' || q.sqlState !== undefined) {
     const code = q.sqlState ?? '_OTHER';
     a['db.response.status_code'] = code;
     a['error.type'] = code;
-    status.code = StatusCode.ERROR;
     // messages quote values (`invalid input syntax for type integer: "abc"`)
-    if (q.errorMessage) status.message = redactSqlLiteralsInText(q.errorMessage).slice(0, MAX_STATUS_MESSAGE);
+    status = errorStatus(q.errorMessage ? redactSqlLiteralsInText(q.errorMessage) : undefined);
   } else if (m.outcome === 'no_response') {
     a['error.type'] = 'no_response';
-    status.code = StatusCode.ERROR;
+    status = ERROR;
   }
-  const name = q.summary ?? (q.database && q.operation ? `${operation} ${q.database}` : operation);
+  const name = shared(q.summary ?? (q.database && q.operation ? `${operation} ${q.database}` : operation));
   return { name, status, attributes: a };
 }
 
@@ -269,7 +278,7 @@ function grpcSpan(m: L7Message): SpanShape {
     'espan.netns': m.netns,
     'rpc.system.name': 'grpc',
     'rpc.method': method,
-    'server.address': serverAddress,
+    'server.address': shared(serverAddress),
     'server.port': serverPort,
     'network.peer.address': m.daddr,
     'network.peer.port': m.dport,
@@ -277,18 +286,17 @@ function grpcSpan(m: L7Message): SpanShape {
     'network.type': networkType(m),
   };
   if (method !== g.method) a['rpc.method_original'] = g.method;
-  const status: SpanShape['status'] = { code: StatusCode.UNSET };
+  let status = UNSET;
   if (code !== undefined) {
     a['rpc.response.status_code'] = code;
     if (code !== 'OK' && (m.role === 'client' || GRPC_SERVER_ERRORS.has(code))) {
       a['error.type'] = code;
-      status.code = StatusCode.ERROR;
-      if (g.statusMessage) status.message = g.statusMessage.slice(0, MAX_STATUS_MESSAGE);
+      status = errorStatus(g.statusMessage || undefined);
     }
   } else if (m.outcome !== 'ok') {
     // no grpc-status: reset, unanswered, or an HTTP error status
     a['error.type'] = m.outcome === 'no_response' ? 'no_response' : (h.reset ?? (h.status !== undefined ? String(h.status) : '_OTHER'));
-    status.code = StatusCode.ERROR;
+    status = ERROR;
   }
   return { name: method === '_OTHER' ? 'grpc' : method, status, attributes: a };
 }
@@ -308,7 +316,7 @@ function bareSpan(m: L7Message): SpanShape {
     'network.transport': transport(m),
     'network.type': networkType(m),
   };
-  return { name: m.protocol, status: { code: m.outcome === 'ok' ? StatusCode.UNSET : StatusCode.ERROR }, attributes: a };
+  return { name: m.protocol, status: m.outcome === 'ok' ? UNSET : ERROR, attributes: a };
 }
 
 /**
