@@ -25,6 +25,22 @@ interface Held {
   admitted: number;
 }
 
+/**
+ * A trace decided on arrival (linking released it whole) keeps only its
+ * decision and admission number, packed in one number: most traces are
+ * such, and are held by the tens of thousands (num_traces) for the late
+ * spans they may still get, so no object each.
+ */
+type Decided = number;
+/** Decision values are 0..DECISIONS-1 (below DECIDED_BASE): admission × DECIDED_BASE + decision. */
+const DECIDED_BASE = 8;
+const decided = (admitted: number, d: Decision): Decided => admitted * DECIDED_BASE + d;
+
+/** What is kept of a trace admitted: its spans while undecided, or only its decision. */
+type Entry = Held | Decided;
+const decisionOf = (e: Entry): Decision => (typeof e === 'number' ? e % DECIDED_BASE : e.decision);
+const admittedOf = (e: Entry): number => (typeof e === 'number' ? Math.floor(e / DECIDED_BASE) : e.admitted);
+
 interface NamedPolicy {
   name: string;
   evaluator: PolicyEvaluator;
@@ -72,7 +88,7 @@ const DECISIONS = 7;
 const NO_SPANS: Span[] = [];
 
 export class TailSampler implements StatefulEngine<Trace, Trace> {
-  private readonly held = new Map<string, Held>();
+  private readonly held = new Map<string, Entry>();
   /** ids in arrival order, a ring of num_traces slots: the oldest is overwritten, as the Collector's circular buffer */
   private readonly arrivals: string[] = [];
   private readonly arrivalNumbers: number[] = [];
@@ -144,20 +160,20 @@ export class TailSampler implements StatefulEngine<Trace, Trace> {
           lateNotSampled += t.spans.length;
           continue;
         }
+        const admitted = ++this.admissions;
         if (t.whole) {
           // linking held it for its windows already: decided now, spans later than those follow the decision
-          const entry: Held = { spans: NO_SPANS, arrival: now, decision: Decision.Unspecified, admitted: 0 };
-          this.admit(id, entry);
-          this.decide(id, entry, t, out);
+          this.admit(id, decided(admitted, this.decide(id, t, out)), admitted);
         } else {
-          this.admit(id, { spans: t.spans.slice(), arrival: now, decision: Decision.Unspecified, admitted: 0 });
+          this.admit(id, { spans: t.spans.slice(), arrival: now, decision: Decision.Unspecified, admitted }, admitted);
           this.pending.push(id);
         }
         continue;
       }
-      if (h.decision === Decision.Unspecified) {
-        for (const s of t.spans) h.spans.push(s);
-      } else if (h.decision === Decision.Sampled) {
+      const d = decisionOf(h);
+      if (d === Decision.Unspecified) {
+        for (const s of t.spans) (h as Held).spans.push(s);
+      } else if (d === Decision.Sampled) {
         out.push(t);
         lateSampled += t.spans.length;
       } else {
@@ -174,27 +190,26 @@ export class TailSampler implements StatefulEngine<Trace, Trace> {
     return out;
   }
 
-  /** Puts a new trace in the next ring slot, pushing out the trace that held it. */
-  private admit(id: string, h: Held): void {
+  /** Puts a new trace, admission number `admitted`, in the next ring slot, pushing out the trace that held it. */
+  private admit(id: string, e: Entry, admitted: number): void {
     const capacity = Math.max(1, this.config.num_traces);
-    h.admitted = ++this.admissions;
-    this.held.set(id, h);
+    this.held.set(id, e);
     if (this.arrivals.length < capacity) {
       this.arrivals.push(id);
-      this.arrivalNumbers.push(h.admitted);
+      this.arrivalNumbers.push(admitted);
       return;
     }
     const slot = this.arrivalsNext;
     this.arrivalsNext = (slot + 1) % capacity;
     const oldest = this.held.get(this.arrivals[slot]);
     // the id may have left and come back since: only its admission in this slot is pushed out
-    if (oldest !== undefined && oldest.admitted === this.arrivalNumbers[slot]) {
+    if (oldest !== undefined && admittedOf(oldest) === this.arrivalNumbers[slot]) {
       this.held.delete(this.arrivals[slot]);
       // decided traces leave quietly; an undecided one loses its spans before a decision
-      if (oldest.decision === Decision.Unspecified) this.telemetry.dropped(oldest.spans.length, 'trace_dropped_too_early');
+      if (typeof oldest !== 'number' && oldest.decision === Decision.Unspecified) this.telemetry.dropped(oldest.spans.length, 'trace_dropped_too_early');
     }
     this.arrivals[slot] = id;
-    this.arrivalNumbers[slot] = h.admitted;
+    this.arrivalNumbers[slot] = admitted;
   }
 
   /** Decides every trace whose wait is over; returns the sampled ones. */
@@ -217,7 +232,7 @@ export class TailSampler implements StatefulEngine<Trace, Trace> {
     let n = 0;
     for (const id of this.pending.drain()) {
       const h = this.held.get(id);
-      if (h && h.decision === Decision.Unspecified) n += h.spans.length;
+      if (typeof h === 'object' && h.decision === Decision.Unspecified) n += h.spans.length;
     }
     if (n) this.telemetry.dropped(n, 'shutdown');
     return [];
@@ -228,16 +243,18 @@ export class TailSampler implements StatefulEngine<Trace, Trace> {
     while (this.pending.size > 0) {
       const id = this.pending.peek()!;
       const h = this.held.get(id);
-      if (h !== undefined && h.decision === Decision.Unspecified) {
+      // only undecided traces are pending: an id found decided left and came back whole
+      if (typeof h === 'object' && h.decision === Decision.Unspecified) {
         if (!isDue(h)) break;
-        this.decide(id, h, { traceId: id, spans: h.spans }, out);
+        h.decision = this.decide(id, { traceId: id, spans: h.spans }, out);
+        h.spans = NO_SPANS;
       }
       this.pending.shift();
     }
   }
 
-  /** The policies vote on `trace`, the spans held as `h`; a sampled trace goes to `out`. */
-  private decide(id: string, h: Held, trace: Trace, out: Trace[]): void {
+  /** The policies vote on `trace`; a sampled trace goes to `out`. Returns the decision. */
+  private decide(id: string, trace: Trace, out: Trace[]): Decision {
     let seen = 0;
     for (let i = 0; i < this.policies.length; i++) {
       let d: Decision;
@@ -252,7 +269,6 @@ export class TailSampler implements StatefulEngine<Trace, Trace> {
       if (this.config.sample_on_first_match && d === Decision.Sampled) break;
     }
     const d = finalDecisionOf(seen);
-    h.decision = d;
     this.finals[d]++;
     if (d === Decision.Sampled) {
       out.push(trace);
@@ -262,7 +278,7 @@ export class TailSampler implements StatefulEngine<Trace, Trace> {
       else this.notSampledSpans += trace.spans.length;
       this.notSampledCache?.set(id, true);
     }
-    h.spans = NO_SPANS;
+    return d;
   }
 
   /** Counts the decisions and votes since the last report. */
