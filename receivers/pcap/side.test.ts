@@ -18,13 +18,6 @@ import { SIDE_HOLD_SEGMENTS, TcpReassembler, type Perspective, type SideEvidence
 const L7_DATA = path.join(__dirname, '../../test/l7/testdata');
 /** the committed captures: test/l7's, and one recorded with redis-server on a high port (testdata/record-redis-high-port.sh) */
 const CAPTURES = [...['http-node.pcap', 'http-nginx.pcap', 'redis.pcap', 'mysql.pcap'].map((f) => path.join(L7_DATA, f)), path.join(__dirname, 'testdata/redis-high-port.pcap')];
-/**
- * Cut anywhere, a Redis capture may begin with a reply that is an array of
- * bulk strings (HGETALL, LRANGE, a pub/sub push): it reads as a command, so
- * the bytes take the server for the client (README: what the bytes cannot
- * tell). The captures whose protocols say their side unambiguously:
- */
-const CUT_ANYWHERE = CAPTURES.filter((f) => !path.basename(f).startsWith('redis'));
 const HOST: HostInfo = { hostId: 'h', hostName: 'h', bootTimeUnixNano: 0n };
 const PCAP_HEADER = 24;
 const PACKET_HEADER = 16;
@@ -137,7 +130,7 @@ describe('pcap receiver: the server end without a captured handshake', () => {
 
   it('the committed captures cut from every packet on, server on a high port: messages are seen from the end the perspective asks for', async () => {
     let messages = 0;
-    for (const file of CUT_ANYWHERE) {
+    for (const file of CAPTURES) {
       const name = path.basename(file);
       const original = fs.readFileSync(file);
       const all = packets(original);

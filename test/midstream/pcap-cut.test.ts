@@ -54,7 +54,7 @@ describe('pcap captures cut in the middle', () => {
             // a request whose response the cut capture could not pair for sure is no_response; never another response
             if (m.outcome === 'no_response') expect(line(m)).to.equal(line({ ...w!, outcome: 'no_response' }));
             else expect(line(m), `from packet ${from}`).to.equal(line(w!));
-            // without the handshake the receiver may take the other end's view (lower port); the side follows the bytes
+            // without the handshake the receiver infers the server end from evidence (receivers/pcap/README.md, "Which end is the server") and may pick the other one; the role follows the bytes
             const sameEnd = m.sport === w!.sport;
             expect(m.role, `from packet ${from}: ${line(m)} seen from port ${m.sport}`).to.equal(sameEnd ? w!.role : w!.role === 'server' ? 'client' : 'server');
           }

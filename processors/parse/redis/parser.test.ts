@@ -37,7 +37,7 @@ describe('redis parser', () => {
   });
 
   it('recognises requests and inline commands', () => {
-    expect(looksLikeRequest(b(cmd('GET', 'k')), 0, 13)).to.equal(true);
+    expect(looksLikeRequest(b(cmd('GET', 'k')), 0, 21)).to.equal(true);
     expect(looksLikeRequest(b('PING\r\n'), 0, 6)).to.equal(true);
     expect(looksLikeRequest(b('HELLO there'), 0, 11)).to.equal(true);
     expect(looksLikeRequest(b('GET / HTTP/1.1'), 0, 14)).to.equal(true); // both inline GET and HTTP: detection tries HTTP first

@@ -137,9 +137,6 @@ export const CONTAINER_COMMANDS = new Set([
   'ACL', 'CLIENT', 'CLUSTER', 'COMMAND', 'CONFIG', 'DEBUG', 'FUNCTION', 'LATENCY', 'MEMORY', 'MODULE', 'OBJECT', 'PUBSUB', 'SCRIPT', 'SLOWLOG', 'XGROUP', 'XINFO',
 ]);
 
-/** Inline commands espan recognises (redis-cli and telnet users send these). */
-const INLINE_COMMANDS = new Set(['PING', 'INFO', 'QUIT', 'SET', 'GET', 'DEL', 'SELECT', 'AUTH', 'HELLO', 'ECHO', 'EXISTS', 'KEYS', 'INCR', 'DECR', 'MULTI', 'EXEC', 'DISCARD', 'FLUSHDB', 'FLUSHALL', 'DBSIZE', 'MONITOR', 'SUBSCRIBE', 'PUBLISH', 'LPUSH', 'RPUSH', 'LPOP', 'RPOP', 'HGET', 'HSET', 'EXPIRE', 'TTL', 'TYPE', 'CLIENT', 'CONFIG', 'COMMAND']);
-
 /** An inline command: a line of words. Returns the line length (with its newline) and the words' bounds. */
 export function parseInline(buf: Uint8Array, at: number, end: number): { len: number; words: Array<[number, number]> } | typeof NEED_MORE | typeof INVALID {
   const nl = buf.indexOf(10, at);
@@ -163,26 +160,111 @@ export function parseInline(buf: Uint8Array, at: number, end: number): { len: nu
   return { len: nl + 1 - at, words };
 }
 
-function isAlpha(c: number): boolean {
-  return (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+/**
+ * Command names of Redis 8 and Valkey 9 (lower case): what tells a command
+ * from a reply that is an array of bulk strings (HGETALL, LRANGE, MGET, a
+ * pub/sub message), the one thing that says which end of a connection asks.
+ */
+const COMMAND_NAMES = new Set(
+  `
+  acl append asking auth bgrewriteaof bgsave bitcount bitfield bitfield_ro bitop bitpos blmove blmpop blpop brpop brpoplpush bzmpop bzpopmax bzpopmin
+  client cluster clusterscan command commandlog config copy dbsize debug decr decrby del delex delifeq digest discard dump echo eval eval_ro evalsha
+  evalsha_ro exec exists expire expireat expiretime failover fcall fcall_ro flushall flushdb function geoadd geodist geohash geopos georadius
+  georadius_ro georadiusbymember georadiusbymember_ro geosearch geosearchstore get getbit getdel getex getrange getset hdel hello hexists hexpire
+  hexpireat hexpiretime hget hgetall hgetdel hgetex hincrby hincrbyfloat hkeys hlen hmget hmset hpersist hpexpire hpexpireat hpexpiretime hpttl
+  hrandfield hscan hset hsetex hsetnx hstrlen httl hvals incr incrby incrbyfloat info keys lastsave latency lcs lindex linsert llen lmove lmpop lolwut
+  lpop lpos lpush lpushx lrange lrem lset ltrim memory mget migrate module monitor move mset msetex msetnx multi object persist pexpire pexpireat
+  pexpiretime pfadd pfcount pfdebug pfmerge pfselftest ping psetex psubscribe psync pttl publish pubsub punsubscribe quit randomkey readonly readwrite
+  rename renamenx replconf replicaof reset restore restore-asking role rpop rpoplpush rpush rpushx sadd save scan scard script sdiff sdiffstore select
+  sentinel set setbit setex setnx setrange shutdown sinter sintercard sinterstore sismember slaveof slowlog smembers smismember smove sort sort_ro spop
+  spublish srandmember srem sscan ssubscribe strlen subscribe substr sunion sunionstore sunsubscribe swapdb sync time touch ttl type unlink unsubscribe
+  unwatch vadd vcard vdim vemb vgetattr vinfo vismember vlinks vrandmember vrem vsetattr vsim wait waitaof watch xack xackdel xadd xautoclaim xclaim
+  xdel xdelex xgroup xinfo xlen xpending xrange xread xreadgroup xrevrange xsetid xtrim zadd zcard zcount zdiff zdiffstore zincrby zinter zintercard
+  zinterstore zlexcount zmpop zmscore zpopmax zpopmin zrandmember zrange zrangebylex zrangebyscore zrangestore zrank zrem zremrangebylex zremrangebyrank
+  zremrangebyscore zrevrange zrevrangebylex zrevrangebyscore zrevrank zscan zscore zunion zunionstore
+  `.trim().split(/\s+/),
+);
+
+/** Modules name their commands `PREFIX.NAME`: RedisJSON, RediSearch / valkey-search, TimeSeries, RedisBloom, RedisGraph, RedisAI, RedisGears. */
+const MODULE_PREFIXES = new Set(['json', 'ft', 'ts', 'bf', 'cf', 'cms', 'topk', 'tdigest', 'graph', 'ai', 'rg']);
+
+const LONGEST_COMMAND_NAME = 32;
+
+function lowerText(buf: Uint8Array, s: number, e: number): string {
+  let out = '';
+  for (let i = s; i < e; i++) {
+    const c = buf[i];
+    out += String.fromCharCode(c >= 65 && c <= 90 ? c + 32 : c);
+  }
+  return out;
 }
 
-/** Does a request start here: an array of bulk strings whose first is a word, or a known inline command? */
+/** Is buf[s, e) a command name, in any case? */
+export function isCommandName(buf: Uint8Array, s: number, e: number): boolean {
+  if (e <= s || e - s > LONGEST_COMMAND_NAME) return false;
+  const name = lowerText(buf, s, e);
+  const dot = name.indexOf('.');
+  if (dot < 0) return COMMAND_NAMES.has(name);
+  return dot + 1 < name.length && MODULE_PREFIXES.has(name.slice(0, dot));
+}
+
+/** Could the bulk string at `at`, cut short by `end`, be a command name: do its length and the bytes there fit one? */
+function mayBeCommandName(buf: Uint8Array, at: number, end: number): boolean {
+  const cr = buf[at] === T_BULK ? findCrlf(buf, at + 1, end) : -1;
+  if (cr < 0 || cr + 2 >= end) return false;
+  const length = Number(latin1(buf, at + 1, cr));
+  if (!(length > 0 && length <= LONGEST_COMMAND_NAME)) return false;
+  const start = lowerText(buf, cr + 2, Math.min(end, cr + 2 + length));
+  for (const name of COMMAND_NAMES) if (name.length === length && name.startsWith(start)) return true;
+  for (const prefix of MODULE_PREFIXES) if (length > prefix.length + 1 && (start.startsWith(prefix + '.') || (prefix + '.').startsWith(start))) return true;
+  return false;
+}
+
+/**
+ * Does a command start here: an array of bulk strings whose first names a
+ * command (as far as the elements are in `buf`), or
+ * an inline command (a line whose first word names one)?
+ */
 export function looksLikeRequest(buf: Uint8Array, at: number, end: number): boolean {
   if (at >= end) return false;
-  if (buf[at] === T_ARRAY) {
-    const t = parseToken(buf, at, end);
-    if (t === NEED_MORE || t === INVALID || t.count < 1) return false;
-    const b = at + t.len;
-    if (b >= end || buf[b] !== T_BULK) return false;
-    const cr = findCrlf(buf, b, Math.min(end, b + 12));
-    return cr > b + 1 && cr + 2 < end && isAlpha(buf[cr + 2]);
+  return buf[at] === T_ARRAY ? looksLikeCommandArray(buf, at, end) : looksLikeInlineCommand(buf, at, end);
+}
+
+/** First elements of a pub/sub confirmation (`*3`, the kind, the channel, a count) that are also command names. */
+const CONFIRMATION_KINDS = new Set(['subscribe', 'psubscribe', 'ssubscribe', 'unsubscribe', 'punsubscribe', 'sunsubscribe']);
+
+function looksLikeCommandArray(buf: Uint8Array, at: number, end: number): boolean {
+  const head = parseToken(buf, at, end);
+  if (head === NEED_MORE || head === INVALID || head.count < 1) return false;
+  let i = at + head.len;
+  let mayBeConfirmation = false;
+  for (let n = 0; n < head.count; n++) {
+    const t = i < end ? parseToken(buf, i, end) : NEED_MORE;
+    if (t === INVALID) return false;
+    // cut short (a command split over short reads): what is there must begin one, and not a confirmation
+    if (t === NEED_MORE) return n === 0 ? mayBeCommandName(buf, i, end) : (i === end || buf[i] === T_BULK) && !mayBeConfirmation;
+    if (t.type !== T_BULK || t.count < 0) return false;
+    if (n === 0) {
+      if (t.skip > 0 || !isCommandName(buf, t.dataStart, t.dataEnd)) return false;
+      mayBeConfirmation = head.count === 3 && CONFIRMATION_KINDS.has(lowerText(buf, t.dataStart, t.dataEnd));
+    }
+    if (t.skip > 0) return true; // a large argument: the rest is not in these bytes
+    i += t.len;
   }
-  if (!isAlpha(buf[at])) return false;
+  return true;
+}
+
+/** Bytes that begin a RESP value: after an inline line they say it was the text of a reply's value. */
+function isRespType(c: number): boolean {
+  return AGGREGATES.has(c) || BLOBS.has(c) || LINES.has(c);
+}
+
+function looksLikeInlineCommand(buf: Uint8Array, at: number, end: number): boolean {
   let i = at;
-  while (i < end && i - at < 12 && isAlpha(buf[i])) i++;
-  if (i >= end || !(buf[i] === 32 || buf[i] === 13 || buf[i] === 10)) return false;
-  return INLINE_COMMANDS.has(upperText(buf, at, i));
+  while (i < end && i - at <= LONGEST_COMMAND_NAME && buf[i] > 32 && buf[i] < 127) i++;
+  if (i >= end || !(buf[i] === 32 || buf[i] === 13 || buf[i] === 10) || !isCommandName(buf, at, i)) return false;
+  const nl = buf.indexOf(10, i);
+  return nl < 0 || nl + 1 >= end || !isRespType(buf[nl + 1]);
 }
 
 /** Can a reply start here? */
