@@ -181,6 +181,7 @@ struct call_args {
   __u8 traced;       /* the process selection's verdict for this thread's process... */
   __u8 _pad;
   __u32 verdict_gen; /* ...decided under this espan_config.filter_gen (0: not yet) */
+  __u32 conn_salt;   /* close: the prandom of the connection the socket had at enter */
   struct tls_call tls;
 };
 
@@ -685,6 +686,7 @@ static __always_inline int state_enter(__s32 fd, __u16 func_id) {
     struct conn_state *cs = conn_of(sk, 0, CONN_VERIFY);
     if (!cs || !cs->dport) return 0;
     sk_addr = (__u64)sk;
+    a->conn_salt = cs->prandom;
   }
   a->pending = 1;
   a->ts = bpf_ktime_get_ns();
@@ -725,6 +727,12 @@ static __always_inline int state_exit(long ret, __u16 func_id) {
   }
   struct conn_state *cs = conn_of((struct sock *)a->sk, meta, a->func_id == FUNC_CLOSE ? CONN_CACHED : CONN_FRESH);
   if (!cs || conn_filtered_out(cfg, cs)) goto out;
+  /*
+   * close() frees the socket before it returns: by now its address may be a new
+   * socket's, whose connection another thread's connect or accept has entered.
+   * That one is not ended here; this one's close record is lost.
+   */
+  if (a->func_id == FUNC_CLOSE && cs->prandom != a->conn_salt) goto out;
   struct tcp_sock *tp = AS(tcp_sock, a->sk);
   a->tcp_seq = a->func_id == FUNC_ACCEPT || a->func_id == FUNC_ACCEPT4 ? tp->copied_seq : tp->write_seq;
   set_caller(a, pid_tgid);

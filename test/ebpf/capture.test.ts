@@ -189,6 +189,24 @@ for (const mode of ['socket', 'syscall'] as const) describe(`ebpf receiver on th
     expect(read.tcpSeq, 'the read starts where the write did').to.equal(write.tcpSeq);
   });
 
+  it('keeps each connection whole while threads close sockets whose memory another thread\'s new connection soon takes', async () => {
+    // A closed socket is freed inside close(); its address, the probe's key, may be a new socket's before close returns.
+    const { facts, records } = await captureWorkload(['churn', 'v4', '30000']);
+    const conns = new Map<string, NetworkRecord[]>();
+    for (const r of records) conns.set(r.connId, [...(conns.get(r.connId) ?? []), r]);
+    const broken: string[] = [];
+    for (const list of conns.values()) {
+      list.sort((a, b) => a.index - b.index);
+      const funcs = list.map((r) => FUNC_NAMES[r.funcId]).join(' ');
+      const opened = ([FuncId.CONNECT, FuncId.ACCEPT, FuncId.ACCEPT4] as number[]).includes(list[0].funcId);
+      const closes = list.filter((r) => r.funcId === FuncId.CLOSE).length;
+      const sided = list.every((r) => r.connMeta & (ConnMeta.CLIENT | ConnMeta.SERVER));
+      if (!opened || !sided || closes > 1 || (closes === 1 && list[list.length - 1].funcId !== FuncId.CLOSE)) broken.push(`${list[0].sport}->${list[0].dport}: ${funcs}`);
+    }
+    expect(broken, 'connections cut in two or ended by another one\'s close').to.deep.equal([]);
+    expect(records.filter((r) => r.funcId === FuncId.CONNECT).map((r) => r.sport).sort()).to.deep.equal([...facts.client_ports].sort());
+  });
+
   it('records a connection made before the capture started, without its side', async () => {
     const { facts, records } = await captureWorkload(['preopened', 'v4']);
     const client = records.filter((r) => r.sport === facts.client_port).sort((a, b) => a.index - b.index);

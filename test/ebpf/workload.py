@@ -12,11 +12,14 @@ capture first), then prints one JSON line of facts and exits.
   workload.py halfclose FAMILY    the client shuts down its sending side, then reads the answer
   workload.py preopened FAMILY    a connection made before the capture started
   workload.py finread FAMILY      the server answers and closes; the client reads the answer and the end in one read
+  workload.py churn FAMILY N      N short connections from 8 threads at once, each closed with a reset
+                                  (its socket freed inside close, its memory soon another socket's)
 """
 import ctypes
 import json
 import os
 import socket
+import struct
 import sys
 import threading
 import time
@@ -220,6 +223,42 @@ def finread(family):
     return facts
 
 
+def churn(family, count):
+    ls, fam, host = listener_for(family)
+    ls.listen(64)
+    port = ls.getsockname()[1]
+    threads = 8
+    results = threading.Lock()
+    handshake = threading.Lock()
+    facts = {"pid": os.getpid(), "port": port, "client_ports": []}
+
+    def worker():
+        ports = []
+        for _ in range(count // threads):
+            with handshake:  # each thread accepts its own connection
+                c = socket.create_connection((host, port))
+                conn = ls.accept()[0]
+            send_all(c, b"ping", "write")
+            recv_exactly(conn, 4, "read")
+            send_all(conn, b"pong", "write")
+            recv_exactly(c, 4, "read")
+            ports.append(c.getsockname()[1])
+            # linger 0: close sends a reset and frees the socket inside the call, and then the peer's close frees its own
+            c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            c.close()
+            conn.close()
+        with results:
+            facts["client_ports"] += ports
+
+    workers = [threading.Thread(target=worker) for _ in range(threads)]
+    for t in workers:
+        t.start()
+    for t in workers:
+        t.join()
+    ls.close()
+    return facts
+
+
 def preopened(family):
     """Connects before waiting for the go line, then talks and closes after it."""
     ls, fam, host = listener_for(family)
@@ -250,6 +289,8 @@ def main():
         facts = halfclose(family)
     elif mode == "finread":
         facts = finread(family)
+    elif mode == "churn":
+        facts = churn(family, int(sys.argv[3]))
     else:
         facts = keepalive(family, int(sys.argv[3]))
     print(json.dumps(facts), flush=True)
