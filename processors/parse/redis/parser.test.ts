@@ -2,9 +2,11 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import type { L7Message } from '../../../core/signals';
 import { INVALID, NEED_MORE } from '../decoder';
+import { detect } from '../detect';
+import { PROTOCOLS } from '../factory';
 import { ParseEngine, type ParseCounters } from '../processor';
-import { clientRecords, cut, defaultSettings, insertNoise } from '../../../test/helpers/parse';
-import { T_ARRAY, T_BULK, T_ERROR, T_MAP, looksLikeRequest, parseInline, parseToken, type Token } from './parser';
+import { Conversation, clientRecords, cut, defaultSettings, insertNoise } from '../../../test/helpers/parse';
+import { T_ARRAY, T_BULK, T_ERROR, T_MAP, isCommandName, looksLikeRequest, parseInline, parseToken, type Token } from './parser';
 
 const b = (s: string): Uint8Array => Buffer.from(s, 'latin1');
 
@@ -43,6 +45,81 @@ describe('redis parser', () => {
     expect(looksLikeRequest(b('GET / HTTP/1.1'), 0, 14)).to.equal(true); // both inline GET and HTTP: detection tries HTTP first
     expect(looksLikeRequest(b('+OK\r\n'), 0, 5)).to.equal(false);
     expect(parseInline(b('set  a b\r\n'), 0, 10)).to.deep.include({ len: 10 });
+  });
+
+  it('tells commands from replies that are arrays of bulk strings: the first element names a command, every element is a bulk string', () => {
+    const request = (s: string): boolean => looksLikeRequest(b(s), 0, s.length);
+    const bulk = (x: string): string => `$${x.length}\r\n${x}\r\n`;
+    const replies = {
+      HGETALL: cmd('name', 'ada', 'role', 'get'),
+      LRANGE: cmd('a', 'set', 'del'),
+      SMEMBERS: cmd('member'),
+      'MGET with a miss': `*2\r\n${bulk('get')}$-1\r\n`,
+      'CONFIG GET': cmd('maxmemory', '0'),
+      'pub/sub message': cmd('message', 'get', 'hi'),
+      'pub/sub pmessage': cmd('pmessage', 'news.*', 'news.1', 'hi'),
+      'sharded message': cmd('smessage', 'ch', 'hi'),
+      'subscribe confirmation': `*3\r\n${bulk('subscribe')}${bulk('ch')}:1\r\n`,
+      'unsubscribe from nothing': `*3\r\n${bulk('unsubscribe')}$-1\r\n:0\r\n`,
+      // the count not in these bytes yet: a confirmation or SUBSCRIBE of two channels, so not taken
+      'confirmation cut before its count': `*3\r\n${bulk('subscribe')}${bulk('ch')}`,
+      'confirmation cut in its channel': `*3\r\n${bulk('subscribe')}$2\r\nc`,
+      'pong while subscribed': cmd('pong', ''),
+      'unknown command': cmd('FOOBAR', 'x'),
+      'unknown module': cmd('XX.GET', 'k'),
+      'module prefix alone': cmd('JSON.', 'k'),
+      'nested array': `*2\r\n*1\r\n${bulk('get')}:1\r\n`,
+      'command name cut, another length': `*2\r\n$4\r\nge`,
+      'inline word that is no command': 'hello-world x\r\n',
+      // the text of a reply's value, then the next value: a record that starts inside a reply
+      'inline line followed by RESP': 'set the table\r\n$3\r\nfoo\r\n',
+    };
+    for (const [name, bytes] of Object.entries(replies)) expect(request(bytes), name).to.equal(false);
+    const commands = {
+      GET: cmd('GET', 'k'),
+      'lower case': cmd('hgetall', 'h'),
+      'mixed case': cmd('LRange', 'l', '0', '-1'),
+      'SUBSCRIBE two channels': cmd('SUBSCRIBE', 'a', 'b'),
+      'RedisJSON': cmd('JSON.GET', 'doc', '$'),
+      'RediSearch, lower case': cmd('ft.search', 'idx', '*'),
+      TimeSeries: cmd('TS.ADD', 'temp', '*', '21'),
+      RedisBloom: cmd('BF.ADD', 'seen', 'x'),
+      'Redis 8 hash field expiry': cmd('HGETEX', 'h', 'EX', '10', 'FIELDS', '1', 'f'),
+      'a large value not all captured': cmd('SET', 'k', 'v'.repeat(10000)).slice(0, 4096),
+      'arguments cut short': cmd('MSET', 'a', '1', 'b', '2').slice(0, 20),
+      'command name cut short': `*2\r\n$3\r\nGE`,
+      inline: 'ping\r\n',
+      'inline with arguments': 'hgetall h\r\n',
+      'inline module command': 'JSON.GET doc $\r\n',
+      'pipelined inline commands': 'SET a 1\r\nGET a\r\n',
+    };
+    for (const [name, bytes] of Object.entries(commands)) expect(request(bytes), name).to.equal(true);
+    // detection: a reply says nothing about the side, a command does
+    const all = new Set(PROTOCOLS);
+    for (const [name, bytes] of Object.entries(replies)) expect(detect(b(bytes), all), name).to.equal(undefined);
+    expect(detect(b(commands.GET), all)).to.deep.equal({ protocol: 'redis', isRequest: true });
+  });
+
+  it('a connection joined at a reply that is an array of bulk strings: the side comes from the next command', () => {
+    for (const view of ['client', 'server'] as const) {
+      const c = new Conversation('cd'.repeat(16), 'unknown');
+      const send = (req: string, reply: string): void => {
+        if (view === 'client') {
+          c.write(req);
+          c.read(reply);
+        } else {
+          c.read(req);
+          c.write(reply);
+        }
+      };
+      send(cmd('HGETALL', 'user:1'), cmd('name', 'ada', 'role', 'get'));
+      send(cmd('LRANGE', 'jobs', '0', '-1'), cmd('one', 'del'));
+      send(cmd('GET', 'k'), '$1\r\nv\r\n');
+      c.close();
+      const e = new ParseEngine(defaultSettings());
+      const ms = [...e.add(c.records.slice(1), 0), ...e.flush()];
+      expect(ms.map((m) => `${m.role} ${m.redis!.command} ${m.outcome}`), view).to.deep.equal([`${view} LRANGE ok`, `${view} GET ok`]);
+    }
   });
 
   it('pairs pipelined commands, names subcommands, tracks SELECT, keeps no arguments by default', () => {
@@ -173,6 +250,59 @@ describe('redis parser properties', function () {
         expect(pieces.map((m) => [m.reqSeq, m.respSeq])).to.deep.equal(whole.map((m) => [m.reqSeq, m.respSeq]));
       }),
       { numRuns: 10000 },
+    );
+  });
+
+  // replies that are arrays: fields and values of any name (command names too), not a command name first
+  const name = fc.string({ unit: fc.constantFrom(...'abcdefghijklmnopqrstuvwxyz.:_-0123456789'.split('')), maxLength: 12 });
+  const bulk = (x: string): string => `$${Buffer.byteLength(x)}\r\n${x}\r\n`;
+  const value = fc.oneof(name, fc.constantFrom('get', 'SET', 'del', 'subscribe', 'message', 'json.get', 'ping'));
+  const element = fc.oneof(value.map(bulk), fc.constant('$-1\r\n'), fc.integer().map((n) => `:${n}\r\n`));
+  const first = fc.oneof(
+    name.filter((x) => !isCommandName(b(x), 0, x.length)).map(bulk),
+    fc.constant('$-1\r\n'),
+    fc.integer().map((n) => `:${n}\r\n`),
+  );
+  const arrayReply = fc.tuple(first, fc.array(element, { maxLength: 8 })).map(([head, rest]) => `*${rest.length + 1}\r\n${head}${rest.join('')}`);
+  const pushReply = fc.oneof(
+    fc.tuple(value, value).map(([ch, v]) => cmd('message', ch, v)),
+    fc.tuple(value, value, value).map(([pattern, ch, v]) => cmd('pmessage', pattern, ch, v)),
+    fc.tuple(value, value).map(([ch, v]) => cmd('smessage', ch, v)),
+    fc.tuple(fc.constantFrom('subscribe', 'psubscribe', 'ssubscribe', 'unsubscribe', 'punsubscribe', 'sunsubscribe'), value, fc.nat(99)).map(([kind, ch, n]) => `*3\r\n${bulk(kind)}${bulk(ch)}:${n}\r\n`),
+  );
+  const listReply = fc.oneof(arrayReply, pushReply);
+
+  it('a reply that is an array (HGETALL, LRANGE, MGET, pub/sub) is never taken for a command', () => {
+    const all = new Set(PROTOCOLS);
+    fc.assert(
+      fc.property(listReply, (r) => {
+        expect(looksLikeRequest(b(r), 0, r.length)).to.equal(false);
+        expect(detect(b(r), all)).to.equal(undefined);
+      }),
+      { numRuns: 20000 },
+    );
+  });
+
+  it('a connection joined at any record, seen from either end: every message has the side of that end', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(command, fc.oneof(listReply, reply)), { minLength: 1, maxLength: 5 }), fc.constantFrom('client', 'server'), fc.nat(), (pairs, view, from) => {
+        const c = new Conversation('ef'.repeat(16), 'unknown');
+        for (const [[name, args], r] of pairs) {
+          const req = cmd(name, ...args);
+          if (view === 'client') {
+            c.write(req);
+            c.read(r);
+          } else {
+            c.read(req);
+            c.write(r);
+          }
+        }
+        c.close();
+        const e = new ParseEngine(defaultSettings());
+        const ms = [...e.add(c.records.slice(from % c.records.length), 0), ...e.flush()];
+        expect(ms.filter((m) => m.role !== view).map((m) => m.redis!.command)).to.deep.equal([]);
+      }),
+      { numRuns: 5000 },
     );
   });
 
