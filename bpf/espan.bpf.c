@@ -727,12 +727,16 @@ static __always_inline int state_exit(long ret, __u16 func_id) {
   }
   struct conn_state *cs = conn_of((struct sock *)a->sk, meta, a->func_id == FUNC_CLOSE ? CONN_CACHED : CONN_FRESH);
   if (!cs || conn_filtered_out(cfg, cs)) goto out;
-  /*
-   * close() frees the socket before it returns: by now its address may be a new
-   * socket's, whose connection another thread's connect or accept has entered.
-   * That one is not ended here; this one's close record is lost.
-   */
-  if (a->func_id == FUNC_CLOSE && cs->prandom != a->conn_salt) goto out;
+  if (a->func_id == FUNC_CLOSE) {
+    /*
+     * close() frees the socket before it returns: by now its address may be a new
+     * socket's, whose connection another thread's connect or accept has entered.
+     * That one is not ended here; this one's close record is lost.
+     */
+    if (cs->prandom != a->conn_salt) goto out;
+    /* the socket is still open through another fd (a dup, a forking server's child): the connection goes on */
+    if (AS(sock, a->sk)->sk_socket) goto out;
+  }
   struct tcp_sock *tp = AS(tcp_sock, a->sk);
   a->tcp_seq = a->func_id == FUNC_ACCEPT || a->func_id == FUNC_ACCEPT4 ? tp->copied_seq : tp->write_seq;
   set_caller(a, pid_tgid);

@@ -207,6 +207,15 @@ for (const mode of ['socket', 'syscall'] as const) describe(`ebpf receiver on th
     expect(records.filter((r) => r.funcId === FuncId.CONNECT).map((r) => r.sport).sort()).to.deep.equal([...facts.client_ports].sort());
   });
 
+  it('does not end a connection when one of two fds on its socket is closed', async () => {
+    const { facts, records } = await captureWorkload(['dupclose', 'v4']);
+    const server = records.filter((r) => r.dport === facts.client_port && r.sport === facts.port);
+    expect(new Set(server.map((r) => r.connId)).size, 'one connection').to.equal(1);
+    server.sort((a, b) => a.index - b.index);
+    expect(server.map((r) => FUNC_NAMES[r.funcId])).to.deep.equal([mode === 'socket' ? 'accept' : 'accept4', 'read', 'write', 'read', 'close']);
+    for (const r of server) expect(r.connMeta & ConnMeta.SERVER).to.not.equal(0);
+  });
+
   it('records a connection made before the capture started, without its side', async () => {
     const { facts, records } = await captureWorkload(['preopened', 'v4']);
     const client = records.filter((r) => r.sport === facts.client_port).sort((a, b) => a.index - b.index);

@@ -14,6 +14,7 @@ capture first), then prints one JSON line of facts and exits.
   workload.py finread FAMILY      the server answers and closes; the client reads the answer and the end in one read
   workload.py churn FAMILY N      N short connections from 8 threads at once, each closed with a reset
                                   (its socket freed inside close, its memory soon another socket's)
+  workload.py dupclose FAMILY     the server closes the fd accept gave it and answers over a dup of it
 """
 import ctypes
 import json
@@ -259,6 +260,25 @@ def churn(family, count):
     return facts
 
 
+def dupclose(family):
+    ls, fam, host = listener_for(family)
+    c = socket.create_connection((host, ls.getsockname()[1]))
+    conn = ls.accept()[0]
+    facts = {"pid": os.getpid(), "port": ls.getsockname()[1], "client_port": c.getsockname()[1]}
+    send_all(c, b"ping", "write")
+    # as a forking server's parent does: the connection lives on in the other fd
+    other = socket.socket(fileno=os.dup(conn.fileno()))
+    conn.close()
+    assert recv_exactly(other, 4, "read") == b"ping"
+    send_all(other, b"pong", "write")
+    assert recv_exactly(c, 4, "read") == b"pong"
+    c.close()
+    os.read(other.fileno(), 1)
+    other.close()
+    ls.close()
+    return facts
+
+
 def preopened(family):
     """Connects before waiting for the go line, then talks and closes after it."""
     ls, fam, host = listener_for(family)
@@ -289,6 +309,8 @@ def main():
         facts = halfclose(family)
     elif mode == "finread":
         facts = finread(family)
+    elif mode == "dupclose":
+        facts = dupclose(family)
     elif mode == "churn":
         facts = churn(family, int(sys.argv[3]))
     else:
