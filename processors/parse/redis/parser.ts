@@ -190,6 +190,28 @@ const MODULE_PREFIXES = new Set(['json', 'ft', 'ts', 'bf', 'cf', 'cms', 'topk', 
 
 const LONGEST_COMMAND_NAME = 32;
 
+/** The characters of core command names numbered from 1, letters in either case; 0 for any other byte. */
+const NAME_CODES = new Uint8Array(256);
+[...'abcdefghijklmnopqrstuvwxyz0123456789_-'].forEach((ch, i) => {
+  NAME_CODES[ch.charCodeAt(0)] = NAME_CODES[ch.toUpperCase().charCodeAt(0)] = i + 1;
+});
+const NAME_BASE = 39;
+/** Names this short are one exact number (39^10 < 2^53): looked up without making a string, as detection does for each new connection. */
+const KEYED_LENGTH = 10;
+
+/** A name of at most KEYED_LENGTH characters as a number, or -1 when a byte is none of NAME_CODES'. */
+function nameKey(buf: Uint8Array, s: number, e: number): number {
+  let key = 0;
+  for (let i = s; i < e; i++) {
+    const code = NAME_CODES[buf[i]];
+    if (code === 0) return -1;
+    key = key * NAME_BASE + code;
+  }
+  return key;
+}
+
+const KEYED_NAMES = new Set([...COMMAND_NAMES].filter((n) => n.length <= KEYED_LENGTH).map((n) => nameKey(Buffer.from(n, 'latin1'), 0, n.length)));
+
 function lowerText(buf: Uint8Array, s: number, e: number): string {
   let out = '';
   for (let i = s; i < e; i++) {
@@ -202,19 +224,45 @@ function lowerText(buf: Uint8Array, s: number, e: number): string {
 /** Is buf[s, e) a command name, in any case? */
 export function isCommandName(buf: Uint8Array, s: number, e: number): boolean {
   if (e <= s || e - s > LONGEST_COMMAND_NAME) return false;
+  if (e - s <= KEYED_LENGTH) {
+    const key = nameKey(buf, s, e);
+    if (key >= 0) return KEYED_NAMES.has(key);
+  }
   const name = lowerText(buf, s, e);
   const dot = name.indexOf('.');
   if (dot < 0) return COMMAND_NAMES.has(name);
   return dot + 1 < name.length && MODULE_PREFIXES.has(name.slice(0, dot));
 }
 
+/** The length line lengthLine read last: its number, and where the bytes after it start. */
+const line = { value: 0, next: 0 };
+
+/**
+ * Reads the length line of `type` at `at` (`*3\r\n`, `$5\r\n`) into `line`:
+ * false when there is none (another type, a null, bad framing), NEED_MORE
+ * when it is cut short. A few compares: detection runs it for each new connection.
+ */
+function lengthLine(buf: Uint8Array, at: number, end: number, type: number): boolean | typeof NEED_MORE {
+  if (buf[at] !== type) return false;
+  let value = 0;
+  let i = at + 1;
+  for (; i < end && i - at <= 10; i++) {
+    const digit = buf[i] - 48;
+    if (digit < 0 || digit > 9) break;
+    value = value * 10 + digit;
+  }
+  if (i >= end || (i === end - 1 && buf[i] === 13)) return NEED_MORE;
+  if (i === at + 1 || buf[i] !== 13 || buf[i + 1] !== 10) return false;
+  line.value = value;
+  line.next = i + 2;
+  return true;
+}
+
 /** Could the bulk string at `at`, cut short by `end`, be a command name: do its length and the bytes there fit one? */
 function mayBeCommandName(buf: Uint8Array, at: number, end: number): boolean {
-  const cr = buf[at] === T_BULK ? findCrlf(buf, at + 1, end) : -1;
-  if (cr < 0 || cr + 2 >= end) return false;
-  const length = Number(latin1(buf, at + 1, cr));
-  if (!(length > 0 && length <= LONGEST_COMMAND_NAME)) return false;
-  const start = lowerText(buf, cr + 2, Math.min(end, cr + 2 + length));
+  if (lengthLine(buf, at, end, T_BULK) !== true || line.next >= end || line.value > LONGEST_COMMAND_NAME) return false;
+  const { next: dataStart, value: length } = line;
+  const start = lowerText(buf, dataStart, Math.min(end, dataStart + length));
   for (const name of COMMAND_NAMES) if (name.length === length && name.startsWith(start)) return true;
   for (const prefix of MODULE_PREFIXES) if (length > prefix.length + 1 && (start.startsWith(prefix + '.') || (prefix + '.').startsWith(start))) return true;
   return false;
@@ -222,8 +270,10 @@ function mayBeCommandName(buf: Uint8Array, at: number, end: number): boolean {
 
 /**
  * Does a command start here: an array of bulk strings whose first names a
- * command (as far as the elements are in `buf`), or
- * an inline command (a line whose first word names one)?
+ * command (as far as its elements are in `buf`), or an inline command (a
+ * line whose first word names one)? A reply can be an array of bulk strings
+ * too, but its first element names a command only by chance (a hash field
+ * called `get`), a pub/sub confirmation ends with an integer.
  */
 export function looksLikeRequest(buf: Uint8Array, at: number, end: number): boolean {
   if (at >= end) return false;
@@ -234,22 +284,25 @@ export function looksLikeRequest(buf: Uint8Array, at: number, end: number): bool
 const CONFIRMATION_KINDS = new Set(['subscribe', 'psubscribe', 'ssubscribe', 'unsubscribe', 'punsubscribe', 'sunsubscribe']);
 
 function looksLikeCommandArray(buf: Uint8Array, at: number, end: number): boolean {
-  const head = parseToken(buf, at, end);
-  if (head === NEED_MORE || head === INVALID || head.count < 1) return false;
-  let i = at + head.len;
+  if (lengthLine(buf, at, end, T_ARRAY) !== true || line.value < 1) return false;
+  const count = line.value;
+  let i = line.next;
   let mayBeConfirmation = false;
-  for (let n = 0; n < head.count; n++) {
-    const t = i < end ? parseToken(buf, i, end) : NEED_MORE;
-    if (t === INVALID) return false;
-    // cut short (a command split over short reads): what is there must begin one, and not a confirmation
-    if (t === NEED_MORE) return n === 0 ? mayBeCommandName(buf, i, end) : (i === end || buf[i] === T_BULK) && !mayBeConfirmation;
-    if (t.type !== T_BULK || t.count < 0) return false;
-    if (n === 0) {
-      if (t.skip > 0 || !isCommandName(buf, t.dataStart, t.dataEnd)) return false;
-      mayBeConfirmation = head.count === 3 && CONFIRMATION_KINDS.has(lowerText(buf, t.dataStart, t.dataEnd));
+  for (let n = 0; n < count; n++) {
+    const header = i < end ? lengthLine(buf, i, end, T_BULK) : NEED_MORE;
+    if (header === false) return false;
+    const dataStart = line.next;
+    const dataEnd = dataStart + line.value;
+    if (header === NEED_MORE || dataEnd + 2 > end) {
+      // cut short (split over short reads, a large argument not all captured): what is there must begin a command, and no confirmation
+      return n === 0 ? mayBeCommandName(buf, i, end) : !mayBeConfirmation;
     }
-    if (t.skip > 0) return true; // a large argument: the rest is not in these bytes
-    i += t.len;
+    if (buf[dataEnd] !== 13 || buf[dataEnd + 1] !== 10) return false;
+    if (n === 0) {
+      if (!isCommandName(buf, dataStart, dataEnd)) return false;
+      mayBeConfirmation = count === 3 && CONFIRMATION_KINDS.has(lowerText(buf, dataStart, dataEnd));
+    }
+    i = dataEnd + 2;
   }
   return true;
 }
