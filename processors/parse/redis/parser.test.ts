@@ -122,6 +122,24 @@ describe('redis parser', () => {
     }
   });
 
+  it('after lost request bytes, starts again at a command, not at a value that reads as an array reply', () => {
+    const c = new Conversation('ab'.repeat(16), 'client');
+    c.write(cmd('GET', 'a'));
+    c.read('$1\r\nx\r\n');
+    // a value holding RESP text; the probe kept only the head of the write before it
+    const value = cmd('name', 'ada', 'role', 'admin');
+    const set = cmd('SET', 'k', value);
+    c.write(set.slice(0, set.indexOf(value)), 20);
+    c.write(set.slice(set.indexOf(value)));
+    c.read('+OK\r\n');
+    c.write(cmd('GET', 'b'));
+    c.read('$1\r\ny\r\n');
+    c.close();
+    const e = new ParseEngine(defaultSettings());
+    const ms = [...e.add(c.records, 0), ...e.flush()];
+    expect(ms.map((m) => `${m.redis!.command} ${m.outcome}`)).to.deep.equal(['GET ok', 'SET ok', 'GET ok']);
+  });
+
   it('pairs pipelined commands, names subcommands, tracks SELECT, keeps no arguments by default', () => {
     const ms = run(cmd('SELECT', '3') + cmd('SET', 'k', 'secret') + cmd('CLIENT', 'SETNAME', 'x') + cmd('AUTH', 'pw'), '+OK\r\n+OK\r\n+OK\r\n-WRONGPASS invalid\r\n');
     expect(ms.map((m) => [m.redis!.command, m.redis!.db, m.outcome, m.redis!.errorPrefix])).to.deep.equal([
