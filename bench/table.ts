@@ -56,7 +56,7 @@ const overheadOptions = {
 const replayOptions = { recordSeconds: numberOption('record-seconds', 8), runs: 3 };
 const stagesFile = option('stages-file');
 const stagesRuns = numberOption('stages-runs', 3);
-const steadyRssOptions = { rate: numberOption('rate', 10_000), seconds: numberOption('paced-seconds', 20) };
+const steadyRssOptions = { rate: numberOption('rate', 10_000), seconds: numberOption('paced-seconds', 60) };
 
 /** Why the eBPF rows cannot be measured here, or undefined. */
 function whyNoEbpf(): string | undefined {
