@@ -21,6 +21,15 @@
  * later response. One end
  * cannot see requests pipelined entirely before the capture began: none are
  * assumed.
+ *
+ * On a connection joined mid-stream one direction's records may begin later
+ * than the other's: the probe attaches its programs one at a time, so at a
+ * capture's start a connection's writes may be traced while its reads are not
+ * yet (the responses of the first requests seen never show, and nothing
+ * counts them). So its directions line up only once the response direction
+ * showed a record; at that record, of the requests owed, at most one is taken
+ * to be still unanswered (a client that waits for each response; wrong only
+ * with pipelining across it).
  */
 import { Dir, type ProtocolSession } from './decoder';
 
@@ -37,6 +46,8 @@ export interface ResponseStreamState {
   readonly outOfStepAfterLoss: boolean;
   /** it saw a record move bytes, so records lost after it will show (as a sequence number gap) */
   readonly sequenced: boolean;
+  /** it saw a record: the calls that carry this direction are traced */
+  readonly started: boolean;
 }
 
 export class PairingGate {
@@ -48,6 +59,8 @@ export class PairingGate {
   private lostWhileWaiting = false;
   /** a response came (or response bytes were lost), none waiting, while a request was still being sent: that request's answer is gone */
   private openRequestAnswered = false;
+  /** joined mid-stream: the response direction's records may begin after the request direction's */
+  private readonly joinedMidstream: boolean;
 
   constructor(
     private aligned: boolean,
@@ -55,7 +68,9 @@ export class PairingGate {
     private readonly responses: ResponseStreamState,
     private readonly session: ProtocolSession,
     private readonly counters: GateCounters,
-  ) {}
+  ) {
+    this.joinedMidstream = !aligned;
+  }
 
   get isAligned(): boolean {
     return this.aligned;
@@ -63,7 +78,7 @@ export class PairingGate {
 
   /** The request stream is about to decode a unit with no message open: the directions line up here if nothing is owed. */
   requestMayBegin(): void {
-    if (this.aligned || this.owed !== 0 || this.waiting !== 0) return;
+    if (this.aligned || this.owed !== 0 || this.waiting !== 0 || (this.joinedMidstream && !this.responses.started)) return;
     if (!this.responses.atRest && (this.lostWhileWaiting || !this.responses.outOfStepAfterLoss)) return;
     this.aligned = true;
     this.lostWhileWaiting = false;
@@ -131,6 +146,11 @@ export class PairingGate {
     if (this.responses.sequenced) return;
     this.session.reset(Dir.RESPONSE);
     this.lost(Dir.RESPONSE, false);
+  }
+
+  /** The response direction's first record (before its bytes are decoded): the answers of the requests owed but one were sent before its calls were traced. */
+  responsesBegin(): void {
+    if (this.joinedMidstream && !this.aligned) this.owed = Math.min(this.owed, 1);
   }
 
   /** The request stream dropped what it held of a request that never completed: no answer is kept for it. */

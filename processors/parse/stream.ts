@@ -116,6 +116,11 @@ export class DirectionStream {
     return this.nextSeq !== undefined;
   }
 
+  /** A record of this direction came: the calls that carry it are traced. */
+  get started(): boolean {
+    return this.lastRecord !== undefined;
+  }
+
   /** Out of step after bytes it lost, not joined mid-message: the next byte is at a record's start. */
   get outOfStepAfterLoss(): boolean {
     return this.outOfStep && !this.joinedInside;
@@ -135,6 +140,7 @@ export class DirectionStream {
       }
       this.nextSeq = (rec.tcpSeq + rec.bufLen) >>> 0;
     }
+    if (this.lastRecord === undefined && this.dir === Dir.RESPONSE) this.gate?.responsesBegin();
     this.lastRecord = rec;
     this.seenBytes = true;
     const data = rec.payload;

@@ -95,13 +95,31 @@ describe('http mid-stream', () => {
     expect(seen).to.include({ midstream_skipped: 1, unpaired_request: 1, unmatched_response: 2 });
   });
 
-  it('a connection open before espan started and idle since: its first request pairs at once', () => {
+  it('a connection open before espan started and idle since: its first exchange is counted, the next pairs', () => {
     const c = new Conversation('4'.repeat(32), 'unknown');
     c.read(get('/pooled'));
     c.write(ok(200, 'p'));
+    c.read(get('/again'));
+    c.write(ok(201, 'a'));
     const { ms, seen } = run(c.records.map((r) => ({ ...r, index: r.index + 40 })));
-    expect(summary(ms)).to.deep.equal(['server GET /pooled 200 ok']);
-    expect(seen).to.deep.equal({ 'side:request_direction': 1 });
+    // the first response's records might not have been the first the probe saw of that direction
+    expect(summary(ms)).to.deep.equal(['server GET /again 201 ok']);
+    expect(seen).to.deep.equal({ 'side:request_direction': 1, unpaired_request: 1, unmatched_response: 1 });
+  });
+
+  it('a capture whose reads begin after its writes (the probe attaches its programs one at a time): no response pairs with a later request', () => {
+    // as recorded by the mid-stream capture test: the client's first records are its writes of /808 and /809, the reads of /808's response were not traced yet
+    const c = new Conversation('c'.repeat(32), 'unknown');
+    c.write(get('/808'));
+    const untraced = c.read(ok(201, 'answer to 808'));
+    c.write(post('/809', 'x'.repeat(300)));
+    c.read(ok(202, 'answer to 809'));
+    c.write(get('/810'));
+    c.read(ok(200, 'answer to 810'));
+    const kept = c.records.filter((r) => r !== untraced).map((r, index) => ({ ...r, index }));
+    const { ms, seen } = run(kept);
+    expect(summary(ms)).to.deep.equal(['client GET /810 200 ok']);
+    expect(seen).to.include({ unpaired_request: 2, unmatched_response: 1 });
   });
 
   it('looks past more body records than detect_records for the first start line, within midstream_detect_records', () => {
