@@ -28,8 +28,8 @@
  * yet (the responses of the first requests seen never show, and nothing
  * counts them). So its directions line up only once the response direction
  * showed a record; at that record, of the requests owed, at most one is taken
- * to be still unanswered (a client that waits for each response; wrong only
- * with pipelining across it).
+ * to be still unanswered, and none when the record is inside a response (a
+ * client that waits for each response; wrong only with pipelining across it).
  */
 import { Dir, type ProtocolSession } from './decoder';
 
@@ -151,6 +151,11 @@ export class PairingGate {
   /** The response direction's first record (before its bytes are decoded): the answers of the requests owed but one were sent before its calls were traced. */
   responsesBegin(): void {
     if (this.joinedMidstream && !this.aligned) this.owed = Math.min(this.owed, 1);
+  }
+
+  /** The response direction's first bytes were inside a response whose start was not traced: that response answers the request owed. */
+  responseStartUnseen(): void {
+    if (this.joinedMidstream && !this.aligned && this.owed > 0) this.owed--;
   }
 
   /** The request stream dropped what it held of a request that never completed: no answer is kept for it. */

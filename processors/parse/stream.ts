@@ -338,8 +338,9 @@ export class DirectionStream {
     }
     this.counters.midstreamSkipped();
     this.joinedInside = true;
-    // request bytes of an unseen start: their response is still owed (response bytes owe nothing)
+    // request bytes of an unseen start: their response is still owed; response bytes answer a request owed
     if (this.dir === Dir.REQUEST) this.gate?.lost(this.dir, false);
+    else this.gate?.responseStartUnseen();
   }
 
   private open(value: unknown, start: Position): void {

@@ -336,6 +336,29 @@ describe('http mid-stream properties', function () {
     );
   });
 
+  it("joined where one direction's first records were not traced yet: never a wrong pairing, and it pairs again", () => {
+    fc.assert(
+      fc.property(fc.array(exchange, { minLength: 3, maxLength: 8 }), fc.boolean(), fc.array(fc.nat(), { maxLength: 4 }), fc.nat(), fc.nat(6), fc.boolean(), (xs, server, cuts, joinAt, untraced, requests) => {
+        const { records, truth } = build(xs, server, false, cuts, Infinity);
+        const joined = records.slice(joinAt % records.length);
+        // the probe attaches its programs one at a time: the first records of one direction (no index spent) are missing
+        const late = joined.filter((r) => (r.funcId === FuncId.WRITE) === (server !== requests)).slice(0, untraced);
+        const kept = joined.filter((r) => !late.includes(r)).map((r, index) => ({ ...r, index }));
+        if (!kept.length) return;
+        const { ms } = run(kept);
+        expectCorrect(ms, truth);
+        // once both directions show, the exchanges after the first whole one pair
+        const firsts = [kept.findIndex((r) => r.funcId === FuncId.WRITE), kept.findIndex((r) => r.funcId === FuncId.READ)];
+        if (firsts.includes(-1) || truth.some((x) => x.method === 'HEAD')) return;
+        const bothFrom = Math.max(...firsts);
+        const starts = truth.filter((x) => kept.findIndex((r) => r.tcpSeq === x.reqSeq && r.funcId === (server ? FuncId.READ : FuncId.WRITE)) > bothFrom);
+        const paired = new Set(ms.filter((m) => m.outcome !== 'no_response').map((m) => m.reqSeq));
+        for (const x of starts.slice(1)) expect(paired.has(x.reqSeq), `exchange ${x.path} paired`).to.equal(true);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
   it('joined inside a request of a pipelined conversation: never a wrong pairing', () => {
     fc.assert(
       fc.property(fc.array(exchange, { minLength: 2, maxLength: 6 }), fc.boolean(), fc.array(fc.nat(), { minLength: 1, maxLength: 4 }), fc.nat(), (xs, server, cuts, joinAt) => {
