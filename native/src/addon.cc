@@ -558,7 +558,7 @@ class Probe : public Napi::ObjectWrap<Probe> {
     if (!Loaded(env)) return env.Undefined();
     Napi::Object o = info[0].As<Napi::Object>();
     struct espan_config cfg = {};
-    cfg.enabled = 1;
+    cfg.enabled = running_ ? 1 : 0;  // start() turns it on once every program is attached
     cfg.filter_gen = config_.filter_gen;
     cfg.self_pid = OptU32(o, "selfPid", 0);
     cfg.trace_all = o.Get("traceAll").ToBoolean() ? 1 : 0;
@@ -663,6 +663,15 @@ class Probe : public Napi::ObjectWrap<Probe> {
         return env.Undefined();
       }
       links_.push_back(link);
+    }
+    // Only now: while the programs were attached one by one, some calls were seen and others not
+    // (a connection's writes without its reads), which reads as a request answered by the next response.
+    config_.enabled = 1;
+    if (!FiltersChanged()) {
+      int err = errno;
+      Detach();
+      Napi::Error::New(env, "cannot write the probe's settings: " + errno_text(err)).ThrowAsJavaScriptException();
+      return env.Undefined();
     }
     tsfn_ = Napi::ThreadSafeFunction::New(env, info[0].As<Napi::Function>(), "espan-ringbuf", max_queued_, 1, this,
                                           [](Napi::Env, Probe* self) { self->OnDrained(); });
