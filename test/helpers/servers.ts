@@ -29,6 +29,18 @@ export function freePort(): Promise<number> {
 }
 
 /** Which of the Debian programs these helpers need are missing. */
+/** Runs a program to its end: its standard output, or an error with its standard error when it fails. */
+export function runProgram(argv: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`${argv.join(' ')} failed (${code}): ${err}`))));
+  });
+}
+
 export function missingPrograms(...names: string[]): string[] {
   return names.filter((n) => spawnSync('sh', ['-c', `command -v ${n}`]).status !== 0);
 }

@@ -24,7 +24,7 @@ import { propagationFactory } from '../../processors/propagation/factory';
 import { spanBuilderFactory } from '../../processors/span_builder/factory';
 import { threadCorrelationFactory } from '../../processors/thread_correlation/factory';
 import { ebpfUnavailable, startCapture } from '../ebpf/harness';
-import { freePort, missingPrograms, startRedis, type RunningServer } from '../helpers/servers';
+import { freePort, missingPrograms, runProgram, startRedis, type RunningServer } from '../helpers/servers';
 import { topologyUnavailable, TwoHosts } from '../linking/topology';
 import { jsonOf, processor, runStages } from '../spans/harness';
 import { makeCert, type Cert } from '../tls/servers';
@@ -76,17 +76,6 @@ async function go(c: Child, what: string): Promise<any> {
   const code = await Promise.race([exited, new Promise<number>((r) => setTimeout(() => r(-2), 30_000))]);
   if (code !== 0) throw new Error(`${what} failed (${code}): ${c.out()}`);
   return JSON.parse(c.out().trim().split('\n').pop()!);
-}
-
-function run(argv: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`${argv.join(' ')} failed (${code}): ${err}`))));
-  });
 }
 
 interface Outcome {
@@ -223,7 +212,7 @@ describe('HTTP/2 and gRPC capture (eBPF)', function () {
     stops.push(nginx.stop);
     const urls = ['/hello?n=1', '/hello?n=2', '/missing'].map((p) => `http://127.0.0.1:${port}${p}`);
     const o = await captureAround({ include_comms: ['nginx', 'curl'], ports: [port] }, () =>
-      run(['curl', '-s', '--http2-prior-knowledge', '--parallel', '--parallel-immediate', '-H', `Authorization: Bearer ${SECRET}`, ...urls.flatMap((u) => ['-o', '/dev/null', u])]),
+      runProgram(['curl', '-s', '--http2-prior-knowledge', '--parallel', '--parallel-immediate', '-H', `Authorization: Bearer ${SECRET}`, ...urls.flatMap((u) => ['-o', '/dev/null', u])]),
     );
     checkBothEnds(o, 3);
     const { spans } = o;

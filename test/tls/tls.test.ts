@@ -22,31 +22,20 @@ import { propagationFactory } from '../../processors/propagation/factory';
 import { spanBuilderFactory } from '../../processors/span_builder/factory';
 import { threadCorrelationFactory } from '../../processors/thread_correlation/factory';
 import { ebpfUnavailable, startCapture, type Capture } from '../ebpf/harness';
-import { freePort, missingPrograms } from '../helpers/servers';
+import { freePort, missingPrograms, runProgram } from '../helpers/servers';
 import { topologyUnavailable, TwoHosts } from '../linking/topology';
 import { jsonOf, processor, runStages, SYSTEM_PYTHON } from '../spans/harness';
 import { makeCert, startNginxTls, startNodeHttps, type Cert, type TlsServer } from './servers';
 
 const SECRET = 'SECRET-TLS-BEARER';
 
-function run(argv: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`${argv.join(' ')} failed (${code}): ${err}`))));
-  });
-}
-
 /** curl: every URL on one kept-alive connection. */
 const curl = (port: number, paths: string[]) =>
-  run(['curl', '-sk', '--http1.1', '-H', `Authorization: Bearer ${SECRET}`, ...paths.flatMap((p) => ['-o', '/dev/null', `https://127.0.0.1:${port}${p}`])]);
+  runProgram(['curl', '-sk', '--http1.1', '-H', `Authorization: Bearer ${SECRET}`, ...paths.flatMap((p) => ['-o', '/dev/null', `https://127.0.0.1:${port}${p}`])]);
 
 /** Python's urllib over the ssl module (SSL_read_ex/SSL_write_ex): one connection per request; 404 is an answer, not a failure. */
 const python = (port: number, paths: string[]) =>
-  run([
+  runProgram([
     SYSTEM_PYTHON,
     '-c',
     `
@@ -83,7 +72,7 @@ const get = (p) => new Promise((resolve, reject) =>
 })();
 `,
   );
-  return run([process.execPath, file, ...paths]);
+  return runProgram([process.execPath, file, ...paths]);
 }
 
 interface Outcome {
@@ -316,7 +305,7 @@ conn.close()
         server.once('exit', (code) => reject(new Error(`the TLS server exited (${code})`)));
       });
       o = await captureAround({ port, pids: [server.pid!], child: server, stop: async () => undefined }, () =>
-        run([
+        runProgram([
           SYSTEM_PYTHON,
           '-c',
           `
@@ -354,7 +343,7 @@ while got.count(b'ok') < 2:
       const nginx = await startNginxTls(cert!, { host: hosts.addrB, prefix: ['ip', 'netns', 'exec', hosts.nsB] });
       try {
         const o = await captureAround(nginx, () =>
-          run(['ip', 'netns', 'exec', hosts.nsA, 'curl', '-sk', '--http1.1', '-o', '/dev/null', `https://${hosts.addrB}:${nginx.port}/hello?across=1`]),
+          runProgram(['ip', 'netns', 'exec', hosts.nsA, 'curl', '-sk', '--http1.1', '-o', '/dev/null', `https://${hosts.addrB}:${nginx.port}/hello?across=1`]),
         );
         checkRecords(o, 1);
         checkSequenceNumbers(o, 1);
