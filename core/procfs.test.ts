@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { symbolOffset } from './elf-symbols';
+import { symbolOffset } from './elf';
 import {
   environOverwritten,
   environValues,

@@ -8,7 +8,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { symbolOffset } from './elf-symbols';
+import { symbolOffset } from './elf';
 import { addressText } from './records/network-data';
 
 function procFile(procRoot: string, pid: number, name: string): string {

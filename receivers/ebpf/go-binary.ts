@@ -13,7 +13,7 @@
  * ELF64 little-endian only (amd64, arm64: the architectures the probe reads Go registers on).
  */
 import * as fs from 'node:fs';
-import * as zlib from 'node:zlib';
+import { ElfFile } from '../../core/elf';
 
 export interface GoOffsets {
   g_goid: number;
@@ -55,94 +55,6 @@ export const KNOWN_OFFSETS: Record<string, Partial<Record<'amd64' | 'arm64', GoO
 
 /** The register ABI (amd64 go1.17, arm64 go1.18) and the build info the version is read from: go1.18 and later. */
 const MIN_MINOR = 18;
-
-const EM_X86_64 = 62;
-const EM_AARCH64 = 183;
-const SHF_COMPRESSED = 0x800;
-const PT_LOAD = 1;
-
-interface Section {
-  name: string;
-  flags: number;
-  addr: number;
-  offset: number;
-  size: number;
-}
-
-class ElfFile {
-  readonly sections = new Map<string, Section>();
-  readonly loads: Array<{ offset: number; vaddr: number; filesz: number }> = [];
-  readonly arch: 'amd64' | 'arm64' | undefined;
-
-  constructor(private readonly fd: number) {
-    const h = this.read(0, 64);
-    if (h.readUInt32BE(0) !== 0x7f454c46) throw new Error('not an ELF file');
-    if (h[4] !== 2 || h[5] !== 1) throw new Error('not a 64-bit little-endian ELF file');
-    const machine = h.readUInt16LE(0x12);
-    this.arch = machine === EM_X86_64 ? 'amd64' : machine === EM_AARCH64 ? 'arm64' : undefined;
-    const phoff = Number(h.readBigUInt64LE(0x20));
-    const shoff = Number(h.readBigUInt64LE(0x28));
-    const phentsize = h.readUInt16LE(0x36);
-    const phnum = h.readUInt16LE(0x38);
-    const shentsize = h.readUInt16LE(0x3a);
-    const shnum = h.readUInt16LE(0x3c);
-    const shstrndx = h.readUInt16LE(0x3e);
-    const ph = this.read(phoff, phentsize * phnum);
-    for (let i = 0; i < phnum; i++) {
-      const at = i * phentsize;
-      if (ph.readUInt32LE(at) !== PT_LOAD) continue;
-      this.loads.push({ offset: Number(ph.readBigUInt64LE(at + 8)), vaddr: Number(ph.readBigUInt64LE(at + 16)), filesz: Number(ph.readBigUInt64LE(at + 32)) });
-    }
-    if (!shnum || shstrndx >= shnum) return;
-    const sh = this.read(shoff, shentsize * shnum);
-    const raw: Array<Section & { nameAt: number }> = [];
-    for (let i = 0; i < shnum; i++) {
-      const at = i * shentsize;
-      raw.push({
-        nameAt: sh.readUInt32LE(at),
-        name: '',
-        flags: Number(sh.readBigUInt64LE(at + 8)),
-        addr: Number(sh.readBigUInt64LE(at + 16)),
-        offset: Number(sh.readBigUInt64LE(at + 24)),
-        size: Number(sh.readBigUInt64LE(at + 32)),
-      });
-    }
-    const names = this.read(raw[shstrndx].offset, raw[shstrndx].size);
-    for (const s of raw) {
-      const end = names.indexOf(0, s.nameAt);
-      s.name = names.toString('latin1', s.nameAt, end < 0 ? names.length : end);
-      this.sections.set(s.name, s);
-    }
-  }
-
-  read(offset: number, length: number): Buffer {
-    const b = Buffer.alloc(length);
-    const n = fs.readSync(this.fd, b, 0, length, offset);
-    if (n !== length) throw new Error(`the file ends inside a header or section (at ${offset})`);
-    return b;
-  }
-
-  /** A section's bytes, inflated when compressed (SHF_COMPRESSED, or the older .zdebug_ form). */
-  section(name: string): Buffer | undefined {
-    const s = this.sections.get(name);
-    if (s) {
-      const b = this.read(s.offset, s.size);
-      // Elf64_Chdr: ch_type (1: zlib), reserved, ch_size, ch_addralign
-      if (s.flags & SHF_COMPRESSED) return b.readUInt32LE(0) === 1 ? zlib.inflateSync(b.subarray(24)) : undefined;
-      return b;
-    }
-    const z = this.sections.get(name.replace(/^\.debug_/, '.zdebug_'));
-    if (!z) return undefined;
-    const b = this.read(z.offset, z.size);
-    return b.toString('latin1', 0, 4) === 'ZLIB' ? zlib.inflateSync(b.subarray(12)) : undefined;
-  }
-
-  /** The file offset of a virtual address in a loaded segment. */
-  fileOffset(vaddr: number): number | undefined {
-    for (const l of this.loads) if (vaddr >= l.vaddr && vaddr < l.vaddr + l.filesz) return vaddr - l.vaddr + l.offset;
-    return undefined;
-  }
-}
 
 /** Reads a Go executable; undefined when the file is not a Go program. Throws only when it cannot be read. */
 export function readGoBinary(file: string): GoBinary | undefined {
