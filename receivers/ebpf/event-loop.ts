@@ -7,7 +7,7 @@
  * as a shared library without its internal symbols) are left alone: their
  * loops' calls are not linked by ticks.
  */
-import * as fs from 'node:fs';
+import { shownPath, tracedProcesses, type TracedProcess } from './executables';
 
 export interface LoopProbe {
   /** '' attached, 'absent' no uv__run_check in the file, else an error text */
@@ -27,34 +27,13 @@ export class LoopAttacher {
   ) {}
 
   /** Looks at the executables of traced processes not seen before. */
-  scan(): void {
-    let names: string[];
-    try {
-      names = fs.readdirSync(this.procRoot);
-    } catch {
-      return;
-    }
-    for (const name of names) {
-      if (!/^\d+$/.test(name) || !this.traced(Number(name))) continue;
-      const exe = `${this.procRoot}/${name}/exe`;
-      let key: string;
-      try {
-        const st = fs.statSync(exe);
-        key = `${st.dev}:${st.ino}`;
-      } catch {
-        continue; // a kernel thread, gone, or not ours to look at
-      }
-      if (this.files.has(key)) continue;
-      this.files.add(key);
-      let shown = exe;
-      try {
-        shown = fs.readlinkSync(exe);
-      } catch {
-        // the link is only for the messages
-      }
+  scan(processes: readonly TracedProcess[] = tracedProcesses(this.traced, this.procRoot)): void {
+    for (const { exe, file } of processes) {
+      if (this.files.has(file)) continue;
+      this.files.add(file);
       const error = this.probe.attachLoop(exe);
-      if (!error) this.attached(shown);
-      else if (error !== 'absent') this.failed(shown, error);
+      if (!error) this.attached(shownPath(exe));
+      else if (error !== 'absent') this.failed(shownPath(exe), error);
     }
   }
 }

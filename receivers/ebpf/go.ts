@@ -7,8 +7,8 @@
  * program that cannot be followed (see GoBinary.problem) is said once per
  * executable; its records keep the thread id alone.
  */
-import * as fs from 'node:fs';
 import { readStat } from '../../core/procfs';
+import { shownPath, tracedProcesses, type TracedProcess } from './executables';
 import { readGoBinary, type GoBinary, type GoOffsets } from './go-binary';
 
 export interface GoProbe {
@@ -49,33 +49,17 @@ export class GoAttacher {
   ) {}
 
   /** Looks at the traced processes that started or exec'd since the last scan, and forgets the ones gone. */
-  scan(): void {
-    let names: string[];
-    try {
-      names = fs.readdirSync(this.procRoot);
-    } catch {
-      return;
-    }
+  scan(processes: readonly TracedProcess[] = tracedProcesses(this.traced, this.procRoot)): void {
     const alive = new Set<number>();
-    for (const name of names) {
-      if (!/^\d+$/.test(name)) continue;
-      const pid = Number(name);
-      if (!this.traced(pid)) continue;
+    for (const { pid, exe, file } of processes) {
       alive.add(pid);
-      const exe = `${this.procRoot}/${pid}/exe`;
-      let st: fs.Stats;
-      try {
-        st = fs.statSync(exe);
-      } catch {
-        continue; // a kernel thread, gone, or not ours to look at
-      }
       const stat = readStat(pid, this.procRoot);
       if (!stat) continue;
-      const identity = `${stat.startTime}:${st.dev}:${st.ino}`;
+      const identity = `${stat.startTime}:${file}`;
       const known = this.processes.get(pid);
       if (known?.identity === identity) continue;
       if (known?.go) this.probe.deleteGoProcess(pid);
-      const go = this.follow(pid, exe, `${st.dev}:${st.ino}`);
+      const go = this.follow(pid, exe, file);
       this.processes.set(pid, { identity, go });
     }
     for (const [pid, p] of this.processes) {
@@ -103,12 +87,7 @@ export class GoAttacher {
   }
 
   private examine(exe: string): Executable {
-    let shown = exe;
-    try {
-      shown = fs.readlinkSync(exe);
-    } catch {
-      // the link is only for the messages
-    }
+    const shown = shownPath(exe);
     let binary: GoBinary | undefined;
     try {
       binary = readGoBinary(exe);

@@ -14,6 +14,7 @@ import { ProcessTracker, type ProcessSelection } from './processes';
 import { TlsAttacher } from './tls';
 import { GoAttacher } from './go';
 import { LoopAttacher } from './event-loop';
+import { tracedProcesses } from './executables';
 import { batchItems } from '../../core/batching';
 
 /** Bytes of one hand-over from the reader thread: large enough that JavaScript is called rarely. */
@@ -141,7 +142,6 @@ export class EbpfReceiver implements Receiver<'records'> {
         unsupported: (msg, fields) => log.warn(msg, fields),
         traced: (fields) => log.info("Go program's goroutines followed", fields),
       }, (pid) => this.tracker?.traced(pid) ?? false);
-      this.go.scan();
     }
     if (probe.tracepoints() === 'syscall') {
       const log = this.ctx.logger;
@@ -151,8 +151,8 @@ export class EbpfReceiver implements Receiver<'records'> {
         (executable) => log.info("libuv event loop's poll phases followed", { executable }),
         (executable, error) => log.warn("libuv event loop's poll phases not followed: its calls are not linked by ticks", { executable, error }),
       );
-      this.loops.scan();
     }
+    this.scanExecutables();
     this.ctx.logger.info('eBPF capture started', {
       tracepoints: probe.tracepoints(),
       trace_all_processes: c.trace_all_processes,
@@ -162,8 +162,7 @@ export class EbpfReceiver implements Receiver<'records'> {
     });
     this.scanTimer = setInterval(() => {
       this.tracker?.scan();
-      this.go?.scan();
-      this.loops?.scan();
+      this.scanExecutables();
     }, c.process_scan_interval);
     this.scanTimer.unref();
     this.statsTimer = setInterval(() => this.reportStats(), STATS_INTERVAL_MS);
@@ -188,6 +187,14 @@ export class EbpfReceiver implements Receiver<'records'> {
   /** The addon, for benchmarks that read per-program run time. */
   nativeProbe(): NativeProbe | undefined {
     return this.probe;
+  }
+
+  /** The per-executable uprobes (Go runtime, libuv loops) on what traced processes run: one pass over /proc for both. */
+  private scanExecutables(): void {
+    if (!this.go && !this.loops) return;
+    const processes = tracedProcesses((pid) => this.tracker?.traced(pid) ?? false);
+    this.go?.scan(processes);
+    this.loops?.scan(processes);
   }
 
   private reportStats(): void {
