@@ -63,7 +63,8 @@ async function waitForPort(port: number, child: ChildProcess, what: string, time
   }
 }
 
-function stopper(child: ChildProcess, dir: string): () => Promise<void> {
+/** Stops a server (SIGTERM, SIGKILL after 5 s) and removes its directory. */
+export function stopper(child: ChildProcess, dir: string): () => Promise<void> {
   return async () => {
     if (child.exitCode === null) {
       const exited = new Promise((r) => child.once('exit', r));
@@ -126,6 +127,24 @@ export async function startMariadb(env: Record<string, string> = {}): Promise<Ma
   );
   await waitForPort(port, child, 'mariadbd', 60_000);
   return { port, pid: child.pid!, dir, child, stop: stopper(child, dir), user: 'app', password: 'app-secret', database: 'shop', socket };
+}
+
+/** An nginx.conf with one worker running as root from `dir` (its pid, error log and temp files there), serving the `server` block given. */
+export function nginxConf(dir: string, server: string): string {
+  return `daemon off;
+master_process on;
+worker_processes 1;
+user root;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log;
+events { worker_connections 64; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
+  ${server.trim()}
+}
+`;
 }
 
 /** nginx serving `files` (name → content) with one worker, logging off. */

@@ -24,7 +24,7 @@ import { propagationFactory } from '../../processors/propagation/factory';
 import { spanBuilderFactory } from '../../processors/span_builder/factory';
 import { threadCorrelationFactory } from '../../processors/thread_correlation/factory';
 import { ebpfUnavailable, startCapture } from '../ebpf/harness';
-import { freePort, missingPrograms, runProgram, startRedis, type RunningServer } from '../helpers/servers';
+import { freePort, missingPrograms, nginxConf, runProgram, startRedis, stopper, type RunningServer } from '../helpers/servers';
 import { topologyUnavailable, TwoHosts } from '../linking/topology';
 import { jsonOf, processor, runStages } from '../spans/harness';
 import { makeCert, type Cert } from '../tls/servers';
@@ -318,24 +318,14 @@ async function startNginxH2c(port: number): Promise<RunningServer> {
   const conf = path.join(dir, 'nginx.conf');
   fs.writeFileSync(
     conf,
-    `daemon off;
-master_process on;
-worker_processes 1;
-user root;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log;
-events { worker_connections 64; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fastcgi;
-  uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
-  server {
+    nginxConf(
+      dir,
+      `server {
     listen 127.0.0.1:${port} http2;
     location = /hello { default_type text/plain; return 200 "hello over h2c\\n"; }
     location / { return 404; }
-  }
-}
-`,
+  }`,
+    ),
   );
   const child = spawn('nginx', ['-p', dir, '-c', conf], { stdio: 'ignore' });
   const deadline = Date.now() + 20_000;
@@ -344,18 +334,5 @@ http {
     await new Promise((r) => setTimeout(r, 50));
   }
   await new Promise((r) => setTimeout(r, 200));
-  return {
-    port,
-    pid: child.pid!,
-    dir,
-    child,
-    async stop() {
-      if (child.exitCode === null) {
-        const exited = new Promise((r) => child.once('exit', r));
-        child.kill('SIGTERM');
-        await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-      }
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  return { port, pid: child.pid!, dir, child, stop: stopper(child, dir) };
 }

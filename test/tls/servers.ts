@@ -7,7 +7,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { freePort } from '../helpers/servers';
+import { freePort, nginxConf } from '../helpers/servers';
 
 export interface Cert {
   dir: string;
@@ -69,29 +69,16 @@ export async function startNginxTls(cert: Cert, { env = {}, host = '127.0.0.1', 
   const conf = path.join(dir, 'nginx.conf');
   fs.writeFileSync(
     conf,
-    `daemon off;
-master_process on;
-worker_processes 1;
-user root;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log;
-events { worker_connections 64; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/body;
-  proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fastcgi;
-  uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;
-  server {
+    nginxConf(
+      dir,
+      `server {
     listen ${host}:${port} ssl;
     ssl_certificate ${cert.cert};
     ssl_certificate_key ${cert.key};
     location = /hello { default_type text/plain; return 200 "hello over tls\\n"; }
     location / { return 404; }
-  }
-}
-`,
+  }`,
+    ),
   );
   const argv = [...prefix, 'nginx', '-p', dir, '-c', conf];
   const child = spawn(argv[0], argv.slice(1), { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
