@@ -4,9 +4,34 @@
  */
 import { ConnMeta, FuncId } from '../../core/records/network-data';
 import type { HostInfo, NetworkRecord } from '../../core/signals';
-import type { ParseSettings } from '../../processors/parse/processor';
+import type { ParseCounters, ParseSettings } from '../../processors/parse/processor';
 
 const CONVERSATION_HOST: HostInfo = { hostId: 'test-host', hostName: 'test', bootTimeUnixNano: 0n };
+
+/** What a parse engine reported, tallied: failures by `protocol:reason`, undetected connections, inferred sides by evidence. */
+export interface ParseTally {
+  failures: Record<string, number>;
+  undetected: number;
+  sides: Record<string, number>;
+  counters: ParseCounters;
+}
+
+export function parseTally(): ParseTally {
+  const t: ParseTally = {
+    failures: {},
+    undetected: 0,
+    sides: {},
+    counters: {
+      messages: () => {},
+      failures: (p, reason, n) => (t.failures[`${p}:${reason}`] = (t.failures[`${p}:${reason}`] ?? 0) + n),
+      undetected: (n) => (t.undetected += n),
+      evictedConnections: () => {},
+      connections: () => {},
+      inferredSide: (evidence, n) => (t.sides[evidence] = (t.sides[evidence] ?? 0) + n),
+    },
+  };
+  return t;
+}
 
 export function defaultSettings(over: Partial<ParseSettings> = {}): ParseSettings {
   return {

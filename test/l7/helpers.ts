@@ -3,8 +3,8 @@
  * turns messages into compact lines that tests compare exactly.
  */
 import type { L7Message, NetworkRecord } from '../../core/signals';
-import { ParseEngine, type ParseCounters, type ParseSettings } from '../../processors/parse/processor';
-import { defaultSettings } from '../helpers/parse';
+import { ParseEngine, type ParseSettings } from '../../processors/parse/processor';
+import { defaultSettings, parseTally } from '../helpers/parse';
 import { readCaptureFiles, type PcapSettings } from '../../receivers/pcap/receiver';
 
 export interface Tallies {
@@ -21,21 +21,12 @@ export async function recordsFromPcap(file: string, over: Partial<PcapSettings> 
 }
 
 export function parseRecords(records: NetworkRecord[], settings: Partial<ParseSettings> = {}, batch = 64): { messages: L7Message[]; tallies: Tallies } {
-  const tallies: Tallies = { failures: {}, undetected: 0 };
-  const counters: ParseCounters = {
-    messages: () => {},
-    failures: (p, reason, n) => {
-      tallies.failures[`${p}:${reason}`] = (tallies.failures[`${p}:${reason}`] ?? 0) + n;
-    },
-    undetected: (n) => (tallies.undetected += n),
-    evictedConnections: () => {},
-    connections: () => {},
-  };
-  const engine = new ParseEngine(defaultSettings(settings), counters);
+  const tally = parseTally();
+  const engine = new ParseEngine(defaultSettings(settings), tally.counters);
   const messages: L7Message[] = [];
   for (let i = 0; i < records.length; i += batch) messages.push(...engine.add(records.slice(i, i + batch), 0));
   messages.push(...engine.flush());
-  return { messages, tallies };
+  return { messages, tallies: { failures: tally.failures, undetected: tally.undetected } };
 }
 
 /** One line per message: what a reader checks first. */

@@ -16,6 +16,7 @@ import { SpanKind, type L7Message, type NetworkRecord, type Trace } from '../../
 import { linkingFactory } from '../../processors/linking/factory';
 import { parseFactory, schema as parseSchema, settingsFrom } from '../../processors/parse/factory';
 import { ParseEngine } from '../../processors/parse/processor';
+import { parseTally } from '../helpers/parse';
 import { spanBuilderFactory } from '../../processors/span_builder/factory';
 import { resolveConfig } from '../../core/config/schema';
 import { ebpfUnavailable, sleep, startCapture } from '../ebpf/harness';
@@ -58,19 +59,11 @@ function waitFor(child: ChildProcess, word: string): Promise<void> {
 
 /** Messages and failure counts of one process's records, parsed as the processor's defaults do (listening sockets read from /proc). */
 function parseSide(records: NetworkRecord[], pid: number): { messages: L7Message[]; failures: Record<string, number>; sides: Record<string, number> } {
-  const failures: Record<string, number> = {};
-  const sides: Record<string, number> = {};
-  const engine = new ParseEngine(settingsFrom(resolveConfig<any>(parseSchema, {}).config!), {
-    messages: () => {},
-    failures: (p, reason, n) => (failures[`${p}:${reason}`] = (failures[`${p}:${reason}`] ?? 0) + n),
-    undetected: () => {},
-    evictedConnections: () => {},
-    connections: () => {},
-    inferredSide: (evidence, n) => (sides[evidence] = (sides[evidence] ?? 0) + n),
-  });
+  const tally = parseTally();
+  const engine = new ParseEngine(settingsFrom(resolveConfig<any>(parseSchema, {}).config!), tally.counters);
   const mine = records.filter((r) => r.pid === pid);
   const messages = [...engine.add(mine, 0), ...engine.flush()];
-  return { messages, failures, sides };
+  return { messages, failures: tally.failures, sides: tally.sides };
 }
 
 describe('a capture started in the middle of traffic (eBPF)', function () {

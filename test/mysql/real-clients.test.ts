@@ -13,8 +13,8 @@ import { execFile } from 'node:child_process';
 import * as net from 'node:net';
 import { promisify } from 'node:util';
 import type { L7Message, NetworkRecord } from '../../core/signals';
-import { ParseEngine, type ParseCounters } from '../../processors/parse/processor';
-import { Conversation, defaultSettings } from '../helpers/parse';
+import { ParseEngine } from '../../processors/parse/processor';
+import { Conversation, defaultSettings, parseTally } from '../helpers/parse';
 import { freePort, missingPrograms, startMariadb, type MariadbServer } from '../helpers/servers';
 import { ebpfUnavailable, startCapture } from '../ebpf/harness';
 
@@ -73,16 +73,9 @@ interface Parsed {
 }
 
 function parse(records: NetworkRecord[]): Parsed {
-  const failures: Record<string, number> = {};
-  const counters: ParseCounters = {
-    messages: () => {},
-    failures: (p, reason, n) => (failures[`${p}:${reason}`] = (failures[`${p}:${reason}`] ?? 0) + n),
-    undetected: () => {},
-    evictedConnections: () => {},
-    connections: () => {},
-  };
-  const engine = new ParseEngine(defaultSettings(), counters);
-  return { messages: [...engine.add(records, 0), ...engine.flush()], failures };
+  const tally = parseTally();
+  const engine = new ParseEngine(defaultSettings(), tally.counters);
+  return { messages: [...engine.add(records, 0), ...engine.flush()], failures: tally.failures };
 }
 
 const line = (m: L7Message): string => {

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import type { L7Message, NetworkRecord } from '../../../core/signals';
-import { Conversation, cut, defaultSettings, insertNoise } from '../../../test/helpers/parse';
+import { Conversation, cut, defaultSettings, insertNoise, parseTally } from '../../../test/helpers/parse';
 import {
   block,
   concat,
@@ -18,7 +18,7 @@ import {
   settings,
   u32,
 } from '../../../test/http2/conversation';
-import { ParseEngine, type ParseCounters } from '../processor';
+import { ParseEngine } from '../processor';
 import { detectHttp2, looksLikeFrames } from './frames';
 
 const GRPC_REQUEST = (id: number, method: string, end = false): Uint8Array =>
@@ -31,26 +31,7 @@ const GRPC_REQUEST = (id: number, method: string, end = false): Uint8Array =>
     field('te', 'trailers', 'incremental'),
   ));
 
-interface Tally {
-  failures: Record<string, number>;
-  counters: ParseCounters;
-}
-
-function tally(): Tally {
-  const failures: Record<string, number> = {};
-  return {
-    failures,
-    counters: {
-      messages: () => {},
-      failures: (p, reason, n) => (failures[`${p}:${reason}`] = (failures[`${p}:${reason}`] ?? 0) + n),
-      undetected: () => {},
-      evictedConnections: () => {},
-      connections: () => {},
-    },
-  };
-}
-
-function run(records: NetworkRecord[], t = tally()): L7Message[] {
+function run(records: NetworkRecord[], t = parseTally()): L7Message[] {
   const e = new ParseEngine(defaultSettings({ protocols: ['http', 'http2'] }), t.counters);
   return [...e.add(records, 0), ...e.flush()];
 }
@@ -133,7 +114,7 @@ describe('http2 parser', () => {
   it('on a connection whose start was not seen, emits what is certain and counts the unknown', () => {
     const { requests, responses } = sampleExchange(8, 4);
     // drop the preface and the first four exchanges: the fields they put in the tables are unknown
-    const t = tally();
+    const t = parseTally();
     const conv = new Conversation('ef'.repeat(16), 'client');
     const reqFrames = splitFrames(requests.subarray(PREFACE.length));
     const respFrames = splitFrames(responses);
@@ -150,7 +131,7 @@ describe('http2 parser', () => {
     const req = (id: number, ...extra: number[][]) => frame(H.HEADERS, END_STREAM | END_HEADERS, id, block(...extra, field(':method', 'GET', 'indexed-static'), field(':scheme', 'http', 'indexed-static'), field(':path', `/s${id}`, 'incremental')));
     const resp = (id: number, ...fields: number[][]) => frame(H.HEADERS, END_STREAM | END_HEADERS, id, block(field(':status', '200', 'indexed-static'), ...fields));
     // the client allows the server a 64-byte table: the server's 80-byte entry does not stay
-    const t = tally();
+    const t = parseTally();
     const { records } = client(
       [concat(PREFACE, settings([[1, 64]]), req(1), req(3), req(5, [0x20]), req(7, dynamic(1)))],
       [concat(settings(), resp(1, field('x-request-id', 'r'.repeat(47), 'incremental')), resp(3, dynamic(0)), resp(5), resp(7))],

@@ -8,7 +8,7 @@ import { expect } from 'chai';
 import { createHash } from 'node:crypto';
 import type { L7Message } from '../../../core/signals';
 import { ParseEngine, type ParseCounters } from '../processor';
-import { Conversation, defaultSettings } from '../../../test/helpers/parse';
+import { Conversation, defaultSettings, parseTally } from '../../../test/helpers/parse';
 import {
   MYSQL8_CAPS,
   PLUGIN_AUTH,
@@ -45,16 +45,9 @@ function talk(turns: Turn[]): { messages: L7Message[]; failures: Record<string, 
     else c.read(bytes);
   }
   c.close();
-  const failures: Record<string, number> = {};
-  const counters: ParseCounters = {
-    messages: () => {},
-    failures: (p, reason, n) => (failures[`${p}:${reason}`] = (failures[`${p}:${reason}`] ?? 0) + n),
-    undetected: () => {},
-    evictedConnections: () => {},
-    connections: () => {},
-  };
-  const engine = new ParseEngine(defaultSettings(), counters);
-  return { messages: [...engine.add(c.records, 0), ...engine.flush()], failures };
+  const tally = parseTally();
+  const engine = new ParseEngine(defaultSettings(), tally.counters);
+  return { messages: [...engine.add(c.records, 0), ...engine.flush()], failures: tally.failures };
 }
 
 /** One line per message: command, database, SQL, attributes, statement, counts, outcome. */
