@@ -69,7 +69,8 @@ describe('spans over real services (eBPF)', function () {
       records = await capture.stop();
     }
     const dropped = await capture.metrics.total('espan_receiver_refused_items_total');
-    console.log(`      captured ${records.length} records (${dropped} refused); load errors: front ${frontLoad.errors}, loop ${loopLoad.errors}`);
+    const kernelDropped = await capture.metrics.total('espan_ebpf_kernel_dropped_records_total');
+    console.log(`      captured ${records.length} records (${dropped} refused, ${kernelDropped} dropped in the kernel); load errors: front ${frontLoad.errors}, loop ${loopLoad.errors}`);
     run = { records, front, loop, redis, mysql, frontLoad, loopLoad };
   });
 
@@ -88,6 +89,17 @@ describe('spans over real services (eBPF)', function () {
     return { messages, metrics };
   }
 
+  /** What the probe captured of the server connection whose bytes carry `text`: calls, lengths, indexes, side, first bytes. */
+  function recordsCarrying(text: string): string {
+    const front = run!.records.filter((r) => r.pid === run!.front.pid && r.sport === run!.front.port);
+    const conn = front.find((r) => Buffer.from(r.payload).includes(text))?.connId;
+    if (!conn) return 'none carry it';
+    return front
+      .filter((r) => r.connId === conn)
+      .map((r) => `#${r.index} func ${r.funcId} tid ${r.tid} ${r.bufLen} B meta ${r.connMeta} ${JSON.stringify(Buffer.from(r.payload.subarray(0, 24)).toString('latin1'))}`)
+      .join('; ');
+  }
+
   it('links every Redis and MySQL call of the thread-per-request service to its own request, and none elsewhere', async () => {
     const { messages } = await groundTruthMessages();
     const front = messages.filter((m) => m.pid === run!.front.pid);
@@ -97,6 +109,7 @@ describe('spans over real services (eBPF)', function () {
     const sent = new Set(run!.frontLoad.ids);
     const seen = new Set(servers.map(requestId));
     const missing = [...sent].filter((id) => !seen.has(id));
+    for (const id of missing) console.log(`      request ${id} not seen; its connection's records: ${recordsCarrying(`id=${id} `)}`);
     expect(missing, 'requests the pipeline did not see').to.deep.equal([]);
     const byThreadTrace = new Map(servers.map((s) => [s.threadTraceId!, s]));
     let wrong = 0;
