@@ -62,5 +62,6 @@ export const ESPAN_SCOPE = { name: 'espan', version: '0.1.0' };
 export function connectionKey(a: string, aPort: number, b: string, bPort: number): string {
   const x = `${a}:${aPort}`;
   const y = `${b}:${bPort}`;
-  return x < y ? `${x}-${y}` : `${y}-${x}`;
+  // joined, not concatenated: one flat string, where `${x}-${y}` is a rope of its parts that every span holding it keeps
+  return x < y ? [x, y].join('-') : [y, x].join('-');
 }

@@ -3,17 +3,16 @@
  * (HTTP spans, database spans with the stable `db.*` names, Redis, MySQL,
  * PostgreSQL).
  *
- * Each protocol builds its attributes as one object literal of the link keys
- * every span has (EspanAttributes, core/semconv.ts) and every key the
- * protocol always sets, in a fixed order; optional keys are added after. V8
- * keeps a literal's properties inside the object, where each key added later
- * goes to a backing store regrown three slots at a time; and an object given
- * more than a dozen properties by computed name becomes a slow dictionary.
+ * Each protocol puts the link keys every span has (EspanAttributes,
+ * core/semconv.ts), then its own keys, then the link keys not every span
+ * has, into an AttributesBuilder (attribute-shapes.ts), which makes the
+ * span's attributes as one object literal of exactly those keys.
  */
 import { ConnMeta } from '../../core/records/network-data';
 import type { EspanAttributes } from '../../core/semconv';
 import { StatusCode, type Attributes, type L7Message } from '../../core/signals';
 import { redactQuery, redactSqlLiterals, redactSqlLiteralsInText, redisCommandHasSecrets } from '../../core/redaction';
+import { AttributesBuilder } from './attribute-shapes';
 import { ConnectionKeys, Interner } from './shared-values';
 
 /** A span's attributes: the link keys by their names, the protocol's by any. */
@@ -49,6 +48,30 @@ const UNSET: Status = Object.freeze({ code: StatusCode.UNSET });
 const ERROR: Status = Object.freeze({ code: StatusCode.ERROR });
 const errorStatus = (message: string | undefined): Status => (message !== undefined ? { code: StatusCode.ERROR, message: message.slice(0, MAX_STATUS_MESSAGE) } : ERROR);
 
+/** The link keys every span has, first in every span's attributes. */
+function linkKeys(m: L7Message, a: AttributesBuilder): void {
+  a.put('espan.captured', true);
+  a.put('espan.host_id', m.host.hostId);
+  a.put('espan.conn_key', connKey(m));
+  a.put('espan.req_seq', m.reqSeq);
+  a.put('espan.netns', m.netns);
+}
+
+/** The span's attributes: what was put, then the link keys not every span has. */
+function withOptionalLinkKeys(m: L7Message, a: AttributesBuilder): SpanAttributes {
+  if (m.respSeq !== undefined) a.put('espan.resp_seq', m.respSeq);
+  if ((m.connMeta & ConnMeta.NO_TASK) !== 0 || m.pid === 0) a.put('espan.no_task', true);
+  else a.put('espan.tid', m.tid);
+  if (m.threadTraceId) a.put('espan.thread_trace_id', m.threadTraceId);
+  const p = m.propagation;
+  if (p) {
+    a.put('espan.propagation', p.format);
+    if (p.sampled !== undefined) a.put('espan.propagated.sampled', p.sampled);
+    if (p.priority !== undefined) a.put('espan.propagated.priority', p.priority);
+  }
+  return a.make() as SpanAttributes;
+}
+
 /** Host header → [host, port]; IPv6 literals keep their brackets off. */
 function splitHost(hostHeader: string): [string, number | undefined] {
   const h = hostHeader.trim();
@@ -57,7 +80,7 @@ function splitHost(hostHeader: string): [string, number | undefined] {
   return [m[1], m[2] !== undefined ? Number(m[2]) : undefined];
 }
 
-function httpSpan(m: L7Message, opts: SemconvOptions): SpanShape {
+function httpSpan(m: L7Message, opts: SemconvOptions, a: AttributesBuilder): SpanShape {
   const h = m.http!;
   const method = h.method.toUpperCase();
   const known = KNOWN_METHODS.has(method);
@@ -82,169 +105,145 @@ function httpSpan(m: L7Message, opts: SemconvOptions): SpanShape {
     if (host) serverAddress = host;
     if (port !== undefined) serverPort = port;
   }
-  const a: SpanAttributes = {
-    'espan.captured': true,
-    'espan.host_id': m.host.hostId,
-    'espan.conn_key': connKey(m),
-    'espan.req_seq': m.reqSeq,
-    'espan.netns': m.netns,
-    'http.request.method': known ? method : '_OTHER',
-    'url.scheme': urlScheme(m),
-    'url.path': shared(path),
-    'server.address': shared(serverAddress),
-    'server.port': serverPort,
-    'network.peer.address': m.daddr,
-    'network.peer.port': m.dport,
-    'network.transport': transport(m),
-    'network.type': networkType(m),
-  };
-  if (!known || method !== h.method) a['http.request.method_original'] = h.method;
+  linkKeys(m, a);
+  a.put('http.request.method', known ? method : '_OTHER');
+  a.put('url.scheme', urlScheme(m));
+  a.put('url.path', shared(path));
+  a.put('server.address', shared(serverAddress));
+  a.put('server.port', serverPort);
+  a.put('network.peer.address', m.daddr);
+  a.put('network.peer.port', m.dport);
+  a.put('network.transport', transport(m));
+  a.put('network.type', networkType(m));
+  if (!known || method !== h.method) a.put('http.request.method_original', h.method);
   const version = h.version.replace(/^HTTP\//i, '');
-  if (version) a['network.protocol.version'] = shared(version);
-  if (query) a['url.query'] = query;
+  if (version) a.put('network.protocol.version', shared(version));
+  if (query) a.put('url.query', query);
   if (m.role === 'server') {
-    a['client.address'] = m.daddr;
-    a['client.port'] = m.dport;
+    a.put('client.address', m.daddr);
+    a.put('client.port', m.dport);
   } else {
     const hostPart = serverAddress.includes(':') ? `[${serverAddress}]` : serverAddress;
     const scheme = urlScheme(m);
     const defaultPort = scheme === 'https' ? 443 : 80;
-    a['url.full'] = shared(`${scheme}://${serverPort === defaultPort ? hostPart : `${hostPart}:${serverPort}`}${path}${query ? `?${query}` : ''}`);
+    a.put('url.full', shared(`${scheme}://${serverPort === defaultPort ? hostPart : `${hostPart}:${serverPort}`}${path}${query ? `?${query}` : ''}`));
   }
-  if (h.userAgent) a['user_agent.original'] = shared(h.userAgent);
-  if (h.requestBodySize !== undefined) a['http.request.body.size'] = h.requestBodySize;
-  if (h.responseBodySize !== undefined) a['http.response.body.size'] = h.responseBodySize;
+  if (h.userAgent) a.put('user_agent.original', shared(h.userAgent));
+  if (h.requestBodySize !== undefined) a.put('http.request.body.size', h.requestBodySize);
+  if (h.responseBodySize !== undefined) a.put('http.response.body.size', h.responseBodySize);
   let status = UNSET;
   if (h.status !== undefined) {
-    a['http.response.status_code'] = h.status;
+    a.put('http.response.status_code', h.status);
     // 4xx is the client's fault: an error for the client span, not for the server that answered it
     const isError = h.status >= 500 || (m.role === 'client' && h.status >= 400) || h.status < 100;
     if (isError) {
-      a['error.type'] = String(h.status);
+      a.put('error.type', String(h.status));
       status = ERROR;
     }
   } else if (m.outcome !== 'ok') {
-    a['error.type'] = m.outcome === 'no_response' ? 'no_response' : h.reset ?? '_OTHER';
+    a.put('error.type', m.outcome === 'no_response' ? 'no_response' : h.reset ?? '_OTHER');
     status = ERROR;
   }
   // an HTTP/2 stream reset before its response ended failed, whatever status it had
   if (h.reset !== undefined && status !== ERROR) {
-    a['error.type'] = h.reset;
+    a.put('error.type', h.reset);
     status = ERROR;
   }
-  return { name: known ? method : 'HTTP', status, attributes: a };
+  return { name: known ? method : 'HTTP', status, attributes: withOptionalLinkKeys(m, a) };
 }
 
-function redisSpan(m: L7Message): SpanShape {
+function redisSpan(m: L7Message, a: AttributesBuilder): SpanShape {
   const r = m.redis!;
   const command = shared(r.command.toUpperCase());
-  const a: SpanAttributes = {
-    'espan.captured': true,
-    'espan.host_id': m.host.hostId,
-    'espan.conn_key': connKey(m),
-    'espan.req_seq': m.reqSeq,
-    'espan.netns': m.netns,
-    'db.system.name': 'redis',
-    'db.operation.name': command,
-    'db.namespace': String(r.db),
-    'server.address': m.role === 'server' ? m.saddr : m.daddr,
-    'server.port': m.role === 'server' ? m.sport : m.dport,
-    'network.peer.address': m.daddr,
-    'network.peer.port': m.dport,
-    'network.transport': transport(m),
-    'network.type': networkType(m),
-  };
+  linkKeys(m, a);
+  a.put('db.system.name', 'redis');
+  a.put('db.operation.name', command);
+  a.put('db.namespace', String(r.db));
+  a.put('server.address', m.role === 'server' ? m.saddr : m.daddr);
+  a.put('server.port', m.role === 'server' ? m.sport : m.dport);
+  a.put('network.peer.address', m.daddr);
+  a.put('network.peer.port', m.dport);
+  a.put('network.transport', transport(m));
+  a.put('network.type', networkType(m));
   // Values may be anything a user stores: only the statement's shape is kept, and not even that where it may hold credentials.
   if (r.args && !redisCommandHasSecrets(command)) {
-    a['db.query.text'] = shared([command, ...r.args.map(() => '?')].join(' '));
+    a.put('db.query.text', shared([command, ...r.args.map(() => '?')].join(' ')));
   }
   let status = UNSET;
   if (m.outcome === 'error' || r.errorPrefix) {
     const code = r.errorPrefix ?? 'ERR';
-    a['db.response.status_code'] = code;
-    a['error.type'] = code;
+    a.put('db.response.status_code', code);
+    a.put('error.type', code);
     status = errorStatus(r.errorMessage || undefined);
   } else if (m.outcome === 'no_response') {
-    a['error.type'] = 'no_response';
+    a.put('error.type', 'no_response');
     status = ERROR;
   }
-  return { name: command, status, attributes: a };
+  return { name: command, status, attributes: withOptionalLinkKeys(m, a) };
 }
 
-function mysqlSpan(m: L7Message): SpanShape {
+function mysqlSpan(m: L7Message, a: AttributesBuilder): SpanShape {
   const q = m.mysql!;
   const operation = q.operation?.toUpperCase() ?? q.command;
-  const a: SpanAttributes = {
-    'espan.captured': true,
-    'espan.host_id': m.host.hostId,
-    'espan.conn_key': connKey(m),
-    'espan.req_seq': m.reqSeq,
-    'espan.netns': m.netns,
-    'db.system.name': 'mysql',
-    'db.operation.name': operation,
-    'server.address': m.role === 'server' ? m.saddr : m.daddr,
-    'server.port': m.role === 'server' ? m.sport : m.dport,
-    'network.peer.address': m.daddr,
-    'network.peer.port': m.dport,
-    'network.transport': transport(m),
-    'network.type': networkType(m),
-  };
-  if (q.database) a['db.namespace'] = q.database;
+  linkKeys(m, a);
+  a.put('db.system.name', 'mysql');
+  a.put('db.operation.name', operation);
+  a.put('server.address', m.role === 'server' ? m.saddr : m.daddr);
+  a.put('server.port', m.role === 'server' ? m.sport : m.dport);
+  a.put('network.peer.address', m.daddr);
+  a.put('network.peer.port', m.dport);
+  a.put('network.transport', transport(m));
+  a.put('network.type', networkType(m));
+  if (q.database) a.put('db.namespace', q.database);
   // the same text whether or not the parser kept the literals (mysql.keep_raw_sql)
-  if (q.sql) a['db.query.text'] = shared(redactSqlLiterals(q.sql));
-  if (q.summary) a['db.query.summary'] = shared(q.summary);
-  if (q.rows !== undefined) a['db.response.returned_rows'] = q.rows;
+  if (q.sql) a.put('db.query.text', shared(redactSqlLiterals(q.sql)));
+  if (q.summary) a.put('db.query.summary', shared(q.summary));
+  if (q.rows !== undefined) a.put('db.response.returned_rows', q.rows);
   let status = UNSET;
   if (m.outcome === 'error' || q.errorCode !== undefined) {
     const code = q.errorCode !== undefined ? String(q.errorCode) : '_OTHER';
-    a['db.response.status_code'] = code;
-    a['error.type'] = code;
+    a.put('db.response.status_code', code);
+    a.put('error.type', code);
     // MySQL error texts quote the offending statement part, which can hold literals
     status = errorStatus(q.errorMessage ? redactSqlLiteralsInText(q.errorMessage) : undefined);
   } else if (m.outcome === 'no_response') {
-    a['error.type'] = 'no_response';
+    a.put('error.type', 'no_response');
     status = ERROR;
   }
   const name = shared(q.summary ?? (q.database && q.operation ? `${operation} ${q.database}` : operation));
-  return { name, status, attributes: a };
+  return { name, status, attributes: withOptionalLinkKeys(m, a) };
 }
 
-function postgresqlSpan(m: L7Message): SpanShape {
+function postgresqlSpan(m: L7Message, a: AttributesBuilder): SpanShape {
   const q = m.postgresql!;
   const operation = q.operation ?? q.command;
-  const a: SpanAttributes = {
-    'espan.captured': true,
-    'espan.host_id': m.host.hostId,
-    'espan.conn_key': connKey(m),
-    'espan.req_seq': m.reqSeq,
-    'espan.netns': m.netns,
-    'db.system.name': 'postgresql',
-    'db.operation.name': operation,
-    'server.address': m.role === 'server' ? m.saddr : m.daddr,
-    'server.port': m.role === 'server' ? m.sport : m.dport,
-    'network.peer.address': m.daddr,
-    'network.peer.port': m.dport,
-    'network.transport': transport(m),
-    'network.type': networkType(m),
-  };
-  if (q.database) a['db.namespace'] = q.database;
-  if (q.sql) a['db.query.text'] = shared(redactSqlLiterals(q.sql, 'postgresql'));
-  if (q.summary) a['db.query.summary'] = shared(q.summary);
-  if (q.batchSize !== undefined) a['db.operation.batch.size'] = q.batchSize;
-  if (q.rows !== undefined) a['db.response.returned_rows'] = q.rows;
+  linkKeys(m, a);
+  a.put('db.system.name', 'postgresql');
+  a.put('db.operation.name', operation);
+  a.put('server.address', m.role === 'server' ? m.saddr : m.daddr);
+  a.put('server.port', m.role === 'server' ? m.sport : m.dport);
+  a.put('network.peer.address', m.daddr);
+  a.put('network.peer.port', m.dport);
+  a.put('network.transport', transport(m));
+  a.put('network.type', networkType(m));
+  if (q.database) a.put('db.namespace', q.database);
+  if (q.sql) a.put('db.query.text', shared(redactSqlLiterals(q.sql, 'postgresql')));
+  if (q.summary) a.put('db.query.summary', shared(q.summary));
+  if (q.batchSize !== undefined) a.put('db.operation.batch.size', q.batchSize);
+  if (q.rows !== undefined) a.put('db.response.returned_rows', q.rows);
   let status = UNSET;
   if (m.outcome === 'error' || q.sqlState !== undefined) {
     const code = q.sqlState ?? '_OTHER';
-    a['db.response.status_code'] = code;
-    a['error.type'] = code;
+    a.put('db.response.status_code', code);
+    a.put('error.type', code);
     // messages quote values (`invalid input syntax for type integer: "abc"`)
     status = errorStatus(q.errorMessage ? redactSqlLiteralsInText(q.errorMessage) : undefined);
   } else if (m.outcome === 'no_response') {
-    a['error.type'] = 'no_response';
+    a.put('error.type', 'no_response');
     status = ERROR;
   }
   const name = shared(q.summary ?? (q.database && q.operation ? `${operation} ${q.database}` : operation));
-  return { name, status, attributes: a };
+  return { name, status, attributes: withOptionalLinkKeys(m, a) };
 }
 
 /** gRPC status code names by number (grpc/doc/statuscodes.md). */
@@ -256,7 +255,7 @@ const GRPC_STATUS_NAMES = [
 const GRPC_SERVER_ERRORS = new Set(['UNKNOWN', 'DEADLINE_EXCEEDED', 'UNIMPLEMENTED', 'INTERNAL', 'UNAVAILABLE', 'DATA_LOSS']);
 
 /** A gRPC call over HTTP/2: OTel RPC conventions (semconv 1.44 names), one span per call, streaming or not. */
-function grpcSpan(m: L7Message): SpanShape {
+function grpcSpan(m: L7Message, a: AttributesBuilder): SpanShape {
   const g = m.grpc!;
   const h = m.http!;
   const code = g.statusCode === undefined ? undefined : (GRPC_STATUS_NAMES[g.statusCode] ?? String(g.statusCode));
@@ -270,64 +269,53 @@ function grpcSpan(m: L7Message): SpanShape {
     if (host) serverAddress = host;
     if (port !== undefined) serverPort = port;
   }
-  const a: SpanAttributes = {
-    'espan.captured': true,
-    'espan.host_id': m.host.hostId,
-    'espan.conn_key': connKey(m),
-    'espan.req_seq': m.reqSeq,
-    'espan.netns': m.netns,
-    'rpc.system.name': 'grpc',
-    'rpc.method': method,
-    'server.address': shared(serverAddress),
-    'server.port': serverPort,
-    'network.peer.address': m.daddr,
-    'network.peer.port': m.dport,
-    'network.transport': transport(m),
-    'network.type': networkType(m),
-  };
-  if (method !== g.method) a['rpc.method_original'] = g.method;
+  linkKeys(m, a);
+  a.put('rpc.system.name', 'grpc');
+  a.put('rpc.method', method);
+  a.put('server.address', shared(serverAddress));
+  a.put('server.port', serverPort);
+  a.put('network.peer.address', m.daddr);
+  a.put('network.peer.port', m.dport);
+  a.put('network.transport', transport(m));
+  a.put('network.type', networkType(m));
+  if (method !== g.method) a.put('rpc.method_original', g.method);
   let status = UNSET;
   if (code !== undefined) {
-    a['rpc.response.status_code'] = code;
+    a.put('rpc.response.status_code', code);
     if (code !== 'OK' && (m.role === 'client' || GRPC_SERVER_ERRORS.has(code))) {
-      a['error.type'] = code;
+      a.put('error.type', code);
       status = errorStatus(g.statusMessage || undefined);
     }
   } else if (m.outcome !== 'ok') {
     // no grpc-status: reset, unanswered, or an HTTP error status
-    a['error.type'] = m.outcome === 'no_response' ? 'no_response' : (h.reset ?? (h.status !== undefined ? String(h.status) : '_OTHER'));
+    a.put('error.type', m.outcome === 'no_response' ? 'no_response' : (h.reset ?? (h.status !== undefined ? String(h.status) : '_OTHER')));
     status = ERROR;
   }
-  return { name: method === '_OTHER' ? 'grpc' : method, status, attributes: a };
+  return { name: method === '_OTHER' ? 'grpc' : method, status, attributes: withOptionalLinkKeys(m, a) };
 }
 
 /** A message without its protocol's fields: still a span, named after the protocol, with its endpoints. */
-function bareSpan(m: L7Message): SpanShape {
-  const a: SpanAttributes = {
-    'espan.captured': true,
-    'espan.host_id': m.host.hostId,
-    'espan.conn_key': connKey(m),
-    'espan.req_seq': m.reqSeq,
-    'espan.netns': m.netns,
-    'server.address': m.role === 'server' ? m.saddr : m.daddr,
-    'server.port': m.role === 'server' ? m.sport : m.dport,
-    'network.peer.address': m.daddr,
-    'network.peer.port': m.dport,
-    'network.transport': transport(m),
-    'network.type': networkType(m),
-  };
-  return { name: m.protocol, status: m.outcome === 'ok' ? UNSET : ERROR, attributes: a };
+function bareSpan(m: L7Message, a: AttributesBuilder): SpanShape {
+  linkKeys(m, a);
+  a.put('server.address', m.role === 'server' ? m.saddr : m.daddr);
+  a.put('server.port', m.role === 'server' ? m.sport : m.dport);
+  a.put('network.peer.address', m.daddr);
+  a.put('network.peer.port', m.dport);
+  a.put('network.transport', transport(m));
+  a.put('network.type', networkType(m));
+  return { name: m.protocol, status: m.outcome === 'ok' ? UNSET : ERROR, attributes: withOptionalLinkKeys(m, a) };
 }
 
-/**
- * The span's name, status and attributes: the link keys every span has and the
- * protocol's; the caller adds the optional link keys.
- */
+/** One builder for every span: a span's attributes are made before the next span's are put. */
+const builder = new AttributesBuilder();
+
+/** The span's name, status and attributes: the link keys and the protocol's. */
 export function semconvFor(m: L7Message, opts: SemconvOptions): SpanShape {
-  if (m.protocol === 'http' && m.http) return httpSpan(m, opts);
-  if (m.protocol === 'http2' && m.http) return m.grpc ? grpcSpan(m) : httpSpan(m, opts);
-  if (m.protocol === 'redis' && m.redis) return redisSpan(m);
-  if (m.protocol === 'mysql' && m.mysql) return mysqlSpan(m);
-  if (m.protocol === 'postgresql' && m.postgresql) return postgresqlSpan(m);
-  return bareSpan(m);
+  const a = builder.start();
+  if (m.protocol === 'http' && m.http) return httpSpan(m, opts, a);
+  if (m.protocol === 'http2' && m.http) return m.grpc ? grpcSpan(m, a) : httpSpan(m, opts, a);
+  if (m.protocol === 'redis' && m.redis) return redisSpan(m, a);
+  if (m.protocol === 'mysql' && m.mysql) return mysqlSpan(m, a);
+  if (m.protocol === 'postgresql' && m.postgresql) return postgresqlSpan(m, a);
+  return bareSpan(m, a);
 }

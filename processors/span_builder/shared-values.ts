@@ -27,27 +27,41 @@ export class Interner {
   }
 }
 
-interface ConnectionEntry {
-  saddr: string;
-  sport: number;
-  daddr: string;
-  dport: number;
-  key: string;
-}
+/** Slots of the connection-key table, a power of two: connections whose requests come at once rarely outnumber it. */
+const CONNECTION_SLOTS = 16384;
+const SLOT_SHIFT = 32 - Math.log2(CONNECTION_SLOTS);
 
-/** Connections whose key is remembered; a node serves more at once rarely, and a miss only formats the key again. */
-const MAX_CONNECTIONS = 16384;
-
-/** Connection keys (core/semconv.ts) by connection id, checked against the endpoints they were made from. */
+/**
+ * Connection keys (core/semconv.ts) by endpoints, in a table of one slot
+ * per port pair, checked against the endpoints the key was made of. Both
+ * ends of a connection have the same key and share the slot, and a
+ * connection's requests come close together, so a small table keeps what
+ * repeats; a miss formats the key again and takes the slot. The table is a
+ * few arrays made once: no entry object per connection for the collector to
+ * move and sweep.
+ */
 export class ConnectionKeys {
-  private readonly byConnection = new Map<string, ConnectionEntry>();
+  private readonly addrA: string[] = new Array<string>(CONNECTION_SLOTS).fill('');
+  private readonly addrB: string[] = new Array<string>(CONNECTION_SLOTS).fill('');
+  private readonly portA = new Int32Array(CONNECTION_SLOTS).fill(-1);
+  private readonly portB = new Int32Array(CONNECTION_SLOTS).fill(-1);
+  private readonly keys: string[] = new Array<string>(CONNECTION_SLOTS).fill('');
 
   of(m: L7Message): string {
-    const e = this.byConnection.get(m.connId);
-    if (e !== undefined && e.sport === m.sport && e.dport === m.dport && e.saddr === m.saddr && e.daddr === m.daddr) return e.key;
-    if (e === undefined && this.byConnection.size >= MAX_CONNECTIONS) this.byConnection.clear();
-    const key = connectionKey(m.saddr, m.sport, m.daddr, m.dport);
-    this.byConnection.set(m.connId, { saddr: m.saddr, sport: m.sport, daddr: m.daddr, dport: m.dport, key });
+    const { saddr, sport, daddr, dport } = m;
+    // symmetric in the two ports: either end finds the slot
+    const slot = Math.imul(sport ^ dport, 0x9e3779b1) >>> SLOT_SHIFT;
+    const a = this.addrA[slot];
+    const aPort = this.portA[slot];
+    const b = this.addrB[slot];
+    const bPort = this.portB[slot];
+    if ((sport === aPort && dport === bPort && saddr === a && daddr === b) || (sport === bPort && dport === aPort && saddr === b && daddr === a)) return this.keys[slot];
+    const key = connectionKey(saddr, sport, daddr, dport);
+    this.addrA[slot] = saddr;
+    this.portA[slot] = sport;
+    this.addrB[slot] = daddr;
+    this.portB[slot] = dport;
+    this.keys[slot] = key;
     return key;
   }
 }

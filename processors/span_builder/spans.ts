@@ -5,7 +5,6 @@
  */
 import { map, type OperatorFunction } from 'rxjs';
 import { spanIdOf } from '../../core/message-ids';
-import { ConnMeta } from '../../core/records/network-data';
 import { ESPAN_SCOPE } from '../../core/semconv';
 import { SpanKind, type L7Message, type Span, type SpanEvent, type SpanLink } from '../../core/signals';
 import { semconvFor, type SemconvOptions } from './attributes';
@@ -31,23 +30,9 @@ function unixNano(m: L7Message, monotonicNs: number): bigint {
   return BigInt(Math.trunc(monotonicNs)) + m.host.bootTimeUnixNano;
 }
 
-/**
- * The eSpan of one message; `resource` is the shared object of its process.
- * Its attributes come from semconvFor as one literal (see attributes.ts);
- * the link keys not every span has are added here, by their plain names.
- */
+/** The eSpan of one message; `resource` is the shared object of its process. */
 export function toSpan(m: L7Message, resources: ResourceCache, opts: SemconvOptions): Span {
   const { name, status, attributes } = semconvFor(m, opts);
-  if (m.respSeq !== undefined) attributes['espan.resp_seq'] = m.respSeq;
-  if ((m.connMeta & ConnMeta.NO_TASK) !== 0 || m.pid === 0) attributes['espan.no_task'] = true;
-  else attributes['espan.tid'] = m.tid;
-  if (m.threadTraceId) attributes['espan.thread_trace_id'] = m.threadTraceId;
-  const p = m.propagation;
-  if (p) {
-    attributes['espan.propagation'] = p.format;
-    if (p.sampled !== undefined) attributes['espan.propagated.sampled'] = p.sampled;
-    if (p.priority !== undefined) attributes['espan.propagated.priority'] = p.priority;
-  }
   const span: Span = {
     traceId: '',
     spanId: spanIdOf(m),
@@ -62,6 +47,7 @@ export function toSpan(m: L7Message, resources: ResourceCache, opts: SemconvOpti
     resource: resources.forMessage(m),
     scope: ESPAN_SCOPE,
   };
+  const p = m.propagation;
   if (p) {
     span.traceId = p.traceId;
     // On an outgoing request the header names the sender's own span for this very call (or, when a

@@ -1,0 +1,84 @@
+/**
+ * A span's attributes, put key by key and made at the end as one object
+ * literal of exactly their keys. Adding keys to an object one at a time
+ * (the optional ones after a literal of the fixed ones) moves them to a
+ * backing store regrown three slots at a time, and with the spans of six
+ * protocols each adding its own keys those stores go through slow
+ * megamorphic lookups: here a put is an array store and a step in a tree of
+ * key sequences, and the object is made once, its properties inside it
+ * (one allocation, no backing store, one hidden class per key sequence).
+ *
+ * Keys are the span builder's own constants, compared by identity first.
+ */
+import type { AttributeValue, Attributes } from '../../core/signals';
+
+/** Key sequences given a literal of their own; past it (never on real traffic), objects are built the plain way. */
+const MAX_SHAPES = 1024;
+let shapes = 0;
+
+/** One key sequence: the keys put so far, and the sequences one key longer. */
+class Shape {
+  private readonly longer = new Map<string, Shape>();
+  /** the last step taken: spans of one kind put the same keys in the same order */
+  private lastKey: string | undefined;
+  private lastShape: Shape | undefined;
+  private literal: ((values: readonly AttributeValue[]) => Attributes) | undefined;
+
+  constructor(private readonly keys: readonly string[]) {}
+
+  then(key: string): Shape {
+    if (key === this.lastKey) return this.lastShape!;
+    let next = this.longer.get(key);
+    if (next === undefined) this.longer.set(key, (next = new Shape([...this.keys, key])));
+    this.lastKey = key;
+    this.lastShape = next;
+    return next;
+  }
+
+  make(values: readonly AttributeValue[]): Attributes {
+    if (this.literal === undefined) this.literal = shapes < MAX_SHAPES ? (shapes++, compileLiteral(this.keys)) : (values) => plainObject(this.keys, values);
+    return this.literal(values);
+  }
+}
+
+/** `(v) => ({ "k0": v[0], "k1": v[1], … })`: JSON string literals are JavaScript string literals, so key text cannot escape into code. */
+function compileLiteral(keys: readonly string[]): (values: readonly AttributeValue[]) => Attributes {
+  // '__proto__' in a literal would set the prototype instead of adding a property
+  if (keys.includes('__proto__')) return (values) => plainObject(keys, values);
+  const body = keys.map((k, i) => `${JSON.stringify(k)}: v[${i}]`).join(', ');
+  return new Function('v', `return { ${body} };`) as (values: readonly AttributeValue[]) => Attributes;
+}
+
+function plainObject(keys: readonly string[], values: readonly AttributeValue[]): Attributes {
+  const a: Attributes = {};
+  for (let i = 0; i < keys.length; i++) a[keys[i]] = values[i];
+  return a;
+}
+
+const EMPTY = new Shape([]);
+
+/**
+ * Collects one span's attributes at a time: start(), put every key (each
+ * once), then make() the object. Keys keep the order they were put in.
+ */
+export class AttributesBuilder {
+  private shape = EMPTY;
+  private readonly values: AttributeValue[] = [];
+  private n = 0;
+
+  /** Forgets what was put before: a span whose building threw leaves nothing in the next one. */
+  start(): this {
+    this.shape = EMPTY;
+    this.n = 0;
+    return this;
+  }
+
+  put(key: string, value: AttributeValue): void {
+    this.shape = this.shape.then(key);
+    this.values[this.n++] = value;
+  }
+
+  make(): Attributes {
+    return this.shape.make(this.values);
+  }
+}
