@@ -27,7 +27,7 @@ import { SpanKind, type Span, type Trace } from '../../core/signals';
 import type { StatefulEngine } from '../../core/stateful-operator';
 import type { LinkingConfig } from './config';
 import { traceIdFrom } from './ids';
-import { RecentMap, type RecentEntry } from './recent';
+import { RecentLinks } from './recent';
 import { SlotIndex } from './slot-index';
 import { EMITTED, FREE, NET_LINKED, NONE, Slots, THREAD_LINKED, TRACE_LISTED } from './slots';
 
@@ -37,20 +37,6 @@ const SERVER = SpanKind.SERVER;
 const THREAD_TRACE_ID = ESPAN.THREAD_TRACE_ID;
 const CONN_KEY = ESPAN.CONN_KEY;
 const REQ_SEQ = ESPAN.REQ_SEQ;
-
-interface RecentNet extends RecentEntry {
-  traceId: string;
-  clientSpanId: string | undefined;
-  clientStart: number;
-  clientEnd: number;
-}
-
-interface RecentThread extends RecentEntry {
-  traceId: string;
-  serverSpanId: string | undefined;
-  serverStart: number;
-  serverEnd: number;
-}
 
 interface Bucket {
   index: number;
@@ -115,8 +101,10 @@ export class Linker implements StatefulEngine<Span, Trace> {
   private readonly byThread = new SlotIndex();
   /** first held span of each trace id hash, others of other ids of that hash following through nextTrace */
   private readonly byTraceId = new SlotIndex();
-  private readonly recentNet: RecentMap<RecentNet>;
-  private readonly recentThread: RecentMap<RecentThread>;
+  /** network keys of emitted spans, with their client span (span id, time range) if it wrote the entry */
+  private readonly recentNet: RecentLinks;
+  /** thread trace ids of emitted spans, with their server span if it wrote the entry */
+  private readonly recentThread: RecentLinks;
   /** emit's scratch: the group by start time, and the parents found among emitted traces */
   private readonly group: number[] = [];
   private readonly lateParents: Array<string | undefined> = [];
@@ -136,8 +124,8 @@ export class Linker implements StatefulEngine<Span, Trace> {
     this.windowNs = config.link_window * 1e6;
     this.skewNs = config.max_clock_skew * 1e6;
     this.holdNs = config.link_windows * this.windowNs + this.skewNs;
-    this.recentNet = new RecentMap(config.max_recent_links);
-    this.recentThread = new RecentMap(config.max_recent_links);
+    this.recentNet = new RecentLinks(config.max_recent_links);
+    this.recentThread = new RecentLinks(config.max_recent_links);
     if (telemetry) {
       const links = telemetry.counter('espan_linking_links_total', 'Spans joined to another, by join rule.', ['rule']);
       const late = telemetry.counter('espan_linking_late_spans_total', 'Spans that arrived after their link window had closed.');
@@ -442,27 +430,31 @@ export class Linker implements StatefulEngine<Span, Trace> {
       if (conn !== undefined) {
         unlink(this.byNet, sl.nextNet, sl.netHash[r], r);
         // only a span whose partner is missing looks among emitted traces for it
-        const seen = sl.flags[r] & NET_LINKED ? undefined : this.recentNet.get(sl.netHash[r], conn, sl.netSeq[r]!);
-        if (seen) {
+        const recent = this.recentNet;
+        const seen = sl.flags[r] & NET_LINKED ? NONE : recent.find(sl.netHash[r], conn, sl.netSeq[r]!);
+        if (seen !== NONE) {
           const at = start[r];
-          if (sl.kind[r] === SERVER && seen.clientSpanId && at >= seen.clientStart - this.skewNs && at <= seen.clientEnd + this.skewNs) {
-            lateParents[i] = seen.clientSpanId;
-            parentTraceId ??= seen.traceId;
+          const client = sl.kind[r] === SERVER ? recent.spanId(seen) : undefined;
+          if (client && at >= recent.start[seen] - this.skewNs && at <= recent.end[seen] + this.skewNs) {
+            lateParents[i] = client;
+            parentTraceId ??= recent.traceId(seen);
           } else {
-            partnerTraceId ??= seen.traceId;
+            partnerTraceId ??= recent.traceId(seen);
           }
         }
       }
       const thread = sl.threadKey[r];
       if (thread !== undefined) {
         unlink(this.byThread, sl.nextThread, sl.threadHash[r], r);
-        const seen = sl.flags[r] & THREAD_LINKED ? undefined : this.recentThread.get(sl.threadHash[r], thread, undefined);
-        if (seen) {
-          if (sl.kind[r] === CLIENT && seen.serverSpanId && start[r] >= seen.serverStart && sl.end[r] <= seen.serverEnd) {
-            lateParents[i] = seen.serverSpanId;
-            parentTraceId ??= seen.traceId;
+        const recent = this.recentThread;
+        const seen = sl.flags[r] & THREAD_LINKED ? NONE : recent.find(sl.threadHash[r], thread, undefined);
+        if (seen !== NONE) {
+          const server = sl.kind[r] === CLIENT ? recent.spanId(seen) : undefined;
+          if (server && start[r] >= recent.start[seen] && sl.end[r] <= recent.end[seen]) {
+            lateParents[i] = server;
+            parentTraceId ??= recent.traceId(seen);
           } else {
-            partnerTraceId ??= seen.traceId;
+            partnerTraceId ??= recent.traceId(seen);
           }
         }
       }
@@ -527,21 +519,16 @@ export class Linker implements StatefulEngine<Span, Trace> {
         const seq = sl.netSeq[r]!;
         const h = sl.netHash[r];
         // the span that can be a parent writes; the other kind only fills a gap
-        if (sl.kind[r] === CLIENT) {
-          this.recentNet.set(h, { key: conn, seq, next: undefined, traceId: s.traceId, clientSpanId: s.spanId, clientStart: sl.start[r], clientEnd: sl.end[r] });
-        } else if (!this.recentNet.get(h, conn, seq)) {
-          this.recentNet.set(h, { key: conn, seq, next: undefined, traceId: s.traceId, clientSpanId: undefined, clientStart: 0, clientEnd: 0 });
-        }
+        if (sl.kind[r] === CLIENT) this.recentNet.add(h, conn, seq, s.traceId, s.spanId, sl.start[r], sl.end[r]);
+        else if (this.recentNet.find(h, conn, seq) === NONE) this.recentNet.add(h, conn, seq, s.traceId, undefined, 0, 0);
       }
       // a thread serves request after request, and a late call may still come: its server always writes;
       // a linked call does not even fill a gap, as its server is in this group
       const thread = sl.threadKey[r];
       if (thread !== undefined) {
-        if (sl.kind[r] === SERVER) {
-          this.recentThread.set(sl.threadHash[r], { key: thread, seq: undefined, next: undefined, traceId: s.traceId, serverSpanId: s.spanId, serverStart: sl.start[r], serverEnd: sl.end[r] });
-        } else if (!(sl.flags[r] & THREAD_LINKED) && !this.recentThread.get(sl.threadHash[r], thread, undefined)) {
-          this.recentThread.set(sl.threadHash[r], { key: thread, seq: undefined, next: undefined, traceId: s.traceId, serverSpanId: undefined, serverStart: 0, serverEnd: 0 });
-        }
+        const h = sl.threadHash[r];
+        if (sl.kind[r] === SERVER) this.recentThread.add(h, thread, undefined, s.traceId, s.spanId, sl.start[r], sl.end[r]);
+        else if (!(sl.flags[r] & THREAD_LINKED) && this.recentThread.find(h, thread, undefined) === NONE) this.recentThread.add(h, thread, undefined, s.traceId, undefined, 0, 0);
       }
     }
   }

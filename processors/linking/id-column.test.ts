@@ -1,0 +1,32 @@
+import { expect } from 'chai';
+import { IdColumn } from './id-column';
+
+describe('linking IdColumn', () => {
+  it('gives back every id as it was given, packed or not, across a resize', () => {
+    const ids = ['52f1eb6fd5d13a12125a1deff81b1cc6', '00000000000000000000000000000001', '52F1EB6FD5D13A12125A1DEFF81B1CC6', 'short', '', 't0', '52f1eb6fd5d13a12125a1deff81b1cc'];
+    const column = new IdColumn(32, 4);
+    ids.slice(0, 4).forEach((id, i) => column.set(i, id));
+    column.resize(ids.length + 1);
+    ids.slice(4).forEach((id, i) => column.set(4 + i, id));
+    column.set(ids.length, undefined);
+    ids.forEach((id, i) => expect(column.get(i)).to.equal(id));
+    expect(column.get(ids.length)).to.equal(undefined);
+  });
+
+  it('compares ids exactly: case and length count', () => {
+    const column = new IdColumn(16, 3);
+    column.set(0, '00f067aa0ba902b7');
+    column.set(1, 'not-hex');
+    column.set(2, undefined);
+    expect(column.equals(0, '00f067aa0ba902b7')).to.equal(true);
+    expect(column.equals(0, '00F067AA0BA902B7')).to.equal(false);
+    expect(column.equals(0, '00f067aa0ba902b')).to.equal(false);
+    expect(column.equals(0, '00f067aa0ba902b8')).to.equal(false);
+    expect(column.equals(1, 'not-hex')).to.equal(true);
+    expect(column.equals(2, '')).to.equal(false);
+    // a packed id written over a text one
+    column.set(1, 'ffffffffffffffff');
+    expect(column.get(1)).to.equal('ffffffffffffffff');
+    expect(column.equals(1, 'not-hex')).to.equal(false);
+  });
+});

@@ -1,0 +1,102 @@
+/**
+ * Ids by entry number, for ids held by the hundred thousand: lower-case hex
+ * of the column's width (32 characters for trace ids and thread trace ids,
+ * 16 for span ids, as espan makes them) is packed into 32-bit words, 4 bytes
+ * per 8 characters, where a string costs 40–100 bytes and is one more object
+ * for the garbage collector to walk. Any other string is kept as it is.
+ */
+const ABSENT = 0;
+const PACKED = 1;
+const TEXT = 2;
+
+/** the value of hex digit `c` (a char code), or -1 when it is not a lower-case hex digit */
+function digit(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  if (c >= 97 && c <= 102) return c - 87;
+  return -1;
+}
+
+/** Packs `s` (`n` words of lower-case hex) into `words`; false, leaving a partial write, when it is not such. */
+function pack(s: string, words: Uint32Array, n: number): boolean {
+  if (s.length !== n * 8) return false;
+  for (let w = 0; w < n; w++) {
+    let v = 0;
+    for (let j = w * 8; j < w * 8 + 8; j++) {
+      const d = digit(s.charCodeAt(j));
+      if (d < 0) return false;
+      v = (v << 4) | d;
+    }
+    words[w] = v;
+  }
+  return true;
+}
+
+const hexScratch = Buffer.allocUnsafe(16);
+
+export class IdColumn {
+  /** 32-bit words per packed id */
+  private readonly n: number;
+  /** made on the first packed id: a column of connections (network keys) never packs one */
+  private words: Uint32Array | undefined;
+  private kind: Uint8Array;
+  /** the ids that are not packed; made on the first one */
+  private text: Array<string | undefined> | undefined;
+  /** scratch for comparing: the packed form of the id looked for */
+  private readonly probe: Uint32Array;
+
+  constructor(
+    chars: 16 | 32,
+    private capacity: number,
+  ) {
+    this.n = chars / 8;
+    this.kind = new Uint8Array(capacity);
+    this.probe = new Uint32Array(this.n);
+  }
+
+  /** Keeps the first `capacity` entries in room for `to`. */
+  resize(to: number): void {
+    const kept = Math.min(to, this.capacity);
+    if (this.words) {
+      const words = new Uint32Array(to * this.n);
+      words.set(this.words.subarray(0, kept * this.n));
+      this.words = words;
+    }
+    const kind = new Uint8Array(to);
+    kind.set(this.kind.subarray(0, kept));
+    this.kind = kind;
+    if (this.text) this.text.length = to;
+    this.capacity = to;
+  }
+
+  set(i: number, id: string | undefined): void {
+    if (id === undefined) {
+      this.kind[i] = ABSENT;
+    } else if (pack(id, this.probe, this.n)) {
+      (this.words ??= new Uint32Array(this.capacity * this.n)).set(this.probe, i * this.n);
+      this.kind[i] = PACKED;
+    } else {
+      this.kind[i] = TEXT;
+      (this.text ??= new Array<string | undefined>(this.capacity).fill(undefined))[i] = id;
+      return;
+    }
+    if (this.text) this.text[i] = undefined;
+  }
+
+  get(i: number): string | undefined {
+    const kind = this.kind[i];
+    if (kind === TEXT) return this.text![i];
+    if (kind === ABSENT) return undefined;
+    for (let w = 0; w < this.n; w++) hexScratch.writeUInt32BE(this.words![i * this.n + w], w * 4);
+    return hexScratch.toString('hex', 0, this.n * 4);
+  }
+
+  /** Whether entry `i` holds `id`. */
+  equals(i: number, id: string): boolean {
+    const kind = this.kind[i];
+    if (kind === TEXT) return this.text![i] === id;
+    if (kind === ABSENT || !pack(id, this.probe, this.n)) return false;
+    const words = this.words!;
+    for (let w = 0; w < this.n; w++) if (words[i * this.n + w] !== this.probe[w]) return false;
+    return true;
+  }
+}
