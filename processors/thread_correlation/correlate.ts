@@ -52,6 +52,8 @@ export class ThreadCorrelator implements StatefulEngine<L7Message, L7Message> {
   private readonly pendingArrivedMs = new Queue<number>();
   private readonly clocks = new Map<string, HostClock>();
   private reportedEvictions = 0;
+  /** calls decided since last reported, by result */
+  private readonly counts = Object.fromEntries(CALL_RESULTS.map((r) => [r, 0])) as Record<CallResult, number>;
   private readonly waitNs: number;
 
   constructor(
@@ -91,7 +93,13 @@ export class ThreadCorrelator implements StatefulEngine<L7Message, L7Message> {
       }
     }
     for (const m of batch) {
-      if (m.role === 'client') {
+      if (m.role !== 'client') continue;
+      // held calls cost most of this stage (they outlive the young generation): not those already decided
+      const settled = this.timelines.settled(m);
+      if (settled) {
+        this.counts[settled]++;
+        out.push(m);
+      } else {
         this.pending.push(m);
         this.pendingArrivedMs.push(nowMs);
       }
@@ -103,7 +111,6 @@ export class ThreadCorrelator implements StatefulEngine<L7Message, L7Message> {
 
   /** Decides the calls that have waited long enough (all of them when `all`). */
   release(nowMs: number, all: boolean, out: L7Message[] = []): L7Message[] {
-    const counts: Record<CallResult, number> = { linked: 0, linked_tick: 0, linked_forwarded: 0, ambiguous: 0, no_scope: 0, no_task: 0 };
     const over = this.pending.size - this.opts.maxPending;
     let forced = over > 0 ? over : 0;
     while (this.pending.size > 0) {
@@ -115,13 +122,12 @@ export class ThreadCorrelator implements StatefulEngine<L7Message, L7Message> {
         (this.clocks.get(m.host.hostId)?.watermark ?? -Infinity) >= m.reqStart + this.waitNs;
       if (!ready) break;
       if (forced > 0) forced--;
-      const r = this.timelines.linkClient(m);
-      counts[r]++;
+      this.counts[this.timelines.linkClient(m)]++;
       out.push(m);
       this.pending.shift();
       this.pendingArrivedMs.shift();
     }
-    for (const r of CALL_RESULTS) if (counts[r]) this.counters.call(r, counts[r]);
+    this.reportCalls();
     return out;
   }
 
@@ -158,6 +164,13 @@ export class ThreadCorrelator implements StatefulEngine<L7Message, L7Message> {
       if (c.watermark - c.lastPruned < this.waitNs) continue;
       c.lastPruned = c.watermark;
       this.timelines.prune(host, c.watermark - 3 * this.waitNs);
+    }
+  }
+
+  private reportCalls(): void {
+    for (const r of CALL_RESULTS) {
+      if (this.counts[r]) this.counters.call(r, this.counts[r]);
+      this.counts[r] = 0;
     }
   }
 

@@ -14,7 +14,7 @@ import { threadTraceIdOf } from '../../core/message-ids';
 import { HostThreads, type ThreadTimeline } from './host-threads';
 import { ForwardedIds, forwardedKeys } from './forwarded';
 import { firstReadOfTick, TickReads } from './loop-ticks';
-import { ScopeList, type Scope } from './scopes';
+import { ScopeList } from './scopes';
 
 export const CALL_RESULTS = ['linked', 'linked_tick', 'linked_forwarded', 'ambiguous', 'no_scope', 'no_task'] as const;
 export type CallResult = (typeof CALL_RESULTS)[number];
@@ -32,14 +32,16 @@ export interface TimelineOptions {
   forwardedIds: boolean;
 }
 
-/** Two scopes of one thread that overlap make both unlinkable and the thread multiplexed over their union. */
-function markOverlap(t: ThreadTimeline, scope: Scope, other: Scope): void {
-  if (scope.start <= other.end && other.start <= scope.end) {
-    scope.linkable = false;
-    other.linkable = false;
-    t.multiplexedFrom = Math.min(t.multiplexedFrom, scope.start, other.start);
-    t.multiplexedTo = Math.max(t.multiplexedTo, scope.end, other.end);
-  }
+/** Whether a scope [start, end] overlaps the one at `other`; if so, makes that one unlinkable and the thread multiplexed over their union. */
+function markOverlap(t: ThreadTimeline, start: number, end: number, other: number): boolean {
+  const scopes = t.scopes;
+  const otherStart = scopes.start(other);
+  const otherEnd = scopes.endOf(other);
+  if (start > otherEnd || otherStart > end) return false;
+  scopes.markUnlinkable(other);
+  t.multiplexedFrom = Math.min(t.multiplexedFrom, start, otherStart);
+  t.multiplexedTo = Math.max(t.multiplexedTo, end, otherEnd);
+  return true;
 }
 
 export interface TimelineStats {
@@ -98,35 +100,46 @@ export class ThreadTimelines {
     // Without a response the request's end on this thread is unknown: it only marks
     // the thread busy while it was read. A response written by another thread means
     // the request was handed over; what the reading thread did next is not its work.
-    const end = m.respStart ?? m.reqEnd;
+    const start = m.reqStart;
+    const end = Math.max(m.respStart ?? m.reqEnd, start);
     const answered = m.respStart !== undefined && answeredByReader(m);
-    const scope: Scope = {
-      start: m.reqStart,
-      end: Math.max(end, m.reqStart),
-      threadTraceId: m.threadTraceId,
-      linkable: answered,
-      answeredByReader: answered,
-    };
     if (this.opts.eventLoopTicks && m.reqTick && !m.utid) (t.tickReads ??= new TickReads()).ended(m.reqTick, m.reqEnd, m.threadTraceId);
     const keys = this.opts.forwardedIds ? forwardedKeys(m) : NO_KEYS;
     if (keys.length) {
       let ids = this.forwarded.get(m.host.hostId);
       if (!ids) this.forwarded.set(m.host.hostId, (ids = new ForwardedIds()));
-      ids.addServer(keys, m.threadTraceId, scope.start, scope.end);
+      ids.addServer(keys, m.threadTraceId, start, end);
     }
-    t.maxDuration = Math.max(t.maxDuration, scope.end - scope.start);
+    t.maxDuration = Math.max(t.maxDuration, end - start);
     const scopes = t.scopes;
-    const i = scopes.upperBound(scope.start);
+    const i = scopes.upperBound(start);
+    let overlapped = false;
     // Only scopes starting within the longest scope's duration before this one can reach it.
-    for (let j = i - 1; j >= scopes.first && scopes.at(j).start >= scope.start - t.maxDuration; j--) markOverlap(t, scope, scopes.at(j));
-    for (let j = i; j < scopes.end && scopes.at(j).start <= scope.end; j++) markOverlap(t, scope, scopes.at(j));
-    scopes.insert(i, scope);
+    for (let j = i - 1; j >= scopes.first && scopes.start(j) >= start - t.maxDuration; j--) if (markOverlap(t, start, end, j)) overlapped = true;
+    for (let j = i; j < scopes.end && scopes.start(j) <= end; j++) if (markOverlap(t, start, end, j)) overlapped = true;
+    const position = scopes.insert(i, start, end, m.threadTraceId, answered);
+    if (overlapped) scopes.markUnlinkable(position);
     this.scopeCount++;
     if (scopes.size > this.opts.maxScopesPerThread) {
       scopes.dropFirst();
       this.scopeCount--;
       this.evicted++;
     }
+  }
+
+  /**
+   * The result of a client call that no message arriving later can change, so
+   * that it need not be held: a call without a task, or one made by a thread
+   * already seen serving several requests at once around its start (that span
+   * only grows) when no other rule could link it (event-loop ticks off, no
+   * forwarded id). Undefined for the others.
+   */
+  settled(m: L7Message): CallResult | undefined {
+    if (isNoTask(m)) return 'no_task';
+    if (this.opts.eventLoopTicks) return undefined;
+    const t = this.hosts.get(m.host.hostId)?.get(threadKey(m));
+    if (!t || !this.multiplexedAt(t, m.reqStart)) return undefined;
+    return this.opts.forwardedIds && forwardedKeys(m).length ? undefined : 'ambiguous';
   }
 
   /** Links a client call to the one scope its thread was serving when it started, or says why not. */
@@ -152,27 +165,33 @@ export class ThreadTimelines {
   private decide(t: ThreadTimeline, m: L7Message): CallResult {
     const at = m.reqStart;
     const scopes = t.scopes;
-    let found: Scope | undefined;
+    let found = -1;
     let open = 0;
-    for (let j = scopes.upperBound(at) - 1; j >= scopes.first && scopes.at(j).start >= at - t.maxDuration; j--) {
-      if (at <= scopes.at(j).end) {
+    for (let j = scopes.upperBound(at) - 1; j >= scopes.first && scopes.start(j) >= at - t.maxDuration; j--) {
+      if (at <= scopes.endOf(j)) {
         open++;
-        found = scopes.at(j);
+        found = j;
       }
     }
-    const mem = this.opts.multiplexMemoryNs;
-    const multiplexed = at >= t.multiplexedFrom - mem && at <= t.multiplexedTo + mem;
-    if (!found) return multiplexed ? 'ambiguous' : 'no_scope';
-    if (!multiplexed && open === 1 && found.linkable) {
-      m.threadTraceId = found.threadTraceId;
+    const multiplexed = this.multiplexedAt(t, at);
+    if (found < 0) return multiplexed ? 'ambiguous' : 'no_scope';
+    const id = scopes.threadTraceId(found);
+    if (!multiplexed && open === 1 && scopes.linkable(found)) {
+      m.threadTraceId = id;
       return 'linked';
     }
     // An event loop: the one request it had open, when the call was written right after a read of that request's (README, "Event loops")
-    if (open === 1 && found.answeredByReader && m.reqTick && !m.utid && firstReadOfTick(m.reqTick) && t.tickReads?.ownedBy(m.reqTick, found.threadTraceId, found.start, at)) {
-      m.threadTraceId = found.threadTraceId;
+    if (open === 1 && scopes.answeredByReader(found) && m.reqTick && !m.utid && firstReadOfTick(m.reqTick) && t.tickReads?.ownedBy(m.reqTick, id, scopes.start(found), at)) {
+      m.threadTraceId = id;
       return 'linked_tick';
     }
     return 'ambiguous';
+  }
+
+  /** Whether the thread was seen serving several requests at once within the multiplex memory of `at`. */
+  private multiplexedAt(t: ThreadTimeline, at: number): boolean {
+    const mem = this.opts.multiplexMemoryNs;
+    return at >= t.multiplexedFrom - mem && at <= t.multiplexedTo + mem;
   }
 
   /** Drops scopes that ended before `beforeNs` on `hostId` and threads left with nothing to remember. */
