@@ -13,7 +13,7 @@ import type { EspanAttributes } from '../../core/semconv';
 import { StatusCode, type Attributes, type L7Message } from '../../core/signals';
 import { redactQuery, redactSqlLiterals, redactSqlLiteralsInText, redisCommandHasSecrets } from '../../core/redaction';
 import { AttributesBuilder } from './attribute-shapes';
-import { ConnectionKeys, Interner } from './shared-values';
+import { ConnectionKeys, Interner, Memo } from './shared-values';
 
 /** A span's attributes: the link keys by their names, the protocol's by any. */
 export type SpanAttributes = EspanAttributes & Attributes;
@@ -29,6 +29,7 @@ export interface SemconvOptions {
   sensitiveQueryParameters: ReadonlySet<string>;
 }
 
+const SLASH = 0x2f;
 const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH', 'QUERY']);
 const MAX_STATUS_MESSAGE = 256;
 
@@ -73,12 +74,20 @@ function withOptionalLinkKeys(m: L7Message, a: AttributesBuilder): SpanAttribute
 }
 
 /** Host header → [host, port]; IPv6 literals keep their brackets off. */
-function splitHost(hostHeader: string): [string, number | undefined] {
+function parseHost(hostHeader: string): [string, number | undefined] {
   const h = hostHeader.trim();
   const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(h) ?? /^([^:]+)(?::(\d+))?$/.exec(h);
   if (!m) return [h, undefined];
   return [m[1], m[2] !== undefined ? Number(m[2]) : undefined];
 }
+
+/** A few hosts take most requests: each header is parsed once (the last 1024 distinct). */
+const hosts = new Memo(1024, parseHost);
+const splitHost = (hostHeader: string): [string, number | undefined] => hosts.of(hostHeader);
+
+/** Redis logical databases by index, as db.namespace: the default 16 made once. */
+const REDIS_DB_NAMES = Array.from({ length: 16 }, (_, i) => String(i));
+const redisDbName = (db: number): string => REDIS_DB_NAMES[db] ?? String(db);
 
 function httpSpan(m: L7Message, opts: SemconvOptions, a: AttributesBuilder): SpanShape {
   const h = m.http!;
@@ -86,8 +95,8 @@ function httpSpan(m: L7Message, opts: SemconvOptions, a: AttributesBuilder): Spa
   const known = KNOWN_METHODS.has(method);
   let path = h.path;
   let query = h.query;
-  // absolute-form targets (proxies) carry the authority: keep only path and query
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(path)) {
+  // absolute-form targets (proxies) carry the authority: keep only path and query (origin-form ones start with '/')
+  if (path.charCodeAt(0) !== SLASH && /^[a-z][a-z0-9+.-]*:\/\//i.test(path)) {
     try {
       const u = new URL(path);
       path = u.pathname;
@@ -116,7 +125,8 @@ function httpSpan(m: L7Message, opts: SemconvOptions, a: AttributesBuilder): Spa
   a.put('network.transport', transport(m));
   a.put('network.type', networkType(m));
   if (!known || method !== h.method) a.put('http.request.method_original', h.method);
-  const version = h.version.replace(/^HTTP\//i, '');
+  // only a version long enough to hold the prefix ('HTTP/', 5 characters) is searched for it
+  const version = h.version.length > 4 ? h.version.replace(/^HTTP\//i, '') : h.version;
   if (version) a.put('network.protocol.version', shared(version));
   if (query) a.put('url.query', query);
   if (m.role === 'server') {
@@ -158,7 +168,7 @@ function redisSpan(m: L7Message, a: AttributesBuilder): SpanShape {
   linkKeys(m, a);
   a.put('db.system.name', 'redis');
   a.put('db.operation.name', command);
-  a.put('db.namespace', String(r.db));
+  a.put('db.namespace', redisDbName(r.db));
   a.put('server.address', m.role === 'server' ? m.saddr : m.daddr);
   a.put('server.port', m.role === 'server' ? m.sport : m.dport);
   a.put('network.peer.address', m.daddr);

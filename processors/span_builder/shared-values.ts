@@ -27,6 +27,25 @@ export class Interner {
   }
 }
 
+/** What `make` gives for recently seen keys, made once each; bounded as Interner is. */
+export class Memo<V> {
+  private readonly known = new Map<string, V>();
+
+  constructor(
+    private readonly max: number,
+    private readonly make: (key: string) => V,
+  ) {}
+
+  of(key: string): V {
+    let v = this.known.get(key);
+    if (v === undefined) {
+      if (this.known.size >= this.max) this.known.clear();
+      this.known.set(key, (v = this.make(key)));
+    }
+    return v;
+  }
+}
+
 /** Slots of the connection-key table, a power of two: connections whose requests come at once rarely outnumber it. */
 const CONNECTION_SLOTS = 16384;
 const SLOT_SHIFT = 32 - Math.log2(CONNECTION_SLOTS);
