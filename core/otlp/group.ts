@@ -68,12 +68,23 @@ export function withSdkIdentity(resource: Resource): Resource {
  */
 export function groupByResource<T extends { resource: Resource; scope: InstrumentationScope }>(items: readonly T[]): ResourceGroup<T>[] {
   const byObject = new Map<Resource, Map<InstrumentationScope, T[]>>();
+  // runs of items from one process share resource and scope: the list of the item before is tried first
+  let lastResource: Resource | undefined;
+  let lastScope: InstrumentationScope | undefined;
+  let lastList: T[] = [];
   for (const item of items) {
+    if (item.resource === lastResource && item.scope === lastScope) {
+      lastList.push(item);
+      continue;
+    }
     let scopes = byObject.get(item.resource);
     if (!scopes) byObject.set(item.resource, (scopes = new Map()));
-    const list = scopes.get(item.scope);
+    let list = scopes.get(item.scope);
     if (list) list.push(item);
-    else scopes.set(item.scope, [item]);
+    else scopes.set(item.scope, (list = [item]));
+    lastResource = item.resource;
+    lastScope = item.scope;
+    lastList = list;
   }
   const byKey = new Map<string, { resource: Resource; scopes: Map<string, ScopeGroup<T>> }>();
   for (const [resource, scopes] of byObject) {

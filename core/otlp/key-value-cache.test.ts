@@ -34,6 +34,17 @@ describe('core/otlp KeyValueCache', () => {
     expect(pair(cache, 'server.port', '80').hit, 'a string is not the number').to.equal(false);
   });
 
+  it("gives each value its own pair when a key's value changes back and forth", () => {
+    const cache = new KeyValueCache();
+    const written = new Map<string | number, Buffer>();
+    for (const v of ['GET', 'POST', 'GET', 1, 'GET', 'POST', 1, '1']) {
+      const p = pair(cache, 'http.request.method', v);
+      if (!written.has(v)) written.set(v, p.bytes);
+      expect(p.bytes, String(v)).to.deep.equal(written.get(v));
+    }
+    expect(new Set([...written.values()].map((b) => b.toString('hex'))).size).to.equal(4);
+  });
+
   it('stops caching a key whose values do not repeat', () => {
     const cache = new KeyValueCache();
     for (let i = 0; i < 300; i++) pair(cache, 'espan.req_seq', 1_000_000 + i);

@@ -12,7 +12,7 @@
  * values cost one lookup, not a copy into a table that is never read.
  * Bounded in keys, values per key and bytes.
  */
-import type { ProtoWriter } from './proto-writer';
+import { keyFieldOf, type ProtoWriter } from './proto-writer';
 
 /** A primitive attribute value: the kinds whose pairs are cached. */
 export type CachedValue = string | number | boolean;
@@ -26,12 +26,32 @@ const MAX_BYTES = 4 * 1024 * 1024;
 const PAUSE = 1 << 16;
 
 class KeyEntry {
+  /** the key's KeyValue.key field, written once (undefined for keys that are not short ASCII) */
+  readonly keyField: Uint8Array | undefined;
   /** encoded pairs by value; undefined while caching is paused for this key */
   values: Map<CachedValue, Uint8Array> | undefined = new Map();
   /** bytes held in `values` */
   bytes = 0;
   hits = 0;
   paused = 0;
+  /** the value of the last hit and its pair, tried before `values`: most keys keep one value span after span */
+  lastValue: CachedValue = '';
+  lastPair: Uint8Array | undefined = undefined;
+
+  constructor(key: string) {
+    this.keyField = keyFieldOf(key);
+  }
+
+  /** Empties `values` (or drops it, pausing the key). */
+  forgetValues(pause: boolean): void {
+    if (pause) {
+      this.values = undefined;
+      this.paused = PAUSE;
+    } else this.values?.clear();
+    this.bytes = 0;
+    this.hits = 0;
+    this.lastPair = undefined;
+  }
 }
 
 export class KeyValueCache {
@@ -40,15 +60,23 @@ export class KeyValueCache {
   /** the pair the last `get` missed, for `keep` */
   private missedEntry: KeyEntry | undefined;
   private missedValue: CachedValue = '';
+  /** the key field of the key the last `get` was asked for, for writing its pair on a miss */
+  keyField: Uint8Array | undefined;
 
   /** The encoded pair, or undefined (the caller then writes it and calls `keep`). */
   get(key: string, value: CachedValue): Uint8Array | undefined {
     this.missedEntry = undefined;
     let entry = this.byKey.get(key);
     if (entry === undefined) {
+      this.keyField = undefined;
       if (this.byKey.size >= MAX_KEYS) return undefined;
-      entry = new KeyEntry();
+      entry = new KeyEntry(key);
       this.byKey.set(key, entry);
+    }
+    this.keyField = entry.keyField;
+    if (entry.lastValue === value && entry.lastPair !== undefined) {
+      entry.hits++;
+      return entry.lastPair;
     }
     const values = entry.values;
     if (values === undefined) {
@@ -58,6 +86,8 @@ export class KeyValueCache {
     const encoded = values.get(value);
     if (encoded !== undefined) {
       entry.hits++;
+      entry.lastValue = value;
+      entry.lastPair = encoded;
       return encoded;
     }
     this.missedEntry = entry;
@@ -75,13 +105,8 @@ export class KeyValueCache {
     const values = entry.values;
     if (values.size >= VALUES_PER_KEY) {
       // a full table: start afresh if its values repeated, else stop trying for a while
-      if (entry.hits < values.size) {
-        entry.values = undefined;
-        entry.paused = PAUSE;
-      } else values.clear();
       this.bytes -= entry.bytes;
-      entry.bytes = 0;
-      entry.hits = 0;
+      entry.forgetValues(entry.hits < values.size);
       return;
     }
     if (this.bytes + n > MAX_BYTES) {

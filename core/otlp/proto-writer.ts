@@ -69,6 +69,33 @@ const ANY_STRING = (1 << 3) | WIRE_LEN;
 const ANY_BOOL = (2 << 3) | WIRE_VARINT;
 const ANY_INT = (3 << 3) | WIRE_VARINT;
 
+/** A value shortKeyValue writes: a string that surely fits a one-byte length, a boolean, a non-negative safe integer. */
+function isShortValue(value: string | number | boolean): boolean {
+  if (typeof value === 'string') return value.length <= SHORT_STRING;
+  return typeof value === 'boolean' || (value >= 0 && value <= Number.MAX_SAFE_INTEGER && value === Math.floor(value));
+}
+
+/**
+ * A key's KeyValue.key field (tag, length, bytes) for shortKeyFieldValue, or undefined when
+ * the key is not short ASCII (such keys go through the general path).
+ */
+export function keyFieldOf(key: string): Uint8Array | undefined {
+  const k = key.length;
+  if (k > SHORT_STRING) return undefined;
+  const field = new Uint8Array(2 + k);
+  field[0] = KV_KEY;
+  field[1] = k;
+  for (let i = 0; i < k; i++) {
+    const c = key.charCodeAt(i);
+    if (c >= 0x80) return undefined;
+    field[2 + i] = c;
+  }
+  return field;
+}
+
+/** Output at least this long is handed out in the scratch buffer itself rather than copied. */
+const HAND_OUT_BYTES = 256 * 1024;
+
 /** A scratch buffer larger than this is dropped after use rather than kept for the next request. */
 const KEEP_LIMIT = 4 * 1024 * 1024;
 
@@ -93,11 +120,12 @@ export class ProtoWriter {
 
   /** What was written; the writer is then empty and can be reused. */
   finish(): Buffer {
-    if (this.buf.length > KEEP_LIMIT && this.pos * 2 >= this.buf.length) {
-      // too large to keep, and at least half used: hand the buffer itself out rather than
-      // copying megabytes into yet another fresh allocation (page faults, external-memory GCs)
+    if (this.pos >= HAND_OUT_BYTES && this.pos * 2 >= this.buf.length) {
+      // large, and at least half used: hand the buffer itself out rather than copying it
+      // into another fresh allocation of about its size (page faults, external-memory GCs)
       const whole = this.buf.subarray(0, this.pos);
-      this.buf = Buffer.allocUnsafeSlow(this.initialSize);
+      // the next request is likely of about this size: room for it now, not by doubling
+      this.buf = Buffer.allocUnsafeSlow(Math.min(this.buf.length, KEEP_LIMIT));
       this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
       this.pos = 0;
       return whole;
@@ -256,11 +284,7 @@ export class ProtoWriter {
    */
   shortKeyValue(tag: number, key: string, value: string | number | boolean): boolean {
     const k = key.length;
-    if (k > SHORT_STRING) return false;
-    const isString = typeof value === 'string';
-    if (isString) {
-      if (value.length > SHORT_STRING) return false;
-    } else if (typeof value === 'number' && !(value >= 0 && value <= Number.MAX_SAFE_INTEGER && value === Math.floor(value))) return false;
+    if (k > SHORT_STRING || !isShortValue(value)) return false;
     this.ensure(2 * SHORT_STRING + 16);
     const buf = this.buf;
     const start = this.pos;
@@ -273,9 +297,29 @@ export class ProtoWriter {
       if (c >= 0x80) return false;
       buf[p++] = c;
     }
+    return this.endShortKeyValue(start, p, value);
+  }
+
+  /**
+   * shortKeyValue with the key already encoded: `keyField` is its KeyValue.key field
+   * (tag, length, bytes; keyFieldOf), copied rather than written character by character.
+   */
+  shortKeyFieldValue(tag: number, keyField: Uint8Array, value: string | number | boolean): boolean {
+    if (!isShortValue(value)) return false;
+    this.ensure(2 * SHORT_STRING + 16);
+    const buf = this.buf;
+    const start = this.pos;
+    buf[start] = tag;
+    buf.set(keyField, start + 2);
+    return this.endShortKeyValue(start, start + 2 + keyField.length, value);
+  }
+
+  /** The value half of a short KeyValue whose key ends before p; false, having written nothing, for a non-ASCII string. */
+  private endShortKeyValue(start: number, p: number, value: string | number | boolean): boolean {
+    const buf = this.buf;
     buf[p++] = KV_VALUE;
     const anyLenAt = p++;
-    if (isString) {
+    if (typeof value === 'string') {
       const v = value.length;
       buf[p++] = ANY_STRING;
       buf[p++] = v;

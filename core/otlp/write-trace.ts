@@ -149,7 +149,8 @@ export function writeKeyValues(w: ProtoWriter, tag: number, attrs: Attributes | 
         continue;
       }
       const at = w.pos + 1; // after the tag
-      if (!w.shortKeyValue(tag, key, v)) writeKeyValue(w, tag, key, v);
+      const keyField = pairs.keyField;
+      if (!(keyField !== undefined ? w.shortKeyFieldValue(tag, keyField, v) : w.shortKeyValue(tag, key, v))) writeKeyValue(w, tag, key, v);
       pairs.keep(w, at);
     } else writeKeyValue(w, tag, key, v);
   }
@@ -226,9 +227,12 @@ function writeSpan(w: ProtoWriter, tag: number, s: Span): void {
   if (received) w.raw(received.request, received.start, received.end);
   else writeKeyValues(w, SPAN_ATTRIBUTES, s.attributes);
   uint32Field(w, SPAN_DROPPED_ATTRIBUTES, s.droppedAttributesCount);
-  for (const e of s.events) writeEvent(w, e);
+  // indexed loops: most spans have no events or links, and an iterator costs more than the test
+  const events = s.events;
+  for (let i = 0; i < events.length; i++) writeEvent(w, events[i]);
   uint32Field(w, SPAN_DROPPED_EVENTS, s.droppedEventsCount);
-  for (const l of s.links) writeLink(w, l);
+  const links = s.links;
+  for (let i = 0; i < links.length; i++) writeLink(w, links[i]);
   uint32Field(w, SPAN_DROPPED_LINKS, s.droppedLinksCount);
   const status = w.begin(SPAN_STATUS, SMALL);
   stringField(w, STATUS_MESSAGE, s.status.message);
