@@ -84,19 +84,32 @@ export function step(len: number, skip: number, begins: boolean, ends: boolean, 
   return shared;
 }
 
+/**
+ * Node's own decoders of a byte range, called on any Uint8Array (a record's
+ * payload, a join's scratch buffer): no Buffer view is made per string. Node
+ * has had them on Buffer.prototype all along (core/otlp reads with them too).
+ */
+const latin1Slice = (Buffer.prototype as unknown as { latin1Slice(this: Uint8Array, start: number, end: number): string }).latin1Slice;
+const utf8Slice = (Buffer.prototype as unknown as { utf8Slice(this: Uint8Array, start: number, end: number): string }).utf8Slice;
+
+/** Below this many bytes a loop in JavaScript makes the string faster than a call into Node. */
+const SHORT_TEXT = 8;
+
 /** Latin-1 text of buf[start, end): header values and names are ASCII on the wire. */
 export function latin1(buf: Uint8Array, start: number, end: number): string {
-  if (end - start < 48) {
+  if (end > buf.length) end = buf.length;
+  if (end - start < SHORT_TEXT) {
     let s = '';
     for (let i = start; i < end; i++) s += String.fromCharCode(buf[i]);
     return s;
   }
-  return Buffer.from(buf.buffer, buf.byteOffset + start, end - start).toString('latin1');
+  return latin1Slice.call(buf, start, end);
 }
 
 /** UTF-8 text of buf[start, end): SQL and Redis arguments. */
 export function utf8(buf: Uint8Array, start: number, end: number): string {
-  return Buffer.from(buf.buffer, buf.byteOffset + start, end - start).toString('utf8');
+  if (end > buf.length) end = buf.length;
+  return end > start ? utf8Slice.call(buf, start, end) : '';
 }
 
 /** Index of the "\r\n" at or after `at`, or -1. */

@@ -230,7 +230,7 @@ export class ParseEngine implements StatefulEngine<NetworkRecord, L7Message> {
       return false;
     }
     // A first message may arrive a few bytes at a time: detect on what this direction sent so far.
-    const same = contiguousBefore(c.held?.filter((h) => isEgress(h.funcId) === egress) ?? [], r);
+    const same = c.held ? contiguousBefore(c.held.filter((h) => isEgress(h.funcId) === egress), r) : NOTHING_HELD;
     const bytes = joinPayloads(same, r);
     let d = detect(bytes, this.enabled);
     let joinedFrom = 0;
@@ -430,12 +430,14 @@ export class ParseEngine implements StatefulEngine<NetworkRecord, L7Message> {
   }
 }
 
+const NOTHING_HELD: readonly NetworkRecord[] = [];
+
 /**
  * The held records of `r`'s direction that its bytes continue: those after a
  * record lost or not captured whole would join bytes that were never next to
  * each other (TLS plaintext records carry other numbers: all are taken).
  */
-function contiguousBefore(held: NetworkRecord[], r: NetworkRecord): NetworkRecord[] {
+function contiguousBefore(held: readonly NetworkRecord[], r: NetworkRecord): readonly NetworkRecord[] {
   if (r.connMeta & ConnMeta.TLS) return held;
   let from = held.length;
   for (let next = r; from > 0; from--) {
