@@ -46,7 +46,12 @@ function compileLiteral(keys: readonly string[]): (values: readonly AttributeVal
   // '__proto__' in a literal would set the prototype instead of adding a property
   if (keys.includes('__proto__')) return (values) => plainObject(keys, values);
   const body = keys.map((k, i) => `${JSON.stringify(k)}: v[${i}]`).join(', ');
-  return new Function('v', `return { ${body} };`) as (values: readonly AttributeValue[]) => Attributes;
+  const literal = new Function('v', `return { ${body} };`) as (values: readonly AttributeValue[]) => Attributes;
+  // A first object of strings only: V8 then keeps every field of the shape tagged, where a field that only
+  // ever held numbers would box each number that is no small integer (sequence numbers, netns inodes) a
+  // second time. Tagged, a field holds the number the values array boxed already, and a small one unboxed.
+  literal(keys.map(() => ''));
+  return literal;
 }
 
 function plainObject(keys: readonly string[], values: readonly AttributeValue[]): Attributes {
