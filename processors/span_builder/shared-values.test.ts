@@ -1,0 +1,29 @@
+import { expect } from 'chai';
+import { connectionKey } from '../../core/semconv';
+import { message } from '../../test/spans/messages';
+import { ConnectionKeys, Memo } from './shared-values';
+
+describe('span_builder shared values', () => {
+  it('gives both ends of a connection the one key, and tells connections whose ports share a slot apart', () => {
+    const keys = new ConnectionKeys();
+    const client = message({ role: 'client', tid: 1, reqStart: 0, saddr: '10.0.0.1', sport: 40001, daddr: '10.0.0.2', dport: 6379 });
+    const server = message({ role: 'server', tid: 2, reqStart: 0, saddr: '10.0.0.2', sport: 6379, daddr: '10.0.0.1', dport: 40001 });
+    const key = keys.of(client);
+    expect(key).to.equal(connectionKey('10.0.0.1', 40001, '10.0.0.2', 6379));
+    expect(keys.of(server)).to.equal(key);
+    // the same ports between other addresses: the same slot, another key
+    const other = message({ role: 'client', tid: 3, reqStart: 0, saddr: '10.0.0.3', sport: 40001, daddr: '10.0.0.2', dport: 6379 });
+    expect(keys.of(other)).to.equal(connectionKey('10.0.0.3', 40001, '10.0.0.2', 6379));
+    expect(keys.of(client)).to.equal(key);
+  });
+
+  it('makes a value once per key while it is remembered', () => {
+    let made = 0;
+    const lengths = new Memo(2, (s) => (made++, s.length));
+    expect([lengths.of('ab'), lengths.of('ab'), lengths.of('abc')]).to.deep.equal([2, 2, 3]);
+    expect(made).to.equal(2);
+    lengths.of('abcd'); // past the bound: starts over
+    lengths.of('ab');
+    expect(made).to.equal(4);
+  });
+});
