@@ -244,7 +244,7 @@ export class Linker implements StatefulEngine<Span, Trace> {
       const seq = seqOf(rawSeq);
       const h = this.netHash(conn, seq);
       sl.netConn[s] = conn;
-      sl.netSeq[s] = seq;
+      sl.setSeq(s, seq);
       sl.netHash[s] = h;
       sl.nextNet[s] = NONE;
       const head = this.byNet.get(h);
@@ -254,7 +254,7 @@ export class Linker implements StatefulEngine<Span, Trace> {
         // the list holds every key of this hash, in arrival order
         let other = head;
         for (;;) {
-          if (sl.netConn[other] === conn && sl.netSeq[other] === seq) this.linkNetwork(s, other);
+          if (sl.netConn[other] === conn && sl.seqEquals(other, seq)) this.linkNetwork(s, other);
           const next = sl.nextNet[other];
           if (next === NONE) break;
           other = next;
@@ -431,7 +431,7 @@ export class Linker implements StatefulEngine<Span, Trace> {
         unlink(this.byNet, sl.nextNet, sl.netHash[r], r);
         // only a span whose partner is missing looks among emitted traces for it
         const recent = this.recentNet;
-        const seen = sl.flags[r] & NET_LINKED ? NONE : recent.find(sl.netHash[r], conn, sl.netSeq[r]!);
+        const seen = sl.flags[r] & NET_LINKED ? NONE : recent.find(sl.netHash[r], conn, sl.seq(r));
         if (seen !== NONE) {
           const at = start[r];
           const client = sl.kind[r] === SERVER ? recent.spanId(seen) : undefined;
@@ -516,7 +516,7 @@ export class Linker implements StatefulEngine<Span, Trace> {
       // a network key names one request: once client and server left together, no late span has it
       const conn = sl.netConn[r];
       if (conn !== undefined && !(sl.flags[r] & NET_LINKED)) {
-        const seq = sl.netSeq[r]!;
+        const seq = sl.seq(r);
         const h = sl.netHash[r];
         // the span that can be a parent writes; the other kind only fills a gap
         if (sl.kind[r] === CLIENT) this.recentNet.add(h, conn, seq, s.traceId, s.spanId, sl.start[r], sl.end[r]);

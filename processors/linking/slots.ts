@@ -39,9 +39,11 @@ export class Slots {
   maxBucket = new Float64Array(0);
   tail = new Int32Array(0);
   nextMember = new Int32Array(0);
-  /** network key (connection key, request sequence number), its hash, and the next held span of the same hash */
+  /** network key (connection key, request sequence number: see setSeq), its hash, and the next held span of the same hash */
   netConn: Array<string | undefined> = [];
-  netSeq: Array<number | bigint | undefined> = [];
+  private netSeq = new Float64Array(0);
+  /** sequence numbers beyond the doubles' exact range (netSeq holds NaN there) */
+  private readonly netSeqBig = new Map<number, bigint>();
   netHash = new Int32Array(0);
   nextNet = new Int32Array(0);
   /** thread trace id, its hash, and the next held span of the same hash */
@@ -72,14 +74,34 @@ export class Slots {
     // drop references so a slot left free does not keep a span alive
     this.spans[s] = undefined;
     this.netConn[s] = undefined;
-    this.netSeq[s] = undefined;
+    if (this.netSeqBig.size > 0) this.netSeqBig.delete(s);
     this.threadKey[s] = undefined;
     this.free[this.freeCount++] = s;
   }
 
+  /** The sequence number of slot `s`'s network key: a double column, not a heap number per slot past 2^31. */
+  setSeq(s: number, seq: number | bigint): void {
+    if (typeof seq === 'number') {
+      this.netSeq[s] = seq;
+    } else {
+      this.netSeq[s] = NaN;
+      this.netSeqBig.set(s, seq);
+    }
+  }
+
+  seq(s: number): number | bigint {
+    const seq = this.netSeq[s];
+    return seq === seq ? seq : (this.netSeqBig.get(s) ?? seq);
+  }
+
+  seqEquals(s: number, seq: number | bigint): boolean {
+    return typeof seq === 'number' ? this.netSeq[s] === seq : this.netSeqBig.get(s) === seq;
+  }
+
   private grow(): void {
     const old = this.start.length;
-    const n = Math.max(1024, old * 2);
+    // by half: the arrays stay sized to the spans held at the busiest, which they are for as long as the process runs
+    const n = Math.max(1024, old + (old >> 1));
     const f64 = (a: Float64Array) => {
       const b = new Float64Array(n);
       b.set(a);
@@ -100,6 +122,7 @@ export class Slots {
     this.kind = u8(this.kind);
     this.state = u8(this.state);
     this.flags = u8(this.flags);
+    this.netSeq = f64(this.netSeq);
     this.bucket = f64(this.bucket);
     this.up = i32(this.up);
     this.size = i32(this.size);
@@ -117,7 +140,6 @@ export class Slots {
     const none = new Array<undefined>(n - old).fill(undefined);
     this.spans = this.spans.concat(none);
     this.netConn = this.netConn.concat(none);
-    this.netSeq = this.netSeq.concat(none);
     this.threadKey = this.threadKey.concat(none);
     // the free list is a stack: lowest numbers on top, so slots fill in order
     const free = new Int32Array(n);
