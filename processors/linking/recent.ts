@@ -11,7 +11,7 @@
  * `next`. A key written again shadows its older entry, which leaves in turn.
  */
 import { fmix32 } from '../../core/hash';
-import { IdColumn } from './id-column';
+import { IdColumn } from '../../core/collections/id-column';
 import { NONE } from './slots';
 
 /** entries allocated at first; the ring doubles up to its capacity */

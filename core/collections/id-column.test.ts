@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { IdColumn } from './id-column';
 
-describe('linking IdColumn', () => {
+describe('IdColumn', () => {
   it('gives back every id as it was given, packed or not, across a resize', () => {
     const ids = ['52f1eb6fd5d13a12125a1deff81b1cc6', '00000000000000000000000000000001', '52F1EB6FD5D13A12125A1DEFF81B1CC6', 'short', '', 't0', '52f1eb6fd5d13a12125a1deff81b1cc'];
     const column = new IdColumn(32, 4);
