@@ -45,8 +45,8 @@ export interface ProtocolSession {
   decode(dir: Dir, buf: Uint8Array, at: number, end: number): StepResult;
   /** may a message start at `at`? used to get back in step after lost bytes */
   canStart(dir: Dir, buf: Uint8Array, at: number, end: number): boolean;
-  /** a message of `dir` is complete (or cut short when `truncated`) */
-  complete(dir: Dir, value: unknown, start: Position, end: Position, truncated: boolean): void;
+  /** a message of `dir` is complete (or cut short when `truncated`); `last` carried its last byte */
+  complete(dir: Dir, value: unknown, start: Position, last: NetworkRecord, truncated: boolean): void;
   /**
    * The bytes of an unfinished unit are all there will be (the rest was not
    * captured): what can be made of them as the start of a message, or

@@ -321,16 +321,21 @@ export class ParseEngine implements StatefulEngine<NetworkRecord, L7Message> {
     return !session.abandoned;
   }
 
-  private readonly sinks = new Map<Protocol, SessionSink>();
+  private readonly sinks = new Map<Protocol, SessionSink & { emitted: number }>();
 
+  /** Where a protocol's sessions put their messages (counted there: no pass over the output to tell their protocols) and failures. */
   private sink(p: Protocol): SessionSink {
     let s = this.sinks.get(p);
     if (!s) {
-      s = {
-        emit: (m) => this.out.push(m),
-        count: (what) => this.bump(p, what),
+      const sink = {
+        emitted: 0,
+        emit: (m: L7Message) => {
+          this.out.push(m);
+          sink.emitted++;
+        },
+        count: (what: string) => this.bump(p, what),
       };
-      this.sinks.set(p, s);
+      this.sinks.set(p, (s = sink));
     }
     return s;
   }
@@ -356,13 +361,12 @@ export class ParseEngine implements StatefulEngine<NetworkRecord, L7Message> {
     return s;
   }
 
+  /** Frees a live connection: every connection fed a record was listed, and the table holds it until here. */
   private release(c: Connection): void {
     c.released = true;
-    if (this.conns.get(c.id) === c) {
-      this.conns.delete(c.id);
-      this.recency.unlink(c);
-      this.listed--;
-    }
+    this.conns.delete(c.id);
+    this.recency.unlink(c);
+    this.listed--;
     if (c.state !== PARSING) return;
     c.request!.close();
     c.response!.close();
@@ -392,23 +396,10 @@ export class ParseEngine implements StatefulEngine<NetworkRecord, L7Message> {
     const out = this.out;
     this.out = [];
     if (out.length) {
-      let http = 0;
-      let redis = 0;
-      let mysql = 0;
-      let http2 = 0;
-      let postgresql = 0;
-      for (const m of out) {
-        if (m.protocol === 'http') http++;
-        else if (m.protocol === 'redis') redis++;
-        else if (m.protocol === 'postgresql') postgresql++;
-        else if (m.protocol === 'http2') http2++;
-        else mysql++;
+      for (const [p, s] of this.sinks) {
+        if (s.emitted) this.counters.messages(p, s.emitted);
+        s.emitted = 0;
       }
-      if (http) this.counters.messages('http', http);
-      if (redis) this.counters.messages('redis', redis);
-      if (mysql) this.counters.messages('mysql', mysql);
-      if (http2) this.counters.messages('http2', http2);
-      if (postgresql) this.counters.messages('postgresql', postgresql);
     }
     if (this.tally.size) {
       for (const [k, n] of this.tally) {

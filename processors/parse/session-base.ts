@@ -3,13 +3,17 @@
  * responses (bounded), and turning a request/response pair into an L7Message.
  */
 import { Queue } from '../../core/collections/queue';
-import type { L7Message, NetworkRecord, Protocol } from '../../core/signals';
+import type { HttpFields, L7Message, MysqlFields, NetworkRecord, PostgresqlFields, Protocol, RedisFields } from '../../core/signals';
 import type { Position } from './decoder';
 
-export interface PendingRequest<F> {
-  fields: F;
+/** Where a request lay: its first byte, and the record that carried its last. */
+export interface RequestExtent {
   start: Position;
-  end: Position;
+  last: NetworkRecord;
+}
+
+export interface PendingRequest<F> extends RequestExtent {
+  fields: F;
   truncated: boolean;
 }
 
@@ -24,12 +28,19 @@ export interface SessionOptions {
   maxPendingRequests: number;
 }
 
+/**
+ * The message of a request (its protocol's `fields`) and, unless it got
+ * none, its response: where the response's first byte was and the record
+ * that carried its last.
+ */
 export function makeMessage(
   protocol: Protocol,
   role: 'client' | 'server',
-  req: PendingRequest<unknown>,
-  resp: { start: Position; end: Position } | undefined,
+  fields: unknown,
+  req: RequestExtent,
   outcome: L7Message['outcome'],
+  respStart?: Position,
+  respLast?: NetworkRecord,
 ): L7Message {
   const r: NetworkRecord = req.start.rec;
   const m: L7Message = {
@@ -47,23 +58,43 @@ export function makeMessage(
     connMeta: r.connMeta,
     host: r.host,
     reqStart: r.ts,
-    reqEnd: req.end.rec.tsTail,
+    reqEnd: req.last.tsTail,
     reqSeq: req.start.seq,
     outcome,
   };
-  (m as unknown as Record<string, unknown>)[protocol] = req.fields;
+  setFields(m, protocol, fields);
   if (r.utid) m.utid = r.utid;
-  const reqTick = role === 'server' ? req.end.rec.loopTick : r.loopTick;
+  const reqTick = role === 'server' ? req.last.loopTick : r.loopTick;
   if (reqTick) m.reqTick = reqTick;
-  if (resp) {
-    m.respStart = resp.start.rec.ts;
-    m.respEnd = resp.end.rec.tsTail;
-    m.respSeq = resp.start.seq;
-    m.respTid = resp.start.rec.tid;
-    if (r.utid) m.respUtid = resp.start.rec.utid;
-    if (role === 'client' && resp.end.rec.loopTick) m.respTick = resp.end.rec.loopTick;
+  if (respStart && respLast) {
+    m.respStart = respStart.rec.ts;
+    m.respEnd = respLast.tsTail;
+    m.respSeq = respStart.seq;
+    m.respTid = respStart.rec.tid;
+    if (r.utid) m.respUtid = respStart.rec.utid;
+    if (role === 'client' && respLast.loopTick) m.respTick = respLast.loopTick;
   }
   return m;
+}
+
+/** The protocol's fields under its own name: a store by a name known here, not by a key computed per message. */
+function setFields(m: L7Message, protocol: Protocol, fields: unknown): void {
+  switch (protocol) {
+    case 'http':
+      m.http = fields as HttpFields;
+      break;
+    case 'redis':
+      m.redis = fields as RedisFields;
+      break;
+    case 'mysql':
+      m.mysql = fields as MysqlFields;
+      break;
+    case 'postgresql':
+      m.postgresql = fields as PostgresqlFields;
+      break;
+    default:
+      (m as unknown as Record<string, unknown>)[protocol] = fields;
+  }
 }
 
 /** What a RequestQueue tells when it drops a request: its session (a method, not a closure made per connection). */

@@ -355,7 +355,7 @@ export class DirectionStream {
     this.currentValue = undefined;
     this.currentEnds = false;
     if (!start || (this.gate && !this.gate.admit(this.dir))) return;
-    this.session.complete(this.dir, value, start, { rec, seq: rec.tcpSeq }, truncated);
+    this.session.complete(this.dir, value, start, rec, truncated);
   }
 
   /** The connection closed: a message framed "until close" is complete now; a half-read one is cut short. */

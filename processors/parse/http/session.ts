@@ -49,7 +49,7 @@ export class HttpSession implements ProtocolSession {
   /** the queue was full: its oldest request is given up on */
   evicted(r: PendingRequest<HttpFields>): void {
     this.sink.count('evicted_request');
-    this.sink.emit(makeMessage('http', this.role, r, undefined, 'no_response'));
+    this.sink.emit(makeMessage('http', this.role, r.fields, r, 'no_response'));
   }
 
   decode(dir: Dir, buf: Uint8Array, at: number, end: number): StepResult {
@@ -125,15 +125,15 @@ export class HttpSession implements ProtocolSession {
     if (dir !== Dir.RESPONSE) return;
     this.methodsInFlight = [];
     // The responses of the requests still waiting may be among the bytes lost: none of them can be paired for sure.
-    for (const r of this.queue.drain()) this.sink.emit(makeMessage('http', this.role, r, undefined, 'no_response'));
+    for (const r of this.queue.drain()) this.sink.emit(makeMessage('http', this.role, r.fields, r, 'no_response'));
   }
 
-  complete(dir: Dir, value: unknown, start: Position, end: Position, truncated: boolean): void {
+  complete(dir: Dir, value: unknown, start: Position, last: NetworkRecord, truncated: boolean): void {
     const st = this.dirs[dir];
     if (dir === Dir.REQUEST) {
       const fields = value as HttpFields;
       if (st.bodySize) fields.requestBodySize = st.bodySize;
-      this.queue.push({ fields, start, end, truncated });
+      this.queue.push({ fields, start, last, truncated });
       if (truncated) this.sink.count('truncated');
       return;
     }
@@ -146,12 +146,12 @@ export class HttpSession implements ProtocolSession {
     req.fields.status = h.status;
     if (st.bodySize) req.fields.responseBodySize = st.bodySize;
     if (truncated) this.sink.count('truncated');
-    this.sink.emit(makeMessage('http', this.role, req, { start, end }, isError(this.role, h.status) ? 'error' : 'ok'));
+    this.sink.emit(makeMessage('http', this.role, req.fields, req, isError(this.role, h.status) ? 'error' : 'ok', start, last));
     if (h.status === 101 || (req.fields.method === 'CONNECT' && h.status < 300)) this.abandoned = true;
   }
 
   close(_last: NetworkRecord | undefined): void {
-    for (const r of this.queue.drain()) this.sink.emit(makeMessage('http', this.role, r, undefined, 'no_response'));
+    for (const r of this.queue.drain()) this.sink.emit(makeMessage('http', this.role, r.fields, r, 'no_response'));
   }
 }
 

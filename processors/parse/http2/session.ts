@@ -51,9 +51,10 @@ interface H2Stream {
   fields: HttpFields;
   grpc: GrpcFields | undefined;
   reqStart: Position | undefined;
-  reqEnd: Position | undefined;
+  /** the records that carried the request's and the response's last bytes */
+  reqLast: NetworkRecord | undefined;
   respStart: Position | undefined;
-  respEnd: Position | undefined;
+  respLast: NetworkRecord | undefined;
   requestEnded: boolean;
   /** the final (non-1xx) response headers were seen */
   responded: boolean;
@@ -307,9 +308,9 @@ export class Http2Session implements ProtocolSession {
       fields,
       grpc,
       reqStart: undefined,
-      reqEnd: undefined,
+      reqLast: undefined,
       respStart: undefined,
-      respEnd: undefined,
+      respLast: undefined,
       requestEnded: false,
       responded: false,
       responseEnded: false,
@@ -380,7 +381,7 @@ export class Http2Session implements ProtocolSession {
     this.tables[dir].forget();
   }
 
-  complete(dir: Dir, value: unknown, start: Position, end: Position, truncated: boolean): void {
+  complete(dir: Dir, value: unknown, start: Position, last: NetworkRecord, truncated: boolean): void {
     const s = value as H2Stream;
     if (s.done) return;
     if (truncated) {
@@ -393,12 +394,12 @@ export class Http2Session implements ProtocolSession {
     }
     if (dir === Dir.REQUEST) {
       s.reqStart ??= start;
-      if (s.requestEnded) s.reqEnd ??= end;
+      if (s.requestEnded) s.reqLast ??= last;
       return;
     }
     s.respStart ??= start;
     if (s.responseEnded) {
-      s.respEnd = end;
+      s.respLast = last;
       this.emit(s, this.outcome(s));
     }
   }
@@ -414,10 +415,10 @@ export class Http2Session implements ProtocolSession {
     s.done = true;
     this.streams.delete(s.id);
     if (!s.reqStart) return;
-    const req = { fields: s.fields, start: s.reqStart, end: s.reqEnd ?? s.reqStart, truncated: s.truncated };
-    const resp = s.respStart ? { start: s.respStart, end: s.respEnd ?? s.respStart } : undefined;
+    const req = { start: s.reqStart, last: s.reqLast ?? s.reqStart.rec };
+    const respLast = s.respStart ? (s.respLast ?? s.respStart.rec) : undefined;
     // built as HTTP (the fields under `http`, where propagation and the debug exporter read them), then named for what it is
-    const m = makeMessage('http', this.role, req, resp, outcome);
+    const m = makeMessage('http', this.role, s.fields, req, outcome, s.respStart, respLast);
     m.protocol = 'http2';
     if (s.grpc) m.grpc = s.grpc;
     this.sink.emit(m);

@@ -136,7 +136,7 @@ export class MysqlSession implements ProtocolSession {
   /** the queue was full: its oldest request is given up on */
   evicted(r: PendingRequest<RequestValue>): void {
     this.sink.count('evicted_request');
-    this.emit(r, undefined, 'no_response');
+    this.emit(r, 'no_response');
   }
 
   decode(dir: Dir, buf: Uint8Array, at: number, end: number): StepResult {
@@ -599,24 +599,24 @@ export class MysqlSession implements ProtocolSession {
         continue;
       }
       this.sink.count('truncated');
-      this.emit(r, undefined, 'no_response');
+      this.emit(r, 'no_response');
     }
     this.generation++;
     this.resetDecoding(Dir.RESPONSE);
   }
 
-  complete(dir: Dir, value: unknown, start: Position, end: Position, truncated: boolean): void {
+  complete(dir: Dir, value: unknown, start: Position, last: NetworkRecord, truncated: boolean): void {
     if (truncated) this.sink.count('truncated');
     if (dir === Dir.REQUEST) {
       const req = value as RequestValue;
       if (NO_RESPONSE.has(req.code)) {
         if (req.code === Cmd.STMT_CLOSE && req.fields.statementId !== undefined) this.statements?.delete(req.fields.statementId);
-        this.emit({ fields: req, start, end, truncated }, undefined, 'ok');
+        this.emit({ fields: req, start, last, truncated }, 'ok');
         return;
       }
       // MySQL does not pipeline: a new command means the previous response is over, seen or not.
       if (this.queue.size) this.giveUpWaiting();
-      const pending = { fields: req, start, end, truncated };
+      const pending = { fields: req, start, last, truncated };
       this.queue.push(pending);
       this.cutRequest = truncated ? pending : undefined;
       return;
@@ -658,16 +658,14 @@ export class MysqlSession implements ProtocolSession {
       if (code === Cmd.RESET_CONNECTION || code === Cmd.CHANGE_USER) this.statements = undefined;
       if (code === Cmd.CHANGE_USER && req.fields.changeUser) this.database = req.fields.changeUser.database;
     }
-    this.emit(req, { start, end }, resp.err ? 'error' : 'ok');
+    this.emit(req, resp.err ? 'error' : 'ok', start, last);
   }
 
-  private emit(req: { fields: RequestValue; start: Position; end: Position; truncated: boolean }, resp: { start: Position; end: Position } | undefined, outcome: 'ok' | 'error' | 'no_response'): void {
-    const m = makeMessage('mysql', this.role, { ...req, fields: req.fields.fields }, resp, outcome);
-    m.mysql = req.fields.fields;
-    this.sink.emit(m);
+  private emit(req: PendingRequest<RequestValue>, outcome: 'ok' | 'error' | 'no_response', respStart?: Position, respLast?: NetworkRecord): void {
+    this.sink.emit(makeMessage('mysql', this.role, req.fields.fields, req, outcome, respStart, respLast));
   }
 
   close(_last: NetworkRecord | undefined): void {
-    for (const r of this.queue.drain()) this.emit(r, undefined, 'no_response');
+    for (const r of this.queue.drain()) this.emit(r, 'no_response');
   }
 }

@@ -112,7 +112,7 @@ export class PostgresqlSession implements ProtocolSession {
   /** the queue was full: its oldest group is given up on */
   evicted(r: PendingRequest<Group>): void {
     this.sink.count('evicted_request');
-    if (r.fields.reported) this.emit(r, undefined, 'no_response');
+    if (r.fields.reported) this.emit(r, 'no_response');
   }
 
   decode(dir: Dir, buf: Uint8Array, at: number, end: number): StepResult {
@@ -403,7 +403,7 @@ export class PostgresqlSession implements ProtocolSession {
   private dropSkippedGroups(): void {
     for (let head = this.queue.peek(); head && !head.fields.synced; head = this.queue.peek()) {
       this.queue.shift();
-      if (head.fields.reported) this.emit(head, undefined, 'no_response');
+      if (head.fields.reported) this.emit(head, 'no_response');
     }
   }
 
@@ -422,11 +422,11 @@ export class PostgresqlSession implements ProtocolSession {
     else this.answering = undefined;
   }
 
-  complete(dir: Dir, value: unknown, start: Position, end: Position, truncated: boolean): void {
+  complete(dir: Dir, value: unknown, start: Position, last: NetworkRecord, truncated: boolean): void {
     if (truncated) this.sink.count('truncated');
     const g = value as Group;
     if (dir === Dir.REQUEST) {
-      this.queue.push({ fields: g, start, end, truncated });
+      this.queue.push({ fields: g, start, last, truncated });
       return;
     }
     const head = this.queue.peek();
@@ -435,18 +435,15 @@ export class PostgresqlSession implements ProtocolSession {
       return;
     }
     this.queue.shift();
-    if (g.reported || g.failed) this.emit(head, { start, end }, g.failed ? 'error' : 'ok');
+    if (g.reported || g.failed) this.emit(head, g.failed ? 'error' : 'ok', start, last);
   }
 
-  private emit(req: PendingRequest<Group>, resp: { start: Position; end: Position } | undefined, outcome: 'ok' | 'error' | 'no_response'): void {
-    const f = req.fields.fields;
-    const m = makeMessage('postgresql', this.role, { ...req, fields: f }, resp, outcome);
-    m.postgresql = f;
-    this.sink.emit(m);
+  private emit(req: PendingRequest<Group>, outcome: 'ok' | 'error' | 'no_response', respStart?: Position, respLast?: NetworkRecord): void {
+    this.sink.emit(makeMessage('postgresql', this.role, req.fields.fields, req, outcome, respStart, respLast));
   }
 
   close(_last: NetworkRecord | undefined): void {
-    for (const r of this.queue.drain()) if (r.fields.reported) this.emit(r, undefined, 'no_response');
+    for (const r of this.queue.drain()) if (r.fields.reported) this.emit(r, 'no_response');
   }
 }
 

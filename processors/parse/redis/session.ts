@@ -82,7 +82,7 @@ export class RedisSession implements ProtocolSession {
   /** the queue was full: its oldest request is given up on */
   evicted(r: PendingRequest<RedisFields>): void {
     this.sink.count('evicted_request');
-    this.sink.emit(makeMessage('redis', this.role, r, undefined, 'no_response'));
+    this.sink.emit(makeMessage('redis', this.role, r.fields, r, 'no_response'));
   }
 
   decode(dir: Dir, buf: Uint8Array, at: number, end: number): StepResult {
@@ -193,7 +193,7 @@ export class RedisSession implements ProtocolSession {
     w.index = 0;
   }
 
-  complete(dir: Dir, value: unknown, start: Position, end: Position, truncated: boolean): void {
+  complete(dir: Dir, value: unknown, start: Position, last: NetworkRecord, truncated: boolean): void {
     if (truncated) this.sink.count('truncated');
     if (dir === Dir.REQUEST) {
       const f = value as SelectFields;
@@ -202,7 +202,7 @@ export class RedisSession implements ProtocolSession {
         f.previousDb = this.db;
         this.db = f.selectDb;
       }
-      this.queue.push({ fields: f, start, end, truncated });
+      this.queue.push({ fields: f, start, last, truncated });
       return;
     }
     const reply = value as ReplyValue;
@@ -229,13 +229,13 @@ export class RedisSession implements ProtocolSession {
       if (fields.previousDb !== undefined && this.db === fields.selectDb) this.db = fields.previousDb;
     }
     dropSelectState(fields);
-    this.sink.emit(makeMessage('redis', this.role, req, { start, end }, isError ? 'error' : 'ok'));
+    this.sink.emit(makeMessage('redis', this.role, req.fields, req, isError ? 'error' : 'ok', start, last));
   }
 
   close(_last: NetworkRecord | undefined): void {
     for (const r of this.queue.drain()) {
       dropSelectState(r.fields as SelectFields);
-      this.sink.emit(makeMessage('redis', this.role, r, undefined, 'no_response'));
+      this.sink.emit(makeMessage('redis', this.role, r.fields, r, 'no_response'));
     }
   }
 }
