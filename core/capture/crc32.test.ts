@@ -21,4 +21,13 @@ describe('crc32', () => {
       }
     }
   });
+
+  it('reads a view into a larger buffer from its own offset', () => {
+    const whole = randomBytes(1024);
+    for (const offset of [1, 3, 8, 13]) {
+      const part = whole.subarray(offset, offset + 300);
+      expect(crc32Tables(part), String(offset)).to.equal(crc32Tables(Buffer.from(part)));
+      expect(crc32Tables(part, 5, 250), String(offset)).to.equal(crc32Tables(Buffer.from(part.subarray(5, 250))));
+    }
+  });
 });
