@@ -90,6 +90,9 @@ export class ShapeTable {
       // JSON string literals are JavaScript string literals: key text cannot escape into code
       const body = names.map((name, i) => `${JSON.stringify(name)}: v[${i}]`).join(', ');
       shape = { ids: ids.slice(0, n), build: new Function('v', `return { ${body} };`) as Shape['build'] };
+      // a first object of strings makes every field hold any value as a pointer: a field
+      // that had only seen numbers would box each new number in an object of its own
+      shape.build(names);
       this.byHash.set(h, shape);
     }
     return shape.build(values);
