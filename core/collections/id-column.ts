@@ -9,26 +9,30 @@ const ABSENT = 0;
 const PACKED = 1;
 const TEXT = 2;
 
-/** the value of hex digit `c` (a char code), or -1 when it is not a lower-case hex digit */
-function digit(c: number): number {
-  if (c >= 48 && c <= 57) return c - 48;
-  if (c >= 97 && c <= 102) return c - 87;
-  return -1;
-}
+/** hex digit values by char code below 128, -1 for any other character */
+const DIGITS = new Int8Array(128).fill(-1);
+for (let c = 0; c < 16; c++) DIGITS['0123456789abcdef'.charCodeAt(c)] = c;
 
-/** Packs `s` (`n` words of lower-case hex) into `words`; false, leaving a partial write, when it is not such. */
-function pack(s: string, words: Uint32Array, n: number): boolean {
+/**
+ * Packs `s`, `n` words of lower-case hex, into `words` at `at`; false (the
+ * words partly written) when it is not such. One check at the end, none per
+ * character: ids are nearly always hex.
+ */
+function pack(s: string, words: Uint32Array, at: number, n: number): boolean {
   if (s.length !== n * 8) return false;
-  for (let w = 0; w < n; w++) {
+  let bad = 0;
+  for (let w = 0, j = 0; w < n; w++) {
     let v = 0;
-    for (let j = w * 8; j < w * 8 + 8; j++) {
-      const d = digit(s.charCodeAt(j));
-      if (d < 0) return false;
-      v = (v << 4) | d;
+    for (const end = j + 8; j < end; j++) {
+      const c = s.charCodeAt(j);
+      // -1 for characters past 127 (their sign bit), else the table's value
+      const d = DIGITS[c & 127] | ((127 - c) >> 31);
+      bad |= d;
+      v = (v << 4) | (d & 15);
     }
-    words[w] = v;
+    words[at + w] = v;
   }
-  return true;
+  return bad >= 0;
 }
 
 const hexScratch = Buffer.allocUnsafe(16);
@@ -71,8 +75,7 @@ export class IdColumn {
   set(i: number, id: string | undefined): void {
     if (id === undefined) {
       this.kind[i] = ABSENT;
-    } else if (pack(id, this.probe, this.n)) {
-      (this.words ??= new Uint32Array(this.capacity * this.n)).set(this.probe, i * this.n);
+    } else if (id.length === this.n * 8 && pack(id, (this.words ??= new Uint32Array(this.capacity * this.n)), i * this.n, this.n)) {
       this.kind[i] = PACKED;
     } else {
       this.kind[i] = TEXT;
@@ -94,7 +97,7 @@ export class IdColumn {
   equals(i: number, id: string): boolean {
     const kind = this.kind[i];
     if (kind === TEXT) return this.text![i] === id;
-    if (kind === ABSENT || !pack(id, this.probe, this.n)) return false;
+    if (kind === ABSENT || !pack(id, this.probe, 0, this.n)) return false;
     const words = this.words!;
     for (let w = 0; w < this.n; w++) if (words[i * this.n + w] !== this.probe[w]) return false;
     return true;

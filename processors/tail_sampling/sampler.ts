@@ -9,37 +9,12 @@
 import { Queue } from '../../core/collections/queue';
 import { TwoGenerationMap } from '../../core/collections/two-generation-map';
 import type { ComponentTelemetry } from '../../core/telemetry/metrics';
-import type { Span, Trace } from '../../core/signals';
+import type { Trace } from '../../core/signals';
 import type { StatefulEngine } from '../../core/stateful-operator';
 import { toCount, withDefaults, type TailSamplingConfig } from './config';
 import { buildPolicy } from './policies/build';
 import { Decision, type PolicyContext, type PolicyEvaluator } from './policies/policy';
-
-interface Held {
-  /** the spans gathered while undecided (a list of its own); none once decided */
-  spans: Span[];
-  /** scheduler ms of the first span */
-  arrival: number;
-  decision: Decision;
-  /** admission number, to tell a ring slot's trace from a later return of the same id */
-  admitted: number;
-}
-
-/**
- * A trace decided on arrival (linking released it whole) keeps only its
- * decision and admission number, packed in one number: most traces are
- * such, and are held by the tens of thousands (num_traces) for the late
- * spans they may still get, so no object each.
- */
-type Decided = number;
-/** Decision values are 0..DECISIONS-1 (below DECIDED_BASE): admission × DECIDED_BASE + decision. */
-const DECIDED_BASE = 8;
-const decided = (admitted: number, d: Decision): Decided => admitted * DECIDED_BASE + d;
-
-/** What is kept of a trace admitted: its spans while undecided, or only its decision. */
-type Entry = Held | Decided;
-const decisionOf = (e: Entry): Decision => (typeof e === 'number' ? e % DECIDED_BASE : e.decision);
-const admittedOf = (e: Entry): number => (typeof e === 'number' ? Math.floor(e / DECIDED_BASE) : e.admitted);
+import { hashOf, NOT_HELD, TraceTable, type Held } from './traces';
 
 interface NamedPolicy {
   name: string;
@@ -84,18 +59,11 @@ function finalDecisionOf(mask: number): Decision {
 /** Decision values are 0..DECISIONS-1: vote counts live in flat arrays indexed by them. */
 const DECISIONS = 7;
 
-/** A decided trace's spans: it keeps only its decision. Shared, and never added to: only undecided traces gather spans. */
-const NO_SPANS: Span[] = [];
-
 export class TailSampler implements StatefulEngine<Trace, Trace> {
-  private readonly held = new Map<string, Entry>();
-  /** ids in arrival order, a ring of num_traces slots: the oldest is overwritten, as the Collector's circular buffer */
-  private readonly arrivals: string[] = [];
-  private readonly arrivalNumbers: number[] = [];
-  private arrivalsNext = 0;
-  private admissions = 0;
-  /** undecided trace ids in arrival order; arrival order is due order since the wait is fixed */
-  private readonly pending = new Queue<string>();
+  /** the num_traces most recent traces, decided or gathering spans */
+  private readonly traces: TraceTable;
+  /** undecided traces in arrival order; arrival order is due order since the wait is fixed */
+  private readonly pending = new Queue<Held>();
   private readonly policies: NamedPolicy[];
   /** ids of decided traces whose spans left (undefined when its size is 0): late spans follow the decision */
   private readonly sampledCache: DecisionCache | undefined;
@@ -117,6 +85,7 @@ export class TailSampler implements StatefulEngine<Trace, Trace> {
     private readonly clock: PolicyContext,
     private readonly telemetry: ComponentTelemetry,
   ) {
+    this.traces = new TraceTable(Math.max(1, config.num_traces));
     const configs = config.policies.map(withDefaults);
     // drop policies first: their vote overrides all others, so the others can be skipped
     const ordered = [...configs.filter((p) => p.type === 'drop'), ...configs.filter((p) => p.type !== 'drop')];
@@ -133,7 +102,7 @@ export class TailSampler implements StatefulEngine<Trace, Trace> {
 
   /** Number of traces held (undecided and recently decided). */
   get size(): number {
-    return this.held.size;
+    return this.traces.size;
   }
 
   /**
@@ -149,8 +118,9 @@ export class TailSampler implements StatefulEngine<Trace, Trace> {
     for (const t of traces) {
       if (t.spans.length === 0) continue;
       const id = t.traceId;
-      const h = this.held.get(id);
-      if (h === undefined) {
+      const hash = hashOf(id);
+      const slot = this.traces.find(id, hash);
+      if (slot === NOT_HELD) {
         if (this.sampledCache?.getAndRenew(id)) {
           out.push(t);
           lateSampled += t.spans.length;
@@ -160,19 +130,20 @@ export class TailSampler implements StatefulEngine<Trace, Trace> {
           lateNotSampled += t.spans.length;
           continue;
         }
-        const admitted = ++this.admissions;
         if (t.whole) {
           // linking held it for its windows already: decided now, spans later than those follow the decision
-          this.admit(id, decided(admitted, this.decide(id, t, out)), admitted);
+          this.pushedOut(this.traces.admitDecided(id, hash, this.decide(id, t, out)));
         } else {
-          this.admit(id, { spans: t.spans.slice(), arrival: now, decision: Decision.Unspecified, admitted }, admitted);
-          this.pending.push(id);
+          const { held, pushedOut } = this.traces.admitUndecided(id, hash, t.spans.slice(), now);
+          this.pushedOut(pushedOut);
+          this.pending.push(held);
         }
         continue;
       }
-      const d = decisionOf(h);
+      const d = this.traces.decision(slot);
       if (d === Decision.Unspecified) {
-        for (const s of t.spans) (h as Held).spans.push(s);
+        const held = this.traces.held(slot);
+        for (const s of t.spans) held.spans.push(s);
       } else if (d === Decision.Sampled) {
         out.push(t);
         lateSampled += t.spans.length;
@@ -190,26 +161,9 @@ export class TailSampler implements StatefulEngine<Trace, Trace> {
     return out;
   }
 
-  /** Puts a new trace, admission number `admitted`, in the next ring slot, pushing out the trace that held it. */
-  private admit(id: string, e: Entry, admitted: number): void {
-    const capacity = Math.max(1, this.config.num_traces);
-    this.held.set(id, e);
-    if (this.arrivals.length < capacity) {
-      this.arrivals.push(id);
-      this.arrivalNumbers.push(admitted);
-      return;
-    }
-    const slot = this.arrivalsNext;
-    this.arrivalsNext = (slot + 1) % capacity;
-    const oldest = this.held.get(this.arrivals[slot]);
-    // the id may have left and come back since: only its admission in this slot is pushed out
-    if (oldest !== undefined && admittedOf(oldest) === this.arrivalNumbers[slot]) {
-      this.held.delete(this.arrivals[slot]);
-      // decided traces leave quietly; an undecided one loses its spans before a decision
-      if (typeof oldest !== 'number' && oldest.decision === Decision.Unspecified) this.telemetry.dropped(oldest.spans.length, 'trace_dropped_too_early');
-    }
-    this.arrivals[slot] = id;
-    this.arrivalNumbers[slot] = admitted;
+  /** A trace pushed out of num_traces by a new one: decided traces leave quietly, an undecided one loses its spans before a decision. */
+  private pushedOut(held: Held | undefined): void {
+    if (held) this.telemetry.dropped(held.spans.length, 'trace_dropped_too_early');
   }
 
   /** Decides every trace whose wait is over; returns the sampled ones. */
@@ -230,10 +184,7 @@ export class TailSampler implements StatefulEngine<Trace, Trace> {
       return out;
     }
     let n = 0;
-    for (const id of this.pending.drain()) {
-      const h = this.held.get(id);
-      if (typeof h === 'object' && h.decision === Decision.Unspecified) n += h.spans.length;
-    }
+    for (const held of this.pending.drain()) if (!held.done) n += held.spans.length;
     if (n) this.telemetry.dropped(n, 'shutdown');
     return [];
   }
@@ -241,13 +192,11 @@ export class TailSampler implements StatefulEngine<Trace, Trace> {
   /** Decides the waiting traces in arrival order while `isDue`; sampled ones go to `out`. */
   private decideWhile(isDue: (h: Held) => boolean, out: Trace[]): void {
     while (this.pending.size > 0) {
-      const id = this.pending.peek()!;
-      const h = this.held.get(id);
-      // only undecided traces are pending: an id found decided left and came back whole
-      if (typeof h === 'object' && h.decision === Decision.Unspecified) {
-        if (!isDue(h)) break;
-        h.decision = this.decide(id, { traceId: id, spans: h.spans }, out);
-        h.spans = NO_SPANS;
+      const held = this.pending.peek()!;
+      // a trace pushed out of num_traces before its decision is skipped
+      if (!held.done) {
+        if (!isDue(held)) break;
+        this.traces.decide(held, this.decide(held.traceId, { traceId: held.traceId, spans: held.spans }, out));
       }
       this.pending.shift();
     }
