@@ -6,10 +6,20 @@
  */
 import type { MetricPoint, Span, Trace } from '../signals';
 import { writeMetricsRequest } from './write-metrics';
-import { writeTraceRequest } from './write-trace';
+import { recycleTraceRequest, writeTraceRequest } from './write-trace';
 
 export function encodeTraceRequest(spans: readonly Span[]): Uint8Array {
   return writeTraceRequest(spans);
+}
+
+/**
+ * Hands back the bytes of a trace request once nothing reads them any more
+ * (sent, and the receiver answered): a large request's buffer is then written
+ * again by a later request instead of a fresh one being allocated. The caller
+ * must not read or keep the bytes afterwards.
+ */
+export function releaseTraceRequest(bytes: Uint8Array): void {
+  recycleTraceRequest(bytes);
 }
 
 export function encodeMetricsRequest(points: readonly MetricPoint[]): Uint8Array {

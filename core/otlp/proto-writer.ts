@@ -103,6 +103,10 @@ export class ProtoWriter {
   private buf: Buffer;
   private view: DataView;
   pos = 0;
+  /** buffers finish() handed out and not given back yet: only these are taken back by recycle() */
+  private readonly handedOut = new WeakSet<ArrayBuffer>();
+  /** a handed-out buffer given back, written into by the next large output instead of a fresh one */
+  private spare: Buffer | undefined;
 
   constructor(private readonly initialSize = 64 * 1024) {
     this.buf = Buffer.allocUnsafeSlow(initialSize);
@@ -124,8 +128,12 @@ export class ProtoWriter {
       // large, and at least half used: hand the buffer itself out rather than copying it
       // into another fresh allocation of about its size (page faults, external-memory GCs)
       const whole = this.buf.subarray(0, this.pos);
+      this.handedOut.add(whole.buffer as ArrayBuffer);
       // the next request is likely of about this size: room for it now, not by doubling
-      this.buf = Buffer.allocUnsafeSlow(Math.min(this.buf.length, KEEP_LIMIT));
+      const size = Math.min(this.buf.length, KEEP_LIMIT);
+      const spare = this.spare;
+      this.spare = undefined;
+      this.buf = spare !== undefined && spare.length >= size ? spare : Buffer.allocUnsafeSlow(size);
       this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
       this.pos = 0;
       return whole;
@@ -139,6 +147,19 @@ export class ProtoWriter {
       this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
     }
     return out;
+  }
+
+  /**
+   * Gives back output that finish() handed out in its own buffer, once nothing
+   * reads those bytes any more (the request was sent and answered): the next
+   * large output is written into that buffer instead of a fresh allocation
+   * (page faults, and external memory that pushes V8 to full collections).
+   * Other bytes are ignored, as is a buffer given back twice.
+   */
+  recycle(bytes: Uint8Array): void {
+    const ab = bytes.buffer as ArrayBuffer;
+    if (!this.handedOut.delete(ab)) return;
+    if (this.spare === undefined || ab.byteLength > this.spare.length) this.spare = Buffer.from(ab);
   }
 
   /** Abandons what was written (after an exception part-way through a message). */

@@ -255,6 +255,11 @@ let bytesPerSpan = 0;
 /** The guess is only a guess: a few huge spans before many small ones must not reserve gigabytes. */
 const MAX_PRESIZE = 64 * 1024 * 1024;
 
+/** Bytes writeTraceRequest returned whose request is done with (sent and answered): see ProtoWriter.recycle. */
+export function recycleTraceRequest(bytes: Uint8Array): void {
+  shared.recycle(bytes);
+}
+
 /** ExportTraceServiceRequest bytes for the spans, grouped by resource and scope as group.ts does. */
 export function writeTraceRequest(spans: readonly Span[], w: ProtoWriter = shared): Buffer {
   w.reset();

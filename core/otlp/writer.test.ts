@@ -179,6 +179,25 @@ describe('core/otlp ProtoWriter: ExportTraceServiceRequest', function () {
     expect(Buffer.from(first).equals(copy)).to.equal(true);
   });
 
+  it('writes a large request into the buffer of one given back, and only into such a buffer', () => {
+    const w = new ProtoWriter();
+    const spans = Array.from({ length: 1500 }, (_, i) => richSpan(i));
+    const first = writeTraceRequest(spans, w);
+    expect(first.length, 'large enough to be handed out').to.be.at.least(256 * 1024);
+    const second = writeTraceRequest(spans, w);
+    expect(second.buffer).to.not.equal(first.buffer);
+    w.recycle(Buffer.from(first)); // a copy: not the writer's
+    w.recycle(first);
+    w.recycle(first); // twice: once is taken
+    // the next request is written where the writer was already writing; the one after in the buffer given back
+    writeTraceRequest(spans, w);
+    const fourth = writeTraceRequest(spans, w);
+    expect(fourth.buffer).to.equal(first.buffer);
+    expect(decodedTrace(fourth)).to.deep.equal(decodedTrace(second));
+    writeTraceRequest(spans, w);
+    expect(writeTraceRequest(spans, w).buffer, 'not given back again').to.not.equal(first.buffer);
+  });
+
   it('starts clean after a request that failed part-way', () => {
     const w = new ProtoWriter(16);
     expect(() => writeTraceRequest([richSpan(1), { ...plainSpan(2), startTimeUnixNano: 5 as any }], w)).to.throw(TypeError);

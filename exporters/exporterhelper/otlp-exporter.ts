@@ -8,7 +8,7 @@ import type { ComponentContext, Exporter } from '../../core/component';
 import { resolveClient, type Env, type ResolvedClient } from './client';
 import type { OtlpClientConfig } from './config';
 import { QueuedSender, type SenderClock } from './sender';
-import { otlpSerializer, type OtlpEncoding } from './serializer';
+import { otlpReleaser, otlpSerializer, type OtlpEncoding } from './serializer';
 import { perSignal, type OtlpSignal, type PerSignal, type Transport } from './transport';
 
 /** Everything one signal is sent with. */
@@ -35,7 +35,10 @@ export function newOtlpExporter<Endpoint>(config: OtlpClientConfig, ctx: Compone
   const sender = new QueuedSender({
     queue: config.sending_queue,
     retry: config.retry_on_failure,
-    signals: perSignal((signal) => ({ serialize: otlpSerializer(signal, signals[signal].encoding), timeoutMs: signals[signal].timeoutMs })),
+    signals: perSignal((signal) => {
+      const { encoding, timeoutMs } = signals[signal];
+      return { serialize: otlpSerializer(signal, encoding), release: otlpReleaser(signal, encoding), timeoutMs };
+    }),
     transport: wire.transport(signals),
     ctx,
     ...clock,

@@ -179,4 +179,18 @@ describe('exporterhelper', () => {
       ['metrics', 2500],
     ]);
   });
+
+  it('gives back the bytes of delivered requests only, once their attempts are over', async () => {
+    const ctx = context();
+    const released: number[] = [];
+    const t = new ScriptedTransport((n) => (n === 1 ? UNAVAILABLE : n === 3 ? { kind: 'permanent', message: 'invalid argument' } : undefined));
+    const route = { serialize: (items: readonly unknown[]) => new Uint8Array([items.length]), release: (body: Uint8Array) => void released.push(body[0]), timeoutMs: 100 };
+    const s = sender(t, ctx, { signals: { traces: route, metrics: route } });
+    s.consume([1, 2] as any, 'spans'); // retried, then delivered
+    s.consume([1, 2, 3] as any, 'spans'); // refused: its bytes are not given back
+    s.consume([1, 2, 3, 4] as any, 'spans');
+    await s.shutdown(1000);
+    expect(t.attempts).to.equal(4);
+    expect(released).to.deep.equal([2, 4]);
+  });
 });

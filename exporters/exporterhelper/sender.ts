@@ -12,12 +12,14 @@ import { flattenTraces } from '../../core/otlp/encode';
 import type { Batch, SignalType } from '../../core/signals';
 import type { QueueSettings, RetrySettings } from './config';
 import { realSleep, sendWithRetry, type Delivery, type Sleep } from './retry';
-import type { Serializer } from './serializer';
+import type { Releaser, Serializer } from './serializer';
 import type { OtlpSignal, PerSignal, SendOutcome, Transport } from './transport';
 
 /** How one signal's batches become bytes, and how long one attempt to send them may take. */
 export interface SignalRoute {
   serialize: Serializer;
+  /** takes back the bytes of a delivered request (the transport is done with them) */
+  release?: Releaser;
   timeoutMs: number;
 }
 
@@ -183,6 +185,8 @@ export class QueuedSender {
       this.abort.signal,
     );
     if (!item.settled) this.count(item, delivery);
+    // answered: the transport has sent every byte and holds none (a request that failed or timed out may still be written)
+    if (delivery.kind === 'delivered') this.o.signals[item.otlp].release?.(body);
   }
 
   /** The telemetry layer: what a request became, in the counters and (throttled) in the log. */
