@@ -75,7 +75,7 @@ export class DirectionStream {
   private currentEnds = false;
   /** the last record that carried bytes of this direction */
   lastRecord: NetworkRecord | undefined;
-  /** the sequence number the next record should start at, once a record moved bytes */
+  /** the sequence number the next record should start at, once a record moved bytes (as an int32: a small integer, never a boxed number) */
   private nextSeq: number | undefined;
   /** set by the engine for sessions that answer in order: decides what is handed over for pairing */
   gate: PairingGate | undefined;
@@ -138,7 +138,7 @@ export class DirectionStream {
         this.lose(this.lastRecord!, unseen);
         if (this.dir === Dir.REQUEST) this.gate?.requestRecordsLost();
       }
-      this.nextSeq = (rec.tcpSeq + rec.bufLen) >>> 0;
+      this.nextSeq = (rec.tcpSeq + rec.bufLen) | 0;
     }
     if (this.lastRecord === undefined && this.dir === Dir.RESPONSE) this.gate?.responsesBegin();
     this.lastRecord = rec;

@@ -34,13 +34,39 @@ export interface RedisOptions {
   maxArgLength: number;
 }
 
-interface Walk {
-  /** elements left at each open aggregate level */
-  left: number[];
-  /** whether each open level is an attribute (which precedes, and does not count as, a value) */
-  attr: boolean[];
+/** Where one direction is inside the RESP value it is walking: a stack of open aggregates, kept in place. */
+class Walk {
+  /** aggregate levels open */
+  depth = 0;
   /** index of the next element at depth 1 */
-  index: number;
+  index = 0;
+  // per open level: the elements it has left, and whether it is an attribute (which precedes, and does not count as, a value);
+  // sized for a command and its reply (one level, two with attributes), grown only by deeper values
+  private readonly left = [0, 0];
+  private readonly attr = [false, false];
+
+  open(count: number, isAttribute: boolean): void {
+    this.left[this.depth] = count;
+    this.attr[this.depth] = isAttribute;
+    this.depth++;
+  }
+
+  /** Marks one element done; returns true when that completed the top-level value. */
+  elementDone(): boolean {
+    while (this.depth > 0) {
+      const d = this.depth - 1;
+      if (d === 0) this.index++;
+      if (--this.left[d] > 0) return false;
+      this.depth--;
+      if (this.attr[d]) return false; // the value the attribute describes follows
+    }
+    return true;
+  }
+
+  reset(): void {
+    this.depth = 0;
+    this.index = 0;
+  }
 }
 
 interface ReplyValue {
@@ -59,10 +85,7 @@ const SUBSCRIPTION_REPLIES = new Set(['subscribe', 'psubscribe', 'ssubscribe', '
 
 export class RedisSession implements ProtocolSession {
   private readonly queue: RequestQueue<RedisFields>;
-  private readonly walks: [Walk, Walk] = [
-    { left: [], attr: [], index: 0 },
-    { left: [], attr: [], index: 0 },
-  ];
+  private readonly walks: [Walk, Walk] = [new Walk(), new Walk()];
   private request: RedisFields | undefined;
   /** which of the current request's arguments are secret; chosen at its first kept argument */
   private secrets: typeof ALL_ARGUMENTS | RedisSecretTest | undefined;
@@ -87,10 +110,10 @@ export class RedisSession implements ProtocolSession {
 
   decode(dir: Dir, buf: Uint8Array, at: number, end: number): StepResult {
     const w = this.walks[dir];
-    if (dir === Dir.REQUEST && w.left.length === 0 && buf[at] !== 42) return this.decodeInline(buf, at, end);
+    if (dir === Dir.REQUEST && w.depth === 0 && buf[at] !== 42) return this.decodeInline(buf, at, end);
     const t = parseToken(buf, at, end, scratch);
     if (t === NEED_MORE || t === INVALID) return t;
-    const top = w.left.length === 0;
+    const top = w.depth === 0;
     if (top) {
       w.index = 0;
       if (dir === Dir.REQUEST) {
@@ -101,30 +124,16 @@ export class RedisSession implements ProtocolSession {
         this.reply = { type: t.type };
         if (t.type === T_ERROR || t.type === T_BLOB_ERROR) splitError(tokenText(buf, t), this.reply);
       }
-    } else if (w.left.length === 1) {
+    } else if (w.depth === 1) {
       this.element(dir, buf, t);
     }
     if (isAggregate(t.type) && t.count > 0) {
-      w.left.push(t.count);
-      w.attr.push(t.type === T_ATTRIBUTE);
+      w.open(t.count, t.type === T_ATTRIBUTE);
       return step(t.len, t.skip, top, false, top ? (dir === Dir.REQUEST ? this.request : this.reply) : undefined);
     }
     // A scalar (or empty/null aggregate) completes one element, and maybe the levels around it.
-    const ends = top ? t.type !== T_ATTRIBUTE : this.elementDone(w);
+    const ends = top ? t.type !== T_ATTRIBUTE : w.elementDone();
     return step(t.len, t.skip, top, ends, top ? (dir === Dir.REQUEST ? this.request : this.reply) : undefined);
-  }
-
-  /** Marks one element done; returns true when that completed the top-level value. */
-  private elementDone(w: Walk): boolean {
-    while (w.left.length > 0) {
-      const d = w.left.length - 1;
-      if (d === 0) w.index++;
-      if (--w.left[d] > 0) return false;
-      w.left.pop();
-      const wasAttr = w.attr.pop();
-      if (wasAttr) return false; // the value the attribute describes follows
-    }
-    return true;
   }
 
   /** A token at depth 1: a command word or argument, or the first element of a reply. */
@@ -187,10 +196,7 @@ export class RedisSession implements ProtocolSession {
   }
 
   reset(dir: Dir): void {
-    const w = this.walks[dir];
-    w.left = [];
-    w.attr = [];
-    w.index = 0;
+    this.walks[dir].reset();
   }
 
   complete(dir: Dir, value: unknown, start: Position, last: NetworkRecord, truncated: boolean): void {
