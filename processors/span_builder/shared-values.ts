@@ -49,38 +49,39 @@ export class Memo<V> {
 /** Slots of the connection-key table, a power of two: connections whose requests come at once rarely outnumber it. */
 const CONNECTION_SLOTS = 16384;
 const SLOT_SHIFT = 32 - Math.log2(CONNECTION_SLOTS);
+/** A slot's fields, side by side in one array: a lookup reads one or two cache lines, not one per field. */
+const ADDR_A = 0;
+const PORT_A = 1;
+const ADDR_B = 2;
+const PORT_B = 3;
+const KEY = 4;
+const SLOT_SIZE = 5;
 
 /**
  * Connection keys (core/semconv.ts) by endpoints, in a table of one slot
  * per port pair, checked against the endpoints the key was made of. Both
  * ends of a connection have the same key and share the slot, and a
  * connection's requests come close together, so a small table keeps what
- * repeats; a miss formats the key again and takes the slot. The table is a
- * few arrays made once: no entry object per connection for the collector to
- * move and sweep.
+ * repeats; a miss formats the key again and takes the slot. The table is one
+ * array made once: no entry object per connection for the collector to move
+ * and sweep.
  */
 export class ConnectionKeys {
-  private readonly addrA: string[] = new Array<string>(CONNECTION_SLOTS).fill('');
-  private readonly addrB: string[] = new Array<string>(CONNECTION_SLOTS).fill('');
-  private readonly portA = new Int32Array(CONNECTION_SLOTS).fill(-1);
-  private readonly portB = new Int32Array(CONNECTION_SLOTS).fill(-1);
-  private readonly keys: string[] = new Array<string>(CONNECTION_SLOTS).fill('');
+  private readonly slots: Array<string | number> = new Array<string | number>(CONNECTION_SLOTS * SLOT_SIZE).fill(-1);
 
   of(m: L7Message): string {
     const { saddr, sport, daddr, dport } = m;
+    const t = this.slots;
     // symmetric in the two ports: either end finds the slot
-    const slot = Math.imul(sport ^ dport, 0x9e3779b1) >>> SLOT_SHIFT;
-    const a = this.addrA[slot];
-    const aPort = this.portA[slot];
-    const b = this.addrB[slot];
-    const bPort = this.portB[slot];
-    if ((sport === aPort && dport === bPort && saddr === a && daddr === b) || (sport === bPort && dport === aPort && saddr === b && daddr === a)) return this.keys[slot];
+    const i = (Math.imul(sport ^ dport, 0x9e3779b1) >>> SLOT_SHIFT) * SLOT_SIZE;
+    const sameEnds = t[i + PORT_A] === sport && t[i + PORT_B] === dport && t[i + ADDR_A] === saddr && t[i + ADDR_B] === daddr;
+    if (sameEnds || (t[i + PORT_A] === dport && t[i + PORT_B] === sport && t[i + ADDR_A] === daddr && t[i + ADDR_B] === saddr)) return t[i + KEY] as string;
     const key = connectionKey(saddr, sport, daddr, dport);
-    this.addrA[slot] = saddr;
-    this.portA[slot] = sport;
-    this.addrB[slot] = daddr;
-    this.portB[slot] = dport;
-    this.keys[slot] = key;
+    t[i + ADDR_A] = saddr;
+    t[i + PORT_A] = sport;
+    t[i + ADDR_B] = daddr;
+    t[i + PORT_B] = dport;
+    t[i + KEY] = key;
     return key;
   }
 }
