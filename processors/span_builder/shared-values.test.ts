@@ -27,3 +27,18 @@ describe('span_builder shared values', () => {
     expect(made).to.equal(4);
   });
 });
+
+describe('connection keys', () => {
+  it('sorts the endpoints as their texts sort, one address a prefix of the other or not', () => {
+    const reference = (a: string, aPort: number, b: string, bPort: number): string => {
+      const x = `${a}:${aPort}`;
+      const y = `${b}:${bPort}`;
+      return x < y ? `${x}-${y}` : `${y}-${x}`;
+    };
+    const addresses = ['10.0.0.1', '10.0.0.12', '10.0.0.2', '127.0.0.1', '::1', '::ffff:10.0.0.1', 'fd00::7', 'fd00::70'];
+    const ports = [0, 8, 80, 443, 8080, 6379, 65535];
+    for (const a of addresses) for (const b of addresses) for (const p of ports) for (const q of ports) {
+      expect(connectionKey(a, p, b, q)).to.equal(reference(a, p, b, q));
+    }
+  });
+});
