@@ -367,10 +367,14 @@ export class ParseEngine implements StatefulEngine<NetworkRecord, L7Message> {
     this.conns.delete(c.id);
     this.recency.unlink(c);
     this.listed--;
-    if (c.state !== PARSING) return;
-    c.request!.close();
-    c.response!.close();
-    c.session!.close(c.lastRecord);
+    if (c.state === PARSING) {
+      c.request!.close();
+      c.response!.close();
+      c.session!.close(c.lastRecord);
+    }
+    // A Map's storage may keep a deleted entry until the next full collection: what the freed
+    // connection held (its session, streams, records) goes now, not with it (scavenges copied it along).
+    c.session = c.request = c.response = c.lastRecord = c.held = undefined;
   }
 
   /** Frees connections idle since before `now - idleTimeoutMs`; returns what that completed. */
