@@ -380,8 +380,10 @@ export class RecordView implements NetworkRecord {
     return this.batch.dv.getUint16(this.at + LOOP_TICK, true);
   }
   get payload(): Uint8Array {
-    const start = this.at + META_SIZE;
-    return (this.view ??= this.batch.buf.subarray(start, start + this.actSize));
+    // a plain Uint8Array over the batch's bytes: a third of the cost of Buffer#subarray, whose
+    // species lookup and FastBuffer constructor run per record (and slice() of it copies, as a copy should)
+    const b = this.batch.buf;
+    return (this.view ??= new Uint8Array(b.buffer, b.byteOffset + this.at + META_SIZE, this.actSize));
   }
   get host(): HostInfo {
     return this.batch.host;
