@@ -60,6 +60,18 @@ describe('thread correlation', () => {
     expect(calls).to.deep.equal({ ambiguous: 3 });
   });
 
+  it('passes at once the calls nothing arriving later can link, and holds the others', () => {
+    const corr = new ThreadCorrelator(OPTS);
+    corr.add([serverRequest(1, 1 * MS, 30 * MS), serverRequest(1, 5 * MS, 20 * MS)], 0); // thread 1 is an event loop
+    const onLoop = clientCall(1, 40 * MS, 41 * MS);
+    const noTask = clientCall(0, 40 * MS, 41 * MS, { pid: 0, connMeta: ConnMeta.NO_TASK });
+    const forwarding = clientCall(1, 42 * MS, 43 * MS, { protocol: 'http', http: { method: 'GET', target: '/', path: '/', version: '1.1', headers: { 'x-request-id': 'r' } } });
+    const elsewhere = clientCall(2, 40 * MS, 41 * MS);
+    expect(corr.add([onLoop, noTask, forwarding, elsewhere], 0)).to.deep.equal([onLoop, noTask]);
+    expect(corr.pendingCount).to.equal(2);
+    expect(new ThreadCorrelator({ ...OPTS, eventLoopTicks: true }).add([serverRequest(1, 1 * MS, 30 * MS), serverRequest(1, 5 * MS, 20 * MS), onLoop], 0)).to.have.length(2);
+  });
+
   describe('event-loop ticks', () => {
     /** A tick tag of a libuv loop: wait generation `gen`, `reads` reads of the thread in the tick so far (15: the poll phase is over). */
     const tag = (gen: number, reads: number) => (gen << 5) | 16 | reads;

@@ -41,6 +41,7 @@ const NO_COUNTERS: CorrelateCounters = { call: () => {}, evicted: () => {}, time
 
 /** A host's data clock: the latest message end seen, and when its scopes were last pruned by it. */
 interface HostClock {
+  readonly hostId: string;
   watermark: number;
   lastPruned: number;
 }
@@ -51,6 +52,8 @@ export class ThreadCorrelator implements StatefulEngine<L7Message, L7Message> {
   private readonly pending = new Queue<L7Message>();
   private readonly pendingArrivedMs = new Queue<number>();
   private readonly clocks = new Map<string, HostClock>();
+  /** the clock looked up last: messages of one host come in runs */
+  private lastClock: HostClock | undefined;
   private reportedEvictions = 0;
   /** calls decided since last reported, by result */
   private readonly counts = Object.fromEntries(CALL_RESULTS.map((r) => [r, 0])) as Record<CallResult, number>;
@@ -77,16 +80,10 @@ export class ThreadCorrelator implements StatefulEngine<L7Message, L7Message> {
   add(batch: readonly L7Message[], nowMs: number): L7Message[] {
     const out: L7Message[] = [];
     // Servers first: a call in this batch may belong to a request in the same batch.
-    let clock: HostClock | undefined;
-    let clockHost: string | undefined;
     for (const m of batch) {
       const end = m.respEnd ?? m.reqEnd;
-      // messages of one host come in runs: look its clock up again only when the host changes
-      if (m.host.hostId !== clockHost) {
-        clockHost = m.host.hostId;
-        clock = this.clockOf(clockHost);
-      }
-      if (end > clock!.watermark) clock!.watermark = end;
+      const clock = this.clockOf(m.host.hostId);
+      if (end > clock.watermark) clock.watermark = end;
       if (m.role === 'server') {
         this.timelines.addServer(m);
         out.push(m);
@@ -119,7 +116,7 @@ export class ThreadCorrelator implements StatefulEngine<L7Message, L7Message> {
         all ||
         forced > 0 ||
         nowMs - this.pendingArrivedMs.peek()! >= this.opts.waitMs ||
-        (this.clocks.get(m.host.hostId)?.watermark ?? -Infinity) >= m.reqStart + this.waitNs;
+        this.clockOf(m.host.hostId).watermark >= m.reqStart + this.waitNs;
       if (!ready) break;
       if (forced > 0) forced--;
       this.counts[this.timelines.linkClient(m)]++;
@@ -154,9 +151,10 @@ export class ThreadCorrelator implements StatefulEngine<L7Message, L7Message> {
   }
 
   private clockOf(hostId: string): HostClock {
+    if (this.lastClock?.hostId === hostId) return this.lastClock;
     let c = this.clocks.get(hostId);
-    if (!c) this.clocks.set(hostId, (c = { watermark: -Infinity, lastPruned: -Infinity }));
-    return c;
+    if (!c) this.clocks.set(hostId, (c = { hostId, watermark: -Infinity, lastPruned: -Infinity }));
+    return (this.lastClock = c);
   }
 
   private pruneByDataTime(): void {

@@ -15,14 +15,12 @@ const NO_KEYS: readonly string[] = [];
 export function forwardedKeys(m: L7Message): readonly string[] {
   const headers = m.http?.headers;
   if (!headers) return NO_KEYS;
-  const keys: string[] = [];
   const context = extract(headers);
-  if (context) keys.push(`${m.pid}|trace:${context.traceId}`);
   const requestId = headers['x-request-id'];
-  if (requestId) keys.push(`${m.pid}|request:${requestId}`);
-  return keys;
+  if (!context) return requestId ? [`${m.pid}|request:${requestId}`] : NO_KEYS;
+  const trace = `${m.pid}|trace:${context.traceId}`;
+  return requestId ? [trace, `${m.pid}|request:${requestId}`] : [trace];
 }
-
 
 interface Holder {
   threadTraceId: string;

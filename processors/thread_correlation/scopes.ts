@@ -5,11 +5,10 @@
  * the end and dropping at the front move nothing (splice and shift on arrays
  * of a thousand scopes were most of the stage's cost).
  *
- * A scope is a position, its fields in columns (typed arrays for the times and
- * flags, an array for the ids): a scope is held for 3 × `wait` of data time,
- * long enough to outlive the young generation, and an object per scope (with
- * its two times boxed) cost more in garbage collection than the rest of the
- * stage.
+ * A scope is a position, its fields in columns: a scope is held for 3 ×
+ * `wait` of data time, long enough to outlive the young generation, and an
+ * object per scope (with its two times boxed) costs more to collect than to
+ * use.
  *
  * Positions run from `first` to `end` (exclusive) and stay valid until a
  * scope is added or dropped.
@@ -20,19 +19,22 @@ const LINKABLE = 1;
 /** answered by the thread (or goroutine) that read the request, whatever overlapped it */
 const ANSWERED_BY_READER = 2;
 
-const INITIAL_CAPACITY = 4;
+/** The columns of every empty list (never written: the first scope replaces them). */
+const NO_NUMBERS: number[] = [];
+const NO_IDS: string[] = [];
 
 export class ScopeList {
-  private starts = new Float64Array(INITIAL_CAPACITY);
-  private ends = new Float64Array(INITIAL_CAPACITY);
-  private flags = new Uint8Array(INITIAL_CAPACITY);
-  private ids: string[] = [];
+  // Plain arrays: V8 keeps numbers unboxed in them.
+  private starts = NO_NUMBERS;
+  /** response write start (ns), or the request's read end when unanswered */
+  private ends = NO_NUMBERS;
+  private flags = NO_NUMBERS;
+  private ids = NO_IDS;
   /** position of the first scope held; the ones before it were dropped */
   private head = 0;
-  private tail = 0;
 
   get size(): number {
-    return this.tail - this.head;
+    return this.starts.length - this.head;
   }
 
   get first(): number {
@@ -40,14 +42,13 @@ export class ScopeList {
   }
 
   get end(): number {
-    return this.tail;
+    return this.starts.length;
   }
 
   start(position: number): number {
     return this.starts[position];
   }
 
-  /** response write start (ns), or the request's read end when unanswered */
   endOf(position: number): number {
     return this.ends[position];
   }
@@ -74,7 +75,7 @@ export class ScopeList {
   upperBound(t: number): number {
     const starts = this.starts;
     let lo = this.head;
-    let hi = this.tail;
+    let hi = starts.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       if (starts[mid] <= t) lo = mid + 1;
@@ -83,15 +84,19 @@ export class ScopeList {
     return lo;
   }
 
-  /**
-   * Inserts a scope at `position` (from upperBound), linkable when answered by
-   * its reader; the few scopes after it move up one. Returns its position
-   * (other than `position` when room had to be made).
-   */
-  insert(position: number, start: number, end: number, threadTraceId: string, answeredByReader: boolean): number {
-    if (this.tail === this.starts.length) position -= this.makeRoom();
+  /** Inserts a scope at `position` (from upperBound), linkable when answered by its reader; the few scopes after it move up one. */
+  insert(position: number, start: number, end: number, threadTraceId: string, answeredByReader: boolean): void {
+    const flag = answeredByReader ? LINKABLE | ANSWERED_BY_READER : 0;
+    if (this.starts.length === 0) {
+      // Columns of one: a push would make room for 17, and a thread-per-request server's thread has one scope.
+      this.starts = [start];
+      this.ends = [end];
+      this.flags = [flag];
+      this.ids = [threadTraceId];
+      return;
+    }
     const { starts, ends, flags, ids } = this;
-    for (let j = this.tail; j > position; j--) {
+    for (let j = starts.length; j > position; j--) {
       starts[j] = starts[j - 1];
       ends[j] = ends[j - 1];
       flags[j] = flags[j - 1];
@@ -99,14 +104,12 @@ export class ScopeList {
     }
     starts[position] = start;
     ends[position] = end;
-    flags[position] = answeredByReader ? LINKABLE | ANSWERED_BY_READER : 0;
+    flags[position] = flag;
     ids[position] = threadTraceId;
-    this.tail++;
-    return position;
   }
 
   dropFirst(): void {
-    if (this.head < this.tail) this.ids[this.head++] = '';
+    if (this.head < this.starts.length) this.ids[this.head++] = '';
     this.compact();
   }
 
@@ -117,48 +120,26 @@ export class ScopeList {
    */
   dropEndedBefore(t: number): number {
     const from = this.head;
-    while (this.head < this.tail && this.ends[this.head] < t) this.ids[this.head++] = '';
+    while (this.head < this.starts.length && this.ends[this.head] < t) this.ids[this.head++] = '';
     const dropped = this.head - from;
     if (dropped) this.compact();
     return dropped;
   }
 
-  /** Starts over when empty, so that a thread's columns stay as small as its busiest moment. */
+  /** Cuts the dropped prefix off once it is most of the arrays: each scope is copied about once. */
   private compact(): void {
-    if (this.head === this.tail) {
-      this.head = this.tail = 0;
-      this.ids.length = 0;
+    const head = this.head;
+    const length = this.starts.length;
+    if (head === length) {
+      this.starts = this.ends = this.flags = NO_NUMBERS;
+      this.ids = NO_IDS;
+      this.head = 0;
+    } else if (head > 32 && head * 2 > length) {
+      this.starts = this.starts.slice(head);
+      this.ends = this.ends.slice(head);
+      this.flags = this.flags.slice(head);
+      this.ids = this.ids.slice(head);
+      this.head = 0;
     }
   }
-
-  /**
-   * Makes room at the end for one more: moves the scopes held to the front when
-   * the dropped prefix is at least half the columns (each scope is moved about
-   * once), else doubles them. Returns how far positions moved down.
-   */
-  private makeRoom(): number {
-    const shift = this.head;
-    const size = this.size;
-    if (shift * 2 >= this.starts.length) {
-      this.starts.copyWithin(0, shift, this.tail);
-      this.ends.copyWithin(0, shift, this.tail);
-      this.flags.copyWithin(0, shift, this.tail);
-      this.ids.copyWithin(0, shift, this.tail);
-    } else {
-      const capacity = this.starts.length * 2;
-      this.starts = grown(this.starts, new Float64Array(capacity), shift, this.tail);
-      this.ends = grown(this.ends, new Float64Array(capacity), shift, this.tail);
-      this.flags = grown(this.flags, new Uint8Array(capacity), shift, this.tail);
-      if (shift) this.ids.copyWithin(0, shift, this.tail);
-    }
-    this.ids.length = size;
-    this.head = 0;
-    this.tail = size;
-    return shift;
-  }
-}
-
-function grown<A extends Float64Array | Uint8Array>(from: A, to: A, begin: number, end: number): A {
-  to.set(from.subarray(begin, end));
-  return to;
 }

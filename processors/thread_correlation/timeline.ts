@@ -117,8 +117,8 @@ export class ThreadTimelines {
     // Only scopes starting within the longest scope's duration before this one can reach it.
     for (let j = i - 1; j >= scopes.first && scopes.start(j) >= start - t.maxDuration; j--) if (markOverlap(t, start, end, j)) overlapped = true;
     for (let j = i; j < scopes.end && scopes.start(j) <= end; j++) if (markOverlap(t, start, end, j)) overlapped = true;
-    const position = scopes.insert(i, start, end, m.threadTraceId, answered);
-    if (overlapped) scopes.markUnlinkable(position);
+    scopes.insert(i, start, end, m.threadTraceId, answered);
+    if (overlapped) scopes.markUnlinkable(i);
     this.scopeCount++;
     if (scopes.size > this.opts.maxScopesPerThread) {
       scopes.dropFirst();
