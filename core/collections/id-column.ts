@@ -37,6 +37,10 @@ function pack(s: string, words: Uint32Array, at: number, n: number): boolean {
 
 const hexScratch = Buffer.allocUnsafe(16);
 
+/** the id packed last, and its words: the spans of a trace write its id one after another */
+let lastPacked = '';
+const lastWords = new Uint32Array(4);
+
 export class IdColumn {
   /** 32-bit words per packed id */
   private readonly n: number;
@@ -75,7 +79,7 @@ export class IdColumn {
   set(i: number, id: string | undefined): void {
     if (id === undefined) {
       this.kind[i] = ABSENT;
-    } else if (id.length === this.n * 8 && pack(id, (this.words ??= new Uint32Array(this.capacity * this.n)), i * this.n, this.n)) {
+    } else if (id.length === this.n * 8 && this.pack(id, i)) {
       this.kind[i] = PACKED;
     } else {
       this.kind[i] = TEXT;
@@ -83,6 +87,20 @@ export class IdColumn {
       return;
     }
     if (this.text) this.text[i] = undefined;
+  }
+
+  /** Packs `id` into entry `i`; false when it is not lower-case hex. */
+  private pack(id: string, i: number): boolean {
+    const words = (this.words ??= new Uint32Array(this.capacity * this.n));
+    const at = i * this.n;
+    if (id === lastPacked) {
+      for (let w = 0; w < this.n; w++) words[at + w] = lastWords[w];
+      return true;
+    }
+    if (!pack(id, words, at, this.n)) return false;
+    lastPacked = id;
+    for (let w = 0; w < this.n; w++) lastWords[w] = words[at + w];
+    return true;
   }
 
   get(i: number): string | undefined {
