@@ -19,6 +19,7 @@
 import { isUtf8 } from 'node:buffer';
 import { RECEIVED_ATTRIBUTES, type AttributeValue, type ReceivedAttributes, type Attributes, type InstrumentationScope, type Resource, type Span, type SpanEvent, type SpanLink } from '../signals';
 import { KeyTable, MAX_KEYS, ShapeTable } from './attribute-shapes';
+import { RecentValues } from './recent-values';
 import { StringCache } from './string-cache';
 
 export class OtlpDecodeError extends Error {}
@@ -68,10 +69,20 @@ interface StringSlices {
 }
 type ReadBuffer = Buffer & StringSlices;
 
+/** Bytes to look for, also as little-endian 32-bit words: compared four at a time. */
+class ByteRun {
+  readonly words: Int32Array;
+  constructor(readonly bytes: Uint8Array) {
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.words = new Int32Array(bytes.length >> 2);
+    for (let i = 0; i < this.words.length; i++) this.words[i] = view.getInt32(4 * i, true);
+  }
+}
+
 class Reader {
   pos = 0;
   /** getBigUint64 makes one bigint; Buffer#readBigUInt64LE makes four on the way */
-  private readonly view: DataView;
+  readonly view: DataView;
   constructor(readonly buf: ReadBuffer) {
     this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   }
@@ -130,6 +141,21 @@ class Reader {
     if (s === undefined) values.keep((s = this.text(this.pos, e)));
     this.pos = e;
     return s;
+  }
+
+  /** Whether the bytes at pos start with `head` (before `end`); moves past them when they do. */
+  startsWith(head: ByteRun, end: number): boolean {
+    const pos = this.pos;
+    const bytes = head.bytes;
+    const n = bytes.length;
+    if (pos + n > end) return false;
+    const words = head.words;
+    const view = this.view;
+    for (let i = 0; i < words.length; i++) if (view.getInt32(pos + 4 * i, true) !== words[i]) return false;
+    const buf = this.buf;
+    for (let i = words.length * 4; i < n; i++) if (buf[pos + i] !== bytes[i]) return false;
+    this.pos = pos + n;
+    return true;
   }
 
   /** buf[start, end) as UTF-8 text, noting (notUtf8) when it is not UTF-8. */
@@ -280,17 +306,109 @@ function readKeyValue(r: Reader, end: number, depth: number, guess = -1): void {
   let value: AttributeValue | undefined;
   while (r.pos < end) {
     const tag = r.varint(end);
-    if (tag === ((1 << 3) | LEN)) {
+    if (tag === KEY) {
       const e = r.lengthEnd(end);
       id = keys.intern(r.buf, r.pos, e, guess);
       key = id >= 0 ? keys.name(id) : r.text(r.pos, e);
+      if (id >= 0 && keyHeads[id] === undefined) keyHeads[id] = keyHead(r.buf, r.pos, e);
       r.pos = e;
-    } else if (tag === ((2 << 3) | LEN)) value = anyValue(r, r.lengthEnd(end), depth);
+    } else if (tag === VALUE) value = anyValue(r, r.lengthEnd(end), depth);
     else r.skip(tag & 7, end);
   }
   kvKeyId = id;
   kvKey = key;
   kvValue = value;
+}
+
+const KEY = (1 << 3) | LEN;
+const VALUE = (2 << 3) | LEN;
+const STRING_VALUE = (1 << 3) | LEN;
+
+/**
+ * A span attribute is read the short way when it starts as the guessed key's
+ * did (the guess is right nearly always) and holds just its value: its first
+ * bytes are compared with the key's head at once, instead of reading tag,
+ * length and key bytes as fields, and a value written as one of the key's
+ * recent ones is that value. Anything else is read field by field.
+ */
+function readSpanAttribute(r: Reader, end: number, guess: number): void {
+  const start = r.pos;
+  const head = guess >= 0 ? keyHeads[guess] : undefined;
+  if (head !== undefined && r.startsWith(head, end) && r.lengthEnd(end) === end) {
+    // the value first: a kvlist value reads KeyValues of its own
+    kvValue = attributeValue(r, end, guess);
+    kvKeyId = guess;
+    kvKey = keys.name(guess);
+    return;
+  }
+  r.pos = start;
+  readKeyValue(r, end, 0, guess);
+}
+
+/**
+ * Per key id: how a KeyValue of that key starts (key tag, length, key
+ * bytes, value tag), as writers write it; undefined until the key is read.
+ */
+const keyHeads: (ByteRun | undefined)[] = new Array(MAX_KEYS).fill(undefined);
+
+function keyHead(buf: Buffer, start: number, end: number): ByteRun | undefined {
+  const n = end - start;
+  if (n >= 128) return undefined;
+  const head = new Uint8Array(n + 3);
+  head[0] = KEY;
+  head[1] = n;
+  head.set(buf.subarray(start, end), 2);
+  head[n + 2] = VALUE;
+  return new ByteRun(head);
+}
+
+/** what span attributes' values were, by key id */
+const recentValues = new RecentValues(MAX_KEYS);
+/**
+ * Per key id: how many of its values in a row were not recent ones (wrapping
+ * at 256). Some keys' values never repeat (connection keys, sequence
+ * numbers): after UNIQUE_AFTER misses they are read without being looked up
+ * or kept, which would only push out values that do repeat, for the rest of
+ * the count; then they are tried again.
+ */
+const valueMisses = new Uint8Array(MAX_KEYS);
+const UNIQUE_AFTER = 16;
+
+/** The value of key `id`, the AnyValue in r.buf[r.pos, end). */
+function attributeValue(r: Reader, end: number, id: number): AttributeValue | undefined {
+  const start = r.pos;
+  const misses = valueMisses[id];
+  if (misses >= UNIQUE_AFTER) {
+    valueMisses[id] = misses + 1;
+    return uniqueValue(r, end);
+  }
+  const recent = recentValues.find(id, r.view, start, end);
+  if (recent !== undefined) {
+    valueMisses[id] = 0;
+    r.pos = end;
+    return recent;
+  }
+  valueMisses[id] = misses + 1;
+  const value = anyValue(r, end, 0);
+  // objects are not shared between spans; text that is not UTF-8 must be noticed each time
+  if (value !== undefined && typeof value !== 'object' && !notUtf8) recentValues.keep(id, r.view, start, end, value);
+  return value;
+}
+
+/** An AnyValue unlike those before: a lone string is decoded without looking for it in `values`. */
+function uniqueValue(r: Reader, end: number): AttributeValue | undefined {
+  const at = r.pos;
+  if (r.buf[at] === STRING_VALUE) {
+    r.pos = at + 1;
+    const e = r.lengthEnd(end);
+    if (e === end) {
+      const s = r.text(r.pos, e);
+      r.pos = e;
+      return s;
+    }
+    r.pos = at;
+  }
+  return anyValue(r, end, 0);
 }
 
 /** Sets an attribute; a key named __proto__ becomes a property like any other instead of replacing the prototype. */
@@ -428,7 +546,7 @@ function span(r: Reader, end: number, resource: Resource, scope: Instrumentation
       if (attributesFrom < 0) attributesFrom = at;
       else if (attributesTo !== at) attributesTogether = false;
       const previous = attributeCount > 0 ? spanKeyIds[attributeCount - 1] : -1;
-      readKeyValue(r, r.lengthEnd(end), 0, attributeCount === 0 ? firstKey : previous >= 0 ? followingKey[previous] : -1);
+      readSpanAttribute(r, r.lengthEnd(end), attributeCount === 0 ? firstKey : previous >= 0 ? followingKey[previous] : -1);
       if (kvValue !== undefined) {
         if (attributeCount === 0) firstKey = kvKeyId;
         else if (previous >= 0) followingKey[previous] = kvKeyId;

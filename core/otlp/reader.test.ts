@@ -115,6 +115,42 @@ describe('core/otlp readTraceRequest', function () {
     expect(receivedAttributes(t)).to.not.equal(undefined);
   });
 
+  it('reads values seen before as what they are, whether they repeat, alternate or never repeat', () => {
+    const spans = Array.from({ length: 300 }, (_, i) => ({
+      ...plainSpan(i + 1),
+      attributes: {
+        'network.transport': 'tcp',
+        'url.path': i % 2 ? '/a' : '/bb',
+        'espan.conn_key': `10.0.0.1:80-10.0.0.2:${40000 + i}`,
+        'espan.req_seq': 4_000_000_000 + i,
+        'server.port': i < 150 ? 80 : 8080,
+        nested: { inner: i % 3 ? 'x' : 'y' },
+        'user.note': i % 40 < 20 ? `note ${i}` : 'same note',
+      },
+    }));
+    const bytes = writeTraceRequest(spans);
+    for (let round = 0; round < 2; round++) expect(readTraceRequest(bytes)).to.deep.equal(decodeTraceRequestReference(bytes));
+  });
+
+  it('notices a value that is not UTF-8 each time it comes, not only the first', () => {
+    const bad = (w: ProtoWriter) => {
+      w.byte(tagOf.len(9));
+      w.byte(9);
+      w.string(tagOf.len(1), 'k');
+      w.byte(tagOf.len(2));
+      w.byte(4);
+      w.byte(tagOf.len(1));
+      w.byte(2);
+      w.byte(0xc3); // a lead byte followed by ASCII: not UTF-8
+      w.byte(0x41);
+    };
+    for (let i = 0; i < 3; i++) {
+      const [s] = readTraceRequest(spanMessage(bad));
+      expect(s.attributes).to.deep.equal({ k: '\ufffdA' });
+      expect(receivedAttributes(s)).to.equal(undefined);
+    }
+  });
+
   it('reads repeated keys (the last wins) and a __proto__ key as a key like any other', () => {
     const own = Object.defineProperty({}, '__proto__', { value: { polluted: true }, enumerable: true });
     const kvlist = (w: ProtoWriter) => writeKeyValues(w, tagOf.len(9), own);
