@@ -263,22 +263,6 @@ export interface SpanLink {
   droppedAttributesCount?: number;
 }
 
-/**
- * On spans read from OTLP protobuf: their attributes' KeyValue fields as
- * received, which exporting copies instead of encoding each key and value
- * again. Valid while `attributes` is still `of`, the frozen object read from
- * them: a processor changing attributes replaces the object.
- */
-export const RECEIVED_ATTRIBUTES: unique symbol = Symbol('espan.receivedAttributes');
-
-export interface ReceivedAttributes {
-  of: Attributes;
-  /** the request they came in, and where in it they lie */
-  request: Uint8Array;
-  start: number;
-  end: number;
-}
-
 /** A span as OTLP knows it; ids are lower-case hex. */
 export interface Span {
   /** 32 hex chars; empty until linking assigns one (unless propagated) */
@@ -303,7 +287,6 @@ export interface Span {
   /** shared by every span of one process */
   resource: Resource;
   scope: InstrumentationScope;
-  [RECEIVED_ATTRIBUTES]?: ReceivedAttributes;
 }
 
 /** Spans joined into one trace. */
