@@ -23,6 +23,7 @@ import { SqlSummaries } from './mysql/sql-summaries';
 import { PostgresqlSession, type PostgresqlOptions } from './postgresql/session';
 import { RedisSession, type RedisOptions } from './redis/session';
 import type { SessionOptions, SessionSink } from './session-base';
+import { ConnectionTable } from './connection-table';
 import { ListeningSockets } from './listening-sockets';
 import { inferSide, type SideEvidence } from './side';
 import { DirectionStream, type StreamCounters } from './stream';
@@ -96,6 +97,8 @@ class Connection {
   batchStamp = 0;
   batchLastIndex = 0;
   released = false;
+  /** its place in the engine's ConnectionTable */
+  slot = -1;
 
   constructor(readonly id: string) {}
 }
@@ -104,7 +107,7 @@ class Connection {
 type Tally = Map<string, number>;
 
 export class ParseEngine implements StatefulEngine<NetworkRecord, L7Message> {
-  private readonly conns = new Map<string, Connection>();
+  private readonly conns = new ConnectionTable<Connection>();
   /**
    * The same connections linked least recently active first, so the idle
    * sweep and the max-connections eviction both take from the oldest end;
@@ -153,7 +156,7 @@ export class ParseEngine implements StatefulEngine<NetworkRecord, L7Message> {
       const r = batch[i];
       let c = this.conns.get(r.connId);
       // new here: in the table at once, in the list of live connections once its first record is fed
-      if (!c) this.conns.set(r.connId, (c = new Connection(r.connId)));
+      if (!c) this.conns.add((c = new Connection(r.connId)));
       if (c.batchStamp === stamp && r.index < c.batchLastIndex) sorted = false;
       c.batchStamp = stamp;
       c.batchLastIndex = r.index;
@@ -188,7 +191,7 @@ export class ParseEngine implements StatefulEngine<NetworkRecord, L7Message> {
         this.release(this.recency.oldest!);
         this.counters.evictedConnections('max_connections', 1);
       }
-      if (!c) this.conns.set(id, (c = new Connection(id)));
+      if (!c) this.conns.add((c = new Connection(id)));
       this.listed++;
     }
     c.touched = stamp;
@@ -364,17 +367,13 @@ export class ParseEngine implements StatefulEngine<NetworkRecord, L7Message> {
   /** Frees a live connection: every connection fed a record was listed, and the table holds it until here. */
   private release(c: Connection): void {
     c.released = true;
-    this.conns.delete(c.id);
+    this.conns.delete(c);
     this.recency.unlink(c);
     this.listed--;
-    if (c.state === PARSING) {
-      c.request!.close();
-      c.response!.close();
-      c.session!.close(c.lastRecord);
-    }
-    // A Map's storage may keep a deleted entry until the next full collection: what the freed
-    // connection held (its session, streams, records) goes now, not with it (scavenges copied it along).
-    c.session = c.request = c.response = c.lastRecord = c.held = undefined;
+    if (c.state !== PARSING) return;
+    c.request!.close();
+    c.response!.close();
+    c.session!.close(c.lastRecord);
   }
 
   /** Frees connections idle since before `now - idleTimeoutMs`; returns what that completed. */
