@@ -58,10 +58,17 @@ export type EspanAttributes = {
 /** Scope of the spans espan makes. */
 export const ESPAN_SCOPE = { name: 'espan', version: '0.1.0' };
 
-/** Same key on both ends of a connection: endpoints sorted. */
+/** Same key on both ends of a connection: endpoints sorted (as the texts `addr:port`). */
 export function connectionKey(a: string, aPort: number, b: string, bPort: number): string {
-  const x = `${a}:${aPort}`;
-  const y = `${b}:${bPort}`;
   // joined, not concatenated: one flat string, where `${x}-${y}` is a rope of its parts that every span holding it keeps
-  return x < y ? [x, y].join('-') : [y, x].join('-');
+  return endpointFirst(a, aPort, b, bPort) ? [a, ':', aPort, '-', b, ':', bPort].join('') : [b, ':', bPort, '-', a, ':', aPort].join('');
+}
+
+/** Whether `a:aPort` sorts before `b:bPort`, decided without making the two texts (and flattening them to compare). */
+function endpointFirst(a: string, aPort: number, b: string, bPort: number): boolean {
+  if (a === b) return String(aPort) < String(bPort);
+  // one address a prefix of the other: the ':' after the shorter meets a character of the longer
+  if (b.startsWith(a)) return ':' < b[a.length];
+  if (a.startsWith(b)) return a[b.length] < ':';
+  return a < b;
 }

@@ -83,7 +83,8 @@ function parseHost(hostHeader: string): [string, number | undefined] {
 
 /** A few hosts take most requests: each header is parsed once (the last 1024 distinct). */
 const hosts = new Memo(1024, parseHost);
-const splitHost = (hostHeader: string): [string, number | undefined] => hosts.of(hostHeader);
+/** shared by every span with that header: read, never changed */
+const splitHost = (hostHeader: string): readonly [string, number | undefined] => hosts.of(hostHeader);
 
 /** Redis logical databases by index, as db.namespace: the default 16 made once. */
 const REDIS_DB_NAMES = Array.from({ length: 16 }, (_, i) => String(i));
