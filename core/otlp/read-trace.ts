@@ -28,6 +28,7 @@ const VARINT = 0;
 const I64 = 1;
 const LEN = 2;
 const I32 = 5;
+const HEX_DIGITS = '0123456789abcdef';
 
 /**
  * On spans read from OTLP protobuf: their attributes' KeyValue fields as
@@ -215,9 +216,21 @@ class Reader {
     const e = this.lengthEnd(end);
     const n = e - this.pos;
     if (n !== 0 && n !== bytes) throw new OtlpDecodeError(`${what} must be ${bytes} bytes, got ${n}`);
-    const s = n ? this.buf.hexSlice(this.pos, e) : '';
+    const s = n === 8 ? this.hex8(this.pos) : n ? this.buf.hexSlice(this.pos, e) : '';
     this.pos = e;
     return s;
+  }
+
+  /** Eight bytes as hex, made in one go: a span id, cheaper than a call into Buffer's hexSlice. */
+  private hex8(at: number): string {
+    const b = this.buf;
+    const h = (nibble: number) => HEX_DIGITS.charCodeAt(nibble);
+    return String.fromCharCode(
+      h(b[at] >> 4), h(b[at] & 15), h(b[at + 1] >> 4), h(b[at + 1] & 15),
+      h(b[at + 2] >> 4), h(b[at + 2] & 15), h(b[at + 3] >> 4), h(b[at + 3] & 15),
+      h(b[at + 4] >> 4), h(b[at + 4] & 15), h(b[at + 5] >> 4), h(b[at + 5] & 15),
+      h(b[at + 6] >> 4), h(b[at + 6] & 15), h(b[at + 7] >> 4), h(b[at + 7] & 15),
+    );
   }
 
   fixed64(end: number): bigint {
