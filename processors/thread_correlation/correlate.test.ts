@@ -244,7 +244,7 @@ describe('thread correlation', () => {
   });
 
   it('forgets old scopes and idle threads, and stays within max_threads', () => {
-    const t = new ThreadTimelines({ retentionNs: 0, multiplexMemoryNs: 0, maxThreads: 3, maxScopesPerThread: 2, eventLoopTicks: false, forwardedIds: true });
+    const t = new ThreadTimelines({ multiplexMemoryNs: 0, maxThreads: 3, maxScopesPerThread: 2, eventLoopTicks: false, forwardedIds: true });
     for (let tid = 1; tid <= 5; tid++) t.addServer(serverRequest(tid, tid * MS, tid * MS + 100));
     expect(t.stats().threads).to.equal(3);
     for (let i = 0; i < 4; i++) t.addServer(serverRequest(5, (10 + i) * MS, (10 + i) * MS + 100));

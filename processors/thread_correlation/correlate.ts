@@ -58,15 +58,17 @@ export class ThreadCorrelator implements StatefulEngine<L7Message, L7Message> {
   /** calls decided since last reported, by result */
   private readonly counts = Object.fromEntries(CALL_RESULTS.map((r) => [r, 0])) as Record<CallResult, number>;
   private readonly waitNs: number;
+  /** data time a scope is kept after its end */
+  private readonly retentionNs: number;
 
   constructor(
     private readonly opts: CorrelateOptions,
     private readonly counters: CorrelateCounters = NO_COUNTERS,
   ) {
     this.waitNs = opts.waitMs * 1e6;
+    // A call decided late (held the full wait) may still need a scope that ended a wait before it started.
+    this.retentionNs = 3 * this.waitNs;
     const timelineOpts: TimelineOptions = {
-      // A call decided late (held the full wait) may still need a scope that ended a wait before it started.
-      retentionNs: 3 * this.waitNs,
       multiplexMemoryNs: opts.multiplexMemoryMs * 1e6,
       maxThreads: opts.maxThreads,
       maxScopesPerThread: opts.maxScopesPerThread,
@@ -131,7 +133,7 @@ export class ThreadCorrelator implements StatefulEngine<L7Message, L7Message> {
   /** Wall-clock tick: decide calls held too long, forget old scopes. */
   tick(nowMs: number): L7Message[] {
     const out = this.release(nowMs, false);
-    for (const [host, c] of this.clocks) this.timelines.prune(host, c.watermark - 3 * this.waitNs);
+    for (const [host, c] of this.clocks) this.timelines.prune(host, c.watermark - this.retentionNs);
     this.report();
     return out;
   }
@@ -161,7 +163,7 @@ export class ThreadCorrelator implements StatefulEngine<L7Message, L7Message> {
     for (const [host, c] of this.clocks) {
       if (c.watermark - c.lastPruned < this.waitNs) continue;
       c.lastPruned = c.watermark;
-      this.timelines.prune(host, c.watermark - 3 * this.waitNs);
+      this.timelines.prune(host, c.watermark - this.retentionNs);
     }
   }
 

@@ -20,8 +20,6 @@ export const CALL_RESULTS = ['linked', 'linked_tick', 'linked_forwarded', 'ambig
 export type CallResult = (typeof CALL_RESULTS)[number];
 
 export interface TimelineOptions {
-  /** ns a scope is kept after its end (data time) */
-  retentionNs: number;
   /** ns a thread stays "serving several requests at once" after the last overlap seen */
   multiplexMemoryNs: number;
   maxThreads: number;
