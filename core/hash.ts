@@ -71,6 +71,20 @@ function hex64(a: number, b: number): string {
   );
 }
 
+/** 32 hex chars of `words[0..3]`, as one flat string (as hex64, with no halves made first). */
+export function hex128(words: Uint32Array): string {
+  const [a, b, c, d] = words;
+  return String.fromCharCode(
+    digit(a, 28), digit(a, 24), digit(a, 20), digit(a, 16), digit(a, 12), digit(a, 8), digit(a, 4), digit(a, 0),
+    digit(b, 28), digit(b, 24), digit(b, 20), digit(b, 16), digit(b, 12), digit(b, 8), digit(b, 4), digit(b, 0),
+    digit(c, 28), digit(c, 24), digit(c, 20), digit(c, 16), digit(c, 12), digit(c, 8), digit(c, 4), digit(c, 0),
+    digit(d, 28), digit(d, 24), digit(d, 20), digit(d, 16), digit(d, 12), digit(d, 8), digit(d, 4), digit(d, 0),
+  );
+}
+
+/** scratch for hex16 */
+const BITS = new Uint32Array(2);
+
 /**
  * A 64-bit hash fed 32-bit words, in two murmur3 lanes: the fields that
  * identify something are fed one by one, as building a key string first
@@ -116,9 +130,16 @@ export class WordHash64 {
 
   /** 16 hex chars from the lanes, never all zero (an all-zero id is invalid in OTLP). */
   hex16(): string {
+    this.bits64(BITS, 0);
+    return hex64(BITS[0], BITS[1]);
+  }
+
+  /** The 64 bits hex16 spells, as two words to `out[at]` and `out[at + 1]`: ids longer than one hash are spelled at once (hex128). */
+  bits64(out: Uint32Array, at: number): void {
     const a = fmix32(this.h1 ^ this.h2);
     let b = fmix32(this.h2 + Math.imul(a, 0x27d4eb2d));
     if (a === 0 && b === 0) b = 1;
-    return hex64(a, b);
+    out[at] = a;
+    out[at + 1] = b;
   }
 }

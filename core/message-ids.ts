@@ -4,10 +4,12 @@
  * gives server requests their thread trace id, the span_builder processor gives each
  * eSpan its span id.
  */
-import { WordHash64 } from './hash';
+import { hex128, WordHash64 } from './hash';
 import type { HostInfo, L7Message } from './signals';
 
 const hash = new WordHash64();
+/** the two hashes of a thread trace id */
+const TRACE_ID_WORDS = new Uint32Array(4);
 
 /** Hash of a host id, computed once per HostInfo object (shared by all of a host's records). */
 const hostWords = new WeakMap<HostInfo, number>();
@@ -34,15 +36,16 @@ export function threadTraceIdOf(m: L7Message): string {
   hash.word(m.tid);
   hash.word(m.reqSeq >>> 0);
   hash.number(m.reqStart);
-  const hi = hash.hex16();
+  hash.bits64(TRACE_ID_WORDS, 0);
   hash.begin(0x74687264);
   hash.word(host);
   hash.word(m.pid);
   hash.word(m.tid);
   hash.word(m.reqSeq >>> 0);
   hash.number(m.reqStart);
-  // joined, not concatenated: one flat string, not a rope of the halves that every span and link key holding it keeps
-  return [hi, hash.hex16()].join('');
+  hash.bits64(TRACE_ID_WORDS, 2);
+  // spelled at once: one flat string, not a rope of the halves that every span and link key holding it keeps, nor the halves made first
+  return hex128(TRACE_ID_WORDS);
 }
 
 /** Span id of the message's eSpan: its connection, role and request identify it on its host. */
