@@ -181,8 +181,9 @@ struct call_args {
   __u8 traced;       /* the process selection's verdict for this thread's process... */
   __u8 _pad;
   __u32 verdict_gen; /* ...decided under this espan_config.filter_gen (0: not yet) */
-  __u32 conn_salt;   /* close: the prandom of the connection the socket had at enter */
+  __u32 _pad2;
   struct tls_call tls;
+  struct conn_state closing; /* close: the socket's connection as it was at enter */
 };
 
 /*
@@ -686,7 +687,8 @@ static __always_inline int state_enter(__s32 fd, __u16 func_id) {
     struct conn_state *cs = conn_of(sk, 0, CONN_VERIFY);
     if (!cs || !cs->dport) return 0;
     sk_addr = (__u64)sk;
-    a->conn_salt = cs->prandom;
+    __builtin_memcpy(&a->closing, cs, sizeof(a->closing));
+    a->tcp_seq = AS(tcp_sock, sk)->write_seq;
   }
   a->pending = 1;
   a->ts = bpf_ktime_get_ns();
@@ -726,22 +728,24 @@ static __always_inline int state_exit(long ret, __u16 func_id) {
     a->sk = (__u64)sk;
   }
   struct conn_state *cs = conn_of((struct sock *)a->sk, meta, a->func_id == FUNC_CLOSE ? CONN_CACHED : CONN_FRESH);
+  /*
+   * close() frees the socket before it returns: by now its address may be a new
+   * socket's, whose connection another thread's connect or accept has entered.
+   * That one may even have been closed already, taking the entry with it (the
+   * address then holds other ports). Either way the socket was freed, so this
+   * connection ended: its record is made from the copy taken at enter (numbered
+   * before its FIN), and the new one is left alone.
+   */
+  bool freed = a->func_id == FUNC_CLOSE && (cs ? cs->prandom != a->closing.prandom : port_pair((struct sock *)a->sk) != a->closing.port_pair);
+  if (freed) cs = &a->closing;
   if (!cs || conn_filtered_out(cfg, cs)) goto out;
-  if (a->func_id == FUNC_CLOSE) {
-    /*
-     * close() frees the socket before it returns: by now its address may be a new
-     * socket's, whose connection another thread's connect or accept has entered.
-     * That one is not ended here; this one's close record is lost.
-     */
-    if (cs->prandom != a->conn_salt) goto out;
-    /* the socket is still open through another fd (a dup, a forking server's child): the connection goes on */
-    if (AS(sock, a->sk)->sk_socket) goto out;
-  }
+  /* the socket is still open through another fd (a dup, a forking server's child): the connection goes on */
+  if (a->func_id == FUNC_CLOSE && !freed && AS(sock, a->sk)->sk_socket) goto out;
   struct tcp_sock *tp = AS(tcp_sock, a->sk);
-  a->tcp_seq = a->func_id == FUNC_ACCEPT || a->func_id == FUNC_ACCEPT4 ? tp->copied_seq : tp->write_seq;
+  if (!freed) a->tcp_seq = a->func_id == FUNC_ACCEPT || a->func_id == FUNC_ACCEPT4 ? tp->copied_seq : tp->write_seq;
   set_caller(a, pid_tgid);
   emit(cfg, a, cs, bpf_ktime_get_ns(), 0, 0, 0, false);
-  if (a->func_id == FUNC_CLOSE) {
+  if (a->func_id == FUNC_CLOSE && !freed) {
     __u64 key = a->sk;
     bpf_map_delete_elem(&conns, &key);
   }

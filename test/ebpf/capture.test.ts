@@ -195,6 +195,7 @@ for (const mode of ['socket', 'syscall'] as const) describe(`ebpf receiver on th
     const conns = new Map<string, NetworkRecord[]>();
     for (const r of records) conns.set(r.connId, [...(conns.get(r.connId) ?? []), r]);
     const broken: string[] = [];
+    let unclosed = 0;
     for (const list of conns.values()) {
       list.sort((a, b) => a.index - b.index);
       const funcs = list.map((r) => FUNC_NAMES[r.funcId]).join(' ');
@@ -202,8 +203,13 @@ for (const mode of ['socket', 'syscall'] as const) describe(`ebpf receiver on th
       const closes = list.filter((r) => r.funcId === FuncId.CLOSE).length;
       const sided = list.every((r) => r.connMeta & (ConnMeta.CLIENT | ConnMeta.SERVER));
       if (!opened || !sided || closes > 1 || (closes === 1 && list[list.length - 1].funcId !== FuncId.CLOSE)) broken.push(`${list[0].sport}->${list[0].dport}: ${funcs}`);
+      if (closes === 0) unclosed++;
     }
     expect(broken, 'connections cut in two or ended by another one\'s close').to.deep.equal([]);
+    console.log(`      ${conns.size} connection ends, ${unclosed} without their close record`);
+    // syscall tracepoints: a close() whose socket another thread's new connection took and closed again before it returned
+    // can still miss its record (0-1 per 60000 ends here; 9-11 before the close exit used the connection as it was at enter)
+    expect(unclosed, 'connection ends without their close record').to.be.at.most(mode === 'socket' ? 0 : 5);
     expect(records.filter((r) => r.funcId === FuncId.CONNECT).map((r) => r.sport).sort()).to.deep.equal([...facts.client_ports].sort());
   });
 
