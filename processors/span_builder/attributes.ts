@@ -170,12 +170,7 @@ function redisSpan(m: L7Message, a: AttributesBuilder): SpanShape {
   a.put('db.system.name', 'redis');
   a.put('db.operation.name', command);
   a.put('db.namespace', redisDbName(r.db));
-  a.put('server.address', m.role === 'server' ? m.saddr : m.daddr);
-  a.put('server.port', m.role === 'server' ? m.sport : m.dport);
-  a.put('network.peer.address', m.daddr);
-  a.put('network.peer.port', m.dport);
-  a.put('network.transport', transport(m));
-  a.put('network.type', networkType(m));
+  putEndpoints(m, a);
   // Values may be anything a user stores: only the statement's shape is kept, and not even that where it may hold credentials.
   if (r.args && !redisCommandHasSecrets(command)) {
     a.put('db.query.text', shared([command, ...r.args.map(() => '?')].join(' ')));
@@ -199,12 +194,7 @@ function mysqlSpan(m: L7Message, a: AttributesBuilder): SpanShape {
   linkKeys(m, a);
   a.put('db.system.name', 'mysql');
   a.put('db.operation.name', operation);
-  a.put('server.address', m.role === 'server' ? m.saddr : m.daddr);
-  a.put('server.port', m.role === 'server' ? m.sport : m.dport);
-  a.put('network.peer.address', m.daddr);
-  a.put('network.peer.port', m.dport);
-  a.put('network.transport', transport(m));
-  a.put('network.type', networkType(m));
+  putEndpoints(m, a);
   if (q.database) a.put('db.namespace', q.database);
   // the same text whether or not the parser kept the literals (mysql.keep_raw_sql)
   if (q.sql) a.put('db.query.text', shared(redactSqlLiterals(q.sql)));
@@ -231,12 +221,7 @@ function postgresqlSpan(m: L7Message, a: AttributesBuilder): SpanShape {
   linkKeys(m, a);
   a.put('db.system.name', 'postgresql');
   a.put('db.operation.name', operation);
-  a.put('server.address', m.role === 'server' ? m.saddr : m.daddr);
-  a.put('server.port', m.role === 'server' ? m.sport : m.dport);
-  a.put('network.peer.address', m.daddr);
-  a.put('network.peer.port', m.dport);
-  a.put('network.transport', transport(m));
-  a.put('network.type', networkType(m));
+  putEndpoints(m, a);
   if (q.database) a.put('db.namespace', q.database);
   if (q.sql) a.put('db.query.text', shared(redactSqlLiterals(q.sql, 'postgresql')));
   if (q.summary) a.put('db.query.summary', shared(q.summary));
@@ -305,15 +290,20 @@ function grpcSpan(m: L7Message, a: AttributesBuilder): SpanShape {
   return { name: method === '_OTHER' ? 'grpc' : method, status, attributes: withOptionalLinkKeys(m, a) };
 }
 
-/** A message without its protocol's fields: still a span, named after the protocol, with its endpoints. */
-function bareSpan(m: L7Message, a: AttributesBuilder): SpanShape {
-  linkKeys(m, a);
+/** server.* and network.* from the connection's endpoints (database spans, and spans without their protocol's fields). */
+function putEndpoints(m: L7Message, a: AttributesBuilder): void {
   a.put('server.address', m.role === 'server' ? m.saddr : m.daddr);
   a.put('server.port', m.role === 'server' ? m.sport : m.dport);
   a.put('network.peer.address', m.daddr);
   a.put('network.peer.port', m.dport);
   a.put('network.transport', transport(m));
   a.put('network.type', networkType(m));
+}
+
+/** A message without its protocol's fields: still a span, named after the protocol, with its endpoints. */
+function bareSpan(m: L7Message, a: AttributesBuilder): SpanShape {
+  linkKeys(m, a);
+  putEndpoints(m, a);
   return { name: m.protocol, status: m.outcome === 'ok' ? UNSET : ERROR, attributes: withOptionalLinkKeys(m, a) };
 }
 
