@@ -27,6 +27,19 @@ function spanMessage(...fields: Array<(w: ProtoWriter) => void>): Buffer {
 const attribute = (key: string, value: string) => (w: ProtoWriter) => writeKeyValues(w, tagOf.len(9), { [key]: value });
 const name = (text: string) => (w: ProtoWriter) => w.string(tagOf.len(5), text);
 
+
+/** Attribute k whose string value is a lead byte followed by ASCII: not UTF-8. */
+function notUtf8Attribute(w: ProtoWriter): void {
+  w.byte(tagOf.len(9));
+  w.byte(9);
+  w.string(tagOf.len(1), 'k');
+  w.byte(tagOf.len(2));
+  w.byte(4);
+  w.byte(tagOf.len(1));
+  w.byte(2);
+  w.byte(0xc3);
+  w.byte(0x41);
+}
 describe('core/otlp readTraceRequest', function () {
   this.timeout(60_000);
 
@@ -83,18 +96,7 @@ describe('core/otlp readTraceRequest', function () {
   });
 
   it('keeps no bytes for attributes that are not valid UTF-8, so what it passes on is', () => {
-    const bad = (w: ProtoWriter) => {
-      w.byte(tagOf.len(9));
-      w.byte(9);
-      w.string(tagOf.len(1), 'k');
-      w.byte(tagOf.len(2));
-      w.byte(4);
-      w.byte(tagOf.len(1));
-      w.byte(2);
-      w.byte(0xc3); // a lead byte followed by ASCII: not UTF-8
-      w.byte(0x41);
-    };
-    const [s] = readTraceRequest(spanMessage(bad, attribute('b', 'é')));
+    const [s] = readTraceRequest(spanMessage(notUtf8Attribute, attribute('b', 'é')));
     expect(s.attributes).to.deep.equal({ k: '\ufffdA', b: 'é' });
     expect(receivedAttributes(s)).to.equal(undefined);
     const badKey = (w: ProtoWriter) => {
@@ -133,19 +135,8 @@ describe('core/otlp readTraceRequest', function () {
   });
 
   it('notices a value that is not UTF-8 each time it comes, not only the first', () => {
-    const bad = (w: ProtoWriter) => {
-      w.byte(tagOf.len(9));
-      w.byte(9);
-      w.string(tagOf.len(1), 'k');
-      w.byte(tagOf.len(2));
-      w.byte(4);
-      w.byte(tagOf.len(1));
-      w.byte(2);
-      w.byte(0xc3); // a lead byte followed by ASCII: not UTF-8
-      w.byte(0x41);
-    };
     for (let i = 0; i < 3; i++) {
-      const [s] = readTraceRequest(spanMessage(bad));
+      const [s] = readTraceRequest(spanMessage(notUtf8Attribute));
       expect(s.attributes).to.deep.equal({ k: '\ufffdA' });
       expect(receivedAttributes(s)).to.equal(undefined);
     }
