@@ -224,24 +224,36 @@ function commText(buf: Uint8Array, at: number): string {
  * of one connection (uni_id, addresses) or one thread (comm) shares, made once
  * instead of per record. Bounded: cleared past `limit` entries.
  */
+/**
+ * The strings of recent connections and threads, in direct-mapped slots (a
+ * connection by its random salt, a thread by its id): a lookup is an array
+ * index, a miss just takes the slot, and memory stays fixed however many
+ * connections come and go (a Map of every connection seen grew to its limit
+ * and kept its entries alive through every young-generation collection).
+ */
 export class DecodeCache {
-  private readonly conns = new Map<number, { sk0: number; sk1: number; ktime: number; connId: string; saddr: string; daddr: string; meta: number }>();
-  private readonly comms = new Map<number, { w0: number; w1: number; w2: number; w3: number; comm: string }>();
+  private readonly conns: Array<ConnectionStrings | undefined>;
+  private readonly comms: Array<ThreadComm | undefined>;
   /** IPv4 address text by address: a host talks to few addresses over many connections */
   private readonly ipv4 = new Map<number, string>();
 
-  constructor(private readonly limit = 65536) {}
+  /** `slots`: a power of two */
+  constructor(private readonly slots = 4096) {
+    this.conns = new Array(slots).fill(undefined);
+    this.comms = new Array(slots).fill(undefined);
+  }
 
-  // Words are read signed: map keys and compares stay small integers, never boxed numbers.
-  connection(buf: Buffer, dv: DataView, at: number, isV6: boolean, connMeta: number): { connId: string; saddr: string; daddr: string } {
+  // Words are read signed: compares stay small integers, never boxed numbers.
+  connection(buf: Buffer, dv: DataView, at: number, isV6: boolean, connMeta: number): ConnectionStrings {
     const sk0 = dv.getInt32(at + SK, true);
     const sk1 = dv.getInt32(at + SK + 4, true);
     const ktime = dv.getInt32(at + KTIME, true);
     const prandom = dv.getInt32(at + PRANDOM, true);
-    const hit = this.conns.get(prandom);
-    if (hit && hit.sk0 === sk0 && hit.sk1 === sk1 && hit.ktime === ktime && hit.meta === connMeta) return hit;
-    if (this.conns.size >= this.limit) this.conns.clear();
-    const made = {
+    const slot = prandom & (this.slots - 1);
+    const hit = this.conns[slot];
+    if (hit && hit.prandom === prandom && hit.sk0 === sk0 && hit.sk1 === sk1 && hit.ktime === ktime && hit.meta === connMeta) return hit;
+    const made: ConnectionStrings = {
+      prandom,
       sk0,
       sk1,
       ktime,
@@ -250,7 +262,7 @@ export class DecodeCache {
       saddr: isV6 ? ipv6Text(buf, at + SADDR) : this.ipv4Text(buf, dv, at + SADDR + 12),
       daddr: isV6 ? ipv6Text(buf, at + DADDR) : this.ipv4Text(buf, dv, at + DADDR + 12),
     };
-    this.conns.set(prandom, made);
+    this.conns[slot] = made;
     return made;
   }
 
@@ -258,7 +270,7 @@ export class DecodeCache {
     const addr = dv.getInt32(at, true);
     let text = this.ipv4.get(addr);
     if (text === undefined) {
-      if (this.ipv4.size >= this.limit) this.ipv4.clear();
+      if (this.ipv4.size >= this.slots) this.ipv4.clear();
       text = ipv4Text(buf, at);
       this.ipv4.set(addr, text);
     }
@@ -271,13 +283,33 @@ export class DecodeCache {
     const w1 = dv.getInt32(at + COMM + 4, true);
     const w2 = dv.getInt32(at + COMM + 8, true);
     const w3 = dv.getInt32(at + COMM + 12, true);
-    const hit = this.comms.get(tid);
-    if (hit && hit.w0 === w0 && hit.w1 === w1 && hit.w2 === w2 && hit.w3 === w3) return hit.comm;
-    if (this.comms.size >= this.limit) this.comms.clear();
+    const slot = tid & (this.slots - 1);
+    const hit = this.comms[slot];
+    if (hit && hit.tid === tid && hit.w0 === w0 && hit.w1 === w1 && hit.w2 === w2 && hit.w3 === w3) return hit.comm;
     const comm = commText(buf, at + COMM);
-    this.comms.set(tid, { w0, w1, w2, w3, comm });
+    this.comms[slot] = { tid, w0, w1, w2, w3, comm };
     return comm;
   }
+}
+
+interface ConnectionStrings {
+  prandom: number;
+  sk0: number;
+  sk1: number;
+  ktime: number;
+  meta: number;
+  connId: string;
+  saddr: string;
+  daddr: string;
+}
+
+interface ThreadComm {
+  tid: number;
+  w0: number;
+  w1: number;
+  w2: number;
+  w3: number;
+  comm: string;
 }
 
 /** What the records read in place from one batch share. */
