@@ -9,6 +9,7 @@
  * span's sequence of key ids picks a literal builder compiled once for it.
  * Both tables are bounded: past them, attributes are built the plain way.
  */
+import { compileAttributesLiteral, type AttributesLiteral } from '../attribute-literal';
 import type { AttributeValue, Attributes } from '../signals';
 
 /** key ids are below this */
@@ -63,7 +64,7 @@ export class KeyTable {
 
 interface Shape {
   ids: number[];
-  build: (values: AttributeValue[]) => Attributes;
+  build: AttributesLiteral;
 }
 
 /** Literal builders by key sequence. */
@@ -84,15 +85,9 @@ export class ShapeTable {
       for (let i = 0; i < n; i++) if (known[i] !== ids[i]) return undefined;
     } else {
       if (this.byHash.size >= MAX_SHAPES) return undefined;
-      const names = ids.slice(0, n).map((id) => this.keys.name(id));
-      // '__proto__' in a literal sets the prototype instead of adding a property
-      if (names.includes('__proto__')) return undefined;
-      // JSON string literals are JavaScript string literals: key text cannot escape into code
-      const body = names.map((name, i) => `${JSON.stringify(name)}: v[${i}]`).join(', ');
-      shape = { ids: ids.slice(0, n), build: new Function('v', `return { ${body} };`) as Shape['build'] };
-      // a first object of strings makes every field hold any value as a pointer: a field
-      // that had only seen numbers would box each new number in an object of its own
-      shape.build(names);
+      const build = compileAttributesLiteral(ids.slice(0, n).map((id) => this.keys.name(id)));
+      if (!build) return undefined;
+      shape = { ids: ids.slice(0, n), build };
       this.byHash.set(h, shape);
     }
     return shape.build(values);

@@ -10,6 +10,7 @@
  *
  * Keys are the span builder's own constants, compared by identity first.
  */
+import { compileAttributesLiteral, type AttributesLiteral } from '../../core/attribute-literal';
 import type { AttributeValue, Attributes } from '../../core/signals';
 
 /** Key sequences given a literal of their own; past it (never on real traffic), objects are built the plain way. */
@@ -22,7 +23,7 @@ class Shape {
   /** the last step taken: spans of one kind put the same keys in the same order */
   private lastKey: string | undefined;
   private lastShape: Shape | undefined;
-  private literal: ((values: readonly AttributeValue[]) => Attributes) | undefined;
+  private literal: AttributesLiteral | undefined;
 
   constructor(private readonly keys: readonly string[]) {}
 
@@ -41,17 +42,8 @@ class Shape {
   }
 }
 
-/** `(v) => ({ "k0": v[0], "k1": v[1], … })`: JSON string literals are JavaScript string literals, so key text cannot escape into code. */
-function compileLiteral(keys: readonly string[]): (values: readonly AttributeValue[]) => Attributes {
-  // '__proto__' in a literal would set the prototype instead of adding a property
-  if (keys.includes('__proto__')) return (values) => plainObject(keys, values);
-  const body = keys.map((k, i) => `${JSON.stringify(k)}: v[${i}]`).join(', ');
-  const literal = new Function('v', `return { ${body} };`) as (values: readonly AttributeValue[]) => Attributes;
-  // A first object of strings only: V8 then keeps every field of the shape tagged, where a field that only
-  // ever held numbers would box each number that is no small integer (sequence numbers, netns inodes) a
-  // second time. Tagged, a field holds the number the values array boxed already, and a small one unboxed.
-  literal(keys.map(() => ''));
-  return literal;
+function compileLiteral(keys: readonly string[]): AttributesLiteral {
+  return compileAttributesLiteral(keys) ?? ((values) => plainObject(keys, values));
 }
 
 function plainObject(keys: readonly string[], values: readonly AttributeValue[]): Attributes {
