@@ -119,12 +119,7 @@ function httpSpan(m: L7Message, opts: SemconvOptions, a: AttributesBuilder): Spa
   a.put('http.request.method', known ? method : '_OTHER');
   a.put('url.scheme', urlScheme(m));
   a.put('url.path', shared(path));
-  a.put('server.address', shared(serverAddress));
-  a.put('server.port', serverPort);
-  a.put('network.peer.address', m.daddr);
-  a.put('network.peer.port', m.dport);
-  a.put('network.transport', transport(m));
-  a.put('network.type', networkType(m));
+  putEndpoints(m, a, shared(serverAddress), serverPort);
   if (!known || method !== h.method) a.put('http.request.method_original', h.method);
   // only a version long enough to hold the prefix ('HTTP/', 5 characters) is searched for it
   const version = h.version.length > 4 ? h.version.replace(/^HTTP\//i, '') : h.version;
@@ -268,12 +263,7 @@ function grpcSpan(m: L7Message, a: AttributesBuilder): SpanShape {
   linkKeys(m, a);
   a.put('rpc.system.name', 'grpc');
   a.put('rpc.method', method);
-  a.put('server.address', shared(serverAddress));
-  a.put('server.port', serverPort);
-  a.put('network.peer.address', m.daddr);
-  a.put('network.peer.port', m.dport);
-  a.put('network.transport', transport(m));
-  a.put('network.type', networkType(m));
+  putEndpoints(m, a, shared(serverAddress), serverPort);
   if (method !== g.method) a.put('rpc.method_original', g.method);
   let status = UNSET;
   if (code !== undefined) {
@@ -290,10 +280,15 @@ function grpcSpan(m: L7Message, a: AttributesBuilder): SpanShape {
   return { name: method === '_OTHER' ? 'grpc' : method, status, attributes: withOptionalLinkKeys(m, a) };
 }
 
-/** server.* and network.* from the connection's endpoints (database spans, and spans without their protocol's fields). */
-function putEndpoints(m: L7Message, a: AttributesBuilder): void {
-  a.put('server.address', m.role === 'server' ? m.saddr : m.daddr);
-  a.put('server.port', m.role === 'server' ? m.sport : m.dport);
+/** server.* (the connection's server end unless a request named it) and network.* of the connection. */
+function putEndpoints(
+  m: L7Message,
+  a: AttributesBuilder,
+  serverAddress: string = m.role === 'server' ? m.saddr : m.daddr,
+  serverPort: number = m.role === 'server' ? m.sport : m.dport,
+): void {
+  a.put('server.address', serverAddress);
+  a.put('server.port', serverPort);
   a.put('network.peer.address', m.daddr);
   a.put('network.peer.port', m.dport);
   a.put('network.transport', transport(m));
