@@ -260,11 +260,16 @@ def churn(family, count):
     return facts
 
 
-def dupclose(family):
+def connected_pair(family):
+    """A listener, one connection's client and server sockets, and the facts naming them."""
     ls, fam, host = listener_for(family)
     c = socket.create_connection((host, ls.getsockname()[1]))
     conn = ls.accept()[0]
-    facts = {"pid": os.getpid(), "port": ls.getsockname()[1], "client_port": c.getsockname()[1]}
+    return ls, c, conn, {"pid": os.getpid(), "port": ls.getsockname()[1], "client_port": c.getsockname()[1]}
+
+
+def dupclose(family):
+    ls, c, conn, facts = connected_pair(family)
     send_all(c, b"ping", "write")
     # as a forking server's parent does: the connection lives on in the other fd
     other = socket.socket(fileno=os.dup(conn.fileno()))
@@ -281,10 +286,7 @@ def dupclose(family):
 
 def preopened(family):
     """Connects before waiting for the go line, then talks and closes after it."""
-    ls, fam, host = listener_for(family)
-    c = socket.create_connection((host, ls.getsockname()[1]))
-    conn = ls.accept()[0]
-    facts = {"pid": os.getpid(), "port": ls.getsockname()[1], "client_port": c.getsockname()[1]}
+    ls, c, conn, facts = connected_pair(family)
     sys.stdin.readline()
     send_all(c, b"ping", "write")
     assert recv_exactly(conn, 4, "read") == b"ping"
