@@ -10,24 +10,14 @@
  * bucket to its newest entry, older entries of the bucket following through
  * `next`. A key written again shadows its older entry, which leaves in turn.
  */
-import { fmix32 } from '../../core/hash';
+import { HashRing, NO_ENTRY } from '../../core/collections/hash-ring';
 import { IdColumn } from '../../core/collections/id-column';
-import { NONE } from './slots';
 
 /** entries allocated at first; the ring doubles up to its capacity */
 const MIN_ENTRIES = 1024;
 
 export class RecentLinks {
-  private entries = 0;
-  /** entries written so far, up to `capacity` (the ring is full from then on) */
-  private count = 0;
-  /** the entry written next once the ring is full: the oldest */
-  private oldest = 0;
-  private hash = new Int32Array(0);
-  private next = new Int32Array(0);
-  /** bucket (spread hash & mask) → its newest entry */
-  private heads = new Int32Array(0);
-  private mask = 0;
+  private readonly ring: HashRing;
   /** the key: a string (a thread trace id, or a network key's connection) and, for network keys, a sequence number */
   private readonly key = new IdColumn(32, 0);
   /** made on the first sequence number (thread keys have none); NaN where an entry has none or a bigint */
@@ -40,20 +30,21 @@ export class RecentLinks {
   end = new Float64Array(0);
 
   constructor(private readonly capacity: number) {
-    this.grow();
+    this.ring = new HashRing(capacity, MIN_ENTRIES, (room) => this.resize(room));
   }
 
   /** Entries held (a shadowed older entry of a key counts until it leaves). */
   get size(): number {
-    return this.count;
+    return this.ring.size;
   }
 
-  /** The newest entry of a key, or NONE. */
+  /** The newest entry of a key, or NO_ENTRY. */
   find(hash: number, key: string, seq: number | bigint | undefined): number {
-    for (let e = this.heads[fmix32(hash) & this.mask]; e !== NONE; e = this.next[e]) {
-      if (this.hash[e] === hash && this.seqEquals(e, seq) && this.key.equals(e, key)) return e;
+    const ring = this.ring;
+    for (let e = ring.first(hash); e !== NO_ENTRY; e = ring.next(e)) {
+      if (ring.hashOf(e) === hash && this.seqEquals(e, seq) && this.key.equals(e, key)) return e;
     }
-    return NONE;
+    return NO_ENTRY;
   }
 
   traceId(e: number): string {
@@ -67,18 +58,9 @@ export class RecentLinks {
   /** Remembers a key, the oldest entry leaving once the ring is full. */
   add(hash: number, key: string, seq: number | bigint | undefined, traceId: string, spanId: string | undefined, start: number, end: number): void {
     if (this.capacity <= 0) return;
-    let e: number;
-    if (this.count < this.capacity) {
-      if (this.count === this.entries) this.grow();
-      e = this.count++;
-    } else {
-      e = this.oldest;
-      this.oldest = e + 1 === this.capacity ? 0 : e + 1;
-      this.unlinkOldest(e);
-    }
-    this.hash[e] = hash;
+    const e = this.ring.add(hash);
     this.key.set(e, key);
-    if (seq !== undefined) this.seq ??= new Float64Array(this.entries).fill(NaN);
+    if (seq !== undefined) this.seq ??= new Float64Array(this.start.length).fill(NaN);
     if (this.seq) this.seq[e] = typeof seq === 'number' ? seq : NaN;
     if (typeof seq === 'bigint') this.bigSeq.set(e, seq);
     else if (this.bigSeq.size > 0) this.bigSeq.delete(e);
@@ -86,9 +68,6 @@ export class RecentLinks {
     this.spanIds.set(e, spanId);
     this.start[e] = start;
     this.end[e] = end;
-    const b = fmix32(hash) & this.mask;
-    this.next[e] = this.heads[b];
-    this.heads[b] = e;
   }
 
   /** Entry `e` has sequence number `seq` (or none, as `seq`). */
@@ -98,49 +77,18 @@ export class RecentLinks {
     return this.bigSeq.get(e) === seq;
   }
 
-  /** Takes entry `e`, the oldest, out of its bucket's chain, whose last entry it is. */
-  private unlinkOldest(e: number): void {
-    const b = fmix32(this.hash[e]) & this.mask;
-    let x = this.heads[b];
-    if (x === e) {
-      this.heads[b] = NONE;
-      return;
-    }
-    while (this.next[x] !== e) x = this.next[x];
-    this.next[x] = NONE;
-  }
-
-  /** Doubles the entries (up to the capacity) before the ring is full, and the buckets with them. */
-  private grow(): void {
-    const n = Math.max(1, Math.min(this.capacity, Math.max(MIN_ENTRIES, this.entries * 2)));
-    const i32 = (a: Int32Array) => {
-      const b = new Int32Array(n);
-      b.set(a);
-      return b;
-    };
+  /** The columns, kept, in room for `n` entries. */
+  private resize(n: number): void {
     const f64 = (a: Float64Array) => {
       const b = new Float64Array(n);
       b.set(a);
       return b;
     };
-    this.hash = i32(this.hash);
-    this.next = i32(this.next);
     if (this.seq) this.seq = f64(this.seq);
     this.start = f64(this.start);
     this.end = f64(this.end);
     this.key.resize(n);
     this.traceIds.resize(n);
     this.spanIds.resize(n);
-    this.entries = n;
-    // a bucket per entry; the chains are made again, oldest entry first so the newest ends at the head
-    let buckets = 1;
-    while (buckets < n) buckets *= 2;
-    this.heads = new Int32Array(buckets).fill(NONE);
-    this.mask = buckets - 1;
-    for (let e = 0; e < this.count; e++) {
-      const b = fmix32(this.hash[e]) & this.mask;
-      this.next[e] = this.heads[b];
-      this.heads[b] = e;
-    }
   }
 }

@@ -6,14 +6,14 @@
  * slots (trace id packed by IdColumn, decision), found through chains from
  * the id's hash bucket. A trace still gathering spans has a Held too.
  */
+import { HashRing, NO_ENTRY } from '../../core/collections/hash-ring';
 import { IdColumn } from '../../core/collections/id-column';
-import { fmix32, fnv1a32 } from '../../core/hash';
+import { fnv1a32 } from '../../core/hash';
 import type { Span } from '../../core/signals';
 import { Decision } from './policies/policy';
 
 /** find's answer for a trace not held (it also ends the chains) */
-export const NOT_HELD = -1;
-const NONE = NOT_HELD;
+export const NOT_HELD = NO_ENTRY;
 
 /** The hash a trace id is found by. */
 export const hashOf = (id: string): number => fnv1a32(id);
@@ -31,40 +31,29 @@ export interface Held {
 }
 
 export class TraceTable {
-  /** slots written so far, up to `capacity` */
-  private count = 0;
-  /** the slot a new trace takes once all are used: the oldest */
-  private oldest = 0;
+  /** the slots, all made at once */
+  private readonly ring: HashRing;
   private readonly ids: IdColumn;
-  private readonly hash: Int32Array;
-  private readonly next: Int32Array;
   private readonly decisions: Uint8Array;
-  /** bucket (spread hash & mask) → its newest slot */
-  private readonly heads: Int32Array;
-  private readonly mask: number;
   /** the undecided traces, by slot */
   private readonly undecided = new Map<number, Held>();
 
-  constructor(private readonly capacity: number) {
+  constructor(capacity: number) {
+    this.ring = new HashRing(capacity, capacity);
     this.ids = new IdColumn(32, capacity);
-    this.hash = new Int32Array(capacity);
-    this.next = new Int32Array(capacity);
     this.decisions = new Uint8Array(capacity);
-    let buckets = 1;
-    while (buckets < capacity) buckets *= 2;
-    this.heads = new Int32Array(buckets).fill(NONE);
-    this.mask = buckets - 1;
   }
 
   /** Traces held, decided or not. */
   get size(): number {
-    return this.count;
+    return this.ring.size;
   }
 
-  /** The slot of trace `id` (its hash `h`: hashOf), or NONE. */
+  /** The slot of trace `id` (its hash `h`: hashOf), or NOT_HELD. */
   find(id: string, h: number): number {
-    for (let e = this.heads[fmix32(h) & this.mask]; e !== NONE; e = this.next[e]) if (this.hash[e] === h && this.ids.equals(e, id)) return e;
-    return NONE;
+    const ring = this.ring;
+    for (let e = ring.first(h); e !== NO_ENTRY; e = ring.next(e)) if (ring.hashOf(e) === h && this.ids.equals(e, id)) return e;
+    return NOT_HELD;
   }
 
   decision(slot: number): Decision {
@@ -101,37 +90,13 @@ export class TraceTable {
 
   /** The next slot, for `id`: a free one, or the oldest, whose trace leaves. */
   private take(id: string, h: number): { slot: number; pushedOut: Held | undefined } {
-    let slot: number;
-    let pushedOut: Held | undefined;
-    if (this.count < this.capacity) {
-      slot = this.count++;
-    } else {
-      slot = this.oldest;
-      this.oldest = slot + 1 === this.capacity ? 0 : slot + 1;
-      this.unlinkOldest(slot);
-      pushedOut = this.undecided.get(slot);
-      if (pushedOut) {
-        this.undecided.delete(slot);
-        pushedOut.done = true;
-      }
-    }
-    this.hash[slot] = h;
+    const slot = this.ring.add(h);
     this.ids.set(slot, id);
-    const b = fmix32(h) & this.mask;
-    this.next[slot] = this.heads[b];
-    this.heads[b] = slot;
-    return { slot, pushedOut };
-  }
-
-  /** Takes `slot`, the oldest, out of its bucket's chain, whose last slot it is. */
-  private unlinkOldest(slot: number): void {
-    const b = fmix32(this.hash[slot]) & this.mask;
-    let x = this.heads[b];
-    if (x === slot) {
-      this.heads[b] = NONE;
-      return;
+    const pushedOut = this.undecided.get(slot);
+    if (pushedOut) {
+      this.undecided.delete(slot);
+      pushedOut.done = true;
     }
-    while (this.next[x] !== slot) x = this.next[x];
-    this.next[x] = NONE;
+    return { slot, pushedOut };
   }
 }

@@ -1,0 +1,34 @@
+import { expect } from 'chai';
+import fc from 'fast-check';
+import { HashRing, NO_ENTRY } from './hash-ring';
+
+/** The entries of `hash`'s chain whose own hash is `hash`, newest first. */
+function entriesOf(ring: HashRing, hash: number): number[] {
+  const out: number[] = [];
+  for (let e = ring.first(hash); e !== NO_ENTRY; e = ring.next(e)) if (ring.hashOf(e) === hash) out.push(e);
+  return out;
+}
+
+describe('HashRing', () => {
+  it('finds the capacity most recently added records by hash, newest first, as a plain list does, while it grows', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 8 }), fc.array(fc.integer({ min: 0, max: 12 }), { maxLength: 200 }), (capacity, firstRoom, hashes) => {
+        const rooms: number[] = [];
+        const ring = new HashRing(capacity, firstRoom, (n) => rooms.push(n));
+        const added: Array<{ hash: number; entry: number }> = [];
+        for (const h of hashes) {
+          const e = ring.add(h);
+          expect(e).to.be.below(rooms[rooms.length - 1]);
+          added.push({ hash: h, entry: e });
+        }
+        const held = added.slice(-capacity);
+        expect(ring.size).to.equal(held.length);
+        for (let h = 0; h <= 12; h++) {
+          const want = held.filter((a) => a.hash === h).map((a) => a.entry).reverse();
+          expect(entriesOf(ring, h)).to.deep.equal(want);
+        }
+        expect(rooms[rooms.length - 1]).to.be.at.most(capacity);
+      }),
+    );
+  });
+});
