@@ -18,6 +18,7 @@ export class ServiceMetrics {
   readonly exporterQueueSize: prom.Gauge<'exporter'>;
   readonly exporterQueueCapacity: prom.Gauge<'exporter'>;
   private readonly custom = new Map<string, prom.Counter<string> | prom.Gauge<string>>();
+  private readonly bound = new Map<string, LabelSets>();
 
   constructor(withProcessMetrics = false) {
     const r = [this.registry];
@@ -38,8 +39,9 @@ export class ServiceMetrics {
   counter(name: string, help: string, labelNames: string[]): prom.Counter<string> {
     let c = this.custom.get(name);
     if (!c) {
-      c = new prom.Counter({ name, help, labelNames, registers: [this.registry] });
-      this.custom.set(name, c);
+      const sets = this.labelSetsOf(name);
+      const counter: prom.Counter<string> = new prom.Counter({ name, help, labelNames, registers: [this.registry], collect: () => sets.flushCounter(counter) });
+      this.custom.set(name, (c = counter));
     }
     return c as prom.Counter<string>;
   }
@@ -47,10 +49,18 @@ export class ServiceMetrics {
   gauge(name: string, help: string, labelNames: string[]): prom.Gauge<string> {
     let g = this.custom.get(name);
     if (!g) {
-      g = new prom.Gauge({ name, help, labelNames, registers: [this.registry] });
-      this.custom.set(name, g);
+      const sets = this.labelSetsOf(name);
+      const gauge: prom.Gauge<string> = new prom.Gauge({ name, help, labelNames, registers: [this.registry], collect: () => sets.flushGauge(gauge) });
+      this.custom.set(name, (g = gauge));
     }
     return g as prom.Gauge<string>;
+  }
+
+  /** The bound label sets of the component-specific counter or gauge `name`. */
+  labelSetsOf(name: string): LabelSets {
+    let sets = this.bound.get(name);
+    if (!sets) this.bound.set(name, (sets = new LabelSets()));
+    return sets;
   }
 
   /** Sum of a counter over all its label sets (for status lines and tests). */
@@ -64,6 +74,71 @@ export class ServiceMetrics {
     }
     return sum;
   }
+}
+
+/**
+ * One label set of a component's counter or gauge, resolved once: counting
+ * adds to `value`. prom-client's inc() and set() validate and hash a labels
+ * object on every call (after the caller built one), which counters called per
+ * batch paid; the registry is given the values when it is read.
+ */
+class LabelSet {
+  /** a counter's increments since the registry was last read; a gauge's latest value */
+  value = 0;
+  /** changed since the registry was last read */
+  dirty = false;
+
+  constructor(readonly labels: Record<string, string>) {}
+}
+
+/** The bound label sets of one metric, handed to prom-client by the metric's collect, which every read of the registry calls first. */
+export class LabelSets {
+  private readonly sets: LabelSet[] = [];
+
+  add(labels: Record<string, string>): LabelSet {
+    const set = new LabelSet(labels);
+    this.sets.push(set);
+    return set;
+  }
+
+  flushCounter(c: prom.Counter<string>): void {
+    for (const s of this.sets) {
+      if (!s.dirty) continue;
+      c.inc(s.labels, s.value);
+      s.value = 0;
+      s.dirty = false;
+    }
+  }
+
+  flushGauge(g: prom.Gauge<string>): void {
+    for (const s of this.sets) {
+      if (!s.dirty) continue;
+      g.set(s.labels, s.value);
+      s.dirty = false;
+    }
+  }
+}
+
+/**
+ * Finds the label set of a component's labels (values of `extra`, beside
+ * `component: id`), made once per distinct values and found again by the one
+ * value or the values joined. A new set's labels go through `check` first (a
+ * call of prom-client with them), so a wrong label name throws at the call.
+ */
+function labelSetFinder(id: string, extra: readonly string[], sets: LabelSets, check: (labels: Record<string, string>) => void): (labels?: Record<string, string>) => LabelSet {
+  const make = (labels: Record<string, string> | undefined): LabelSet => {
+    const full = { component: id, ...labels };
+    check(full);
+    return sets.add(full);
+  };
+  const byKey = new Map<string, LabelSet>();
+  return (labels = {}) => {
+    let key = '';
+    for (let i = 0; i < extra.length; i++) key += i ? `\u0000${labels[extra[i]]}` : labels[extra[i]];
+    let set = byKey.get(key);
+    if (set === undefined) byKey.set(key, (set = make(labels)));
+    return set;
+  };
 }
 
 /** The metrics a component reports, already labelled with its id. */
@@ -103,14 +178,20 @@ export function componentTelemetry(metrics: ServiceMetrics, kind: string, id: st
     },
     counter: (name, help, extra = []) => {
       const c = metrics.counter(name, help, ['component', ...extra]);
-      return (n, labels = {}) => {
-        c.inc({ component: id, ...labels }, n);
+      const find = labelSetFinder(id, extra, metrics.labelSetsOf(name), (labels) => c.inc(labels, 0));
+      return (n, labels) => {
+        const set = find(labels);
+        set.value += n;
+        set.dirty = true;
       };
     },
     gauge: (name, help, extra = []) => {
       const g = metrics.gauge(name, help, ['component', ...extra]);
-      return (v, labels = {}) => {
-        g.set({ component: id, ...labels }, v);
+      const find = labelSetFinder(id, extra, metrics.labelSetsOf(name), (labels) => g.set(labels, 0));
+      return (v, labels) => {
+        const set = find(labels);
+        set.value = v;
+        set.dirty = true;
       };
     },
   };
