@@ -30,18 +30,6 @@ export interface TimelineOptions {
   forwardedIds: boolean;
 }
 
-/** Whether a scope [start, end] overlaps the one at `other`; if so, makes that one unlinkable and the thread multiplexed over their union. */
-function markOverlap(t: ThreadTimeline, start: number, end: number, other: number): boolean {
-  const scopes = t.scopes;
-  const otherStart = scopes.start(other);
-  const otherEnd = scopes.endOf(other);
-  if (start > otherEnd || otherStart > end) return false;
-  scopes.markUnlinkable(other);
-  t.multiplexedFrom = Math.min(t.multiplexedFrom, start, otherStart);
-  t.multiplexedTo = Math.max(t.multiplexedTo, end, otherEnd);
-  return true;
-}
-
 export interface TimelineStats {
   threads: number;
   scopes: number;
@@ -111,12 +99,8 @@ export class ThreadTimelines {
     t.maxDuration = Math.max(t.maxDuration, end - start);
     const scopes = t.scopes;
     const i = scopes.upperBound(start);
-    let overlapped = false;
-    // Only scopes starting within the longest scope's duration before this one can reach it.
-    for (let j = i - 1; j >= scopes.first && scopes.start(j) >= start - t.maxDuration; j--) if (markOverlap(t, start, end, j)) overlapped = true;
-    for (let j = i; j < scopes.end && scopes.start(j) <= end; j++) if (markOverlap(t, start, end, j)) overlapped = true;
+    scopes.widenOverOverlaps(t, i, start, end, t.maxDuration);
     scopes.insert(i, start, end, m.threadTraceId, answered);
-    if (overlapped) scopes.markUnlinkable(i);
     this.scopeCount++;
     if (scopes.size > this.opts.maxScopesPerThread) {
       scopes.dropFirst();
@@ -174,7 +158,8 @@ export class ThreadTimelines {
     const multiplexed = this.multiplexedAt(t, at);
     if (found < 0) return multiplexed ? 'ambiguous' : 'no_scope';
     const id = scopes.threadTraceId(found);
-    if (!multiplexed && open === 1 && scopes.linkable(found)) {
+    // A scope that overlapped another lies in the multiplexed span.
+    if (!multiplexed && open === 1 && scopes.answeredByReader(found)) {
       m.threadTraceId = id;
       return 'linked';
     }
