@@ -60,4 +60,29 @@ describe('core/otlp KeyValueCache', () => {
     expect(encoded(attrs)).to.deep.equal(first);
     expect(encoded({ 'http.request.method': 'GET' })).to.deep.equal(first.subarray(0, first.indexOf('espan.req_seq') - 4));
   });
+
+  it('finds each key whether lists keep their keys in one order or change it', () => {
+    const cache = new KeyValueCache();
+    const orders = [
+      ['network.transport', 'server.port', 'url.path'],
+      ['network.transport', 'url.path', 'server.port'],
+      ['url.path', 'network.transport'],
+      ['network.transport', 'server.port', 'url.path'],
+    ];
+    const values: Record<string, string | number> = { 'network.transport': 'tcp', 'server.port': 8080, 'url.path': '/a' };
+    const first = new Map<string, Buffer>();
+    for (let round = 0; round < 2; round++) {
+      for (const keys of orders) {
+        cache.beginList();
+        for (const k of keys) {
+          const p = pair(cache, k, values[k]);
+          if (!first.has(k)) first.set(k, p.bytes);
+          expect(p.bytes, k).to.deep.equal(first.get(k));
+          if (round > 0) expect(p.hit, k).to.equal(true);
+        }
+      }
+    }
+    cache.beginList();
+    expect(pair(cache, 'network.transport', 'udp').hit).to.equal(false);
+  });
 });

@@ -26,6 +26,8 @@ const MAX_BYTES = 4 * 1024 * 1024;
 const PAUSE = 1 << 16;
 
 class KeyEntry {
+  /** the key of the attribute that followed this one last time: tried before the map */
+  next: KeyEntry | undefined = undefined;
   /** the key's KeyValue.key field, written once (undefined for keys that are not short ASCII) */
   readonly keyField: Uint8Array | undefined;
   /** encoded pairs by value; undefined while caching is paused for this key */
@@ -38,7 +40,7 @@ class KeyEntry {
   lastValue: CachedValue = '';
   lastPair: Uint8Array | undefined = undefined;
 
-  constructor(key: string) {
+  constructor(readonly key: string) {
     this.keyField = keyFieldOf(key);
   }
 
@@ -56,6 +58,10 @@ class KeyEntry {
 
 export class KeyValueCache {
   private readonly byKey = new Map<string, KeyEntry>();
+  /** before the first key of a list: its `next` is the first key of the list before */
+  private readonly head = new KeyEntry('');
+  /** the entry of the attribute before in the list being written */
+  private prev = this.head;
   private bytes = 0;
   /** the pair the last `get` missed, for `keep` */
   private missedEntry: KeyEntry | undefined;
@@ -63,16 +69,31 @@ export class KeyValueCache {
   /** the key field of the key the last `get` was asked for, for writing its pair on a miss */
   keyField: Uint8Array | undefined;
 
+  /** Starts a list of attributes: its keys are guessed to follow one another as those of the list before did. */
+  beginList(): void {
+    this.prev = this.head;
+  }
+
   /** The encoded pair, or undefined (the caller then writes it and calls `keep`). */
   get(key: string, value: CachedValue): Uint8Array | undefined {
     this.missedEntry = undefined;
-    let entry = this.byKey.get(key);
-    if (entry === undefined) {
-      this.keyField = undefined;
-      if (this.byKey.size >= MAX_KEYS) return undefined;
-      entry = new KeyEntry(key);
-      this.byKey.set(key, entry);
+    // lists of one kind (a kind of span's attributes) keep their keys in one order: the key that
+    // followed the one before last time is compared (one pointer, mostly) before the map is asked
+    let entry = this.prev.next;
+    if (entry === undefined || entry.key !== key) {
+      entry = this.byKey.get(key);
+      if (entry === undefined) {
+        this.keyField = undefined;
+        if (this.byKey.size >= MAX_KEYS) {
+          this.prev = this.head;
+          return undefined;
+        }
+        entry = new KeyEntry(key);
+        this.byKey.set(key, entry);
+      }
+      this.prev.next = entry;
     }
+    this.prev = entry;
     this.keyField = entry.keyField;
     if (entry.lastValue === value && entry.lastPair !== undefined) {
       entry.hits++;
@@ -111,6 +132,8 @@ export class KeyValueCache {
     }
     if (this.bytes + n > MAX_BYTES) {
       this.byKey.clear();
+      this.head.next = undefined;
+      this.prev = this.head;
       this.bytes = 0;
       return;
     }

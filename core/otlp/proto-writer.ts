@@ -380,6 +380,15 @@ export class ProtoWriter {
     this.pos += n;
   }
 
+  /** A field of `tag` whose rest (length and body) is already in wire format: one capacity check for both. */
+  tagged(tag: number, rest: Uint8Array): void {
+    const n = rest.length;
+    this.ensure(1 + n);
+    this.buf[this.pos] = tag;
+    this.buf.set(rest, this.pos + 1);
+    this.pos += 1 + n;
+  }
+
   /** Bytes already in wire format, copied as they are. */
   append(b: Uint8Array): void {
     const n = b.length;

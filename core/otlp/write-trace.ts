@@ -138,14 +138,14 @@ const pairs = new KeyValueCache();
 /** Attributes as repeated KeyValue under `tag`; null and undefined values are left out. */
 export function writeKeyValues(w: ProtoWriter, tag: number, attrs: Attributes | undefined): void {
   if (!attrs) return;
+  pairs.beginList();
   for (const key in attrs) {
     const v = attrs[key];
     if (v === undefined || v === null) continue;
     if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') {
       const known = pairs.get(key, v);
       if (known !== undefined) {
-        w.byte(tag);
-        w.append(known);
+        w.tagged(tag, known);
         continue;
       }
       const at = w.pos + 1; // after the tag
