@@ -1,9 +1,10 @@
 /**
  * One thread's request scopes, sorted by start. Scopes nearly always arrive
  * in start order and leave from the front (forgotten by age, or the oldest
- * dropped at the bound), so they sit in arrays with a head index: adding at
- * the end and dropping at the front move nothing (splice and shift on arrays
- * of a thousand scopes were most of the stage's cost).
+ * dropped at the bound), so they sit in a ring: adding at the end and
+ * dropping at the front move nothing, and a thread at the bound (an nginx
+ * worker) allocates nothing per scope (arrays cut and grown again cost ~150
+ * bytes a message, held long enough to be copied by scavenges).
  *
  * A scope is a position, its fields in columns: a scope is held for 3 ×
  * `wait` of data time, long enough to outlive the young generation, and an
@@ -13,7 +14,6 @@
  * Positions run from `first` to `end` (exclusive) and stay valid until a
  * scope is added or dropped.
  */
-
 /** The span of time in which a thread was seen serving several requests at once (from > to: never). */
 export interface MultiplexedSpan {
   multiplexedFrom: number;
@@ -27,21 +27,27 @@ const ANSWERED_BY_READER = 1;
 const NO_NUMBERS: number[] = [];
 const NO_IDS: string[] = [];
 
+/** Positions are taken back to their slots past this, so that they stay small integers (and a midpoint's sum below 2^32). */
+const REBASE_AT = 2 ** 30;
+
 export class ScopeList {
-  // Plain arrays: V8 keeps numbers unboxed in them.
+  // Plain arrays: V8 keeps numbers unboxed in them. Their length (the ring's) is a power of two, or 0 when empty.
   private starts = NO_NUMBERS;
   /** response write start (ns), or the request's read end when unanswered */
   private ends = NO_NUMBERS;
   private flags = NO_NUMBERS;
   private ids = NO_IDS;
+  /** the columns' length less one: a position's slot is `position & mask` */
+  private mask = 0;
   /** position of the first scope held; the ones before it were dropped */
   private head = 0;
+  private count = 0;
   /** the latest end of the scopes held, unless a scope that may have had it was dropped since (then recomputed when asked) */
   private latestEnd = -Infinity;
   private latestEndStale = false;
 
   get size(): number {
-    return this.starts.length - this.head;
+    return this.count;
   }
 
   get first(): number {
@@ -49,33 +55,33 @@ export class ScopeList {
   }
 
   get end(): number {
-    return this.starts.length;
+    return this.head + this.count;
   }
 
   start(position: number): number {
-    return this.starts[position];
+    return this.starts[position & this.mask];
   }
 
   endOf(position: number): number {
-    return this.ends[position];
+    return this.ends[position & this.mask];
   }
 
   threadTraceId(position: number): string {
-    return this.ids[position];
+    return this.ids[position & this.mask];
   }
 
   answeredByReader(position: number): boolean {
-    return (this.flags[position] & ANSWERED_BY_READER) !== 0;
+    return (this.flags[position & this.mask] & ANSWERED_BY_READER) !== 0;
   }
 
   /** Position of the first scope starting after `t`. */
   upperBound(t: number): number {
-    const starts = this.starts;
+    const { starts, mask } = this;
     let lo = this.head;
-    let hi = starts.length;
+    let hi = this.head + this.count;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (starts[mid] <= t) lo = mid + 1;
+      if (starts[mid & mask] <= t) lo = mid + 1;
       else hi = mid;
     }
     return lo;
@@ -83,9 +89,8 @@ export class ScopeList {
 
   /**
    * Widens `span` over [start, end] and the scopes held that it overlaps,
-   * when it overlaps any, for a scope about to be
-   * inserted at `position` (from upperBound); `maxDuration` bounds the
-   * scopes' durations.
+   * when it overlaps any, for a scope about to be inserted at `position`
+   * (from upperBound); `maxDuration` bounds the scopes' durations.
    *
    * Which scopes overlapped need not be remembered: an overlapped scope lies
    * in the span, which only grows, and no call in it is linked by the thread
@@ -96,27 +101,31 @@ export class ScopeList {
    * seen once with a slow request visited every scope held per message.
    */
   widenOverOverlaps(span: MultiplexedSpan, position: number, start: number, end: number, maxDuration: number): void {
+    const { starts, ends, mask } = this;
+    const last = this.head + this.count;
     let from = start;
     let to = end;
     let overlapped = false;
-    if (position === this.starts.length) {
+    if (position === last) {
       const latest = this.latestEndHeld();
       if (latest < start) return;
       overlapped = true;
       if (latest > to) to = latest;
       const earliest = this.firstEndingFrom(start, this.lowerBound(span.multiplexedFrom));
-      if (earliest < position && this.starts[earliest] < from) from = this.starts[earliest];
+      if (earliest < position && starts[earliest & mask] < from) from = starts[earliest & mask];
     } else {
       // Only scopes starting within the longest scope's duration before this one can reach it; all those after it do.
-      for (let j = position - 1; j >= this.head && this.starts[j] >= start - maxDuration; j--) {
-        if (this.ends[j] < start) continue;
+      for (let j = position - 1; j >= this.head && starts[j & mask] >= start - maxDuration; j--) {
+        const s = starts[j & mask];
+        const e = ends[j & mask];
+        if (e < start) continue;
         overlapped = true;
-        if (this.starts[j] < from) from = this.starts[j];
-        if (this.ends[j] > to) to = this.ends[j];
+        if (s < from) from = s;
+        if (e > to) to = e;
       }
-      for (let j = position; j < this.starts.length && this.starts[j] <= end; j++) {
+      for (let j = position; j < last && starts[j & mask] <= end; j++) {
         overlapped = true;
-        if (this.ends[j] > to) to = this.ends[j];
+        if (ends[j & mask] > to) to = ends[j & mask];
       }
     }
     if (!overlapped) return;
@@ -128,30 +137,37 @@ export class ScopeList {
   insert(position: number, start: number, end: number, threadTraceId: string, answeredByReader: boolean): void {
     const flag = answeredByReader ? ANSWERED_BY_READER : 0;
     if (!this.latestEndStale && end > this.latestEnd) this.latestEnd = end;
-    if (this.starts.length === 0) {
-      // Columns of one: a push would make room for 17, and a thread-per-request server's thread has one scope.
+    if (this.count === 0) {
+      // Columns of one: a thread-per-request server's thread has one scope.
       this.starts = [start];
       this.ends = [end];
       this.flags = [flag];
       this.ids = [threadTraceId];
+      this.mask = 0;
+      this.head = position;
+      this.count = 1;
       return;
     }
-    const { starts, ends, flags, ids } = this;
-    for (let j = starts.length; j > position; j--) {
-      starts[j] = starts[j - 1];
-      ends[j] = ends[j - 1];
-      flags[j] = flags[j - 1];
-      ids[j] = ids[j - 1];
+    if (this.count === this.starts.length) this.grow();
+    const { starts, ends, flags, ids, mask } = this;
+    for (let j = this.head + this.count; j > position; j--) {
+      const to = j & mask;
+      const from = (j - 1) & mask;
+      starts[to] = starts[from];
+      ends[to] = ends[from];
+      flags[to] = flags[from];
+      ids[to] = ids[from];
     }
-    starts[position] = start;
-    ends[position] = end;
-    flags[position] = flag;
-    ids[position] = threadTraceId;
+    const at = position & mask;
+    starts[at] = start;
+    ends[at] = end;
+    flags[at] = flag;
+    ids[at] = threadTraceId;
+    this.count++;
   }
 
   dropFirst(): void {
-    if (this.head < this.starts.length) this.dropHead();
-    this.compact();
+    if (this.count > 0) this.dropHead();
   }
 
   /**
@@ -160,22 +176,61 @@ export class ScopeList {
    * little longer, which is harmless.
    */
   dropEndedBefore(t: number): number {
-    const from = this.head;
-    while (this.head < this.starts.length && this.ends[this.head] < t) this.dropHead();
-    const dropped = this.head - from;
-    if (dropped) this.compact();
+    let dropped = 0;
+    while (this.count > 0 && this.ends[this.head & this.mask] < t) {
+      this.dropHead();
+      dropped++;
+    }
     return dropped;
   }
 
   private dropHead(): void {
-    if (this.ends[this.head] >= this.latestEnd) this.latestEndStale = true;
-    this.ids[this.head++] = '';
+    const at = this.head & this.mask;
+    if (this.ends[at] >= this.latestEnd) this.latestEndStale = true;
+    this.ids[at] = '';
+    if (++this.head >= REBASE_AT) this.head &= this.mask;
+    if (--this.count > 0) return;
+    // Empty: the columns go (a thread-per-request server's thread is done), positions start again.
+    this.starts = this.ends = this.flags = NO_NUMBERS;
+    this.ids = NO_IDS;
+    this.mask = 0;
+    this.head = 0;
+    this.latestEnd = -Infinity;
+    this.latestEndStale = false;
+  }
+
+  /** Doubles the columns, each scope to its position's slot in them. */
+  private grow(): void {
+    const length = this.starts.length * 2;
+    const mask = length - 1;
+    const starts: number[] = [];
+    const ends: number[] = [];
+    const flags: number[] = [];
+    const ids: string[] = [];
+    for (let j = 0; j < length; j++) {
+      starts.push(0);
+      ends.push(0);
+      flags.push(0);
+      ids.push('');
+    }
+    for (let j = this.head; j < this.head + this.count; j++) {
+      const from = j & this.mask;
+      starts[j & mask] = this.starts[from];
+      ends[j & mask] = this.ends[from];
+      flags[j & mask] = this.flags[from];
+      ids[j & mask] = this.ids[from];
+    }
+    this.starts = starts;
+    this.ends = ends;
+    this.flags = flags;
+    this.ids = ids;
+    this.mask = mask;
   }
 
   private latestEndHeld(): number {
     if (this.latestEndStale) {
       let latest = -Infinity;
-      for (let j = this.head; j < this.ends.length; j++) if (this.ends[j] > latest) latest = this.ends[j];
+      for (let j = this.head; j < this.head + this.count; j++) if (this.ends[j & this.mask] > latest) latest = this.ends[j & this.mask];
       this.latestEnd = latest;
       this.latestEndStale = false;
     }
@@ -184,12 +239,12 @@ export class ScopeList {
 
   /** Position of the first scope starting at or after `t`. */
   private lowerBound(t: number): number {
-    const starts = this.starts;
+    const { starts, mask } = this;
     let lo = this.head;
-    let hi = starts.length;
+    let hi = this.head + this.count;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (starts[mid] < t) lo = mid + 1;
+      if (starts[mid & mask] < t) lo = mid + 1;
       else hi = mid;
     }
     return lo;
@@ -197,33 +252,14 @@ export class ScopeList {
 
   /** Position of the first scope before `before` ending at or after `t` (else `before`), where the ends are sorted. */
   private firstEndingFrom(t: number, before: number): number {
-    const ends = this.ends;
+    const { ends, mask } = this;
     let lo = this.head;
     let hi = before;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (ends[mid] < t) lo = mid + 1;
+      if (ends[mid & mask] < t) lo = mid + 1;
       else hi = mid;
     }
     return lo;
-  }
-
-  /** Cuts the dropped prefix off once it is most of the arrays: each scope is copied about once. */
-  private compact(): void {
-    const head = this.head;
-    const length = this.starts.length;
-    if (head === length) {
-      this.starts = this.ends = this.flags = NO_NUMBERS;
-      this.ids = NO_IDS;
-      this.head = 0;
-      this.latestEnd = -Infinity;
-      this.latestEndStale = false;
-    } else if (head > 32 && head * 2 > length) {
-      this.starts = this.starts.slice(head);
-      this.ends = this.ends.slice(head);
-      this.flags = this.flags.slice(head);
-      this.ids = this.ids.slice(head);
-      this.head = 0;
-    }
   }
 }
