@@ -34,19 +34,17 @@ export interface Step {
 
 export type StepResult = Step | typeof NEED_MORE | typeof INVALID;
 
-/** Where a message's first or last byte was: the record that carried it and the byte's TCP sequence number. */
-export interface Position {
-  rec: NetworkRecord;
-  seq: number;
-}
-
 export interface ProtocolSession {
   /** the Step returned is only valid until the next decode (see step()) */
   decode(dir: Dir, buf: Uint8Array, at: number, end: number): StepResult;
   /** may a message start at `at`? used to get back in step after lost bytes */
   canStart(dir: Dir, buf: Uint8Array, at: number, end: number): boolean;
-  /** a message of `dir` is complete (or cut short when `truncated`); `last` carried its last byte */
-  complete(dir: Dir, value: unknown, start: Position, last: NetworkRecord, truncated: boolean): void;
+  /**
+   * A message of `dir` is complete (or cut short when `truncated`): `start`
+   * carried its first byte, whose TCP sequence number is `startSeq`, and
+   * `last` its last byte.
+   */
+  complete(dir: Dir, value: unknown, start: NetworkRecord, startSeq: number, last: NetworkRecord, truncated: boolean): void;
   /**
    * The bytes of an unfinished unit are all there will be (the rest was not
    * captured): what can be made of them as the start of a message, or
@@ -106,10 +104,48 @@ export function latin1(buf: Uint8Array, start: number, end: number): string {
   return latin1Slice.call(buf, start, end);
 }
 
+/** Texts up to this many bytes are kept to be handed out again by recentLatin1. */
+const RECENT_MAX = 128;
+/** A power of two: slots of recentLatin1's table. */
+const RECENT_SLOTS = 1024;
+const recentTexts: string[] = new Array<string>(RECENT_SLOTS).fill('');
+
+/**
+ * latin1() of a text that repeats from message to message (a Host header, a
+ * User-Agent, a request target): the string made last for the same bytes is
+ * handed out again, so such a text is made once instead of per message, and
+ * later stages hash it once. The table is direct-mapped by a hash of the
+ * bytes; a slot keeps the last text that hashed there.
+ */
+export function recentLatin1(buf: Uint8Array, start: number, end: number): string {
+  if (end > buf.length) end = buf.length;
+  const n = end - start;
+  if (n <= 0 || n > RECENT_MAX) return latin1(buf, start, end);
+  let h = n;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ buf[i], 0x01000193);
+  const slot = (h ^ (h >>> 16)) & (RECENT_SLOTS - 1);
+  const kept = recentTexts[slot];
+  if (kept.length === n) {
+    let i = 0;
+    while (i < n && kept.charCodeAt(i) === buf[start + i]) i++;
+    if (i === n) return kept;
+  }
+  return (recentTexts[slot] = latin1(buf, start, end));
+}
+
 /** UTF-8 text of buf[start, end): SQL and Redis arguments. */
 export function utf8(buf: Uint8Array, start: number, end: number): string {
   if (end > buf.length) end = buf.length;
   return end > start ? utf8Slice.call(buf, start, end) : '';
+}
+
+/**
+ * Index of the first `byte` in buf[at, end), or -1. A loop: a header line is
+ * a few dozen bytes, fewer than the call of TypedArray#indexOf costs.
+ */
+export function indexOfByte(buf: Uint8Array, byte: number, at: number, end: number): number {
+  for (let i = at; i < end; i++) if (buf[i] === byte) return i;
+  return -1;
 }
 
 /** Index of the "\r\n" at or after `at`, or -1. */

@@ -4,11 +4,11 @@
  */
 import { Queue } from '../../core/collections/queue';
 import type { HttpFields, L7Message, MysqlFields, NetworkRecord, PostgresqlFields, Protocol, RedisFields } from '../../core/signals';
-import type { Position } from './decoder';
 
-/** Where a request lay: its first byte, and the record that carried its last. */
+/** Where a request lay: the record that carried its first byte and that byte's sequence number, the record that carried its last. */
 export interface RequestExtent {
-  start: Position;
+  start: NetworkRecord;
+  startSeq: number;
   last: NetworkRecord;
 }
 
@@ -29,9 +29,12 @@ export interface SessionOptions {
 }
 
 /**
- * The message of a request (its protocol's `fields`) and, unless it got
- * none, its response: where the response's first byte was and the record
- * that carried its last.
+ * The message of a request (its protocol's `fields`) and, unless it got none
+ * (`respStart` undefined), its response: the record that carried the
+ * response's first byte, that byte's sequence number, and the record that
+ * carried its last. An answered message is one literal with its response's
+ * times in it: one shape, every field in the object itself, where adding
+ * them one by one gave it a second store for the fields added.
  */
 export function makeMessage(
   protocol: Protocol,
@@ -39,39 +42,62 @@ export function makeMessage(
   fields: unknown,
   req: RequestExtent,
   outcome: L7Message['outcome'],
-  respStart?: Position,
+  respStart?: NetworkRecord,
+  respSeq = 0,
   respLast?: NetworkRecord,
 ): L7Message {
-  const r: NetworkRecord = req.start.rec;
-  const m: L7Message = {
-    protocol,
-    role,
-    pid: r.pid,
-    tid: r.tid,
-    comm: r.comm,
-    connId: r.connId,
-    saddr: r.saddr,
-    sport: r.sport,
-    daddr: r.daddr,
-    dport: r.dport,
-    netns: r.netns,
-    connMeta: r.connMeta,
-    host: r.host,
-    reqStart: r.ts,
-    reqEnd: req.last.tsTail,
-    reqSeq: req.start.seq,
-    outcome,
-  };
+  const r = req.start;
+  const answered = respStart !== undefined && respLast !== undefined;
+  const m: L7Message = answered
+    ? {
+        protocol,
+        role,
+        pid: r.pid,
+        tid: r.tid,
+        comm: r.comm,
+        connId: r.connId,
+        saddr: r.saddr,
+        sport: r.sport,
+        daddr: r.daddr,
+        dport: r.dport,
+        netns: r.netns,
+        connMeta: r.connMeta,
+        host: r.host,
+        reqStart: r.ts,
+        reqEnd: req.last.tsTail,
+        reqSeq: req.startSeq,
+        respStart: respStart.ts,
+        respEnd: respLast.tsTail,
+        respSeq,
+        respTid: respStart.tid,
+        outcome,
+      }
+    : {
+        protocol,
+        role,
+        pid: r.pid,
+        tid: r.tid,
+        comm: r.comm,
+        connId: r.connId,
+        saddr: r.saddr,
+        sport: r.sport,
+        daddr: r.daddr,
+        dport: r.dport,
+        netns: r.netns,
+        connMeta: r.connMeta,
+        host: r.host,
+        reqStart: r.ts,
+        reqEnd: req.last.tsTail,
+        reqSeq: req.startSeq,
+        outcome,
+      };
   setFields(m, protocol, fields);
-  if (r.utid) m.utid = r.utid;
+  const utid = r.utid;
+  if (utid) m.utid = utid;
   const reqTick = role === 'server' ? req.last.loopTick : r.loopTick;
   if (reqTick) m.reqTick = reqTick;
-  if (respStart && respLast) {
-    m.respStart = respStart.rec.ts;
-    m.respEnd = respLast.tsTail;
-    m.respSeq = respStart.seq;
-    m.respTid = respStart.rec.tid;
-    if (r.utid) m.respUtid = respStart.rec.utid;
+  if (answered) {
+    if (utid) m.respUtid = respStart.utid;
     if (role === 'client' && respLast.loopTick) m.respTick = respLast.loopTick;
   }
   return m;

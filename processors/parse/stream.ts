@@ -20,7 +20,7 @@
 import { ConnMeta, isIngress } from '../../core/records/network-data';
 import type { NetworkRecord } from '../../core/signals';
 import type { PairingGate } from './alignment';
-import { Dir, INVALID, NEED_MORE, type Position, type ProtocolSession, type Step } from './decoder';
+import { Dir, INVALID, NEED_MORE, type ProtocolSession, type Step } from './decoder';
 
 export interface StreamCounters {
   /** framing lost (uncaptured bytes where a header was, or bytes that do not parse) */
@@ -69,8 +69,9 @@ export class DirectionStream {
   /** the tentative bytes came while out of step: if they start nothing, the stream stays as it was */
   private tentativeResync = false;
   private seenBytes = false;
-  /** the open message: where it started (null when none is open) and what was parsed of it */
-  private currentStart: Position | null = null;
+  /** the open message: the record that carried its first byte (null when none is open), that byte's sequence number, and what was parsed of it */
+  private currentStart: NetworkRecord | null = null;
+  private currentStartSeq = 0;
   private currentValue: unknown = undefined;
   private currentEnds = false;
   /** the last record that carried bytes of this direction */
@@ -198,7 +199,7 @@ export class DirectionStream {
       if (value !== undefined) {
         if (this.currentStart) this.finish(rec, false);
         const s = this.pendingSegs![0];
-        this.open(value, { rec: s.rec, seq: s.seq });
+        this.open(value, s.rec, s.seq);
       }
     }
     this.pending = null;
@@ -266,7 +267,7 @@ export class DirectionStream {
       if (s.begins) {
         // A unit that begins a message while one is open: the open one ended without saying so.
         if (this.currentStart) this.finish(rec, false);
-        this.open(s.value, this.positionAt(at, segs, rec, base));
+        this.openAt(s.value, at, segs, rec, base);
       }
       at += s.len;
       const inBuf = Math.min(s.skip, end - at);
@@ -297,12 +298,16 @@ export class DirectionStream {
     this.pendingSegs = kept;
   }
 
-  private positionAt(at: number, segs: Segment[] | null, rec: NetworkRecord, base: number): Position {
-    if (!segs) return { rec, seq: (rec.tcpSeq + at) >>> 0 };
-    for (let i = segs.length - 1; i >= 0; i--) {
-      if (segs[i].off <= at) return { rec: segs[i].rec, seq: (segs[i].seq + (at - segs[i].off)) >>> 0 };
+  /** Opens a message whose first byte is buf[at]: `rec`'s unless the buffer joins held bytes (`segs`). */
+  private openAt(value: unknown, at: number, segs: Segment[] | null, rec: NetworkRecord, base: number): void {
+    for (let i = segs ? segs.length - 1 : -1; i >= 0; i--) {
+      const s = segs![i];
+      if (s.off <= at) {
+        this.open(value, s.rec, (s.seq + (at - s.off)) >>> 0);
+        return;
+      }
     }
-    return { rec, seq: (rec.tcpSeq + at - base) >>> 0 };
+    this.open(value, rec, (rec.tcpSeq + at - base) >>> 0);
   }
 
   private loseStep(rec: NetworkRecord): void {
@@ -343,9 +348,10 @@ export class DirectionStream {
     else this.gate?.responseStartUnseen();
   }
 
-  private open(value: unknown, start: Position): void {
+  private open(value: unknown, start: NetworkRecord, startSeq: number): void {
     this.currentValue = value;
     this.currentStart = start;
+    this.currentStartSeq = startSeq;
   }
 
   private finish(rec: NetworkRecord, truncated: boolean): void {
@@ -355,7 +361,7 @@ export class DirectionStream {
     this.currentValue = undefined;
     this.currentEnds = false;
     if (!start || (this.gate && !this.gate.admit(this.dir))) return;
-    this.session.complete(this.dir, value, start, rec, truncated);
+    this.session.complete(this.dir, value, start, this.currentStartSeq, rec, truncated);
   }
 
   /** The connection closed: a message framed "until close" is complete now; a half-read one is cut short. */

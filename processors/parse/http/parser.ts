@@ -4,7 +4,7 @@
  * headers, x-request-id, body framing); other header values are never turned
  * into strings, and Authorization/Cookie are never read at all.
  */
-import { INVALID, NEED_MORE, latin1 } from '../decoder';
+import { INVALID, NEED_MORE, indexOfByte, latin1, recentLatin1 } from '../decoder';
 
 /** How the body after a head is framed. */
 export enum BodyKind {
@@ -39,6 +39,9 @@ export interface HttpResponseHead extends HttpHead {
   status: number;
 }
 
+/** The headers of a head that kept none (all responses', most requests'): shared, never written. */
+const NO_HEADERS: Record<string, string> = Object.freeze({}) as Record<string, string>;
+
 /** Largest head espan waits for; real servers refuse beyond 8–16 KiB. */
 export const MAX_HEAD = 16384;
 
@@ -46,7 +49,7 @@ const METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'HEAD', 'OPTIONS', 'PATCH', 'CO
 
 /** Index just past the "\r\n\r\n" that ends a head, or -1. Tolerates bare "\n\n". */
 export function headEnd(buf: Uint8Array, at: number, end: number): number {
-  for (let i = buf.indexOf(10, at); i >= 0 && i < end; i = buf.indexOf(10, i + 1)) {
+  for (let i = indexOfByte(buf, 10, at, end); i >= 0; i = indexOfByte(buf, 10, i + 1, end)) {
     if (i + 1 < end && buf[i + 1] === 10) return i + 2;
     if (i + 2 < end && buf[i + 1] === 13 && buf[i + 2] === 10) return i + 3;
   }
@@ -97,8 +100,8 @@ export function looksLikeResponse(buf: Uint8Array, at: number, end: number): boo
 export function looksLikeRequestLine(buf: Uint8Array, at: number, end: number): boolean {
   const m = methodAt(buf, at, end);
   if (m === undefined) return false;
-  const nl = buf.indexOf(10, at);
-  if (nl < 0 || nl >= end) return true;
+  const nl = indexOfByte(buf, 10, at, end);
+  if (nl < 0) return true;
   const le = nl > at && buf[nl - 1] === 13 ? nl - 1 : nl;
   return le - at >= m.length + 10 && buf[le - 9] === 32 && looksLikeResponse(buf, le - 8, le);
 }
@@ -138,11 +141,16 @@ function parseDecimal(buf: Uint8Array, s: number, e: number): number {
   return n;
 }
 
-/** Value bounds with surrounding spaces/tabs removed. */
-function trim(buf: Uint8Array, s: number, e: number): [number, number] {
+/** Where a value in buf[s, e) begins: past spaces and tabs. */
+function valueStart(buf: Uint8Array, s: number, e: number): number {
   while (s < e && (buf[s] === 32 || buf[s] === 9)) s++;
+  return s;
+}
+
+/** Where a value that begins at `s` ends: before the spaces, tabs and CR that end buf[s, e). */
+function valueEnd(buf: Uint8Array, s: number, e: number): number {
   while (e > s && (buf[e - 1] === 32 || buf[e - 1] === 9 || buf[e - 1] === 13)) e--;
-  return [s, e];
+  return e;
 }
 
 /** Case-insensitive search for a lower-case word in buf[s, e). */
@@ -174,8 +182,8 @@ function parseHeaders(buf: Uint8Array, from: number, end: number, head: HttpHead
       return buf[at + 1] === 10 ? at + 2 : INVALID;
     }
     if (c0 === 10) return at + 1;
-    const nl = buf.indexOf(10, at);
-    if (nl < 0 || nl >= end) return NEED_MORE;
+    const nl = indexOfByte(buf, 10, at, end);
+    if (nl < 0) return NEED_MORE;
     const first = c0 | 0x20;
     // Only headers starting with these letters are read; the rest cost one newline search.
     // Of a response only the framing (content-length, transfer-encoding, connection) matters.
@@ -192,8 +200,8 @@ function parseHeaders(buf: Uint8Array, from: number, end: number, head: HttpHead
       const len = colon - at;
       if (first === 99) {
         if (len === 14 && nameIs(buf, at, colon, 'content-length')) {
-          const [s, e] = trim(buf, colon + 1, lineEnd);
-          const n = parseDecimal(buf, s, e);
+          const s = valueStart(buf, colon + 1, lineEnd);
+          const n = parseDecimal(buf, s, valueEnd(buf, s, lineEnd));
           if (n < 0) return INVALID;
           head.contentLength = n;
           if (head.bodyKind !== BodyKind.CHUNKED) head.bodyKind = BodyKind.LENGTH;
@@ -212,13 +220,13 @@ function parseHeaders(buf: Uint8Array, from: number, end: number, head: HttpHead
         }
       } else if (first === 104) {
         if (len === 4 && nameIs(buf, at, colon, 'host')) {
-          const [s, e] = trim(buf, colon + 1, lineEnd);
-          head.host = latin1(buf, s, e);
+          const s = valueStart(buf, colon + 1, lineEnd);
+          head.host = recentLatin1(buf, s, valueEnd(buf, s, lineEnd));
         }
       } else if (first === 117) {
         if (len === 10 && nameIs(buf, at, colon, 'user-agent')) {
-          const [s, e] = trim(buf, colon + 1, lineEnd);
-          head.userAgent = latin1(buf, s, Math.min(e, s + 256));
+          const s = valueStart(buf, colon + 1, lineEnd);
+          head.userAgent = recentLatin1(buf, s, Math.min(valueEnd(buf, s, lineEnd), s + 256));
         }
       } else if (first === 120) {
         if (len === 12 && nameIs(buf, at, colon, 'x-request-id')) keep(buf, at, colon, lineEnd, head, 'x-request-id');
@@ -236,8 +244,9 @@ function parseHeaders(buf: Uint8Array, from: number, end: number, head: HttpHead
 
 function keep(buf: Uint8Array, at: number, colon: number, lineEnd: number, head: HttpHead, known?: string): void {
   const name = known ?? lowerName(buf, at, colon);
-  const [s, e] = trim(buf, colon + 1, lineEnd);
-  const value = latin1(buf, s, Math.min(e, s + 512));
+  const s = valueStart(buf, colon + 1, lineEnd);
+  const value = latin1(buf, s, Math.min(valueEnd(buf, s, lineEnd), s + 512));
+  if (head.headers === NO_HEADERS) head.headers = {};
   // Repeated propagation headers join with a comma, as RFC 9110 combines field lines.
   head.headers[name] = name in head.headers ? `${head.headers[name]},${value}` : value;
 }
@@ -251,8 +260,8 @@ function parseVersion(buf: Uint8Array, s: number, e: number): string | undefined
 }
 
 function lineEndOf(buf: Uint8Array, at: number, end: number): number {
-  const nl = buf.indexOf(10, at);
-  if (nl < 0 || nl >= end) return -1;
+  const nl = indexOfByte(buf, 10, at, end);
+  if (nl < 0) return -1;
   return nl > at && buf[nl - 1] === 13 ? nl - 1 : nl;
 }
 
@@ -263,9 +272,9 @@ export function parseRequestHead(buf: Uint8Array, at: number, end: number): Http
   }
   const le = lineEndOf(buf, at, end);
   if (le < 0) return end - at > MAX_HEAD ? INVALID : NEED_MORE;
-  const sp1 = buf.indexOf(32, at);
-  const sp2 = sp1 >= 0 ? buf.indexOf(32, sp1 + 1) : -1;
-  if (sp1 < 0 || sp2 < 0 || sp2 >= le) return INVALID;
+  const sp1 = indexOfByte(buf, 32, at, le);
+  const sp2 = sp1 >= 0 ? indexOfByte(buf, 32, sp1 + 1, le) : -1;
+  if (sp2 < 0) return INVALID;
   const version = parseVersion(buf, sp2 + 1, le);
   if (!version) return INVALID;
   const head: HttpRequestHead & { connectionToken?: string } = {
@@ -274,10 +283,10 @@ export function parseRequestHead(buf: Uint8Array, at: number, end: number): Http
     bodyKind: BodyKind.NONE,
     contentLength: 0,
     version,
-    headers: {},
+    headers: NO_HEADERS,
     close: false,
     method: methodAt(buf, at, end) ?? latin1(buf, at, sp1),
-    target: latin1(buf, sp1 + 1, Math.min(sp2, sp1 + 1 + 2048)),
+    target: recentLatin1(buf, sp1 + 1, Math.min(sp2, sp1 + 1 + 2048)),
   };
   const stop = parseHeaders(buf, skipLine(buf, le), end, head, true);
   if (stop < 0) return stop === NEED_MORE && end - at > MAX_HEAD ? INVALID : (stop as typeof NEED_MORE);
@@ -327,7 +336,7 @@ export function parseResponseHead(buf: Uint8Array, at: number, end: number, requ
     bodyKind: BodyKind.UNTIL_CLOSE,
     contentLength: 0,
     version,
-    headers: {},
+    headers: NO_HEADERS,
     close: false,
     status,
   };
@@ -370,8 +379,8 @@ export function parseChunkLine(buf: Uint8Array, at: number, end: number): ChunkL
   if (i === end) return NEED_MORE;
   if (digits === 0) return INVALID;
   // chunk extensions and whitespace up to the line end
-  const nl = buf.indexOf(10, i);
-  if (nl < 0 || nl >= end) return end - at > 1024 ? INVALID : NEED_MORE;
+  const nl = indexOfByte(buf, 10, i, end);
+  if (nl < 0) return end - at > 1024 ? INVALID : NEED_MORE;
   if (nl - i > 1024) return INVALID;
   return { lineLength: nl + 1 - at, size };
 }

@@ -4,7 +4,7 @@
  * 1xx interim responses, and stops at a protocol switch (101, CONNECT).
  */
 import type { HttpFields, NetworkRecord } from '../../../core/signals';
-import { Dir, INVALID, NEED_MORE, step, type Position, type ProtocolSession, type StepResult } from '../decoder';
+import { Dir, INVALID, NEED_MORE, step, type ProtocolSession, type StepResult } from '../decoder';
 import { makeMessage, RequestQueue, type PendingRequest, type SessionOptions, type SessionSink } from '../session-base';
 import {
   BodyKind,
@@ -128,12 +128,12 @@ export class HttpSession implements ProtocolSession {
     for (const r of this.queue.drain()) this.sink.emit(makeMessage('http', this.role, r.fields, r, 'no_response'));
   }
 
-  complete(dir: Dir, value: unknown, start: Position, last: NetworkRecord, truncated: boolean): void {
+  complete(dir: Dir, value: unknown, start: NetworkRecord, startSeq: number, last: NetworkRecord, truncated: boolean): void {
     const st = this.dirs[dir];
     if (dir === Dir.REQUEST) {
       const fields = value as HttpFields;
       if (st.bodySize) fields.requestBodySize = st.bodySize;
-      this.queue.push({ fields, start, last, truncated });
+      this.queue.push({ fields, start, startSeq, last, truncated });
       if (truncated) this.sink.count('truncated');
       return;
     }
@@ -146,7 +146,7 @@ export class HttpSession implements ProtocolSession {
     req.fields.status = h.status;
     if (st.bodySize) req.fields.responseBodySize = st.bodySize;
     if (truncated) this.sink.count('truncated');
-    this.sink.emit(makeMessage('http', this.role, req.fields, req, isError(this.role, h.status) ? 'error' : 'ok', start, last));
+    this.sink.emit(makeMessage('http', this.role, req.fields, req, isError(this.role, h.status) ? 'error' : 'ok', start, startSeq, last));
     if (h.status === 101 || (req.fields.method === 'CONNECT' && h.status < 300)) this.abandoned = true;
   }
 

@@ -10,7 +10,7 @@
  * its position (the first byte's record and TCP sequence number).
  */
 import type { GrpcFields, HttpFields, NetworkRecord } from '../../../core/signals';
-import { Dir, INVALID, NEED_MORE, step, type Position, type ProtocolSession, type StepResult } from '../decoder';
+import { Dir, INVALID, NEED_MORE, step, type ProtocolSession, type StepResult } from '../decoder';
 import { makeMessage, type SessionOptions, type SessionSink } from '../session-base';
 import {
   CONTINUATION,
@@ -50,10 +50,13 @@ interface H2Stream {
   id: number;
   fields: HttpFields;
   grpc: GrpcFields | undefined;
-  reqStart: Position | undefined;
+  /** the records that carried the first bytes of the request's and the final response's HEADERS, and those bytes' sequence numbers */
+  reqStart: NetworkRecord | undefined;
+  reqSeq: number;
   /** the records that carried the request's and the response's last bytes */
   reqLast: NetworkRecord | undefined;
-  respStart: Position | undefined;
+  respStart: NetworkRecord | undefined;
+  respSeq: number;
   respLast: NetworkRecord | undefined;
   requestEnded: boolean;
   /** the final (non-1xx) response headers were seen */
@@ -308,8 +311,10 @@ export class Http2Session implements ProtocolSession {
       fields,
       grpc,
       reqStart: undefined,
+      reqSeq: 0,
       reqLast: undefined,
       respStart: undefined,
+      respSeq: 0,
       respLast: undefined,
       requestEnded: false,
       responded: false,
@@ -381,7 +386,7 @@ export class Http2Session implements ProtocolSession {
     this.tables[dir].forget();
   }
 
-  complete(dir: Dir, value: unknown, start: Position, last: NetworkRecord, truncated: boolean): void {
+  complete(dir: Dir, value: unknown, start: NetworkRecord, startSeq: number, last: NetworkRecord, truncated: boolean): void {
     const s = value as H2Stream;
     if (s.done) return;
     if (truncated) {
@@ -393,11 +398,17 @@ export class Http2Session implements ProtocolSession {
       return;
     }
     if (dir === Dir.REQUEST) {
-      s.reqStart ??= start;
+      if (!s.reqStart) {
+        s.reqStart = start;
+        s.reqSeq = startSeq;
+      }
       if (s.requestEnded) s.reqLast ??= last;
       return;
     }
-    s.respStart ??= start;
+    if (!s.respStart) {
+      s.respStart = start;
+      s.respSeq = startSeq;
+    }
     if (s.responseEnded) {
       s.respLast = last;
       this.emit(s, this.outcome(s));
@@ -415,10 +426,10 @@ export class Http2Session implements ProtocolSession {
     s.done = true;
     this.streams.delete(s.id);
     if (!s.reqStart) return;
-    const req = { start: s.reqStart, last: s.reqLast ?? s.reqStart.rec };
-    const respLast = s.respStart ? (s.respLast ?? s.respStart.rec) : undefined;
+    const req = { start: s.reqStart, startSeq: s.reqSeq, last: s.reqLast ?? s.reqStart };
+    const respLast = s.respStart ? (s.respLast ?? s.respStart) : undefined;
     // built as HTTP (the fields under `http`, where propagation and the debug exporter read them), then named for what it is
-    const m = makeMessage('http', this.role, s.fields, req, outcome, s.respStart, respLast);
+    const m = makeMessage('http', this.role, s.fields, req, outcome, s.respStart, s.respSeq, respLast);
     m.protocol = 'http2';
     if (s.grpc) m.grpc = s.grpc;
     this.sink.emit(m);

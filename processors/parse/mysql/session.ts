@@ -12,7 +12,7 @@
  */
 import type { SqlSummary } from '../../../core/redaction';
 import type { MysqlFields, NetworkRecord } from '../../../core/signals';
-import { Dir, INVALID, NEED_MORE, step, utf8, type Position, type ProtocolSession, type StepResult } from '../decoder';
+import { Dir, INVALID, NEED_MORE, step, utf8, type ProtocolSession, type StepResult } from '../decoder';
 import { makeMessage, RequestQueue, type PendingRequest, type SessionOptions, type SessionSink } from '../session-base';
 import { COMPRESSED_HEADER, InflatedStream, inflatePacket, inflateStart, looksLikeCompressedCommand, looksLikeCompressedResponse } from './compression';
 import {
@@ -605,18 +605,18 @@ export class MysqlSession implements ProtocolSession {
     this.resetDecoding(Dir.RESPONSE);
   }
 
-  complete(dir: Dir, value: unknown, start: Position, last: NetworkRecord, truncated: boolean): void {
+  complete(dir: Dir, value: unknown, start: NetworkRecord, startSeq: number, last: NetworkRecord, truncated: boolean): void {
     if (truncated) this.sink.count('truncated');
     if (dir === Dir.REQUEST) {
       const req = value as RequestValue;
       if (NO_RESPONSE.has(req.code)) {
         if (req.code === Cmd.STMT_CLOSE && req.fields.statementId !== undefined) this.statements?.delete(req.fields.statementId);
-        this.emit({ fields: req, start, last, truncated }, 'ok');
+        this.emit({ fields: req, start, startSeq, last, truncated }, 'ok');
         return;
       }
       // MySQL does not pipeline: a new command means the previous response is over, seen or not.
       if (this.queue.size) this.giveUpWaiting();
-      const pending = { fields: req, start, last, truncated };
+      const pending = { fields: req, start, startSeq, last, truncated };
       this.queue.push(pending);
       this.cutRequest = truncated ? pending : undefined;
       return;
@@ -658,11 +658,11 @@ export class MysqlSession implements ProtocolSession {
       if (code === Cmd.RESET_CONNECTION || code === Cmd.CHANGE_USER) this.statements = undefined;
       if (code === Cmd.CHANGE_USER && req.fields.changeUser) this.database = req.fields.changeUser.database;
     }
-    this.emit(req, resp.err ? 'error' : 'ok', start, last);
+    this.emit(req, resp.err ? 'error' : 'ok', start, startSeq, last);
   }
 
-  private emit(req: PendingRequest<RequestValue>, outcome: 'ok' | 'error' | 'no_response', respStart?: Position, respLast?: NetworkRecord): void {
-    this.sink.emit(makeMessage('mysql', this.role, req.fields.fields, req, outcome, respStart, respLast));
+  private emit(req: PendingRequest<RequestValue>, outcome: 'ok' | 'error' | 'no_response', respStart?: NetworkRecord, respSeq?: number, respLast?: NetworkRecord): void {
+    this.sink.emit(makeMessage('mysql', this.role, req.fields.fields, req, outcome, respStart, respSeq, respLast));
   }
 
   close(_last: NetworkRecord | undefined): void {

@@ -23,7 +23,7 @@
  */
 import type { SqlSummary } from '../../../core/redaction';
 import type { NetworkRecord, PostgresqlFields } from '../../../core/signals';
-import { Dir, INVALID, NEED_MORE, latin1, step, utf8, type Position, type ProtocolSession, type StepResult } from '../decoder';
+import { Dir, INVALID, NEED_MORE, latin1, step, utf8, type ProtocolSession, type StepResult } from '../decoder';
 import type { SqlSummaries } from '../mysql/sql-summaries';
 import { makeMessage, RequestQueue, type PendingRequest, type SessionOptions, type SessionSink } from '../session-base';
 import {
@@ -422,11 +422,11 @@ export class PostgresqlSession implements ProtocolSession {
     else this.answering = undefined;
   }
 
-  complete(dir: Dir, value: unknown, start: Position, last: NetworkRecord, truncated: boolean): void {
+  complete(dir: Dir, value: unknown, start: NetworkRecord, startSeq: number, last: NetworkRecord, truncated: boolean): void {
     if (truncated) this.sink.count('truncated');
     const g = value as Group;
     if (dir === Dir.REQUEST) {
-      this.queue.push({ fields: g, start, last, truncated });
+      this.queue.push({ fields: g, start, startSeq, last, truncated });
       return;
     }
     const head = this.queue.peek();
@@ -435,11 +435,11 @@ export class PostgresqlSession implements ProtocolSession {
       return;
     }
     this.queue.shift();
-    if (g.reported || g.failed) this.emit(head, g.failed ? 'error' : 'ok', start, last);
+    if (g.reported || g.failed) this.emit(head, g.failed ? 'error' : 'ok', start, startSeq, last);
   }
 
-  private emit(req: PendingRequest<Group>, outcome: 'ok' | 'error' | 'no_response', respStart?: Position, respLast?: NetworkRecord): void {
-    this.sink.emit(makeMessage('postgresql', this.role, req.fields.fields, req, outcome, respStart, respLast));
+  private emit(req: PendingRequest<Group>, outcome: 'ok' | 'error' | 'no_response', respStart?: NetworkRecord, respSeq?: number, respLast?: NetworkRecord): void {
+    this.sink.emit(makeMessage('postgresql', this.role, req.fields.fields, req, outcome, respStart, respSeq, respLast));
   }
 
   close(_last: NetworkRecord | undefined): void {

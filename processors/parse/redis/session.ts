@@ -7,7 +7,7 @@
  */
 import { ALL_ARGUMENTS, REDACTED, redisSecretArguments, type RedisSecretTest } from '../../../core/redaction';
 import type { NetworkRecord, RedisFields } from '../../../core/signals';
-import { Dir, INVALID, NEED_MORE, step, type Position, type ProtocolSession, type StepResult } from '../decoder';
+import { Dir, INVALID, NEED_MORE, step, type ProtocolSession, type StepResult } from '../decoder';
 import { makeMessage, RequestQueue, type PendingRequest, type SessionOptions, type SessionSink } from '../session-base';
 import {
   CONTAINER_COMMANDS,
@@ -199,7 +199,7 @@ export class RedisSession implements ProtocolSession {
     this.walks[dir].reset();
   }
 
-  complete(dir: Dir, value: unknown, start: Position, last: NetworkRecord, truncated: boolean): void {
+  complete(dir: Dir, value: unknown, start: NetworkRecord, startSeq: number, last: NetworkRecord, truncated: boolean): void {
     if (truncated) this.sink.count('truncated');
     if (dir === Dir.REQUEST) {
       const f = value as SelectFields;
@@ -208,7 +208,7 @@ export class RedisSession implements ProtocolSession {
         f.previousDb = this.db;
         this.db = f.selectDb;
       }
-      this.queue.push({ fields: f, start, last, truncated });
+      this.queue.push({ fields: f, start, startSeq, last, truncated });
       return;
     }
     const reply = value as ReplyValue;
@@ -235,7 +235,7 @@ export class RedisSession implements ProtocolSession {
       if (fields.previousDb !== undefined && this.db === fields.selectDb) this.db = fields.previousDb;
     }
     dropSelectState(fields);
-    this.sink.emit(makeMessage('redis', this.role, req.fields, req, isError ? 'error' : 'ok', start, last));
+    this.sink.emit(makeMessage('redis', this.role, req.fields, req, isError ? 'error' : 'ok', start, startSeq, last));
   }
 
   close(_last: NetworkRecord | undefined): void {
