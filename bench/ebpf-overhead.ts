@@ -54,6 +54,8 @@ interface TracedRun extends LoadRun {
   records: number;
   seconds: number;
   drops: number;
+  /** bytes of the kernel ring the records took */
+  ringBytes: number;
   probeNs: number;
   blockedMs: number;
   batches: number;
@@ -93,7 +95,7 @@ async function traced(tracepoints: Tracepoints): Promise<TracedRun> {
   await receiver.shutdown();
   await done;
   const s = receiver.stats()!;
-  return { ...w, tracepoints: probe.tracepoints(), records, seconds, drops: s.ringBufferFull + s.callTableFull, probeNs, blockedMs: s.blockedNs / 1e6, batches: s.batches, perProgram, espanCpuMs: (cpu.user + cpu.system) / 1000, mainCpuMs, readerCpuMs };
+  return { ...w, tracepoints: probe.tracepoints(), records, seconds, drops: s.ringBufferFull + s.callTableFull, ringBytes: s.ringBytes, probeNs, blockedMs: s.blockedNs / 1e6, batches: s.batches, perProgram, espanCpuMs: (cpu.user + cpu.system) / 1000, mainCpuMs, readerCpuMs };
 }
 
 /** The figures of one set of tracepoints' traced runs, each against the untraced runs on both sides of it. */
@@ -130,6 +132,9 @@ function report(runs: TracedRun[], neighbours: Map<TracedRun, LoadRun[]>): void 
       `(main thread ${perRecord(mainCpu)}, reader thread ${perRecord(readerCpu)}, other threads ${perRecord(espanCpu - mainCpu - readerCpu)})`,
   );
   console.log(`  records delivered to JavaScript: ${(records / seconds).toFixed(0)}/s (${records} in ${seconds.toFixed(1)} s)`);
+  const ringBytes = runs.reduce((s, r) => s + r.ringBytes, 0);
+  const requests = runs.reduce((s, r) => s + r.requests, 0);
+  console.log(`  kernel ring bytes: ${(ringBytes / Math.max(1, records)).toFixed(0)} per record, ${(ringBytes / Math.max(1, requests)).toFixed(0)} per request`);
   console.log(`  kernel drops: ${drops}`);
   if (PROBE_STATS) console.log(`  probe CPU while traced: ${((probeNs / 1e9 / seconds) * 100).toFixed(1)}% of one core`);
   console.log(`  probe run time per captured call (enter + exit programs, all calls they saw): ${(probeNs / Math.max(1, records)).toFixed(0)} ns`);

@@ -374,26 +374,37 @@ static __always_inline bool conn_filtered_out(struct espan_config *cfg, struct c
 #define META_SIZE sizeof(((struct network_data *)0)->meta)
 
 /*
- * Records are built in place in the ring buffer (no copy through a scratch
- * map), reserved with room for one of a few constant payload sizes: the
- * verifier needs the size of a reservation to be a constant. User space takes
- * meta plus act_size bytes of each, whatever its room.
+ * Records are built in place in the ring buffer, reserved with room for the
+ * smallest power of two of payload bytes, from ROOM_MIN to L7_BUFFER_SIZE,
+ * that the call's capture fits: the verifier needs the size of a reservation
+ * to be a constant, and room reserved but not filled is ring space lost (a
+ * full ring holds that many fewer records). User space takes meta plus
+ * act_size bytes of each, whatever its room.
  */
-#define ROOM_SMALL 256
-#define ROOM_MEDIUM 1024
+#define ROOM_MIN 64
+_Static_assert(L7_BUFFER_SIZE >= 32 * ROOM_MIN, "the room classes of emit_data run from ROOM_MIN to L7_BUFFER_SIZE");
 
 /*
- * Copies up to `want` (<= room) bytes from a user buffer, or an iovec array
- * when `iov`, into the payload; returns bytes copied. An iovec record has
- * twice `room` reserved: the verifier cannot prove that offset plus length
- * stays within room, only each of them.
+ * An iovec call's payload is gathered here first and then copied into its
+ * record: written into the ring directly, each iovec at a variable offset, it
+ * would need twice its room reserved (the verifier proves an offset and a
+ * length within bounds each, not their sum), hence the slack here. Per CPU:
+ * only the tracepoint programs gather, which run with preemption off and never
+ * nest with another data record's program on their CPU.
  */
-static __always_inline __u32 copy_payload(__u8 *payload, struct call_args *a, __u32 want, const __u32 room, const bool iov) {
-  if (want > room) want = room;
-  if (!iov) {
-    if (bpf_probe_read_user(payload, want, (void *)a->buf)) return 0;
-    return want;
-  }
+struct iov_gather {
+  __u8 bytes[2 * L7_BUFFER_SIZE];
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct iov_gather);
+} gathered SEC(".maps");
+
+/* Copies up to `want` (<= L7_BUFFER_SIZE) bytes of the iovec array at a->buf into `dst`; returns bytes copied. */
+static __always_inline __u32 gather_iov(__u8 *dst, struct call_args *a, __u32 want) {
   __u32 off = 0;
   struct iovec *v_arr = (struct iovec *)a->buf;
   /* iovec entries are read two at a time: a header and a body (nginx's writev) take one read */
@@ -407,9 +418,9 @@ static __always_inline __u32 copy_payload(__u8 *payload, struct call_args *a, __
       __u64 len = v[k].iov_len;
       __u32 left = want - off;
       if (len > left) len = left;
-      if (len > room) len = room;
-      __u32 at = off & (room - 1);
-      if (bpf_probe_read_user(payload + at, len, v[k].iov_base)) return off;
+      if (len > L7_BUFFER_SIZE) len = L7_BUFFER_SIZE;
+      __u32 at = off & (L7_BUFFER_SIZE - 1);
+      if (bpf_probe_read_user(dst + at, len, v[k].iov_base)) return off;
       off += len;
     }
   }
@@ -480,10 +491,14 @@ static __always_inline bool tls_handshake_record(const __u8 *p, __u32 act, bool 
   return act == 5 || p[5] == 1 || p[5] == 2;
 }
 
-/* One record with room for `room` payload bytes (a constant); `want` <= room of them are captured. */
+/*
+ * One record with room for `room` payload bytes (a constant), `want` <= room of
+ * them captured: from the user buffer at a->buf, or from `gathered` (an iovec
+ * call's payload, gather_iov) when not 0.
+ */
 static __always_inline void emit(struct espan_config *cfg, struct call_args *a, struct conn_state *cs, __u64 now, long ret, __u32 want,
-                                 const __u32 room, const bool iov) {
-  const __u32 size = META_SIZE + (iov ? 2 * room : room);
+                                 const __u32 room, const __u8 *gathered) {
+  const __u32 size = META_SIZE + room;
   struct network_data *nd = bpf_ringbuf_reserve(&records, size, 0);
   if (!nd) {
     count_drop(DROP_RINGBUF_FULL);
@@ -491,7 +506,12 @@ static __always_inline void emit(struct espan_config *cfg, struct call_args *a, 
     __sync_fetch_and_add(&cs->index, 1);
     return;
   }
-  __u32 act = want ? copy_payload(nd->payload, a, want, room, iov) : 0;
+  if (want > room) want = room;
+  __u32 act = 0;
+  if (want) {
+    long err = gathered ? bpf_probe_read_kernel(nd->payload, want, gathered) : bpf_probe_read_user(nd->payload, want, (void *)a->buf);
+    act = err ? 0 : want;
+  }
   if (cfg->tls && act && !(cs->meta & CONN_META_TLS)) {
     if (tls_handshake_record(nd->payload, act, !(cs->flags & CONN_DATA_SEEN))) {
       /* the connection's socket calls carry ciphertext from here on; its plaintext comes from the TLS library */
@@ -506,7 +526,10 @@ static __always_inline void emit(struct espan_config *cfg, struct call_args *a, 
   submit(cfg, nd, size + BPF_RINGBUF_HDR_SZ);
 }
 
-/* The record of a data call that moved `ret` bytes, in the smallest room its captured payload fits. */
+/*
+ * The record of a data call that moved `ret` bytes, in the smallest room its
+ * captured payload fits; `iov` (a constant) says a->buf is an iovec array.
+ */
 static __always_inline void emit_data(struct espan_config *cfg, struct call_args *a, struct conn_state *cs, __u64 now, long ret, const bool iov) {
   __u32 want = 0;
   if (ret > 0) {
@@ -514,12 +537,28 @@ static __always_inline void emit_data(struct espan_config *cfg, struct call_args
     if (cap > L7_BUFFER_SIZE) cap = L7_BUFFER_SIZE;
     want = ret < cap ? (__u32)ret : cap;
   }
-  if (want <= ROOM_SMALL)
-    emit(cfg, a, cs, now, ret, want, ROOM_SMALL, iov);
-  else if (want <= ROOM_MEDIUM)
-    emit(cfg, a, cs, now, ret, want, ROOM_MEDIUM, iov);
+  const __u8 *from = 0;
+  if (iov && want) {
+    __u32 zero = 0;
+    struct iov_gather *g = bpf_map_lookup_elem(&gathered, &zero);
+    if (!g) return;
+    want = gather_iov(g->bytes, a, want);
+    from = g->bytes;
+  }
+  if (want <= ROOM_MIN)
+    emit(cfg, a, cs, now, ret, want, ROOM_MIN, from);
+  else if (want <= 2 * ROOM_MIN)
+    emit(cfg, a, cs, now, ret, want, 2 * ROOM_MIN, from);
+  else if (want <= 4 * ROOM_MIN)
+    emit(cfg, a, cs, now, ret, want, 4 * ROOM_MIN, from);
+  else if (want <= 8 * ROOM_MIN)
+    emit(cfg, a, cs, now, ret, want, 8 * ROOM_MIN, from);
+  else if (want <= 16 * ROOM_MIN)
+    emit(cfg, a, cs, now, ret, want, 16 * ROOM_MIN, from);
+  else if (want <= L7_BUFFER_SIZE / 2)
+    emit(cfg, a, cs, now, ret, want, L7_BUFFER_SIZE / 2, from);
   else
-    emit(cfg, a, cs, now, ret, want, L7_BUFFER_SIZE, iov);
+    emit(cfg, a, cs, now, ret, want, L7_BUFFER_SIZE, from);
 }
 
 /* the calling thread, for the record being made */
@@ -744,7 +783,7 @@ static __always_inline int state_exit(long ret, __u16 func_id) {
   struct tcp_sock *tp = AS(tcp_sock, a->sk);
   if (!freed) a->tcp_seq = a->func_id == FUNC_ACCEPT || a->func_id == FUNC_ACCEPT4 ? tp->copied_seq : tp->write_seq;
   set_caller(a, pid_tgid);
-  emit(cfg, a, cs, bpf_ktime_get_ns(), 0, 0, 0, false);
+  emit(cfg, a, cs, bpf_ktime_get_ns(), 0, 0, 0, 0);
   if (a->func_id == FUNC_CLOSE && !freed) {
     __u64 key = a->sk;
     bpf_map_delete_elem(&conns, &key);
@@ -788,21 +827,26 @@ SEC("tp_btf/sys_exit")
 int BPF_PROG(sys_exit, struct pt_regs *regs, long ret) {
   loop_tick_exit(SYSCALL_NR(regs), ret);
   /* the enter program left nothing pending for a syscall it did not trace: func_id tells which one it was */
+  __u16 func_id;
+  bool iov = false;
   switch (SYSCALL_NR(regs)) {
-  case NR_read: return data_exit(ret, FUNC_READ, false);
-  case NR_write: return data_exit(ret, FUNC_WRITE, false);
-  case NR_readv: return data_exit(ret, FUNC_READV, true);
-  case NR_writev: return data_exit(ret, FUNC_WRITEV, true);
-  case NR_sendto: return data_exit(ret, FUNC_SENDTO, false);
-  case NR_recvfrom: return data_exit(ret, FUNC_RECVFROM, false);
-  case NR_sendmsg: return data_exit(ret, FUNC_SENDMSG, true);
-  case NR_recvmsg: return data_exit(ret, FUNC_RECVMSG, true);
+  case NR_read: func_id = FUNC_READ; break;
+  case NR_write: func_id = FUNC_WRITE; break;
+  case NR_readv: func_id = FUNC_READV; iov = true; break;
+  case NR_writev: func_id = FUNC_WRITEV; iov = true; break;
+  case NR_sendto: func_id = FUNC_SENDTO; break;
+  case NR_recvfrom: func_id = FUNC_RECVFROM; break;
+  case NR_sendmsg: func_id = FUNC_SENDMSG; iov = true; break;
+  case NR_recvmsg: func_id = FUNC_RECVMSG; iov = true; break;
   case NR_connect: return state_exit(ret, FUNC_CONNECT);
   case NR_accept: return state_exit(ret, FUNC_ACCEPT);
   case NR_accept4: return state_exit(ret, FUNC_ACCEPT4);
   case NR_close: return state_exit(ret, FUNC_CLOSE);
+  default: return 0;
   }
-  return 0;
+  /* one copy of the data path for buffers and one for iovecs, not one per syscall: each holds a record build per room */
+  if (iov) return data_exit(ret, func_id, true);
+  return data_exit(ret, func_id, false);
 }
 
 /* ---- socket tracepoints ----
@@ -842,7 +886,7 @@ static __always_inline void emit_state(struct espan_config *cfg, struct conn_sta
   a->fd = cs->owner_fd;
   a->func_id = func_id;
   a->tcp_seq = seq;
-  emit(cfg, a, cs, bpf_ktime_get_ns(), 0, 0, 0, false);
+  emit(cfg, a, cs, bpf_ktime_get_ns(), 0, 0, 0, 0);
 }
 
 /* once per connection, and only for one announced by a connect or accept record */
@@ -908,7 +952,7 @@ static __always_inline int sock_data(struct sock *sk, int ret, int flags, const 
       a->iovcnt = 0;
       a->func_id = FUNC_ACCEPT;
       a->tcp_seq = tp->copied_seq - (!egress && !(flags & MSG_PEEK) && ret > 0 ? ret + took_fin(sk, tp, ret) : 0);
-      emit(cfg, a, cs, now, 0, 0, 0, false);
+      emit(cfg, a, cs, now, 0, 0, 0, 0);
     }
   }
   /* the counters have moved past this call's bytes by now */

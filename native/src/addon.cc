@@ -169,17 +169,24 @@ class RingReader {
         empty = false;
         break;
       }
-      if (cons - published >= kPublishBytes) {
-        __atomic_store_n(consumer_pos_, cons, __ATOMIC_RELEASE);
-        published = cons;
-      }
+      if (cons - published >= kPublishBytes) Publish(cons, &published);
     }
-    if (cons != published) __atomic_store_n(consumer_pos_, cons, __ATOMIC_RELEASE);
+    if (cons != published) Publish(cons, &published);
     return empty;
   }
 
+  // Bytes of the ring taken so far (records with their headers and padding, as reserved).
+  uint64_t Consumed() const { return consumed_.load(std::memory_order_relaxed); }
+
  private:
+  void Publish(uint64_t cons, uint64_t* published) {
+    __atomic_store_n(consumer_pos_, cons, __ATOMIC_RELEASE);
+    consumed_.fetch_add(cons - *published, std::memory_order_relaxed);
+    *published = cons;
+  }
+
   static constexpr uint64_t kPublishBytes = 64 * 1024;
+  std::atomic<uint64_t> consumed_{0};
   size_t page_ = 0, size_ = 0;
   uint64_t* consumer_pos_ = nullptr;
   uint64_t* producer_pos_ = nullptr;
@@ -731,6 +738,7 @@ class Probe : public Napi::ObjectWrap<Probe> {
     out.Set("records", Napi::Number::New(env, records_.load()));
     out.Set("batches", Napi::Number::New(env, batches_.load()));
     out.Set("bytes", Napi::Number::New(env, bytes_.load()));
+    out.Set("ringBytes", Napi::Number::New(env, ring_.Consumed()));
     out.Set("blockedNs", Napi::Number::New(env, blocked_ns_.load()));
     return out;
   }

@@ -44,7 +44,10 @@ export interface ProbeStats {
   tlsNoConnection: number;
   records: number;
   batches: number;
+  /** bytes handed to JavaScript: each record's meta and captured payload */
   bytes: number;
+  /** bytes of the kernel ring the records took: as reserved, with the ring's 8-byte headers */
+  ringBytes: number;
   /** time the reader thread waited for JavaScript to take batches */
   blockedNs: number;
 }
