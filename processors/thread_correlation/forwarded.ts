@@ -11,10 +11,17 @@ import type { L7Message } from '../../core/signals';
 
 const NO_KEYS: readonly string[] = [];
 
+/** Whether an object has no enumerable key. */
+function isEmpty(headers: Readonly<Record<string, string>>): boolean {
+  for (const _ in headers) return false;
+  return true;
+}
+
 /** The forwarded ids of an HTTP message, as map keys; none for other protocols. */
 export function forwardedKeys(m: L7Message): readonly string[] {
   const headers = m.http?.headers;
-  if (!headers) return NO_KEYS;
+  // The parser keeps only the propagation headers and x-request-id: most messages have none, and the four extractors would each look.
+  if (!headers || isEmpty(headers)) return NO_KEYS;
   const context = extract(headers);
   const requestId = headers['x-request-id'];
   if (!context) return requestId ? [`${m.pid}|request:${requestId}`] : NO_KEYS;
