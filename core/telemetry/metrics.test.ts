@@ -47,3 +47,18 @@ describe('component telemetry', () => {
     expect(() => count(1, { cause: 'x' })).to.throw(/label/i);
   });
 });
+
+describe('service metrics', () => {
+  it("counts a counter's bound children into the registry", async () => {
+    const metrics = new ServiceMetrics();
+    const incoming = metrics.processorIncoming.labels({ processor: 'parse', pipeline: 'traces', signal: 'records' });
+    const other = metrics.processorIncoming.labels({ processor: 'batch', pipeline: 'traces', signal: 'spans' });
+    incoming.inc(5);
+    incoming.inc(7);
+    other.inc();
+    expect(await metrics.total('espan_processor_incoming_items_total', { processor: 'parse' })).to.equal(12);
+    expect(await metrics.total('espan_processor_incoming_items_total', { processor: 'batch' })).to.equal(1);
+    incoming.inc(1);
+    expect(await metrics.registry.metrics()).to.include('espan_processor_incoming_items_total{processor="parse",pipeline="traces",signal="records"} 13');
+  });
+});

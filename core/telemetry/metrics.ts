@@ -5,6 +5,41 @@
  */
 import * as prom from 'prom-client';
 
+/**
+ * A counter whose children (`labels({...})`, which the service takes once per
+ * component, pipeline and signal and increments per batch) count into a
+ * LabelSet: prom-client's children validate and hash their labels on every
+ * increment. The registry is given the sums when it is read.
+ */
+class BoundCounter<T extends string> extends prom.Counter<T> {
+  private readonly sets: LabelSets;
+  private readonly byLabels = new Map<string, LabelSet>();
+
+  constructor(config: prom.CounterConfiguration<T>) {
+    const sets = new LabelSets();
+    let self: prom.Counter<string> | undefined;
+    super({ ...config, collect: () => self && sets.flushCounter(self) });
+    self = this as unknown as prom.Counter<string>;
+    this.sets = sets;
+  }
+
+  override labels(...args: [prom.LabelValues<T>] | string[]): prom.Counter.Internal {
+    if (typeof args[0] !== 'object') return super.labels(...(args as string[]));
+    const labels = args[0] as Record<string, string>;
+    // one set per distinct labels, however often they are asked for
+    const key = JSON.stringify(labels);
+    let set = this.byLabels.get(key);
+    if (set === undefined) this.byLabels.set(key, (set = this.sets.add(labels)));
+    const bound = set;
+    return {
+      inc: (n = 1) => {
+        bound.value += n;
+        bound.dirty = true;
+      },
+    };
+  }
+}
+
 export class ServiceMetrics {
   readonly registry = new prom.Registry();
   readonly receiverAccepted: prom.Counter<'receiver' | 'signal'>;
@@ -22,10 +57,10 @@ export class ServiceMetrics {
 
   constructor(withProcessMetrics = false) {
     const r = [this.registry];
-    this.receiverAccepted = new prom.Counter({ name: 'espan_receiver_accepted_items_total', help: 'Items a receiver pushed into the pipeline.', labelNames: ['receiver', 'signal'], registers: r });
+    this.receiverAccepted = new BoundCounter({ name: 'espan_receiver_accepted_items_total', help: 'Items a receiver pushed into the pipeline.', labelNames: ['receiver', 'signal'], registers: r });
     this.receiverRefused = new prom.Counter({ name: 'espan_receiver_refused_items_total', help: 'Items a receiver could not decode or accept.', labelNames: ['receiver', 'signal', 'reason'], registers: r });
-    this.processorIncoming = new prom.Counter({ name: 'espan_processor_incoming_items_total', help: 'Items that entered a processor.', labelNames: ['processor', 'pipeline', 'signal'], registers: r });
-    this.processorOutgoing = new prom.Counter({ name: 'espan_processor_outgoing_items_total', help: 'Items a processor emitted.', labelNames: ['processor', 'pipeline', 'signal'], registers: r });
+    this.processorIncoming = new BoundCounter({ name: 'espan_processor_incoming_items_total', help: 'Items that entered a processor.', labelNames: ['processor', 'pipeline', 'signal'], registers: r });
+    this.processorOutgoing = new BoundCounter({ name: 'espan_processor_outgoing_items_total', help: 'Items a processor emitted.', labelNames: ['processor', 'pipeline', 'signal'], registers: r });
     this.processorDropped = new prom.Counter({ name: 'espan_processor_dropped_items_total', help: 'Items a processor dropped, by reason.', labelNames: ['processor', 'reason'], registers: r });
     this.processorFailures = new prom.Counter({ name: 'espan_processor_failures_total', help: 'Processors that threw: each stopped its pipeline (the others keep running).', labelNames: ['processor', 'pipeline'], registers: r });
     this.exporterSent = new prom.Counter({ name: 'espan_exporter_sent_items_total', help: 'Items an exporter delivered.', labelNames: ['exporter', 'signal'], registers: r });
