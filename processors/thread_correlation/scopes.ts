@@ -79,6 +79,8 @@ export class ScopeList {
     const { starts, mask } = this;
     let lo = this.head;
     let hi = this.head + this.count;
+    // scopes nearly always arrive in start order
+    if (lo === hi || starts[(hi - 1) & mask] <= t) return hi;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       if (starts[mid & mask] <= t) lo = mid + 1;
@@ -199,32 +201,17 @@ export class ScopeList {
     this.latestEndStale = false;
   }
 
-  /** Doubles the columns, each scope to its position's slot in them. */
+  /**
+   * Doubles the columns (only when full). Each one twice over: a position's
+   * slot in the doubled one is its old slot or that plus the old length, and
+   * both hold its scope.
+   */
   private grow(): void {
-    const length = this.starts.length * 2;
-    const mask = length - 1;
-    const starts: number[] = [];
-    const ends: number[] = [];
-    const flags: number[] = [];
-    const ids: string[] = [];
-    for (let j = 0; j < length; j++) {
-      starts.push(0);
-      ends.push(0);
-      flags.push(0);
-      ids.push('');
-    }
-    for (let j = this.head; j < this.head + this.count; j++) {
-      const from = j & this.mask;
-      starts[j & mask] = this.starts[from];
-      ends[j & mask] = this.ends[from];
-      flags[j & mask] = this.flags[from];
-      ids[j & mask] = this.ids[from];
-    }
-    this.starts = starts;
-    this.ends = ends;
-    this.flags = flags;
-    this.ids = ids;
-    this.mask = mask;
+    this.starts = this.starts.concat(this.starts);
+    this.ends = this.ends.concat(this.ends);
+    this.flags = this.flags.concat(this.flags);
+    this.ids = this.ids.concat(this.ids);
+    this.mask = this.starts.length - 1;
   }
 
   private latestEndHeld(): number {
