@@ -13,6 +13,19 @@ describe('IdColumn', () => {
     expect(column.get(ids.length)).to.equal(undefined);
   });
 
+  it('keeps as text an id with a character past 127 whose low bits read as a hex digit', () => {
+    // \u0136 and \u00b5 end in the bits of '6' and '5'
+    const ids = ['52f1eb6fd5d13a12125a1deff81b1c\u0136', '\u00b52f1eb6fd5d13a1'];
+    const column = new IdColumn(32, 2);
+    column.set(0, ids[0]);
+    expect(column.get(0)).to.equal(ids[0]);
+    expect(column.equals(0, '52f1eb6fd5d13a12125a1deff81b1c66')).to.equal(false);
+    const spans = new IdColumn(16, 1);
+    spans.set(0, ids[1]);
+    expect(spans.get(0)).to.equal(ids[1]);
+    expect(spans.equals(0, '552f1eb6fd5d13a1')).to.equal(false);
+  });
+
   it('compares ids exactly: case and length count', () => {
     const column = new IdColumn(16, 3);
     column.set(0, '00f067aa0ba902b7');

@@ -9,9 +9,23 @@ const ABSENT = 0;
 const PACKED = 1;
 const TEXT = 2;
 
-/** hex digit values by char code below 128, -1 for any other character */
-const DIGITS = new Int8Array(128).fill(-1);
-for (let c = 0; c < 16; c++) DIGITS['0123456789abcdef'.charCodeAt(c)] = c;
+const HEX_DIGITS = '0123456789abcdef';
+
+/**
+ * Byte values of two hex digits by the char codes of the pair ((first << 7) | second, both
+ * below 128); -1 for any pair that is not two lower-case hex digits. One lookup per byte
+ * rather than two per character; the 256 pairs in use lie in about 2 KB of the table.
+ */
+const PAIRS = new Int16Array(1 << 14).fill(-1);
+for (let a = 0; a < 16; a++) for (let b = 0; b < 16; b++) PAIRS[(HEX_DIGITS.charCodeAt(a) << 7) | HEX_DIGITS.charCodeAt(b)] = (a << 4) | b;
+
+/** The byte of the two characters of `s` at `j`; negative when they are not lower-case hex (or not both below 128). */
+function byteAt(s: string, j: number): number {
+  const a = s.charCodeAt(j);
+  const b = s.charCodeAt(j + 1);
+  // a character from 128 up makes the result negative, whatever the table says of its low bits
+  return PAIRS[((a << 7) | b) & 0x3fff] | -((a | b) >> 7);
+}
 
 /**
  * Packs `s`, `n` words of lower-case hex, into `words` at `at`; false (the
@@ -21,21 +35,37 @@ for (let c = 0; c < 16; c++) DIGITS['0123456789abcdef'.charCodeAt(c)] = c;
 function pack(s: string, words: Uint32Array, at: number, n: number): boolean {
   if (s.length !== n * 8) return false;
   let bad = 0;
-  for (let w = 0, j = 0; w < n; w++) {
-    let v = 0;
-    for (const end = j + 8; j < end; j++) {
-      const c = s.charCodeAt(j);
-      // -1 for characters past 127 (their sign bit), else the table's value
-      const d = DIGITS[c & 127] | ((127 - c) >> 31);
-      bad |= d;
-      v = (v << 4) | (d & 15);
-    }
-    words[at + w] = v;
+  for (let w = 0, j = 0; w < n; w++, j += 8) {
+    const b0 = byteAt(s, j);
+    const b1 = byteAt(s, j + 2);
+    const b2 = byteAt(s, j + 4);
+    const b3 = byteAt(s, j + 6);
+    bad |= b0 | b1 | b2 | b3;
+    words[at + w] = (b0 << 24) | (b1 << 16) | (b2 << 8) | b3;
   }
   return bad >= 0;
 }
 
-const hexScratch = Buffer.allocUnsafe(16);
+const DIGIT_CODES = new Uint8Array(16);
+for (let c = 0; c < 16; c++) DIGIT_CODES[c] = HEX_DIGITS.charCodeAt(c);
+
+/** the char code of the hex digit of `w` at bit `shift` */
+const digit = (w: number, shift: number): number => DIGIT_CODES[(w >>> shift) & 15];
+
+/** The 16 hex digits of two words, made as one flat string (no Buffer, no concatenation). */
+function hex16(a: number, b: number): string {
+  const d = digit;
+  return String.fromCharCode(d(a, 28), d(a, 24), d(a, 20), d(a, 16), d(a, 12), d(a, 8), d(a, 4), d(a, 0), d(b, 28), d(b, 24), d(b, 20), d(b, 16), d(b, 12), d(b, 8), d(b, 4), d(b, 0));
+}
+
+/** The 32 hex digits of four words, likewise. */
+function hex32(a: number, b: number, c: number, e: number): string {
+  const d = digit;
+  return String.fromCharCode(
+    d(a, 28), d(a, 24), d(a, 20), d(a, 16), d(a, 12), d(a, 8), d(a, 4), d(a, 0), d(b, 28), d(b, 24), d(b, 20), d(b, 16), d(b, 12), d(b, 8), d(b, 4), d(b, 0),
+    d(c, 28), d(c, 24), d(c, 20), d(c, 16), d(c, 12), d(c, 8), d(c, 4), d(c, 0), d(e, 28), d(e, 24), d(e, 20), d(e, 16), d(e, 12), d(e, 8), d(e, 4), d(e, 0),
+  );
+}
 
 /** the id packed last, and its words: the spans of a trace write its id one after another */
 let lastPacked = '';
@@ -107,8 +137,9 @@ export class IdColumn {
     const kind = this.kind[i];
     if (kind === TEXT) return this.text![i];
     if (kind === ABSENT) return undefined;
-    for (let w = 0; w < this.n; w++) hexScratch.writeUInt32BE(this.words![i * this.n + w], w * 4);
-    return hexScratch.toString('hex', 0, this.n * 4);
+    const words = this.words!;
+    const at = i * this.n;
+    return this.n === 2 ? hex16(words[at], words[at + 1]) : hex32(words[at], words[at + 1], words[at + 2], words[at + 3]);
   }
 
   /** Whether entry `i` holds `id`. */
