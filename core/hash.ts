@@ -123,6 +123,18 @@ export class WordHash64 {
     this.word(s.length);
   }
 
+  /** The lanes as fed so far, to `out[at]` and `out[at + 1]`: words that many hashes start with are fed once, then resumed from. */
+  save(out: Int32Array, at: number): void {
+    out[at] = this.h1;
+    out[at + 1] = this.h2;
+  }
+
+  /** Goes on from the two lanes that save() wrote, as if their words were fed again. */
+  resume(h1: number, h2: number): void {
+    this.h1 = h1;
+    this.h2 = h2;
+  }
+
   /** The lanes folded to 32 bits. */
   fold32(): number {
     return fmix32(this.h1 ^ this.h2);

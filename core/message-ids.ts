@@ -48,12 +48,31 @@ export function threadTraceIdOf(m: L7Message): string {
   return hex128(TRACE_ID_WORDS);
 }
 
+/** scratch for spanIdOf's prefix */
+const PREFIX = new Int32Array(2);
+
 /** Span id of the message's eSpan: its connection, role and request identify it on its host. */
 export function spanIdOf(m: L7Message): string {
+  spanIdPrefix(m, PREFIX, 0);
+  return spanIdAfter(PREFIX[0], PREFIX[1], m);
+}
+
+/**
+ * What spanIdOf hashes first, the same for every request of one end of a
+ * connection (its host and connection id), as lanes to `out[at..at+1]`: kept
+ * per connection, it spares hashing the connection id per span.
+ */
+export function spanIdPrefix(m: L7Message, out: Int32Array, at: number): void {
   const host = hostWord(m.host);
   hash.begin(0x5350414e);
   hash.word(host);
   hash.text(m.connId);
+  hash.save(out, at);
+}
+
+/** spanIdOf from the two lanes of the prefix (spanIdPrefix) of the message's host and connection. */
+export function spanIdAfter(h1: number, h2: number, m: L7Message): string {
+  hash.resume(h1, h2);
   hash.word(m.role === 'server' ? 1 : 2);
   hash.word(m.reqSeq >>> 0);
   hash.number(m.reqStart);

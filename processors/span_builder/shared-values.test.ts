@@ -1,7 +1,8 @@
 import { expect } from 'chai';
+import { spanIdOf } from '../../core/message-ids';
 import { connectionKey } from '../../core/semconv';
 import { message } from '../../test/spans/messages';
-import { ConnectionKeys, Memo } from './shared-values';
+import { ConnectionKeys, Memo, SpanIds } from './shared-values';
 
 describe('span_builder shared values', () => {
   it('gives both ends of a connection the one key, and tells connections whose ports share a slot apart', () => {
@@ -15,6 +16,18 @@ describe('span_builder shared values', () => {
     const other = message({ role: 'client', tid: 3, reqStart: 0, saddr: '10.0.0.3', sport: 40001, daddr: '10.0.0.2', dport: 6379 });
     expect(keys.of(other)).to.equal(connectionKey('10.0.0.3', 40001, '10.0.0.2', 6379));
     expect(keys.of(client)).to.equal(key);
+  });
+
+  it("gives each end of a connection its span ids, whatever else took the slot between its requests", () => {
+    const ids = new SpanIds();
+    const client = message({ role: 'client', tid: 1, reqStart: 1_000, connId: 'c-1', saddr: '10.0.0.1', sport: 40001, daddr: '10.0.0.2', dport: 6379 });
+    const server = message({ role: 'server', tid: 2, reqStart: 2_000, connId: 's-1', saddr: '10.0.0.2', sport: 6379, daddr: '10.0.0.1', dport: 40001 });
+    // the same ports (the same slot): another connection, another host
+    const other = message({ role: 'client', tid: 3, reqStart: 1_000, connId: 'c-2', saddr: '10.0.0.3', sport: 40001, daddr: '10.0.0.2', dport: 6379 });
+    const elsewhere = { ...client, host: { ...client.host, hostId: 'host-b' } };
+    const requests = [client, server, other, elsewhere, { ...client, reqSeq: client.reqSeq + 100, reqStart: 9_000 }, server, client];
+    for (const m of requests) expect(ids.of(m)).to.equal(spanIdOf(m));
+    expect(new Set(requests.map((m) => ids.of(m))).size).to.equal(5);
   });
 
   it('makes a value once per key while it is remembered', () => {

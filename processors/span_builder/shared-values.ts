@@ -5,8 +5,9 @@
  * is the same for every request on its connection, a path or a statement
  * for most requests to one endpoint.
  */
+import { spanIdAfter, spanIdPrefix } from '../../core/message-ids';
 import { connectionKey } from '../../core/semconv';
-import type { L7Message } from '../../core/signals';
+import type { HostInfo, L7Message } from '../../core/signals';
 
 /**
  * Strings seen recently, handed out as the first copy seen. Bounded: once
@@ -85,3 +86,47 @@ export class ConnectionKeys {
     return key;
   }
 }
+
+/**
+ * Connection ends of the span-id table, a power of two: kept small (32 kB),
+ * so that connections of one request each (which gain nothing from it) find
+ * it in the CPU's cache, while a server's keep-alive connections stay in it.
+ */
+const END_SLOTS = 1024;
+const END_SHIFT = 32 - Math.log2(END_SLOTS);
+/** an end's fields: its connection id and host, and the two lanes of its span-id prefix (small integers) */
+const END_ID = 0;
+const END_HOST = 1;
+const END_H1 = 2;
+const END_H2 = 3;
+const END_SIZE = 4;
+
+/**
+ * Span ids (core/message-ids.ts spanIdOf) with the hash of their connection
+ * end (its host and connection id, 32 characters) made once per end while it
+ * keeps its slot, not per span.
+ */
+export class SpanIds {
+  private readonly ends: Array<string | number | HostInfo> = new Array<string | number | HostInfo>(END_SLOTS * END_SIZE).fill(-1);
+
+  of(m: L7Message): string {
+    const t = this.ends;
+    // the two ends of a connection in different slots
+    const i = (Math.imul((m.sport << 16) ^ m.dport, 0x9e3779b1) >>> END_SHIFT) * END_SIZE;
+    if (t[i + END_ID] !== m.connId || t[i + END_HOST] !== m.host) this.take(i, m);
+    return spanIdAfter(t[i + END_H1] as number, t[i + END_H2] as number, m);
+  }
+
+  /** The slot at `i` for the message's connection end. */
+  private take(i: number, m: L7Message): void {
+    const t = this.ends;
+    spanIdPrefix(m, PREFIX, 0);
+    t[i + END_ID] = m.connId;
+    t[i + END_HOST] = m.host;
+    t[i + END_H1] = PREFIX[0];
+    t[i + END_H2] = PREFIX[1];
+  }
+}
+
+/** scratch for a prefix made */
+const PREFIX = new Int32Array(2);

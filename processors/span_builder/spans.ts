@@ -4,11 +4,11 @@
  * join spans by thread trace id, TCP sequence numbers and connection key.
  */
 import { map, type OperatorFunction } from 'rxjs';
-import { spanIdOf } from '../../core/message-ids';
 import { ESPAN_SCOPE } from '../../core/semconv';
 import { SpanKind, type L7Message, type Span, type SpanEvent, type SpanLink } from '../../core/signals';
 import { semconvFor, type SemconvOptions } from './attributes';
 import type { ResourceCache } from './resource';
+import { SpanIds } from './shared-values';
 
 export interface EspanCounters {
   spans(n: number): void;
@@ -26,6 +26,9 @@ const NO_COUNTERS: EspanCounters = { spans: () => {}, malformed: () => {} };
 const NO_EVENTS = Object.freeze([]) as readonly SpanEvent[] as SpanEvent[];
 const NO_LINKS = Object.freeze([]) as readonly SpanLink[] as SpanLink[];
 
+/** a pure cache, so one for every span_builder of the process */
+const spanIds = new SpanIds();
+
 function unixNano(m: L7Message, monotonicNs: number): bigint {
   return BigInt(Math.trunc(monotonicNs)) + m.host.bootTimeUnixNano;
 }
@@ -35,7 +38,7 @@ export function toSpan(m: L7Message, resources: ResourceCache, opts: SemconvOpti
   const { name, status, attributes } = semconvFor(m, opts);
   const span: Span = {
     traceId: '',
-    spanId: spanIdOf(m),
+    spanId: spanIds.of(m),
     name,
     kind: m.role === 'server' ? SpanKind.SERVER : SpanKind.CLIENT,
     startTimeUnixNano: unixNano(m, m.reqStart),
