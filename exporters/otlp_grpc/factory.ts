@@ -10,7 +10,8 @@ import { otlpEnv, type Env } from '../exporterhelper/client';
 import { otlpClientSchema, validateOtlpClient } from '../exporterhelper/config';
 import { newOtlpExporter, type OtlpWire } from '../exporterhelper/otlp-exporter';
 import type { SenderClock } from '../exporterhelper/sender';
-import { GrpcTransport, parseGrpcEndpoint, type GrpcTarget } from './transport';
+import type * as TransportModule from './transport';
+import type { GrpcTarget } from './transport';
 
 export const DEFAULT_GRPC_ENDPOINT = 'localhost:4317';
 
@@ -22,6 +23,8 @@ export const schema = {
 export type OtlpGrpcConfig = ConfigOf<typeof schema>;
 
 function grpcWire(config: OtlpGrpcConfig, env: Env): OtlpWire<GrpcTarget> {
+  // loaded when configured: the transport brings grpc-js and the protobuf schemas, which a pipeline without it never uses
+  const { GrpcTransport, parseGrpcEndpoint } = require('./transport') as typeof TransportModule;
   return {
     endpoint: (signal, client) => parseGrpcEndpoint(config.endpoint || otlpEnv(env, signal, 'ENDPOINT') || DEFAULT_GRPC_ENDPOINT, client.tls.insecure),
     encoding: () => 'proto',

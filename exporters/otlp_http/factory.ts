@@ -11,7 +11,7 @@ import { otlpClientSchema, validateOtlpClient } from '../exporterhelper/config';
 import { newOtlpExporter, type OtlpWire } from '../exporterhelper/otlp-exporter';
 import type { SenderClock } from '../exporterhelper/sender';
 import type { OtlpSignal } from '../exporterhelper/transport';
-import { HttpTransport } from './transport';
+import type * as TransportModule from './transport';
 
 export const DEFAULT_HTTP_ENDPOINT = 'http://localhost:4318';
 
@@ -39,6 +39,8 @@ export function signalUrl(config: OtlpHttpConfig, signal: OtlpSignal, env: Env):
 }
 
 function httpWire(config: OtlpHttpConfig, env: Env): OtlpWire<URL> {
+  // loaded when configured: the transport brings the protobuf schemas, which a pipeline without it never uses
+  const { HttpTransport } = require('./transport') as typeof TransportModule;
   return {
     endpoint: (signal) => signalUrl(config, signal, env),
     encoding: (signal) => config.encoding || (otlpEnv(env, signal, 'PROTOCOL') === 'http/json' ? 'json' : 'proto'),

@@ -6,7 +6,7 @@
  */
 import type { ReceiverFactory } from '../../core/component';
 import { setting, type ConfigOf, type ConfigProblem } from '../../core/config/schema';
-import { OtlpReceiver } from './receiver';
+import type * as ReceiverModule from './receiver';
 
 const tls = {
   cert_file: setting.string('', 'PEM server certificate; set with key_file to serve TLS'),
@@ -61,5 +61,6 @@ export const otlpReceiverFactory: ReceiverFactory<OtlpReceiverConfig, 'spans'> =
     return out;
   },
   produces: () => 'spans',
-  create: (config, ctx) => new OtlpReceiver(config, ctx),
+  // loaded when configured: the receiver brings grpc-js and the protobuf schemas (~4 MB of RSS, ~2 MB of heap) that a pipeline without it never uses
+  create: (config, ctx) => new (require('./receiver') as typeof ReceiverModule).OtlpReceiver(config, ctx),
 };
