@@ -86,8 +86,9 @@ class Connection {
   /** its start (connect, accept, the first record of a handshake seen) was not seen: undefined until its first record */
   midstream: boolean | undefined = undefined;
   recordsSeen = 0;
-  /** data records of each direction (egress, ingress) in which no protocol was recognised */
-  readonly unrecognised: [number, number] = [0, 0];
+  /** data records of each direction in which no protocol was recognised */
+  unrecognisedEgress = 0;
+  unrecognisedIngress = 0;
   /** records seen before the protocol was known (copies, bounded by detectRecords): fed once it is */
   held: NetworkRecord[] | undefined;
   lastActive = 0;
@@ -101,6 +102,15 @@ class Connection {
   slot = -1;
 
   constructor(readonly id: string) {}
+
+  countUnrecognised(egress: boolean): void {
+    if (egress) this.unrecognisedEgress++;
+    else this.unrecognisedIngress++;
+  }
+
+  unrecognised(egress: boolean): number {
+    return egress ? this.unrecognisedEgress : this.unrecognisedIngress;
+  }
 }
 
 /** Failure tallies for one batch, flushed to the counters once per batch. */
@@ -121,9 +131,9 @@ export class ParseEngine implements StatefulEngine<NetworkRecord, L7Message> {
   private readonly postgresqlSummaries: SqlSummaries;
   private readonly sessionOptions: SessionOptions;
   private out: L7Message[] = [];
-  private tally: Tally = new Map();
+  private readonly tally: Tally = new Map();
   private undetected = 0;
-  private inferredSides = new Map<SideEvidence, number>();
+  private readonly inferredSides = new Map<SideEvidence, number>();
   private readonly listening: ListeningSockets | undefined;
   private readonly midstreamDetectRecords: number;
 
@@ -144,27 +154,30 @@ export class ParseEngine implements StatefulEngine<NetworkRecord, L7Message> {
   }
 
   private batchNo = 0;
+  /** the connection of each record of the batch being parsed; emptied after it, so that a freed connection is not kept reachable from here */
+  private readonly batchConnections: (Connection | undefined)[] = [];
 
   /** Parses one batch of records; returns the messages completed by it. */
   add(batch: readonly NetworkRecord[], now: number): L7Message[] {
     // Records of one connection go in `index` order; a batch holds many connections interleaved,
     // and is almost always in order already: look each connection up once, and notice if not.
     const stamp = ++this.batchNo;
-    const conns: Connection[] = new Array(batch.length);
+    const conns = this.batchConnections;
     let sorted = true;
     for (let i = 0; i < batch.length; i++) {
       const r = batch[i];
       let c = this.conns.get(r.connId);
       // new here: in the table at once, in the list of live connections once its first record is fed
       if (!c) this.conns.add((c = new Connection(r.connId)));
-      if (c.batchStamp === stamp && r.index < c.batchLastIndex) sorted = false;
+      const index = r.index;
+      if (c.batchStamp === stamp && index < c.batchLastIndex) sorted = false;
       c.batchStamp = stamp;
-      c.batchLastIndex = r.index;
+      c.batchLastIndex = index;
       conns[i] = c;
     }
     if (sorted) {
       for (let i = 0; i < batch.length; i++) {
-        let c = conns[i];
+        let c = conns[i]!;
         // connections new here, freed earlier in this batch (closed, evicted), or not yet moved to the recent end
         if (c.released || c.touched !== stamp) c = this.connection(c.id, now, stamp, c);
         this.feed(c, batch[i]);
@@ -173,6 +186,7 @@ export class ParseEngine implements StatefulEngine<NetworkRecord, L7Message> {
       const ordered = [...batch].sort((a, b) => (a.connId < b.connId ? -1 : a.connId > b.connId ? 1 : a.index - b.index));
       for (const r of ordered) this.feed(this.connection(r.connId, now, stamp), r);
     }
+    conns.fill(undefined, 0, batch.length);
     return this.takeCompleted();
   }
 
@@ -227,9 +241,8 @@ export class ParseEngine implements StatefulEngine<NetworkRecord, L7Message> {
   }
 
   private start(c: Connection, r: NetworkRecord, egress: boolean): boolean {
-    const side = egress ? 0 : 1;
     if (r.payload.length === 0) {
-      if (r.bufLen > 0) c.unrecognised[side]++;
+      if (r.bufLen > 0) c.countUnrecognised(egress);
       return false;
     }
     // A first message may arrive a few bytes at a time: detect on what this direction sent so far.
@@ -241,7 +254,7 @@ export class ParseEngine implements StatefulEngine<NetworkRecord, L7Message> {
     while (!d && c.midstream && joinedFrom < same.length) d = detect(joinPayloads(same.slice(++joinedFrom), r), this.enabled);
     const first = joinedFrom < same.length ? same[joinedFrom] : r;
     if (!d) {
-      c.unrecognised[side]++;
+      c.countUnrecognised(egress);
       // a few bytes may still be the start of something: give up on records that said enough
       const limit = c.midstream ? this.midstreamDetectRecords : this.settings.detectRecords;
       if (++c.recordsSeen >= limit && (bytes.length >= 16 || c.recordsSeen >= 64)) {
@@ -290,8 +303,8 @@ export class ParseEngine implements StatefulEngine<NetworkRecord, L7Message> {
    * until the two directions line up (alignment.ts).
    */
   private joinMidstream(c: Connection, p: Protocol, egress: boolean, joinedForDetection: number): void {
-    const skippedHere = c.unrecognised[egress ? 0 : 1] - joinedForDetection;
-    const skippedThere = c.unrecognised[egress ? 1 : 0];
+    const skippedHere = c.unrecognised(egress) - joinedForDetection;
+    const skippedThere = c.unrecognised(!egress);
     if (skippedHere + skippedThere) this.bump(p, 'midstream_skipped', skippedHere + skippedThere);
     const detectedRequests = egress === c.requestIsEgress;
     (detectedRequests ? c.response! : c.request!).joinMidstream(skippedThere > 0);
@@ -409,7 +422,7 @@ export class ParseEngine implements StatefulEngine<NetworkRecord, L7Message> {
         const [p, reason] = k.split('\0');
         this.counters.failures(p as Protocol, reason, n);
       }
-      this.tally = new Map();
+      this.tally.clear();
     }
     if (this.undetected) {
       this.counters.undetected(this.undetected);
@@ -417,7 +430,7 @@ export class ParseEngine implements StatefulEngine<NetworkRecord, L7Message> {
     }
     if (this.inferredSides.size) {
       for (const [evidence, n] of this.inferredSides) this.counters.inferredSide?.(evidence, n);
-      this.inferredSides = new Map();
+      this.inferredSides.clear();
     }
     this.counters.connections(this.conns.size);
     return out;

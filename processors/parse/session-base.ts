@@ -128,48 +128,65 @@ export interface RequestEvictor<F> {
   evicted(r: PendingRequest<F>): void;
 }
 
-/**
- * A FIFO of requests with a cap; the oldest is dropped (and counted) when
- * full. The oldest is held apart from the rest: a connection that does not
- * pipeline has one request at a time, and an array filled and emptied per
- * request would be made anew each time (V8 frees the storage of an emptied array).
- */
-export class RequestQueue<F> {
-  private oldest: PendingRequest<F> | undefined;
-  /** the requests after the oldest; made at the first pipelined one */
-  private rest: Queue<PendingRequest<F>> | undefined;
+/** What drain() hands out when nothing was held. */
+const NOTHING: readonly never[] = Object.freeze([]);
 
-  constructor(
-    private readonly max: number,
-    private readonly evictor: RequestEvictor<F>,
-  ) {}
+/**
+ * A first-in first-out queue whose oldest item is held apart from the rest:
+ * a connection that does not pipeline has one item at a time, and an array
+ * filled and emptied per item would be made anew each time (V8 frees the
+ * storage of an emptied array).
+ */
+export class OldestApartQueue<T> {
+  private oldest: T | undefined;
+  /** the items after the oldest; made at the first pipelined one */
+  private rest: Queue<T> | undefined;
 
   get size(): number {
     return this.oldest === undefined ? 0 : 1 + (this.rest?.size ?? 0);
   }
 
-  push(r: PendingRequest<F>): void {
-    if (this.size >= this.max) this.evictor.evicted(this.shift()!);
-    if (this.oldest === undefined) this.oldest = r;
-    else (this.rest ??= new Queue()).push(r);
+  push(item: T): void {
+    if (this.oldest === undefined) this.oldest = item;
+    else (this.rest ??= new Queue()).push(item);
   }
 
-  /** The oldest request, left in the queue. */
-  peek(): PendingRequest<F> | undefined {
+  /** The oldest item, left in the queue. */
+  peek(): T | undefined {
     return this.oldest;
   }
 
-  shift(): PendingRequest<F> | undefined {
-    const r = this.oldest;
+  shift(): T | undefined {
+    const item = this.oldest;
     this.oldest = this.rest?.shift();
-    return r;
+    return item;
   }
 
   /** Empties the queue, returning what it held, oldest first. */
-  drain(): PendingRequest<F>[] {
-    if (this.oldest === undefined) return [];
-    const all = [this.oldest, ...(this.rest?.drain() ?? [])];
+  drain(): readonly T[] {
+    if (this.oldest === undefined) return NOTHING;
+    const all = [this.oldest, ...(this.rest?.drain() ?? NOTHING)];
     this.oldest = undefined;
     return all;
+  }
+
+  clear(): void {
+    this.oldest = undefined;
+    this.rest = undefined;
+  }
+}
+
+/** A FIFO of requests with a cap; the oldest is dropped (and counted) when full. */
+export class RequestQueue<F> extends OldestApartQueue<PendingRequest<F>> {
+  constructor(
+    private readonly max: number,
+    private readonly evictor: RequestEvictor<F>,
+  ) {
+    super();
+  }
+
+  override push(r: PendingRequest<F>): void {
+    if (this.size >= this.max) this.evictor.evicted(this.shift()!);
+    super.push(r);
   }
 }

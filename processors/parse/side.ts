@@ -12,9 +12,18 @@ import type { TcpListener } from '../../core/procfs';
 export type SideEvidence = 'listening_port' | 'request_direction' | 'response_direction';
 
 export interface InferredSide {
-  role: 'client' | 'server';
-  evidence: SideEvidence;
+  readonly role: 'client' | 'server';
+  readonly evidence: SideEvidence;
 }
+
+/** The answers of one kind of evidence, shared: a side is inferred for every connection whose open was not seen. */
+function answers(evidence: SideEvidence): Readonly<Record<'client' | 'server', InferredSide>> {
+  return { client: Object.freeze({ role: 'client', evidence }), server: Object.freeze({ role: 'server', evidence }) };
+}
+
+const BY_LISTENING_PORT = answers('listening_port');
+const BY_REQUEST_DIRECTION = answers('request_direction');
+const BY_RESPONSE_DIRECTION = answers('response_direction');
 
 const WILDCARDS = new Set(['0.0.0.0', '::']);
 
@@ -30,6 +39,6 @@ export function listensOn(listeners: readonly TcpListener[], addr: string, port:
  * message recognised and whether it was a request.
  */
 export function inferSide(listeners: readonly TcpListener[] | undefined, saddr: string, sport: number, egress: boolean, isRequest: boolean): InferredSide {
-  if (listeners) return { role: listensOn(listeners, saddr, sport) ? 'server' : 'client', evidence: 'listening_port' };
-  return { role: egress === isRequest ? 'client' : 'server', evidence: isRequest ? 'request_direction' : 'response_direction' };
+  if (listeners) return BY_LISTENING_PORT[listensOn(listeners, saddr, sport) ? 'server' : 'client'];
+  return (isRequest ? BY_REQUEST_DIRECTION : BY_RESPONSE_DIRECTION)[egress === isRequest ? 'client' : 'server'];
 }

@@ -5,7 +5,7 @@
  */
 import type { HttpFields, NetworkRecord } from '../../../core/signals';
 import { Dir, INVALID, NEED_MORE, step, type ProtocolSession, type StepResult } from '../decoder';
-import { makeMessage, RequestQueue, type PendingRequest, type SessionOptions, type SessionSink } from '../session-base';
+import { makeMessage, OldestApartQueue, RequestQueue, type PendingRequest, type SessionOptions, type SessionSink } from '../session-base';
 import {
   BodyKind,
   looksLikeRequestLine,
@@ -32,8 +32,8 @@ export class HttpSession implements ProtocolSession {
     { chunked: 0, bodySize: 0 },
     { chunked: 0, bodySize: 0 },
   ];
-  /** requests whose heads were decoded but whose bodies are still arriving, oldest first */
-  private methodsInFlight: string[] = [];
+  /** the methods of the requests decoded and not answered yet, oldest first: HEAD and CONNECT responses are framed by them */
+  private readonly methodsInFlight = new OldestApartQueue<string>();
   abandoned = false;
   /** one final response per request, in order: pairing waits for the directions to line up after a loss (alignment.ts) */
   readonly answersInOrder = true;
@@ -75,10 +75,10 @@ export class HttpSession implements ProtocolSession {
       const h = parseRequestHead(buf, at, end);
       if (h === NEED_MORE || h === INVALID) return h;
       this.methodsInFlight.push(h.method);
-      if (this.methodsInFlight.length > 256) this.methodsInFlight.shift();
+      if (this.methodsInFlight.size > 256) this.methodsInFlight.shift();
       return this.bodyStep(st, h, requestFields(h));
     }
-    const h = parseResponseHead(buf, at, end, this.methodsInFlight[0]);
+    const h = parseResponseHead(buf, at, end, this.methodsInFlight.peek());
     if (h === NEED_MORE || h === INVALID) return h;
     // an interim response (100 Continue, 103 Early Hints) is no message: the final one follows
     if (isInterim(h.status)) return step(h.headLength, 0, false, false);
@@ -110,7 +110,7 @@ export class HttpSession implements ProtocolSession {
       this.methodsInFlight.push(h.method);
       return requestFields(h);
     }
-    const h = parsePartialHead(buf, at, end, false, this.methodsInFlight[0]) as HttpResponseHead | undefined;
+    const h = parsePartialHead(buf, at, end, false, this.methodsInFlight.peek()) as HttpResponseHead | undefined;
     if (!h || isInterim(h.status)) return undefined;
     this.methodsInFlight.shift();
     return h;
@@ -123,7 +123,7 @@ export class HttpSession implements ProtocolSession {
   reset(dir: Dir): void {
     this.dirs[dir].chunked = 0;
     if (dir !== Dir.RESPONSE) return;
-    this.methodsInFlight = [];
+    this.methodsInFlight.clear();
     // The responses of the requests still waiting may be among the bytes lost: none of them can be paired for sure.
     for (const r of this.queue.drain()) this.sink.emit(makeMessage('http', this.role, r.fields, r, 'no_response'));
   }
