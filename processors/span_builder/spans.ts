@@ -9,6 +9,7 @@ import { SpanKind, type L7Message, type Span, type SpanEvent, type SpanLink } fr
 import { semconvFor, type SemconvOptions } from './attributes';
 import type { ResourceCache } from './resource';
 import { SpanIds } from './shared-values';
+import { UnixTime } from './unix-time';
 
 export interface EspanCounters {
   spans(n: number): void;
@@ -26,12 +27,10 @@ const NO_COUNTERS: EspanCounters = { spans: () => {}, malformed: () => {} };
 const NO_EVENTS = Object.freeze([]) as readonly SpanEvent[] as SpanEvent[];
 const NO_LINKS = Object.freeze([]) as readonly SpanLink[] as SpanLink[];
 
-/** a pure cache, so one for every span_builder of the process */
+/** pure caches, so one for every span_builder of the process */
 const spanIds = new SpanIds();
-
-function unixNano(m: L7Message, monotonicNs: number): bigint {
-  return BigInt(Math.trunc(monotonicNs)) + m.host.bootTimeUnixNano;
-}
+const unixTime = new UnixTime();
+const unixNano = (m: L7Message, monotonicNs: number): bigint => unixTime.of(m.host, monotonicNs);
 
 /** The eSpan of one message; `resource` is the shared object of its process. */
 export function toSpan(m: L7Message, resources: ResourceCache, opts: SemconvOptions): Span {
