@@ -23,7 +23,7 @@ export const schema = {
 export type OtlpGrpcConfig = ConfigOf<typeof schema>;
 
 function grpcWire(config: OtlpGrpcConfig, env: Env): OtlpWire<GrpcTarget> {
-  // loaded when configured: the transport brings grpc-js and the protobuf schemas, which a pipeline without it never uses
+  // loaded when configured: the transport brings node:http2 and the protobuf schemas, which a pipeline without it never uses
   const { GrpcTransport, parseGrpcEndpoint } = require('./transport') as typeof TransportModule;
   return {
     endpoint: (signal, client) => parseGrpcEndpoint(config.endpoint || otlpEnv(env, signal, 'ENDPOINT') || DEFAULT_GRPC_ENDPOINT, client.tls.insecure),
