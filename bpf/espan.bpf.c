@@ -179,7 +179,7 @@ struct call_args {
   __s32 fd;
   __u16 func_id;
   __u8 traced;       /* the process selection's verdict for this thread's process... */
-  __u8 _pad;
+  __u8 go;           /* ...whether it is a Go process whose goroutines are followed (go_procs)... */
   __u32 verdict_gen; /* ...decided under this espan_config.filter_gen (0: not yet) */
   __u32 _pad2;
   struct tls_call tls;
@@ -241,6 +241,9 @@ static __always_inline bool task_traced(struct espan_config *cfg, __u32 tgid) {
   return cfg->trace_all || verdict == PID_VERDICT_INCLUDE;
 }
 
+/* whether user space found the process to be Go (section Go runtime, at the end) */
+static __always_inline bool go_process(__u32 tgid);
+
 /* The current thread's call slot when its process is traced, else 0. */
 static __always_inline struct call_args *traced_call_slot(struct espan_config *cfg, __u64 pid_tgid) {
   if (!cfg->enabled || COMPAT_SYSCALL(bpf_get_current_task_btf())) return 0;
@@ -253,6 +256,7 @@ static __always_inline struct call_args *traced_call_slot(struct espan_config *c
   __u32 gen = cfg->filter_gen;
   if (a->verdict_gen != gen) {
     a->traced = task_traced(cfg, pid_tgid >> 32);
+    a->go = a->traced && go_process(pid_tgid >> 32);
     a->verdict_gen = gen;
   }
   return a->traced ? a : 0;
@@ -444,6 +448,13 @@ static __always_inline void submit(struct espan_config *cfg, struct network_data
   bpf_ringbuf_submit(nd, crossed ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 }
 
+/*
+ * Set by native/ before load: the raw syscall tracepoints are the set loaded,
+ * the only one that sees an event loop's waits (with the socket tracepoints
+ * every tick tag is 0, and the verifier drops the code that looks them up).
+ */
+const volatile bool syscall_tracepoints = false;
+
 /* the goroutine behind a data record of a Go process (section Go runtime, at the end) */
 static __noinline __u32 go_utid(__u64 pid_tgid, __u32 func_id, __u32 conn_meta);
 /* the thread's event-loop tick tag, and its bookkeeping at syscall exits (section event-loop ticks, at the end) */
@@ -454,7 +465,7 @@ static __always_inline void fill_meta(struct network_data *nd, struct call_args 
   __u64 pid_tgid = a->pid_tgid;
   nd->meta.ts = a->ts;
   nd->meta.ts_tail = now;
-  nd->meta.tid_utid = (__u32)pid_tgid | (__u64)go_utid(pid_tgid, a->func_id, cs->meta) << 32;
+  nd->meta.tid_utid = (__u32)pid_tgid | (__u64)(a->go ? go_utid(pid_tgid, a->func_id, cs->meta) : 0) << 32;
   __builtin_memcpy(nd->meta.comm, a->comm, sizeof(nd->meta.comm));
   nd->meta.uni_id.sk = a->sk;
   nd->meta.uni_id.ktime = (__u32)cs->opened_ts;
@@ -467,7 +478,7 @@ static __always_inline void fill_meta(struct network_data *nd, struct call_args 
   nd->meta.conn.netns = cs->netns;
   nd->meta.conn.meta = cs->meta;
   nd->meta.tcp_seq = a->tcp_seq;
-  nd->meta.loop_tick = loop_tick_tag((__u32)pid_tgid);
+  nd->meta.loop_tick = syscall_tracepoints ? loop_tick_tag((__u32)pid_tgid) : 0;
   nd->meta.func_id = a->func_id;
   nd->meta.fd = a->fd;
   nd->meta.buf_len = ret;
@@ -1327,6 +1338,8 @@ struct {
   __type(key, struct go_key);
   __type(value, struct go_lineage);
 } go_lineages SEC(".maps");
+
+static __always_inline bool go_process(__u32 tgid) { return bpf_map_lookup_elem(&go_procs, &tgid) != 0; }
 
 static __always_inline __u32 go_goid_of(struct go_offsets *o, __u64 g) {
   __u64 goid = 0;

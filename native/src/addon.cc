@@ -478,6 +478,7 @@ class Probe : public Napi::ObjectWrap<Probe> {
       if (tracepoints_ != "socket") bpf_program__set_autoload(prog, false);
     for (struct bpf_program* prog : {p.sys_enter, p.sys_exit})
       if (tracepoints_ != "syscall") bpf_program__set_autoload(prog, false);
+    skel_->rodata->syscall_tracepoints = tracepoints_ == "syscall";
     // TLS capture: the uprobes (attached per library by attachTls) and the exec watch.
     tls_ = opts.Get("tls").ToBoolean();
     for (struct bpf_program* prog : {p.ssl_read_enter, p.ssl_read_ex_enter, p.ssl_read_exit, p.ssl_write_enter, p.ssl_write_ex_enter, p.ssl_write_exit, p.on_exec})
@@ -848,7 +849,9 @@ class Probe : public Napi::ObjectWrap<Probe> {
     off.g_sched = OptU32(o, "g_sched", 0);
     off.m_curg = OptU32(o, "m_curg", 0);
     off.sudog_g = OptU32(o, "sudog_g", 0);
-    return Napi::Boolean::New(env, bpf_map_update_elem(bpf_map__fd(skel_->maps.go_procs), &pid, &off, BPF_ANY) == 0);
+    // threads cache whether their process is Go with their verdict: they look again under a new generation
+    bool ok = bpf_map_update_elem(bpf_map__fd(skel_->maps.go_procs), &pid, &off, BPF_ANY) == 0;
+    return Napi::Boolean::New(env, ok && FiltersChanged());
   }
 
   Napi::Value DeleteGoProcess(const Napi::CallbackInfo& info) {
