@@ -10,7 +10,7 @@
  */
 import { ConnMeta } from '../../core/records/network-data';
 import type { EspanAttributes } from '../../core/semconv';
-import { StatusCode, type Attributes, type L7Message } from '../../core/signals';
+import { StatusCode, type Attributes, type L7Message, type Span } from '../../core/signals';
 import { redactQuery, redactSqlLiterals, redactSqlLiteralsInText, redisCommandHasSecrets } from '../../core/redaction';
 import { AttributesBuilder } from './attribute-shapes';
 import { ConnectionKeys, Interner, Memo } from './shared-values';
@@ -23,6 +23,9 @@ export interface SpanShape {
   status: { code: StatusCode; message?: string };
   attributes: SpanAttributes;
 }
+
+/** What shapeSpan sets on a span. */
+type SpanFields = Pick<Span, 'name' | 'status' | 'attributes'>;
 
 export interface SemconvOptions {
   /** lower-case names of query parameters whose values are redacted */
@@ -45,8 +48,10 @@ const shared = (s: string): string => strings.intern(s);
 
 type Status = SpanShape['status'];
 /** The statuses without a message: one frozen object each, shared by the spans that have it. */
-const UNSET: Status = Object.freeze({ code: StatusCode.UNSET });
+export const UNSET: Status = Object.freeze({ code: StatusCode.UNSET });
 const ERROR: Status = Object.freeze({ code: StatusCode.ERROR });
+/** what a span's attributes are until semconvFor sets them */
+export const NO_ATTRIBUTES = Object.freeze({}) as SpanAttributes;
 const errorStatus = (message: string | undefined): Status => (message !== undefined ? { code: StatusCode.ERROR, message: message.slice(0, MAX_STATUS_MESSAGE) } : ERROR);
 
 /** The link keys every span has, first in every span's attributes. */
@@ -58,7 +63,13 @@ function linkKeys(m: L7Message, a: AttributesBuilder): void {
   a.put('espan.netns', m.netns);
 }
 
-/** The span's attributes: what was put, then the link keys not every span has. */
+/** Sets the span's name, status and attributes: what was put, then the link keys not every span has. */
+function finish(out: SpanFields, name: string, status: Status, m: L7Message, a: AttributesBuilder): void {
+  out.name = name;
+  out.status = status;
+  out.attributes = withOptionalLinkKeys(m, a);
+}
+
 function withOptionalLinkKeys(m: L7Message, a: AttributesBuilder): SpanAttributes {
   if (m.respSeq !== undefined) a.put('espan.resp_seq', m.respSeq);
   if ((m.connMeta & ConnMeta.NO_TASK) !== 0 || m.pid === 0) a.put('espan.no_task', true);
@@ -90,7 +101,7 @@ const splitHost = (hostHeader: string): readonly [string, number | undefined] =>
 const REDIS_DB_NAMES = Array.from({ length: 16 }, (_, i) => String(i));
 const redisDbName = (db: number): string => REDIS_DB_NAMES[db] ?? String(db);
 
-function httpSpan(m: L7Message, opts: SemconvOptions, a: AttributesBuilder): SpanShape {
+function httpSpan(m: L7Message, opts: SemconvOptions, a: AttributesBuilder, out: SpanFields): void {
   const h = m.http!;
   const method = h.method.toUpperCase();
   const known = KNOWN_METHODS.has(method);
@@ -155,10 +166,10 @@ function httpSpan(m: L7Message, opts: SemconvOptions, a: AttributesBuilder): Spa
     a.put('error.type', h.reset);
     status = ERROR;
   }
-  return { name: known ? method : 'HTTP', status, attributes: withOptionalLinkKeys(m, a) };
+  return finish(out, known ? method : 'HTTP', status, m, a);
 }
 
-function redisSpan(m: L7Message, a: AttributesBuilder): SpanShape {
+function redisSpan(m: L7Message, a: AttributesBuilder, out: SpanFields): void {
   const r = m.redis!;
   const command = shared(r.command.toUpperCase());
   linkKeys(m, a);
@@ -180,10 +191,10 @@ function redisSpan(m: L7Message, a: AttributesBuilder): SpanShape {
     a.put('error.type', 'no_response');
     status = ERROR;
   }
-  return { name: command, status, attributes: withOptionalLinkKeys(m, a) };
+  return finish(out, command, status, m, a);
 }
 
-function mysqlSpan(m: L7Message, a: AttributesBuilder): SpanShape {
+function mysqlSpan(m: L7Message, a: AttributesBuilder, out: SpanFields): void {
   const q = m.mysql!;
   const operation = q.operation?.toUpperCase() ?? q.command;
   linkKeys(m, a);
@@ -207,10 +218,10 @@ function mysqlSpan(m: L7Message, a: AttributesBuilder): SpanShape {
     status = ERROR;
   }
   const name = shared(q.summary ?? (q.database && q.operation ? `${operation} ${q.database}` : operation));
-  return { name, status, attributes: withOptionalLinkKeys(m, a) };
+  return finish(out, name, status, m, a);
 }
 
-function postgresqlSpan(m: L7Message, a: AttributesBuilder): SpanShape {
+function postgresqlSpan(m: L7Message, a: AttributesBuilder, out: SpanFields): void {
   const q = m.postgresql!;
   const operation = q.operation ?? q.command;
   linkKeys(m, a);
@@ -234,7 +245,7 @@ function postgresqlSpan(m: L7Message, a: AttributesBuilder): SpanShape {
     status = ERROR;
   }
   const name = shared(q.summary ?? (q.database && q.operation ? `${operation} ${q.database}` : operation));
-  return { name, status, attributes: withOptionalLinkKeys(m, a) };
+  return finish(out, name, status, m, a);
 }
 
 /** gRPC status code names by number (grpc/doc/statuscodes.md). */
@@ -246,7 +257,7 @@ const GRPC_STATUS_NAMES = [
 const GRPC_SERVER_ERRORS = new Set(['UNKNOWN', 'DEADLINE_EXCEEDED', 'UNIMPLEMENTED', 'INTERNAL', 'UNAVAILABLE', 'DATA_LOSS']);
 
 /** A gRPC call over HTTP/2: OTel RPC conventions (semconv 1.44 names), one span per call, streaming or not. */
-function grpcSpan(m: L7Message, a: AttributesBuilder): SpanShape {
+function grpcSpan(m: L7Message, a: AttributesBuilder, out: SpanFields): void {
   const g = m.grpc!;
   const h = m.http!;
   const code = g.statusCode === undefined ? undefined : (GRPC_STATUS_NAMES[g.statusCode] ?? String(g.statusCode));
@@ -277,7 +288,7 @@ function grpcSpan(m: L7Message, a: AttributesBuilder): SpanShape {
     a.put('error.type', m.outcome === 'no_response' ? 'no_response' : (h.reset ?? (h.status !== undefined ? String(h.status) : '_OTHER')));
     status = ERROR;
   }
-  return { name: method === '_OTHER' ? 'grpc' : method, status, attributes: withOptionalLinkKeys(m, a) };
+  return finish(out, method === '_OTHER' ? 'grpc' : method, status, m, a);
 }
 
 /** server.* (the connection's server end unless a request named it) and network.* of the connection. */
@@ -296,22 +307,32 @@ function putEndpoints(
 }
 
 /** A message without its protocol's fields: still a span, named after the protocol, with its endpoints. */
-function bareSpan(m: L7Message, a: AttributesBuilder): SpanShape {
+function bareSpan(m: L7Message, a: AttributesBuilder, out: SpanFields): void {
   linkKeys(m, a);
   putEndpoints(m, a);
-  return { name: m.protocol, status: m.outcome === 'ok' ? UNSET : ERROR, attributes: withOptionalLinkKeys(m, a) };
+  return finish(out, m.protocol, m.outcome === 'ok' ? UNSET : ERROR, m, a);
 }
 
 /** One builder for every span: a span's attributes are made before the next span's are put. */
 const builder = new AttributesBuilder();
 
-/** The span's name, status and attributes: the link keys and the protocol's. */
-export function semconvFor(m: L7Message, opts: SemconvOptions): SpanShape {
+/**
+ * Sets the span's name, status and attributes (the link keys and the
+ * protocol's) on `out`: the span itself, which spares a shape object per span.
+ */
+export function shapeSpan(m: L7Message, opts: SemconvOptions, out: SpanFields): void {
   const a = builder.start();
-  if (m.protocol === 'http' && m.http) return httpSpan(m, opts, a);
-  if (m.protocol === 'http2' && m.http) return m.grpc ? grpcSpan(m, a) : httpSpan(m, opts, a);
-  if (m.protocol === 'redis' && m.redis) return redisSpan(m, a);
-  if (m.protocol === 'mysql' && m.mysql) return mysqlSpan(m, a);
-  if (m.protocol === 'postgresql' && m.postgresql) return postgresqlSpan(m, a);
-  return bareSpan(m, a);
+  if (m.protocol === 'http' && m.http) return httpSpan(m, opts, a, out);
+  if (m.protocol === 'http2' && m.http) return m.grpc ? grpcSpan(m, a, out) : httpSpan(m, opts, a, out);
+  if (m.protocol === 'redis' && m.redis) return redisSpan(m, a, out);
+  if (m.protocol === 'mysql' && m.mysql) return mysqlSpan(m, a, out);
+  if (m.protocol === 'postgresql' && m.postgresql) return postgresqlSpan(m, a, out);
+  return bareSpan(m, a, out);
+}
+
+/** The span's name, status and attributes, as an object of their own. */
+export function semconvFor(m: L7Message, opts: SemconvOptions): SpanShape {
+  const shape = { name: '', status: UNSET, attributes: NO_ATTRIBUTES };
+  shapeSpan(m, opts, shape);
+  return shape;
 }

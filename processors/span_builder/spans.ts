@@ -6,7 +6,7 @@
 import { map, type OperatorFunction } from 'rxjs';
 import { ESPAN_SCOPE } from '../../core/semconv';
 import { SpanKind, type L7Message, type Span, type SpanEvent, type SpanLink } from '../../core/signals';
-import { semconvFor, type SemconvOptions } from './attributes';
+import { NO_ATTRIBUTES, shapeSpan, UNSET, type SemconvOptions } from './attributes';
 import type { ResourceCache } from './resource';
 import { SpanIds } from './shared-values';
 import { UnixTime } from './unix-time';
@@ -34,21 +34,22 @@ const unixNano = (m: L7Message, monotonicNs: number): bigint => unixTime.of(m.ho
 
 /** The eSpan of one message; `resource` is the shared object of its process. */
 export function toSpan(m: L7Message, resources: ResourceCache, opts: SemconvOptions): Span {
-  const { name, status, attributes } = semconvFor(m, opts);
+  // name, status and attributes are set by shapeSpan, on the span itself
   const span: Span = {
     traceId: '',
     spanId: spanIds.of(m),
-    name,
+    name: '',
     kind: m.role === 'server' ? SpanKind.SERVER : SpanKind.CLIENT,
     startTimeUnixNano: unixNano(m, m.reqStart),
     endTimeUnixNano: unixNano(m, Math.max(m.respEnd ?? m.reqEnd, m.reqStart)),
-    attributes,
+    attributes: NO_ATTRIBUTES,
     events: NO_EVENTS,
     links: NO_LINKS,
-    status,
+    status: UNSET,
     resource: resources.forMessage(m),
     scope: ESPAN_SCOPE,
   };
+  shapeSpan(m, opts, span);
   const p = m.propagation;
   if (p) {
     span.traceId = p.traceId;
