@@ -267,9 +267,8 @@ function lineEndOf(buf: Uint8Array, at: number, end: number): number {
 
 /** Parses a request head at `at`: NEED_MORE until the blank line is there, INVALID when it is not HTTP. */
 export function parseRequestHead(buf: Uint8Array, at: number, end: number): HttpRequestHead | typeof NEED_MORE | typeof INVALID {
-  if (!looksLikeRequest(buf, at, Math.min(end, at + 12))) {
-    return end - at < 12 && couldBeRequestPrefix(buf, at, end) ? NEED_MORE : INVALID;
-  }
+  const method = methodAt(buf, at, Math.min(end, at + 12));
+  if (method === undefined) return end - at < 12 && couldBeRequestPrefix(buf, at, end) ? NEED_MORE : INVALID;
   const le = lineEndOf(buf, at, end);
   if (le < 0) return end - at > MAX_HEAD ? INVALID : NEED_MORE;
   const sp1 = indexOfByte(buf, 32, at, le);
@@ -285,7 +284,7 @@ export function parseRequestHead(buf: Uint8Array, at: number, end: number): Http
     version,
     headers: NO_HEADERS,
     close: false,
-    method: methodAt(buf, at, end) ?? latin1(buf, at, sp1),
+    method,
     target: recentLatin1(buf, sp1 + 1, Math.min(sp2, sp1 + 1 + 2048)),
   };
   const stop = parseHeaders(buf, skipLine(buf, le), end, head, true);
