@@ -97,13 +97,17 @@ const hosts = new Memo(1024, parseHost);
 /** shared by every span with that header: read, never changed */
 const splitHost = (hostHeader: string): readonly [string, number | undefined] => hosts.of(hostHeader);
 
+/** Redis commands upper-cased, made once per distinct command text (a few dozen on real traffic) */
+const redisCommands = new Memo(1024, (command) => shared(command.toUpperCase()));
+
 /** Redis logical databases by index, as db.namespace: the default 16 made once. */
 const REDIS_DB_NAMES = Array.from({ length: 16 }, (_, i) => String(i));
 const redisDbName = (db: number): string => REDIS_DB_NAMES[db] ?? String(db);
 
 function httpSpan(m: L7Message, opts: SemconvOptions, a: AttributesBuilder, out: SpanFields): void {
   const h = m.http!;
-  const method = h.method.toUpperCase();
+  // the parsers give known methods as their constants: no upper-casing (a call into the runtime) for those
+  const method = KNOWN_METHODS.has(h.method) ? h.method : h.method.toUpperCase();
   const known = KNOWN_METHODS.has(method);
   let path = h.path;
   let query = h.query;
@@ -171,7 +175,7 @@ function httpSpan(m: L7Message, opts: SemconvOptions, a: AttributesBuilder, out:
 
 function redisSpan(m: L7Message, a: AttributesBuilder, out: SpanFields): void {
   const r = m.redis!;
-  const command = shared(r.command.toUpperCase());
+  const command = redisCommands.of(r.command);
   linkKeys(m, a);
   a.put('db.system.name', 'redis');
   a.put('db.operation.name', command);
