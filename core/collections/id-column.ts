@@ -11,21 +11,9 @@ const TEXT = 2;
 
 const HEX_DIGITS = '0123456789abcdef';
 
-/**
- * Byte values of two hex digits by the char codes of the pair ((first << 7) | second, both
- * below 128); -1 for any pair that is not two lower-case hex digits. One lookup per byte
- * rather than two per character; the 256 pairs in use lie in about 2 KB of the table.
- */
-const PAIRS = new Int16Array(1 << 14).fill(-1);
-for (let a = 0; a < 16; a++) for (let b = 0; b < 16; b++) PAIRS[(HEX_DIGITS.charCodeAt(a) << 7) | HEX_DIGITS.charCodeAt(b)] = (a << 4) | b;
-
-/** The byte of the two characters of `s` at `j`; negative when they are not lower-case hex (or not both below 128). */
-function byteAt(s: string, j: number): number {
-  const a = s.charCodeAt(j);
-  const b = s.charCodeAt(j + 1);
-  // a character from 128 up makes the result negative, whatever the table says of its low bits
-  return PAIRS[((a << 7) | b) & 0x3fff] | -((a | b) >> 7);
-}
+/** hex digit values by char code below 128, -1 for any other character */
+const DIGITS = new Int8Array(128).fill(-1);
+for (let c = 0; c < 16; c++) DIGITS[HEX_DIGITS.charCodeAt(c)] = c;
 
 /**
  * Packs `s`, `n` words of lower-case hex, into `words` at `at`; false (the
@@ -35,13 +23,16 @@ function byteAt(s: string, j: number): number {
 function pack(s: string, words: Uint32Array, at: number, n: number): boolean {
   if (s.length !== n * 8) return false;
   let bad = 0;
-  for (let w = 0, j = 0; w < n; w++, j += 8) {
-    const b0 = byteAt(s, j);
-    const b1 = byteAt(s, j + 2);
-    const b2 = byteAt(s, j + 4);
-    const b3 = byteAt(s, j + 6);
-    bad |= b0 | b1 | b2 | b3;
-    words[at + w] = (b0 << 24) | (b1 << 16) | (b2 << 8) | b3;
+  for (let w = 0, j = 0; w < n; w++) {
+    let v = 0;
+    for (const end = j + 8; j < end; j++) {
+      const c = s.charCodeAt(j);
+      // -1 for characters past 127 (their sign bit), else the table's value
+      const d = DIGITS[c & 127] | ((127 - c) >> 31);
+      bad |= d;
+      v = (v << 4) | (d & 15);
+    }
+    words[at + w] = v;
   }
   return bad >= 0;
 }
