@@ -44,7 +44,8 @@ export class ScopeList {
   private count = 0;
   /** the latest end of the scopes held, unless a scope that may have had it was dropped since (then recomputed when asked) */
   private latestEnd = -Infinity;
-  private latestEndStale = false;
+  /** scopes held that end at latestEnd (responses written at once end many); 0: recomputed when asked */
+  private atLatestEnd = 0;
 
   get size(): number {
     return this.count;
@@ -138,7 +139,12 @@ export class ScopeList {
   /** Inserts a scope at `position` (from upperBound); the few scopes after it move up one. */
   insert(position: number, start: number, end: number, threadTraceId: string, answeredByReader: boolean): void {
     const flag = answeredByReader ? ANSWERED_BY_READER : 0;
-    if (!this.latestEndStale && end > this.latestEnd) this.latestEnd = end;
+    if (this.atLatestEnd > 0) {
+      if (end > this.latestEnd) {
+        this.latestEnd = end;
+        this.atLatestEnd = 1;
+      } else if (end === this.latestEnd) this.atLatestEnd++;
+    }
     if (this.count === 0) {
       // Columns of one: a thread-per-request server's thread has one scope.
       this.starts = [start];
@@ -148,6 +154,8 @@ export class ScopeList {
       this.mask = 0;
       this.head = position;
       this.count = 1;
+      this.latestEnd = end;
+      this.atLatestEnd = 1;
       return;
     }
     if (this.count === this.starts.length) this.grow();
@@ -188,7 +196,7 @@ export class ScopeList {
 
   private dropHead(): void {
     const at = this.head & this.mask;
-    if (this.ends[at] >= this.latestEnd) this.latestEndStale = true;
+    if (this.ends[at] === this.latestEnd && this.atLatestEnd > 0) this.atLatestEnd--;
     this.ids[at] = '';
     if (++this.head >= REBASE_AT) this.head &= this.mask;
     if (--this.count > 0) return;
@@ -198,7 +206,7 @@ export class ScopeList {
     this.mask = 0;
     this.head = 0;
     this.latestEnd = -Infinity;
-    this.latestEndStale = false;
+    this.atLatestEnd = 0;
   }
 
   /**
@@ -215,11 +223,18 @@ export class ScopeList {
   }
 
   private latestEndHeld(): number {
-    if (this.latestEndStale) {
+    if (this.atLatestEnd === 0) {
       let latest = -Infinity;
-      for (let j = this.head; j < this.head + this.count; j++) if (this.ends[j & this.mask] > latest) latest = this.ends[j & this.mask];
+      let at = 0;
+      for (let j = this.head; j < this.head + this.count; j++) {
+        const end = this.ends[j & this.mask];
+        if (end > latest) {
+          latest = end;
+          at = 1;
+        } else if (end === latest) at++;
+      }
       this.latestEnd = latest;
-      this.latestEndStale = false;
+      this.atLatestEnd = at;
     }
     return this.latestEnd;
   }
