@@ -58,9 +58,16 @@ function hex32(a: number, b: number, c: number, e: number): string {
   );
 }
 
-/** the id packed last, and its words: the spans of a trace write its id one after another */
-let lastPacked = '';
-const lastWords = new Uint32Array(4);
+/**
+ * The id of a width packed last, and its words: the spans of a trace write its id one after
+ * another, and a span id packed in between (another width) does not push it out.
+ */
+interface LastPacked {
+  id: string;
+  readonly words: Uint32Array;
+}
+const LAST_OF_16: LastPacked = { id: '', words: new Uint32Array(2) };
+const LAST_OF_32: LastPacked = { id: '', words: new Uint32Array(4) };
 
 export class IdColumn {
   /** 32-bit words per packed id */
@@ -72,12 +79,14 @@ export class IdColumn {
   private text: Array<string | undefined> | undefined;
   /** scratch for comparing: the packed form of the id looked for */
   private readonly probe: Uint32Array;
+  private readonly last: LastPacked;
 
   constructor(
     chars: 16 | 32,
     private capacity: number,
   ) {
     this.n = chars / 8;
+    this.last = chars === 16 ? LAST_OF_16 : LAST_OF_32;
     this.kind = new Uint8Array(capacity);
     this.probe = new Uint32Array(this.n);
   }
@@ -114,13 +123,14 @@ export class IdColumn {
   private pack(id: string, i: number): boolean {
     const words = (this.words ??= new Uint32Array(this.capacity * this.n));
     const at = i * this.n;
-    if (id === lastPacked) {
-      for (let w = 0; w < this.n; w++) words[at + w] = lastWords[w];
+    const last = this.last;
+    if (id === last.id) {
+      for (let w = 0; w < this.n; w++) words[at + w] = last.words[w];
       return true;
     }
     if (!pack(id, words, at, this.n)) return false;
-    lastPacked = id;
-    for (let w = 0; w < this.n; w++) lastWords[w] = words[at + w];
+    last.id = id;
+    for (let w = 0; w < this.n; w++) last.words[w] = words[at + w];
     return true;
   }
 

@@ -59,12 +59,14 @@ export class RecentLinks {
   add(hash: number, key: string, seq: number | bigint | undefined, traceId: string, spanId: string | undefined, start: number, end: number): void {
     if (this.capacity <= 0) return;
     const e = this.ring.add(hash);
+    // the trace id before the key: a span remembered under both kinds of key wrote it last into the
+    // other kind's entry, and IdColumn reuses the id it packed last
+    this.traceIds.set(e, traceId);
     this.key.set(e, key);
     if (seq !== undefined) this.seq ??= new Float64Array(this.start.length).fill(NaN);
     if (this.seq) this.seq[e] = typeof seq === 'number' ? seq : NaN;
     if (typeof seq === 'bigint') this.bigSeq.set(e, seq);
     else if (this.bigSeq.size > 0) this.bigSeq.delete(e);
-    this.traceIds.set(e, traceId);
     this.spanIds.set(e, spanId);
     this.start[e] = start;
     this.end[e] = end;
