@@ -14,6 +14,7 @@
  * Positions run from `first` to `end` (exclusive) and stay valid until a
  * scope is added or dropped.
  */
+
 /** The span of time in which a thread was seen serving several requests at once (from > to: never). */
 export interface MultiplexedSpan {
   multiplexedFrom: number;
@@ -42,9 +43,9 @@ export class ScopeList {
   /** position of the first scope held; the ones before it were dropped */
   private head = 0;
   private count = 0;
-  /** the latest end of the scopes held, unless a scope that may have had it was dropped since (then recomputed when asked) */
+  /** the latest end of the scopes held, while atLatestEnd > 0 */
   private latestEnd = -Infinity;
-  /** scopes held that end at latestEnd (responses written at once end many); 0: recomputed when asked */
+  /** scopes held that end at latestEnd (responses written at once end many); 0 once the last of them is dropped: recomputed when asked */
   private atLatestEnd = 0;
 
   get size(): number {
