@@ -967,8 +967,10 @@ class Probe : public Napi::ObjectWrap<Probe> {
     batches_ += 1;
     bytes_ += b->size;
     auto t0 = std::chrono::steady_clock::now();
+    queued_ += 1;
     // Blocks while JavaScript has max_queued_ batches unread: the ring fills and the kernel counts drops.
-    napi_status st = tsfn_.BlockingCall(b, [](Napi::Env env, Napi::Function cb, Batch* batch) {
+    napi_status st = tsfn_.BlockingCall(b, [this](Napi::Env env, Napi::Function cb, Batch* batch) {
+      queued_ -= 1;
       size_t n = batch->offsets.size();
       Napi::Uint32Array offsets = Napi::Uint32Array::New(env, n);
       memcpy(offsets.Data(), batch->offsets.data(), n * sizeof(uint32_t));
@@ -979,14 +981,22 @@ class Probe : public Napi::ObjectWrap<Probe> {
       cb.Call({buf, offsets});
     });
     blocked_ns_ += std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count();
-    if (st != napi_ok) delete b;
+    if (st != napi_ok) {
+      queued_ -= 1;
+      delete b;
+    }
   }
 
-  void DrainAvailable() {
+  // `last`: the probe is detached, nothing more will come.
+  void DrainAvailable(bool last = false) {
     for (;;) {
       bool empty = ring_.Consume([this](const uint8_t* p, size_t size) { return Take(p, size); });
       bool out_of_memory = current_ && !current_->data;
-      Flush();
+      // While JavaScript has batches it has not taken, a drain that emptied the ring keeps its batch
+      // to fill it further at the next one: the max_queued_ batches waiting then hold up to
+      // max_batch_bytes_ of records each instead of one wake-up's worth, so far more records wait
+      // there before the ring fills and the kernel drops. JavaScript idle takes each drain at once.
+      if (!empty || out_of_memory || last || queued_ == 0) Flush();
       if (empty || out_of_memory) break;
     }
   }
@@ -999,7 +1009,7 @@ class Probe : public Napi::ObjectWrap<Probe> {
       DrainAvailable();
     }
     DetachUprobes();
-    DrainAvailable();
+    DrainAvailable(true);
     tsfn_.Release();
   }
 
@@ -1025,6 +1035,7 @@ class Probe : public Napi::ObjectWrap<Probe> {
   bool running_ = false;
   std::vector<Napi::Promise::Deferred> stop_deferred_;
   std::atomic<uint64_t> records_{0}, batches_{0}, bytes_{0}, blocked_ns_{0};
+  std::atomic<uint32_t> queued_{0};  // batches handed to JavaScript and not yet taken
 };
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
