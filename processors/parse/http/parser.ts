@@ -167,6 +167,12 @@ function containsChunked(buf: Uint8Array, s: number, e: number): boolean {
   return containsWord(buf, s, e, 'chunked');
 }
 
+/** Index of the first ":" or "\n" in buf[at, end), or -1: where a header's name ends, unless its line does first. */
+function colonOrNewline(buf: Uint8Array, at: number, end: number): number {
+  for (let i = at; i < end; i++) if (buf[i] === 58 || buf[i] === 10) return i;
+  return -1;
+}
+
 /**
  * Walks the header lines from `from` up to the blank line that ends the head,
  * filling `head`. Returns the index just past the blank line, NEED_MORE when
@@ -182,21 +188,17 @@ function parseHeaders(buf: Uint8Array, from: number, end: number, head: HttpHead
       return buf[at + 1] === 10 ? at + 2 : INVALID;
     }
     if (c0 === 10) return at + 1;
-    const nl = indexOfByte(buf, 10, at, end);
-    if (nl < 0) return NEED_MORE;
     const first = c0 | 0x20;
     // Only headers starting with these letters are read; the rest cost one newline search.
     // Of a response only the framing (content-length, transfer-encoding, connection) matters.
-    if (first === 99 || first === 116 || (isRequest && (first === 104 || first === 117 || first === 120 || first === 98))) {
+    const wanted = first === 99 || first === 116 || (isRequest && (first === 104 || first === 117 || first === 120 || first === 98));
+    // a wanted line's name is read up to its colon, and its end looked for from there
+    const colon = wanted ? colonOrNewline(buf, at + 1, end) : -1;
+    const nl = colon >= 0 && buf[colon] === 10 ? colon : indexOfByte(buf, 10, colon >= 0 ? colon + 1 : at, end);
+    if (nl < 0) return NEED_MORE;
+    if (wanted) {
+      if (colon === nl) return INVALID;
       const lineEnd = buf[nl - 1] === 13 ? nl - 1 : nl;
-      let colon = -1;
-      for (let i = at + 1; i < lineEnd; i++) {
-        if (buf[i] === 58) {
-          colon = i;
-          break;
-        }
-      }
-      if (colon < 0) return INVALID;
       const len = colon - at;
       if (first === 99) {
         if (len === 14 && nameIs(buf, at, colon, 'content-length')) {
