@@ -5,7 +5,6 @@
  * the pipeline. Requests wait for room downstream (bounded by
  * backpressure_timeout) so a slow exporter slows senders instead of growing memory.
  */
-import * as grpc from '@grpc/grpc-js';
 import { timingSafeEqual } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
@@ -19,6 +18,7 @@ import { decodeTraceRequest, fromOtlpJson, OtlpDecodeError } from '../../core/ot
 import { otlpProto, TRACE_EXPORT_PATH } from '../../core/otlp/proto';
 import type { Span } from '../../core/signals';
 import type { OtlpReceiverConfig, ServerAuthSettings, ServerTlsSettings } from './factory';
+import { GrpcCode, GrpcError, UnaryGrpcServer } from './grpc_server';
 
 class Refused extends Error {
   constructor(
@@ -30,12 +30,12 @@ class Refused extends Error {
 }
 
 const HTTP_STATUS: Record<Refused['reason'], number> = { decode: 400, auth: 401, too_large: 413, media_type: 415, backpressure: 503 };
-const GRPC_STATUS: Record<Refused['reason'], grpc.status> = {
-  decode: grpc.status.INVALID_ARGUMENT,
-  auth: grpc.status.UNAUTHENTICATED,
-  too_large: grpc.status.RESOURCE_EXHAUSTED,
-  media_type: grpc.status.INVALID_ARGUMENT,
-  backpressure: grpc.status.UNAVAILABLE,
+const GRPC_STATUS: Record<Refused['reason'], number> = {
+  decode: GrpcCode.INVALID_ARGUMENT,
+  auth: GrpcCode.UNAUTHENTICATED,
+  too_large: GrpcCode.RESOURCE_EXHAUSTED,
+  media_type: GrpcCode.INVALID_ARGUMENT,
+  backpressure: GrpcCode.UNAVAILABLE,
 };
 
 /** "localhost:4317", ":4317", "[::1]:4317" → host and port. */
@@ -60,7 +60,7 @@ export class OtlpReceiver implements Receiver<'spans'> {
   private readonly subject = new Subject<Span[]>();
   readonly output: Observable<Span[]> = this.subject.asObservable();
   private runtime?: ReceiverRuntime;
-  private grpcServer?: grpc.Server;
+  private grpcServer?: UnaryGrpcServer;
   private httpServer?: http.Server;
   private readonly refusedRequests: (n: number, labels?: Record<string, string>) => void;
   private stopped = false;
@@ -98,7 +98,7 @@ export class OtlpReceiver implements Receiver<'spans'> {
     const h = this.httpServer;
     this.grpcServer = undefined;
     this.httpServer = undefined;
-    if (g) await new Promise<void>((r) => g.tryShutdown(() => r()));
+    if (g) await g.close();
     if (h) {
       h.closeIdleConnections();
       await new Promise<void>((r) => h.close(() => r()));
@@ -146,43 +146,38 @@ export class OtlpReceiver implements Receiver<'spans'> {
   private async startGrpc(): Promise<void> {
     const s = this.config.protocols.grpc;
     const authorised = bearerCheck(s.auth);
-    const server = new grpc.Server({ 'grpc.max_receive_message_length': s.max_recv_msg_size_mib * 1024 * 1024 });
-    const identity = (b: Buffer) => b;
-    const def: grpc.ServiceDefinition = {
-      Export: { path: TRACE_EXPORT_PATH, requestStream: false, responseStream: false, requestSerialize: identity, requestDeserialize: identity, responseSerialize: identity, responseDeserialize: identity },
-    };
     const okResponse = Buffer.alloc(0); // an empty ExportTraceServiceResponse: full success
-    server.addService(def, {
-      Export: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => {
-        const run = async () => {
-          if (!authorised(call.metadata.get('authorization')[0] as string | undefined)) throw new Refused('missing or wrong bearer token', 'auth');
-          let spans: Span[];
-          try {
-            spans = decodeTraceRequest(call.request);
-          } catch (e) {
-            throw new Refused((e as Error).message, 'decode');
-          }
-          await this.deliver(spans);
-        };
-        run().then(
-          () => cb(null, okResponse),
-          (e: unknown) => {
-            const r = e instanceof Refused ? e : new Refused((e as Error)?.message ?? String(e), 'decode');
-            this.refuse('grpc', r);
-            cb({ code: GRPC_STATUS[r.reason], details: r.message });
-          },
-        );
-      },
+    const exportTraces = async (request: Buffer, headers: { authorization?: string }): Promise<Buffer> => {
+      try {
+        if (!authorised(headers.authorization)) throw new Refused('missing or wrong bearer token', 'auth');
+        let spans: Span[];
+        try {
+          spans = decodeTraceRequest(request);
+        } catch (e) {
+          throw new Refused((e as Error).message, 'decode');
+        }
+        await this.deliver(spans);
+        return okResponse;
+      } catch (e) {
+        const r = e instanceof Refused ? e : new Refused((e as Error)?.message ?? String(e), 'decode');
+        this.refuse('grpc', r);
+        throw new GrpcError(GRPC_STATUS[r.reason], r.message);
+      }
+    };
+    const server = new UnaryGrpcServer({
+      methods: new Map([[TRACE_EXPORT_PATH, exportTraces]]),
+      maxMessageBytes: s.max_recv_msg_size_mib * 1024 * 1024,
+      tls: this.tlsMaterial(s.tls, 'protocols.grpc'),
+      onTooLarge: (message) => this.refuse('grpc', new Refused(message, 'too_large')),
     });
-    const tls = this.tlsMaterial(s.tls, 'protocols.grpc');
-    const creds = tls ? grpc.ServerCredentials.createSsl(tls.ca ?? null, [{ private_key: tls.key, cert_chain: tls.cert }], Boolean(tls.ca)) : grpc.ServerCredentials.createInsecure();
     const { host, port } = splitEndpoint(s.endpoint);
-    const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-    this.grpcPort = await new Promise<number>((resolve, reject) =>
-      server.bindAsync(address, creds, (err, bound) => (err ? reject(new Error(`otlp receiver cannot listen on ${s.endpoint} (gRPC): ${err.message}`)) : resolve(bound))),
-    );
+    try {
+      this.grpcPort = await server.listen(host, port);
+    } catch (e) {
+      throw new Error(`otlp receiver cannot listen on ${s.endpoint} (gRPC): ${(e as Error).message}`);
+    }
     this.grpcServer = server;
-    this.ctx.logger.info('OTLP/gRPC receiver listening', { endpoint: `${host}:${this.grpcPort}`, tls: Boolean(tls) });
+    this.ctx.logger.info('OTLP/gRPC receiver listening', { endpoint: `${host}:${this.grpcPort}`, tls: Boolean(s.tls.cert_file) });
   }
 
   private async startHttp(): Promise<void> {
