@@ -12,7 +12,7 @@ import { projectRoot } from '../../core/project-root';
 import { freePort } from '../../test/helpers/servers';
 import { startEspan, type EspanProcess } from '../lib/espan-process';
 import type { LoadRun } from '../lib/measure';
-import { dropReasonsOf, holdingMs, movement, sum, waitSettled, type TracedRun } from './shared';
+import { dropReasonsOf, holdingMs, movement, receiverOf, sum, waitSettled, type TracedRun } from './shared';
 
 const AGENT_YAML = 'examples/agent.yaml';
 
@@ -24,13 +24,13 @@ interface PipelineYaml {
 }
 
 /**
- * examples/agent.yaml tracing the processes named `comm` only (not the load
+ * examples/agent.yaml tracing `pids` only (not the load
  * generator, not the linker) and exporting to `endpoint`; without its
  * health_check extension, whose fixed port would clash with other espans here.
  */
-export function agentConfig(comm: string, endpoint: string): string {
+export function agentConfig(pids: number[], endpoint: string): string {
   const doc = parse(fs.readFileSync(path.join(projectRoot(), AGENT_YAML), 'utf8')) as PipelineYaml;
-  doc.receivers = { ebpf: { trace_all_processes: false, service_env_vars: [], include_comms: [comm] } };
+  doc.receivers = { ebpf: receiverOf(pids) };
   for (const id of doc.service.pipelines.traces.exporters) doc.exporters[id].endpoint = endpoint;
   delete doc.extensions;
   delete doc.service.extensions;
@@ -53,13 +53,13 @@ service:
 `;
 }
 
-/** One load while an espan agent traces the processes named `comm` and exports to an espan linker. */
-export async function tracedByAgent(comm: string, load: () => Promise<LoadRun>): Promise<TracedRun> {
+/** One load while an espan agent traces `pids` and exports to an espan linker. */
+export async function tracedByAgent(pids: number[], load: () => Promise<LoadRun>): Promise<TracedRun> {
   const port = await freePort();
   const linker = await startEspan(linkerConfig(port));
   let agent: EspanProcess | undefined;
   try {
-    const config = agentConfig(comm, `127.0.0.1:${port}`);
+    const config = agentConfig(pids, `127.0.0.1:${port}`);
     agent = await startEspan(config);
     await sleep(500);
     const agentCpu0 = agent.cpuMs();

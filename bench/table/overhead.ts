@@ -10,10 +10,10 @@ import { missingPrograms, startNginx, startRedis } from '../../test/helpers/serv
 import { median, redisBenchmark, SMALL_PAGE, workerOf, wrk, type LoadRun } from '../lib/measure';
 import { agentChain, tracedByAgent } from './agent-role';
 import type { CaptureOverhead, OverheadOutcome, Role, RoleOverhead } from './results';
-import { CHAIN, completeness, log, sum, traced, type TracedRun } from './shared';
+import { CHAIN, completeness, log, serverPids, sum, traced, type TracedRun } from './shared';
 
 /** How each role traces one load. */
-const TRACERS: Record<Role, { chain: () => string[]; trace: (comm: string, load: () => Promise<LoadRun>) => Promise<TracedRun> }> = {
+const TRACERS: Record<Role, { chain: () => string[]; trace: (pids: number[], load: () => Promise<LoadRun>) => Promise<TracedRun> }> = {
   'all-in-one': { chain: () => CHAIN, trace: traced },
   agent: { chain: agentChain, trace: tracedByAgent },
 };
@@ -31,8 +31,10 @@ export interface OverheadOptions {
 
 /** A running server and its load generator. */
 interface LoadTarget {
-  /** the server's comm, the only process traced */
+  /** the server's comm */
   comm: string;
+  /** the server's processes, the only ones traced */
+  pids: number[];
   command: string;
   load(): Promise<LoadRun>;
   warmUp(): Promise<LoadRun>;
@@ -45,6 +47,7 @@ async function startNginxTarget(opts: OverheadOptions): Promise<LoadTarget> {
   const worker = workerOf(nginx.pid);
   return {
     comm: 'nginx',
+    pids: serverPids(nginx.pid),
     command: `wrk -t1 -c${opts.connections} -d${opts.seconds}s`,
     load: () => wrk(url, worker, { connections: opts.connections, seconds: opts.seconds }),
     warmUp: () => wrk(url, worker, { connections: opts.connections, seconds: 1 }),
@@ -56,6 +59,7 @@ async function startRedisTarget(opts: OverheadOptions): Promise<LoadTarget> {
   const redis = await startRedis();
   return {
     comm: 'redis-server',
+    pids: serverPids(redis.pid),
     command: `redis-benchmark -t get,set -n ${opts.redisRequests.toLocaleString('en', { maximumFractionDigits: 0 })} -P 1 -c ${opts.connections}`,
     load: () => redisBenchmark(redis.port, redis.pid, { connections: opts.connections, requests: opts.redisRequests }),
     warmUp: () => redisBenchmark(redis.port, redis.pid, { connections: opts.connections, requests: opts.redisRequests / 5 }),
@@ -86,7 +90,7 @@ export async function captureOverhead(ebpfWhy: string | undefined, opts: Overhea
       for (const m of measured.values()) {
         log(`round ${i + 1}/${opts.rounds}: ${m.target.comm} untraced, traced (${opts.roles.join(', ')})`);
         m.untraced.push(await m.target.load());
-        for (const role of opts.roles) m.traced.get(role)!.push(await TRACERS[role].trace(m.target.comm, m.target.load));
+        for (const role of opts.roles) m.traced.get(role)!.push(await TRACERS[role].trace(m.target.pids, m.target.load));
       }
     }
   } finally {

@@ -2,6 +2,7 @@
  * What the table's measurements share: the chain espan runs, espan traced as
  * its own process under a load, and what it produced once it settled.
  */
+import * as fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseConfig } from '../../core/config/load';
 import type { BatchConfig } from '../../processors/batch/factory';
@@ -31,10 +32,24 @@ export const NOP_EXPORTER = `exporters:
   nop: {}
 `;
 
-/** The full chain to a nop exporter, tracing the processes named `comm` only (not the load generator). */
-export function tracedChain(comm: string): string {
+/**
+ * The bench's own server: its process and its children (nginx's workers), by
+ * pid, so that other processes of the same name on the machine (another
+ * bench, a system nginx) are not traced and counted with it.
+ */
+export function serverPids(pid: number): number[] {
+  return [pid, ...fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number)];
+}
+
+/** The ebpf receiver tracing `pids` only (not the load generator). */
+export function receiverOf(pids: number[]): { trace_all_processes: false; service_env_vars: []; include_pids: number[] } {
+  return { trace_all_processes: false, service_env_vars: [], include_pids: pids };
+}
+
+/** The full chain to a nop exporter, tracing `pids` only. */
+export function tracedChain(pids: number[]): string {
   return `receivers:
-  ebpf: {trace_all_processes: false, service_env_vars: [], include_comms: [${comm}]}
+  ebpf: ${JSON.stringify(receiverOf(pids))}
 ${PROCESSORS}${NOP_EXPORTER}service:
   pipelines:
     traces: {receivers: [ebpf], processors: [${CHAIN.join(', ')}], exporters: [nop]}
@@ -147,9 +162,9 @@ export interface TracedRun extends LoadRun, Counts {
   linkerCpuMs?: number;
 }
 
-/** One load while espan, in its own process, traces the processes named `comm` with the full chain. */
-export async function traced(comm: string, load: () => Promise<LoadRun>): Promise<TracedRun> {
-  const config = tracedChain(comm);
+/** One load while espan, in its own process, traces `pids` with the full chain. */
+export async function traced(pids: number[], load: () => Promise<LoadRun>): Promise<TracedRun> {
+  const config = tracedChain(pids);
   const espan = await startEspan(config);
   try {
     await sleep(500);

@@ -9,7 +9,7 @@ import { startEspan } from '../lib/espan-process';
 import { median, SMALL_PAGE } from '../lib/measure';
 import { pacedHttp } from '../lib/paced-http';
 import type { Outcome, SteadyRss } from './results';
-import { completeness, holdingMs, log, settledCounts, tracedChain } from './shared';
+import { completeness, holdingMs, log, serverPids, settledCounts, tracedChain } from './shared';
 
 export interface SteadyRssOptions {
   /** requests/s */
@@ -45,14 +45,14 @@ export async function steadyRss(ebpfWhy: string | undefined, opts: SteadyRssOpti
   if (ebpfWhy || missing.length) return { outcome: 'not measured', why: ebpfWhy ?? `not installed: ${missing.join(', ')}` };
   const nginx = await startNginx(SMALL_PAGE);
   try {
-    return await pacedAgainst(nginx.port, opts);
+    return await pacedAgainst(nginx.port, serverPids(nginx.pid), opts);
   } finally {
     await nginx.stop();
   }
 }
 
-async function pacedAgainst(nginxPort: number, opts: SteadyRssOptions): Promise<SteadyRss> {
-  const config = tracedChain('nginx');
+async function pacedAgainst(nginxPort: number, nginxPids: number[], opts: SteadyRssOptions): Promise<SteadyRss> {
+  const config = tracedChain(nginxPids);
   const espan = await startEspan(config);
   try {
     const idleRssKb = espan.rssKb();
