@@ -61,6 +61,6 @@ export const otlpReceiverFactory: ReceiverFactory<OtlpReceiverConfig, 'spans'> =
     return out;
   },
   produces: () => 'spans',
-  // loaded when configured: the receiver brings grpc-js and the protobuf schemas (~4 MB of RSS, ~2 MB of heap) that a pipeline without it never uses
+  // loaded when configured: the receiver brings the protobuf schemas that a pipeline without it never uses
   create: (config, ctx) => new (require('./receiver') as typeof ReceiverModule).OtlpReceiver(config, ctx),
 };

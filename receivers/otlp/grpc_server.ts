@@ -8,6 +8,7 @@
  * stops for a window update some twenty times (~3 vs ~1 ms of the sender's CPU
  * per such request); here the windows are FLOW_WINDOW.
  */
+import * as dns from 'node:dns/promises';
 import * as http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import * as zlib from 'node:zlib';
@@ -65,40 +66,60 @@ function percentEncoded(s: string): string {
 }
 
 export class UnaryGrpcServer {
-  private readonly server: http2.Http2Server | http2.Http2SecureServer;
+  /** one per address listened on */
+  private readonly servers: Array<http2.Http2Server | http2.Http2SecureServer> = [];
   private readonly sessions = new Set<http2.ServerHttp2Session>();
 
-  constructor(private readonly options: UnaryGrpcServerOptions) {
+  constructor(private readonly options: UnaryGrpcServerOptions) {}
+
+  /**
+   * Listens on every address `host` resolves to, all on one port (the first's
+   * when `port` is 0), as grpc-js did: "localhost" is often both ::1 and
+   * 127.0.0.1. Fails only when no address could be listened on. Returns the port.
+   */
+  async listen(host: string, port: number): Promise<number> {
+    let firstError: Error | undefined;
+    for (const { address } of await dns.lookup(host, { all: true })) {
+      const server = this.newServer();
+      try {
+        port = await new Promise<number>((resolve, reject) => {
+          server.once('error', reject);
+          server.listen(port, address, () => {
+            server.off('error', reject);
+            resolve((server.address() as AddressInfo).port);
+          });
+        });
+        this.servers.push(server);
+      } catch (e) {
+        firstError ??= e as Error;
+      }
+    }
+    if (this.servers.length === 0) throw firstError ?? new Error(`${host} resolves to no address`);
+    return port;
+  }
+
+  /** Stops listening; sessions finish the calls under way (GOAWAY), then close. */
+  async close(): Promise<void> {
+    const closed = this.servers.map((server) => new Promise<void>((r) => server.close(() => r())));
+    for (const s of this.sessions) s.close();
+    await Promise.all(closed);
+  }
+
+  private newServer(): http2.Http2Server | http2.Http2SecureServer {
     const settings: http2.Settings = { initialWindowSize: FLOW_WINDOW };
-    const tls = options.tls;
-    this.server = tls
+    const tls = this.options.tls;
+    const server = tls
       ? http2.createSecureServer({ cert: tls.cert, key: tls.key, ca: tls.ca, requestCert: Boolean(tls.ca), rejectUnauthorized: Boolean(tls.ca), settings })
       : http2.createServer({ settings });
-    this.server.on('session', (session: http2.ServerHttp2Session) => {
+    server.on('session', (session: http2.ServerHttp2Session) => {
       this.sessions.add(session);
       session.once('close', () => this.sessions.delete(session));
       session.on('error', () => {}); // a peer's broken connection ends its session; nothing to report
       // initialWindowSize sets the streams' windows; the session's own starts at 64 KiB whatever the settings say
       session.setLocalWindowSize(FLOW_WINDOW);
     });
-    this.server.on('stream', (stream, headers) => this.serve(stream, headers));
-  }
-
-  listen(host: string, port: number): Promise<number> {
-    return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, host, () => {
-        this.server.off('error', reject);
-        resolve((this.server.address() as AddressInfo).port);
-      });
-    });
-  }
-
-  /** Stops listening; sessions finish the calls under way (GOAWAY), then close. */
-  close(): Promise<void> {
-    const closed = new Promise<void>((r) => this.server.close(() => r()));
-    for (const s of this.sessions) s.close();
-    return closed;
+    server.on('stream', (stream, headers) => this.serve(stream, headers));
+    return server;
   }
 
   private serve(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import * as http from 'node:http';
+import * as http2 from 'node:http2';
 import * as zlib from 'node:zlib';
 import { lastValueFrom, toArray } from 'rxjs';
 import type { ReceiverRuntime } from '../../core/component';
@@ -12,6 +13,7 @@ import { makeCerts, removeCerts, type TestCerts } from '../../test/otlp/certs';
 import { RESOURCE_B, plainSpan, richSpan, withoutResource } from '../../test/otlp/fixtures';
 import { buildExporter } from '../../test/otlp/harness';
 import { otlpReceiverFactory, type OtlpReceiverConfig } from './factory';
+import { FLOW_WINDOW } from './grpc_server';
 import { OtlpReceiver } from './receiver';
 import { testContext } from '../../test/helpers/context';
 
@@ -177,6 +179,40 @@ describe('otlp receiver', function () {
     expect(await right.sent()).to.equal(1);
     expect(await r.refused('auth')).to.equal(3);
     expect((await r.stop()).flat().map((s) => s.attributes.n)).to.deep.equal([1, 3]);
+  });
+
+  it('serves gRPC with wide flow-control windows, refuses unknown methods and messages over max_recv_msg_size_mib', async () => {
+    const r = await startReceiver({ protocols: { grpc: { max_recv_msg_size_mib: 1 } } });
+    const session = http2.connect(`http://${r.grpc}`);
+    try {
+      await new Promise((resolve) => session.once('remoteSettings', resolve));
+      // a sender may write a whole large request at once instead of waiting for window updates every 64 KiB
+      expect(session.remoteSettings.initialWindowSize).to.equal(FLOW_WINDOW);
+      const call = (path: string, message: Buffer) =>
+        new Promise<http2.IncomingHttpHeaders>((resolve, reject) => {
+          const stream = session.request({ ':method': 'POST', ':path': path, 'content-type': 'application/grpc', te: 'trailers' });
+          let got: http2.IncomingHttpHeaders = {};
+          stream.on('response', (h) => (got = h));
+          stream.on('trailers', (t) => (got = { ...got, ...t }));
+          stream.on('error', reject);
+          stream.on('close', () => resolve(got));
+          stream.resume();
+          const prefix = Buffer.alloc(5);
+          prefix.writeUInt32BE(message.length, 1);
+          stream.end(Buffer.concat([prefix, message]));
+        });
+      const traces = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
+      const ok = await call(traces, Buffer.from(encodeTraceRequest([plainSpan(1)])));
+      expect(ok['grpc-status']).to.equal('0');
+      const big = await call(traces, Buffer.alloc(2 * 1024 * 1024));
+      expect(big['grpc-status']).to.equal('8'); // RESOURCE_EXHAUSTED
+      const logs = await call('/opentelemetry.proto.collector.logs.v1.LogsService/Export', Buffer.alloc(0));
+      expect(logs['grpc-status']).to.equal('12'); // UNIMPLEMENTED
+    } finally {
+      session.close();
+    }
+    expect(await r.refused('too_large')).to.equal(1);
+    expect((await r.stop()).flat().map((s) => s.attributes.n)).to.deep.equal([1]);
   });
 
   describe('with TLS', () => {
