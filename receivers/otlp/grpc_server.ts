@@ -144,21 +144,25 @@ export class UnaryGrpcServer {
     const max = this.options.maxMessageBytes;
     const chunks: Buffer[] = [];
     let size = 0;
-    let lengthChecked = false;
+    /** the prefix and message, once the prefix gave the length */
+    let expected = -1;
+    // what the client sends after an answer is dropped; nothing is buffered past one message of at most `max`
+    const refuse = (answer: () => void) => {
+      stream.off('data', onData);
+      chunks.length = 0;
+      stream.resume();
+      answer();
+    };
     const onData = (c: Buffer) => {
       chunks.push(c);
       size += c.length;
-      // the length is known from the prefix: a message over the limit is refused before it is all read
-      if (!lengthChecked && size >= PREFIX) {
-        lengthChecked = true;
+      if (expected < 0 && size >= PREFIX) {
         const length = (chunks.length === 1 ? c : Buffer.concat(chunks)).readUInt32BE(1);
-        if (length > max) {
-          stream.off('data', onData);
-          chunks.length = 0;
-          stream.resume();
-          this.tooLarge(stream, `Received message larger than max (${length} vs ${max})`);
-        }
+        // refused from the prefix, before the message is read
+        if (length > max) return refuse(() => this.tooLarge(stream, `Received message larger than max (${length} vs ${max})`));
+        expected = PREFIX + length;
       }
+      if (expected >= 0 && size > expected) refuse(() => this.fail(stream, GrpcCode.UNIMPLEMENTED, `Received a second request message for method ${path}`));
     };
     stream.on('data', onData);
     stream.once('end', () => {
@@ -170,9 +174,7 @@ export class UnaryGrpcServer {
 
   private call(stream: http2.ServerHttp2Stream, method: UnaryMethod, body: Buffer, encoding: string, headers: http2.IncomingHttpHeaders): void {
     if (body.length < PREFIX) return this.fail(stream, GrpcCode.UNIMPLEMENTED, `Received no request message for method ${headers[':path']}`);
-    const length = body.readUInt32BE(1);
-    if (body.length < PREFIX + length) return this.fail(stream, GrpcCode.INTERNAL, 'Request message cut short');
-    if (body.length > PREFIX + length) return this.fail(stream, GrpcCode.UNIMPLEMENTED, `Received a second request message for method ${headers[':path']}`);
+    if (body.length < PREFIX + body.readUInt32BE(1)) return this.fail(stream, GrpcCode.INTERNAL, 'Request message cut short');
     let message = body.subarray(PREFIX);
     if (body[0] === 1) {
       if (encoding === 'identity') return this.fail(stream, GrpcCode.INTERNAL, 'Compressed message without grpc-encoding');
