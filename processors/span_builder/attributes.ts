@@ -50,7 +50,7 @@ type Status = SpanShape['status'];
 /** The statuses without a message: one frozen object each, shared by the spans that have it. */
 export const UNSET: Status = Object.freeze({ code: StatusCode.UNSET });
 const ERROR: Status = Object.freeze({ code: StatusCode.ERROR });
-/** what a span's attributes are until semconvFor sets them */
+/** what a span's attributes are until shapeSpan sets them */
 export const NO_ATTRIBUTES = Object.freeze({}) as SpanAttributes;
 const errorStatus = (message: string | undefined): Status => (message !== undefined ? { code: StatusCode.ERROR, message: message.slice(0, MAX_STATUS_MESSAGE) } : ERROR);
 
