@@ -59,6 +59,7 @@ const PREFIX = 5;
 /** An empty message behind its prefix. */
 const EMPTY_MESSAGE = Buffer.alloc(PREFIX);
 const TIMEOUT_UNIT_MS: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 0.001, n: 0.000001 };
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** grpc-message is percent-encoded: every byte outside printable ASCII, and "%". */
 function percentEncoded(s: string): string {
@@ -137,8 +138,10 @@ export class UnaryGrpcServer {
       return this.fail(stream, GrpcCode.UNIMPLEMENTED, `Received message compressed with unsupported encoding "${encoding}"`);
     }
     const timeout = /^(\d{1,8})([HMSmun])$/.exec(String(headers['grpc-timeout'] ?? ''));
-    if (timeout) {
-      const timer = setTimeout(() => this.fail(stream, GrpcCode.DEADLINE_EXCEEDED, 'Deadline exceeded'), Number(timeout[1]) * TIMEOUT_UNIT_MS[timeout[2]]);
+    const timeoutMs = timeout ? Number(timeout[1]) * TIMEOUT_UNIT_MS[timeout[2]] : Infinity;
+    // beyond setTimeout's range (~24.8 days) a deadline is as good as none
+    if (timeoutMs <= MAX_TIMER_MS) {
+      const timer = setTimeout(() => this.fail(stream, GrpcCode.DEADLINE_EXCEEDED, 'Deadline exceeded'), timeoutMs);
       stream.once('close', () => clearTimeout(timer));
     }
     const max = this.options.maxMessageBytes;
