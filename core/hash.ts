@@ -64,16 +64,19 @@ const digit = (h: number, shift: number): number => HEX_DIGIT[(h >>> shift) & 15
  * make a rope (a cons string and its two parts, 80 bytes instead of 32) that
  * every held span and remembered link keeps.
  */
-function hex64(a: number, b: number): string {
+export function hex64(a: number, b: number): string {
   return String.fromCharCode(
     digit(a, 28), digit(a, 24), digit(a, 20), digit(a, 16), digit(a, 12), digit(a, 8), digit(a, 4), digit(a, 0),
     digit(b, 28), digit(b, 24), digit(b, 20), digit(b, 16), digit(b, 12), digit(b, 8), digit(b, 4), digit(b, 0),
   );
 }
 
-/** 32 hex chars of `words[0..3]`, as one flat string (as hex64, with no halves made first). */
-export function hex128(words: Uint32Array): string {
-  const [a, b, c, d] = words;
+/** 32 hex chars of `words[at..at+3]`, as one flat string (as hex64, with no halves made first). */
+export function hex128(words: Uint32Array, at = 0): string {
+  const a = words[at];
+  const b = words[at + 1];
+  const c = words[at + 2];
+  const d = words[at + 3];
   return String.fromCharCode(
     digit(a, 28), digit(a, 24), digit(a, 20), digit(a, 16), digit(a, 12), digit(a, 8), digit(a, 4), digit(a, 0),
     digit(b, 28), digit(b, 24), digit(b, 20), digit(b, 16), digit(b, 12), digit(b, 8), digit(b, 4), digit(b, 0),

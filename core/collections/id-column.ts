@@ -5,15 +5,15 @@
  * per 8 characters, where a string costs 40–100 bytes and is one more object
  * for the garbage collector to walk. Any other string is kept as it is.
  */
+import { hex128, hex64 } from '../hash';
+
 const ABSENT = 0;
 const PACKED = 1;
 const TEXT = 2;
 
-const HEX_DIGITS = '0123456789abcdef';
-
 /** hex digit values by char code below 128, -1 for any other character */
 const DIGITS = new Int8Array(128).fill(-1);
-for (let c = 0; c < 16; c++) DIGITS[HEX_DIGITS.charCodeAt(c)] = c;
+for (let c = 0; c < 16; c++) DIGITS['0123456789abcdef'.charCodeAt(c)] = c;
 
 /**
  * Packs `s`, `n` words of lower-case hex, into `words` at `at`; false (the
@@ -35,27 +35,6 @@ function pack(s: string, words: Uint32Array, at: number, n: number): boolean {
     words[at + w] = v;
   }
   return bad >= 0;
-}
-
-const DIGIT_CODES = new Uint8Array(16);
-for (let c = 0; c < 16; c++) DIGIT_CODES[c] = HEX_DIGITS.charCodeAt(c);
-
-/** the char code of the hex digit of `w` at bit `shift` */
-const digit = (w: number, shift: number): number => DIGIT_CODES[(w >>> shift) & 15];
-
-/** The 16 hex digits of two words, made as one flat string (no Buffer, no concatenation). */
-function hex16(a: number, b: number): string {
-  const d = digit;
-  return String.fromCharCode(d(a, 28), d(a, 24), d(a, 20), d(a, 16), d(a, 12), d(a, 8), d(a, 4), d(a, 0), d(b, 28), d(b, 24), d(b, 20), d(b, 16), d(b, 12), d(b, 8), d(b, 4), d(b, 0));
-}
-
-/** The 32 hex digits of four words, likewise. */
-function hex32(a: number, b: number, c: number, e: number): string {
-  const d = digit;
-  return String.fromCharCode(
-    d(a, 28), d(a, 24), d(a, 20), d(a, 16), d(a, 12), d(a, 8), d(a, 4), d(a, 0), d(b, 28), d(b, 24), d(b, 20), d(b, 16), d(b, 12), d(b, 8), d(b, 4), d(b, 0),
-    d(c, 28), d(c, 24), d(c, 20), d(c, 16), d(c, 12), d(c, 8), d(c, 4), d(c, 0), d(e, 28), d(e, 24), d(e, 20), d(e, 16), d(e, 12), d(e, 8), d(e, 4), d(e, 0),
-  );
 }
 
 /**
@@ -140,7 +119,7 @@ export class IdColumn {
     if (kind === ABSENT) return undefined;
     const words = this.words!;
     const at = i * this.n;
-    return this.n === 2 ? hex16(words[at], words[at + 1]) : hex32(words[at], words[at + 1], words[at + 2], words[at + 3]);
+    return this.n === 2 ? hex64(words[at], words[at + 1]) : hex128(words, at);
   }
 
   /** Whether entry `i` holds `id`. */
