@@ -25,9 +25,14 @@ export function rssKbOf(pid: number): number {
   return m ? Number(m[1]) : 0;
 }
 
+/** The children a process forked from its main thread (an nginx master's workers). */
+export function childrenOf(pid: number): number[] {
+  return fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+}
+
 /** The first child of a process (an nginx master's worker): its CPU time is what the probe slows down. */
 export function workerOf(masterPid: number): number {
-  return Number(fs.readFileSync(`/proc/${masterPid}/task/${masterPid}/children`, 'utf8').trim().split(/\s+/)[0]);
+  return childrenOf(masterPid)[0] ?? 0;
 }
 
 /** CPU ms per thread name of this process (the addon's reader thread is "espan-ringbuf") */

@@ -2,7 +2,6 @@
  * What the table's measurements share: the chain espan runs, espan traced as
  * its own process under a load, and what it produced once it settled.
  */
-import * as fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseConfig } from '../../core/config/load';
 import type { BatchConfig } from '../../processors/batch/factory';
@@ -11,7 +10,7 @@ import type { TailSamplingConfig } from '../../processors/tail_sampling/config';
 import type { ThreadCorrelationConfig } from '../../processors/thread_correlation/config';
 import { defaultRegistry } from '../../registry';
 import { startEspan, type EspanProcess } from '../lib/espan-process';
-import type { LoadRun } from '../lib/measure';
+import { childrenOf, type LoadRun } from '../lib/measure';
 import type { Completeness } from './results';
 
 /** Replayed where no other capture is given or can be recorded: two network namespaces plus an SDK client (test/linking/record-capture.ts). */
@@ -38,7 +37,7 @@ export const NOP_EXPORTER = `exporters:
  * bench, a system nginx) are not traced and counted with it.
  */
 export function serverPids(pid: number): number[] {
-  return [pid, ...fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number)];
+  return [pid, ...childrenOf(pid)];
 }
 
 /** The ebpf receiver tracing `pids` only (not the load generator). */
