@@ -16,33 +16,12 @@ import * as net from 'node:net';
 import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
 import * as protobuf from 'protobufjs';
+import { grpcCodeName, GrpcCode, MESSAGE_PREFIX_BYTES, messagePrefix, percentDecoded } from '../../core/grpc';
 import { decodeExportResponse } from '../../core/otlp/decode';
 import { METRICS_EXPORT_PATH, TRACE_EXPORT_PATH } from '../../core/otlp/proto';
 import type { SignalSettings } from '../exporterhelper/otlp-exporter';
 import { grpcRetryable } from '../exporterhelper/retryable';
 import { acceptedOutcome, USER_AGENT, type OtlpSignal, type PerSignal, type SendOutcome, type Transport } from '../exporterhelper/transport';
-
-/** gRPC status codes (grpc/status.proto), in order: a code's name is its index in the keys. */
-const Code = {
-  OK: 0,
-  CANCELLED: 1,
-  UNKNOWN: 2,
-  INVALID_ARGUMENT: 3,
-  DEADLINE_EXCEEDED: 4,
-  NOT_FOUND: 5,
-  ALREADY_EXISTS: 6,
-  PERMISSION_DENIED: 7,
-  RESOURCE_EXHAUSTED: 8,
-  FAILED_PRECONDITION: 9,
-  ABORTED: 10,
-  OUT_OF_RANGE: 11,
-  UNIMPLEMENTED: 12,
-  INTERNAL: 13,
-  UNAVAILABLE: 14,
-  DATA_LOSS: 15,
-  UNAUTHENTICATED: 16,
-} as const;
-const CODE_NAMES = Object.keys(Code);
 
 const gzip = promisify(zlib.gzip);
 const gunzip = promisify(zlib.gunzip);
@@ -93,20 +72,20 @@ export function retryDelayMs(detailsBin: string | undefined): number | undefined
 function statusOfHttp(httpStatus: number): number {
   switch (httpStatus) {
     case 400:
-      return Code.INTERNAL;
+      return GrpcCode.INTERNAL;
     case 401:
-      return Code.UNAUTHENTICATED;
+      return GrpcCode.UNAUTHENTICATED;
     case 403:
-      return Code.PERMISSION_DENIED;
+      return GrpcCode.PERMISSION_DENIED;
     case 404:
-      return Code.UNIMPLEMENTED;
+      return GrpcCode.UNIMPLEMENTED;
     case 429:
     case 502:
     case 503:
     case 504:
-      return Code.UNAVAILABLE;
+      return GrpcCode.UNAVAILABLE;
     default:
-      return Code.UNKNOWN;
+      return GrpcCode.UNKNOWN;
   }
 }
 
@@ -180,9 +159,7 @@ export class GrpcTransport implements Transport {
     const s = this.signals[signal];
     // Compressed per attempt rather than cached: the queue keeps only one copy of each batch.
     const message = s.gzip ? await gzip(body) : body;
-    const prefix = Buffer.allocUnsafe(5);
-    prefix[0] = s.gzip ? 1 : 0;
-    prefix.writeUInt32BE(message.byteLength, 1);
+    const prefix = messagePrefix(message.byteLength, s.gzip);
     const headers: http2.OutgoingHttpHeaders = {
       ...s.headers,
       ':method': 'POST',
@@ -195,9 +172,9 @@ export class GrpcTransport implements Transport {
     };
     if (s.gzip) headers['grpc-encoding'] = 'gzip';
     const call = await unaryCall(this.channel(signal), headers, prefix, message, timeoutMs, s.endpoint.address);
-    if (call.code !== Code.OK) {
+    if (call.code !== GrpcCode.OK) {
       const throttleMs = retryDelayMs(call.detailsBin);
-      const why = `gRPC ${CODE_NAMES[call.code] ?? call.code}: ${call.details}`;
+      const why = `gRPC ${grpcCodeName(call.code)}: ${call.details}`;
       return grpcRetryable(call.code, throttleMs !== undefined) ? { kind: 'retryable', message: why, throttleMs } : { kind: 'permanent', message: why };
     }
     try {
@@ -231,7 +208,7 @@ function unaryCall(channel: Channel, headers: http2.OutgoingHttpHeaders, prefix:
       req = channel.open().request(headers);
     } catch (e) {
       channel.done();
-      resolve({ code: Code.UNAVAILABLE, details: `${address}: ${(e as Error).message}` });
+      resolve({ code: GrpcCode.UNAVAILABLE, details: `${address}: ${(e as Error).message}` });
       return;
     }
     let answer: http2.IncomingHttpHeaders | undefined;
@@ -246,21 +223,21 @@ function unaryCall(channel: Channel, headers: http2.OutgoingHttpHeaders, prefix:
       resolve(a);
     };
     const timer = setTimeout(() => {
-      settle({ code: Code.DEADLINE_EXCEEDED, details: `no answer within ${timeoutMs} ms` });
+      settle({ code: GrpcCode.DEADLINE_EXCEEDED, details: `no answer within ${timeoutMs} ms` });
       req.close(http2.constants.NGHTTP2_CANCEL);
     }, timeoutMs);
     req.on('response', (h) => (answer = h));
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('trailers', (t) => (trailers = t));
-    req.on('error', (e) => settle({ code: Code.UNAVAILABLE, details: `${address}: ${e.message}` }));
+    req.on('error', (e) => settle({ code: GrpcCode.UNAVAILABLE, details: `${address}: ${e.message}` }));
     req.on('close', () => {
       // a trailers-only answer (most servers' errors) has its status in the headers
       const meta = trailers?.['grpc-status'] !== undefined ? trailers : answer;
       const st = meta?.['grpc-status'];
       if (st === undefined) {
         const httpStatus = Number(answer?.[':status'] ?? 0);
-        if (answer === undefined) settle({ code: Code.UNAVAILABLE, details: `${address}: stream closed before an answer (code ${req.rstCode})` });
-        else settle({ code: httpStatus === 200 ? Code.INTERNAL : statusOfHttp(httpStatus), details: `HTTP ${httpStatus} without a gRPC status` });
+        if (answer === undefined) settle({ code: GrpcCode.UNAVAILABLE, details: `${address}: stream closed before an answer (code ${req.rstCode})` });
+        else settle({ code: httpStatus === 200 ? GrpcCode.INTERNAL : statusOfHttp(httpStatus), details: `HTTP ${httpStatus} without a gRPC status` });
         return;
       }
       settle({
@@ -278,16 +255,7 @@ function unaryCall(channel: Channel, headers: http2.OutgoingHttpHeaders, prefix:
 
 /** The message of a framed unary response (5-byte prefix: compressed flag, length), or undefined for none. */
 async function responseMessage(framed: Buffer, gzipped: boolean): Promise<Buffer | undefined> {
-  if (framed.length < 5) return undefined;
-  const message = framed.subarray(5, 5 + framed.readUInt32BE(1));
+  if (framed.length < MESSAGE_PREFIX_BYTES) return undefined;
+  const message = framed.subarray(MESSAGE_PREFIX_BYTES, MESSAGE_PREFIX_BYTES + framed.readUInt32BE(1));
   return framed[0] === 1 && gzipped ? gunzip(message) : message;
-}
-
-/** grpc-message is percent-encoded. */
-function percentDecoded(s: string): string {
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    return s;
-  }
 }

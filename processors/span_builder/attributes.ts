@@ -8,6 +8,7 @@
  * has, into an AttributesBuilder (attribute-shapes.ts), which makes the
  * span's attributes as one object literal of exactly those keys.
  */
+import { grpcCodeName } from '../../core/grpc';
 import { ConnMeta } from '../../core/records/network-data';
 import type { EspanAttributes } from '../../core/semconv';
 import { StatusCode, type Attributes, type L7Message, type Span } from '../../core/signals';
@@ -252,11 +253,6 @@ function postgresqlSpan(m: L7Message, a: AttributesBuilder, out: SpanFields): vo
   return finish(out, name, status, m, a);
 }
 
-/** gRPC status code names by number (grpc/doc/statuscodes.md). */
-const GRPC_STATUS_NAMES = [
-  'OK', 'CANCELLED', 'UNKNOWN', 'INVALID_ARGUMENT', 'DEADLINE_EXCEEDED', 'NOT_FOUND', 'ALREADY_EXISTS', 'PERMISSION_DENIED', 'RESOURCE_EXHAUSTED',
-  'FAILED_PRECONDITION', 'ABORTED', 'OUT_OF_RANGE', 'UNIMPLEMENTED', 'INTERNAL', 'UNAVAILABLE', 'DATA_LOSS', 'UNAUTHENTICATED',
-];
 /** Codes that make a server span an error (OTel gRPC conventions); a client span errs on every code but OK. */
 const GRPC_SERVER_ERRORS = new Set(['UNKNOWN', 'DEADLINE_EXCEEDED', 'UNIMPLEMENTED', 'INTERNAL', 'UNAVAILABLE', 'DATA_LOSS']);
 
@@ -264,7 +260,7 @@ const GRPC_SERVER_ERRORS = new Set(['UNKNOWN', 'DEADLINE_EXCEEDED', 'UNIMPLEMENT
 function grpcSpan(m: L7Message, a: AttributesBuilder, out: SpanFields): void {
   const g = m.grpc!;
   const h = m.http!;
-  const code = g.statusCode === undefined ? undefined : (GRPC_STATUS_NAMES[g.statusCode] ?? String(g.statusCode));
+  const code = g.statusCode === undefined ? undefined : grpcCodeName(g.statusCode);
   // a method the server does not know is no method name (unbounded cardinality): `_OTHER`, with what was asked kept aside
   const method = code === 'UNIMPLEMENTED' ? '_OTHER' : g.method;
   // the server as the client named it (`:authority`), else the connection's server end

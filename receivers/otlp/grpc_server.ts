@@ -12,18 +12,7 @@ import * as dns from 'node:dns/promises';
 import * as http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import * as zlib from 'node:zlib';
-
-/** gRPC status codes (grpc/status.proto) this server answers with. */
-export const GrpcCode = {
-  OK: 0,
-  INVALID_ARGUMENT: 3,
-  DEADLINE_EXCEEDED: 4,
-  RESOURCE_EXHAUSTED: 8,
-  UNIMPLEMENTED: 12,
-  INTERNAL: 13,
-  UNAVAILABLE: 14,
-  UNAUTHENTICATED: 16,
-} as const;
+import { GrpcCode, MESSAGE_PREFIX_BYTES, messagePrefix, percentEncoded } from '../../core/grpc';
 
 /** Thrown by a method to answer with that status. */
 export class GrpcError extends Error {
@@ -55,16 +44,10 @@ export interface UnaryGrpcServerOptions {
  */
 export const FLOW_WINDOW = 16 * 1024 * 1024;
 
-const PREFIX = 5;
 /** An empty message behind its prefix. */
-const EMPTY_MESSAGE = Buffer.alloc(PREFIX);
+const EMPTY_MESSAGE = messagePrefix(0, false);
 const TIMEOUT_UNIT_MS: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 0.001, n: 0.000001 };
 const MAX_TIMER_MS = 2 ** 31 - 1;
-
-/** grpc-message is percent-encoded: every byte outside printable ASCII, and "%". */
-function percentEncoded(s: string): string {
-  return s.replace(/[^\x20-\x24\x26-\x7e]/gu, (c) => encodeURIComponent(c));
-}
 
 export class UnaryGrpcServer {
   /** one per address listened on */
@@ -159,11 +142,11 @@ export class UnaryGrpcServer {
     const onData = (c: Buffer) => {
       chunks.push(c);
       size += c.length;
-      if (expected < 0 && size >= PREFIX) {
+      if (expected < 0 && size >= MESSAGE_PREFIX_BYTES) {
         const length = (chunks.length === 1 ? c : Buffer.concat(chunks)).readUInt32BE(1);
         // refused from the prefix, before the message is read
         if (length > max) return refuse(() => this.tooLarge(stream, `Received message larger than max (${length} vs ${max})`));
-        expected = PREFIX + length;
+        expected = MESSAGE_PREFIX_BYTES + length;
       }
       if (expected >= 0 && size > expected) refuse(() => this.fail(stream, GrpcCode.UNIMPLEMENTED, `Received a second request message for method ${path}`));
     };
@@ -176,9 +159,9 @@ export class UnaryGrpcServer {
   }
 
   private call(stream: http2.ServerHttp2Stream, method: UnaryMethod, body: Buffer, encoding: string, headers: http2.IncomingHttpHeaders): void {
-    if (body.length < PREFIX) return this.fail(stream, GrpcCode.UNIMPLEMENTED, `Received no request message for method ${headers[':path']}`);
-    if (body.length < PREFIX + body.readUInt32BE(1)) return this.fail(stream, GrpcCode.INTERNAL, 'Request message cut short');
-    let message = body.subarray(PREFIX);
+    if (body.length < MESSAGE_PREFIX_BYTES) return this.fail(stream, GrpcCode.UNIMPLEMENTED, `Received no request message for method ${headers[':path']}`);
+    if (body.length < MESSAGE_PREFIX_BYTES + body.readUInt32BE(1)) return this.fail(stream, GrpcCode.INTERNAL, 'Request message cut short');
+    let message = body.subarray(MESSAGE_PREFIX_BYTES);
     if (body[0] === 1) {
       if (encoding === 'identity') return this.fail(stream, GrpcCode.INTERNAL, 'Compressed message without grpc-encoding');
       try {
@@ -204,9 +187,7 @@ export class UnaryGrpcServer {
       stream.end(EMPTY_MESSAGE);
       return;
     }
-    const prefix = Buffer.alloc(PREFIX);
-    prefix.writeUInt32BE(response.length, 1);
-    stream.write(prefix);
+    stream.write(messagePrefix(response.length, false));
     stream.end(response);
   }
 

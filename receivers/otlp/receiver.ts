@@ -16,9 +16,10 @@ import { Subject, type Observable } from 'rxjs';
 import type { ComponentContext, Receiver, ReceiverRuntime } from '../../core/component';
 import { decodeTraceRequest, fromOtlpJson, OtlpDecodeError } from '../../core/otlp/decode';
 import { otlpProto, TRACE_EXPORT_PATH } from '../../core/otlp/proto';
+import { GrpcCode } from '../../core/grpc';
 import type { Span } from '../../core/signals';
 import type { OtlpReceiverConfig, ServerAuthSettings, ServerTlsSettings } from './factory';
-import { GrpcCode, GrpcError, UnaryGrpcServer } from './grpc_server';
+import { GrpcError, UnaryGrpcServer } from './grpc_server';
 
 class Refused extends Error {
   constructor(
