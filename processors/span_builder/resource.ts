@@ -8,7 +8,7 @@ import { readCgroup, readCmdline, readEnvironValues, readExePath, readStat, type
 import { ConnMeta } from '../../core/records/network-data';
 import { redactCommandLine } from '../../core/redaction';
 import { ESPAN } from '../../core/semconv';
-import type { Attributes, L7Message, Resource } from '../../core/signals';
+import type { Attributes, HostInfo, L7Message, Resource } from '../../core/signals';
 
 /** What /proc told about a process; every field may be missing (exited, not permitted). */
 export interface ProcInfo {
@@ -126,11 +126,17 @@ export class ResourceCache {
   private readonly statOf: (pid: number) => Partial<ProcStat> | undefined;
   /** /proc reads done (for tests and telemetry) */
   reads = 0;
+  /** the entry looked up last, and its key */
+  private lastKey: number | string | undefined;
+  private lastEntry: Entry | undefined;
+  /** the host of processKey's last message, and its number */
+  private lastHost: HostInfo | undefined;
+  private lastHostNumber = 0;
 
   constructor(
     private readonly opts: ResourceOptions,
     read?: ProcReader,
-    private readonly now: () => number = Date.now,
+    readonly now: () => number = Date.now,
   ) {
     this.wantedEnv = new Set([...opts.serviceNameEnv, OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, DD_ENV, DD_VERSION]);
     this.read = read ?? ((pid, wanted) => readProc(opts.procRoot, pid, wanted));
@@ -141,13 +147,19 @@ export class ResourceCache {
     return this.entries.size;
   }
 
-  forMessage(m: L7Message): Resource {
+  /**
+   * The resource of the message's process. `nowMs` is the clock, read once
+   * per batch by a caller with many messages (a read costs more than the
+   * lookup), else here.
+   */
+  forMessage(m: L7Message, nowMs?: number): Resource {
     const noTask = (m.connMeta & ConnMeta.NO_TASK) !== 0 || m.pid === 0;
     // Without a task the only identity is the endpoint: a server's own port, a client's own address.
     const key = noTask ? `${m.host.hostId}|net|${m.role === 'server' ? `${m.saddr}:${m.sport}` : m.saddr}` : this.processKey(m);
-    let e = this.entries.get(key);
+    // messages of one process come in runs
+    let e = key === this.lastKey ? this.lastEntry : this.entries.get(key);
     if (e && !noTask && m.host.hostId === this.opts.localHostId) {
-      const now = this.now();
+      const now = nowMs ?? this.now();
       if (now - e.checkedMs >= this.opts.refreshMs) {
         e.checkedMs = now;
         const stat = this.statOf(m.pid);
@@ -159,7 +171,7 @@ export class ResourceCache {
       }
     }
     if (!e) {
-      const now = this.now();
+      const now = nowMs ?? this.now();
       if (noTask) e = { resource: this.noTaskResource(m), checkedMs: now };
       else e = this.build(m, m.host.hostId === this.opts.localHostId ? this.read(m.pid, this.wantedEnv) : undefined, now);
       if (this.entries.size >= this.opts.maxProcesses) {
@@ -168,14 +180,20 @@ export class ResourceCache {
       }
       this.entries.set(key, e);
     }
+    this.lastKey = key;
+    this.lastEntry = e;
     return e.resource;
   }
 
   /** Host and pid as one number (pids stay below 2^22, PID_MAX_LIMIT): a string key per span cost more than the lookup. */
   private processKey(m: L7Message): number {
-    let host = this.hostNumbers.get(m.host.hostId);
-    if (host === undefined) this.hostNumbers.set(m.host.hostId, (host = this.hostNumbers.size));
-    return host * 4194304 + m.pid;
+    if (m.host !== this.lastHost) {
+      let host = this.hostNumbers.get(m.host.hostId);
+      if (host === undefined) this.hostNumbers.set(m.host.hostId, (host = this.hostNumbers.size));
+      this.lastHost = m.host;
+      this.lastHostNumber = host;
+    }
+    return this.lastHostNumber * 4194304 + m.pid;
   }
 
   private build(m: L7Message, info: ProcInfo | undefined, now: number): Entry {

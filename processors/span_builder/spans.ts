@@ -32,8 +32,8 @@ const spanIds = new SpanIds();
 const unixTime = new UnixTime();
 const unixNano = (m: L7Message, monotonicNs: number): bigint => unixTime.of(m.host, monotonicNs);
 
-/** The eSpan of one message; `resource` is the shared object of its process. */
-export function toSpan(m: L7Message, resources: ResourceCache, opts: SemconvOptions): Span {
+/** The eSpan of one message; its resource is the shared object of its process. `nowMs`: the clock, if read already. */
+export function toSpan(m: L7Message, resources: ResourceCache, opts: SemconvOptions, nowMs?: number): Span {
   // name, status and attributes are set by shapeSpan, on the span itself
   const span: Span = {
     traceId: '',
@@ -46,7 +46,7 @@ export function toSpan(m: L7Message, resources: ResourceCache, opts: SemconvOpti
     events: NO_EVENTS,
     links: NO_LINKS,
     status: UNSET,
-    resource: resources.forMessage(m),
+    resource: resources.forMessage(m, nowMs),
     scope: ESPAN_SCOPE,
   };
   shapeSpan(m, opts, span);
@@ -66,9 +66,11 @@ export function messagesToSpans(resources: ResourceCache, opts: SemconvOptions, 
   return map((batch) => {
     const spans: Span[] = [];
     let bad = 0;
+    // once per batch: reading the clock costs more than a resource lookup
+    const nowMs = resources.now();
     for (const m of batch) {
       try {
-        spans.push(toSpan(m, resources, opts));
+        spans.push(toSpan(m, resources, opts, nowMs));
       } catch {
         // A malformed message (a parser bug) must not stop the pipeline.
         bad++;
