@@ -36,7 +36,10 @@ export function batchItems<T>(opts: BatchOptions<T>, scheduler: SchedulerLike = 
   const sizeOf = opts.sizeOf;
   return (source) =>
     new Observable<T[]>((subscriber) => {
-      let held: T[] = [];
+      // What is held: pieces of the batches that came (whole or sliced), joined once when sent
+      // instead of pushed item by item into an array that grows (and is copied) as it fills.
+      let pieces: T[][] = [];
+      let heldCount = 0;
       let heldSize = 0;
       let timer: Subscription | undefined;
       // timeout 0: nothing is held; a batch over the maximum goes on in pieces (a trace is never split)
@@ -61,12 +64,20 @@ export function batchItems<T>(opts: BatchOptions<T>, scheduler: SchedulerLike = 
         }
         if (piece.length) subscriber.next(piece);
       };
+      /** Holds batch[from, to), which counts `size`. */
+      const hold = (batch: T[], from: number, to: number, size: number): void => {
+        if (to <= from) return;
+        pieces.push(from === 0 && to === batch.length ? batch : batch.slice(from, to));
+        heldCount += to - from;
+        heldSize += size;
+      };
       const emit = (): void => {
         timer?.unsubscribe();
         timer = undefined;
-        if (held.length === 0) return;
-        const out = held;
-        held = [];
+        if (heldCount === 0) return;
+        const out = pieces.length === 1 ? pieces[0] : joined(pieces, heldCount);
+        pieces = [];
+        heldCount = 0;
         heldSize = 0;
         subscriber.next(out);
       };
@@ -77,30 +88,44 @@ export function batchItems<T>(opts: BatchOptions<T>, scheduler: SchedulerLike = 
             return;
           }
           if (sizeOf) {
-            for (const item of batch) {
-              const size = sizeOf(item);
-              if (held.length && heldSize + size > max) emit();
-              held.push(item);
-              heldSize += size;
-              if (heldSize >= opts.sendBatchSize) emit();
+            // batch[from, i) is on its way into the held batch and counts `size`
+            let from = 0;
+            let size = 0;
+            for (let i = 0; i < batch.length; i++) {
+              const itemSize = sizeOf(batch[i]);
+              if (heldCount + i - from > 0 && heldSize + size + itemSize > max) {
+                hold(batch, from, i, size);
+                emit();
+                from = i;
+                size = 0;
+              }
+              size += itemSize;
+              if (heldSize + size >= opts.sendBatchSize) {
+                hold(batch, from, i + 1, size);
+                emit();
+                from = i + 1;
+                size = 0;
+              }
             }
-            if (held.length && !timer && opts.timeoutMs > 0) timer = scheduler.schedule(emit, opts.timeoutMs);
-            return;
-          }
-          let i = 0;
-          // A large batch goes on untouched, or in full slices, instead of item by item through `held`.
-          if (held.length === 0 && batch.length >= opts.sendBatchSize) {
-            if (batch.length <= max) {
-              subscriber.next(batch);
-              return;
+            hold(batch, from, batch.length, size);
+          } else {
+            let i = 0;
+            // A large batch goes on untouched, or in full slices, instead of through what is held.
+            if (heldCount === 0 && batch.length >= opts.sendBatchSize) {
+              if (batch.length <= max) {
+                subscriber.next(batch);
+                return;
+              }
+              for (; i + max <= batch.length; i += max) subscriber.next(batch.slice(i, i + max));
             }
-            for (; i + max <= batch.length; i += max) subscriber.next(batch.slice(i, i + max));
+            while (i < batch.length) {
+              const take = Math.min(Math.max(1, opts.sendBatchSize - heldCount), batch.length - i);
+              hold(batch, i, i + take, take);
+              i += take;
+              if (heldCount >= opts.sendBatchSize) emit();
+            }
           }
-          for (; i < batch.length; i++) {
-            held.push(batch[i]);
-            if (held.length >= opts.sendBatchSize) emit();
-          }
-          if (held.length && !timer && opts.timeoutMs > 0) timer = scheduler.schedule(emit, opts.timeoutMs);
+          if (heldCount && !timer) timer = scheduler.schedule(emit, opts.timeoutMs);
         },
         error(e) {
           timer?.unsubscribe();
@@ -116,4 +141,12 @@ export function batchItems<T>(opts: BatchOptions<T>, scheduler: SchedulerLike = 
         sub.unsubscribe();
       };
     });
+}
+
+/** The items of `pieces` (`count` in all) in one array, made at its size. */
+function joined<T>(pieces: T[][], count: number): T[] {
+  const out = new Array<T>(count);
+  let k = 0;
+  for (const piece of pieces) for (let i = 0; i < piece.length; i++) out[k++] = piece[i];
+  return out;
 }
