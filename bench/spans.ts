@@ -21,7 +21,11 @@ const host: HostInfo = { hostId: 'bench-host', hostName: 'bench', bootTimeUnixNa
 
 function workload(): L7Message[] {
   const out: L7Message[] = [];
-  const base = { pid: 1000, comm: 'python3', netns: 1, connMeta: 0, host, outcome: 'ok' as const, saddr: '10.0.0.1', daddr: '10.0.0.2' };
+  const base = {
+    pid: 1000, comm: 'python3', netns: 1, connMeta: 0, host, outcome: 'ok' as const, saddr: '10.0.0.1', daddr: '10.0.0.2',
+    respTid: undefined, utid: 0, respUtid: 0, reqTick: 0, respTick: 0,
+    http: undefined, redis: undefined, mysql: undefined, grpc: undefined, postgresql: undefined, threadTraceId: undefined, propagation: undefined,
+  };
   for (let r = 0; r < REQUESTS; r++) {
     const tid = 2000 + (r % 64);
     const t0 = Math.floor(r / 64) * 10_000_000 + (r % 64) * 1000;

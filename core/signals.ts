@@ -145,7 +145,16 @@ export interface PostgresqlFields {
   errorMessage?: string;
 }
 
-/** One parsed request/response pair. Times are CLOCK_MONOTONIC ns of `host`. */
+/**
+ * One parsed request/response pair. Times are CLOCK_MONOTONIC ns of `host`.
+ *
+ * Every field is present on every message, from the one literal parse makes
+ * it with (processors/parse/session-base.ts): the later stages only assign
+ * fields declared here, never add one, so all messages keep one hidden class
+ * and their fields in the object itself. A field that may be unset holds
+ * undefined (`| undefined`), or 0 where 0 already means none; add a field
+ * here and in that literal together.
+ */
 export interface L7Message {
   protocol: Protocol;
   role: 'client' | 'server';
@@ -162,33 +171,35 @@ export interface L7Message {
   host: HostInfo;
   reqStart: number;
   reqEnd: number;
-  respStart?: number;
-  respEnd?: number;
+  /** undefined, as the other response fields, when no response was seen */
+  respStart: number | undefined;
+  respEnd: number | undefined;
   /** TCP sequence number of the request's / response's first byte */
   reqSeq: number;
-  respSeq?: number;
+  respSeq: number | undefined;
   /** thread that read/wrote the response (differs from tid when handed over) */
-  respTid?: number;
-  /** user-level thread (a Go goroutine) of the request's first call, when the probe knows it; 0 or absent: none */
-  utid?: number;
-  /** user-level thread of the response's first call */
-  respUtid?: number;
-  /** event-loop tick tag (NetworkRecord.loopTick) of the request's last read (server) or first write (client); absent: unknown */
-  reqTick?: number;
-  /** event-loop tick tag of the response's last read (client) */
-  respTick?: number;
+  respTid: number | undefined;
+  /** user-level thread (a Go goroutine) of the request's first call, when the probe knows it; 0: none */
+  utid: number;
+  /** user-level thread of the response's first call; 0 when utid is or no response was seen */
+  respUtid: number;
+  /** event-loop tick tag (NetworkRecord.loopTick) of the request's last read (server) or first write (client); 0: unknown */
+  reqTick: number;
+  /** event-loop tick tag of the response's last read (client); 0: unknown */
+  respTick: number;
   /** ok: response seen; error: protocol-level error; no_response: closed or timed out before a response */
   outcome: 'ok' | 'error' | 'no_response';
-  http?: HttpFields;
-  redis?: RedisFields;
-  mysql?: MysqlFields;
+  /** the protocol's fields: the one of `protocol` is set (`http` also for `http2`) */
+  http: HttpFields | undefined;
+  redis: RedisFields | undefined;
+  mysql: MysqlFields | undefined;
   /** on `http2` messages (which carry their request and response in `http`) that are gRPC calls */
-  grpc?: GrpcFields;
-  postgresql?: PostgresqlFields;
+  grpc: GrpcFields | undefined;
+  postgresql: PostgresqlFields | undefined;
   /** in-process trace id, set by thread_correlation: a server message's own, or its serving scope's on a linked client call */
-  threadTraceId?: string;
+  threadTraceId: string | undefined;
   /** trace context found in the request's headers, set by the propagation processor */
-  propagation?: PropagatedContext;
+  propagation: PropagatedContext | undefined;
 }
 
 /** A trace context propagated on the wire (W3C, Datadog or B3 headers); ids lower-case hex. */

@@ -32,9 +32,10 @@ export interface SessionOptions {
  * The message of a request (its protocol's `fields`) and, unless it got none
  * (`respStart` undefined), its response: the record that carried the
  * response's first byte, that byte's sequence number, and the record that
- * carried its last. An answered message is one literal with its response's
- * times in it: one shape, every field in the object itself, where adding
- * them one by one gave it a second store for the fields added.
+ * carried its last. One literal with every field of L7Message, those the
+ * later stages set among them: every message has one shape, all its fields
+ * in the object itself, where fields added one by one (here or by a later
+ * stage) gave it another shape and a second store for them.
  */
 export function makeMessage(
   protocol: Protocol,
@@ -48,79 +49,42 @@ export function makeMessage(
 ): L7Message {
   const r = req.start;
   const answered = respStart !== undefined && respLast !== undefined;
-  const m: L7Message = answered
-    ? {
-        protocol,
-        role,
-        pid: r.pid,
-        tid: r.tid,
-        comm: r.comm,
-        connId: r.connId,
-        saddr: r.saddr,
-        sport: r.sport,
-        daddr: r.daddr,
-        dport: r.dport,
-        netns: r.netns,
-        connMeta: r.connMeta,
-        host: r.host,
-        reqStart: r.ts,
-        reqEnd: req.last.tsTail,
-        reqSeq: req.startSeq,
-        respStart: respStart.ts,
-        respEnd: respLast.tsTail,
-        respSeq,
-        respTid: respStart.tid,
-        outcome,
-      }
-    : {
-        protocol,
-        role,
-        pid: r.pid,
-        tid: r.tid,
-        comm: r.comm,
-        connId: r.connId,
-        saddr: r.saddr,
-        sport: r.sport,
-        daddr: r.daddr,
-        dport: r.dport,
-        netns: r.netns,
-        connMeta: r.connMeta,
-        host: r.host,
-        reqStart: r.ts,
-        reqEnd: req.last.tsTail,
-        reqSeq: req.startSeq,
-        outcome,
-      };
-  setFields(m, protocol, fields);
   const utid = r.utid;
-  if (utid) m.utid = utid;
-  const reqTick = role === 'server' ? req.last.loopTick : r.loopTick;
-  if (reqTick) m.reqTick = reqTick;
-  if (answered) {
-    if (utid) m.respUtid = respStart.utid;
-    if (role === 'client' && respLast.loopTick) m.respTick = respLast.loopTick;
-  }
-  return m;
-}
-
-/** The protocol's fields under its own name: a store by a name known here, not by a key computed per message. */
-function setFields(m: L7Message, protocol: Protocol, fields: unknown): void {
-  switch (protocol) {
-    case 'http':
-      m.http = fields as HttpFields;
-      break;
-    case 'redis':
-      m.redis = fields as RedisFields;
-      break;
-    case 'mysql':
-      m.mysql = fields as MysqlFields;
-      break;
-    case 'postgresql':
-      m.postgresql = fields as PostgresqlFields;
-      break;
-    default:
-      (m as unknown as Record<string, unknown>)[protocol] = fields;
-  }
+  return {
+    protocol,
+    role,
+    pid: r.pid,
+    tid: r.tid,
+    comm: r.comm,
+    connId: r.connId,
+    saddr: r.saddr,
+    sport: r.sport,
+    daddr: r.daddr,
+    dport: r.dport,
+    netns: r.netns,
+    connMeta: r.connMeta,
+    host: r.host,
+    reqStart: r.ts,
+    reqEnd: req.last.tsTail,
+    respStart: answered ? respStart.ts : undefined,
+    respEnd: answered ? respLast.tsTail : undefined,
+    reqSeq: req.startSeq,
+    respSeq: answered ? respSeq : undefined,
+    respTid: answered ? respStart.tid : undefined,
+    utid,
+    respUtid: answered && utid ? respStart.utid : 0,
+    reqTick: (role === 'server' ? req.last.loopTick : r.loopTick) || 0,
+    respTick: (answered && role === 'client' && respLast.loopTick) || 0,
+    outcome,
+    // the protocol's fields under its own name (http2's under `http`, its session names it after)
+    http: protocol === 'http' ? (fields as HttpFields) : undefined,
+    redis: protocol === 'redis' ? (fields as RedisFields) : undefined,
+    mysql: protocol === 'mysql' ? (fields as MysqlFields) : undefined,
+    grpc: undefined,
+    postgresql: protocol === 'postgresql' ? (fields as PostgresqlFields) : undefined,
+    threadTraceId: undefined,
+    propagation: undefined,
+  };
 }
 
 /** What a RequestQueue tells when it drops a request: its session (a method, not a closure made per connection). */

@@ -8,7 +8,9 @@ function httpMessage(headers: Record<string, string>): L7Message {
   return {
     protocol: 'http', role: 'server', pid: 1, tid: 1, comm: 'x', connId: 'c', saddr: '127.0.0.1', sport: 80, daddr: '127.0.0.1', dport: 5000,
     netns: 0, connMeta: 0, host: { hostId: 'h', hostName: 'h', bootTimeUnixNano: 0n }, reqStart: 1, reqEnd: 2, reqSeq: 1, outcome: 'ok',
+    respStart: undefined, respEnd: undefined, respSeq: undefined, respTid: undefined, utid: 0, respUtid: 0, reqTick: 0, respTick: 0,
     http: { method: 'GET', target: '/', path: '/', version: '1.1', headers },
+    redis: undefined, mysql: undefined, grpc: undefined, postgresql: undefined, threadTraceId: undefined, propagation: undefined,
   };
 }
 

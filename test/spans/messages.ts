@@ -28,7 +28,19 @@ export function message(over: Partial<L7Message> & Pick<L7Message, 'role' | 'tid
     respEnd: reqStart + 110,
     reqSeq: seq++,
     respSeq: seq++,
+    respTid: undefined,
+    utid: 0,
+    respUtid: 0,
+    reqTick: 0,
+    respTick: 0,
     outcome: 'ok',
+    http: undefined,
+    redis: undefined,
+    mysql: undefined,
+    grpc: undefined,
+    postgresql: undefined,
+    threadTraceId: undefined,
+    propagation: undefined,
   };
   return { ...base, ...over };
 }

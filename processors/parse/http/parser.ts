@@ -285,6 +285,8 @@ export function parseRequestHead(buf: Uint8Array, at: number, end: number): Http
     contentLength: 0,
     version,
     headers: NO_HEADERS,
+    host: undefined,
+    userAgent: undefined,
     close: false,
     method,
     target: recentLatin1(buf, sp1 + 1, Math.min(sp2, sp1 + 1 + 2048)),
@@ -338,6 +340,8 @@ export function parseResponseHead(buf: Uint8Array, at: number, end: number, requ
     contentLength: 0,
     version,
     headers: NO_HEADERS,
+    host: undefined,
+    userAgent: undefined,
     close: false,
     status,
   };

@@ -155,20 +155,29 @@ export class HttpSession implements ProtocolSession {
   }
 }
 
+/**
+ * A request's fields: one literal with every field of HttpFields, those the
+ * response sets among them, so that every request's have one shape.
+ */
 function requestFields(h: HttpRequestHead): HttpFields {
   const t = h.target;
   const q = t.charCodeAt(0) === 47 ? t.indexOf('?') : -2; // origin-form: split here, without an object
-  let f: HttpFields;
-  if (q === -1) f = { method: h.method, target: t, path: t, version: h.version, headers: h.headers };
-  else if (q >= 0) f = { method: h.method, target: t, path: t.slice(0, q), version: h.version, headers: h.headers, query: t.slice(q + 1) };
-  else {
-    const { path, query } = splitTarget(t);
-    f = { method: h.method, target: t, path, version: h.version, headers: h.headers };
-    if (query !== undefined) f.query = query;
-  }
-  if (h.host !== undefined) f.host = h.host;
-  if (h.userAgent !== undefined) f.userAgent = h.userAgent;
-  return f;
+  const split = q === -2 ? splitTarget(t) : undefined;
+  return {
+    method: h.method,
+    target: t,
+    path: split ? split.path : q < 0 ? t : t.slice(0, q),
+    query: split ? split.query : q < 0 ? undefined : t.slice(q + 1),
+    version: h.version,
+    host: h.host,
+    userAgent: h.userAgent,
+    status: undefined,
+    headers: h.headers,
+    requestBodySize: undefined,
+    responseBodySize: undefined,
+    scheme: undefined,
+    reset: undefined,
+  };
 }
 
 /** 1xx but 101 Switching Protocols, which is final */
