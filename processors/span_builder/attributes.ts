@@ -11,7 +11,7 @@
 import { grpcCodeName } from '../../core/grpc';
 import { ConnMeta } from '../../core/records/network-data';
 import type { EspanAttributes } from '../../core/semconv';
-import { StatusCode, type Attributes, type L7Message, type Span } from '../../core/signals';
+import { StatusCode, type AttributeValue, type Attributes, type L7Message, type Span } from '../../core/signals';
 import { redactQuery, redactSqlLiterals, redactSqlLiteralsInText, redisCommandHasSecrets } from '../../core/redaction';
 import { AttributesBuilder } from './attribute-shapes';
 import { ConnectionKeys, Interner, Memo } from './shared-values';
@@ -55,13 +55,28 @@ const ERROR: Status = Object.freeze({ code: StatusCode.ERROR });
 export const NO_ATTRIBUTES = Object.freeze({}) as SpanAttributes;
 const errorStatus = (message: string | undefined): Status => (message !== undefined ? { code: StatusCode.ERROR, message: message.slice(0, MAX_STATUS_MESSAGE) } : ERROR);
 
+/**
+ * The netns inode last put, as the number put: an inode is above V8's small
+ * integers, and a host's spans come from a few namespaces, so the spans of
+ * one share one boxed number instead of one each.
+ */
+let lastNetns = 0;
+let lastNetnsValue: AttributeValue = 0;
+function netnsValue(netns: number): AttributeValue {
+  if (netns !== lastNetns) {
+    lastNetns = netns;
+    lastNetnsValue = netns;
+  }
+  return lastNetnsValue;
+}
+
 /** The link keys every span has, first in every span's attributes. */
 function linkKeys(m: L7Message, a: AttributesBuilder): void {
   a.put('espan.captured', true);
   a.put('espan.host_id', m.host.hostId);
   a.put('espan.conn_key', connKey(m));
   a.put('espan.req_seq', m.reqSeq);
-  a.put('espan.netns', m.netns);
+  a.put('espan.netns', netnsValue(m.netns));
 }
 
 /** Sets the span's name, status and attributes: what was put, then the link keys not every span has. */
@@ -108,8 +123,9 @@ const redisDbName = (db: number): string => REDIS_DB_NAMES[db] ?? String(db);
 function httpSpan(m: L7Message, opts: SemconvOptions, a: AttributesBuilder, out: SpanFields): void {
   const h = m.http!;
   // the parsers give known methods as their constants: no upper-casing (a call into the runtime) for those
-  const method = KNOWN_METHODS.has(h.method) ? h.method : h.method.toUpperCase();
-  const known = KNOWN_METHODS.has(method);
+  const given = KNOWN_METHODS.has(h.method);
+  const method = given ? h.method : h.method.toUpperCase();
+  const known = given || KNOWN_METHODS.has(method);
   let path = h.path;
   let query = h.query;
   // absolute-form targets (proxies) carry the authority: keep only path and query (origin-form ones start with '/')
@@ -137,9 +153,10 @@ function httpSpan(m: L7Message, opts: SemconvOptions, a: AttributesBuilder, out:
   a.put('url.path', shared(path));
   putEndpoints(m, a, shared(serverAddress), serverPort);
   if (!known || method !== h.method) a.put('http.request.method_original', h.method);
-  // only a version long enough to hold the prefix ('HTTP/', 5 characters) is searched for it
-  const version = h.version.length > 4 ? h.version.replace(/^HTTP\//i, '') : h.version;
-  if (version) a.put('network.protocol.version', shared(version));
+  // only a version long enough to hold the prefix ('HTTP/', 5 characters) is searched for it, and
+  // interned: the shorter ones are the parsers' constants ('1.1', '1.0', '2')
+  const version = h.version.length > 4 ? shared(h.version.replace(/^HTTP\//i, '')) : h.version;
+  if (version) a.put('network.protocol.version', version);
   if (query) a.put('url.query', query);
   if (m.role === 'server') {
     a.put('client.address', m.daddr);
