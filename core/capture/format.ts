@@ -18,6 +18,7 @@ import {
   layoutMismatch,
   NETWORK_DATA_LAYOUT,
   RecordView,
+  recordBatch,
   recordError,
   type RecordBatch,
   type RecordLayout,
@@ -144,7 +145,7 @@ export function scanFrames(
   maxRecords = Infinity,
   final = false,
 ): number {
-  const batch: RecordBatch = { buf, dv: new DataView(buf.buffer, buf.byteOffset, buf.byteLength), host: shared.host, cache: shared.cache };
+  const batch = recordBatch(buf, shared.host, shared.cache);
   let at = 0;
   let badSince = -1;
   let badReason = '';

@@ -5,7 +5,7 @@
  * every record of a process, and of each connection it owns, reaches the same
  * worker in the order the receiver gave them.
  */
-import { encodedSize, encodeRecord, DecodeCache, META_SIZE, RecordView, type RecordBatch } from '../records/network-data';
+import { encodedSize, encodeRecord, DecodeCache, META_SIZE, RecordView, recordBatch } from '../records/network-data';
 import { fmix32 } from '../hash';
 import type { HostInfo, NetworkRecord } from '../signals';
 
@@ -82,11 +82,10 @@ export class RecordsReader {
 
   read(part: RecordsPart): NetworkRecord[] {
     const buf = Buffer.from(part.bytes);
-    const dv = new DataView(part.bytes);
     const out: NetworkRecord[] = new Array(part.ends.length);
     let start = 0;
     for (let h = 0; h < part.hosts.length; h++) {
-      const batch: RecordBatch = { buf, dv, host: this.host(part.hosts[h]), cache: this.cache };
+      const batch = recordBatch(buf, this.host(part.hosts[h]), this.cache);
       const to = h + 1 < part.hosts.length ? part.hostStarts[h + 1] : part.ends.length;
       for (let i = part.hostStarts[h]; i < to; i++) {
         out[i] = new RecordView(batch, start);

@@ -1,5 +1,5 @@
 /** Turns one batch from the addon (bytes plus record offsets) into records. */
-import { DecodeCache, RecordView, recordError, type RecordBatch } from '../../core/records/network-data';
+import { DecodeCache, RecordView, recordBatch, recordError } from '../../core/records/network-data';
 import type { HostInfo, NetworkRecord } from '../../core/signals';
 
 export interface DecodedBatch {
@@ -13,7 +13,7 @@ export interface DecodedBatch {
  * read in place (RecordView): nothing is decoded or copied until a field is asked for.
  */
 export function decodeBatch(buf: Buffer, offsets: Uint32Array, host: HostInfo, cache = new DecodeCache()): DecodedBatch {
-  const batch: RecordBatch = { buf, dv: new DataView(buf.buffer, buf.byteOffset, buf.byteLength), host, cache };
+  const batch = recordBatch(buf, host, cache);
   const records: NetworkRecord[] = new Array(Math.max(0, offsets.length - 1));
   const failures = new Map<string, number>();
   let n = 0;
