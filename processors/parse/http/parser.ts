@@ -24,8 +24,8 @@ export interface HttpHead {
   version: string;
   /** propagation headers and x-request-id, lower-case names */
   headers: Record<string, string>;
-  host?: string;
-  userAgent?: string;
+  host: string | undefined;
+  userAgent: string | undefined;
   /** `Connection: close` (or HTTP/1.0 without keep-alive) */
   close: boolean;
 }
@@ -41,6 +41,28 @@ export interface HttpResponseHead extends HttpHead {
 
 /** The headers of a head that kept none (all responses', most requests'): shared, never written. */
 const NO_HEADERS: Record<string, string> = Object.freeze({}) as Record<string, string>;
+
+/** A request head to parse into (parseRequestHead sets every field): one kept by a caller that reads each head before parsing the next is made once. */
+export function emptyRequestHead(): HttpRequestHead {
+  return { headLength: 0, bodyKind: BodyKind.NONE, contentLength: 0, version: '', headers: NO_HEADERS, host: undefined, userAgent: undefined, close: false, method: '', target: '' };
+}
+
+/** A response head to parse into, as emptyRequestHead. */
+export function emptyResponseHead(): HttpResponseHead {
+  return { headLength: 0, bodyKind: BodyKind.NONE, contentLength: 0, version: '', headers: NO_HEADERS, host: undefined, userAgent: undefined, close: false, status: 0 };
+}
+
+/** Sets the fields every head starts with, before its header lines are read. */
+function startHead(head: HttpHead, bodyKind: BodyKind, version: string): void {
+  head.headLength = 0;
+  head.bodyKind = bodyKind;
+  head.contentLength = 0;
+  head.version = version;
+  head.headers = NO_HEADERS;
+  head.host = undefined;
+  head.userAgent = undefined;
+  head.close = false;
+}
 
 /** Largest head espan waits for; real servers refuse beyond 8–16 KiB. */
 export const MAX_HEAD = 16384;
@@ -175,19 +197,27 @@ function colonOrNewline(buf: Uint8Array, at: number, end: number): number {
 
 /**
  * Walks the header lines from `from` up to the blank line that ends the head,
- * filling `head`. Returns the index just past the blank line, NEED_MORE when
- * it is not there yet, INVALID when a line is not a header.
+ * filling `head` (its version set). Returns the index just past the blank
+ * line, NEED_MORE when it is not there yet, INVALID when a line is not a
+ * header.
  */
-function parseHeaders(buf: Uint8Array, from: number, end: number, head: HttpHead & { connectionToken?: string }, isRequest: boolean): number {
+function parseHeaders(buf: Uint8Array, from: number, end: number, head: HttpHead, isRequest: boolean): number {
   let at = from;
+  /** what the Connection header said: close, keep-alive, '' (neither), undefined (no such header) */
+  let connection: string | undefined;
   for (;;) {
     if (at >= end) return NEED_MORE;
     const c0 = buf[at];
     if (c0 === 13) {
       if (at + 1 >= end) return NEED_MORE;
-      return buf[at + 1] === 10 ? at + 2 : INVALID;
+      if (buf[at + 1] !== 10) return INVALID;
+      head.close = connectionCloses(head.version, connection);
+      return at + 2;
     }
-    if (c0 === 10) return at + 1;
+    if (c0 === 10) {
+      head.close = connectionCloses(head.version, connection);
+      return at + 1;
+    }
     const first = c0 | 0x20;
     // Only headers starting with these letters are read; the rest cost one newline search.
     // Of a response only the framing (content-length, transfer-encoding, connection) matters.
@@ -208,7 +238,7 @@ function parseHeaders(buf: Uint8Array, from: number, end: number, head: HttpHead
           head.contentLength = n;
           if (head.bodyKind !== BodyKind.CHUNKED) head.bodyKind = BodyKind.LENGTH;
         } else if (len === 10 && nameIs(buf, at, colon, 'connection')) {
-          head.connectionToken = containsWord(buf, colon + 1, lineEnd, 'close') ? 'close' : containsWord(buf, colon + 1, lineEnd, 'keep-alive') ? 'keep-alive' : '';
+          connection = containsWord(buf, colon + 1, lineEnd, 'close') ? 'close' : containsWord(buf, colon + 1, lineEnd, 'keep-alive') ? 'keep-alive' : '';
         }
       } else if (first === 116) {
         if (len === 17 && nameIs(buf, at, colon, 'transfer-encoding')) {
@@ -268,7 +298,7 @@ function lineEndOf(buf: Uint8Array, at: number, end: number): number {
 }
 
 /** Parses a request head at `at`: NEED_MORE until the blank line is there, INVALID when it is not HTTP. */
-export function parseRequestHead(buf: Uint8Array, at: number, end: number): HttpRequestHead | typeof NEED_MORE | typeof INVALID {
+export function parseRequestHead(buf: Uint8Array, at: number, end: number, head = emptyRequestHead()): HttpRequestHead | typeof NEED_MORE | typeof INVALID {
   const method = methodAt(buf, at, Math.min(end, at + 12));
   if (method === undefined) return end - at < 12 && couldBeRequestPrefix(buf, at, end) ? NEED_MORE : INVALID;
   const le = lineEndOf(buf, at, end);
@@ -278,24 +308,12 @@ export function parseRequestHead(buf: Uint8Array, at: number, end: number): Http
   if (sp2 < 0) return INVALID;
   const version = parseVersion(buf, sp2 + 1, le);
   if (!version) return INVALID;
-  const head: HttpRequestHead & { connectionToken?: string } = {
-    headLength: 0,
-    connectionToken: undefined,
-    bodyKind: BodyKind.NONE,
-    contentLength: 0,
-    version,
-    headers: NO_HEADERS,
-    host: undefined,
-    userAgent: undefined,
-    close: false,
-    method,
-    target: recentLatin1(buf, sp1 + 1, Math.min(sp2, sp1 + 1 + 2048)),
-  };
+  startHead(head, BodyKind.NONE, version);
+  head.method = method;
+  head.target = recentLatin1(buf, sp1 + 1, Math.min(sp2, sp1 + 1 + 2048));
   const stop = parseHeaders(buf, skipLine(buf, le), end, head, true);
   if (stop < 0) return stop === NEED_MORE && end - at > MAX_HEAD ? INVALID : (stop as typeof NEED_MORE);
   head.headLength = stop - at;
-  head.close = connectionCloses(version, head.connectionToken);
-  head.connectionToken = undefined;
   return head;
 }
 
@@ -321,7 +339,13 @@ function couldBeRequestPrefix(buf: Uint8Array, at: number, end: number): boolean
  * Parses a response head. `requestMethod` is the method of the request it
  * answers (HEAD responses have no body whatever they announce).
  */
-export function parseResponseHead(buf: Uint8Array, at: number, end: number, requestMethod: string | undefined): HttpResponseHead | typeof NEED_MORE | typeof INVALID {
+export function parseResponseHead(
+  buf: Uint8Array,
+  at: number,
+  end: number,
+  requestMethod: string | undefined,
+  head = emptyResponseHead(),
+): HttpResponseHead | typeof NEED_MORE | typeof INVALID {
   if (end - at < 8) {
     for (let i = at; i < end; i++) if (buf[i] !== 'HTTP/1.'.charCodeAt(i - at)) return INVALID;
     return NEED_MORE;
@@ -333,23 +357,11 @@ export function parseResponseHead(buf: Uint8Array, at: number, end: number, requ
   if (!version || buf[at + 8] !== 32 || le < at + 12) return INVALID;
   const status = parseDecimal(buf, at + 9, at + 12);
   if (status < 100 || status > 999) return INVALID;
-  const head: HttpResponseHead & { connectionToken?: string } = {
-    headLength: 0,
-    connectionToken: undefined,
-    bodyKind: BodyKind.UNTIL_CLOSE,
-    contentLength: 0,
-    version,
-    headers: NO_HEADERS,
-    host: undefined,
-    userAgent: undefined,
-    close: false,
-    status,
-  };
+  startHead(head, BodyKind.UNTIL_CLOSE, version);
+  head.status = status;
   const stop = parseHeaders(buf, skipLine(buf, le), end, head, false);
   if (stop < 0) return stop === NEED_MORE && end - at > MAX_HEAD ? INVALID : (stop as typeof NEED_MORE);
   head.headLength = stop - at;
-  head.close = connectionCloses(version, head.connectionToken);
-  head.connectionToken = undefined;
   if (status < 200 || status === 204 || status === 304 || requestMethod === 'HEAD') {
     head.bodyKind = BodyKind.NONE;
     head.contentLength = 0;

@@ -8,6 +8,8 @@ import { Dir, INVALID, NEED_MORE, step, type ProtocolSession, type StepResult } 
 import { makeMessage, OldestApartQueue, RequestQueue, type PendingRequest, type SessionOptions, type SessionSink } from '../session-base';
 import {
   BodyKind,
+  emptyRequestHead,
+  emptyResponseHead,
   looksLikeRequestLine,
   looksLikeStatusLine,
   parseChunkLine,
@@ -19,6 +21,14 @@ import {
   type HttpRequestHead,
   type HttpResponseHead,
 } from './parser';
+
+/**
+ * The heads every session parses into: what a head says is taken before the
+ * next is parsed (a request's fields into its HttpFields, a response's status
+ * as its value), so none is made per message.
+ */
+const requestHead = emptyRequestHead();
+const responseHead = emptyResponseHead();
 
 interface DirectionState {
   /** inside a chunked body: 1 = expecting a size line, 2 = expecting the trailer */
@@ -72,21 +82,22 @@ export class HttpSession implements ProtocolSession {
       return step(n, 0, false, true);
     }
     if (dir === Dir.REQUEST) {
-      const h = parseRequestHead(buf, at, end);
+      const h = parseRequestHead(buf, at, end, requestHead);
       if (h === NEED_MORE || h === INVALID) return h;
       this.methodsInFlight.push(h.method);
       if (this.methodsInFlight.size > 256) this.methodsInFlight.shift();
       return this.bodyStep(st, h, requestFields(h));
     }
-    const h = parseResponseHead(buf, at, end, this.methodsInFlight.peek());
+    const h = parseResponseHead(buf, at, end, this.methodsInFlight.peek(), responseHead);
     if (h === NEED_MORE || h === INVALID) return h;
     // an interim response (100 Continue, 103 Early Hints) is no message: the final one follows
     if (isInterim(h.status)) return step(h.headLength, 0, false, false);
     this.methodsInFlight.shift();
-    return this.bodyStep(st, h, h);
+    return this.bodyStep(st, h, h.status);
   }
 
-  private bodyStep(st: DirectionState, h: HttpRequestHead | HttpResponseHead, value: unknown): StepResult {
+  /** `value` is what complete() gets: a request's fields, a response's status. */
+  private bodyStep(st: DirectionState, h: HttpRequestHead | HttpResponseHead, value: HttpFields | number): StepResult {
     st.bodySize = 0;
     switch (h.bodyKind) {
       case BodyKind.LENGTH:
@@ -113,7 +124,7 @@ export class HttpSession implements ProtocolSession {
     const h = parsePartialHead(buf, at, end, false, this.methodsInFlight.peek()) as HttpResponseHead | undefined;
     if (!h || isInterim(h.status)) return undefined;
     this.methodsInFlight.shift();
-    return h;
+    return h.status;
   }
 
   canStart(dir: Dir, buf: Uint8Array, at: number, end: number): boolean {
@@ -137,17 +148,17 @@ export class HttpSession implements ProtocolSession {
       if (truncated) this.sink.count('truncated');
       return;
     }
-    const h = value as HttpResponseHead;
+    const status = value as number;
     const req = this.queue.shift();
     if (!req) {
       this.sink.count('unmatched_response');
       return;
     }
-    req.fields.status = h.status;
+    req.fields.status = status;
     if (st.bodySize) req.fields.responseBodySize = st.bodySize;
     if (truncated) this.sink.count('truncated');
-    this.sink.emit(makeMessage('http', this.role, req.fields, req, isError(this.role, h.status) ? 'error' : 'ok', start, startSeq, last));
-    if (h.status === 101 || (req.fields.method === 'CONNECT' && h.status < 300)) this.abandoned = true;
+    this.sink.emit(makeMessage('http', this.role, req.fields, req, isError(this.role, status) ? 'error' : 'ok', start, startSeq, last));
+    if (status === 101 || (req.fields.method === 'CONNECT' && status < 300)) this.abandoned = true;
   }
 
   close(_last: NetworkRecord | undefined): void {
