@@ -3,18 +3,14 @@
  * and a replay give the same id; a cheap non-cryptographic hash because
  * drawing random bytes per trace costs more than serialising it.
  */
-import { cyrb128 } from '../../core/hash';
+import { cyrb128, hex128 } from '../../core/hash';
 
 const lanes = new Uint32Array(4);
-const scratch = Buffer.allocUnsafe(16);
 
 /** 32 lower-case hex chars, never all zero (invalid in OTLP and W3C). */
 export function traceIdFrom(key: string): string {
   cyrb128(key, lanes);
   if ((lanes[0] | lanes[1] | lanes[2] | lanes[3]) === 0) lanes[3] = 1;
-  scratch.writeUInt32BE(lanes[0], 0);
-  scratch.writeUInt32BE(lanes[1], 4);
-  scratch.writeUInt32BE(lanes[2], 8);
-  scratch.writeUInt32BE(lanes[3], 12);
-  return scratch.toString('hex');
+  // spelled as one flat string, no Buffer written and hex-encoded per trace
+  return hex128(lanes);
 }

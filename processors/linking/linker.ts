@@ -74,11 +74,8 @@ export type KeyHash = (key: string, seed?: number) => number;
 
 /** Takes slot `r` out of the list of its hash in `index`, chained through `next`. */
 function unlink(index: SlotIndex, next: Int32Array, hash: number, r: number): void {
-  const head = index.get(hash);
-  if (head === r) {
-    index.replace(hash, next[r]);
-    return;
-  }
+  const head = index.replaceFirst(hash, r, next[r]);
+  if (head === r) return;
   for (let x = head; x !== NONE; x = next[x]) {
     if (next[x] === r) {
       next[x] = next[r];
@@ -217,7 +214,8 @@ export class Linker implements StatefulEngine<Span, Trace> {
     const traceId = span.traceId;
     if (traceId) {
       const h = this.hash(traceId);
-      const head = this.byTraceId.get(h);
+      // the first span of its hash is listed at once; a span of an id already listed is not
+      const head = this.byTraceId.firstOrAdd(h, s);
       let same = NONE;
       let last = NONE;
       for (let x = head; x !== NONE; x = sl.nextTrace[x]) {
@@ -234,8 +232,7 @@ export class Linker implements StatefulEngine<Span, Trace> {
         sl.traceHash[s] = h;
         sl.nextTrace[s] = NONE;
         sl.flags[s] |= TRACE_LISTED;
-        if (last === NONE) this.byTraceId.add(h, s);
-        else sl.nextTrace[last] = s;
+        if (last !== NONE) sl.nextTrace[last] = s;
       }
     }
     const conn = a[CONN_KEY];
@@ -247,10 +244,8 @@ export class Linker implements StatefulEngine<Span, Trace> {
       sl.setSeq(s, seq);
       sl.netHash[s] = h;
       sl.nextNet[s] = NONE;
-      const head = this.byNet.get(h);
-      if (head === NONE) {
-        this.byNet.add(h, s);
-      } else {
+      const head = this.byNet.firstOrAdd(h, s);
+      if (head !== NONE) {
         // the list holds every key of this hash, in arrival order
         let other = head;
         for (;;) {
@@ -269,10 +264,8 @@ export class Linker implements StatefulEngine<Span, Trace> {
       sl.threadKey[s] = thread;
       sl.threadHash[s] = h;
       sl.nextThread[s] = NONE;
-      const head = this.byThread.get(h);
-      if (head === NONE) {
-        this.byThread.add(h, s);
-      } else {
+      const head = this.byThread.firstOrAdd(h, s);
+      if (head !== NONE) {
         let other = head;
         for (;;) {
           if (sl.threadKey[other] === thread) this.linkThread(s, other);

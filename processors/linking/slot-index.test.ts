@@ -18,13 +18,17 @@ describe('linking SlotIndex', () => {
       const op = rand(3);
       if (!ref.has(k)) {
         expect(index.get(k)).to.equal(NONE);
-        index.add(k, i);
+        expect(index.firstOrAdd(k, i)).to.equal(NONE);
         ref.set(k, i);
       } else if (op === 0) {
-        index.replace(k, NONE);
+        expect(index.replaceFirst(k, ref.get(k)!, NONE)).to.equal(ref.get(k));
         ref.delete(k);
+      } else if (op === 1) {
+        expect(index.firstOrAdd(k, i)).to.equal(ref.get(k));
+        // not its first: left as it is
+        expect(index.replaceFirst(k, -5, i)).to.equal(ref.get(k));
       } else {
-        index.replace(k, i);
+        expect(index.replaceFirst(k, ref.get(k)!, i)).to.equal(ref.get(k));
         ref.set(k, i);
       }
       expect(index.get(k)).to.equal(ref.get(k) ?? NONE);

@@ -33,28 +33,53 @@ export class SlotIndex {
     return i < 0 ? NONE : this.cells[2 * i + 1];
   }
 
-  /** `hash` must not be present. */
-  add(hash: number, slot: number): void {
+  /**
+   * The first slot of `hash`; when the hash has none, `slot` becomes its
+   * first and NONE is returned. One probe where a look-up and an add took two.
+   */
+  firstOrAdd(hash: number, slot: number): number {
     if ((this.used + 1) * 2 > this.mask + 1) this.rehash();
     const cells = this.cells;
-    let i = this.spread(hash) & this.mask;
-    while (cells[2 * i + 1] >= 0) i = (i + 1) & this.mask;
-    if (cells[2 * i + 1] === EMPTY) this.used++;
-    cells[2 * i] = hash;
-    cells[2 * i + 1] = slot;
-    this.live++;
+    const mask = this.mask;
+    // the first DELETED cell on the way is reused
+    let free = -1;
+    for (let i = this.spread(hash) & mask; ; i = (i + 1) & mask) {
+      const first = cells[2 * i + 1];
+      if (first === EMPTY) {
+        if (free < 0) {
+          free = i;
+          this.used++;
+        }
+        cells[2 * free] = hash;
+        cells[2 * free + 1] = slot;
+        this.live++;
+        return NONE;
+      }
+      if (first === DELETED) {
+        if (free < 0) free = i;
+      } else if (cells[2 * i] === hash) {
+        return first;
+      }
+    }
   }
 
-  /** Makes `slot` the first of a present `hash`, or removes the hash when `slot` is NONE. */
-  replace(hash: number, slot: number): void {
+  /**
+   * When `slot` is the first of `hash`, `next` takes its place (NONE: the
+   * hash leaves). Returns the first slot found, NONE if the hash is absent.
+   */
+  replaceFirst(hash: number, slot: number, next: number): number {
     const i = this.find(hash);
-    if (i < 0) return;
-    if (slot === NONE) {
-      this.cells[2 * i + 1] = DELETED;
-      this.live--;
-    } else {
-      this.cells[2 * i + 1] = slot;
+    if (i < 0) return NONE;
+    const first = this.cells[2 * i + 1];
+    if (first === slot) {
+      if (next === NONE) {
+        this.cells[2 * i + 1] = DELETED;
+        this.live--;
+      } else {
+        this.cells[2 * i + 1] = next;
+      }
     }
+    return first;
   }
 
   /** The cell holding `hash`, or -1. */
@@ -81,6 +106,6 @@ export class SlotIndex {
     this.mask = n - 1;
     this.used = 0;
     this.live = 0;
-    for (let i = 0; i < old.length; i += 2) if (old[i + 1] >= 0) this.add(old[i], old[i + 1]);
+    for (let i = 0; i < old.length; i += 2) if (old[i + 1] >= 0) this.firstOrAdd(old[i], old[i + 1]);
   }
 }
