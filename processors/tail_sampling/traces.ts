@@ -92,7 +92,8 @@ export class TraceTable {
   private take(id: string, h: number): { slot: number; pushedOut: Held | undefined } {
     const slot = this.ring.add(h);
     this.ids.set(slot, id);
-    const pushedOut = this.undecided.get(slot);
+    // only an undecided trace (or a slot never used) has no decision: the others need no look-up
+    const pushedOut = this.decisions[slot] === Decision.Unspecified ? this.undecided.get(slot) : undefined;
     if (pushedOut) {
       this.undecided.delete(slot);
       pushedOut.done = true;
