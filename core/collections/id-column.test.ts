@@ -42,4 +42,16 @@ describe('IdColumn', () => {
     expect(column.get(1)).to.equal('ffffffffffffffff');
     expect(column.equals(1, 'not-hex')).to.equal(false);
   });
+
+  it('gives back ids reused from the two packed last, across columns of both widths', () => {
+    const a = '52f1eb6fd5d13a12125a1deff81b1cc6';
+    const b = '00000000000000000000000000000001';
+    const c = 'ffffffffffffffffffffffffffffffff';
+    const traces = new IdColumn(32, 9);
+    const keys = new IdColumn(32, 9);
+    const spans = new IdColumn(16, 9);
+    const order: Array<[IdColumn, string]> = [[traces, a], [keys, b], [spans, '00f067aa0ba902b7'], [traces, a], [keys, c], [traces, b], [traces, a], [keys, b], [traces, c]];
+    order.forEach(([column, id], i) => column.set(i, id));
+    order.forEach(([column, id], i) => expect(column.get(i)).to.equal(id));
+  });
 });

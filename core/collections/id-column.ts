@@ -38,15 +38,17 @@ function pack(s: string, words: Uint32Array, at: number, n: number): boolean {
 }
 
 /**
- * The id of a width packed last, and its words: the spans of a trace write its id one after
- * another, and a span id packed in between (another width) does not push it out.
+ * The two ids of a width packed last (newest first) and their words, `n` words each: the
+ * spans of a trace write its id into several columns one after another (linking's link
+ * keys, then tail_sampling's traces), and an id packed in between, of the same width (a
+ * thread trace id) or of another (a span id), does not push it out.
  */
-interface LastPacked {
-  id: string;
+interface RecentlyPacked {
+  readonly ids: [string, string];
   readonly words: Uint32Array;
 }
-const LAST_OF_16: LastPacked = { id: '', words: new Uint32Array(2) };
-const LAST_OF_32: LastPacked = { id: '', words: new Uint32Array(4) };
+const RECENT_OF_16: RecentlyPacked = { ids: ['', ''], words: new Uint32Array(2 * 2) };
+const RECENT_OF_32: RecentlyPacked = { ids: ['', ''], words: new Uint32Array(2 * 4) };
 
 export class IdColumn {
   /** 32-bit words per packed id */
@@ -58,14 +60,14 @@ export class IdColumn {
   private text: Array<string | undefined> | undefined;
   /** scratch for comparing: the packed form of the id looked for */
   private readonly probe: Uint32Array;
-  private readonly last: LastPacked;
+  private readonly recent: RecentlyPacked;
 
   constructor(
     chars: 16 | 32,
     private capacity: number,
   ) {
     this.n = chars / 8;
-    this.last = chars === 16 ? LAST_OF_16 : LAST_OF_32;
+    this.recent = chars === 16 ? RECENT_OF_16 : RECENT_OF_32;
     this.kind = new Uint8Array(capacity);
     this.probe = new Uint32Array(this.n);
   }
@@ -100,16 +102,23 @@ export class IdColumn {
 
   /** Packs `id` into entry `i`; false when it is not lower-case hex. */
   private pack(id: string, i: number): boolean {
-    const words = (this.words ??= new Uint32Array(this.capacity * this.n));
-    const at = i * this.n;
-    const last = this.last;
-    if (id === last.id) {
-      for (let w = 0; w < this.n; w++) words[at + w] = last.words[w];
+    const n = this.n;
+    const words = (this.words ??= new Uint32Array(this.capacity * n));
+    const at = i * n;
+    const { ids, words: kept } = this.recent;
+    const from = id === ids[0] ? 0 : id === ids[1] ? n : -1;
+    if (from >= 0) {
+      for (let w = 0; w < n; w++) words[at + w] = kept[from + w];
       return true;
     }
-    if (!pack(id, words, at, this.n)) return false;
-    last.id = id;
-    for (let w = 0; w < this.n; w++) last.words[w] = words[at + w];
+    if (!pack(id, words, at, n)) return false;
+    // the newer of the two becomes the older
+    ids[1] = ids[0];
+    ids[0] = id;
+    for (let w = 0; w < n; w++) {
+      kept[n + w] = kept[w];
+      kept[w] = words[at + w];
+    }
     return true;
   }
 
