@@ -50,19 +50,19 @@ export function batchItems<T>(opts: BatchOptions<T>, scheduler: SchedulerLike = 
           else for (let i = 0; i < batch.length; i += max) subscriber.next(batch.slice(i, i + max));
           return;
         }
-        let piece: T[] = [];
-        let pieceSize = 0;
-        for (const item of batch) {
-          const size = sizeOf(item);
-          if (piece.length && pieceSize + size > max) {
-            subscriber.next(piece);
-            piece = [];
-            pieceSize = 0;
+        // batch[from, i) is the next piece and counts `size`; a batch that fits goes on as it is
+        let from = 0;
+        let size = 0;
+        for (let i = 0; i < batch.length; i++) {
+          const itemSize = sizeOf(batch[i]);
+          if (i > from && size + itemSize > max) {
+            subscriber.next(batch.slice(from, i));
+            from = i;
+            size = 0;
           }
-          piece.push(item);
-          pieceSize += size;
+          size += itemSize;
         }
-        if (piece.length) subscriber.next(piece);
+        subscriber.next(from === 0 ? batch : batch.slice(from));
       };
       /** Holds batch[from, to), which counts `size`. */
       const hold = (batch: T[], from: number, to: number, size: number): void => {
