@@ -80,7 +80,9 @@ export class ThreadCorrelator implements StatefulEngine<L7Message, L7Message> {
 
   /** Takes a batch; returns what can go on now. */
   add(batch: readonly L7Message[], nowMs: number): L7Message[] {
-    const out: L7Message[] = [];
+    // made at the batch's length, cut to what passes at once: pushed to, it was copied as it grew
+    const out = new Array<L7Message>(batch.length);
+    let n = 0;
     // Servers first: a call in this batch may belong to a request in the same batch.
     for (const m of batch) {
       const end = m.respEnd ?? m.reqEnd;
@@ -88,7 +90,7 @@ export class ThreadCorrelator implements StatefulEngine<L7Message, L7Message> {
       if (end > clock.watermark) clock.watermark = end;
       if (m.role === 'server') {
         this.timelines.addServer(m);
-        out.push(m);
+        out[n++] = m;
       }
     }
     for (const m of batch) {
@@ -97,12 +99,13 @@ export class ThreadCorrelator implements StatefulEngine<L7Message, L7Message> {
       const settled = this.timelines.settled(m);
       if (settled) {
         this.counts[settled]++;
-        out.push(m);
+        out[n++] = m;
       } else {
         this.pending.push(m);
         this.pendingArrivedMs.push(nowMs);
       }
     }
+    out.length = n;
     this.release(nowMs, false, out);
     this.pruneByDataTime();
     return out;
