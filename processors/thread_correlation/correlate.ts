@@ -83,6 +83,7 @@ export class ThreadCorrelator implements StatefulEngine<L7Message, L7Message> {
     // made at the batch's length, cut to what passes at once: pushed to, it was copied as it grew
     const out = new Array<L7Message>(batch.length);
     let n = 0;
+    let clients = 0;
     // Servers first: a call in this batch may belong to a request in the same batch.
     for (const m of batch) {
       const end = m.respEnd ?? m.reqEnd;
@@ -91,10 +92,13 @@ export class ThreadCorrelator implements StatefulEngine<L7Message, L7Message> {
       if (m.role === 'server') {
         this.timelines.addServer(m);
         out[n++] = m;
-      }
+      } else clients++;
     }
-    for (const m of batch) {
+    // a batch of servers only (a web server's agent) is not walked again: its first messages may be out of the cache by now
+    for (let i = 0; clients > 0 && i < batch.length; i++) {
+      const m = batch[i];
       if (m.role !== 'client') continue;
+      clients--;
       // held calls cost most of this stage (they outlive the young generation): not those already decided
       const settled = this.timelines.settled(m);
       if (settled) {
