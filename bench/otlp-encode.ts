@@ -6,14 +6,32 @@
  * Usage: node --expose-gc --import tsx bench/otlp-encode.ts [spans=50000]
  * (--expose-gc lets each case start from a collected heap; without it the
  * writer is charged for protobufjs' garbage and reads about half as fast)
+ *
+ * With `--capture FILE`, the spans are those the agent's chain makes from a
+ * capture (parse → thread_correlation → propagation → span_builder → batch of
+ * `--batch`, 2048 as in the lead's agent runs, cut by size only so that
+ * every round makes the same requests), encoded as they come out of the
+ * chain, as the exporter does, and only encodeTraceRequest is timed, in ns of
+ * CPU per span. Each round replays the capture again, so the encoder sees
+ * fresh spans and strings as in the agent (the same objects encoded twice
+ * find string hashes made and their memory in cache: about twice as fast);
+ * the first round warms up. `--rounds` (5) rounds; the bytes, hashed, must be
+ * the same each round.
  */
+import { createHash } from 'node:crypto';
+import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import type { ExporterFactory } from '../core/component';
+import { encodeTraceRequest, releaseTraceRequest } from '../core/otlp/encode';
 import { otlpProto } from '../core/otlp/proto';
 import { writeMetricsRequest } from '../core/otlp/write-metrics';
 import { writeTraceRequest } from '../core/otlp/write-trace';
 import type { MetricPoint, Span } from '../core/signals';
 import { encodeMetricsRequestProtobufjs, encodeTraceRequestProtobufjs, metricsRequestObject, traceRequestObject } from '../test/otlp/reference';
+import { defaultRegistry } from '../registry';
 import { BATCH, batches, makeSpans, resource, scope } from './lib/otlp-spans';
+import { numberOption, option } from './lib/options';
+import { runPipeline } from './lib/run-pipeline';
 
 const ROUNDS = 5;
 
@@ -67,7 +85,87 @@ function compare<T>(unit: string, items: T[], cases: Array<Pick<Case<T>, 'label'
   }
 }
 
+/** What encoding the spans of one replay cost and gave. */
+interface Encoded {
+  spans: number;
+  bytes: number;
+  cpuMicros: number;
+  hash: ReturnType<typeof createHash>;
+}
+
+/**
+ * An exporter of type `otlp_encode_timed`: encodes each batch as the OTLP
+ * exporters do (and gives the bytes back once hashed, as they do once a
+ * request is answered), timing only that, in CPU.
+ */
+function timedEncodeExporter(into: Encoded): ExporterFactory<Record<string, never>> {
+  return {
+    kind: 'exporter',
+    type: 'otlp_encode_timed',
+    schema: {},
+    accepts: () => ['spans'],
+    create: () => ({
+      consume: (batch) => {
+        const spans = batch as Span[];
+        const cpu0 = process.cpuUsage();
+        const out = encodeTraceRequest(spans);
+        const cpu = process.cpuUsage(cpu0);
+        into.cpuMicros += cpu.user + cpu.system;
+        into.spans += spans.length;
+        into.bytes += out.length;
+        into.hash.update(out);
+        releaseTraceRequest(out);
+      },
+      shutdown: async () => ({ lost: 0 }),
+    }),
+  };
+}
+
+/** Replays the capture through the agent's chain, batched as examples/agent.yaml does, into the timed encoder. */
+async function encodeAgentSpans(file: string, batch: number): Promise<Encoded> {
+  const encoded: Encoded = { spans: 0, bytes: 0, cpuMicros: 0, hash: createHash('sha256') };
+  await runPipeline(
+    `receivers: {replay: {path: ${JSON.stringify(path.resolve(file))}}}
+processors: {parse: {}, thread_correlation: {}, propagation: {}, span_builder: {}, batch: {send_batch_size: ${batch}, send_batch_max_size: ${batch}, timeout: 1h}}
+exporters: {otlp_encode_timed: {}}
+service:
+  telemetry: {metrics: {level: none}}
+  pipelines: {traces: {receivers: [replay], processors: [parse, thread_correlation, propagation, span_builder, batch], exporters: [otlp_encode_timed]}}
+`,
+    'otlp-encode.yaml',
+    defaultRegistry().add(timedEncodeExporter(encoded)),
+  );
+  return encoded;
+}
+
+/** ns of CPU per span to encode the capture's spans, per round, and a digest of the bytes. */
+async function captureMain(file: string): Promise<void> {
+  const rounds = numberOption('rounds', 5);
+  const batch = numberOption('batch', 2048);
+  const perSpan: number[] = [];
+  let last: Encoded | undefined;
+  let digest = '';
+  for (let round = 0; round <= rounds; round++) {
+    last = await encodeAgentSpans(file, batch);
+    const d = last.hash.digest('hex').slice(0, 16);
+    if (digest && d !== digest) throw new Error(`round ${round}: bytes ${d}, not ${digest} as before`);
+    digest = d;
+    if (round > 0) perSpan.push((last.cpuMicros * 1000) / last.spans);
+  }
+  const median = [...perSpan].sort((x, y) => x - y)[perSpan.length >> 1];
+  console.log(`${last!.spans} spans (agent chain on ${path.basename(file)}), requests of up to ${batch}, ${(last!.bytes / last!.spans).toFixed(1)} B/span, bytes ${digest}`);
+  console.log(`  ns CPU/span per round: ${perSpan.map((x) => x.toFixed(0)).join(' ')}  median ${median.toFixed(0)}`);
+}
+
 function main(): void {
+  const capture = option('capture');
+  if (capture) {
+    captureMain(capture).catch((e) => {
+      console.error(e);
+      process.exitCode = 1;
+    });
+    return;
+  }
   const n = Number(process.argv[2] ?? 50_000);
   otlpProto();
   for (const rich of [false, true]) {

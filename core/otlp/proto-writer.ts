@@ -26,6 +26,29 @@ function varint32Size(v: number): number {
   return v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x200000 ? 3 : v < 0x10000000 ? 4 : 5;
 }
 
+/** Bytes the varint of a non-negative safe integer takes. */
+export function varintWidth(v: number): number {
+  if (v < 0x10000000) return varint32Size(v);
+  let n = 4;
+  for (v = Math.floor(v / 0x10000000); v > 0; v = Math.floor(v / 128)) n++;
+  return n;
+}
+
+/** Writes the varint of a non-negative safe integer into buf at p; returns where it ends. */
+function putVarint53(buf: Uint8Array, p: number, v: number): number {
+  // above 2^32 bit operations would wrap (below, & keeps the low bits and >>> takes it as unsigned): arithmetic until the rest fits
+  while (v > 0xffffffff) {
+    buf[p++] = (v % 128) | 128;
+    v = Math.floor(v / 128);
+  }
+  while (v > 127) {
+    buf[p++] = (v & 127) | 128;
+    v >>>= 7;
+  }
+  buf[p++] = v;
+  return p;
+}
+
 /** Hex digit values by char code; -1 marks a non-hex character. */
 const HEX_VALUE = new Int8Array(128).fill(-1);
 for (let i = 0; i < 10; i++) HEX_VALUE[48 + i] = i;
@@ -103,6 +126,12 @@ export class ProtoWriter {
   private buf: Buffer;
   private view: DataView;
   pos = 0;
+  /**
+   * Bytes already written keep their offsets (and appendWritten may copy them)
+   * while this is unchanged; it changes when the writer is emptied and when a
+   * message's body moves (its length took another width than guessed).
+   */
+  generation = 0;
   /** buffers finish() handed out and not given back yet: only these are taken back by recycle() */
   private readonly handedOut = new WeakSet<ArrayBuffer>();
   /** a handed-out buffer given back, written into by the next large output instead of a fresh one */
@@ -136,12 +165,14 @@ export class ProtoWriter {
       this.buf = spare !== undefined && spare.length >= size ? spare : Buffer.allocUnsafeSlow(size);
       this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
       this.pos = 0;
+      this.generation++;
       return whole;
     }
     const out = Buffer.allocUnsafe(this.pos);
     // TypedArray#set is a plain memcpy; Buffer#copy goes through argument checks in JavaScript
     out.set(this.buf.subarray(0, this.pos));
     this.pos = 0;
+    this.generation++;
     if (this.buf.length > KEEP_LIMIT) {
       this.buf = Buffer.allocUnsafeSlow(this.initialSize);
       this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
@@ -165,6 +196,7 @@ export class ProtoWriter {
   /** Abandons what was written (after an exception part-way through a message). */
   reset(): void {
     this.pos = 0;
+    this.generation++;
   }
 
   /** A tag or other value below 2^7 (tags of fields 1–15). */
@@ -354,17 +386,7 @@ export class ProtoWriter {
       buf[p++] = value ? 1 : 0;
     } else {
       buf[p++] = ANY_INT;
-      let v = value;
-      // above 2^31 bit operations would wrap: arithmetic until the rest fits
-      while (v > 0x7fffffff) {
-        buf[p++] = (v % 128) | 128;
-        v = Math.floor(v / 128);
-      }
-      while (v > 127) {
-        buf[p++] = (v & 127) | 128;
-        v >>>= 7;
-      }
-      buf[p++] = v;
+      p = putVarint53(buf, p, value);
     }
     buf[anyLenAt] = p - anyLenAt - 1;
     buf[start + 1] = p - start - 2;
@@ -387,6 +409,43 @@ export class ProtoWriter {
     this.buf[this.pos] = tag;
     this.buf.set(rest, this.pos + 1);
     this.pos += 1 + n;
+  }
+
+  /**
+   * Bytes this writer wrote earlier, [from, to), written again at the end: a
+   * copy inside the buffer, with no view made. The offsets are valid while
+   * `generation` is what it was when they were taken.
+   */
+  appendWritten(from: number, to: number): void {
+    const n = to - from;
+    this.ensure(n);
+    this.buf.copyWithin(this.pos, from, to);
+    this.pos += n;
+  }
+
+  /** Writes the varint of a non-negative safe integer over bytes written before at `at` (as many as it takes). */
+  overwriteVarint(at: number, v: number): void {
+    putVarint53(this.buf, at, v);
+  }
+
+  /**
+   * Writes the characters of `s` over bytes written before at `at`, as its
+   * UTF-8 when it is ASCII; returns false, having written part of it, when it
+   * is not (the caller then drops those bytes).
+   */
+  overwriteAscii(at: number, s: string): boolean {
+    const buf = this.buf;
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) return false;
+      buf[at + i] = c;
+    }
+    return true;
+  }
+
+  /** Drops what was written from `pos` on (pos at most the current position). */
+  truncate(pos: number): void {
+    this.pos = pos;
   }
 
   /** Bytes already in wire format, copied as they are. */
@@ -471,6 +530,7 @@ export class ProtoWriter {
       if (width > reserved) this.ensure(width - reserved);
       this.buf.copyWithin(lenAt + width, bodyAt, bodyAt + len);
       this.pos += width - reserved;
+      this.generation++;
     }
     const buf = this.buf;
     let p = lenAt;

@@ -12,6 +12,7 @@
 import type { AttributeValue, Attributes, InstrumentationScope, Resource, Span, SpanEvent, SpanLink } from '../signals';
 import { groupByResource, withSdkIdentity } from './group';
 import { KeyValueCache } from './key-value-cache';
+import { PreviousAttributes, type PairWriter } from './previous-attributes';
 import { ProtoWriter, tagOf } from './proto-writer';
 import { receivedAttributes } from './read-trace';
 
@@ -135,25 +136,43 @@ function writeKeyValue(w: ProtoWriter, tag: number, key: string, v: AttributeVal
 
 const pairs = new KeyValueCache();
 
+/** One attribute as a KeyValue under `tag`, from the pair cache when it was written before. */
+function writePair(w: ProtoWriter, tag: number, key: string, v: AttributeValue): void {
+  if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') {
+    const known = pairs.get(key, v);
+    if (known !== undefined) {
+      w.tagged(tag, known);
+      return;
+    }
+    const at = w.pos + 1; // after the tag
+    const keyField = pairs.keyField;
+    if (!(keyField !== undefined ? w.shortKeyFieldValue(tag, keyField, v) : w.shortKeyValue(tag, key, v))) writeKeyValue(w, tag, key, v);
+    pairs.keep(w, at);
+  } else writeKeyValue(w, tag, key, v);
+}
+
 /** Attributes as repeated KeyValue under `tag`; null and undefined values are left out. */
 export function writeKeyValues(w: ProtoWriter, tag: number, attrs: Attributes | undefined): void {
   if (!attrs) return;
   pairs.beginList();
   for (const key in attrs) {
     const v = attrs[key];
-    if (v === undefined || v === null) continue;
-    if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') {
-      const known = pairs.get(key, v);
-      if (known !== undefined) {
-        w.tagged(tag, known);
-        continue;
-      }
-      const at = w.pos + 1; // after the tag
-      const keyField = pairs.keyField;
-      if (!(keyField !== undefined ? w.shortKeyFieldValue(tag, keyField, v) : w.shortKeyValue(tag, key, v))) writeKeyValue(w, tag, key, v);
-      pairs.keep(w, at);
-    } else writeKeyValue(w, tag, key, v);
+    if (v !== undefined && v !== null) writePair(w, tag, key, v);
   }
+}
+
+const previousSpan = new PreviousAttributes();
+const writeSpanPair: PairWriter = (w, key, v) => writePair(w, SPAN_ATTRIBUTES, key, v);
+
+/**
+ * A span's attributes, as writeKeyValues writes them, over the bytes of the
+ * span written before where they repeat or take the same bytes
+ * (previous-attributes.ts); the others go through the pair cache.
+ */
+function writeSpanAttributes(w: ProtoWriter, attrs: Attributes | undefined): void {
+  if (!attrs) return;
+  pairs.beginList();
+  if (!previousSpan.writeOver(w, attrs, writeSpanPair)) previousSpan.writeAll(w, attrs, writeSpanPair);
 }
 
 function uint32Field(w: ProtoWriter, tag: number, v: number | undefined): void {
@@ -225,7 +244,7 @@ function writeSpan(w: ProtoWriter, tag: number, s: Span): void {
   // attributes received over OTLP and not changed since are copied from the request they came in
   const received = receivedAttributes(s);
   if (received) w.raw(received.request, received.start, received.end);
-  else writeKeyValues(w, SPAN_ATTRIBUTES, s.attributes);
+  else writeSpanAttributes(w, s.attributes);
   uint32Field(w, SPAN_DROPPED_ATTRIBUTES, s.droppedAttributesCount);
   // indexed loops: most spans have no events or links, and an iterator costs more than the test
   const events = s.events;

@@ -1,0 +1,211 @@
+/**
+ * A span's attributes written over the bytes of a span written before with
+ * the same keys in the same order. Spans of one kind come in runs, and most
+ * of a span's values are those of the span before (an nginx agent's spans:
+ * 22 keys, 16 values the same, the others of the same width: sequence
+ * numbers, ports, a thread trace id). Such a list is written in two steps:
+ *
+ * 1. its keys and values are compared with the list before, place by place
+ *    (a generic `!==` each; nothing else is looked at or kept);
+ * 2. the list before's bytes are copied in runs between the places whose
+ *    value changed; a changed value that takes the same bytes (a
+ *    non-negative integer of the same varint width, a boolean, an ASCII
+ *    string of the same length) is written over its copy, others are
+ *    written on their own between the runs.
+ *
+ * A small copy costs about as much for 10 bytes as for 500, so most spans'
+ * attributes become a copy or two and a few values, where writing each pair,
+ * or copying it from the pair cache, costs a call and a copy per pair. The
+ * bytes copied are those the writer wrote for the same key and a value of
+ * the same kind and width, so the output is the same as writing each pair.
+ * Objects (arrays, bytes, kvlists) are always written again: they may have
+ * changed since.
+ */
+import type { AttributeValue, Attributes } from '../signals';
+import { varintWidth, type ProtoWriter } from './proto-writer';
+
+/** Longer lists are written pair by pair. */
+const MAX_PLACES = 64;
+
+type Value = AttributeValue | undefined | null;
+
+// What a place holds. FALSE and TRUE are the varints 0 and 1 a boolean is written as.
+const NONE = 0; // undefined or null: no pair
+const NUMBER = 1;
+const STRING = 2;
+const FALSE = 3;
+const TRUE = 4;
+const OTHER = 5; // bigints, bytes, arrays, kvlists
+
+// The width of a place's value: how many bytes at the end of its pair are the value's own.
+const NOT_OVERWRITTEN = -1;
+/** a string whose characters were not looked at yet (its length is its width when it is ASCII) */
+const NOT_SCANNED = -2;
+
+/** What v is, as a place holds it (if-chains: a switch on typeof calls the runtime for the type's name). */
+function kindOf(v: Value): number {
+  if (typeof v === 'number') return NUMBER;
+  if (typeof v === 'string') return STRING;
+  if (typeof v === 'boolean') return v ? TRUE : FALSE;
+  return v === undefined || v === null ? NONE : OTHER;
+}
+
+const isBoolean = (kind: number): boolean => kind === FALSE || kind === TRUE;
+
+/** The width of a number's varint when another of the same width can be written over it: non-negative safe integers. */
+function numberWidth(v: number): number {
+  return v >= 0 && Number.isSafeInteger(v) ? varintWidth(v) : NOT_OVERWRITTEN;
+}
+
+function asciiWidth(s: string): number {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) >= 0x80) return NOT_OVERWRITTEN;
+  return s.length;
+}
+
+/** The width of a value written on its own; strings are looked at only once one of their length follows. */
+function writtenWidth(kind: number, v: Value): number {
+  if (kind === NUMBER) return numberWidth(v as number);
+  if (kind === STRING) return NOT_SCANNED;
+  return isBoolean(kind) ? 1 : NOT_OVERWRITTEN;
+}
+
+/** Writes the attribute `key: v` (not undefined or null) on its own, as writeKeyValues would. */
+export type PairWriter = (w: ProtoWriter, key: string, v: AttributeValue) => void;
+
+/** One list of attributes written before: its keys, values and where each pair's bytes lie in the writer. */
+export class PreviousAttributes {
+  private readonly keys: string[] = new Array<string>(MAX_PLACES).fill('');
+  private readonly values: Value[] = new Array<Value>(MAX_PLACES).fill(undefined);
+  private readonly kinds = new Uint8Array(MAX_PLACES);
+  private readonly widths = new Int32Array(MAX_PLACES);
+  /** where each place's pair ends, from the list's start (a place without a value has an empty pair) */
+  private readonly ends = new Int32Array(MAX_PLACES);
+  /** the writer, and its generation, the offsets belong to */
+  private writer: ProtoWriter | undefined = undefined;
+  private generation = -1;
+  /** where the list begins in the writer */
+  private from = 0;
+  private count = 0;
+
+  // scratch of writeOver: the places whose value changed, their values, and values to write over copied bytes
+  private readonly changed = new Int32Array(MAX_PLACES);
+  private readonly changedValues: Value[] = new Array<Value>(MAX_PLACES).fill(undefined);
+  private readonly patchAt = new Int32Array(MAX_PLACES);
+  private readonly patchValues = new Float64Array(MAX_PLACES);
+
+  /**
+   * Writes `attrs` over this list when it has the same keys in the same order
+   * (and its bytes are still where they were), and keeps them as this list;
+   * returns false, having written nothing, otherwise.
+   */
+  writeOver(w: ProtoWriter, attrs: Attributes, writePair: PairWriter): boolean {
+    const count = this.writer === w && this.generation === w.generation ? this.count : 0;
+    if (count === 0) return false;
+    const { keys, values, kinds, changed, changedValues } = this;
+    let changes = 0;
+    let i = 0;
+    for (const key in attrs) {
+      if (i === count || keys[i] !== key) return false;
+      const v = attrs[key];
+      if (v !== values[i] || kinds[i] === OTHER) {
+        changed[changes] = i;
+        changedValues[changes++] = v;
+      }
+      i++;
+    }
+    if (i !== count) return false;
+    this.writeChanges(w, changes, writePair);
+    return true;
+  }
+
+  /** The list before's bytes with the `changes` places changed, written at w's position: see the file's comment. */
+  private writeChanges(w: ProtoWriter, changes: number, writePair: PairWriter): void {
+    const { keys, values, kinds, widths, ends, changed, changedValues, patchAt, patchValues } = this;
+    const from = this.from;
+    const start = w.pos;
+    // bytes of the list before copied so far: [from, from + copied)
+    let copied = 0;
+    // how much longer the list written is than the list before, up to the place at hand; ends[] hold the new
+    // list's ends up to there and the list before's plus delta beyond (shifted as pairs change length)
+    let delta = 0;
+    let patches = 0;
+    for (let k = 0; k < changes; k++) {
+      const c = changed[k];
+      const v = changedValues[k];
+      const kind = kindOf(v);
+      const was = kinds[c];
+      const before = values[c];
+      const beforeStart = (c === 0 ? 0 : ends[c - 1]) - delta;
+      const beforeEnd = ends[c] - delta;
+      let width = widths[c];
+      // where this place's pair will end once the list before is copied up to it
+      const end = start + beforeEnd + delta;
+      if (kind === NUMBER && was === NUMBER && width >= 0 && numberWidth(v as number) === width) {
+        patchAt[patches] = end - width;
+        patchValues[patches++] = v as number;
+      } else if (isBoolean(kind) && isBoolean(was)) {
+        patchAt[patches] = end - 1;
+        patchValues[patches++] = kind - FALSE;
+      } else {
+        if (kind === STRING && was === STRING && width === NOT_SCANNED && (before as string).length === (v as string).length) {
+          width = asciiWidth(before as string);
+        }
+        const sameLength = kind === STRING && was === STRING && width === (v as string).length;
+        // copied up to this pair's end (same length: to write over it) or start (to write it on its own)
+        w.appendWritten(from + copied, from + (sameLength ? beforeEnd : beforeStart));
+        patches = overwriteNumbers(w, patchAt, patchValues, patches);
+        copied = beforeEnd;
+        // the text is found to be ASCII as it is written over the old one
+        if (!sameLength || !w.overwriteAscii(end - width, v as string)) {
+          if (sameLength) w.truncate(end - (beforeEnd - beforeStart));
+          const pairStart = w.pos;
+          if (kind !== NONE) writePair(w, keys[c], v as AttributeValue);
+          width = sameLength ? NOT_OVERWRITTEN : writtenWidth(kind, v);
+          const d = w.pos - pairStart - (beforeEnd - beforeStart);
+          if (d !== 0) {
+            for (let j = c; j < this.count; j++) ends[j] += d;
+            delta += d;
+          }
+        }
+      }
+      values[c] = v;
+      kinds[c] = kind;
+      widths[c] = width;
+    }
+    w.appendWritten(from + copied, from + ends[this.count - 1] - delta);
+    overwriteNumbers(w, patchAt, patchValues, patches);
+    this.generation = w.generation;
+    this.from = start;
+  }
+
+  /** Writes `attrs` pair by pair, and keeps them as this list. */
+  writeAll(w: ProtoWriter, attrs: Attributes, writePair: PairWriter): void {
+    const { keys, values, kinds, widths, ends } = this;
+    const start = w.pos;
+    let i = 0;
+    for (const key in attrs) {
+      const v = attrs[key];
+      if (v !== undefined && v !== null) writePair(w, key, v);
+      if (i < MAX_PLACES) {
+        const kind = kindOf(v);
+        keys[i] = key;
+        values[i] = v;
+        kinds[i] = kind;
+        widths[i] = writtenWidth(kind, v);
+        ends[i] = w.pos - start;
+      }
+      i++;
+    }
+    // a list longer than the places is not kept
+    this.count = i <= MAX_PLACES ? i : 0;
+    this.writer = w;
+    this.generation = w.generation;
+    this.from = start;
+  }
+}
+
+/** Writes the pending numbers over the bytes copied for them; returns 0: none left. */
+function overwriteNumbers(w: ProtoWriter, at: Int32Array, values: Float64Array, n: number): 0 {
+  for (let k = 0; k < n; k++) w.overwriteVarint(at[k], values[k]);
+  return 0;
+}
