@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import type { AttributeValue, Attributes } from '../signals';
-import { PreviousAttributes, type PairWriter } from './previous-attributes';
+import { PreviousAttributes, RecentAttributes, type PairWriter } from './previous-attributes';
 import { ProtoWriter } from './proto-writer';
 import { writeKeyValues } from './write-trace';
 
@@ -90,6 +90,18 @@ describe('core/otlp PreviousAttributes', () => {
     // nor from another writer's
     previous.writeAll(w, { a: 1 }, writePair);
     expect(previous.writeOver(new ProtoWriter(), { a: 1 }, writePair)).to.equal(false);
+  });
+
+  it('keeps a list per key sequence for interleaved kinds of spans', () => {
+    const w = new ProtoWriter();
+    const recent = new RecentAttributes();
+    const kinds = [(n: number) => span(n, 'a'.repeat(32), 80), (n: number) => ({ 'db.system': 'redis', n }), (n: number) => ({ n, 'db.system': 'mysql' })];
+    for (let n = 0; n < 30; n++) {
+      const attrs = kinds[n % 3](n) as Attributes;
+      const at = w.pos;
+      recent.write(w, attrs, writePair);
+      expect(w.copy(at), `list ${n}`).to.deep.equal(new Uint8Array(plain(attrs)));
+    }
   });
 
   it('holds for random lists of few keys and values', () => {

@@ -204,6 +204,37 @@ export class PreviousAttributes {
   }
 }
 
+/** Lists of attributes kept: spans of several kinds (HTTP server and client, Redis, SQL) come interleaved. */
+const KINDS_KEPT = 4;
+
+/**
+ * The last lists written of a few key sequences: a list is written over the
+ * one with its keys, the one used last tried first, or pair by pair in place
+ * of the one kept longest (after a list whose keys differ, a try costs its
+ * keys' comparison up to the first that differs).
+ */
+export class RecentAttributes {
+  private readonly lists = Array.from({ length: KINDS_KEPT }, () => new PreviousAttributes());
+  /** the list used last */
+  private last = 0;
+  /** the list a new key sequence replaces next */
+  private oldest = 0;
+
+  write(w: ProtoWriter, attrs: Attributes, writePair: PairWriter): void {
+    const lists = this.lists;
+    for (let k = 0; k < KINDS_KEPT; k++) {
+      const at = (this.last + k) % KINDS_KEPT;
+      if (lists[at].writeOver(w, attrs, writePair)) {
+        this.last = at;
+        return;
+      }
+    }
+    lists[this.oldest].writeAll(w, attrs, writePair);
+    this.last = this.oldest;
+    this.oldest = (this.oldest + 1) % KINDS_KEPT;
+  }
+}
+
 /** Writes the pending numbers over the bytes copied for them; returns 0: none left. */
 function overwriteNumbers(w: ProtoWriter, at: Int32Array, values: Float64Array, n: number): 0 {
   for (let k = 0; k < n; k++) w.overwriteVarint(at[k], values[k]);

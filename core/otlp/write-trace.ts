@@ -12,7 +12,7 @@
 import type { AttributeValue, Attributes, InstrumentationScope, Resource, Span, SpanEvent, SpanLink } from '../signals';
 import { groupByResource, withSdkIdentity } from './group';
 import { KeyValueCache } from './key-value-cache';
-import { PreviousAttributes, type PairWriter } from './previous-attributes';
+import { RecentAttributes, type PairWriter } from './previous-attributes';
 import { ProtoWriter, tagOf } from './proto-writer';
 import { receivedAttributes } from './read-trace';
 
@@ -161,18 +161,18 @@ export function writeKeyValues(w: ProtoWriter, tag: number, attrs: Attributes | 
   }
 }
 
-const previousSpan = new PreviousAttributes();
+const previousSpans = new RecentAttributes();
 const writeSpanPair: PairWriter = (w, key, v) => writePair(w, SPAN_ATTRIBUTES, key, v);
 
 /**
- * A span's attributes, as writeKeyValues writes them, over the bytes of the
- * span written before where they repeat or take the same bytes
- * (previous-attributes.ts); the others go through the pair cache.
+ * A span's attributes, as writeKeyValues writes them, over the bytes of a
+ * span written before with the same keys where they repeat or take the same
+ * bytes (previous-attributes.ts); the others go through the pair cache.
  */
 function writeSpanAttributes(w: ProtoWriter, attrs: Attributes | undefined): void {
   if (!attrs) return;
   pairs.beginList();
-  if (!previousSpan.writeOver(w, attrs, writeSpanPair)) previousSpan.writeAll(w, attrs, writeSpanPair);
+  previousSpans.write(w, attrs, writeSpanPair);
 }
 
 function uint32Field(w: ProtoWriter, tag: number, v: number | undefined): void {
