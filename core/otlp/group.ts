@@ -12,7 +12,7 @@ export const ESPAN_SDK = {
 
 export interface ScopeGroup<T> {
   scope: InstrumentationScope;
-  items: T[];
+  items: readonly T[];
 }
 
 export interface ResourceGroup<T> {
@@ -62,11 +62,25 @@ export function withSdkIdentity(resource: Resource): Resource {
 }
 
 /**
+ * Items that all share one resource and one scope object (an agent's batch
+ * of one process's spans) as the one group they make, holding the items
+ * themselves rather than a copy; undefined otherwise.
+ */
+function oneGroup<T extends { resource: Resource; scope: InstrumentationScope }>(items: readonly T[]): ResourceGroup<T>[] | undefined {
+  if (items.length === 0) return undefined;
+  const { resource, scope } = items[0];
+  for (let i = 1; i < items.length; i++) if (items[i].resource !== resource || items[i].scope !== scope) return undefined;
+  return [{ resource, scopes: [{ scope, items }] }];
+}
+
+/**
  * One group per distinct resource, one scope group per distinct scope inside it.
  * Spans of one process share a Resource object, so identity is tried first and
  * attribute sets are compared only once per distinct object.
  */
 export function groupByResource<T extends { resource: Resource; scope: InstrumentationScope }>(items: readonly T[]): ResourceGroup<T>[] {
+  const single = oneGroup(items);
+  if (single) return single;
   const byObject = new Map<Resource, Map<InstrumentationScope, T[]>>();
   // runs of items from one process share resource and scope: the list of the item before is tried first
   let lastResource: Resource | undefined;
@@ -86,7 +100,7 @@ export function groupByResource<T extends { resource: Resource; scope: Instrumen
     lastScope = item.scope;
     lastList = list;
   }
-  const byKey = new Map<string, { resource: Resource; scopes: Map<string, ScopeGroup<T>> }>();
+  const byKey = new Map<string, { resource: Resource; scopes: Map<string, { scope: InstrumentationScope; items: T[] }> }>();
   for (const [resource, scopes] of byObject) {
     const rkey = `${attributesKey(resource.attributes)}|${resource.droppedAttributesCount ?? 0}`;
     let group = byKey.get(rkey);
