@@ -27,6 +27,7 @@ import type {
   ReceiverFactory,
 } from './component';
 import type { ServiceConfig } from './config/load';
+import { boundHeap } from './heap-settings';
 import { copyBatch, itemCount, type Batch, type SignalType } from './signals';
 import { createLogger, type Logger } from './telemetry/logger';
 import { componentTelemetry, ServiceMetrics } from './telemetry/metrics';
@@ -267,6 +268,7 @@ export class Service {
 
   async start(): Promise<void> {
     this.build();
+    boundHeap({ youngGeneration: this.stageWorkers.length === 0 });
     const tel = this.config.telemetry.metrics;
     if (tel.level !== 'none') {
       try {
