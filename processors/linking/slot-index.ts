@@ -4,20 +4,22 @@
  * caller compares whole keys. Open addressing, hash and slot side by side in
  * one Int32Array: a lookup touches one cache line, where a Map of 100k+ keys
  * touches a bucket, an entry and the stored key, each a cache miss.
+ *
+ * A removal moves the later cells of its run back (backward-shift deletion)
+ * instead of leaving a marker: with a hash added and removed per held span,
+ * markers lengthened every probe and made the table be rebuilt every few
+ * seconds under load (megabytes allocated, filled and walked each time).
  */
 import { fmix32 } from '../../core/hash';
 import { NONE } from './slots';
 
 const EMPTY = NONE;
-const DELETED = -2;
 const MIN_CELLS = 1024;
 
 export class SlotIndex {
-  /** [hash, slot] per cell; slot EMPTY or DELETED when none */
+  /** [hash, slot] per cell; slot EMPTY when none */
   private cells = new Int32Array(2 * MIN_CELLS).fill(EMPTY);
   private mask = MIN_CELLS - 1;
-  /** cells not EMPTY: live ones and DELETED markers (both lengthen probes) */
-  private used = 0;
   private live = 0;
 
   /** @param spread turns a key's hash into its first cell (masked): the default mixes weak low bits (FNV's) over the table */
@@ -38,28 +40,18 @@ export class SlotIndex {
    * first and NONE is returned. One probe where a look-up and an add took two.
    */
   firstOrAdd(hash: number, slot: number): number {
-    if ((this.used + 1) * 2 > this.mask + 1) this.rehash();
     const cells = this.cells;
     const mask = this.mask;
-    // the first DELETED cell on the way is reused
-    let free = -1;
     for (let i = this.spread(hash) & mask; ; i = (i + 1) & mask) {
       const first = cells[2 * i + 1];
       if (first === EMPTY) {
-        if (free < 0) {
-          free = i;
-          this.used++;
-        }
-        cells[2 * free] = hash;
-        cells[2 * free + 1] = slot;
-        this.live++;
+        cells[2 * i] = hash;
+        cells[2 * i + 1] = slot;
+        // at most half full: runs stay short
+        if (++this.live * 2 > mask + 1) this.grow();
         return NONE;
       }
-      if (first === DELETED) {
-        if (free < 0) free = i;
-      } else if (cells[2 * i] === hash) {
-        return first;
-      }
+      if (cells[2 * i] === hash) return first;
     }
   }
 
@@ -72,12 +64,8 @@ export class SlotIndex {
     if (i < 0) return NONE;
     const first = this.cells[2 * i + 1];
     if (first === slot) {
-      if (next === NONE) {
-        this.cells[2 * i + 1] = DELETED;
-        this.live--;
-      } else {
-        this.cells[2 * i + 1] = next;
-      }
+      if (next === NONE) this.remove(i);
+      else this.cells[2 * i + 1] = next;
     }
     return first;
   }
@@ -87,25 +75,35 @@ export class SlotIndex {
     const cells = this.cells;
     const mask = this.mask;
     for (let i = this.spread(hash) & mask; ; i = (i + 1) & mask) {
-      const slot = cells[2 * i + 1];
-      if (slot === EMPTY) return -1;
-      if (cells[2 * i] === hash && slot !== DELETED) return i;
+      if (cells[2 * i + 1] === EMPTY) return -1;
+      if (cells[2 * i] === hash) return i;
     }
   }
 
-  /**
-   * Into a table at most a third full of live cells, without the DELETED
-   * markers: at 80k held spans a table of 2 MB rather than 4, rehashed after
-   * n/6 more adds at worst (a rehash costs about n: amortised, a few cells per add).
-   */
-  private rehash(): void {
+  /** Empties cell `hole`: each later cell of its run whose probe passed the hole moves into it, leaving the next hole. */
+  private remove(hole: number): void {
+    const cells = this.cells;
+    const mask = this.mask;
+    for (let j = (hole + 1) & mask; cells[2 * j + 1] !== EMPTY; j = (j + 1) & mask) {
+      const home = this.spread(cells[2 * j]) & mask;
+      // cyclic distances: the hole lies between the cell's first probe and the cell
+      if (((j - home) & mask) >= ((j - hole) & mask)) {
+        cells[2 * hole] = cells[2 * j];
+        cells[2 * hole + 1] = cells[2 * j + 1];
+        hole = j;
+      }
+    }
+    cells[2 * hole + 1] = EMPTY;
+    this.live--;
+  }
+
+  /** Into twice the cells. The table stays at the size of the most spans held at once, as Slots does. */
+  private grow(): void {
     const old = this.cells;
-    let n = MIN_CELLS;
-    while (n < this.live * 3) n *= 2;
+    const n = 2 * (this.mask + 1);
     this.cells = new Int32Array(2 * n).fill(EMPTY);
     this.mask = n - 1;
-    this.used = 0;
     this.live = 0;
-    for (let i = 0; i < old.length; i += 2) if (old[i + 1] >= 0) this.firstOrAdd(old[i], old[i + 1]);
+    for (let i = 0; i < old.length; i += 2) if (old[i + 1] !== EMPTY) this.firstOrAdd(old[i], old[i + 1]);
   }
 }
