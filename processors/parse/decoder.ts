@@ -143,10 +143,18 @@ export function utf8(buf: Uint8Array, start: number, end: number): string {
  * Index of the first `byte` in buf[at, end), or -1. A loop: a header line is
  * a few dozen bytes, fewer than the call of TypedArray#indexOf costs (and a
  * search four bytes at a time through a DataView of the buffer lost more in
- * getting the view than it saved).
+ * getting the view than it saved). Four bytes a step: a quarter fewer
+ * instructions than one, the loop's test paid once per four.
  */
 export function indexOfByte(buf: Uint8Array, byte: number, at: number, end: number): number {
-  for (let i = at; i < end; i++) if (buf[i] === byte) return i;
+  let i = at;
+  for (; i + 4 <= end; i += 4) {
+    if (buf[i] === byte) return i;
+    if (buf[i + 1] === byte) return i + 1;
+    if (buf[i + 2] === byte) return i + 2;
+    if (buf[i + 3] === byte) return i + 3;
+  }
+  for (; i < end; i++) if (buf[i] === byte) return i;
   return -1;
 }
 
