@@ -41,8 +41,7 @@ interface Item {
   /** the signal the pipeline delivered, for counters */
   signal: SignalType;
   otlp: OtlpSignal;
-  /** the request, serialized when the batch came: a queue behind a slow backend holds bytes, not span objects the GC must copy and promote */
-  body: Uint8Array;
+  items: readonly unknown[];
   count: number;
   /** counted already (sent or failed): guards against counting twice when shutdown gives up on it */
   settled: boolean;
@@ -80,21 +79,20 @@ export class QueuedSender {
   consume(batch: Batch<any>, signal: SignalType): void | Promise<void> {
     const items = signal === 'traces' ? flattenTraces(batch as any) : batch;
     if (items.length === 0) return;
-    const otlp: OtlpSignal = signal === 'metrics' ? 'metrics' : 'traces';
+    const item: Item = { signal, otlp: signal === 'metrics' ? 'metrics' : 'traces', items, count: items.length, settled: false };
     if (this.closed) {
-      this.o.ctx.telemetry.failed(items.length, signal, 'shutdown');
+      this.fail(item, 'shutdown');
       return;
     }
-    const full = this.o.queue.enabled && this.queue.length >= this.o.queue.queue_size;
-    if (full && !this.o.queue.block_on_overflow) {
-      this.o.ctx.telemetry.failed(items.length, signal, 'queue_full');
-      this.logThrottled('queue_full', 'sending queue is full; dropping batch', { dropped: items.length, queue_size: this.o.queue.queue_size });
-      return;
-    }
-    const item = this.serialized(items, signal, otlp);
-    if (item === undefined) return;
     if (!this.o.queue.enabled) return this.run(item);
-    if (full) return new Promise<void>((admit) => this.blocked.push({ item, admit }));
+    if (this.queue.length >= this.o.queue.queue_size) {
+      if (!this.o.queue.block_on_overflow) {
+        this.fail(item, 'queue_full');
+        this.logThrottled('queue_full', 'sending queue is full; dropping batch', { dropped: item.count, queue_size: this.o.queue.queue_size });
+        return;
+      }
+      return new Promise<void>((admit) => this.blocked.push({ item, admit }));
+    }
     this.queue.push(item);
     this.reportQueue();
     this.pump();
@@ -166,19 +164,15 @@ export class QueuedSender {
     }
   }
 
-  /** The batch as its request, or undefined (counted and logged) when it cannot be encoded. */
-  private serialized(items: readonly unknown[], signal: SignalType, otlp: OtlpSignal): Item | undefined {
-    try {
-      return { signal, otlp, body: this.o.signals[otlp].serialize(items), count: items.length, settled: false };
-    } catch (e) {
-      this.o.ctx.telemetry.failed(items.length, signal, 'permanent');
-      this.o.ctx.logger.error('cannot encode batch; dropping it', { error: (e as Error).message, items: items.length });
-      return undefined;
-    }
-  }
-
   private async deliver(item: Item): Promise<void> {
-    const body = item.body;
+    let body: Uint8Array;
+    try {
+      body = this.o.signals[item.otlp].serialize(item.items);
+    } catch (e) {
+      this.fail(item, 'permanent');
+      this.o.ctx.logger.error('cannot encode batch; dropping it', { error: (e as Error).message, items: item.count });
+      return;
+    }
     const delivery = await sendWithRetry(
       () => this.attempt(item.otlp, body),
       {
