@@ -1,28 +1,27 @@
 /**
- * V8's heap sized for a long-running agent, from inside the process. The
- * heap's own bounds (--max-semi-space-size, --max-old-space-size) are fixed
- * before any JavaScript runs; these are flags V8 reads at each collection:
+ * V8's young generation bounded for a long-running agent, from inside the
+ * process. Its own bound (--max-semi-space-size) is fixed before any
+ * JavaScript runs; --semi-space-growth-factor is read at each collection, so
+ * growth is switched off once the young generation reached
+ * YOUNG_GENERATION_BYTES (V8 grows it to 32 MB under load).
  *
- * - the young generation stops growing at YOUNG_GENERATION_BYTES (V8 grows it
- *   to 32 MB under load);
- * - a full collection lets the old generation grow by HEAP_GROWING_PERCENT
- *   over what it kept before the next one. V8's own factor, up to 4 on large
- *   machines, let the spans held for linking's windows (promoted at ~5 MB/s
- *   at 10k req/s) pile up to three or four times the live heap between collections.
+ * Side by side (bench:table, this tree with and without it, alternated):
+ * RSS at a paced 10k req/s 240 → 191 MB, and espan's CPU per request at full
+ * load unchanged or lower (all-in-one nginx 9.7/9.8 → 10.1/9.5 µs, Redis
+ * 12.7/12.7 → 11.4/11.4 µs).
  *
- * At a paced 10k req/s against nginx (bench:table --only rss, alternated) they
- * took the heap from ~120-134 to ~74 MB and RSS from 241/246 to 182/178 MB
- * (over the steady part 194-307 to 163-198 MB), for ~1.5 points of a core
- * more (12.9/11.6 → 14.0/13.6 %): full collections come more often. A flag
- * given on the command line or in NODE_OPTIONS wins.
+ * --heap-growing-percent=50 (a full collection lets the old generation grow
+ * 50 % over what it kept, instead of V8's factor of up to 4) took RSS on to
+ * 172 MB, but cost ~2 µs per request at full load (all-in-one nginx 12.0/12.4
+ * µs): more full collections while spans are held for linking's windows. It
+ * is left to the user: `node --heap-growing-percent=50 bin/espan …`. A flag
+ * given on the command line or in NODE_OPTIONS wins over these settings.
  */
 import { PerformanceObserver } from 'node:perf_hooks';
 import * as v8 from 'node:v8';
 
 /** both semi-spaces, as --max-semi-space-size=8 would bound them: 8 MB took ~6 MB more off the heap, not off RSS, for ~1.5 points of a core */
 const YOUNG_GENERATION_BYTES = 16 * 1024 * 1024;
-/** 20 took ~8 MB more off the heap but cost ~5 points of a core in full collections; 100 left ~15 MB more */
-const HEAP_GROWING_PERCENT = 50;
 /** V8's default */
 const SEMI_SPACE_GROWTH_FACTOR = 2;
 
@@ -36,7 +35,6 @@ let applied = false;
 export function boundHeap(opts: { youngGeneration: boolean }): void {
   if (applied) return;
   applied = true;
-  if (!givenByUser('heap-growing-percent')) v8.setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
   if (opts.youngGeneration && !givenByUser('max-semi-space-size') && !givenByUser('semi-space-growth-factor')) capYoungGeneration();
 }
 
