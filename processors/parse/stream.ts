@@ -17,7 +17,7 @@
  * where the session's canStart says a message can start: bytes before that
  * belong to a message whose start was not seen and are skipped, counted.
  */
-import { ConnMeta, isIngress } from '../../core/records/network-data';
+import { ConnMeta, isIngress, payloadIn } from '../../core/records/network-data';
 import type { NetworkRecord } from '../../core/signals';
 import type { PairingGate } from './alignment';
 import { Dir, INVALID, NEED_MORE, type ProtocolSession, type Step } from './decoder';
@@ -144,9 +144,9 @@ export class DirectionStream {
     if (this.lastRecord === undefined && this.dir === Dir.RESPONSE) this.gate?.responsesBegin();
     this.lastRecord = rec;
     this.seenBytes = true;
-    const data = rec.payload;
-    let at = 0;
-    const end = data.length;
+    // read in place from the record's batch where it has one: no view per record
+    const { bytes: data, start: origin, end } = payloadIn(rec);
+    let at = origin;
     if (this.skip > 0 && at < end) {
       const n = Math.min(this.skip, end - at);
       this.skip -= n;
@@ -168,7 +168,7 @@ export class DirectionStream {
         at = end;
       }
     }
-    if (at < end && !this.outOfStep) this.decodeAll(rec, data, at, end);
+    if (at < end && !this.outOfStep) this.decodeAll(rec, data, origin, at, end);
     const missing = rec.bufLen - rec.actSize;
     if (missing > 0) this.lose(rec, missing);
   }
@@ -212,18 +212,20 @@ export class DirectionStream {
     this.counters.desync('gap');
   }
 
-  private decodeAll(rec: NetworkRecord, data: Uint8Array, from: number, end: number): void {
+  /** Decodes data[from, end), bytes of `rec` whose payload starts at data[origin]. */
+  private decodeAll(rec: NetworkRecord, data: Uint8Array, origin: number, from: number, end: number): void {
     let buf = data;
     let at = from;
     let segs: Segment[] | null = null;
-    let base = 0; // offset of data[0] within buf when buf is a joined copy
+    // where `rec`'s first payload byte (sequence number rec.tcpSeq) is in buf: before its start when buf joins held bytes
+    let base = origin;
     const dataEnd = end;
     if (this.pending) {
       const head = this.pending;
       buf = joined(head, data, from, end);
       segs = this.pendingSegs!;
-      segs.push({ off: head.length, rec, seq: (rec.tcpSeq + from) >>> 0 });
-      base = head.length - from;
+      segs.push({ off: head.length, rec, seq: (rec.tcpSeq + from - origin) >>> 0 });
+      base = head.length - (from - origin);
       at = 0;
       end = buf.length;
       this.pending = null;
@@ -233,7 +235,7 @@ export class DirectionStream {
       if (this.tentative && !this.session.canStart(this.dir, buf, at, end)) {
         // a start may arrive a few bytes at a time: keep what may still be one
         if (end - at < MAX_SPLIT_START && this.session.decode(this.dir, buf, at, end) === NEED_MORE) {
-          this.keep(buf, at, end, segs, rec);
+          this.keep(buf, at, end, segs, rec, base);
           return;
         }
         // the bytes held were no start after all; this record's own may be one
@@ -241,7 +243,7 @@ export class DirectionStream {
         this.startNotFound();
         if (alone) {
           this.outOfStep = this.joinedInside = false;
-          this.decodeAll(rec, data, from, dataEnd);
+          this.decodeAll(rec, data, origin, from, dataEnd);
         }
         return;
       }
@@ -255,7 +257,7 @@ export class DirectionStream {
           this.loseStep(rec);
           return;
         }
-        this.keep(buf, at, end, segs, rec);
+        this.keep(buf, at, end, segs, rec, base);
         return;
       }
       if (r === INVALID) {
@@ -280,11 +282,11 @@ export class DirectionStream {
     }
   }
 
-  /** Keeps the unfinished bytes buf[at, end) for the next record. */
-  private keep(buf: Uint8Array, at: number, end: number, segs: Segment[] | null, rec: NetworkRecord): void {
+  /** Keeps the unfinished bytes buf[at, end) for the next record (`rec`'s first payload byte at buf[base] when no `segs`). */
+  private keep(buf: Uint8Array, at: number, end: number, segs: Segment[] | null, rec: NetworkRecord, base: number): void {
     this.pending = buf.slice(at, end);
     if (!segs) {
-      this.pendingSegs = [{ off: 0, rec, seq: (rec.tcpSeq + at) >>> 0 }];
+      this.pendingSegs = [{ off: 0, rec, seq: (rec.tcpSeq + at - base) >>> 0 }];
       return;
     }
     const kept: Segment[] = [];
