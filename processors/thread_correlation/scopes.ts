@@ -102,7 +102,9 @@ export class ScopeList {
    * overlaps one iff the latest end held reaches its start; of the scopes it
    * overlaps, the ones starting before the span overlapped none, so their
    * ends are sorted and the earliest is found by bisection. An nginx worker
-   * seen once with a slow request visited every scope held per message.
+   * seen once with a slow request visited every scope held per message. A
+   * scope added before others is compared with them only when one held
+   * reaches out of the span widened over it.
    */
   widenOverOverlaps(span: MultiplexedSpan, position: number, start: number, end: number, maxDuration: number): void {
     const { starts, ends, mask } = this;
@@ -117,6 +119,11 @@ export class ScopeList {
       if (latest > to) to = latest;
       const earliest = this.firstEndingFrom(start, this.lowerBound(span.multiplexedFrom));
       if (earliest < position && starts[earliest & mask] < from) from = starts[earliest & mask];
+    } else if (starts[position & mask] <= end && this.heldWithin(Math.min(span.multiplexedFrom, start), Math.max(span.multiplexedTo, end))) {
+      // It overlaps the scope after it, and no scope held reaches out of the span widened over it alone: that
+      // span is the result, whichever others it overlaps. Redis answers a loop turn's requests newest first, so
+      // each lands before the turn's later reads, with hundreds of scopes within the longest one's duration before it.
+      overlapped = true;
     } else {
       // Only scopes starting within the longest scope's duration before this one can reach it; all those after it do.
       for (let j = position - 1; j >= this.head && starts[j & mask] >= start - maxDuration; j--) {
@@ -221,6 +228,11 @@ export class ScopeList {
     this.flags = this.flags.concat(this.flags);
     this.ids = this.ids.concat(this.ids);
     this.mask = this.starts.length - 1;
+  }
+
+  /** Whether every scope held (some are) lies within [from, to]. */
+  private heldWithin(from: number, to: number): boolean {
+    return this.starts[this.head & this.mask] >= from && this.latestEndHeld() <= to;
   }
 
   private latestEndHeld(): number {
