@@ -6,12 +6,16 @@
  * numbers, ports, a thread trace id). Such a list is written in two steps:
  *
  * 1. its keys and values are compared with the list before, place by place
- *    (a generic `!==` each; nothing else is looked at or kept);
- * 2. the list before's bytes are copied in runs between the places whose
- *    value changed; a changed value that takes the same bytes (a
+ *    (`!==` each, by a function compiled for the key sequence once a list
+ *    of those keys was written over: change-finder.ts);
+ * 2. when every changed value takes the same bytes as the one before (a
  *    non-negative integer of the same varint width, a boolean, an ASCII
- *    string of the same length) is written over its copy, others are
- *    written on their own between the runs.
+ *    string of the same length: an nginx span's ports, sequence numbers,
+ *    connection key and thread trace id), the list before is copied whole
+ *    and those values are written over the copy; otherwise its bytes are
+ *    copied in runs between the places whose value changed, values of the
+ *    same width written over their copy and the others on their own between
+ *    the runs.
  *
  * A small copy costs about as much for 10 bytes as for 500, so most spans'
  * attributes become a copy or two and a few values, where writing each pair,
@@ -22,12 +26,17 @@
  * changed since.
  */
 import type { AttributeValue, Attributes } from '../signals';
+import { ChangeFinders, type ChangeFinder } from './change-finder';
 import { varintWidth, type ProtoWriter } from './proto-writer';
 
 /** Longer lists are written pair by pair. */
 const MAX_PLACES = 64;
 
 type Value = AttributeValue | undefined | null;
+
+/** What a place holds for an object value (array, bytes, kvlist): equal to no value, so it is always written again. */
+const REWRITTEN: unique symbol = Symbol('written again');
+type Held = Value | typeof REWRITTEN;
 
 // What a place holds. FALSE and TRUE are the varints 0 and 1 a boolean is written as.
 const NONE = 0; // undefined or null: no pair
@@ -52,6 +61,9 @@ function kindOf(v: Value): number {
 
 const isBoolean = (kind: number): boolean => kind === FALSE || kind === TRUE;
 
+/** What a place holds for v of `kind`: objects may have changed since, so they never compare equal. */
+const held = (kind: number, v: Value): Held => (kind === OTHER ? REWRITTEN : v);
+
 /** The width of a number's varint when another of the same width can be written over it: non-negative safe integers. */
 function numberWidth(v: number): number {
   return v >= 0 && Number.isSafeInteger(v) ? varintWidth(v) : NOT_OVERWRITTEN;
@@ -75,7 +87,7 @@ export type PairWriter = (w: ProtoWriter, key: string, v: AttributeValue) => voi
 /** One list of attributes written before: its keys, values and where each pair's bytes lie in the writer. */
 export class PreviousAttributes {
   private readonly keys: string[] = new Array<string>(MAX_PLACES).fill('');
-  private readonly values: Value[] = new Array<Value>(MAX_PLACES).fill(undefined);
+  private readonly values: Held[] = new Array<Held>(MAX_PLACES).fill(undefined);
   private readonly kinds = new Uint8Array(MAX_PLACES);
   private readonly widths = new Int32Array(MAX_PLACES);
   /** where each place's pair ends, from the list's start (a place without a value has an empty pair) */
@@ -86,6 +98,9 @@ export class PreviousAttributes {
   /** where the list begins in the writer */
   private from = 0;
   private count = 0;
+  /** the compiled comparison of this list's keys, once it was written over (undefined before, or when there is none) */
+  private finder: ChangeFinder | undefined = undefined;
+  private finderLooked = false;
 
   // scratch of writeOver: the places whose value changed, their values, and values to write over copied bytes
   private readonly changed = new Int32Array(MAX_PLACES);
@@ -101,24 +116,83 @@ export class PreviousAttributes {
   writeOver(w: ProtoWriter, attrs: Attributes, writePair: PairWriter): boolean {
     const count = this.writer === w && this.generation === w.generation ? this.count : 0;
     if (count === 0) return false;
-    const { keys, values, kinds, changed, changedValues } = this;
+    const finder = this.finder;
+    const changes =
+      finder !== undefined ? finder(attrs, this.keys, this.values, this.changed, this.changedValues) : this.findChanges(attrs, count);
+    if (changes < 0) return false;
+    if (!this.finderLooked) {
+      // these keys came twice in a row: worth a function of their own
+      this.finder = finders.get(this.keys, count);
+      this.finderLooked = true;
+    }
+    const start = w.pos;
+    if (!this.overwriteChanges(w, changes)) this.writeChanges(w, changes, writePair);
+    this.generation = w.generation;
+    this.from = start;
+    return true;
+  }
+
+  /** What a ChangeFinder does, by a loop: the places of attrs whose value changed, or -1 when its keys are not this list's. */
+  private findChanges(attrs: Attributes, count: number): number {
+    const { keys, values, changed, changedValues } = this;
     let changes = 0;
     let i = 0;
     for (const key in attrs) {
-      if (i === count || keys[i] !== key) return false;
+      if (i === count || keys[i] !== key) return -1;
       const v = attrs[key];
-      if (v !== values[i] || kinds[i] === OTHER) {
+      if (v !== values[i]) {
         changed[changes] = i;
         changedValues[changes++] = v;
       }
       i++;
     }
-    if (i !== count) return false;
-    this.writeChanges(w, changes, writePair);
+    return i === count ? changes : -1;
+  }
+
+  /**
+   * The list before copied whole and the `changes` places' values written over
+   * the copy, when each takes the bytes of the value before; returns false,
+   * having written nothing (a same-length string found not to be ASCII as it
+   * was written is dropped again), otherwise.
+   */
+  private overwriteChanges(w: ProtoWriter, changes: number): boolean {
+    const { values, kinds, widths, ends, changed, changedValues } = this;
+    for (let k = 0; k < changes; k++) {
+      const c = changed[k];
+      const v = changedValues[k];
+      const was = kinds[c];
+      if (typeof v === 'number') {
+        if (was !== NUMBER || widths[c] < 0 || numberWidth(v) !== widths[c]) return false;
+      } else if (typeof v === 'boolean') {
+        if (!isBoolean(was)) return false;
+      } else if (typeof v === 'string' && was === STRING) {
+        if (widths[c] === NOT_SCANNED && (values[c] as string).length === v.length) widths[c] = asciiWidth(values[c] as string);
+        if (widths[c] !== v.length) return false;
+      } else return false;
+    }
+    const start = w.pos;
+    w.appendWritten(this.from, this.from + ends[this.count - 1]);
+    for (let k = 0; k < changes; k++) {
+      const c = changed[k];
+      const v = changedValues[k];
+      const end = start + ends[c];
+      if (typeof v === 'number') w.overwriteVarint(end - widths[c], v);
+      else if (typeof v === 'boolean') w.overwriteByte(end - 1, v ? 1 : 0);
+      else if (!w.overwriteAscii(end - widths[c], v as string)) {
+        w.truncate(start);
+        return false;
+      }
+    }
+    for (let k = 0; k < changes; k++) {
+      const c = changed[k];
+      const v = changedValues[k];
+      values[c] = v;
+      kinds[c] = kindOf(v);
+    }
     return true;
   }
 
-  /** The list before's bytes with the `changes` places changed, written at w's position: see the file's comment. */
+  /** The list before's bytes with the `changes` places changed, copied in runs: see the file's comment. */
   private writeChanges(w: ProtoWriter, changes: number, writePair: PairWriter): void {
     const { keys, values, kinds, widths, ends, changed, changedValues, patchAt, patchValues } = this;
     const from = this.from;
@@ -168,14 +242,12 @@ export class PreviousAttributes {
           }
         }
       }
-      values[c] = v;
+      values[c] = held(kind, v);
       kinds[c] = kind;
       widths[c] = width;
     }
     w.appendWritten(from + copied, from + ends[this.count - 1] - delta);
     overwriteNumbers(w, patchAt, patchValues, patches);
-    this.generation = w.generation;
-    this.from = start;
   }
 
   /** Writes `attrs` pair by pair, and keeps them as this list. */
@@ -189,7 +261,7 @@ export class PreviousAttributes {
       if (i < MAX_PLACES) {
         const kind = kindOf(v);
         keys[i] = key;
-        values[i] = v;
+        values[i] = held(kind, v);
         kinds[i] = kind;
         widths[i] = writtenWidth(kind, v);
         ends[i] = w.pos - start;
@@ -198,11 +270,15 @@ export class PreviousAttributes {
     }
     // a list longer than the places is not kept
     this.count = i <= MAX_PLACES ? i : 0;
+    this.finder = undefined;
+    this.finderLooked = false;
     this.writer = w;
     this.generation = w.generation;
     this.from = start;
   }
 }
+
+const finders = new ChangeFinders();
 
 /** Lists of attributes kept: spans of several kinds (HTTP server and client, Redis, SQL) come interleaved. */
 const KINDS_KEPT = 4;

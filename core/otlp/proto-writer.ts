@@ -428,19 +428,26 @@ export class ProtoWriter {
     putVarint53(this.buf, at, v);
   }
 
+  /** Writes a byte over one written before at `at`. */
+  overwriteByte(at: number, b: number): void {
+    this.buf[at] = b;
+  }
+
   /**
    * Writes the characters of `s` over bytes written before at `at`, as its
-   * UTF-8 when it is ASCII; returns false, having written part of it, when it
-   * is not (the caller then drops those bytes).
+   * UTF-8 when it is ASCII; returns false, having written garbage over
+   * s.length bytes, when it is not (the caller then drops those bytes).
    */
   overwriteAscii(at: number, s: string): boolean {
     const buf = this.buf;
+    // ASCII-ness tested once at the end rather than per character: the common case pays no branch per byte
+    let bits = 0;
     for (let i = 0; i < s.length; i++) {
       const c = s.charCodeAt(i);
-      if (c >= 0x80) return false;
+      bits |= c;
       buf[at + i] = c;
     }
-    return true;
+    return bits < 0x80;
   }
 
   /** Drops what was written from `pos` on (pos at most the current position). */
