@@ -29,8 +29,10 @@ function varint32Size(v: number): number {
 /** Bytes the varint of a non-negative safe integer takes. */
 export function varintWidth(v: number): number {
   if (v < 0x10000000) return varint32Size(v);
-  let n = 4;
-  for (v = Math.floor(v / 0x10000000); v > 0; v = Math.floor(v / 128)) n++;
+  // 2^28..2^35: random 32-bit sequence numbers and ids, compared without a division
+  if (v < 0x800000000) return 5;
+  let n = 5;
+  for (v = Math.floor(v / 0x800000000); v > 0; v = Math.floor(v / 128)) n++;
   return n;
 }
 
@@ -55,6 +57,11 @@ for (let i = 0; i < 10; i++) HEX_VALUE[48 + i] = i;
 for (let i = 0; i < 6; i++) {
   HEX_VALUE[65 + i] = 10 + i;
   HEX_VALUE[97 + i] = 10 + i;
+}
+/** Byte values of two hex digits by (first char code << 7 | second); -1 when either is not hex: one look-up per byte. */
+const HEX_PAIR = new Int16Array(128 * 128).fill(-1);
+for (let a = 0; a < 128; a++) {
+  for (let b = 0; b < 128; b++) if (HEX_VALUE[a] >= 0 && HEX_VALUE[b] >= 0) HEX_PAIR[(a << 7) | b] = (HEX_VALUE[a] << 4) | HEX_VALUE[b];
 }
 
 const TWO_32 = 4294967296;
@@ -440,9 +447,21 @@ export class ProtoWriter {
    */
   overwriteAscii(at: number, s: string): boolean {
     const buf = this.buf;
-    // ASCII-ness tested once at the end rather than per character: the common case pays no branch per byte
+    const view = this.view;
+    const n = s.length;
+    // ASCII-ness tested once at the end rather than per character: the common case pays no branch per byte;
+    // four characters a store (a thread trace id, a connection key: ~30 characters each)
     let bits = 0;
-    for (let i = 0; i < s.length; i++) {
+    let i = 0;
+    for (; i + 4 <= n; i += 4) {
+      const c0 = s.charCodeAt(i);
+      const c1 = s.charCodeAt(i + 1);
+      const c2 = s.charCodeAt(i + 2);
+      const c3 = s.charCodeAt(i + 3);
+      bits |= c0 | c1 | c2 | c3;
+      view.setUint32(at + i, c0 | (c1 << 8) | (c2 << 16) | (c3 << 24), true);
+    }
+    for (; i < n; i++) {
       const c = s.charCodeAt(i);
       bits |= c;
       buf[at + i] = c;
@@ -498,10 +517,9 @@ export class ProtoWriter {
     for (let i = 0; i < pairs; i++) {
       const a = hex.charCodeAt(2 * i);
       const b = hex.charCodeAt(2 * i + 1);
-      const h = a < 128 ? HEX_VALUE[a] : -1;
-      const l = b < 128 ? HEX_VALUE[b] : -1;
-      if (h < 0 || l < 0) break;
-      buf[p++] = (h << 4) | l;
+      const v = (a | b) < 128 ? HEX_PAIR[(a << 7) | b] : -1;
+      if (v < 0) break;
+      buf[p++] = v;
     }
     const n = p - lenAt - 1;
     if (n === 0) return;

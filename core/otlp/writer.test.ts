@@ -6,7 +6,7 @@ import type { AttributeValue, Attributes, InstrumentationScope, MetricPoint, Res
 import { encodeTraceRequest } from './encode';
 import { ESPAN_SDK } from './group';
 import { otlpProto } from './proto';
-import { ProtoWriter } from './proto-writer';
+import { ProtoWriter, varintWidth } from './proto-writer';
 import { writeMetricsRequest } from './write-metrics';
 import { writeTraceRequest } from './write-trace';
 
@@ -118,6 +118,16 @@ describe('core/otlp ProtoWriter: ExportTraceServiceRequest', function () {
   it('writes a lone surrogate as U+FFFD, so Go receivers do not reject the request as invalid UTF-8', () => {
     const msg = decodedTrace(writeTraceRequest([{ ...plainSpan(1), name: 'a\ud800b' }]));
     expect(msg.resourceSpans[0].scopeSpans[0].spans[0].name).to.equal('a\ufffdb');
+  });
+
+  it('tells the width of varints of non-negative safe integers at every bit length', () => {
+    for (let bits = 0; bits <= 53; bits++) {
+      for (const v of [2 ** bits - 1, 2 ** bits, 2 ** bits + 1].filter((x) => x <= Number.MAX_SAFE_INTEGER)) {
+        const w = new ProtoWriter();
+        w.int64Number(v);
+        expect(varintWidth(v), String(v)).to.equal(w.pos);
+      }
+    }
   });
 
   it('encodes integers and doubles at their edges', () => {
