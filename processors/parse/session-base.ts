@@ -153,4 +153,18 @@ export class RequestQueue<F> extends OldestApartQueue<PendingRequest<F>> {
     if (this.size >= this.max) this.evictor.evicted(this.shift()!);
     super.push(r);
   }
+
+  /**
+   * The request a response answers, taken from the queue: the oldest waiting,
+   * unless that one's first call came after the response's first call
+   * (`responseStart`). Such a response answers an older request, lost with
+   * records the probe did not hand over, and pairing it with the oldest would
+   * be wrong: undefined then (the queue untouched), as when none waits.
+   */
+  takeFor(responseStart: NetworkRecord): PendingRequest<F> | undefined {
+    const oldest = this.peek();
+    // indexes compared as a difference: they wrap at 2^32
+    if (oldest === undefined || ((oldest.start.index - responseStart.index) | 0) > 0) return undefined;
+    return this.shift();
+  }
 }

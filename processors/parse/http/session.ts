@@ -149,14 +149,11 @@ export class HttpSession implements ProtocolSession {
       return;
     }
     const status = value as number;
-    // A response whose first call came before the oldest waiting request's answers an older
-    // request, lost with bytes the probe did not hand over: pairing it would be wrong.
-    const oldest = this.queue.peek();
-    if (!oldest || ((oldest.start.index - start.index) | 0) > 0) {
+    const req = this.queue.takeFor(start);
+    if (!req) {
       this.sink.count('unmatched_response');
       return;
     }
-    const req = this.queue.shift()!;
     req.fields.status = status;
     if (st.bodySize) req.fields.responseBodySize = st.bodySize;
     if (truncated) this.sink.count('truncated');

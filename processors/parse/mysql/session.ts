@@ -12,7 +12,7 @@
  */
 import type { SqlSummary } from '../../../core/redaction';
 import type { MysqlFields, NetworkRecord } from '../../../core/signals';
-import { Dir, INVALID, NEED_MORE, step, utf8, type ProtocolSession, type StepResult } from '../decoder';
+import { Dir, INVALID, NEED_MORE, step, type ProtocolSession, type StepResult } from '../decoder';
 import { makeMessage, RequestQueue, type PendingRequest, type SessionOptions, type SessionSink } from '../session-base';
 import { COMPRESSED_HEADER, InflatedStream, inflatePacket, inflateStart, looksLikeCompressedCommand, looksLikeCompressedResponse } from './compression';
 import {
@@ -29,6 +29,7 @@ import {
   looksLikeCommand,
   looksLikeResponseStart,
   looksLikeSqlStart,
+  nameText,
   packetLength,
   packetSeq,
   parseErr,
@@ -253,7 +254,7 @@ export class MysqlSession implements ProtocolSession {
       const text = code === Cmd.QUERY ? this.queryText(buf, body, stop, fields) : body;
       // none of the text captured: no SQL rather than an empty one
       if (text >= 0 && text < stop) {
-        value.sql = this.summaries.of(utf8(buf, text, Math.min(stop, text + 4 * this.mysql.maxSqlLength)));
+        value.sql = this.summaries.ofUtf8(buf, text, Math.min(stop, text + 4 * this.mysql.maxSqlLength));
         this.describe(fields, value.sql);
       }
     } else if ((code === Cmd.STMT_EXECUTE || code === Cmd.STMT_CLOSE || code === Cmd.STMT_RESET || code === Cmd.STMT_FETCH) && stop - body >= 4) {
@@ -265,7 +266,7 @@ export class MysqlSession implements ProtocolSession {
         if (names?.length) fields.queryAttributes = names as string[];
       }
     } else if (code === Cmd.INIT_DB) {
-      value.initDb = utf8(buf, body, Math.min(stop, body + 256));
+      value.initDb = nameText(buf, body, Math.min(stop, body + 256));
     } else if (code === Cmd.CHANGE_USER) {
       value.changeUser = readChangeUserDatabase(buf, body, stop, this.clientCaps ?? Cap.SECURE_CONNECTION);
     }
@@ -623,7 +624,7 @@ export class MysqlSession implements ProtocolSession {
     }
     const resp = value as ResponseValue;
     if (resp.generation !== this.generation) return;
-    const req = this.queue.shift();
+    const req = this.queue.takeFor(start);
     if (!req) {
       this.sink.count('unmatched_response');
       return;

@@ -23,7 +23,7 @@
  */
 import type { SqlSummary } from '../../../core/redaction';
 import type { NetworkRecord, PostgresqlFields } from '../../../core/signals';
-import { Dir, INVALID, NEED_MORE, latin1, step, utf8, type ProtocolSession, type StepResult } from '../decoder';
+import { Dir, INVALID, NEED_MORE, latin1, step, type ProtocolSession, type StepResult } from '../decoder';
 import type { SqlSummaries } from '../mysql/sql-summaries';
 import { makeMessage, RequestQueue, type PendingRequest, type SessionOptions, type SessionSink } from '../session-base';
 import {
@@ -187,7 +187,7 @@ export class PostgresqlSession implements ProtocolSession {
     switch (type) {
       case Msg.QUERY: {
         g.untilReady = g.reported = ends = true;
-        this.describeQuery(g.fields, this.text(buf, body, complete ? stop - 1 : stop));
+        this.describeQuery(g.fields, this.summaryOf(buf, body, complete ? stop - 1 : stop));
         // a simple query drops the unnamed statement and portal
         this.statements?.delete('');
         this.portals?.delete('');
@@ -198,7 +198,7 @@ export class PostgresqlSession implements ProtocolSession {
         const nameEnd = cstringEnd(buf, body, stop);
         if (nameEnd < 0) break;
         const textEnd = cstringEnd(buf, nameEnd + 1, stop);
-        const sql = this.summaries.of(this.text(buf, nameEnd + 1, textEnd < 0 ? stop : textEnd));
+        const sql = this.summaryOf(buf, nameEnd + 1, textEnd < 0 ? stop : textEnd);
         // what a group that fails before its Execute shows
         if (g.fields.sql === undefined) describe(g.fields, sql);
         remember((this.statements ??= new Map()), latin1(buf, body, nameEnd), sql, this.pg.maxStatements);
@@ -265,13 +265,13 @@ export class PostgresqlSession implements ProtocolSession {
     return { fields, answers: 0, untilReady: false, synced: false, reported: false, failed: false };
   }
 
-  private text(buf: Uint8Array, start: number, end: number): string {
-    return utf8(buf, start, Math.min(end, start + 4 * this.pg.maxSqlLength));
+  /** The sanitised SQL of the text buf[start, end), of which at most max_sql_length characters' worth of bytes are read. */
+  private summaryOf(buf: Uint8Array, start: number, end: number): SqlSummary {
+    return this.summaries.ofUtf8(buf, start, Math.min(end, start + 4 * this.pg.maxSqlLength));
   }
 
-  /** A simple query's text: one statement, or a batch of several (OpenTelemetry's `BATCH` naming). */
-  private describeQuery(f: PostgresqlFields, text: string): void {
-    const all = this.summaries.of(text);
+  /** A simple query's text, sanitised (`all`): one statement, or a batch of several (OpenTelemetry's `BATCH` naming). */
+  private describeQuery(f: PostgresqlFields, all: SqlSummary): void {
     const statements = all.sql.includes(';') ? splitStatements(all.sql) : [];
     if (statements.length < 2) {
       describe(f, all);
@@ -434,7 +434,7 @@ export class PostgresqlSession implements ProtocolSession {
       this.sink.count('unmatched_response');
       return;
     }
-    this.queue.shift();
+    if (!this.queue.takeFor(start)) return this.sink.count('unmatched_response');
     if (g.reported || g.failed) this.emit(head, g.failed ? 'error' : 'ok', start, startSeq, last);
   }
 

@@ -92,6 +92,10 @@ export class RedisSession implements ProtocolSession {
   private reply: ReplyValue | undefined;
   private db = 0;
   private subscribed = false;
+  /** a command has begun and not completed */
+  private requestOpen = false;
+  /** a reply came while none waited and a command was open: that command's reply is gone (its end was lost with records the probe did not hand over) */
+  private openRequestAnswered = false;
 
   constructor(
     private readonly role: 'client' | 'server',
@@ -119,6 +123,7 @@ export class RedisSession implements ProtocolSession {
       if (dir === Dir.REQUEST) {
         this.request = { command: '', db: this.db };
         this.secrets = undefined;
+        this.requestOpen = true;
       }
       else {
         this.reply = { type: t.type };
@@ -197,6 +202,13 @@ export class RedisSession implements ProtocolSession {
 
   reset(dir: Dir): void {
     this.walks[dir].reset();
+    if (dir === Dir.REQUEST) {
+      this.requestOpen = this.openRequestAnswered = false;
+      return;
+    }
+    // the replies of the commands still waiting, and of one still being sent, may be among the bytes lost: none of them can be paired for sure
+    this.giveUpWaiting();
+    if (this.requestOpen) this.openRequestAnswered = true;
   }
 
   complete(dir: Dir, value: unknown, start: NetworkRecord, startSeq: number, last: NetworkRecord, truncated: boolean): void {
@@ -207,6 +219,13 @@ export class RedisSession implements ProtocolSession {
       if (f.command === 'SELECT' && f.selectDb !== undefined && Number.isInteger(f.selectDb)) {
         f.previousDb = this.db;
         this.db = f.selectDb;
+      }
+      this.requestOpen = false;
+      if (this.openRequestAnswered) {
+        this.openRequestAnswered = false;
+        dropSelectState(f);
+        this.sink.emit(makeMessage('redis', this.role, f, { start, startSeq, last }, 'no_response'));
+        return;
       }
       this.queue.push({ fields: f, start, startSeq, last, truncated });
       return;
@@ -222,8 +241,9 @@ export class RedisSession implements ProtocolSession {
       if (!head || head.fields.command.toLowerCase() !== kind) return;
       this.subscribed = !kind.includes('unsub') || this.subscribed;
     }
-    const req = this.queue.shift();
+    const req = this.queue.takeFor(start);
     if (!req) {
+      if (this.requestOpen) this.openRequestAnswered = true;
       this.sink.count('unmatched_response');
       return;
     }
@@ -239,6 +259,11 @@ export class RedisSession implements ProtocolSession {
   }
 
   close(_last: NetworkRecord | undefined): void {
+    this.giveUpWaiting();
+  }
+
+  /** The commands waiting are emitted without a reply. */
+  private giveUpWaiting(): void {
     for (const r of this.queue.drain()) {
       dropSelectState(r.fields as SelectFields);
       this.sink.emit(makeMessage('redis', this.role, r.fields, r, 'no_response'));
