@@ -85,9 +85,6 @@ export function hex128(words: Uint32Array, at = 0): string {
   );
 }
 
-/** scratch for hex16 */
-const BITS = new Uint32Array(2);
-
 /** A word of WordHash64 as mixed into both lanes (murmur3's scramble). */
 function scrambled(w: number): number {
   const k = Math.imul(w, C1);
@@ -176,18 +173,31 @@ export class WordHash64 {
     return fmix32(this.h1 ^ this.h2);
   }
 
-  /** 16 hex chars from the lanes, never all zero (an all-zero id is invalid in OTLP). */
+  /**
+   * 16 hex chars from the lanes, never all zero (an all-zero id is invalid in
+   * OTLP). The words go to hex64 as signed 32-bit integers, which V8 passes as
+   * they are: as unsigned ones (read back from a Uint32Array) half of them
+   * were boxed into a heap number each, 16 bytes of garbage per id.
+   */
   hex16(): string {
-    this.bits64(BITS, 0);
-    return hex64(BITS[0], BITS[1]);
+    const a = this.firstWord();
+    return hex64(a, this.secondWord(a));
   }
 
   /** The 64 bits hex16 spells, as two words to `out[at]` and `out[at + 1]`: ids longer than one hash are spelled at once (hex128). */
   bits64(out: Uint32Array, at: number): void {
-    const a = fmix32(this.h1 ^ this.h2);
-    let b = fmix32(this.h2 + Math.imul(a, 0x27d4eb2d));
-    if (a === 0 && b === 0) b = 1;
+    const a = this.firstWord();
     out[at] = a;
-    out[at + 1] = b;
+    out[at + 1] = this.secondWord(a);
+  }
+
+  private firstWord(): number {
+    return fmix32(this.h1 ^ this.h2);
+  }
+
+  /** the word after `a`, not 0 when `a` is */
+  private secondWord(a: number): number {
+    const b = fmix32(this.h2 + Math.imul(a, 0x27d4eb2d));
+    return a === 0 && b === 0 ? 1 : b;
   }
 }

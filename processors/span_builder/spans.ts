@@ -30,7 +30,6 @@ const NO_LINKS = Object.freeze([]) as readonly SpanLink[] as SpanLink[];
 /** pure caches, so one for every span_builder of the process */
 const spanIds = new SpanIds();
 const unixTime = new UnixTime();
-const unixNano = (m: L7Message, monotonicNs: number): bigint => unixTime.of(m.host, monotonicNs);
 
 /** The eSpan of one message; its resource is the shared object of its process. `nowMs`: the clock, if read already. */
 export function toSpan(m: L7Message, resources: ResourceCache, opts: SemconvOptions, nowMs?: number): Span {
@@ -40,8 +39,8 @@ export function toSpan(m: L7Message, resources: ResourceCache, opts: SemconvOpti
     spanId: spanIds.of(m),
     name: '',
     kind: m.role === 'server' ? SpanKind.SERVER : SpanKind.CLIENT,
-    startTimeUnixNano: unixNano(m, m.reqStart),
-    endTimeUnixNano: unixNano(m, Math.max(m.respEnd ?? m.reqEnd, m.reqStart)),
+    startTimeUnixNano: unixTime.start(m),
+    endTimeUnixNano: unixTime.end(m),
     attributes: NO_ATTRIBUTES,
     events: NO_EVENTS,
     links: NO_LINKS,
