@@ -55,7 +55,7 @@ export class IdColumn {
   private readonly n: number;
   /** made on the first packed id: a column of connections (network keys) never packs one */
   private words: Uint32Array | undefined;
-  private kind: Uint8Array;
+  private readonly kind: Uint8Array;
   /** the ids that are not packed; made on the first one */
   private text: Array<string | undefined> | undefined;
   /** scratch for comparing: the packed form of the id looked for */
@@ -64,27 +64,12 @@ export class IdColumn {
 
   constructor(
     chars: 16 | 32,
-    private capacity: number,
+    private readonly capacity: number,
   ) {
     this.n = chars / 8;
     this.recent = chars === 16 ? RECENT_OF_16 : RECENT_OF_32;
     this.kind = new Uint8Array(capacity);
     this.probe = new Uint32Array(this.n);
-  }
-
-  /** Keeps the first `capacity` entries in room for `to`. */
-  resize(to: number): void {
-    const kept = Math.min(to, this.capacity);
-    if (this.words) {
-      const words = new Uint32Array(to * this.n);
-      words.set(this.words.subarray(0, kept * this.n));
-      this.words = words;
-    }
-    const kind = new Uint8Array(to);
-    kind.set(this.kind.subarray(0, kept));
-    this.kind = kind;
-    if (this.text) this.text.length = to;
-    this.capacity = to;
   }
 
   set(i: number, id: string | undefined): void {

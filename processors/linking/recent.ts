@@ -13,24 +13,28 @@
 import { HashRing, NO_ENTRY } from '../../core/collections/hash-ring';
 import { IdColumn } from '../../core/collections/id-column';
 
-/** entries allocated at first; the ring doubles up to its capacity */
-const MIN_ENTRIES = 1024;
-
 export class RecentLinks {
   private readonly ring: HashRing;
   /** the key: a string (a thread trace id, or a network key's connection) and, for network keys, a sequence number */
-  private readonly key = new IdColumn(32, 0);
+  private readonly key: IdColumn;
   /** made on the first sequence number (thread keys have none); NaN where an entry has none or a bigint */
   private seq: Float64Array | undefined;
   /** sequence numbers beyond the doubles' exact range, by entry */
   private readonly bigSeq = new Map<number, bigint>();
-  private readonly traceIds = new IdColumn(32, 0);
-  private readonly spanIds = new IdColumn(16, 0);
-  start = new Float64Array(0);
-  end = new Float64Array(0);
+  private readonly traceIds: IdColumn;
+  private readonly spanIds: IdColumn;
+  readonly start: Float64Array;
+  readonly end: Float64Array;
 
   constructor(private readonly capacity: number) {
-    this.ring = new HashRing(capacity, MIN_ENTRIES, (room) => this.resize(room));
+    // every column at its capacity at once (see HashRing): resident as the ring fills
+    const room = Math.max(1, capacity);
+    this.ring = new HashRing(capacity);
+    this.key = new IdColumn(32, room);
+    this.traceIds = new IdColumn(32, room);
+    this.spanIds = new IdColumn(16, room);
+    this.start = new Float64Array(room);
+    this.end = new Float64Array(room);
   }
 
   /** Entries held (a shadowed older entry of a key counts until it leaves). */
@@ -77,20 +81,5 @@ export class RecentLinks {
     if (typeof seq === 'number') return this.seq !== undefined && this.seq[e] === seq;
     if (seq === undefined) return (this.seq === undefined || Number.isNaN(this.seq[e])) && !this.bigSeq.has(e);
     return this.bigSeq.get(e) === seq;
-  }
-
-  /** The columns, kept, in room for `n` entries. */
-  private resize(n: number): void {
-    const f64 = (a: Float64Array) => {
-      const b = new Float64Array(n);
-      b.set(a);
-      return b;
-    };
-    if (this.seq) this.seq = f64(this.seq);
-    this.start = f64(this.start);
-    this.end = f64(this.end);
-    this.key.resize(n);
-    this.traceIds.resize(n);
-    this.spanIds.resize(n);
   }
 }

@@ -31,7 +31,7 @@ export interface Held {
 }
 
 export class TraceTable {
-  /** the slots, all made at once */
+  /** the slots, all made at once (resident as they are first used) */
   private readonly ring: HashRing;
   private readonly ids: IdColumn;
   private readonly decisions: Uint8Array;
@@ -39,7 +39,7 @@ export class TraceTable {
   private readonly undecided = new Map<number, Held>();
 
   constructor(capacity: number) {
-    this.ring = new HashRing(capacity, capacity);
+    this.ring = new HashRing(capacity);
     this.ids = new IdColumn(32, capacity);
     this.decisions = new Uint8Array(capacity);
   }
