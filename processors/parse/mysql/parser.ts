@@ -4,7 +4,7 @@
  * capabilities and the database name only: auth data is never read), command
  * packets, and OK / ERR / EOF replies.
  */
-import { latin1, utf8 } from '../decoder';
+import { indexOfByte, latin1, recentLatin1, utf8 } from '../decoder';
 
 export const MAX_PACKET = 0xffffff;
 
@@ -86,9 +86,20 @@ export function lenenc(buf: Uint8Array, at: number, end: number): [number, numbe
   return undefined;
 }
 
+/** Index of the NUL ending the C string at `at`, or -1 before `end` (searched no further: a name is a few bytes). */
 function cstringEnd(buf: Uint8Array, at: number, end: number): number {
-  const z = buf.indexOf(0, at);
-  return z < 0 || z >= end ? -1 : z;
+  return indexOfByte(buf, 0, at, Math.min(end, buf.length));
+}
+
+/**
+ * A database name, which repeats from connection to connection: ASCII bytes
+ * seen just before give the same string (recentLatin1), made once and hashed
+ * once by the later stages; others their UTF-8 text.
+ */
+export function nameText(buf: Uint8Array, start: number, end: number): string {
+  if (end > buf.length) end = buf.length;
+  for (let i = start; i < end; i++) if (buf[i] >= 0x80) return utf8(buf, start, end);
+  return recentLatin1(buf, start, end);
 }
 
 export interface Greeting {
@@ -150,7 +161,7 @@ export function parseHandshakeResponse(buf: Uint8Array, s: number, e: number): H
   if (capabilities & Cap.CONNECT_WITH_DB && at < e) {
     const z = cstringEnd(buf, at, e);
     const dbEnd = z < 0 ? e : z;
-    if (dbEnd > at) r.database = utf8(buf, at, Math.min(dbEnd, at + 256));
+    if (dbEnd > at) r.database = nameText(buf, at, Math.min(dbEnd, at + 256));
   }
   return r;
 }
@@ -350,7 +361,7 @@ export function readChangeUserDatabase(buf: Uint8Array, s: number, e: number, ca
   }
   const dbEnd = cstringEnd(buf, at, e);
   if (dbEnd < 0) return undefined;
-  return dbEnd > at ? { database: utf8(buf, at, Math.min(dbEnd, at + 256)) } : {};
+  return dbEnd > at ? { database: nameText(buf, at, Math.min(dbEnd, at + 256)) } : {};
 }
 
 /** Does a command packet from the client start here (sequence 0, a known command, a length that fits)? */

@@ -27,4 +27,35 @@ describe('SqlSummaries', () => {
     expect(s.of(long)).to.not.equal(s.of(long));
     expect(s.of(long)).to.deep.equal(sanitizeSql(long, 2048, false));
   });
+
+  it('finds a statement by its bytes: the summary of their UTF-8 text, made once', () => {
+    const s = new SqlSummaries(2048, false);
+    const sql = "SELECT nom FROM clients WHERE ville = 'Orléans' AND id = 7";
+    const wire = Buffer.concat([Buffer.from([3]), Buffer.from(sql), Buffer.from([0])]);
+    const first = s.ofUtf8(wire, 1, wire.length - 1);
+    expect(first).to.deep.equal(sanitizeSql(sql, 2048, false));
+    // the same bytes elsewhere (another packet), not the same buffer
+    expect(s.ofUtf8(Uint8Array.from(wire), 1, wire.length - 1)).to.equal(first);
+    // a different statement of the same length, and a prefix, are not taken for it
+    const other = Buffer.from(sql.replace('7', '8'));
+    expect(s.ofUtf8(other, 0, other.length)).to.deep.equal(sanitizeSql(sql.replace('7', '8'), 2048, false));
+    expect(s.ofUtf8(wire, 1, wire.length - 2)).to.deep.equal(sanitizeSql(sql.slice(0, -1), 2048, false));
+    // cut by the end of the buffer; nothing at all
+    expect(s.ofUtf8(wire, 1, wire.length + 10)).to.deep.equal(sanitizeSql(sql + '\0', 2048, false));
+    expect(s.ofUtf8(wire, 5, 5)).to.deep.equal(sanitizeSql('', 2048, false));
+  });
+
+  it('keeps at most its limit of statements by bytes, and long ones not at all', () => {
+    const s = new SqlSummaries(2048, false, 2);
+    const bytes = (t: string): Buffer => Buffer.from(t);
+    const one = bytes('SELECT 1');
+    const a = s.ofUtf8(one, 0, one.length);
+    expect(s.ofUtf8(one, 0, one.length)).to.equal(a);
+    s.ofUtf8(bytes('SELECT 2'), 0, 8);
+    s.ofUtf8(bytes('SELECT 3'), 0, 8); // full: cleared, then kept
+    expect(s.ofUtf8(one, 0, one.length)).to.not.equal(a);
+    const long = bytes(`SELECT ${'x, '.repeat(300)}y FROM t`);
+    expect(s.ofUtf8(long, 0, long.length)).to.not.equal(s.ofUtf8(long, 0, long.length));
+    expect(s.ofUtf8(long, 0, long.length)).to.deep.equal(sanitizeSql(long.toString(), 2048, false));
+  });
 });

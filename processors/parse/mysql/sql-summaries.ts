@@ -1,16 +1,27 @@
 /**
- * Sanitised SQL by statement text, shared by every connection of one parse
+ * Sanitised SQL by statement text (or its bytes on the wire), shared by every connection of one parse
  * processor: applications send the same statements over and over, and
  * sanitising is the costliest step of a query. Only short texts are kept, and
- * at most `limit` of them (cleared when full), so the cache stays under a few MB.
+ * at most `limit` of them each way (cleared when full), so the cache stays under a few MB.
  */
 import { sanitizeSql, type SqlDialect, type SqlSummary } from '../../../core/redaction';
+import { utf8 } from '../decoder';
 
 /** Longer statements are sanitised each time: they are rarely repeated word for word. */
 const MAX_CACHED_TEXT = 512;
 
+/** A statement's bytes as they came, with what sanitizeSql made of their text; `next` shares its hash. */
+interface StatementBytes {
+  bytes: Uint8Array;
+  summary: SqlSummary;
+  next: StatementBytes | undefined;
+}
+
 export class SqlSummaries {
   private readonly byText = new Map<string, SqlSummary>();
+  /** the statements parsers read from the wire, by a hash of their bytes (a small integer: V8 keys a Map by it directly) */
+  private readonly byBytes = new Map<number, StatementBytes>();
+  private bytesKept = 0;
 
   constructor(
     private readonly maxSqlLength: number,
@@ -29,5 +40,34 @@ export class SqlSummaries {
       this.byText.set(sql, s);
     }
     return s;
+  }
+
+  /**
+   * of() of the UTF-8 text buf[start, end). A statement seen before is found
+   * by its bytes, so its text is not decoded again (nor hashed as a string):
+   * the same bytes always decode to the same text.
+   */
+  ofUtf8(buf: Uint8Array, start: number, end: number): SqlSummary {
+    if (end > buf.length) end = buf.length;
+    const n = end - start;
+    if (n <= 0 || n > MAX_CACHED_TEXT) return this.of(utf8(buf, start, end));
+    let h = n;
+    for (let i = start; i < end; i++) h = Math.imul(h ^ buf[i], 0x01000193);
+    const key = (h ^ (h >>> 15)) & 0x3fffffff;
+    for (let e = this.byBytes.get(key); e !== undefined; e = e.next) {
+      const kept = e.bytes;
+      if (kept.length !== n) continue;
+      let i = 0;
+      while (i < n && kept[i] === buf[start + i]) i++;
+      if (i === n) return e.summary;
+    }
+    const summary = sanitizeSql(utf8(buf, start, end), this.maxSqlLength, this.keepRawSql, this.dialect);
+    if (this.bytesKept >= this.limit) {
+      this.byBytes.clear();
+      this.bytesKept = 0;
+    }
+    this.byBytes.set(key, { bytes: buf.slice(start, end), summary, next: this.byBytes.get(key) });
+    this.bytesKept++;
+    return summary;
   }
 }

@@ -8,7 +8,7 @@
  * portal names of Bind/Describe/Close/Execute, CommandComplete tags and the
  * SQLSTATE and message of an ErrorResponse.
  */
-import { latin1, utf8 } from '../decoder';
+import { indexOfByte, latin1, utf8 } from '../decoder';
 
 export const PROTOCOL_3_0 = 196608;
 export const SSL_REQUEST = 80877103;
@@ -76,8 +76,7 @@ export function messageLength(buf: Uint8Array, at: number): number {
 
 /** Index of the NUL ending the C string at `at`, or -1 before `end`. */
 export function cstringEnd(buf: Uint8Array, at: number, end: number): number {
-  const z = buf.indexOf(0, at);
-  return z < 0 || z >= end ? -1 : z;
+  return indexOfByte(buf, 0, at, Math.min(end, buf.length));
 }
 
 /** The request code of an untyped packet at `at` (length, then code), when its length fits one. */
