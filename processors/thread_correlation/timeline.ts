@@ -147,24 +147,24 @@ export class ThreadTimelines {
   private decide(t: ThreadTimeline, m: L7Message): CallResult {
     const at = m.reqStart;
     const scopes = t.scopes;
+    /** the one scope open at the call's start */
     let found = -1;
-    let open = 0;
     for (let j = scopes.upperBound(at) - 1; j >= scopes.first && scopes.start(j) >= at - t.maxDuration; j--) {
-      if (at <= scopes.endOf(j)) {
-        open++;
-        found = j;
-      }
+      if (at > scopes.endOf(j)) continue;
+      // a second one: no rule links, whichever they are (an event loop holds hundreds of scopes within the longest one's duration)
+      if (found >= 0) return 'ambiguous';
+      found = j;
     }
     const multiplexed = this.multiplexedAt(t, at);
     if (found < 0) return multiplexed ? 'ambiguous' : 'no_scope';
     const id = scopes.threadTraceId(found);
     // A scope that overlapped another lies in the multiplexed span.
-    if (!multiplexed && open === 1 && scopes.answeredByReader(found)) {
+    if (!multiplexed && scopes.answeredByReader(found)) {
       m.threadTraceId = id;
       return 'linked';
     }
     // An event loop: the one request it had open, when the call was written right after a read of that request's (README, "Event loops")
-    if (open === 1 && scopes.answeredByReader(found) && m.reqTick && !m.utid && firstReadOfTick(m.reqTick) && t.tickReads?.ownedBy(m.reqTick, id, scopes.start(found), at)) {
+    if (scopes.answeredByReader(found) && m.reqTick && !m.utid && firstReadOfTick(m.reqTick) && t.tickReads?.ownedBy(m.reqTick, id, scopes.start(found), at)) {
       m.threadTraceId = id;
       return 'linked_tick';
     }
