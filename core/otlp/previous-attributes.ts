@@ -254,13 +254,18 @@ export class PreviousAttributes {
   writeAll(w: ProtoWriter, attrs: Attributes, writePair: PairWriter): void {
     const { keys, values, kinds, widths, ends } = this;
     const start = w.pos;
+    // the keys of the list before again (its bytes were in a request sent since): its finder still serves
+    let sameKeys = true;
     let i = 0;
     for (const key in attrs) {
       const v = attrs[key];
       if (v !== undefined && v !== null) writePair(w, key, v);
       if (i < MAX_PLACES) {
         const kind = kindOf(v);
-        keys[i] = key;
+        if (keys[i] !== key) {
+          keys[i] = key;
+          sameKeys = false;
+        }
         values[i] = held(kind, v);
         kinds[i] = kind;
         widths[i] = writtenWidth(kind, v);
@@ -269,9 +274,12 @@ export class PreviousAttributes {
       i++;
     }
     // a list longer than the places is not kept
-    this.count = i <= MAX_PLACES ? i : 0;
-    this.finder = undefined;
-    this.finderLooked = false;
+    const count = i <= MAX_PLACES ? i : 0;
+    if (!sameKeys || count !== this.count) {
+      this.finder = undefined;
+      this.finderLooked = false;
+    }
+    this.count = count;
     this.writer = w;
     this.generation = w.generation;
     this.from = start;

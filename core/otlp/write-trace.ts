@@ -227,10 +227,11 @@ function writeLink(w: ProtoWriter, l: SpanLink): void {
 
 function writeSpan(w: ProtoWriter, tag: number, s: Span): void {
   const m = w.begin(tag, SPAN);
-  w.hexBytes(SPAN_TRACE_ID, s.traceId);
+  // an agent's spans have no trace id or parent yet (the linker gives them): no call for those
+  if (s.traceId) w.hexBytes(SPAN_TRACE_ID, s.traceId);
   w.hexBytes(SPAN_SPAN_ID, s.spanId);
   stringField(w, SPAN_TRACE_STATE, s.traceState);
-  w.hexBytes(SPAN_PARENT_SPAN_ID, s.parentSpanId);
+  if (s.parentSpanId) w.hexBytes(SPAN_PARENT_SPAN_ID, s.parentSpanId);
   stringField(w, SPAN_NAME, s.name);
   if (s.kind) {
     w.byte(SPAN_KIND);
