@@ -1,0 +1,63 @@
+/**
+ * thread_correlation alone on one core: a capture parsed once into message
+ * batches (512 records each), then the batches through a fresh
+ * ThreadCorrelator per round (default settings; held calls all decided at
+ * the end), in ns of CPU per message; median of the rounds after the first
+ * (warm-up). Prints a digest of the thread trace ids and the calls' results,
+ * which must not change with an optimisation. The stage table's figure for
+ * the stage is the difference of two whole pipelines (+-2 us); this is the
+ * stage's own cost, without the garbage collections of the calls it holds.
+ *
+ *   taskset -c 0 node dist/bench/thread-correlation.js FILE [--rounds 7]
+ */
+import { createHash } from 'node:crypto';
+import { readCapture } from '../core/capture/format';
+import type { L7Message } from '../core/signals';
+import { ParseEngine } from '../processors/parse/processor';
+import { ThreadCorrelator, type CorrelateCounters } from '../processors/thread_correlation/correlate';
+import type { CallResult } from '../processors/thread_correlation/timeline';
+import { defaultSettings } from '../test/helpers/parse';
+import { median } from './lib/measure';
+import { numberOption } from './lib/options';
+
+async function messageBatches(file: string): Promise<L7Message[][]> {
+  const engine = new ParseEngine(defaultSettings({ protocols: ['http', 'http2', 'redis', 'mysql', 'postgresql'] }));
+  const batches: L7Message[][] = [];
+  for await (const records of readCapture(file, { batchSize: 512 })) batches.push(engine.add(records, 0));
+  batches.push(engine.flush());
+  return batches.filter((b) => b.length > 0);
+}
+
+/** One round: CPU µs, and the calls' results. */
+function correlate(batches: readonly L7Message[][]): { cpuUs: number; calls: Partial<Record<CallResult, number>> } {
+  const calls: Partial<Record<CallResult, number>> = {};
+  const counters: CorrelateCounters = { call: (r, n) => (calls[r] = (calls[r] ?? 0) + n), evicted: () => {}, timelines: () => {} };
+  const correlator = new ThreadCorrelator({ waitMs: 2000, multiplexMemoryMs: 300_000, maxThreads: 65536, maxScopesPerThread: 1024, maxPending: 100_000 }, counters);
+  const cpu0 = process.cpuUsage();
+  for (const b of batches) correlator.add(b, 0);
+  correlator.flush();
+  const cpu = process.cpuUsage(cpu0);
+  return { cpuUs: cpu.user + cpu.system, calls };
+}
+
+async function main(file: string | undefined, rounds: number): Promise<void> {
+  if (!file) throw new Error('usage: thread-correlation FILE [--rounds 7]');
+  const batches = await messageBatches(file);
+  const messages = batches.reduce((n, b) => n + b.length, 0);
+  const ns: number[] = [];
+  let calls = {};
+  for (let r = 0; r <= rounds; r++) {
+    const round = correlate(batches);
+    if (r > 0) ns.push((round.cpuUs * 1000) / messages);
+    calls = round.calls;
+  }
+  const ids = createHash('sha256');
+  for (const b of batches) for (const m of b) ids.update(`${m.threadTraceId ?? '-'}\n`);
+  console.log(`${messages} messages: ${median(ns).toFixed(0)} ns CPU per message (rounds ${ns.map((x) => x.toFixed(0)).join(' ')})`);
+  console.log(`thread trace ids ${ids.digest('hex').slice(0, 16)}, calls ${JSON.stringify(calls)}`);
+}
+
+main(process.argv[2], numberOption('rounds', 7)).catch((e) => {
+  console.error(e instanceof Error ? e.message : e);
+  process.exitCode = 1;
+});
