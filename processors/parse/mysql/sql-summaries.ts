@@ -51,16 +51,8 @@ export class SqlSummaries {
     if (end > buf.length) end = buf.length;
     const n = end - start;
     if (n <= 0 || n > MAX_CACHED_TEXT) return this.of(utf8(buf, start, end));
-    let h = n;
-    for (let i = start; i < end; i++) h = Math.imul(h ^ buf[i], 0x01000193);
-    const key = (h ^ (h >>> 15)) & 0x3fffffff;
-    for (let e = this.byBytes.get(key); e !== undefined; e = e.next) {
-      const kept = e.bytes;
-      if (kept.length !== n) continue;
-      let i = 0;
-      while (i < n && kept[i] === buf[start + i]) i++;
-      if (i === n) return e.summary;
-    }
+    const key = bytesHash(buf, start, end);
+    for (let e = this.byBytes.get(key); e !== undefined; e = e.next) if (sameBytes(e.bytes, buf, start, n)) return e.summary;
     const summary = sanitizeSql(utf8(buf, start, end), this.maxSqlLength, this.keepRawSql, this.dialect);
     if (this.bytesKept >= this.limit) {
       this.byBytes.clear();
@@ -70,4 +62,23 @@ export class SqlSummaries {
     this.bytesKept++;
     return summary;
   }
+}
+
+/**
+ * A hash of buf[start, end) as a small integer: four bytes a multiplication
+ * (a byte each made the chain of multiplications the cost of a look-up).
+ */
+function bytesHash(buf: Uint8Array, start: number, end: number): number {
+  let h = end - start;
+  let i = start;
+  for (; i + 4 <= end; i += 4) h = Math.imul(h ^ (buf[i] | (buf[i + 1] << 8) | (buf[i + 2] << 16) | (buf[i + 3] << 24)), 0x01000193);
+  for (; i < end; i++) h = Math.imul(h ^ buf[i], 0x01000193);
+  return (h ^ (h >>> 15)) & 0x3fffffff;
+}
+
+/** Are buf[start, start + n) the bytes of `kept`? */
+function sameBytes(kept: Uint8Array, buf: Uint8Array, start: number, n: number): boolean {
+  if (kept.length !== n) return false;
+  for (let i = 0; i < n; i++) if (kept[i] !== buf[start + i]) return false;
+  return true;
 }
