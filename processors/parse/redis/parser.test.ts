@@ -202,6 +202,19 @@ describe('redis parser', () => {
     expect(ms.map((m) => `${m.redis!.command} ${m.outcome}`)).to.deep.equal(['HGETALL ok', 'MULTI ok', 'INCR ok', 'EXEC ok', 'SUBSCRIBE ok', 'PING ok']);
   });
 
+  it('a top-level attribute and the value it describes are one reply, starting at the attribute', () => {
+    const attribute = '|1\r\n+key-popularity\r\n%1\r\n$1\r\na\r\n,0.19\r\n';
+    const empty = '|0\r\n';
+    const ms = run(cmd('GET', 'a') + cmd('GET', 'b') + cmd('GET', 'c'), attribute + '-ERR no\r\n' + empty + '$1\r\nv\r\n' + '+OK\r\n');
+    const at = 5000; // clientRecords' first response byte
+    const second = at + attribute.length + '-ERR no\r\n'.length;
+    expect(ms.map((m) => [m.redis!.errorPrefix ?? '-', m.outcome, m.respSeq])).to.deep.equal([
+      ['ERR', 'error', at],
+      ['-', 'ok', second],
+      ['-', 'ok', second + empty.length + '$1\r\nv\r\n'.length],
+    ]);
+  });
+
   it('rides over the uncaptured part of a large value', () => {
     const value = 'v'.repeat(10000);
     const reply = `$${value.length}\r\n${value}\r\n`;

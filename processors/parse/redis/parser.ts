@@ -4,7 +4,7 @@
  * `#`, `,`, `(`, `=`, `!`), with the data of a blob type when it is all there;
  * a blob too large to wait for is framed by its length and skipped.
  */
-import { INVALID, NEED_MORE, findCrlf, latin1, utf8 } from '../decoder';
+import { INVALID, NEED_MORE, findCrlf, latin1, recentLatin1, utf8 } from '../decoder';
 
 export const T_ARRAY = 42; // *
 export const T_MAP = 37; // %
@@ -22,9 +22,14 @@ export const T_BOOLEAN = 35; // #
 export const T_DOUBLE = 44; // ,
 export const T_BIGNUM = 40; // (
 
-const AGGREGATES = new Set([T_ARRAY, T_MAP, T_SET, T_PUSH, T_ATTRIBUTE]);
-const BLOBS = new Set([T_BULK, T_VERBATIM, T_BLOB_ERROR]);
-const LINES = new Set([T_SIMPLE, T_ERROR, T_INTEGER, T_NULL, T_BOOLEAN, T_DOUBLE, T_BIGNUM]);
+/** What a type byte begins, looked up by the byte: an aggregate, a blob, a line, or no value (0). */
+const AGGREGATE = 1;
+const BLOB = 2;
+const LINE = 3;
+const KIND = new Uint8Array(256);
+for (const t of [T_ARRAY, T_MAP, T_SET, T_PUSH, T_ATTRIBUTE]) KIND[t] = AGGREGATE;
+for (const t of [T_BULK, T_VERBATIM, T_BLOB_ERROR]) KIND[t] = BLOB;
+for (const t of [T_SIMPLE, T_ERROR, T_INTEGER, T_NULL, T_BOOLEAN, T_DOUBLE, T_BIGNUM]) KIND[t] = LINE;
 
 /** Longest line espan waits for before calling the stream out of step. */
 export const MAX_LINE = 65536;
@@ -75,9 +80,10 @@ function token(into: Token | undefined, type: number, len: number, skip: number,
 export function parseToken(buf: Uint8Array, at: number, end: number, into?: Token): Token | typeof NEED_MORE | typeof INVALID {
   if (at >= end) return NEED_MORE;
   const type = buf[at];
-  const isAggregate = AGGREGATES.has(type);
-  const isBlob = BLOBS.has(type);
-  if (!isAggregate && !isBlob && !LINES.has(type)) return INVALID;
+  const kind = KIND[type];
+  if (kind === 0) return INVALID;
+  const isAggregate = kind === AGGREGATE;
+  const isBlob = kind === BLOB;
   const cr = findCrlf(buf, at + 1, Math.min(end, at + MAX_LINE));
   if (cr < 0) {
     if (end - at >= MAX_LINE) return INVALID;
@@ -91,7 +97,7 @@ export function parseToken(buf: Uint8Array, at: number, end: number, into?: Toke
     return NEED_MORE;
   }
   const lineLen = cr + 2 - at;
-  if (LINES.has(type)) {
+  if (kind === LINE) {
     if (type === T_NULL && cr !== at + 1) return INVALID;
     if (type === T_INTEGER && parseInteger(buf, at + 1, cr) === undefined) return INVALID;
     return token(into, type, lineLen, 0, 0, at + 1, cr);
@@ -114,7 +120,7 @@ export function parseToken(buf: Uint8Array, at: number, end: number, into?: Toke
 }
 
 export function isAggregate(type: number): boolean {
-  return AGGREGATES.has(type);
+  return KIND[type] === AGGREGATE;
 }
 
 export function tokenText(buf: Uint8Array, t: Token, max = 256): string {
@@ -124,12 +130,19 @@ export function tokenText(buf: Uint8Array, t: Token, max = 256): string {
 
 /** Upper-case ASCII of a short token (command names). */
 export function upperText(buf: Uint8Array, s: number, e: number): string {
+  // most clients send command names in upper case: then the string made last for the same bytes, not one per command
+  if (e - s <= 64 && !hasLowerCase(buf, s, e)) return recentLatin1(buf, s, e);
   let out = '';
   for (let i = s; i < e && i < s + 64; i++) {
     const c = buf[i];
     out += String.fromCharCode(c >= 97 && c <= 122 ? c - 32 : c);
   }
   return out;
+}
+
+function hasLowerCase(buf: Uint8Array, s: number, e: number): boolean {
+  for (let i = s; i < e; i++) if (buf[i] >= 97 && buf[i] <= 122) return true;
+  return false;
 }
 
 /** Redis commands whose first argument names a subcommand (`CLIENT SETNAME`). */
@@ -309,7 +322,7 @@ function looksLikeCommandArray(buf: Uint8Array, at: number, end: number): boolea
 
 /** Bytes that begin a RESP value: after an inline line they say it was the text of a reply's value. */
 function isRespType(c: number): boolean {
-  return AGGREGATES.has(c) || BLOBS.has(c) || LINES.has(c);
+  return KIND[c] !== 0;
 }
 
 function looksLikeInlineCommand(buf: Uint8Array, at: number, end: number): boolean {

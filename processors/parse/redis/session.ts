@@ -40,6 +40,8 @@ class Walk {
   depth = 0;
   /** index of the next element at depth 1 */
   index = 0;
+  /** a top-level attribute ended: the next top-level token is the value it describes, in the same message */
+  described = false;
   // per open level: the elements it has left, and whether it is an attribute (which precedes, and does not count as, a value);
   // sized for a command and its reply (one level, two with attributes), grown only by deeper values
   private readonly left = [0, 0];
@@ -58,7 +60,11 @@ class Walk {
       if (d === 0) this.index++;
       if (--this.left[d] > 0) return false;
       this.depth--;
-      if (this.attr[d]) return false; // the value the attribute describes follows
+      if (this.attr[d]) {
+        // the value the attribute describes follows
+        if (d === 0) this.described = true;
+        return false;
+      }
     }
     return true;
   }
@@ -66,15 +72,16 @@ class Walk {
   reset(): void {
     this.depth = 0;
     this.index = 0;
+    this.described = false;
   }
 }
 
 interface ReplyValue {
   type: number;
-  errorPrefix?: string;
-  errorMessage?: string;
+  errorPrefix: string | undefined;
+  errorMessage: string | undefined;
   /** first element of a top-level array or push, lower case: tells pub/sub messages apart */
-  first?: string;
+  first: string | undefined;
 }
 
 /** The token being decoded, shared by every session: each is done with it before the next is parsed. */
@@ -89,7 +96,8 @@ export class RedisSession implements ProtocolSession {
   private request: RedisFields | undefined;
   /** which of the current request's arguments are secret; chosen at its first kept argument */
   private secrets: typeof ALL_ARGUMENTS | RedisSecretTest | undefined;
-  private reply: ReplyValue | undefined;
+  /** the reply being walked: one object per session, its fields read by complete() before the next reply starts */
+  private readonly reply: ReplyValue = { type: 0, errorPrefix: undefined, errorMessage: undefined, first: undefined };
   private db = 0;
   private subscribed = false;
   /** a command has begun and not completed */
@@ -118,34 +126,50 @@ export class RedisSession implements ProtocolSession {
     const t = parseToken(buf, at, end, scratch);
     if (t === NEED_MORE || t === INVALID) return t;
     const top = w.depth === 0;
+    // the value an attribute described began with the attribute: they are one message
+    const begins = top && !w.described;
     if (top) {
       w.index = 0;
-      if (dir === Dir.REQUEST) {
+      w.described = false;
+      // (after an attribute, the described value's own type and first element are the reply's)
+      if (dir === Dir.RESPONSE) this.startReply(buf, t);
+      else if (begins) {
         this.request = { command: '', db: this.db };
         this.secrets = undefined;
         this.requestOpen = true;
       }
-      else {
-        this.reply = { type: t.type };
-        if (t.type === T_ERROR || t.type === T_BLOB_ERROR) splitError(tokenText(buf, t), this.reply);
-      }
     } else if (w.depth === 1) {
       this.element(dir, buf, t);
     }
+    const value = begins ? (dir === Dir.REQUEST ? this.request : this.reply) : undefined;
     if (isAggregate(t.type) && t.count > 0) {
       w.open(t.count, t.type === T_ATTRIBUTE);
-      return step(t.len, t.skip, top, false, top ? (dir === Dir.REQUEST ? this.request : this.reply) : undefined);
+      return step(t.len, t.skip, begins, false, value);
     }
     // A scalar (or empty/null aggregate) completes one element, and maybe the levels around it.
-    const ends = top ? t.type !== T_ATTRIBUTE : w.elementDone();
-    return step(t.len, t.skip, top, ends, top ? (dir === Dir.REQUEST ? this.request : this.reply) : undefined);
+    let ends: boolean;
+    if (!top) ends = w.elementDone();
+    else if (t.type !== T_ATTRIBUTE) ends = true;
+    else {
+      ends = false;
+      w.described = true; // an empty attribute: the value follows
+    }
+    return step(t.len, t.skip, begins, ends, value);
+  }
+
+  /** A reply's top-level token: what complete() reads of the reply starts here. */
+  private startReply(buf: Uint8Array, t: Token): void {
+    const reply = this.reply;
+    reply.type = t.type;
+    reply.errorPrefix = reply.errorMessage = reply.first = undefined;
+    if (t.type === T_ERROR || t.type === T_BLOB_ERROR) splitError(tokenText(buf, t), reply);
   }
 
   /** A token at depth 1: a command word or argument, or the first element of a reply. */
   private element(dir: Dir, buf: Uint8Array, t: Token): void {
     const i = this.walks[dir].index;
     if (dir === Dir.RESPONSE) {
-      if (i === 0 && this.reply && (t.type === T_BULK || t.type === T_SIMPLE) && t.dataEnd - t.dataStart <= 16) {
+      if (i === 0 && (t.type === T_BULK || t.type === T_SIMPLE) && t.dataEnd - t.dataStart <= 16) {
         this.reply.first = upperText(buf, t.dataStart, t.dataEnd).toLowerCase();
       }
       return;
