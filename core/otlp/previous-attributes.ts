@@ -12,10 +12,13 @@
  *    non-negative integer of the same varint width, a boolean, an ASCII
  *    string of the same length: an nginx span's ports, sequence numbers,
  *    connection key and thread trace id), the list before is copied whole
- *    and those values are written over the copy; otherwise its bytes are
- *    copied in runs between the places whose value changed, values of the
- *    same width written over their copy and the others on their own between
- *    the runs.
+ *    and those values are written over the copy; a non-negative integer of
+ *    another width (a random 32-bit sequence number takes 4 or 5 bytes)
+ *    splits the copy there, and is written between the runs with its pair's
+ *    two one-byte lengths set. Otherwise the list before's bytes are copied
+ *    in runs between the places whose value changed, values of the same
+ *    width written over their copy and the others on their own between the
+ *    runs.
  *
  * A small copy costs about as much for 10 bytes as for 500, so most spans'
  * attributes become a copy or two and a few values, where writing each pair,
@@ -107,6 +110,8 @@ export class PreviousAttributes {
   private readonly changedValues: Value[] = new Array<Value>(MAX_PLACES).fill(undefined);
   private readonly patchAt = new Int32Array(MAX_PLACES);
   private readonly patchValues = new Float64Array(MAX_PLACES);
+  // scratch of overwriteChanges: per change, the varint width of a number written between runs, or -1
+  private readonly resized = new Int32Array(MAX_PLACES);
 
   /**
    * Writes `attrs` over this list when it has the same keys in the same order
@@ -150,19 +155,30 @@ export class PreviousAttributes {
   }
 
   /**
-   * The list before copied whole and the `changes` places' values written over
-   * the copy, when each takes the bytes of the value before; returns false,
-   * having written nothing (a same-length string found not to be ASCII as it
-   * was written is dropped again), otherwise.
+   * The list before copied whole, or in runs around numbers of another
+   * varint width, and the `changes` places' values written over the copy
+   * (see the file's comment); returns false, having written nothing (a
+   * same-length string found not to be ASCII as it was written is dropped
+   * again), when a value takes other bytes.
    */
   private overwriteChanges(w: ProtoWriter, changes: number): boolean {
-    const { values, kinds, widths, ends, changed, changedValues } = this;
+    const { values, kinds, widths, ends, changed, changedValues, resized } = this;
+    let resizes = 0;
     for (let k = 0; k < changes; k++) {
       const c = changed[k];
       const v = changedValues[k];
       const was = kinds[c];
+      resized[k] = -1;
       if (typeof v === 'number') {
-        if (was !== NUMBER || widths[c] < 0 || numberWidth(v) !== widths[c]) return false;
+        const width = numberWidth(v);
+        if (was !== NUMBER || widths[c] < 0 || width < 0) return false;
+        if (width !== widths[c]) {
+          // the KeyValue's length (the pair less its tag and length) must stay one byte
+          const body = ends[c] - (c === 0 ? 0 : ends[c - 1]) - 2;
+          if (body >= 128 || body + width - widths[c] >= 128) return false;
+          resized[k] = width;
+          resizes++;
+        }
       } else if (typeof v === 'boolean') {
         if (!isBoolean(was)) return false;
       } else if (typeof v === 'string' && was === STRING) {
@@ -170,12 +186,35 @@ export class PreviousAttributes {
         if (widths[c] !== v.length) return false;
       } else return false;
     }
+    const from = this.from;
     const start = w.pos;
-    w.appendWritten(this.from, this.from + ends[this.count - 1]);
+    // bytes of the list before copied so far: [from, from + copied); the list written is `shift` longer up to there
+    let copied = 0;
+    let shift = 0;
+    for (let k = 0; resizes > 0 && k < changes; k++) {
+      const width = resized[k];
+      if (width < 0) continue;
+      const c = changed[k];
+      const pairStart = c === 0 ? 0 : ends[c - 1];
+      const d = width - widths[c];
+      // the pair up to its varint: ... KeyValue.value tag, AnyValue length, int_value tag
+      w.appendWritten(from + copied, from + ends[c] - widths[c]);
+      w.overwriteByte(start + pairStart + shift + 1, ends[c] - pairStart - 2 + d);
+      w.overwriteByte(w.pos - 2, 1 + width);
+      w.int64Number(changedValues[k] as number);
+      copied = ends[c];
+      shift += d;
+    }
+    w.appendWritten(from + copied, from + ends[this.count - 1]);
+    shift = 0;
     for (let k = 0; k < changes; k++) {
       const c = changed[k];
       const v = changedValues[k];
-      const end = start + ends[c];
+      if (resized[k] >= 0) {
+        shift += resized[k] - widths[c];
+        continue;
+      }
+      const end = start + ends[c] + shift;
       if (typeof v === 'number') w.overwriteVarint(end - widths[c], v);
       else if (typeof v === 'boolean') w.overwriteByte(end - 1, v ? 1 : 0);
       else if (!w.overwriteAscii(end - widths[c], v as string)) {
@@ -186,6 +225,11 @@ export class PreviousAttributes {
     for (let k = 0; k < changes; k++) {
       const c = changed[k];
       const v = changedValues[k];
+      if (resized[k] >= 0) {
+        const d = resized[k] - widths[c];
+        for (let j = c; j < this.count; j++) ends[j] += d;
+        widths[c] = resized[k];
+      }
       values[c] = v;
       kinds[c] = kindOf(v);
     }
