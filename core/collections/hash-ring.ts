@@ -7,6 +7,13 @@
  * newest entry to its oldest (`first`, then `next`); the owner compares its
  * keys along it.
  *
+ * An entry taken again is not unlinked from the chain it was in (that was a
+ * walk from its old bucket's head, a cache miss or two per add in a table
+ * of megabytes): the chain ends where it reaches an entry rewritten since,
+ * which is then newer than the entry before it, and a bucket whose newest
+ * entry was rewritten into another bucket has no chain left (the ring
+ * rewrites in age order, so every older entry of the chain went before).
+ *
  * Everything is made at once, at the capacity, and nothing is filled: a
  * page of a large typed array is resident only once an entry reaches it, so
  * a ring used below its capacity costs what it uses, and one that fills up
@@ -50,12 +57,23 @@ export class HashRing {
 
   /** The newest entry in the chain of `hash`'s bucket, or NO_ENTRY. */
   first(hash: number): number {
-    return this.heads[fmix32(hash) & this.mask] - 1;
+    const b = fmix32(hash) & this.mask;
+    const e = this.heads[b] - 1;
+    // rewritten into another bucket: this one's records all left
+    return e === NO_ENTRY || this.used < this.capacity || (fmix32(this.hashes[e]) & this.mask) === b ? e : NO_ENTRY;
   }
 
   /** The entry after `e` in its chain, or NO_ENTRY. */
   next(e: number): number {
-    return this.nexts[e] - 1;
+    const n = this.nexts[e] - 1;
+    // rewritten since `e` was written: the chain's older records all left
+    return n === NO_ENTRY || this.used < this.capacity || this.age(n) > this.age(e) ? n : NO_ENTRY;
+  }
+
+  /** Writes since entry `e` was written, once the ring is full (0: the newest). */
+  private age(e: number): number {
+    const a = this.oldest - 1 - e;
+    return a < 0 ? a + this.capacity : a;
   }
 
   hashOf(e: number): number {
@@ -70,24 +88,11 @@ export class HashRing {
     } else {
       e = this.oldest;
       this.oldest = e + 1 === this.capacity ? 0 : e + 1;
-      this.unlinkOldest(e);
     }
     this.hashes[e] = hash;
     const b = fmix32(hash) & this.mask;
     this.nexts[e] = this.heads[b];
     this.heads[b] = e + 1;
     return e;
-  }
-
-  /** Takes entry `e`, the oldest, out of its bucket's chain, whose last entry it is. */
-  private unlinkOldest(e: number): void {
-    const b = fmix32(this.hashes[e]) & this.mask;
-    let x = this.heads[b] - 1;
-    if (x === e) {
-      this.heads[b] = 0;
-      return;
-    }
-    while (this.nexts[x] - 1 !== e) x = this.nexts[x] - 1;
-    this.nexts[x] = 0;
   }
 }

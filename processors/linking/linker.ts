@@ -102,9 +102,11 @@ export class Linker implements StatefulEngine<Span, Trace> {
   private readonly recentNet: RecentLinks;
   /** thread trace ids of emitted spans, with their server span if it wrote the entry */
   private readonly recentThread: RecentLinks;
-  /** emit's scratch: the group by start time, and the parents found among emitted traces */
+  /** emit's scratch: the group by start time, the parents found among emitted traces, and the entries each member found there */
   private readonly group: number[] = [];
   private readonly lateParents: Array<string | undefined> = [];
+  private readonly seenNet: number[] = [];
+  private readonly seenThread: number[] = [];
   /** highest bucket already closed; spans older than this are late */
   private lastClosed = -Infinity;
   /** newest span start seen: the event-time clock */
@@ -425,6 +427,7 @@ export class Linker implements StatefulEngine<Span, Trace> {
         // only a span whose partner is missing looks among emitted traces for it
         const recent = this.recentNet;
         const seen = sl.flags[r] & NET_LINKED ? NONE : recent.find(sl.netHash[r], conn, sl.seq(r));
+        this.seenNet[i] = seen;
         if (seen !== NONE) {
           const at = start[r];
           const client = sl.kind[r] === SERVER ? recent.spanId(seen) : undefined;
@@ -441,6 +444,7 @@ export class Linker implements StatefulEngine<Span, Trace> {
         unlink(this.byThread, sl.nextThread, sl.threadHash[r], r);
         const recent = this.recentThread;
         const seen = sl.flags[r] & THREAD_LINKED ? NONE : recent.find(sl.threadHash[r], thread, undefined);
+        this.seenThread[i] = seen;
         if (seen !== NONE) {
           const server = sl.kind[r] === CLIENT ? recent.spanId(seen) : undefined;
           if (server && start[r] >= recent.start[seen] && sl.end[r] <= recent.end[seen]) {
@@ -499,10 +503,17 @@ export class Linker implements StatefulEngine<Span, Trace> {
     for (const [id, list] of byId) out.push({ traceId: id, spans: list, whole });
   }
 
-  /** Link keys of the group being emitted (the first `n` of `this.group`), so late spans find trace id and parent. */
+  /**
+   * Link keys of the group being emitted (the first `n` of `this.group`), so
+   * late spans find trace id and parent. Whether a key is there already is
+   * what emit found (seenNet, seenThread) until the group's first entry of
+   * that kind is written: a second look-up per span in a table of megabytes.
+   */
   private remember(n: number): void {
     if (this.config.max_recent_links <= 0) return;
     const sl = this.slots;
+    let netWritten = false;
+    let threadWritten = false;
     for (let i = 0; i < n; i++) {
       const r = this.group[i];
       const s = sl.spans[r]!;
@@ -512,16 +523,26 @@ export class Linker implements StatefulEngine<Span, Trace> {
         const seq = sl.seq(r);
         const h = sl.netHash[r];
         // the span that can be a parent writes; the other kind only fills a gap
-        if (sl.kind[r] === CLIENT) this.recentNet.add(h, conn, seq, s.traceId, s.spanId, sl.start[r], sl.end[r]);
-        else if (this.recentNet.find(h, conn, seq) === NONE) this.recentNet.add(h, conn, seq, s.traceId, undefined, 0, 0);
+        if (sl.kind[r] === CLIENT) {
+          this.recentNet.add(h, conn, seq, s.traceId, s.spanId, sl.start[r], sl.end[r]);
+          netWritten = true;
+        } else if ((netWritten ? this.recentNet.find(h, conn, seq) : this.seenNet[i]) === NONE) {
+          this.recentNet.add(h, conn, seq, s.traceId, undefined, 0, 0);
+          netWritten = true;
+        }
       }
       // a thread serves request after request, and a late call may still come: its server always writes;
       // a linked call does not even fill a gap, as its server is in this group
       const thread = sl.threadKey[r];
       if (thread !== undefined) {
         const h = sl.threadHash[r];
-        if (sl.kind[r] === SERVER) this.recentThread.add(h, thread, undefined, s.traceId, s.spanId, sl.start[r], sl.end[r]);
-        else if (!(sl.flags[r] & THREAD_LINKED) && this.recentThread.find(h, thread, undefined) === NONE) this.recentThread.add(h, thread, undefined, s.traceId, undefined, 0, 0);
+        if (sl.kind[r] === SERVER) {
+          this.recentThread.add(h, thread, undefined, s.traceId, s.spanId, sl.start[r], sl.end[r]);
+          threadWritten = true;
+        } else if (!(sl.flags[r] & THREAD_LINKED) && (threadWritten ? this.recentThread.find(h, thread, undefined) : this.seenThread[i]) === NONE) {
+          this.recentThread.add(h, thread, undefined, s.traceId, undefined, 0, 0);
+          threadWritten = true;
+        }
       }
     }
   }
