@@ -62,6 +62,13 @@ describe('redaction: SQL', () => {
     );
   });
 
+  it('summaries find table keywords in any case, as upper-casing the word finds them', () => {
+    expect(sanitizeSql('SELECT a, b fRoM `s`.t1 JOIN t2 ON 1 WHERE c IN (SELECT d from t3)').summary).to.equal('SELECT s.t1 t2 t3');
+    // toUpperCase makes INTO of the dotless ı: a table follows, as it always did
+    expect(sanitizeSql('SELECT a ınto t4, b FROM t5').summary).to.equal('SELECT t4 t5');
+    expect(sanitizeSql('select x from fromage join intot').summary).to.equal('SELECT fromage intot');
+  });
+
   it('server messages keep their prose', () => {
     expect(redactSqlLiteralsInText("Duplicate entry 'alice@x.io' for key 'email'")).to.equal('Duplicate entry ? for key ?');
     expect(redactSqlLiteralsInText("Table 'shop.nope' doesn't exist")).to.equal("Table ? doesn't exist");

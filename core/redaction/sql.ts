@@ -35,7 +35,21 @@ function isSpace(c: number): boolean {
   return c === 32 || c === 9 || c === 10 || c === 13 || c === 12;
 }
 
-const TABLE_AFTER = new Set(['FROM', 'JOIN', 'INTO', 'UPDATE', 'TABLE', 'COPY']);
+const TABLE_AFTER_WORDS = ['FROM', 'JOIN', 'INTO', 'UPDATE', 'TABLE', 'COPY'];
+const TABLE_AFTER = new Set(TABLE_AFTER_WORDS);
+
+/** TABLE_AFTER.has(word.toUpperCase()) for the ASCII word sql[start, end), read in place. */
+function isTableKeyword(sql: string, start: number, end: number): boolean {
+  const n = end - start;
+  if (n < 4 || n > 6) return false;
+  next: for (const k of TABLE_AFTER_WORDS) {
+    if (k.length !== n) continue;
+    // clearing bit 5 upper-cases an ASCII letter, and makes a letter of nothing else
+    for (let j = 0; j < n; j++) if ((sql.charCodeAt(start + j) & ~32) !== k.charCodeAt(j)) continue next;
+    return true;
+  }
+  return false;
+}
 const MAX_SUMMARY_TABLES = 3;
 
 /**
@@ -53,13 +67,21 @@ export function sanitizeSql(sql: string, max = 2048, keepLiterals = false, diale
   let expectTable = false;
   let i = 0;
   const n = sql.length;
+  // what `out` ends with, kept as it grows: asking the string would flatten it at every word
+  let lastCode = -1;
+  let endsWithDashes = false;
   const put = (s: string): void => {
-    if (out.length < max) out += s;
+    if (out.length >= max || s.length === 0) return;
+    out += s;
+    const k = s.length;
+    const c = s.charCodeAt(k - 1);
+    endsWithDashes = c === 45 && (k > 1 ? s.charCodeAt(k - 2) : lastCode) === 45;
+    lastCode = c;
   };
   let pendingSpace = false;
   const emit = (s: string): void => {
     // `--` followed by a space would read as a comment the next time (`1--/* c */1` is 1 minus -1)
-    if (pendingSpace && out.length > 0 && !out.endsWith('--')) put(' ');
+    if (pendingSpace && out.length > 0 && !endsWithDashes) put(' ');
     pendingSpace = false;
     put(s);
   };
@@ -135,9 +157,19 @@ export function sanitizeSql(sql: string, max = 2048, keepLiterals = false, diale
     }
     if (isIdentStart(c)) {
       const start = i;
-      while (i < n && isIdent(sql.charCodeAt(i))) i++;
+      let codes = 0;
+      for (; i < n; i++) {
+        const d = sql.charCodeAt(i);
+        if (!isIdent(d)) break;
+        codes |= d;
+      }
       const word = sql.slice(start, i);
       emit(word);
+      // most words are ASCII, past the first two and not after a table keyword: looked up in place, not upper-cased
+      if (codes < 128 && words.length >= 2 && !expectTable) {
+        expectTable = isTableKeyword(sql, start, i);
+        continue;
+      }
       const upper = word.toUpperCase();
       if (words.length < 2) words.push(upper);
       if (expectTable && !KEYWORDS_NOT_TABLES.has(upper)) {
