@@ -203,7 +203,7 @@ function colonOrNewline(buf: Uint8Array, at: number, end: number): number {
  */
 function parseHeaders(buf: Uint8Array, from: number, end: number, head: HttpHead, isRequest: boolean): number {
   let at = from;
-  /** what the Connection header said: close, keep-alive, '' (neither), undefined (no such header) */
+  /** what the Connection header said (connectionToken): close, keep-alive, '' (neither), undefined (no such header) */
   let connection: string | undefined;
   for (;;) {
     if (at >= end) return NEED_MORE;
@@ -238,7 +238,7 @@ function parseHeaders(buf: Uint8Array, from: number, end: number, head: HttpHead
           head.contentLength = n;
           if (head.bodyKind !== BodyKind.CHUNKED) head.bodyKind = BodyKind.LENGTH;
         } else if (len === 10 && nameIs(buf, at, colon, 'connection')) {
-          connection = containsWord(buf, colon + 1, lineEnd, 'close') ? 'close' : containsWord(buf, colon + 1, lineEnd, 'keep-alive') ? 'keep-alive' : '';
+          connection = connectionToken(buf, colon + 1, lineEnd);
         }
       } else if (first === 116) {
         if (len === 17 && nameIs(buf, at, colon, 'transfer-encoding')) {
@@ -272,6 +272,15 @@ function parseHeaders(buf: Uint8Array, from: number, end: number, head: HttpHead
     }
     at = nl + 1;
   }
+}
+
+/** What a Connection value in buf[s, e) says: 'close', 'keep-alive' or '' (neither); its usual values, alone, are compared rather than searched for. */
+function connectionToken(buf: Uint8Array, s: number, e: number): string {
+  const vs = valueStart(buf, s, e);
+  const n = valueEnd(buf, vs, e) - vs;
+  if (n === 10 && nameIs(buf, vs, vs + n, 'keep-alive')) return 'keep-alive';
+  if (n === 5 && nameIs(buf, vs, vs + n, 'close')) return 'close';
+  return containsWord(buf, s, e, 'close') ? 'close' : containsWord(buf, s, e, 'keep-alive') ? 'keep-alive' : '';
 }
 
 function keep(buf: Uint8Array, at: number, colon: number, lineEnd: number, head: HttpHead, known?: string): void {
@@ -321,10 +330,11 @@ function skipLine(buf: Uint8Array, lineEnd: number): number {
   return buf[lineEnd] === 13 ? lineEnd + 2 : lineEnd + 1;
 }
 
+/** `token`: connectionToken's verdict, undefined without a Connection header. */
 function connectionCloses(version: string, token: string | undefined): boolean {
   if (token === undefined) return version === '1.0';
-  if (token.includes('close')) return true;
-  return version === '1.0' && !token.includes('keep-alive');
+  if (token === 'close') return true;
+  return version === '1.0' && token !== 'keep-alive';
 }
 
 function couldBeRequestPrefix(buf: Uint8Array, at: number, end: number): boolean {
