@@ -92,7 +92,7 @@ export class Linker implements StatefulEngine<Span, Trace> {
   private readonly buckets = new Map<number, Bucket>();
   /** the bucket the last span went to: consecutive spans mostly share one */
   private lastBucket: Bucket | undefined;
-  private readonly slots = new Slots();
+  private readonly slots: Slots;
   /** first held span of each network key / thread id hash, the others following through nextNet / nextThread */
   private readonly byNet = new SlotIndex();
   private readonly byThread = new SlotIndex();
@@ -123,6 +123,7 @@ export class Linker implements StatefulEngine<Span, Trace> {
     this.windowNs = config.link_window * 1e6;
     this.skewNs = config.max_clock_skew * 1e6;
     this.holdNs = config.link_windows * this.windowNs + this.skewNs;
+    this.slots = new Slots(config.max_spans);
     this.recentNet = new RecentLinks(config.max_recent_links);
     this.recentThread = new RecentLinks(config.max_recent_links);
     if (telemetry) {

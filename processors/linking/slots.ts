@@ -25,46 +25,92 @@ export const TRACE_LISTED = 4;
 export class Slots {
   spans: Array<Span | undefined> = [];
   /** ns since the epoch, as doubles: sub-microsecond precision is not needed to compare */
-  start = new Float64Array(0);
-  end = new Float64Array(0);
-  kind = new Uint8Array(0);
-  state = new Uint8Array(0);
-  flags = new Uint8Array(0);
+  start: Float64Array;
+  end: Float64Array;
+  kind: Uint8Array;
+  state: Uint8Array;
+  flags: Uint8Array;
   /** window index (beyond int32: ns / window length) */
-  bucket = new Float64Array(0);
+  bucket: Float64Array;
   /** union-find parent; a group's root points to itself */
-  up = new Int32Array(0);
+  up: Int32Array;
   /** on a root: the group's size, newest window, and last member (members are listed from the root through nextMember) */
-  size = new Int32Array(0);
-  maxBucket = new Float64Array(0);
-  tail = new Int32Array(0);
-  nextMember = new Int32Array(0);
+  size: Int32Array;
+  maxBucket: Float64Array;
+  tail: Int32Array;
+  nextMember: Int32Array;
   /** network key (connection key, request sequence number: see setSeq), its hash, and the next held span of the same hash */
   netConn: Array<string | undefined> = [];
-  private netSeq = new Float64Array(0);
+  private netSeq: Float64Array;
   /** sequence numbers beyond the doubles' exact range (netSeq holds NaN there) */
   private readonly netSeqBig = new Map<number, bigint>();
-  netHash = new Int32Array(0);
-  nextNet = new Int32Array(0);
+  netHash: Int32Array;
+  nextNet: Int32Array;
   /** thread trace id, its hash, and the next held span of the same hash */
   threadKey: Array<string | undefined> = [];
-  threadHash = new Int32Array(0);
-  nextThread = new Int32Array(0);
+  threadHash: Int32Array;
+  nextThread: Int32Array;
   /** trace id hash, and the next span listed under the same hash */
-  traceHash = new Int32Array(0);
-  nextTrace = new Int32Array(0);
+  traceHash: Int32Array;
+  nextTrace: Int32Array;
   /** the client span this server span answered (network rule) */
-  netParent = new Int32Array(0);
+  netParent: Int32Array;
   /** the server span whose thread made this client call (in-process rule) */
-  threadParent = new Int32Array(0);
+  threadParent: Int32Array;
 
-  private free = new Int32Array(0);
-  private freeCount = 0;
+  /** slots in the columns */
+  private room: number;
+  /** slots used so far: the next fresh one */
+  private fresh = 0;
+  /** released slots, the last released on top: reused before fresh ones, so the slots in use stay low */
+  private released: Int32Array;
+  private releasedCount = 0;
+
+  /**
+   * `capacity`: the spans held at most (max_spans). The typed columns are
+   * made at it at once: a page is resident once a slot reaches it, so they
+   * cost the most spans held so far, where columns grown by copying left
+   * each smaller copy behind in the allocator. Past it (a batch ingested
+   * before the oldest window is evicted) they grow by half.
+   */
+  constructor(capacity: number) {
+    const n = Math.max(1, capacity);
+    this.room = n;
+    this.start = new Float64Array(n);
+    this.end = new Float64Array(n);
+    this.kind = new Uint8Array(n);
+    this.state = new Uint8Array(n);
+    this.flags = new Uint8Array(n);
+    this.netSeq = new Float64Array(n);
+    this.bucket = new Float64Array(n);
+    this.up = new Int32Array(n);
+    this.size = new Int32Array(n);
+    this.maxBucket = new Float64Array(n);
+    this.tail = new Int32Array(n);
+    this.nextMember = new Int32Array(n);
+    this.netHash = new Int32Array(n);
+    this.nextNet = new Int32Array(n);
+    this.threadHash = new Int32Array(n);
+    this.nextThread = new Int32Array(n);
+    this.traceHash = new Int32Array(n);
+    this.nextTrace = new Int32Array(n);
+    this.netParent = new Int32Array(n);
+    this.threadParent = new Int32Array(n);
+    this.released = new Int32Array(n);
+  }
 
   /** A slot with only `state` set (HELD); the caller sets every other field. */
   alloc(): number {
-    if (this.freeCount === 0) this.grow();
-    const s = this.free[--this.freeCount];
+    let s: number;
+    if (this.releasedCount > 0) s = this.released[--this.releasedCount];
+    else {
+      if (this.fresh === this.room) this.grow();
+      s = this.fresh++;
+      // the object columns grow as a JavaScript array does, within V8's heap
+      this.spans.push(undefined);
+      this.netConn.push(undefined);
+      this.threadKey.push(undefined);
+    }
     this.state[s] = HELD;
     return s;
   }
@@ -76,7 +122,7 @@ export class Slots {
     this.netConn[s] = undefined;
     if (this.netSeqBig.size > 0) this.netSeqBig.delete(s);
     this.threadKey[s] = undefined;
-    this.free[this.freeCount++] = s;
+    this.released[this.releasedCount++] = s;
   }
 
   /** The sequence number of slot `s`'s network key: a double column, not a heap number per slot past 2^31. */
@@ -98,10 +144,9 @@ export class Slots {
     return typeof seq === 'number' ? this.netSeq[s] === seq : this.netSeqBig.get(s) === seq;
   }
 
+  /** Past the capacity: every typed column by half. */
   private grow(): void {
-    const old = this.start.length;
-    // by half: the arrays stay sized to the spans held at the busiest, which they are for as long as the process runs
-    const n = Math.max(1024, old + (old >> 1));
+    const n = this.room + Math.max(1, this.room >> 1);
     const f64 = (a: Float64Array) => {
       const b = new Float64Array(n);
       b.set(a);
@@ -137,14 +182,7 @@ export class Slots {
     this.nextTrace = i32(this.nextTrace);
     this.netParent = i32(this.netParent);
     this.threadParent = i32(this.threadParent);
-    const none = new Array<undefined>(n - old).fill(undefined);
-    this.spans = this.spans.concat(none);
-    this.netConn = this.netConn.concat(none);
-    this.threadKey = this.threadKey.concat(none);
-    // the free list is a stack: lowest numbers on top, so slots fill in order
-    const free = new Int32Array(n);
-    free.set(this.free.subarray(0, this.freeCount));
-    for (let i = n - 1; i >= old; i--) free[this.freeCount++] = i;
-    this.free = free;
+    this.released = i32(this.released);
+    this.room = n;
   }
 }
