@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { sanitizeSql } from '../../../core/redaction';
-import { SqlSummaries } from './sql-summaries';
+import { bytesHash, SqlSummaries } from './sql-summaries';
 
 describe('SqlSummaries', () => {
   it('gives what sanitizeSql gives, made once per statement text', () => {
@@ -58,4 +58,39 @@ describe('SqlSummaries', () => {
     expect(s.ofUtf8(long, 0, long.length)).to.not.equal(s.ofUtf8(long, 0, long.length));
     expect(s.ofUtf8(long, 0, long.length)).to.deep.equal(sanitizeSql(long.toString(), 2048, false));
   });
+
+  it('keeps only a few statements that share a hash of their bytes, and finds them all', () => {
+    const sharing = statementsSharingAHash(8);
+    for (const b of sharing) expect(bytesHash(b, 0, 8)).to.equal(bytesHash(sharing[0], 0, 8));
+    const s = new SqlSummaries(2048, false);
+    const first = sharing.map((b) => s.ofUtf8(b, 0, 8));
+    sharing.forEach((b, i) => {
+      const again = s.ofUtf8(b, 0, 8);
+      expect(again).to.deep.equal(sanitizeSql(Buffer.from(b).toString(), 2048, false));
+      // the first four are kept; the others are sanitised each time
+      if (i < 4) expect(again).to.equal(first[i]);
+      else expect(again).to.not.equal(first[i]);
+    });
+  });
 });
+
+/** `count` statements of 8 bytes with one bytesHash: the hash's steps undone from a chosen result. */
+function statementsSharingAHash(count: number): Uint8Array[] {
+  const K = 0x01000193;
+  let inverse = K; // K * inverse = 1 (mod 2^32), by Newton's iteration
+  for (let i = 0; i < 5; i++) inverse = Math.imul(inverse, 2 - Math.imul(K, inverse));
+  const target = 0x12345678;
+  // the final mix x ^ (x >>> 15), undone
+  const premix = (target ^ (target >>> 15) ^ (target >>> 30)) >>> 0;
+  const out: Uint8Array[] = [];
+  for (let i = 0; i < count; i++) {
+    const first = 0x4c4553 | ((0x30 + i) << 24); // 'SEL' and a digit
+    const h1 = Math.imul(8 ^ first, K);
+    const second = Math.imul(premix, inverse) ^ h1;
+    const b = new Uint8Array(8);
+    new DataView(b.buffer).setInt32(0, first, true);
+    new DataView(b.buffer).setInt32(4, second, true);
+    out.push(b);
+  }
+  return out;
+}

@@ -10,6 +10,9 @@ import { utf8 } from '../decoder';
 /** Longer statements are sanitised each time: they are rarely repeated word for word. */
 const MAX_CACHED_TEXT = 512;
 
+/** Statements kept under one hash of their bytes at most. */
+const MAX_SHARING_HASH = 4;
+
 /** A statement's bytes as they came, with what sanitizeSql made of their text; `next` shares its hash. */
 interface StatementBytes {
   bytes: Uint8Array;
@@ -52,8 +55,11 @@ export class SqlSummaries {
     const n = end - start;
     if (n <= 0 || n > MAX_CACHED_TEXT) return this.of(utf8(buf, start, end));
     const key = bytesHash(buf, start, end);
-    for (let e = this.byBytes.get(key); e !== undefined; e = e.next) if (sameBytes(e.bytes, buf, start, n)) return e.summary;
+    let sharing = 0;
+    for (let e = this.byBytes.get(key); e !== undefined; e = e.next, sharing++) if (sameBytes(e.bytes, buf, start, n)) return e.summary;
     const summary = sanitizeSql(utf8(buf, start, end), this.maxSqlLength, this.keepRawSql, this.dialect);
+    // statements made to share a hash (they could be sent on purpose) are not kept beyond a few: a look-up stays short
+    if (sharing >= MAX_SHARING_HASH) return summary;
     if (this.bytesKept >= this.limit) {
       this.byBytes.clear();
       this.bytesKept = 0;
@@ -67,8 +73,9 @@ export class SqlSummaries {
 /**
  * A hash of buf[start, end) as a small integer: four bytes a multiplication
  * (a byte each made the chain of multiplications the cost of a look-up).
+ * Exported for the tests, which make statements that share one.
  */
-function bytesHash(buf: Uint8Array, start: number, end: number): number {
+export function bytesHash(buf: Uint8Array, start: number, end: number): number {
   let h = end - start;
   let i = start;
   for (; i + 4 <= end; i += 4) h = Math.imul(h ^ (buf[i] | (buf[i + 1] << 8) | (buf[i + 2] << 16) | (buf[i + 3] << 24)), 0x01000193);
