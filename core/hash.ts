@@ -103,6 +103,13 @@ function lane2(h2: number, k: number, w: number): number {
   return (Math.imul(h2, 9) + 0x7a3f1c2d) | 0;
 }
 
+/** The second word of a WordHash64's 64 bits, after `a`; not 0 when `a` is. */
+function secondWord(h2: number, a: number): number {
+  // the sum cut to 32 bits here, as fmix32's first step cuts it: beyond them it was boxed whenever fmix32 was not inlined
+  const b = fmix32((h2 + Math.imul(a, 0x27d4eb2d)) | 0);
+  return a === 0 && b === 0 ? 1 : b;
+}
+
 /**
  * A 64-bit hash fed 32-bit words, in two murmur3 lanes: the fields that
  * identify something are fed one by one, as building a key string first
@@ -180,24 +187,14 @@ export class WordHash64 {
    * were boxed into a heap number each, 16 bytes of garbage per id.
    */
   hex16(): string {
-    const a = this.firstWord();
-    return hex64(a, this.secondWord(a));
+    const a = fmix32(this.h1 ^ this.h2);
+    return hex64(a, secondWord(this.h2, a));
   }
 
   /** The 64 bits hex16 spells, as two words to `out[at]` and `out[at + 1]`: ids longer than one hash are spelled at once (hex128). */
   bits64(out: Uint32Array, at: number): void {
-    const a = this.firstWord();
+    const a = fmix32(this.h1 ^ this.h2);
     out[at] = a;
-    out[at + 1] = this.secondWord(a);
-  }
-
-  private firstWord(): number {
-    return fmix32(this.h1 ^ this.h2);
-  }
-
-  /** the word after `a`, not 0 when `a` is */
-  private secondWord(a: number): number {
-    const b = fmix32(this.h2 + Math.imul(a, 0x27d4eb2d));
-    return a === 0 && b === 0 ? 1 : b;
+    out[at + 1] = secondWord(this.h2, a);
   }
 }
