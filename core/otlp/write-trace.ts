@@ -225,6 +225,28 @@ function writeLink(w: ProtoWriter, l: SpanLink): void {
   w.end(m);
 }
 
+/** A span's status; the common ones (unset, OK or ERROR, no message) as their bytes, with no length to patch. */
+function writeStatus(w: ProtoWriter, status: Span['status']): void {
+  const code = status.code;
+  const common = !status.message && (!code || (code === (code | 0) && code > 0 && code < 128));
+  if (common) {
+    w.byte(SPAN_STATUS);
+    if (code) {
+      w.byte(2);
+      w.byte(STATUS_CODE);
+      w.byte(code);
+    } else w.byte(0);
+    return;
+  }
+  const m = w.begin(SPAN_STATUS, SMALL);
+  stringField(w, STATUS_MESSAGE, status.message);
+  if (code) {
+    w.byte(STATUS_CODE);
+    w.int64Number(code | 0);
+  }
+  w.end(m);
+}
+
 function writeSpan(w: ProtoWriter, tag: number, s: Span): void {
   const m = w.begin(tag, SPAN);
   // an agent's spans have no trace id or parent yet (the linker gives them): no call for those
@@ -254,13 +276,7 @@ function writeSpan(w: ProtoWriter, tag: number, s: Span): void {
   const links = s.links;
   for (let i = 0; i < links.length; i++) writeLink(w, links[i]);
   uint32Field(w, SPAN_DROPPED_LINKS, s.droppedLinksCount);
-  const status = w.begin(SPAN_STATUS, SMALL);
-  stringField(w, STATUS_MESSAGE, s.status.message);
-  if (s.status.code) {
-    w.byte(STATUS_CODE);
-    w.int64Number(s.status.code | 0);
-  }
-  w.end(status);
+  writeStatus(w, s.status);
   if (s.flags) {
     w.varint32(SPAN_FLAGS);
     w.fixed32(s.flags);
