@@ -13,9 +13,10 @@
  *    string of the same length: an nginx span's ports, sequence numbers,
  *    connection key and thread trace id), the list before is copied whole
  *    and those values are written over the copy; a non-negative integer of
- *    another width (a random 32-bit sequence number takes 4 or 5 bytes)
- *    splits the copy there, and is written between the runs with its pair's
- *    two one-byte lengths set. Otherwise the list before's bytes are copied
+ *    another width (a random 32-bit sequence number takes 4 or 5 bytes) or
+ *    an ASCII string of another length (a Redis command's name) splits the
+ *    copy there, and is written between the runs with its pair's one-byte
+ *    lengths set. Otherwise the list before's bytes are copied
  *    in runs between the places whose value changed, values of the same
  *    width written over their copy and the others on their own between the
  *    runs.
@@ -110,7 +111,7 @@ export class PreviousAttributes {
   private readonly changedValues: Value[] = new Array<Value>(MAX_PLACES).fill(undefined);
   private readonly patchAt = new Int32Array(MAX_PLACES);
   private readonly patchValues = new Float64Array(MAX_PLACES);
-  // scratch of overwriteChanges: per change, the varint width of a number written between runs, or -1
+  // scratch of overwriteChanges: per change, the width of a value written between runs, or -1
   private readonly resized = new Int32Array(MAX_PLACES);
 
   /**
@@ -155,8 +156,8 @@ export class PreviousAttributes {
   }
 
   /**
-   * The list before copied whole, or in runs around numbers of another
-   * varint width, and the `changes` places' values written over the copy
+   * The list before copied whole, or in runs around values of another
+   * width, and the `changes` places' values written over the copy
    * (see the file's comment); returns false, having written nothing (a
    * same-length string found not to be ASCII as it was written is dropped
    * again), when a value takes other bytes.
@@ -182,8 +183,14 @@ export class PreviousAttributes {
       } else if (typeof v === 'boolean') {
         if (!isBoolean(was)) return false;
       } else if (typeof v === 'string' && was === STRING) {
-        if (widths[c] === NOT_SCANNED && (values[c] as string).length === v.length) widths[c] = asciiWidth(values[c] as string);
-        if (widths[c] !== v.length) return false;
+        if (widths[c] === NOT_SCANNED) widths[c] = asciiWidth(values[c] as string);
+        if (widths[c] < 0) return false;
+        if (v.length !== widths[c]) {
+          const body = ends[c] - (c === 0 ? 0 : ends[c - 1]) - 2;
+          if (body >= 128 || body + v.length - widths[c] >= 128) return false;
+          resized[k] = v.length;
+          resizes++;
+        }
       } else return false;
     }
     const from = this.from;
@@ -197,11 +204,21 @@ export class PreviousAttributes {
       const c = changed[k];
       const pairStart = c === 0 ? 0 : ends[c - 1];
       const d = width - widths[c];
-      // the pair up to its varint: ... KeyValue.value tag, AnyValue length, int_value tag
+      // the pair up to its value: ... KeyValue.value tag, AnyValue length, int_value tag (string_value tag, length)
       w.appendWritten(from + copied, from + ends[c] - widths[c]);
       w.overwriteByte(start + pairStart + shift + 1, ends[c] - pairStart - 2 + d);
-      w.overwriteByte(w.pos - 2, 1 + width);
-      w.int64Number(changedValues[k] as number);
+      const v = changedValues[k];
+      if (typeof v === 'number') {
+        w.overwriteByte(w.pos - 2, 1 + width);
+        w.int64Number(v);
+      } else {
+        w.overwriteByte(w.pos - 3, 2 + width);
+        w.overwriteByte(w.pos - 1, width);
+        if (!w.appendAscii(v as string)) {
+          w.truncate(start);
+          return false;
+        }
+      }
       copied = ends[c];
       shift += d;
     }

@@ -469,6 +469,14 @@ export class ProtoWriter {
     return bits < 0x80;
   }
 
+  /** Writes `s` as its UTF-8 when it is ASCII; returns false, having written garbage over s.length bytes, when it is not. */
+  appendAscii(s: string): boolean {
+    this.ensure(s.length);
+    const ascii = this.overwriteAscii(this.pos, s);
+    this.pos += s.length;
+    return ascii;
+  }
+
   /** Drops what was written from `pos` on (pos at most the current position). */
   truncate(pos: number): void {
     this.pos = pos;
