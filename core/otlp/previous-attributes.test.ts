@@ -107,6 +107,23 @@ describe('core/otlp PreviousAttributes', () => {
     }
   });
 
+  it('holds for values of another width in pairs near the one-byte length bound', () => {
+    // keys of 110-126 characters: a pair's KeyValue length crosses 127 as its value grows
+    const value = fc.oneof(
+      fc.constantFrom<AttributeValue>(0, 127, 128, 16384, 2 ** 28, 2 ** 35, 2 ** 53 - 1, -1, 1.5, true, '', 'a', 'é', 'abcdefgh', 'x'.repeat(40), 'y'.repeat(126)),
+      fc.integer({ min: 0, max: 2 ** 40 }),
+      fc.string({ maxLength: 8 }),
+    );
+    const lengths = fc.array(fc.oneof(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 110, max: 126 })), { minLength: 1, maxLength: 5 });
+    fc.assert(
+      fc.property(lengths, fc.array(fc.array(value, { minLength: 5, maxLength: 5 }), { minLength: 2, maxLength: 10 }), (ls, rows) => {
+        const keys = ls.map((n, i) => String.fromCharCode(97 + i) + 'k'.repeat(n));
+        expectListsAsPlain(rows.map((row) => Object.fromEntries(keys.map((k, i) => [k, row[i]])) as Attributes));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
   it('holds for random lists of few keys and values', () => {
     const value = fc.oneof(
       fc.constantFrom<AttributeValue | undefined | null>(undefined, null, true, false, 0, -0, 1, 127, 128, 16383, 16384, 2 ** 31, 2 ** 32, 2 ** 53, -5, 1.25, NaN),
