@@ -7,6 +7,8 @@
  * megamorphic lookups: here a put is an array store and a step in a tree of
  * key sequences, and the object is made once, its properties inside it
  * (one allocation, no backing store, one hidden class per key sequence).
+ * Keys that every span of a kind puts together (KeyRun) take one step for
+ * all of them.
  *
  * Keys are the span builder's own constants, compared by identity first.
  */
@@ -17,15 +19,23 @@ import type { AttributeValue, Attributes } from '../../core/signals';
 const MAX_SHAPES = 1024;
 let shapes = 0;
 
+/** Keys that spans put together, always in this order (the link keys every span has, a connection's endpoints): a builder steps over them at once. */
+export class KeyRun {
+  constructor(readonly keys: readonly string[]) {}
+}
+
 /** One key sequence: the keys put so far, and the sequences one key longer. */
 class Shape {
   private readonly longer = new Map<string, Shape>();
   /** the last step taken: spans of one kind put the same keys in the same order */
   private lastKey: string | undefined;
   private lastShape: Shape | undefined;
+  /** the same for the last run of keys */
+  private lastRun: KeyRun | undefined;
+  private lastRunShape: Shape | undefined;
   private literal: AttributesLiteral | undefined;
 
-  constructor(private readonly keys: readonly string[]) {}
+  constructor(readonly keys: readonly string[]) {}
 
   then(key: string): Shape {
     if (key === this.lastKey) return this.lastShape!;
@@ -33,6 +43,15 @@ class Shape {
     if (next === undefined) this.longer.set(key, (next = new Shape([...this.keys, key])));
     this.lastKey = key;
     this.lastShape = next;
+    return next;
+  }
+
+  thenRun(run: KeyRun): Shape {
+    if (run === this.lastRun) return this.lastRunShape!;
+    let next: Shape = this;
+    for (const key of run.keys) next = next.then(key);
+    this.lastRun = run;
+    this.lastRunShape = next;
     return next;
   }
 
@@ -100,7 +119,18 @@ export class AttributesBuilder {
     this.values[this.n++] = value;
   }
 
+  /** Puts the run's keys, one step; their values follow, as many and in the same order, by value(). */
+  putRun(run: KeyRun): void {
+    this.shape = this.shape.thenRun(run);
+  }
+
+  value(value: AttributeValue): void {
+    this.values[this.n++] = value;
+  }
+
+  /** The attributes put since start(); throws if a run was given more or fewer values than keys. */
   make(): Attributes {
+    if (this.n !== this.shape.keys.length) throw new Error(`${this.n} attribute values for ${this.shape.keys.length} keys`);
     return this.shape.make(this.values);
   }
 }

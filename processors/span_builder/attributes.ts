@@ -13,7 +13,7 @@ import { ConnMeta } from '../../core/records/network-data';
 import type { EspanAttributes } from '../../core/semconv';
 import { StatusCode, type AttributeValue, type Attributes, type L7Message, type Span } from '../../core/signals';
 import { redactQuery, redactSqlLiterals, redactSqlLiteralsInText, redisCommandHasSecrets } from '../../core/redaction';
-import { AttributesBuilder } from './attribute-shapes';
+import { AttributesBuilder, KeyRun } from './attribute-shapes';
 import { ConnectionKeys, Interner, Memo } from './shared-values';
 
 /** A span's attributes: the link keys by their names, the protocol's by any. */
@@ -71,12 +71,14 @@ function netnsValue(netns: number): AttributeValue {
 }
 
 /** The link keys every span has, first in every span's attributes. */
+const LINK_KEYS = new KeyRun(['espan.captured', 'espan.host_id', 'espan.conn_key', 'espan.req_seq', 'espan.netns']);
 function linkKeys(m: L7Message, a: AttributesBuilder): void {
-  a.put('espan.captured', true);
-  a.put('espan.host_id', m.host.hostId);
-  a.put('espan.conn_key', connKey(m));
-  a.put('espan.req_seq', m.reqSeq);
-  a.put('espan.netns', netnsValue(m.netns));
+  a.putRun(LINK_KEYS);
+  a.value(true);
+  a.value(m.host.hostId);
+  a.value(connKey(m));
+  a.value(m.reqSeq);
+  a.value(netnsValue(m.netns));
 }
 
 /** Sets the span's name, status and attributes: what was put, then the link keys not every span has. */
@@ -308,6 +310,7 @@ function grpcSpan(m: L7Message, a: AttributesBuilder, out: SpanFields): void {
   return finish(out, method === '_OTHER' ? 'grpc' : method, status, m, a);
 }
 
+const ENDPOINT_KEYS = new KeyRun(['server.address', 'server.port', 'network.peer.address', 'network.peer.port', 'network.transport', 'network.type']);
 /** server.* (the connection's server end unless a request named it) and network.* of the connection. */
 function putEndpoints(
   m: L7Message,
@@ -315,12 +318,13 @@ function putEndpoints(
   serverAddress: string = m.role === 'server' ? m.saddr : m.daddr,
   serverPort: number = m.role === 'server' ? m.sport : m.dport,
 ): void {
-  a.put('server.address', serverAddress);
-  a.put('server.port', serverPort);
-  a.put('network.peer.address', m.daddr);
-  a.put('network.peer.port', m.dport);
-  a.put('network.transport', transport(m));
-  a.put('network.type', networkType(m));
+  a.putRun(ENDPOINT_KEYS);
+  a.value(serverAddress);
+  a.value(serverPort);
+  a.value(m.daddr);
+  a.value(m.dport);
+  a.value(transport(m));
+  a.value(networkType(m));
 }
 
 /** A message without its protocol's fields: still a span, named after the protocol, with its endpoints. */
