@@ -35,21 +35,39 @@ function isSpace(c: number): boolean {
   return c === 32 || c === 9 || c === 10 || c === 13 || c === 12;
 }
 
-const TABLE_AFTER_WORDS = ['FROM', 'JOIN', 'INTO', 'UPDATE', 'TABLE', 'COPY'];
-const TABLE_AFTER = new Set(TABLE_AFTER_WORDS);
+/** Upper-case keywords, which a word of a statement is compared with in any case. */
+class Keywords {
+  private readonly set: ReadonlySet<string>;
+  /** the keywords by their length */
+  private readonly byLength: string[][] = [];
 
-/** TABLE_AFTER.has(word.toUpperCase()) for the ASCII word sql[start, end), read in place. */
-function isTableKeyword(sql: string, start: number, end: number): boolean {
-  const n = end - start;
-  if (n < 4 || n > 6) return false;
-  next: for (const k of TABLE_AFTER_WORDS) {
-    if (k.length !== n) continue;
-    // clearing bit 5 upper-cases an ASCII letter, and makes a letter of nothing else
-    for (let j = 0; j < n; j++) if ((sql.charCodeAt(start + j) & ~32) !== k.charCodeAt(j)) continue next;
-    return true;
+  constructor(words: readonly string[]) {
+    this.set = new Set(words);
+    for (const w of words) (this.byLength[w.length] ??= []).push(w);
   }
-  return false;
+
+  /**
+   * Is the word sql[start, end) one of them? `upper`: the word upper-cased,
+   * when it was made (a word with non-ASCII letters needs it: toUpperCase
+   * makes INTO of ınto); else the word's ASCII letters are upper-cased in place.
+   */
+  has(sql: string, start: number, end: number, upper: string | undefined): boolean {
+    if (upper !== undefined) return this.set.has(upper);
+    const n = end - start;
+    const candidates = this.byLength[n];
+    if (candidates === undefined) return false;
+    next: for (const k of candidates) {
+      for (let j = 0; j < n; j++) {
+        const c = sql.charCodeAt(start + j);
+        if ((c >= 97 && c <= 122 ? c - 32 : c) !== k.charCodeAt(j)) continue next;
+      }
+      return true;
+    }
+    return false;
+  }
 }
+
+const TABLE_AFTER = new Keywords(['FROM', 'JOIN', 'INTO', 'UPDATE', 'TABLE', 'COPY']);
 const MAX_SUMMARY_TABLES = 3;
 
 /**
@@ -62,7 +80,7 @@ const MAX_SUMMARY_TABLES = 3;
 export function sanitizeSql(sql: string, max = 2048, keepLiterals = false, dialect: SqlDialect = 'mysql'): SqlSummary {
   const pg = dialect === 'postgresql';
   let out = '';
-  const words: string[] = [];
+  let operation: string | undefined;
   const tables: string[] = [];
   let expectTable = false;
   let i = 0;
@@ -165,18 +183,14 @@ export function sanitizeSql(sql: string, max = 2048, keepLiterals = false, diale
       }
       const word = sql.slice(start, i);
       emit(word);
-      // most words are ASCII, past the first two and not after a table keyword: looked up in place, not upper-cased
-      if (codes < 128 && words.length >= 2 && !expectTable) {
-        expectTable = isTableKeyword(sql, start, i);
-        continue;
-      }
-      const upper = word.toUpperCase();
-      if (words.length < 2) words.push(upper);
-      if (expectTable && !KEYWORDS_NOT_TABLES.has(upper)) {
+      // upper-cased only for the operation and words with non-ASCII letters; others are compared in place
+      const upper = operation === undefined || codes >= 128 ? word.toUpperCase() : undefined;
+      operation ??= upper;
+      if (expectTable && !KEYWORDS_NOT_TABLES.has(sql, start, i, upper)) {
         i = tableName(sql, i, word, tables, emit);
         expectTable = false;
       } else {
-        expectTable = TABLE_AFTER.has(upper);
+        expectTable = TABLE_AFTER.has(sql, start, i, upper);
       }
       continue;
     }
@@ -197,12 +211,18 @@ export function sanitizeSql(sql: string, max = 2048, keepLiterals = false, diale
     emit(String.fromCharCode(c));
     i++;
   }
-  const operation = words[0];
   const result: SqlSummary = { sql: out };
   if (operation) {
     result.operation = operation;
-    const uniq = [...new Set(tables)].slice(0, MAX_SUMMARY_TABLES);
-    result.summary = uniq.length ? `${operation} ${uniq.join(' ')}` : operation;
+    // the operation and the first MAX_SUMMARY_TABLES distinct tables
+    let summary = operation;
+    const named: string[] = [];
+    for (let t = 0; t < tables.length && named.length < MAX_SUMMARY_TABLES; t++) {
+      if (named.includes(tables[t])) continue;
+      named.push(tables[t]);
+      summary += ' ' + tables[t];
+    }
+    result.summary = summary;
   }
   return result;
 }
@@ -237,11 +257,11 @@ export function redactSqlLiteralsInText(text: string): string {
   return text.replace(LITERAL_IN_TEXT, '?');
 }
 
-const KEYWORDS_NOT_TABLES = new Set(['SELECT', 'IGNORE', 'LOW_PRIORITY', 'DELAYED', 'HIGH_PRIORITY', 'IF', 'NOT', 'EXISTS', 'LATERAL', 'ONLY', 'TEMPORARY', 'DUAL', 'STDIN', 'STDOUT']);
+const KEYWORDS_NOT_TABLES = new Keywords(['SELECT', 'IGNORE', 'LOW_PRIORITY', 'DELAYED', 'HIGH_PRIORITY', 'IF', 'NOT', 'EXISTS', 'LATERAL', 'ONLY', 'TEMPORARY', 'DUAL', 'STDIN', 'STDOUT']);
 
 /** Reads `.name` parts after the first name of a table reference; records the full name. */
 function tableName(sql: string, i: number, first: string, tables: string[], emit: (s: string) => void): number {
-  let name = first.replace(/[`"]/g, '');
+  let name = unquoted(first);
   while (sql.charCodeAt(i) === 46) {
     let j = i + 1;
     if (sql.charCodeAt(j) === 96 || sql.charCodeAt(j) === 34) {
@@ -252,11 +272,16 @@ function tableName(sql: string, i: number, first: string, tables: string[], emit
     }
     const part = sql.slice(i + 1, j);
     emit('.' + part);
-    name += '.' + part.replace(/[`"]/g, '');
+    name += '.' + unquoted(part);
     i = j;
   }
   if (name && tables.length < 16) tables.push(name);
   return i;
+}
+
+/** A name without its quotes (`t`, "t"); most have none. */
+function unquoted(name: string): string {
+  return name.includes('`') || name.includes('"') ? name.replace(/[`"]/g, '') : name;
 }
 
 function lastIsOperator(out: string): boolean {
