@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { sanitizeSql } from '../../../core/redaction';
+import { sanitizeSql, type SqlSummary } from '../../../core/redaction';
 import { bytesHash, SqlSummaries } from './sql-summaries';
 
 describe('SqlSummaries', () => {
@@ -28,14 +28,15 @@ describe('SqlSummaries', () => {
     expect(s.of(long)).to.deep.equal(sanitizeSql(long, 2048, false));
   });
 
-  it('finds a statement by its bytes: the summary of their UTF-8 text, made once', () => {
+  it('finds a statement by its bytes: the summary of their UTF-8 text, kept from its second coming', () => {
     const s = new SqlSummaries(2048, false);
     const sql = "SELECT nom FROM clients WHERE ville = 'Orléans' AND id = 7";
     const wire = Buffer.concat([Buffer.from([3]), Buffer.from(sql), Buffer.from([0])]);
-    const first = s.ofUtf8(wire, 1, wire.length - 1);
-    expect(first).to.deep.equal(sanitizeSql(sql, 2048, false));
+    expect(s.ofUtf8(wire, 1, wire.length - 1)).to.deep.equal(sanitizeSql(sql, 2048, false));
+    const kept = s.ofUtf8(wire, 1, wire.length - 1);
+    expect(kept).to.deep.equal(sanitizeSql(sql, 2048, false));
     // the same bytes elsewhere (another packet), not the same buffer
-    expect(s.ofUtf8(Uint8Array.from(wire), 1, wire.length - 1)).to.equal(first);
+    expect(s.ofUtf8(Uint8Array.from(wire), 1, wire.length - 1)).to.equal(kept);
     // a different statement of the same length, and a prefix, are not taken for it
     const other = Buffer.from(sql.replace('7', '8'));
     expect(s.ofUtf8(other, 0, other.length)).to.deep.equal(sanitizeSql(sql.replace('7', '8'), 2048, false));
@@ -48,22 +49,35 @@ describe('SqlSummaries', () => {
   it('keeps at most its limit of statements by bytes, and long ones not at all', () => {
     const s = new SqlSummaries(2048, false, 2);
     const bytes = (t: string): Buffer => Buffer.from(t);
+    const twice = (b: Buffer): SqlSummary => (s.ofUtf8(b, 0, b.length), s.ofUtf8(b, 0, b.length));
     const one = bytes('SELECT 1');
-    const a = s.ofUtf8(one, 0, one.length);
+    const a = twice(one);
     expect(s.ofUtf8(one, 0, one.length)).to.equal(a);
-    s.ofUtf8(bytes('SELECT 2'), 0, 8);
-    s.ofUtf8(bytes('SELECT 3'), 0, 8); // full: cleared, then kept
+    twice(bytes('SELECT 2'));
+    twice(bytes('SELECT 3')); // full: cleared, then kept
     expect(s.ofUtf8(one, 0, one.length)).to.not.equal(a);
     const long = bytes(`SELECT ${'x, '.repeat(300)}y FROM t`);
     expect(s.ofUtf8(long, 0, long.length)).to.not.equal(s.ofUtf8(long, 0, long.length));
     expect(s.ofUtf8(long, 0, long.length)).to.deep.equal(sanitizeSql(long.toString(), 2048, false));
   });
 
+  it('does not keep statements that come once: they push out none that repeat', () => {
+    const s = new SqlSummaries(2048, false, 2);
+    const hot = Buffer.from('SELECT a FROM t WHERE b = ?');
+    s.ofUtf8(hot, 0, hot.length);
+    const kept = s.ofUtf8(hot, 0, hot.length);
+    for (let i = 0; i < 100; i++) {
+      const once = Buffer.from(`SELECT a FROM t WHERE b = ${i}`);
+      expect(s.ofUtf8(once, 0, once.length)).to.deep.equal(sanitizeSql(once.toString(), 2048, false));
+    }
+    expect(s.ofUtf8(hot, 0, hot.length)).to.equal(kept);
+  });
+
   it('keeps only a few statements that share a hash of their bytes, and finds them all', () => {
     const sharing = statementsSharingAHash(8);
     for (const b of sharing) expect(bytesHash(b, 0, 8)).to.equal(bytesHash(sharing[0], 0, 8));
     const s = new SqlSummaries(2048, false);
-    const first = sharing.map((b) => s.ofUtf8(b, 0, 8));
+    const first = sharing.map((b) => (s.ofUtf8(b, 0, 8), s.ofUtf8(b, 0, 8)));
     sharing.forEach((b, i) => {
       const again = s.ofUtf8(b, 0, 8);
       expect(again).to.deep.equal(sanitizeSql(Buffer.from(b).toString(), 2048, false));

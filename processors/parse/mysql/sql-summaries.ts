@@ -2,13 +2,17 @@
  * Sanitised SQL by statement text (or its bytes on the wire), shared by every connection of one parse
  * processor: applications send the same statements over and over, and
  * sanitising is the costliest step of a query. Only short texts are kept, and
- * at most `limit` of them each way (cleared when full), so the cache stays under a few MB.
+ * at most `limit` of them each way (cleared when full), so the cache stays under a few MB;
+ * a statement read from the wire is kept from the second time it comes.
  */
 import { sanitizeSql, type SqlDialect, type SqlSummary } from '../../../core/redaction';
 import { utf8 } from '../decoder';
 
 /** Longer statements are sanitised each time: they are rarely repeated word for word. */
 const MAX_CACHED_TEXT = 512;
+
+/** A power of two: hashes of statements seen once remembered (16 KB). */
+const SEEN_ONCE_SLOTS = 4096;
 
 /** Statements kept under one hash of their bytes at most. */
 const MAX_SHARING_HASH = 4;
@@ -25,6 +29,13 @@ export class SqlSummaries {
   /** the statements parsers read from the wire, by a hash of their bytes (a small integer: V8 keys a Map by it directly) */
   private readonly byBytes = new Map<number, StatementBytes>();
   private bytesKept = 0;
+  /**
+   * The hashes (plus one: 0 is none) of statements seen once and not kept, by
+   * their low bits: a statement is kept the second time it comes, so the many
+   * that come once (literals in their text) are not copied into the cache,
+   * nor push out those that repeat.
+   */
+  private readonly seenOnce = new Int32Array(SEEN_ONCE_SLOTS);
 
   constructor(
     private readonly maxSqlLength: number,
@@ -46,7 +57,7 @@ export class SqlSummaries {
   }
 
   /**
-   * of() of the UTF-8 text buf[start, end). A statement seen before is found
+   * of() of the UTF-8 text buf[start, end). A statement that repeats is found
    * by its bytes, so its text is not decoded again (nor hashed as a string):
    * the same bytes always decode to the same text.
    */
@@ -60,6 +71,11 @@ export class SqlSummaries {
     const summary = sanitizeSql(utf8(buf, start, end), this.maxSqlLength, this.keepRawSql, this.dialect);
     // statements made to share a hash (they could be sent on purpose) are not kept beyond a few: a look-up stays short
     if (sharing >= MAX_SHARING_HASH) return summary;
+    const slot = key & (SEEN_ONCE_SLOTS - 1);
+    if (this.seenOnce[slot] !== key + 1) {
+      this.seenOnce[slot] = key + 1;
+      return summary;
+    }
     if (this.bytesKept >= this.limit) {
       this.byBytes.clear();
       this.bytesKept = 0;
