@@ -122,6 +122,13 @@ const redisCommands = new Memo(1024, (command) => shared(command.toUpperCase()))
 const REDIS_DB_NAMES = Array.from({ length: 16 }, (_, i) => String(i));
 const redisDbName = (db: number): string => REDIS_DB_NAMES[db] ?? String(db);
 
+/** The keys each protocol puts first, always, after the link keys (values in this order). */
+const HTTP_KEYS = new KeyRun(['http.request.method', 'url.scheme', 'url.path']);
+const CLIENT_KEYS = new KeyRun(['client.address', 'client.port']);
+const REDIS_KEYS = new KeyRun(['db.system.name', 'db.operation.name', 'db.namespace']);
+const DB_KEYS = new KeyRun(['db.system.name', 'db.operation.name']);
+const RPC_KEYS = new KeyRun(['rpc.system.name', 'rpc.method']);
+
 function httpSpan(m: L7Message, opts: SemconvOptions, a: AttributesBuilder, out: SpanFields): void {
   const h = m.http!;
   // the parsers give known methods as their constants: no upper-casing (a call into the runtime) for those
@@ -150,9 +157,10 @@ function httpSpan(m: L7Message, opts: SemconvOptions, a: AttributesBuilder, out:
     if (port !== undefined) serverPort = port;
   }
   linkKeys(m, a);
-  a.put('http.request.method', known ? method : '_OTHER');
-  a.put('url.scheme', urlScheme(m));
-  a.put('url.path', shared(path));
+  a.putRun(HTTP_KEYS);
+  a.value(known ? method : '_OTHER');
+  a.value(urlScheme(m));
+  a.value(shared(path));
   putEndpoints(m, a, shared(serverAddress), serverPort);
   if (!known || method !== h.method) a.put('http.request.method_original', h.method);
   // only a version long enough to hold the prefix ('HTTP/', 5 characters) is searched for it, and
@@ -161,8 +169,9 @@ function httpSpan(m: L7Message, opts: SemconvOptions, a: AttributesBuilder, out:
   if (version) a.put('network.protocol.version', version);
   if (query) a.put('url.query', query);
   if (m.role === 'server') {
-    a.put('client.address', m.daddr);
-    a.put('client.port', m.dport);
+    a.putRun(CLIENT_KEYS);
+    a.value(m.daddr);
+    a.value(m.dport);
   } else {
     const hostPart = serverAddress.includes(':') ? `[${serverAddress}]` : serverAddress;
     const scheme = urlScheme(m);
@@ -197,9 +206,10 @@ function redisSpan(m: L7Message, a: AttributesBuilder, out: SpanFields): void {
   const r = m.redis!;
   const command = redisCommands.of(r.command);
   linkKeys(m, a);
-  a.put('db.system.name', 'redis');
-  a.put('db.operation.name', command);
-  a.put('db.namespace', redisDbName(r.db));
+  a.putRun(REDIS_KEYS);
+  a.value('redis');
+  a.value(command);
+  a.value(redisDbName(r.db));
   putEndpoints(m, a);
   // Values may be anything a user stores: only the statement's shape is kept, and not even that where it may hold credentials.
   if (r.args && !redisCommandHasSecrets(command)) {
@@ -222,8 +232,9 @@ function mysqlSpan(m: L7Message, a: AttributesBuilder, out: SpanFields): void {
   const q = m.mysql!;
   const operation = q.operation?.toUpperCase() ?? q.command;
   linkKeys(m, a);
-  a.put('db.system.name', 'mysql');
-  a.put('db.operation.name', operation);
+  a.putRun(DB_KEYS);
+  a.value('mysql');
+  a.value(operation);
   putEndpoints(m, a);
   if (q.database) a.put('db.namespace', q.database);
   // the same text whether or not the parser kept the literals (mysql.keep_raw_sql)
@@ -249,8 +260,9 @@ function postgresqlSpan(m: L7Message, a: AttributesBuilder, out: SpanFields): vo
   const q = m.postgresql!;
   const operation = q.operation ?? q.command;
   linkKeys(m, a);
-  a.put('db.system.name', 'postgresql');
-  a.put('db.operation.name', operation);
+  a.putRun(DB_KEYS);
+  a.value('postgresql');
+  a.value(operation);
   putEndpoints(m, a);
   if (q.database) a.put('db.namespace', q.database);
   if (q.sql) a.put('db.query.text', shared(redactSqlLiterals(q.sql, 'postgresql')));
@@ -291,8 +303,9 @@ function grpcSpan(m: L7Message, a: AttributesBuilder, out: SpanFields): void {
     if (port !== undefined) serverPort = port;
   }
   linkKeys(m, a);
-  a.put('rpc.system.name', 'grpc');
-  a.put('rpc.method', method);
+  a.putRun(RPC_KEYS);
+  a.value('grpc');
+  a.value(method);
   putEndpoints(m, a, shared(serverAddress), serverPort);
   if (method !== g.method) a.put('rpc.method_original', g.method);
   let status = UNSET;
