@@ -164,8 +164,24 @@ export interface CommandTag {
 
 const TAGS_WITH_ROWS = new Set(['INSERT', 'UPDATE', 'DELETE', 'MERGE', 'SELECT', 'FETCH', 'MOVE', 'COPY']);
 
-/** A CommandComplete tag: `INSERT 0 5` → INSERT, 5; `SELECT 3` → SELECT, 3; `CREATE TABLE` → CREATE TABLE. */
+/** Tags read, by text: they repeat from query to query (as the same string: recentLatin1). Cleared when full. */
+const commandTags = new Map<string, CommandTag>();
+const MAX_COMMAND_TAGS = 256;
+
+/**
+ * A CommandComplete tag: `INSERT 0 5` → INSERT, 5; `SELECT 3` → SELECT, 3;
+ * `CREATE TABLE` → CREATE TABLE. The answer may be shared: never to be changed.
+ */
 export function parseCommandTag(tag: string): CommandTag {
+  let t = commandTags.get(tag);
+  if (t === undefined) {
+    if (commandTags.size >= MAX_COMMAND_TAGS) commandTags.clear();
+    commandTags.set(tag, (t = readCommandTag(tag)));
+  }
+  return t;
+}
+
+function readCommandTag(tag: string): CommandTag {
   const space = tag.indexOf(' ');
   if (space > 0) {
     const command = tag.slice(0, space);

@@ -23,7 +23,7 @@
  */
 import type { SqlSummary } from '../../../core/redaction';
 import type { NetworkRecord, PostgresqlFields } from '../../../core/signals';
-import { Dir, INVALID, NEED_MORE, latin1, step, type ProtocolSession, type StepResult } from '../decoder';
+import { Dir, INVALID, NEED_MORE, latin1, recentLatin1, step, type ProtocolSession, type StepResult } from '../decoder';
 import type { SqlSummaries } from '../mysql/sql-summaries';
 import { makeMessage, RequestQueue, type PendingRequest, type SessionOptions, type SessionSink } from '../session-base';
 import {
@@ -350,7 +350,7 @@ export class PostgresqlSession implements ProtocolSession {
         len = Math.min(whole, end - at);
         if (type === Msg.COMMAND_COMPLETE) {
           const z = cstringEnd(buf, at + 5, at + len);
-          this.applyTag(g.fields, latin1(buf, at + 5, z < 0 ? at + len : z));
+          this.applyTag(g.fields, recentLatin1(buf, at + 5, z < 0 ? at + len : z));
           answered = true;
         } else {
           this.applyError(g, parseErrorFields(buf, at + 5, at + len));
