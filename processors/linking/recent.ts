@@ -72,8 +72,10 @@ export class RecentLinks {
     if (typeof seq === 'bigint') this.bigSeq.set(e, seq);
     else if (this.bigSeq.size > 0) this.bigSeq.delete(e);
     this.spanIds.set(e, spanId);
-    this.start[e] = start;
-    this.end[e] = end;
+    // a writer that cannot be a parent gives no time range (0, 0), not written over a 0: a ring of such
+    // entries only (a web server's network keys) leaves the pages of these columns untouched
+    if (start !== 0 || this.start[e] !== 0) this.start[e] = start;
+    if (end !== 0 || this.end[e] !== 0) this.end[e] = end;
   }
 
   /** Entry `e` has sequence number `seq` (or none, as `seq`). */
