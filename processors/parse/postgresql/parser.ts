@@ -18,10 +18,23 @@ export const CANCEL_REQUEST = 80877102;
 /** Startup packets are small: a few parameters. */
 const MAX_STARTUP = 10000;
 
+/** Byte values, looked up by index: a Set of numbers hashed the type byte of every message. */
+class ByteSet {
+  private readonly members = new Uint8Array(256);
+
+  constructor(chars: string) {
+    for (let i = 0; i < chars.length; i++) this.members[chars.charCodeAt(i)] = 1;
+  }
+
+  has(byte: number): boolean {
+    return this.members[byte] === 1;
+  }
+}
+
 /** Message types a client sends once started (PasswordMessage, SASL and GSS responses all share `p`). */
-export const FRONTEND_TYPES = new Set('QPBDESCHFXdcfp'.split('').map((c) => c.charCodeAt(0)));
+export const FRONTEND_TYPES = new ByteSet('QPBDESCHFXdcfp');
 /** Message types a server sends. */
-export const BACKEND_TYPES = new Set('RSKZTDCEINAGHWdcv123tns'.split('').map((c) => c.charCodeAt(0)));
+export const BACKEND_TYPES = new ByteSet('RSKZTDCEINAGHWdcv123tns');
 
 export const Msg = {
   // both directions
