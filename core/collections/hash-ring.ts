@@ -18,7 +18,7 @@
  * page of a large typed array is resident only once an entry reaches it, so
  * a ring used below its capacity costs what it uses, and one that fills up
  * leaves no smaller copies behind in the allocator, as a ring doubled to
- * its capacity did (~10 MB of RSS for linking's two rings at 10k spans/s).
+ * its capacity did (megabytes of RSS for linking's two rings at 10k spans/s).
  */
 import { fmix32 } from '../hash';
 
