@@ -64,6 +64,13 @@ for (let a = 0; a < 128; a++) {
   for (let b = 0; b < 128; b++) if (HEX_VALUE[a] >= 0 && HEX_VALUE[b] >= 0) HEX_PAIR[(a << 7) | b] = (HEX_VALUE[a] << 4) | HEX_VALUE[b];
 }
 
+/** The byte of the i-th pair of hex digits in `hex`, or -1 when either is not a hex digit. */
+function hexPair(hex: string, i: number): number {
+  const a = hex.charCodeAt(2 * i);
+  const b = hex.charCodeAt(2 * i + 1);
+  return (a | b) < 128 ? HEX_PAIR[(a << 7) | b] : -1;
+}
+
 const TWO_32 = 4294967296;
 
 /** The halves splitInt64 leaves: module state, so the hot path allocates nothing. */
@@ -522,10 +529,19 @@ export class ProtoWriter {
     const buf = this.buf;
     const lenAt = this.pos + 1;
     let p = lenAt + 1;
-    for (let i = 0; i < pairs; i++) {
-      const a = hex.charCodeAt(2 * i);
-      const b = hex.charCodeAt(2 * i + 1);
-      const v = (a | b) < 128 ? HEX_PAIR[(a << 7) | b] : -1;
+    let i = 0;
+    // four bytes a store while all eight digits are hex (ids are 8 or 16 bytes)
+    for (; i + 4 <= pairs; i += 4) {
+      const v0 = hexPair(hex, i);
+      const v1 = hexPair(hex, i + 1);
+      const v2 = hexPair(hex, i + 2);
+      const v3 = hexPair(hex, i + 3);
+      if ((v0 | v1 | v2 | v3) < 0) break;
+      this.view.setUint32(p, v0 | (v1 << 8) | (v2 << 16) | (v3 << 24), true);
+      p += 4;
+    }
+    for (; i < pairs; i++) {
+      const v = hexPair(hex, i);
       if (v < 0) break;
       buf[p++] = v;
     }

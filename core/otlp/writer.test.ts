@@ -100,7 +100,8 @@ describe('core/otlp ProtoWriter: ExportTraceServiceRequest', function () {
   });
 
   it('decodes ids as Buffer.from(hex) does: upper case, odd lengths, bad characters', () => {
-    for (const id of ['ABCDEF0123456789', 'abc', 'zz12', '12zz34', '0'.repeat(300), 'ß1']) {
+    const cutInsideFourBytes = ['001122zz44556677', '0011223344556z77', '00112233445566778g', 'abcdef012345678', 'ß1223344'];
+    for (const id of ['ABCDEF0123456789', 'abc', 'zz12', '12zz34', '0'.repeat(300), 'ß1', ...cutInsideFourBytes]) {
       const msg = decodedTrace(writeTraceRequest([{ ...plainSpan(1), spanId: id }]));
       expect(msg.resourceSpans[0].scopeSpans[0].spans[0].spanId, id).to.equal(Buffer.from(id, 'hex').toString('base64'));
     }
