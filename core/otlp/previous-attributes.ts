@@ -16,10 +16,9 @@
  *    another width (a random 32-bit sequence number takes 4 or 5 bytes) or
  *    an ASCII string of another length (a Redis command's name) splits the
  *    copy there, and is written between the runs with its pair's one-byte
- *    lengths set. Otherwise the list before's bytes are copied
- *    in runs between the places whose value changed, values of the same
- *    width written over their copy and the others on their own between the
- *    runs.
+ *    lengths set. Otherwise the list before's bytes are copied in runs
+ *    between the places whose value changed, values of the same width
+ *    written over their copy and the others on their own between the runs.
  *
  * A small copy costs about as much for 10 bytes as for 500, so most spans'
  * attributes become a copy or two and a few values, where writing each pair,
