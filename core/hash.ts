@@ -103,6 +103,9 @@ function lane2(h2: number, k: number, w: number): number {
   return (Math.imul(h2, 9) + 0x7a3f1c2d) | 0;
 }
 
+const LANE1_SEED = 0x9e3779b9;
+const LANE2_SEED = 0x85ebca6b;
+
 /** The second word of a WordHash64's 64 bits, after `a`; not 0 when `a` is. */
 function secondWord(h2: number, a: number): number {
   // the sum cut to 32 bits here, as fmix32's first step cuts it: beyond them it was boxed whenever fmix32 was not inlined
@@ -120,8 +123,8 @@ export class WordHash64 {
   private h2 = 0;
 
   begin(seed: number): void {
-    this.h1 = seed ^ 0x9e3779b9;
-    this.h2 = seed ^ 0x85ebca6b;
+    this.h1 = seed ^ LANE1_SEED;
+    this.h2 = seed ^ LANE2_SEED;
   }
 
   word(w: number): void {
@@ -197,4 +200,31 @@ export class WordHash64 {
     out[at] = a;
     out[at + 1] = secondWord(this.h2, a);
   }
+}
+
+/**
+ * The 128 bits of two WordHash64 of `words[0..n)`, seeded `seedA` and
+ * `seedB`, to `out[at..at+3]`: what begin(seedA), words(words, n) and
+ * bits64(out, at), then the same with seedB to `out[at + 2]`, give, in one
+ * pass that scrambles each word once for both.
+ */
+export function wordHash128(seedA: number, seedB: number, words: Uint32Array, n: number, out: Uint32Array, at: number): void {
+  let a1 = seedA ^ LANE1_SEED;
+  let a2 = seedA ^ LANE2_SEED;
+  let b1 = seedB ^ LANE1_SEED;
+  let b2 = seedB ^ LANE2_SEED;
+  for (let i = 0; i < n; i++) {
+    const w = words[i];
+    const k = scrambled(w);
+    a1 = lane1(a1, k);
+    a2 = lane2(a2, k, w);
+    b1 = lane1(b1, k);
+    b2 = lane2(b2, k, w);
+  }
+  const a = fmix32(a1 ^ a2);
+  out[at] = a;
+  out[at + 1] = secondWord(a2, a);
+  const b = fmix32(b1 ^ b2);
+  out[at + 2] = b;
+  out[at + 3] = secondWord(b2, b);
 }

@@ -4,7 +4,7 @@
  * gives server requests their thread trace id, the span_builder processor gives each
  * eSpan its span id.
  */
-import { hex128, WordHash64 } from './hash';
+import { hex128, wordHash128, WordHash64 } from './hash';
 import type { HostInfo, L7Message } from './signals';
 
 const hash = new WordHash64();
@@ -47,12 +47,7 @@ export function threadTraceIdOf(m: L7Message): string {
   WORDS[2] = m.tid;
   WORDS[3] = m.reqSeq >>> 0;
   putNumber(WORDS, 4, m.reqStart);
-  hash.begin(0x54485244);
-  hash.words(WORDS, 6);
-  hash.bits64(TRACE_ID_WORDS, 0);
-  hash.begin(0x74687264);
-  hash.words(WORDS, 6);
-  hash.bits64(TRACE_ID_WORDS, 2);
+  wordHash128(0x54485244, 0x74687264, WORDS, 6, TRACE_ID_WORDS, 0);
   // spelled at once: one flat string, not a rope of the halves that every span and link key holding it keeps, nor the halves made first
   return hex128(TRACE_ID_WORDS);
 }
