@@ -142,6 +142,9 @@ export class OldestApartQueue<T> {
 
 /** A FIFO of requests with a cap; the oldest is dropped (and counted) when full. */
 export class RequestQueue<F> extends OldestApartQueue<PendingRequest<F>> {
+  /** a request object its session is done with (release), for the next add */
+  private spare: PendingRequest<F> | undefined;
+
   constructor(
     private readonly max: number,
     private readonly evictor: RequestEvictor<F>,
@@ -152,6 +155,27 @@ export class RequestQueue<F> extends OldestApartQueue<PendingRequest<F>> {
   override push(r: PendingRequest<F>): void {
     if (this.size >= this.max) this.evictor.evicted(this.shift()!);
     super.push(r);
+  }
+
+  /** Queues a request, in the object last released when there is one: a connection answered in turn reuses one object instead of making one per request. */
+  add(fields: F, start: NetworkRecord, startSeq: number, last: NetworkRecord, truncated: boolean): void {
+    const r = this.spare;
+    if (r === undefined) {
+      this.push({ fields, start, startSeq, last, truncated });
+      return;
+    }
+    this.spare = undefined;
+    r.fields = fields;
+    r.start = start;
+    r.startSeq = startSeq;
+    r.last = last;
+    r.truncated = truncated;
+    this.push(r);
+  }
+
+  /** The session is done with a request takeFor gave it (its message made): the next add reuses the object. */
+  release(r: PendingRequest<F>): void {
+    this.spare = r;
   }
 
   /**

@@ -144,7 +144,7 @@ export class HttpSession implements ProtocolSession {
     if (dir === Dir.REQUEST) {
       const fields = value as HttpFields;
       if (st.bodySize) fields.requestBodySize = st.bodySize;
-      this.queue.push({ fields, start, startSeq, last, truncated });
+      this.queue.add(fields, start, startSeq, last, truncated);
       if (truncated) this.sink.count('truncated');
       return;
     }
@@ -159,6 +159,7 @@ export class HttpSession implements ProtocolSession {
     if (truncated) this.sink.count('truncated');
     this.sink.emit(makeMessage('http', this.role, req.fields, req, isError(this.role, status) ? 'error' : 'ok', start, startSeq, last));
     if (status === 101 || (req.fields.method === 'CONNECT' && status < 300)) this.abandoned = true;
+    this.queue.release(req);
   }
 
   close(_last: NetworkRecord | undefined): void {

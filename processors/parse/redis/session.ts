@@ -251,7 +251,7 @@ export class RedisSession implements ProtocolSession {
         this.sink.emit(makeMessage('redis', this.role, f, { start, startSeq, last }, 'no_response'));
         return;
       }
-      this.queue.push({ fields: f, start, startSeq, last, truncated });
+      this.queue.add(f, start, startSeq, last, truncated);
       return;
     }
     const reply = value as ReplyValue;
@@ -280,6 +280,7 @@ export class RedisSession implements ProtocolSession {
     }
     dropSelectState(fields);
     this.sink.emit(makeMessage('redis', this.role, req.fields, req, isError ? 'error' : 'ok', start, startSeq, last));
+    this.queue.release(req);
   }
 
   close(_last: NetworkRecord | undefined): void {
