@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
 import type { Attributes } from '../signals';
 import { ChangeFinders } from './change-finder';
 
@@ -27,5 +28,13 @@ describe('core/otlp ChangeFinders', () => {
     expect(new ChangeFinders().get(['a', '__proto__'], 2)).to.equal(undefined);
     const odd = ['"); throw 1; ("', '\u2028', 'x\\'];
     expect(find(odd, [1, 2, 3], { [odd[0]]: 1, [odd[1]]: 5, [odd[2]]: 3 })).to.deep.equal([1, [1], [5]]);
+  });
+
+  it('compiles none where node disallows code from strings, so that lists are compared by the generic loop', () => {
+    const script = `const { ChangeFinders } = require(${JSON.stringify(require.resolve('./change-finder'))});
+process.stdout.write(String(new ChangeFinders().get(['a', 'b'], 2)));`;
+    const child = spawnSync(process.execPath, ['--disallow-code-generation-from-strings', '--require', 'tsx/cjs', '-e', script], { encoding: 'utf8' });
+    expect(child.stderr).to.equal('');
+    expect(child.stdout).to.equal('undefined');
   });
 });

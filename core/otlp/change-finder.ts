@@ -30,7 +30,10 @@ export type ChangeFinder = (
 /** Key sequences compiled, at most: past this, lists are compared by the generic loop. */
 const MAX_FINDERS = 256;
 
-/** A finder for `keys`, or undefined when a key cannot be read by name ('__proto__' reads the prototype). */
+/**
+ * A finder for `keys`, or undefined when a key cannot be read by name
+ * ('__proto__' reads the prototype) or code cannot be generated.
+ */
 function compile(keys: readonly string[]): ChangeFinder | undefined {
   if (keys.includes('__proto__')) return undefined;
   const n = keys.length;
@@ -50,7 +53,12 @@ if (v !== values[${i}]) { changed[changes] = ${i}; changedValues[changes++] = v;
 `;
   }
   body += 'return changes;';
-  return new Function('attrs', 'keys', 'values', 'changed', 'changedValues', body) as ChangeFinder;
+  try {
+    return new Function('attrs', 'keys', 'values', 'changed', 'changedValues', body) as ChangeFinder;
+  } catch {
+    // node --disallow-code-generation-from-strings: lists are compared by the generic loop
+    return undefined;
+  }
 }
 
 /** Finders by key sequence, shared by every list with those keys: each is compiled (and optimized by V8) once. */
