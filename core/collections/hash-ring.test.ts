@@ -29,4 +29,26 @@ describe('HashRing', () => {
       }),
     );
   });
+
+  it('ends a chain where an entry was taken again, by any hash in any bucket', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 60 }), fc.array(fc.integer({ min: 0, max: 100 }), { maxLength: 600 }), (capacity, keys) => {
+        const ring = new HashRing(capacity);
+        const added = keys.map((k) => {
+          const hash = Math.imul(k, 0x9e3779b1);
+          return { hash, entry: ring.add(hash) };
+        });
+        const held = added.slice(-capacity);
+        for (const { hash } of added) {
+          const want = held.filter((a) => a.hash === hash).map((a) => a.entry).reverse();
+          // a chain walks held entries only, each once
+          let steps = 0;
+          for (let e = ring.first(hash); e !== NO_ENTRY && steps <= capacity; e = ring.next(e)) steps++;
+          expect(steps).to.be.at.most(capacity);
+          expect(entriesOf(ring, hash)).to.deep.equal(want);
+        }
+      }),
+      { numRuns: 1000 },
+    );
+  });
 });
