@@ -573,11 +573,18 @@ export class MysqlSession implements ProtocolSession {
    * The direction lost its framing. Lost request bytes may have held a
    * command, and a client sends one only once the previous response was read
    * (MySQL does not pipeline): the responses owed are over, seen or not, but
-   * for a command whose own tail was lost.
+   * for a command whose own tail was lost. Lost response bytes may have held
+   * the response owed (and the next command, in records the probe did not
+   * hand over, with them): the command waiting is given up, never paired with
+   * a response after them.
    */
   reset(dir: Dir): void {
+    if (dir === Dir.RESPONSE) {
+      this.cutRequest = undefined;
+      this.giveUpWaiting();
+      return;
+    }
     this.resetDecoding(dir);
-    if (dir === Dir.RESPONSE) return;
     const cut = this.cutRequest;
     this.cutRequest = undefined;
     if (this.queue.size > (cut && this.queue.peek() === cut ? 1 : 0)) this.giveUpWaiting(cut);

@@ -417,9 +417,18 @@ export class PostgresqlSession implements ProtocolSession {
     return type === Msg.COMMAND_COMPLETE && length > 4 && length < 64 && end - at > 5 && buf[at + 5] >= 65 && buf[at + 5] <= 90;
   }
 
+  /**
+   * The direction lost its framing. Lost response bytes may have held the
+   * answers of the groups waiting, or their starts (passed over): those
+   * groups are given up, never paired with answers after the bytes lost.
+   */
   reset(dir: Dir): void {
-    if (dir === Dir.REQUEST) this.building = undefined;
-    else this.answering = undefined;
+    if (dir === Dir.REQUEST) {
+      this.building = undefined;
+      return;
+    }
+    this.answering = undefined;
+    for (const r of this.queue.drain()) if (r.fields.reported) this.emit(r, 'no_response');
   }
 
   complete(dir: Dir, value: unknown, start: NetworkRecord, startSeq: number, last: NetworkRecord, truncated: boolean): void {
