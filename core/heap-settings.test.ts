@@ -1,0 +1,12 @@
+import { expect } from 'chai';
+import { calmAfter } from './heap-settings';
+
+describe('core/heap-settings', () => {
+  it('counts espan calm under 30 % of a core and busy again only over 50 %, so that its own collections do not switch it back and forth', () => {
+    expect(calmAfter(false, 0.1)).to.equal(true);
+    expect(calmAfter(false, 0.4)).to.equal(false);
+    expect(calmAfter(true, 0.4)).to.equal(true);
+    expect(calmAfter(true, 0.6)).to.equal(false);
+    expect(calmAfter(false, 1.5)).to.equal(false);
+  });
+});
