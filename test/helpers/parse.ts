@@ -3,7 +3,8 @@
  * a connection would produce them, and the parse processor's default settings.
  */
 import { ConnMeta, FuncId } from '../../core/records/network-data';
-import type { HostInfo, NetworkRecord } from '../../core/signals';
+import { expect } from 'chai';
+import type { HostInfo, L7Message, NetworkRecord } from '../../core/signals';
 import type { ParseCounters, ParseSettings } from '../../processors/parse/processor';
 
 const CONVERSATION_HOST: HostInfo = { hostId: 'test-host', hostName: 'test', bootTimeUnixNano: 0n };
@@ -152,4 +153,21 @@ export function clientRecords(requestChunks: Uint8Array[], responseChunks: Uint8
   for (const ch of responseChunks) c.read(ch);
   c.close();
   return c.records;
+}
+
+/**
+ * Records lost in the kernel never give a wrong pairing: every message is a
+ * request that was sent (`truth`: each exchange's first request and response
+ * sequence numbers), once, with its own response or none.
+ */
+export function expectOwnResponses(ms: readonly L7Message[], truth: readonly { reqSeq: number; respSeq: number }[], request: string): void {
+  const bySeq = new Map(truth.map((t) => [t.reqSeq, t]));
+  const seen = new Set<number>();
+  for (const m of ms) {
+    const t = bySeq.get(m.reqSeq);
+    expect(t, `a message no ${request} started: ${m.reqSeq}`).to.not.equal(undefined);
+    expect(seen.has(m.reqSeq), `one message per ${request}`).to.equal(false);
+    seen.add(m.reqSeq);
+    if (m.outcome !== 'no_response') expect(m.respSeq, `the response of the ${request} at ${m.reqSeq}`).to.equal(t!.respSeq);
+  }
 }

@@ -10,7 +10,7 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import { FuncId } from '../../../core/records/network-data';
 import type { L7Message, NetworkRecord } from '../../../core/signals';
-import { Conversation, cut, defaultSettings } from '../../../test/helpers/parse';
+import { Conversation, cut, defaultSettings, expectOwnResponses } from '../../../test/helpers/parse';
 import * as my from '../../../test/helpers/mysql-wire';
 import { be, fe } from '../../../test/postgresql/messages';
 import { ParseEngine } from '../processor';
@@ -62,18 +62,6 @@ function build(protocol: keyof typeof PROTOCOLS, xs: Exchange[], server: boolean
   return { records: c.records, truth };
 }
 
-/** Every message is a query that was sent, once, with its own response or none. */
-function expectCorrect(ms: L7Message[], truth: Built['truth']): void {
-  const bySeq = new Map(truth.map((t) => [t.reqSeq, t]));
-  const seen = new Set<number>();
-  for (const m of ms) {
-    const t = bySeq.get(m.reqSeq);
-    expect(t, `a message no query started: ${m.reqSeq}`).to.not.equal(undefined);
-    expect(seen.has(m.reqSeq), 'one message per query').to.equal(false);
-    seen.add(m.reqSeq);
-    if (m.outcome !== 'no_response') expect(m.respSeq, `the response of the query at ${m.reqSeq}`).to.equal(t!.respSeq);
-  }
-}
 
 /** The messages of `records` but those at the indexes `lost`, every protocol enabled (as by default). */
 function parse(records: NetworkRecord[], lost: ReadonlySet<number>): L7Message[] {
@@ -120,7 +108,7 @@ describe('records lost in the kernel (MySQL, PostgreSQL)', function () {
           // (a lost one-byte read would be taken for a read numbered one past for its FIN: see stream.ts)
           const droppable = records.map((_, i) => i).filter((i) => !firsts.has(i) && !(records[i].bufLen === 1 && records[i].funcId === FuncId.READ));
           if (!droppable.length) return;
-          expectCorrect(parse(records, new Set(drops.map((d) => droppable[d % droppable.length]))), truth);
+          expectOwnResponses(parse(records, new Set(drops.map((d) => droppable[d % droppable.length]))), truth, 'query');
         }),
         { numRuns: 3000 },
       );

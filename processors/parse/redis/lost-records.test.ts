@@ -7,8 +7,8 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { FuncId } from '../../../core/records/network-data';
-import type { L7Message, NetworkRecord } from '../../../core/signals';
-import { Conversation, cut, defaultSettings } from '../../../test/helpers/parse';
+import type { NetworkRecord } from '../../../core/signals';
+import { Conversation, cut, defaultSettings, expectOwnResponses } from '../../../test/helpers/parse';
 import { ParseEngine } from '../processor';
 
 interface Exchange {
@@ -63,18 +63,6 @@ function build(xs: Exchange[], server: boolean, pipelined: boolean, cuts: number
   return { records: c.records, truth };
 }
 
-/** Every message is a command that was sent, once, with its own reply or none. */
-function expectCorrect(ms: L7Message[], truth: Built['truth']): void {
-  const bySeq = new Map(truth.map((t) => [t.reqSeq, t]));
-  const seen = new Set<number>();
-  for (const m of ms) {
-    const t = bySeq.get(m.reqSeq);
-    expect(t, `a message no command started: ${m.reqSeq}`).to.not.equal(undefined);
-    expect(seen.has(m.reqSeq), 'one message per command').to.equal(false);
-    seen.add(m.reqSeq);
-    if (m.outcome !== 'no_response') expect(m.respSeq, `the reply of the command at ${m.reqSeq}`).to.equal(t!.respSeq);
-  }
-}
 
 describe('redis records lost in the kernel', function () {
   this.timeout(180000);
@@ -101,7 +89,7 @@ describe('redis records lost in the kernel', function () {
           const lost = new Set(drops.map((d) => droppable[d % droppable.length]));
           const kept = records.filter((_, i) => !lost.has(i)).map((r, index) => ({ ...r, index }));
           const e = new ParseEngine(defaultSettings());
-          expectCorrect([...e.add(kept, 0), ...e.flush()], truth);
+          expectOwnResponses([...e.add(kept, 0), ...e.flush()], truth, 'command');
         },
       ),
       { numRuns: 3000 },
