@@ -86,14 +86,14 @@ describe('records lost in the kernel (MySQL, PostgreSQL)', function () {
     ]);
   });
 
-  it('postgresql: a response whose first read was passed over (joined mid-stream) and whose end was lost: its query is given up, never paired with the next response', () => {
+  it('postgresql: a response whose first read starts with a RowDescription (joined mid-stream) and whose end was lost: its query keeps what was seen, never paired with the next response', () => {
     const xs = [0, 1].map((key) => ({ key, rows: 0, width: 0 }));
     // client side, each response in two reads (RowDescription and CommandComplete, then ReadyForQuery): Q1 R1 R1' Q2 R2 R2'
     const { records, truth } = build('postgresql', xs, false, [41]);
     const ms = parse(records, new Set([2]));
-    // the second response's first read starts no message either (the stream is out of step): its query is given up too
+    // the bytes lost may have held the second query's answer (as far as the gap shows): it is given up
     expect(brief(ms)).to.deep.equal([
-      [truth[0].reqSeq, undefined, 'no_response'],
+      [truth[0].reqSeq, truth[0].respSeq, 'ok'],
       [truth[1].reqSeq, undefined, 'no_response'],
     ]);
   });

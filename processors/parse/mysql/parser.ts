@@ -364,7 +364,7 @@ export function readChangeUserDatabase(buf: Uint8Array, s: number, e: number, ca
   return dbEnd > at ? { database: nameText(buf, at, Math.min(dbEnd, at + 256)) } : {};
 }
 
-/** Does a command packet from the client start here (sequence 0, a known command, a length that fits)? */
+/** Does a command packet from the client start here (sequence 0, a known command, a length that fits; a one-byte command alone)? */
 export function looksLikeCommand(buf: Uint8Array, at: number, end: number): boolean {
   if (end - at < 5) return false;
   const length = packetLength(buf, at);
@@ -375,7 +375,9 @@ export function looksLikeCommand(buf: Uint8Array, at: number, end: number): bool
     if (looksLikeSqlStart(buf, at + 5, end)) return true;
     return cmd === Cmd.QUERY && looksLikeAttributedQuery(buf, at + 5, Math.min(end, at + 4 + length)) !== undefined;
   }
-  if (cmd === Cmd.PING || cmd === Cmd.QUIT || cmd === Cmd.STATISTICS || cmd === Cmd.RESET_CONNECTION) return length === 1;
+  // five bytes alike sit inside other data (a PostgreSQL DataRow's column count and first length read
+  // 01 00 00 00 0e): a client sends these alone and waits, so the packet is the whole read
+  if (cmd === Cmd.PING || cmd === Cmd.QUIT || cmd === Cmd.STATISTICS || cmd === Cmd.RESET_CONNECTION) return length === 1 && end - at === 5;
   if (cmd === Cmd.STMT_EXECUTE) return length >= 10;
   if (cmd === Cmd.STMT_CLOSE || cmd === Cmd.STMT_RESET) return length === 5;
   if (cmd === Cmd.INIT_DB) return length >= 2 && length < 256;

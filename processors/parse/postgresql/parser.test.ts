@@ -6,7 +6,7 @@ import { Conversation, clientRecords, cut, defaultSettings, insertNoise } from '
 import { be, fe, startupAnswer } from '../../../test/postgresql/messages';
 import { detect } from '../detect';
 import { ParseEngine, type ParseCounters, type ParseSettings } from '../processor';
-import { looksLikeFrontendQuery, looksLikeStartup, parseCommandTag, parseErrorFields, parseStartupParameters } from './parser';
+import { looksLikeAnswerStart, looksLikeFrontendQuery, looksLikeStartup, parseCommandTag, parseErrorFields, parseStartupParameters } from './parser';
 import { splitStatements } from './session';
 
 const settings = (over: Partial<ParseSettings> = {}): ParseSettings => defaultSettings({ protocols: ['http', 'redis', 'mysql', 'postgresql'], ...over });
@@ -201,6 +201,56 @@ describe('postgresql parser', () => {
     for (const i of [0, 2]) steps.push([Buffer.concat([fe.bind('', `s${i}`), fe.execute(), fe.sync()]), Buffer.concat([be.bindComplete(), be.commandComplete('SELECT 0'), be.ready()])]);
     const ms = run(steps, { postgresql: { maxSqlLength: 2048, maxStatements: 2 } });
     expect(ms.map((m) => m.postgresql!.summary)).to.deep.equal([undefined, 'SELECT t2']);
+  });
+
+  it('joined mid-stream, takes a response up at whatever can begin an answer, DataRow aside', () => {
+    const starts = [
+      be.rowDescription('a', 'b'),
+      be.rowDescription(),
+      be.parameterDescription(23, 25),
+      be.emptyQuery(),
+      be.error('42P01', 'no such table'),
+      be.notice('skipping'),
+      be.copyIn(),
+      be.copyOut(),
+      be.commandComplete('SELECT 1'),
+      be.ready(),
+      be.parseComplete(),
+      be.bindComplete(),
+      be.closeComplete(),
+      be.noData(),
+    ];
+    for (const m of starts) expect(looksLikeAnswerStart(m, 0, m.length), m.toString('latin1')).to.equal(true);
+    for (const m of [be.dataRow('1'), be.portalSuspended(), be.parameterStatus('a', 'b'), be.dataRow('x'.repeat(40)).subarray(6)]) expect(looksLikeAnswerStart(m, 0, m.length)).to.equal(false);
+
+    // the first response seen begins with a RowDescription: it answers the query before it
+    const rows = (n: number): Buffer => Buffer.concat([be.rowDescription('v'), ...Array.from({ length: n }, (_, i) => be.dataRow(String(i))), be.commandComplete(`SELECT ${n}`), be.ready()]);
+    const c = new Conversation('ab'.repeat(16), 'unknown');
+    c.write(fe.query('SELECT v FROM t'));
+    c.read(rows(2));
+    c.write(fe.query('SELECT v FROM u'));
+    c.read(Buffer.concat([be.error('42P01', 'no such table'), be.ready()]));
+    const ms = [...new ParseEngine(settings()).add(c.records, 0)];
+    expect(ms.map(line)).to.deep.equal([
+      ['Query', 'SELECT v FROM t', 'SELECT', 2, undefined, 'ok'],
+      ['Query', 'SELECT v FROM u', 'SELECT', undefined, '42P01', 'error'],
+    ]);
+  });
+
+  it('joined mid-stream inside a DataRow: five bytes there that read as a MySQL COM_PING or COM_STATISTICS do not make it MySQL', () => {
+    for (const width of [14, 9]) {
+      // from a one-column DataRow's seventh byte: 01 00 00 00 0e (or 09), a MySQL packet of one byte, sequence 0
+      const row = be.dataRow('x'.repeat(width));
+      const fragment = Buffer.concat([row.subarray(6), row, be.commandComplete('SELECT 2'), be.ready()]);
+      expect(detect(fragment, new Set(settings().protocols))).to.equal(undefined);
+      const c = new Conversation('ac'.repeat(16), 'unknown');
+      c.read(fragment);
+      c.write(fe.query('UPDATE t SET v = 1'));
+      c.read(Buffer.concat([be.commandComplete('UPDATE 1'), be.ready()]));
+      const ms = [...new ParseEngine(settings()).add(c.records, 0)];
+      expect(ms.map((m) => m.protocol)).to.deep.equal(['postgresql']);
+      expect(ms.map(line)).to.deep.equal([['Query', 'UPDATE t SET v = ?', 'UPDATE', 1, undefined, 'ok']]);
+    }
   });
 
   it('emits unanswered requests as no_response when the connection closes', () => {

@@ -168,6 +168,60 @@ export function looksLikeFrontendQuery(buf: Uint8Array, at: number, end: number)
   return true;
 }
 
+/** The most columns a table (so a row) can have. */
+const MAX_COLUMNS = 1664;
+
+/**
+ * A backend message that can begin the answer to a group, checked as far as
+ * its fixed layout allows: where a response direction out of step (joined
+ * mid-stream, bytes lost) takes up again. A simple query's answer begins with
+ * RowDescription, CommandComplete, EmptyQueryResponse, ErrorResponse,
+ * NoticeResponse, CopyIn/CopyOutResponse or (no statement) ReadyForQuery; an
+ * extended group's with ParseComplete, BindComplete, CloseComplete,
+ * ParameterDescription, RowDescription or NoData, an Execute's with
+ * CommandComplete, EmptyQueryResponse or ErrorResponse, and a Sync's with
+ * ReadyForQuery. DataRow is left out: it also fills every read inside a
+ * result, whose start was passed over.
+ */
+export function looksLikeAnswerStart(buf: Uint8Array, at: number, end: number): boolean {
+  if (end - at < 5) return false;
+  const length = messageLength(buf, at);
+  const first = end - at > 5 ? buf[at + 5] : -1;
+  switch (buf[at]) {
+    case Msg.READY_FOR_QUERY:
+      // transaction status: idle, in a transaction, failed transaction
+      return length === 5 && (first === 0x49 || first === 0x54 || first === 0x45);
+    case Msg.PARSE_COMPLETE:
+    case Msg.BIND_COMPLETE:
+    case Msg.CLOSE_COMPLETE:
+    case Msg.NO_DATA:
+    case Msg.EMPTY_QUERY:
+      return length === 4;
+    case Msg.COMMAND_COMPLETE:
+      // a tag: an upper-case command name
+      return length > 4 && length < 64 && first >= 65 && first <= 90;
+    case Msg.ERROR_RESPONSE:
+    case Msg.NOTICE:
+      // fields (a few hundred bytes), the severity first
+      return length > 5 && length <= 1 << 20 && first === 0x53;
+    case Msg.ROW_DESCRIPTION: {
+      // a count of fields, each a name (NUL-ended, at most 63 bytes) and 18 bytes
+      if (end - at < 7) return false;
+      const fields = (buf[at + 5] << 8) | buf[at + 6];
+      return fields <= MAX_COLUMNS && length >= 6 + 19 * fields && length <= 6 + 82 * fields;
+    }
+    case Msg.PARAMETER_DESCRIPTION:
+      // a count of parameters, each a type OID
+      return end - at >= 7 && length === 6 + 4 * ((buf[at + 5] << 8) | buf[at + 6]);
+    case Msg.COPY_IN:
+    case Msg.COPY_OUT:
+      // the overall format (text or binary), then a format code per column
+      return end - at >= 8 && (first === 0 || first === 1) && length === 7 + 2 * ((buf[at + 6] << 8) | buf[at + 7]);
+    default:
+      return false;
+  }
+}
+
 export interface CommandTag {
   /** the command, without its counts: `INSERT`, `CREATE TABLE` */
   command: string;

@@ -35,6 +35,7 @@ import {
   SSL_REQUEST,
   cstringEnd,
   i32,
+  looksLikeAnswerStart,
   looksLikeFrontendQuery,
   messageLength,
   parseCommandTag,
@@ -408,13 +409,9 @@ export class PostgresqlSession implements ProtocolSession {
   }
 
   canStart(dir: Dir, buf: Uint8Array, at: number, end: number): boolean {
+    if (dir === Dir.RESPONSE) return looksLikeAnswerStart(buf, at, end);
     if (end - at < 5) return false;
-    const type = buf[at];
-    const length = messageLength(buf, at);
-    if (dir === Dir.REQUEST) return looksLikeFrontendQuery(buf, at, end) || (type === Msg.SYNC && length === 4);
-    if (type === Msg.READY_FOR_QUERY) return length === 5 && end - at >= 6 && (buf[at + 5] === 0x49 || buf[at + 5] === 0x54 || buf[at + 5] === 0x45);
-    if (type === Msg.PARSE_COMPLETE || type === Msg.BIND_COMPLETE || type === Msg.CLOSE_COMPLETE || type === Msg.NO_DATA) return length === 4;
-    return type === Msg.COMMAND_COMPLETE && length > 4 && length < 64 && end - at > 5 && buf[at + 5] >= 65 && buf[at + 5] <= 90;
+    return looksLikeFrontendQuery(buf, at, end) || (buf[at] === Msg.SYNC && messageLength(buf, at) === 4);
   }
 
   /**
