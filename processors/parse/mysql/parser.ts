@@ -364,7 +364,7 @@ export function readChangeUserDatabase(buf: Uint8Array, s: number, e: number, ca
   return dbEnd > at ? { database: nameText(buf, at, Math.min(dbEnd, at + 256)) } : {};
 }
 
-/** Does a command packet from the client start here (sequence 0, a known command, a length that fits; a one-byte command alone)? */
+/** Does a command packet from the client start here (sequence 0, a known command, a length that fits; a short command the whole of the bytes)? */
 export function looksLikeCommand(buf: Uint8Array, at: number, end: number): boolean {
   if (end - at < 5) return false;
   const length = packetLength(buf, at);
@@ -375,11 +375,13 @@ export function looksLikeCommand(buf: Uint8Array, at: number, end: number): bool
     if (looksLikeSqlStart(buf, at + 5, end)) return true;
     return cmd === Cmd.QUERY && looksLikeAttributedQuery(buf, at + 5, Math.min(end, at + 4 + length)) !== undefined;
   }
-  // five bytes alike sit inside other data (a PostgreSQL DataRow's column count and first length read
-  // 01 00 00 00 0e): a client sends these alone and waits, so the packet is the whole read
-  if (cmd === Cmd.PING || cmd === Cmd.QUIT || cmd === Cmd.STATISTICS || cmd === Cmd.RESET_CONNECTION) return length === 1 && end - at === 5;
+  // short headers alike sit inside other data (in a PostgreSQL DataRow, a column count and first length
+  // read 01 00 00 00 0e, a value's last byte and the next length 37 00 00 00 02): a client sends these
+  // commands alone and waits for their answer, so the packet is the whole read
+  const alone = end - at === 4 + length;
+  if (cmd === Cmd.PING || cmd === Cmd.QUIT || cmd === Cmd.STATISTICS || cmd === Cmd.RESET_CONNECTION) return length === 1 && alone;
   if (cmd === Cmd.STMT_EXECUTE) return length >= 10;
   if (cmd === Cmd.STMT_CLOSE || cmd === Cmd.STMT_RESET) return length === 5;
-  if (cmd === Cmd.INIT_DB) return length >= 2 && length < 256;
+  if (cmd === Cmd.INIT_DB) return length >= 2 && length < 256 && alone;
   return false;
 }

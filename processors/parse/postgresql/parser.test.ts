@@ -237,11 +237,12 @@ describe('postgresql parser', () => {
     ]);
   });
 
-  it('joined mid-stream inside a DataRow: five bytes there that read as a MySQL COM_PING or COM_STATISTICS do not make it MySQL', () => {
-    for (const width of [14, 9]) {
-      // from a one-column DataRow's seventh byte: 01 00 00 00 0e (or 09), a MySQL packet of one byte, sequence 0
-      const row = be.dataRow('x'.repeat(width));
-      const fragment = Buffer.concat([row.subarray(6), row, be.commandComplete('SELECT 2'), be.ready()]);
+  it('joined mid-stream inside a DataRow: five bytes there that read as a MySQL COM_PING, COM_STATISTICS or COM_INIT_DB header do not make it MySQL', () => {
+    // from a one-column DataRow's seventh byte: 01 00 00 00 0e (or 09), a MySQL packet of one byte, sequence 0;
+    // from a value's last byte: 37 00 00 00 02, the header of a COM_INIT_DB of 55 bytes
+    const fragments = [be.dataRow('x'.repeat(14)).subarray(6), be.dataRow('x'.repeat(9)).subarray(6), be.dataRow('abc7', '42').subarray(14)];
+    for (const start of fragments) {
+      const fragment = Buffer.concat([start, be.dataRow('1'), be.commandComplete('SELECT 2'), be.ready()]);
       expect(detect(fragment, new Set(settings().protocols))).to.equal(undefined);
       const c = new Conversation('ac'.repeat(16), 'unknown');
       c.read(fragment);
