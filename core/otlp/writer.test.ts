@@ -209,6 +209,20 @@ describe('core/otlp ProtoWriter: ExportTraceServiceRequest', function () {
     expect(writeTraceRequest(spans, w).buffer, 'not given back again').to.not.equal(first.buffer);
   });
 
+  it('keeps several buffers given back while requests are in flight, and writes later requests into each', () => {
+    const w = new ProtoWriter();
+    const spans = Array.from({ length: 1500 }, (_, i) => richSpan(i));
+    writeTraceRequest(spans, w); // the writer's first buffer grows to its size here
+    const inFlight = [writeTraceRequest(spans, w), writeTraceRequest(spans, w), writeTraceRequest(spans, w)];
+    for (const out of inFlight) w.recycle(out);
+    // the next request is written where the writer was already writing; the three after in the buffers given back
+    writeTraceRequest(spans, w);
+    const later = [writeTraceRequest(spans, w), writeTraceRequest(spans, w), writeTraceRequest(spans, w)];
+    const given = inFlight.map((out) => later.findIndex((l) => l.buffer === out.buffer));
+    expect(given.slice().sort(), 'where each buffer given back was written again').to.deep.equal([0, 1, 2]);
+    for (const out of later) expect(decodedTrace(out)).to.deep.equal(decodedTrace(inFlight[0]));
+  });
+
   it('starts clean after a request that failed part-way', () => {
     const w = new ProtoWriter(16);
     expect(() => writeTraceRequest([richSpan(1), { ...plainSpan(2), startTimeUnixNano: 5 as any }], w)).to.throw(TypeError);
