@@ -44,6 +44,9 @@ describe('redis parser', () => {
     expect(looksLikeRequest(b('HELLO there'), 0, 11)).to.equal(true);
     expect(looksLikeRequest(b('GET / HTTP/1.1'), 0, 14)).to.equal(true); // both inline GET and HTTP: detection tries HTTP first
     expect(looksLikeRequest(b('+OK\r\n'), 0, 5)).to.equal(false);
+    // a PostgreSQL CommandComplete and ReadyForQuery, read from the tag on
+    expect(looksLikeRequest(b('SELECT 2\0Z\0\0\0\x05I'), 0, 15)).to.equal(false);
+    expect(looksLikeRequest(b('SET key\tvalue\r\n'), 0, 15)).to.equal(true);
     expect(parseInline(b('set  a b\r\n'), 0, 10)).to.deep.include({ len: 10 });
   });
 

@@ -330,6 +330,9 @@ function looksLikeInlineCommand(buf: Uint8Array, at: number, end: number): boole
   while (i < end && i - at <= LONGEST_COMMAND_NAME && buf[i] > 32 && buf[i] < 127) i++;
   if (i >= end || !(buf[i] === 32 || buf[i] === 13 || buf[i] === 10) || !isCommandName(buf, at, i)) return false;
   const nl = buf.indexOf(10, i);
+  // a line of text: a PostgreSQL CommandComplete (`SELECT 2`, then a NUL) also begins with a command's name
+  const lineEnd = nl < 0 || nl >= end ? end : nl;
+  for (let j = i; j < lineEnd; j++) if (buf[j] < 32 && buf[j] !== 9 && buf[j] !== 13) return false;
   return nl < 0 || nl + 1 >= end || !isRespType(buf[nl + 1]);
 }
 
