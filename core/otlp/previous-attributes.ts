@@ -173,9 +173,7 @@ export class PreviousAttributes {
         const width = numberWidth(v);
         if (was !== NUMBER || widths[c] < 0 || width < 0) return false;
         if (width !== widths[c]) {
-          // the KeyValue's length (the pair less its tag and length) must stay one byte
-          const body = ends[c] - (c === 0 ? 0 : ends[c - 1]) - 2;
-          if (body >= 128 || body + width - widths[c] >= 128) return false;
+          if (!this.lengthStaysOneByte(c, width - widths[c])) return false;
           resized[k] = width;
           resizes++;
         }
@@ -185,8 +183,7 @@ export class PreviousAttributes {
         if (widths[c] === NOT_SCANNED) widths[c] = asciiWidth(values[c] as string);
         if (widths[c] < 0) return false;
         if (v.length !== widths[c]) {
-          const body = ends[c] - (c === 0 ? 0 : ends[c - 1]) - 2;
-          if (body >= 128 || body + v.length - widths[c] >= 128) return false;
+          if (!this.lengthStaysOneByte(c, v.length - widths[c])) return false;
           resized[k] = v.length;
           resizes++;
         }
@@ -201,7 +198,7 @@ export class PreviousAttributes {
       const width = resized[k];
       if (width < 0) continue;
       const c = changed[k];
-      const pairStart = c === 0 ? 0 : ends[c - 1];
+      const pairStart = this.pairStart(c);
       const d = width - widths[c];
       // the pair up to its value: ... KeyValue.value tag, AnyValue length, int_value tag (string_value tag, length)
       w.appendWritten(from + copied, from + ends[c] - widths[c]);
@@ -252,6 +249,17 @@ export class PreviousAttributes {
     return true;
   }
 
+  /** Where place c's pair begins, from the list's start. */
+  private pairStart(c: number): number {
+    return c === 0 ? 0 : this.ends[c - 1];
+  }
+
+  /** Whether place c's KeyValue length (the pair less its tag and length) stays one byte with its value `d` bytes longer. */
+  private lengthStaysOneByte(c: number, d: number): boolean {
+    const body = this.ends[c] - this.pairStart(c) - 2;
+    return body < 128 && body + d < 128;
+  }
+
   /** The list before's bytes with the `changes` places changed, copied in runs: see the file's comment. */
   private writeChanges(w: ProtoWriter, changes: number, writePair: PairWriter): void {
     const { keys, values, kinds, widths, ends, changed, changedValues, patchAt, patchValues } = this;
@@ -269,7 +277,7 @@ export class PreviousAttributes {
       const kind = kindOf(v);
       const was = kinds[c];
       const before = values[c];
-      const beforeStart = (c === 0 ? 0 : ends[c - 1]) - delta;
+      const beforeStart = this.pairStart(c) - delta;
       const beforeEnd = ends[c] - delta;
       let width = widths[c];
       // where this place's pair will end once the list before is copied up to it
