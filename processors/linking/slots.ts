@@ -25,45 +25,45 @@ export const TRACE_LISTED = 4;
 export class Slots {
   spans: Array<Span | undefined> = [];
   /** ns since the epoch, as doubles: sub-microsecond precision is not needed to compare */
-  start: Float64Array;
-  end: Float64Array;
-  kind: Uint8Array;
-  state: Uint8Array;
-  flags: Uint8Array;
+  start = new Float64Array(0);
+  end = new Float64Array(0);
+  kind = new Uint8Array(0);
+  state = new Uint8Array(0);
+  flags = new Uint8Array(0);
   /** window index (beyond int32: ns / window length) */
-  bucket: Float64Array;
+  bucket = new Float64Array(0);
   /** union-find parent; a group's root points to itself */
-  up: Int32Array;
+  up = new Int32Array(0);
   /** on a root: the group's size, newest window, and last member (members are listed from the root through nextMember) */
-  size: Int32Array;
-  maxBucket: Float64Array;
-  tail: Int32Array;
-  nextMember: Int32Array;
+  size = new Int32Array(0);
+  maxBucket = new Float64Array(0);
+  tail = new Int32Array(0);
+  nextMember = new Int32Array(0);
   /** network key (connection key, request sequence number: see setSeq), its hash, and the next held span of the same hash */
   netConn: Array<string | undefined> = [];
-  private netSeq: Float64Array;
+  private netSeq = new Float64Array(0);
   /** sequence numbers beyond the doubles' exact range (netSeq holds NaN there) */
   private readonly netSeqBig = new Map<number, bigint>();
-  netHash: Int32Array;
-  nextNet: Int32Array;
+  netHash = new Int32Array(0);
+  nextNet = new Int32Array(0);
   /** thread trace id, its hash, and the next held span of the same hash */
   threadKey: Array<string | undefined> = [];
-  threadHash: Int32Array;
-  nextThread: Int32Array;
+  threadHash = new Int32Array(0);
+  nextThread = new Int32Array(0);
   /** trace id hash, and the next span listed under the same hash */
-  traceHash: Int32Array;
-  nextTrace: Int32Array;
+  traceHash = new Int32Array(0);
+  nextTrace = new Int32Array(0);
   /** the client span this server span answered (network rule) */
-  netParent: Int32Array;
+  netParent = new Int32Array(0);
   /** the server span whose thread made this client call (in-process rule) */
-  threadParent: Int32Array;
+  threadParent = new Int32Array(0);
 
   /** slots in the columns */
-  private room: number;
+  private room = 0;
   /** slots used so far: the next fresh one */
   private fresh = 0;
   /** released slots, the last released on top: reused before fresh ones, so the slots in use stay low */
-  private released: Int32Array;
+  private released = new Int32Array(0);
   private releasedCount = 0;
 
   /**
@@ -74,29 +74,7 @@ export class Slots {
    * before the oldest window is evicted) they grow by half.
    */
   constructor(capacity: number) {
-    const n = Math.max(1, capacity);
-    this.room = n;
-    this.start = new Float64Array(n);
-    this.end = new Float64Array(n);
-    this.kind = new Uint8Array(n);
-    this.state = new Uint8Array(n);
-    this.flags = new Uint8Array(n);
-    this.netSeq = new Float64Array(n);
-    this.bucket = new Float64Array(n);
-    this.up = new Int32Array(n);
-    this.size = new Int32Array(n);
-    this.maxBucket = new Float64Array(n);
-    this.tail = new Int32Array(n);
-    this.nextMember = new Int32Array(n);
-    this.netHash = new Int32Array(n);
-    this.nextNet = new Int32Array(n);
-    this.threadHash = new Int32Array(n);
-    this.nextThread = new Int32Array(n);
-    this.traceHash = new Int32Array(n);
-    this.nextTrace = new Int32Array(n);
-    this.netParent = new Int32Array(n);
-    this.threadParent = new Int32Array(n);
-    this.released = new Int32Array(n);
+    this.resize(Math.max(1, capacity));
   }
 
   /** A slot with only `state` set (HELD); the caller sets every other field. */
@@ -146,7 +124,11 @@ export class Slots {
 
   /** Past the capacity: every typed column by half. */
   private grow(): void {
-    const n = this.room + Math.max(1, this.room >> 1);
+    this.resize(this.room + Math.max(1, this.room >> 1));
+  }
+
+  /** Every typed column in room for `n` slots, what it holds kept. */
+  private resize(n: number): void {
     const f64 = (a: Float64Array) => {
       const b = new Float64Array(n);
       b.set(a);
