@@ -14,7 +14,10 @@ import { createHash } from 'node:crypto';
 import { readCapture } from '../core/capture/format';
 import type { L7Message } from '../core/signals';
 import { ParseEngine } from '../processors/parse/processor';
+import { resolveConfig } from '../core/config/schema';
+import { schema, type ThreadCorrelationConfig } from '../processors/thread_correlation/config';
 import { ThreadCorrelator, type CorrelateCounters } from '../processors/thread_correlation/correlate';
+import { correlateOptions } from '../processors/thread_correlation/factory';
 import type { CallResult } from '../processors/thread_correlation/timeline';
 import { defaultSettings } from '../test/helpers/parse';
 import { median } from './lib/measure';
@@ -28,11 +31,14 @@ async function messageBatches(file: string): Promise<L7Message[][]> {
   return batches.filter((b) => b.length > 0);
 }
 
+/** thread_correlation's defaults, as an empty block in a pipeline gives them */
+const DEFAULT_OPTIONS = correlateOptions(resolveConfig<ThreadCorrelationConfig>(schema, {}).config!);
+
 /** One round: CPU µs, and the calls' results. */
 function correlate(batches: readonly L7Message[][]): { cpuUs: number; calls: Partial<Record<CallResult, number>> } {
   const calls: Partial<Record<CallResult, number>> = {};
   const counters: CorrelateCounters = { call: (r, n) => (calls[r] = (calls[r] ?? 0) + n), evicted: () => {}, timelines: () => {} };
-  const correlator = new ThreadCorrelator({ waitMs: 2000, multiplexMemoryMs: 300_000, maxThreads: 65536, maxScopesPerThread: 1024, maxPending: 100_000 }, counters);
+  const correlator = new ThreadCorrelator(DEFAULT_OPTIONS, counters);
   const cpu0 = process.cpuUsage();
   for (const b of batches) correlator.add(b, 0);
   correlator.flush();

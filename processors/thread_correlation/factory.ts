@@ -1,6 +1,6 @@
 import type { ProcessorFactory } from '../../core/component';
 import { schema, validate, type ThreadCorrelationConfig } from './config';
-import { correlateThreads } from './correlate';
+import { correlateThreads, type CorrelateOptions } from './correlate';
 
 export const threadCorrelationFactory: ProcessorFactory<ThreadCorrelationConfig, 'messages', 'messages'> = {
   kind: 'processor',
@@ -17,25 +17,27 @@ export const threadCorrelationFactory: ProcessorFactory<ThreadCorrelationConfig,
     const threads = ctx.telemetry.gauge('espan_thread_correlation_threads', 'Thread timelines held.');
     const scopes = ctx.telemetry.gauge('espan_thread_correlation_scopes', 'Request scopes held.');
     return {
-      operator: correlateThreads(
-        {
-          waitMs: config.wait,
-          multiplexMemoryMs: config.multiplex_memory,
-          maxThreads: config.max_threads,
-          maxScopesPerThread: config.max_scopes_per_thread,
-          maxPending: config.max_pending,
-          eventLoopTicks: config.event_loop_ticks,
-          forwardedIds: config.forwarded_ids,
+      operator: correlateThreads(correlateOptions(config), {
+        call: (result, n) => calls(n, { result }),
+        evicted: (n) => evicted(n),
+        timelines: (t, s) => {
+          threads(t);
+          scopes(s);
         },
-        {
-          call: (result, n) => calls(n, { result }),
-          evicted: (n) => evicted(n),
-          timelines: (t, s) => {
-            threads(t);
-            scopes(s);
-          },
-        },
-      ),
+      }),
     };
   },
 };
+
+/** The correlator's options from a thread_correlation block (durations in milliseconds). */
+export function correlateOptions(config: ThreadCorrelationConfig): CorrelateOptions {
+  return {
+    waitMs: config.wait,
+    multiplexMemoryMs: config.multiplex_memory,
+    maxThreads: config.max_threads,
+    maxScopesPerThread: config.max_scopes_per_thread,
+    maxPending: config.max_pending,
+    eventLoopTicks: config.event_loop_ticks,
+    forwardedIds: config.forwarded_ids,
+  };
+}
