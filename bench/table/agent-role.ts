@@ -12,7 +12,7 @@ import { projectRoot } from '../../core/project-root';
 import { freePort } from '../../test/helpers/servers';
 import { startEspan, type EspanProcess } from '../lib/espan-process';
 import type { LoadRun } from '../lib/measure';
-import { dropReasonsOf, holdingMs, movement, receiverOf, sum, waitSettled, type TracedRun } from './shared';
+import { countsSince, dropReasonsOf, holdingMs, movement, NO_COUNTS, receiverOf, sum, waitSettled, type Counts, type Tracer } from './shared';
 
 const AGENT_YAML = 'examples/agent.yaml';
 
@@ -53,38 +53,49 @@ service:
 `;
 }
 
-/** One load while an espan agent traces `pids` and exports to an espan linker. */
-export async function tracedByAgent(pids: number[], load: () => Promise<LoadRun>): Promise<TracedRun> {
+/** A warm-up load, then the measured one, while an espan agent traces `pids` and exports to an espan linker. */
+export const tracedByAgent: Tracer = async (pids, load, warmUp) => {
   const port = await freePort();
   const linker = await startEspan(linkerConfig(port));
   let agent: EspanProcess | undefined;
   try {
     const config = agentConfig(pids, `127.0.0.1:${port}`);
-    agent = await startEspan(config);
+    const tracing = (agent = await startEspan(config));
     await sleep(500);
+    const both = [tracing, linker];
+    const spans = (): Promise<number> => linker.metric('espan_exporter_sent_items_total', { exporter: 'nop' });
+    const countsNow = async (): Promise<Counts> => {
+      const dropReasons = await dropReasonsOf(linker, await dropReasonsOf(tracing));
+      return {
+        spans: await spans(),
+        records: await tracing.metric('espan_ebpf_delivered_records_total'),
+        kernelDrops: await tracing.metric('espan_ebpf_kernel_dropped_records_total'),
+        pipelineDrops: sum([...dropReasons.values()], (n) => n),
+        dropReasons,
+      };
+    };
+    const settled = async (run: LoadRun, before: Counts): Promise<Counts> => {
+      const moved = async (): Promise<string> => JSON.stringify(await Promise.all(both.map(movement)));
+      await waitSettled(async () => ({ counters: await moved(), spans: (await spans()) - before.spans }), { requests: run.requests, holdingMs: holdingMs(config) });
+      return countsSince(await countsNow(), before);
+    };
+    const cpuStart = agent.cpuMs();
+    const warm = await warmUp();
+    const afterWarmUp = await settled(warm, NO_COUNTS);
     const agentCpu0 = agent.cpuMs();
     const linkerCpu0 = linker.cpuMs();
     const run = await load();
-    const spans = (): Promise<number> => linker.metric('espan_exporter_sent_items_total', { exporter: 'nop' });
-    const both = [agent, linker];
-    const moved = async (): Promise<string> => JSON.stringify(await Promise.all(both.map(movement)));
-    await waitSettled(async () => ({ counters: await moved(), spans: await spans() }), { requests: run.requests, holdingMs: holdingMs(config) });
     // the export of the spans held when the load ended is part of the cost
-    const espanCpuMs = agent.cpuMs() - agentCpu0;
-    const linkerCpuMs = linker.cpuMs() - linkerCpu0;
-    const dropReasons = await dropReasonsOf(linker, await dropReasonsOf(agent));
+    const counts = await settled(run, afterWarmUp);
     return {
       ...run,
-      espanCpuMs,
-      linkerCpuMs,
-      spans: await spans(),
-      records: await agent.metric('espan_ebpf_delivered_records_total'),
-      kernelDrops: await agent.metric('espan_ebpf_kernel_dropped_records_total'),
-      pipelineDrops: sum([...dropReasons.values()], (n) => n),
-      dropReasons,
+      ...counts,
+      espanCpuMs: agent.cpuMs() - agentCpu0,
+      linkerCpuMs: linker.cpuMs() - linkerCpu0,
+      warmUp: { requests: warm.requests, espanCpuMs: agentCpu0 - cpuStart, kernelDrops: afterWarmUp.kernelDrops },
     };
   } finally {
     await agent?.stop();
     await linker.stop();
   }
-}
+};

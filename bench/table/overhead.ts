@@ -10,10 +10,10 @@ import { missingPrograms, startNginx, startRedis } from '../../test/helpers/serv
 import { median, redisBenchmark, SMALL_PAGE, workerOf, wrk, type LoadRun } from '../lib/measure';
 import { agentChain, tracedByAgent } from './agent-role';
 import type { CaptureOverhead, OverheadOutcome, Role, RoleOverhead } from './results';
-import { CHAIN, completeness, log, serverPids, sum, traced, type TracedRun } from './shared';
+import { CHAIN, completeness, log, serverPids, sum, traced, type TracedRun, type Tracer } from './shared';
 
 /** How each role traces one load. */
-const TRACERS: Record<Role, { chain: () => string[]; trace: (pids: number[], load: () => Promise<LoadRun>) => Promise<TracedRun> }> = {
+const TRACERS: Record<Role, { chain: () => string[]; trace: Tracer }> = {
   'all-in-one': { chain: () => CHAIN, trace: traced },
   agent: { chain: agentChain, trace: tracedByAgent },
 };
@@ -90,7 +90,7 @@ export async function captureOverhead(ebpfWhy: string | undefined, opts: Overhea
       for (const m of measured.values()) {
         log(`round ${i + 1}/${opts.rounds}: ${m.target.comm} untraced, traced (${opts.roles.join(', ')})`);
         m.untraced.push(await m.target.load());
-        for (const role of opts.roles) m.traced.get(role)!.push(await TRACERS[role].trace(m.target.pids, m.target.load));
+        for (const role of opts.roles) m.traced.get(role)!.push(await TRACERS[role].trace(m.target.pids, m.target.load, m.target.warmUp));
       }
     }
   } finally {
@@ -128,5 +128,10 @@ function roleOverhead(role: Role, runs: TracedRun[]): RoleOverhead {
     linkerCpuUsPerRequest: role === 'agent' ? perRequest(sum(runs, (r) => r.linkerCpuMs ?? 0)) : undefined,
     completeness: completeness(runs, requests, seconds),
     espanCores: sum(runs, (r) => r.espanCpuMs) / 1000 / seconds,
+    warmUp: {
+      requests: sum(runs, (r) => r.warmUp.requests),
+      espanCpuUsPerRequest: (sum(runs, (r) => r.warmUp.espanCpuMs) * 1000) / sum(runs, (r) => r.warmUp.requests),
+      kernelDrops: sum(runs, (r) => r.warmUp.kernelDrops),
+    },
   };
 }

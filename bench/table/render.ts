@@ -91,8 +91,11 @@ function allInOneRows(server: string, o: CaptureOverhead, r: RoleOverhead): Row[
       measurement: `capture overhead, ${server} (${o.command})`,
       result:
         `throughput ${throughputText(untraced, traced)}; ` +
-        `CPU/request ${untraced.cpuUsPerRequest.toFixed(1)} → ${traced.cpuUsPerRequest.toFixed(1)} µs (×${(untraced.cpuUsPerRequest / traced.cpuUsPerRequest).toFixed(2)}), espan ${us(r.espanCpuUsPerRequest)} of it`,
-      how: `medians of ${o.rounds} interleaved rounds; traced = ebpf → ${r.chain.join(' → ')} → nop in its own process, tracing ${server} only; CPU = ${server} + ${o.command} (+ espan, until its spans were out)`,
+        `CPU/request ${untraced.cpuUsPerRequest.toFixed(1)} → ${traced.cpuUsPerRequest.toFixed(1)} µs (×${(untraced.cpuUsPerRequest / traced.cpuUsPerRequest).toFixed(2)}), espan ${us(r.espanCpuUsPerRequest)} of it ` +
+        `(${us(r.warmUp.espanCpuUsPerRequest)} over its warm-up load)`,
+      how:
+        `medians of ${o.rounds} interleaved rounds; traced = ebpf → ${r.chain.join(' → ')} → nop in its own process, tracing ${server} only; CPU = ${server} + ${o.command} (+ espan, until its spans were out); ` +
+        WARM_UP,
     },
     completenessRow(`span completeness and drops at the highest load, ${server}`, o.command, r),
   ];
@@ -105,12 +108,14 @@ function agentRows(server: string, o: CaptureOverhead, r: RoleOverhead, allInOne
     {
       measurement: `agent role, ${server} (${o.command})`,
       result:
-        `espan (agent) CPU/request ${us(r.espanCpuUsPerRequest)}${vs((x) => us(x.espanCpuUsPerRequest))}; ` +
+        `espan (agent) CPU/request ${us(r.espanCpuUsPerRequest)}${vs((x) => us(x.espanCpuUsPerRequest))}, ` +
+        `${us(r.warmUp.espanCpuUsPerRequest)} over its warm-up load${vs((x) => us(x.warmUp.espanCpuUsPerRequest))}; ` +
         `CPU/request increase ${signed(increase(r), 1)} µs${vs((x) => `${signed(increase(x), 1)} µs`)}; throughput ${throughputText(o.untraced, r.traced)}`,
       how:
         `examples/agent.yaml's chain (ebpf → ${r.chain.join(' → ')} → otlp) tracing ${server} only, exporting to an espan linker (otlp → nop) in another process ` +
         `(${us(r.linkerCpuUsPerRequest ?? NaN)}/request, not counted); espan CPU = the agent process, from /proc, until its spans were out (the probe's kernel time is spent in ${server} and counted in the increase); ` +
-        `increase = ${server} + ${o.command} + agent, traced minus untraced; same ${o.rounds} interleaved rounds as the capture overhead row`,
+        `increase = ${server} + ${o.command} + agent, traced minus untraced; same ${o.rounds} interleaved rounds as the capture overhead row; ` +
+        WARM_UP,
     },
     completenessRow(`span completeness and drops at the highest load, agent role, ${server}`, o.command, r, 'spans received by the linker'),
   ];
@@ -120,9 +125,15 @@ function completenessRow(measurement: string, command: string, r: RoleOverhead, 
   return {
     measurement,
     result: completenessText(r.completeness),
-    how: `${command} unpaced at ${fmt(r.traced.requestsPerSecond)} req/s traced; ${spans}; ${fmt(r.completeness.recordsPerSecond)} records/s into espan, espan at ${percent(r.espanCores)} of a core`,
+    how:
+      `${command} unpaced at ${fmt(r.traced.requestsPerSecond)} req/s traced; ${spans}; ${fmt(r.completeness.recordsPerSecond)} records/s into espan, espan at ${percent(r.espanCores)} of a core; ` +
+      `not counted: the warm-up loads before (${fmt(r.warmUp.requests)} requests, ${fmt(r.warmUp.kernelDrops)} kernel drops)`,
   };
 }
+
+const WARM_UP =
+  "each traced espan is started for its run and first traces the server's warm-up load (wrk for 1 s, or a fifth of redis-benchmark's requests), as the untraced server had one: " +
+  'the figures are the steady cost of a running espan; the warm-up load, while V8 compiles its code, costs more per request, as shown';
 
 const us = (n: number): string => `${n.toFixed(1)} µs`;
 

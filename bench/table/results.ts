@@ -53,6 +53,8 @@ export interface RoleOverhead {
   completeness: Completeness;
   /** espan's CPU over the traced runs, in cores */
   espanCores: number;
+  /** the warm-up loads espan traced first, one per traced run, summed */
+  warmUp: { requests: number; espanCpuUsPerRequest: number; kernelDrops: number };
 }
 
 export interface LoadFigures {

@@ -140,18 +140,47 @@ export async function movement(espan: EspanProcess): Promise<number[]> {
   ];
 }
 
-/** What a traced run of the full chain to nop produced once the chain let its last spans through. */
-export async function settledCounts(espan: EspanProcess, settling: Settling): Promise<Counts> {
-  const spans = (): Promise<number> => espan.metric('espan_exporter_sent_items_total', { exporter: 'nop' });
-  await waitSettled(async () => ({ counters: JSON.stringify(await movement(espan)), spans: await spans() }), settling);
-  const dropReasons = await dropReasonsOf(espan);
+/** Nothing counted yet: what a fresh espan's counters start from. */
+export const NO_COUNTS: Counts = { spans: 0, records: 0, kernelDrops: 0, pipelineDrops: 0, dropReasons: new Map() };
+
+/** What one load added: `now` less the counts `before` it. */
+export function countsSince(now: Counts, before: Counts): Counts {
+  const dropReasons = new Map<string, number>();
+  for (const [k, v] of now.dropReasons) if (v > (before.dropReasons.get(k) ?? 0)) dropReasons.set(k, v - (before.dropReasons.get(k) ?? 0));
   return {
+    spans: now.spans - before.spans,
+    records: now.records - before.records,
+    kernelDrops: now.kernelDrops - before.kernelDrops,
+    pipelineDrops: now.pipelineDrops - before.pipelineDrops,
+    dropReasons,
+  };
+}
+
+/** What a traced run of the full chain to nop produced, since `before`, once the chain let its last spans through. */
+export async function settledCounts(espan: EspanProcess, settling: Settling, before = NO_COUNTS): Promise<Counts> {
+  const spans = (): Promise<number> => espan.metric('espan_exporter_sent_items_total', { exporter: 'nop' });
+  await waitSettled(async () => ({ counters: JSON.stringify(await movement(espan)), spans: (await spans()) - before.spans }), settling);
+  const dropReasons = await dropReasonsOf(espan);
+  const now = {
     spans: await spans(),
     records: await espan.metric('espan_ebpf_delivered_records_total'),
     kernelDrops: await espan.metric('espan_ebpf_kernel_dropped_records_total'),
     pipelineDrops: sum([...dropReasons.values()], (n) => n),
     dropReasons,
   };
+  return countsSince(now, before);
+}
+
+/**
+ * The load espan traced before the measured one, started with espan: what
+ * espan's first requests cost while V8 compiles its hot code, apart from the
+ * steady cost per request that the measured load gives.
+ */
+export interface WarmUp {
+  requests: number;
+  /** from espan's start (after its set-up) until the warm-up's spans were out */
+  espanCpuMs: number;
+  kernelDrops: number;
 }
 
 export interface TracedRun extends LoadRun, Counts {
@@ -159,22 +188,30 @@ export interface TracedRun extends LoadRun, Counts {
   espanCpuMs: number;
   /** likewise of the linker the agent exports to, in the agent role */
   linkerCpuMs?: number;
+  warmUp: WarmUp;
 }
 
-/** One load while espan, in its own process, traces `pids` with the full chain. */
-export async function traced(pids: number[], load: () => Promise<LoadRun>): Promise<TracedRun> {
+/** How a role traces: a warm-up load, then the measured one, in one espan (per role) started for them. */
+export type Tracer = (pids: number[], load: () => Promise<LoadRun>, warmUp: () => Promise<LoadRun>) => Promise<TracedRun>;
+
+/** A warm-up load, then the measured one, while espan, in its own process, traces `pids` with the full chain. */
+export const traced: Tracer = async (pids, load, warmUp) => {
   const config = tracedChain(pids);
   const espan = await startEspan(config);
   try {
     await sleep(500);
+    const settling = (run: LoadRun): Settling => ({ requests: run.requests, holdingMs: holdingMs(config) });
+    const cpuStart = espan.cpuMs();
+    const warm = await warmUp();
+    const afterWarmUp = await settledCounts(espan, settling(warm));
     const cpu0 = espan.cpuMs();
     const run = await load();
-    const counts = await settledCounts(espan, { requests: run.requests, holdingMs: holdingMs(config) });
-    return { ...run, espanCpuMs: espan.cpuMs() - cpu0, ...counts };
+    const counts = await settledCounts(espan, settling(run), afterWarmUp);
+    return { ...run, espanCpuMs: espan.cpuMs() - cpu0, ...counts, warmUp: { requests: warm.requests, espanCpuMs: cpu0 - cpuStart, kernelDrops: afterWarmUp.kernelDrops } };
   } finally {
     await espan.stop();
   }
-}
+};
 
 /** Completeness over several runs of `seconds` each: counts summed, drop reasons merged. */
 export function completeness(runs: Counts[], requests: number, seconds: number): Completeness {
