@@ -1,0 +1,103 @@
+/**
+ * parse alone on one core: a capture read into record batches (512 records
+ * each) before each round, untimed (fresh records, whose connection strings
+ * are decoded when parse first asks, as in a pipeline), then the batches
+ * through a fresh ParseEngine per round
+ * (the processor's default config, as an empty `parse:` block gives it), in
+ * ns of CPU per message, median of the rounds after the first (warm-up);
+ * with --alloc, one more round under V8's sampling heap profiler gives the
+ * bytes allocated per message and the functions that allocate most. Prints a digest of every message, which must not
+ * change with an optimisation. The stage table's figure for parse is the
+ * difference of two whole pipelines (+-2 us); this is the stage's own cost.
+ *
+ *   taskset -c 0 node dist/bench/parse-capture.js FILE [--rounds 7] [--alloc]
+ */
+import { createHash } from 'node:crypto';
+import { Session } from 'node:inspector';
+import { readCapture } from '../core/capture/format';
+import { resolveConfig } from '../core/config/schema';
+import type { L7Message, NetworkRecord } from '../core/signals';
+import { schema, settingsFrom, type ParseConfig } from '../processors/parse/factory';
+import { ParseEngine } from '../processors/parse/processor';
+import { median } from './lib/measure';
+import { flag, numberOption } from './lib/options';
+
+const SETTINGS = settingsFrom(resolveConfig<ParseConfig>(schema, {}).config!);
+
+async function recordBatches(file: string): Promise<NetworkRecord[][]> {
+  const batches: NetworkRecord[][] = [];
+  for await (const records of readCapture(file, { batchSize: 512 })) batches.push(records);
+  return batches;
+}
+
+/** One round: CPU µs, and the messages made. */
+function parse(batches: readonly NetworkRecord[][]): { cpuUs: number; messages: L7Message[][] } {
+  const engine = new ParseEngine(SETTINGS);
+  const messages: L7Message[][] = [];
+  const cpu0 = process.cpuUsage();
+  for (const b of batches) messages.push(engine.add(b, 0));
+  messages.push(engine.flush());
+  const cpu = process.cpuUsage(cpu0);
+  return { cpuUs: cpu.user + cpu.system, messages };
+}
+
+/** Every field of every message, in order (the host once: it is one object per capture). */
+function digest(batches: readonly L7Message[][]): string {
+  const h = createHash('sha256');
+  const replacer = (k: string, v: unknown): unknown => (k === 'host' ? undefined : v === undefined ? null : v);
+  for (const b of batches) for (const m of b) h.update(JSON.stringify(m, replacer)).update('\n');
+  return h.digest('hex').slice(0, 16);
+}
+
+/** Bytes allocated in one more round, by the function that allocated them (V8's sampling heap profiler, collected objects included). */
+async function allocations(batches: readonly NetworkRecord[][]): Promise<{ total: number; top: Array<[string, number]> }> {
+  const session = new Session();
+  session.connect();
+  const post = (method: string, params?: object): Promise<any> => new Promise((resolve, reject) => session.post(method, params, (e, r) => (e ? reject(e) : resolve(r))));
+  await post('HeapProfiler.enable');
+  await post('HeapProfiler.startSampling', { samplingInterval: 512, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+  parse(batches);
+  const { profile } = await post('HeapProfiler.stopSampling');
+  session.disconnect();
+  const byFunction = new Map<string, number>();
+  let total = 0;
+  const walk = (n: any): void => {
+    const f = n.callFrame;
+    const name = `${f.functionName || '(anonymous)'} ${f.url.split('/').slice(-2).join('/')}:${f.lineNumber + 1}`;
+    const size = n.selfSize as number;
+    total += size;
+    if (size) byFunction.set(name, (byFunction.get(name) ?? 0) + size);
+    for (const c of n.children) walk(c);
+  };
+  walk(profile.head);
+  return { total, top: [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, 25) };
+}
+
+async function main(file: string | undefined, rounds: number, alloc: boolean): Promise<void> {
+  if (!file) throw new Error('usage: parse-capture FILE [--rounds 7] [--alloc]');
+  let records = 0;
+  const ns: number[] = [];
+  let out: L7Message[][] = [];
+  for (let r = 0; r <= rounds; r++) {
+    out = [];
+    const batches = await recordBatches(file);
+    records = batches.reduce((n, b) => n + b.length, 0);
+    const round = parse(batches);
+    out = round.messages;
+    if (r > 0) ns.push((round.cpuUs * 1000) / out.reduce((k, b) => k + b.length, 0));
+  }
+  const messages = out.reduce((k, b) => k + b.length, 0);
+  console.log(`${records} records, ${messages} messages: ${median(ns).toFixed(0)} ns CPU per message (rounds ${ns.map((x) => x.toFixed(0)).join(' ')})`);
+  console.log(`messages ${digest(out)}`);
+  if (alloc) {
+    out = [];
+    const a = await allocations(await recordBatches(file));
+    console.log(`~${(a.total / messages).toFixed(0)} B allocated per message (sampled), by function:`);
+    for (const [name, size] of a.top) console.log(`  ${(size / messages).toFixed(1).padStart(8)}  ${name}`);
+  }
+}
+
+main(process.argv[2], numberOption('rounds', 7), flag('alloc')).catch((e) => {
+  console.error(e instanceof Error ? e.message : e);
+  process.exitCode = 1;
+});
