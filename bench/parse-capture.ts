@@ -1,13 +1,14 @@
 /**
- * parse alone on one core: a capture read into record batches (512 records
- * each) before each round, untimed (fresh records, whose connection strings
- * are decoded when parse first asks, as in a pipeline), then the batches
- * through a fresh ParseEngine per round
- * (the processor's default config, as an empty `parse:` block gives it), in
- * ns of CPU per message, median of the rounds after the first (warm-up);
- * with --alloc, one more round under V8's sampling heap profiler gives the
- * bytes allocated per message and the functions that allocate most. Prints a digest of every message, which must not
- * change with an optimisation. The stage table's figure for parse is the
+ * parse alone on one core: a capture read in record batches (512 records
+ * each) through a fresh ParseEngine per round (the processor's default
+ * config, as an empty `parse:` block gives it), each batch parsed as it is
+ * read and only the parsing timed (fresh records, their bytes just read and
+ * their connection strings decoded when parse first asks, as in a
+ * pipeline), in ns of CPU per message, median of the rounds after the first
+ * (warm-up); with --alloc, one more round under V8's sampling heap profiler
+ * gives the bytes allocated per message and the functions that allocate
+ * most. Prints a digest of every message, which must not change with an
+ * optimisation. The stage table's figure for parse is the
  * difference of two whole pipelines (+-2 us); this is the stage's own cost.
  *
  *   taskset -c 0 node dist/bench/parse-capture.js FILE [--rounds 7] [--alloc]
@@ -16,7 +17,7 @@ import { createHash } from 'node:crypto';
 import { Session } from 'node:inspector';
 import { readCapture } from '../core/capture/format';
 import { resolveConfig } from '../core/config/schema';
-import type { L7Message, NetworkRecord } from '../core/signals';
+import type { L7Message } from '../core/signals';
 import { schema, settingsFrom, type ParseConfig } from '../processors/parse/factory';
 import { ParseEngine } from '../processors/parse/processor';
 import { median } from './lib/measure';
@@ -24,21 +25,28 @@ import { flag, numberOption } from './lib/options';
 
 const SETTINGS = settingsFrom(resolveConfig<ParseConfig>(schema, {}).config!);
 
-async function recordBatches(file: string): Promise<NetworkRecord[][]> {
-  const batches: NetworkRecord[][] = [];
-  for await (const records of readCapture(file, { batchSize: 512 })) batches.push(records);
-  return batches;
-}
-
-/** One round: CPU µs, and the messages made. */
-function parse(batches: readonly NetworkRecord[][]): { cpuUs: number; messages: L7Message[][] } {
+/**
+ * One round: each batch parsed as it is read (its bytes fresh in the cache,
+ * as the replay receiver leaves them), only the parsing timed; CPU µs, and
+ * the messages made.
+ */
+async function parse(file: string): Promise<{ cpuUs: number; records: number; messages: L7Message[][] }> {
   const engine = new ParseEngine(SETTINGS);
   const messages: L7Message[][] = [];
-  const cpu0 = process.cpuUsage();
-  for (const b of batches) messages.push(engine.add(b, 0));
-  messages.push(engine.flush());
-  const cpu = process.cpuUsage(cpu0);
-  return { cpuUs: cpu.user + cpu.system, messages };
+  let cpuUs = 0;
+  let records = 0;
+  const timed = (f: () => L7Message[]): void => {
+    const cpu0 = process.cpuUsage();
+    messages.push(f());
+    const cpu = process.cpuUsage(cpu0);
+    cpuUs += cpu.user + cpu.system;
+  };
+  for await (const b of readCapture(file, { batchSize: 512 })) {
+    records += b.length;
+    timed(() => engine.add(b, 0));
+  }
+  timed(() => engine.flush());
+  return { cpuUs, records, messages };
 }
 
 /** Every field of every message, in order (the host once: it is one object per capture). */
@@ -50,13 +58,13 @@ function digest(batches: readonly L7Message[][]): string {
 }
 
 /** Bytes allocated in one more round, by the function that allocated them (V8's sampling heap profiler, collected objects included). */
-async function allocations(batches: readonly NetworkRecord[][]): Promise<{ total: number; top: Array<[string, number]> }> {
+async function allocations(file: string): Promise<{ total: number; top: Array<[string, number]> }> {
   const session = new Session();
   session.connect();
   const post = (method: string, params?: object): Promise<any> => new Promise((resolve, reject) => session.post(method, params, (e, r) => (e ? reject(e) : resolve(r))));
   await post('HeapProfiler.enable');
   await post('HeapProfiler.startSampling', { samplingInterval: 512, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
-  parse(batches);
+  await parse(file);
   const { profile } = await post('HeapProfiler.stopSampling');
   session.disconnect();
   const byFunction = new Map<string, number>();
@@ -80,9 +88,8 @@ async function main(file: string | undefined, rounds: number, alloc: boolean): P
   let out: L7Message[][] = [];
   for (let r = 0; r <= rounds; r++) {
     out = [];
-    const batches = await recordBatches(file);
-    records = batches.reduce((n, b) => n + b.length, 0);
-    const round = parse(batches);
+    const round = await parse(file);
+    records = round.records;
     out = round.messages;
     if (r > 0) ns.push((round.cpuUs * 1000) / out.reduce((k, b) => k + b.length, 0));
   }
@@ -91,7 +98,7 @@ async function main(file: string | undefined, rounds: number, alloc: boolean): P
   console.log(`messages ${digest(out)}`);
   if (alloc) {
     out = [];
-    const a = await allocations(await recordBatches(file));
+    const a = await allocations(file);
     console.log(`~${(a.total / messages).toFixed(0)} B allocated per message (sampled), by function:`);
     for (const [name, size] of a.top) console.log(`  ${(size / messages).toFixed(1).padStart(8)}  ${name}`);
   }
