@@ -12,9 +12,9 @@ import { grpcCodeName } from '../../core/grpc';
 import { ConnMeta } from '../../core/records/network-data';
 import type { EspanAttributes } from '../../core/semconv';
 import { StatusCode, type AttributeValue, type Attributes, type L7Message, type Span } from '../../core/signals';
-import { redactQuery, redactSqlLiterals, redactSqlLiteralsInText, redisCommandHasSecrets } from '../../core/redaction';
+import { redactSqlLiterals, redactSqlLiteralsInText, redisCommandHasSecrets } from '../../core/redaction';
 import { AttributesBuilder, KeyRun } from './attribute-shapes';
-import { ConnectionKeys, Interner, Memo } from './shared-values';
+import { ConnectionKeys, Interner, Memo, RedactedQueries } from './shared-values';
 
 /** A span's attributes: the link keys by their names, the protocol's by any. */
 export type SpanAttributes = EspanAttributes & Attributes;
@@ -44,6 +44,7 @@ const networkType = (m: L7Message): string => ((m.connMeta & ConnMeta.IPV6) !== 
 /** Values spans share rather than build each (shared-values.ts); a pure cache, so one for every span_builder of the process. */
 const connectionKeys = new ConnectionKeys();
 const strings = new Interner(4096);
+const redactedQueries = new RedactedQueries();
 const connKey = (m: L7Message): string => connectionKeys.of(m);
 const shared = (s: string): string => strings.intern(s);
 
@@ -147,7 +148,7 @@ function httpSpan(m: L7Message, opts: SemconvOptions, a: AttributesBuilder, out:
       /* keep as sent */
     }
   }
-  if (query !== undefined) query = redactQuery(query, opts.sensitiveQueryParameters);
+  if (query !== undefined) query = redactedQueries.of(query, opts.sensitiveQueryParameters);
   // the server's own endpoint (local for server spans, the peer for client spans), unless the Host header names it
   let serverAddress = m.role === 'server' ? m.saddr : m.daddr;
   let serverPort = m.role === 'server' ? m.sport : m.dport;

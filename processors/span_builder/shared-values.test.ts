@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { spanIdOf } from '../../core/message-ids';
 import { connectionKey } from '../../core/semconv';
 import { message } from '../../test/spans/messages';
-import { ConnectionKeys, Memo, SpanIds } from './shared-values';
+import { ConnectionKeys, Memo, RedactedQueries, SpanIds } from './shared-values';
 
 describe('span_builder shared values', () => {
   it('gives both ends of a connection the one key, and tells connections whose ports share a slot apart', () => {
@@ -30,6 +30,17 @@ describe('span_builder shared values', () => {
     expect(new Set(requests.map((m) => ids.of(m))).size).to.equal(5);
   });
 
+  it('redacts a query with the sensitive names it is asked with', () => {
+    const queries = new RedactedQueries();
+    const token = new Set(['token']);
+    const user = new Set(['user']);
+    const query = 'user=3&token=abc';
+    expect(queries.of(query, token)).to.equal('user=3&token=REDACTED');
+    expect(queries.of(query, user)).to.equal('user=REDACTED&token=abc');
+    expect(queries.of(query, token)).to.equal('user=3&token=REDACTED');
+    expect(queries.of('', token)).to.equal('');
+  });
+
   it('makes a value once per key while it is remembered', () => {
     let made = 0;
     const lengths = new Memo(2, (s) => (made++, s.length));
@@ -49,9 +60,24 @@ describe('connection keys', () => {
       return x < y ? `${x}-${y}` : `${y}-${x}`;
     };
     const addresses = ['10.0.0.1', '10.0.0.12', '10.0.0.2', '127.0.0.1', '::1', '::ffff:10.0.0.1', 'fd00::7', 'fd00::70'];
-    const ports = [0, 8, 80, 443, 8080, 6379, 65535];
+    const ports = [0, 1, 4, 8, 9, 10, 40, 44, 80, 99, 100, 443, 444, 4430, 8080, 6379, 9999, 10000, 39667, 65535];
     for (const a of addresses) for (const b of addresses) for (const p of ports) for (const q of ports) {
       expect(connectionKey(a, p, b, q)).to.equal(reference(a, p, b, q));
+    }
+  });
+
+  it('spells any address and number as their texts', () => {
+    const reference = (a: string, aPort: number, b: string, bPort: number): string => {
+      const x = `${a}:${aPort}`;
+      const y = `${b}:${bPort}`;
+      return x < y ? `${x}-${y}` : `${y}-${x}`;
+    };
+    const long = 'fd00:1111:2222:3333:4444:5555:6666:7777'.repeat(3);
+    for (const [a, b] of [['é.local', '10.0.0.1'], ['10.0.0.1', '端点'], [long, long.slice(1)], ['::ffff:255.255.255.255', 'ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255']]) {
+      for (const [p, q] of [[80, 443], [-1, 80], [70000, 7], [1.5, 15], [NaN, 0], [65535, 65535]]) {
+        expect(connectionKey(a, p, b, q)).to.equal(reference(a, p, b, q));
+        expect(connectionKey(b, q, a, p)).to.equal(reference(a, p, b, q));
+      }
     }
   });
 });

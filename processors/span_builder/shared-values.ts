@@ -6,6 +6,7 @@
  * for most requests to one endpoint.
  */
 import { spanIdAfter, spanIdPrefix } from '../../core/message-ids';
+import { redactQuery } from '../../core/redaction';
 import { connectionKey } from '../../core/semconv';
 import type { HostInfo, L7Message } from '../../core/signals';
 
@@ -45,6 +46,36 @@ export class Memo<V> {
     }
     return v;
   }
+}
+
+/**
+ * Query strings with the values of sensitive parameters redacted
+ * (core/redaction redactQuery): a few queries come again and again (a
+ * front end's `user=3`), and redacting one splits it and decodes every
+ * parameter name. Remembered per set of sensitive names (a span_builder's
+ * configuration), the last 1024 distinct queries of each.
+ */
+export class RedactedQueries {
+  private readonly bySet = new WeakMap<ReadonlySet<string>, Memo<string>>();
+  private lastSet: ReadonlySet<string> | undefined;
+  private lastMemo: Memo<string> | undefined;
+
+  of(query: string, sensitive: ReadonlySet<string>): string {
+    if (sensitive !== this.lastSet) this.use(sensitive);
+    return this.lastMemo!.of(query);
+  }
+
+  private use(sensitive: ReadonlySet<string>): void {
+    let memo = this.bySet.get(sensitive);
+    if (memo === undefined) this.bySet.set(sensitive, (memo = redactionsWith(sensitive)));
+    this.lastSet = sensitive;
+    this.lastMemo = memo;
+  }
+}
+
+/** Made apart from RedactedQueries' methods: a closure inside one makes V8 allocate the method's context on every call. */
+function redactionsWith(sensitive: ReadonlySet<string>): Memo<string> {
+  return new Memo(1024, (query) => redactQuery(query, sensitive));
 }
 
 /** Slots of the connection-key table, a power of two: connections whose requests come at once rarely outnumber it. */
