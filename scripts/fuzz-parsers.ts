@@ -139,7 +139,7 @@ function oneCase(protocol: Fuzzed): void {
     parseToken(b, 0, b.length);
     parseInline(r, 0, r.length);
   } else if (protocol === 'http2') {
-    detectHttp2(r, r.length);
+    detectHttp2(r, 0, r.length);
     looksLikeFrames(b, 0, b.length);
     decodeHeaderBlock(b, 0, b.length, new DynamicTable(4096, int(2) === 0), ALL_FIELDS);
     huffmanDecode(r, 0, r.length, true);

@@ -27,26 +27,26 @@ const MYSQL_COMMAND: Detection = { protocol: 'mysql', isRequest: true };
 const REDIS_REQUEST: Detection = { protocol: 'redis', isRequest: true };
 const POSTGRESQL_REQUEST: Detection = { protocol: 'postgresql', isRequest: true };
 
-export function detect(buf: Uint8Array, enabled: ReadonlySet<Protocol>): Detection | undefined {
-  const end = buf.length;
-  if (end === 0) return undefined;
+/** The protocol of buf[at, end), the first bytes of a direction (a whole buffer unless told). */
+export function detect(buf: Uint8Array, enabled: ReadonlySet<Protocol>, at = 0, end = buf.length): Detection | undefined {
+  if (end === at) return undefined;
   if (enabled.has('http')) {
-    if (httpRequest(buf, 0, end)) return HTTP_REQUEST;
-    if (httpResponse(buf, 0, end)) return HTTP_RESPONSE;
+    if (httpRequest(buf, at, end)) return HTTP_REQUEST;
+    if (httpResponse(buf, at, end)) return HTTP_RESPONSE;
   }
   if (enabled.has('http2')) {
     // the client preface, a server's first SETTINGS, or (capture began later) frames whose header blocks tell the side
-    const side = detectHttp2(buf, end);
+    const side = detectHttp2(buf, at, end);
     if (side) return side === 'request' ? HTTP2_REQUEST : HTTP2_RESPONSE;
   }
   // before MySQL: a PostgreSQL Query of 22 bytes reads as a MySQL COM_STMT_PREPARE header, while the
   // length check here rules MySQL packets out (their first byte would make a length beyond any query)
-  if (enabled.has('postgresql') && (looksLikeStartup(buf, 0, end) || looksLikeFrontendQuery(buf, 0, end))) return POSTGRESQL_REQUEST;
+  if (enabled.has('postgresql') && (looksLikeStartup(buf, at, end) || looksLikeFrontendQuery(buf, at, end))) return POSTGRESQL_REQUEST;
   if (enabled.has('mysql')) {
-    if (looksLikeGreeting(buf, 0, end)) return MYSQL_GREETING;
+    if (looksLikeGreeting(buf, at, end)) return MYSQL_GREETING;
     // a connection picked up after its handshake may be speaking the compressed protocol
-    if (looksLikeCommand(buf, 0, end) || looksLikeCompressedCommand(buf, 0, end)) return MYSQL_COMMAND;
+    if (looksLikeCommand(buf, at, end) || looksLikeCompressedCommand(buf, at, end)) return MYSQL_COMMAND;
   }
-  if (enabled.has('redis') && redisRequest(buf, 0, end)) return REDIS_REQUEST;
+  if (enabled.has('redis') && redisRequest(buf, at, end)) return REDIS_REQUEST;
   return undefined;
 }

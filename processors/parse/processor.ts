@@ -11,7 +11,7 @@ import { asyncScheduler, type OperatorFunction, type SchedulerLike } from 'rxjs'
 import { statefulOperator, type StatefulEngine } from '../../core/stateful-operator';
 import { RecencyList } from '../../core/collections/recency-list';
 import type { L7Message, NetworkRecord, Protocol } from '../../core/signals';
-import { ConnMeta, copyRecord, FuncId, isEgress, isIngress } from '../../core/records/network-data';
+import { ConnMeta, copyRecord, FuncId, isEgress, isIngress, payloadIn } from '../../core/records/network-data';
 import { localHostInfo } from '../../core/host';
 import { PairingGate, type GateCounters } from './alignment';
 import { Dir, type ProtocolSession } from './decoder';
@@ -113,6 +113,12 @@ class Connection {
   }
 }
 
+/** Where the sessions of one protocol put their messages (counted there: no pass over the output to tell their protocols) and failures, and what its streams count. */
+interface ProtocolOutlets {
+  readonly sink: SessionSink & { emitted: number };
+  readonly counters: StreamCounters & GateCounters;
+}
+
 /** Failure tallies for one batch, flushed to the counters once per batch. */
 type Tally = Map<string, number>;
 
@@ -164,11 +170,15 @@ export class ParseEngine implements StatefulEngine<NetworkRecord, L7Message> {
     const stamp = ++this.batchNo;
     const conns = this.batchConnections;
     let sorted = true;
+    let previous: Connection | undefined;
     for (let i = 0; i < batch.length; i++) {
       const r = batch[i];
-      let c = this.conns.get(r.connId);
+      const id = r.connId;
+      // a connection's records often come one after the other (a request, then its response): looked up once
+      let c = previous !== undefined && previous.id === id ? previous : this.conns.get(id);
       // new here: in the table at once, in the list of live connections once its first record is fed
-      if (!c) this.conns.add((c = new Connection(r.connId)));
+      if (!c) this.conns.add((c = new Connection(id)));
+      previous = c;
       const index = r.index;
       if (c.batchStamp === stamp && index < c.batchLastIndex) sorted = false;
       c.batchStamp = stamp;
@@ -241,14 +251,17 @@ export class ParseEngine implements StatefulEngine<NetworkRecord, L7Message> {
   }
 
   private start(c: Connection, r: NetworkRecord, egress: boolean): boolean {
-    if (r.payload.length === 0) {
+    // detection reads the payload where it lies (no view made for it) unless held bytes come before it
+    const place = payloadIn(r);
+    if (place.end === place.start) {
       if (r.bufLen > 0) c.countUnrecognised(egress);
       return false;
     }
     // A first message may arrive a few bytes at a time: detect on what this direction sent so far.
     const same = c.held ? contiguousBefore(c.held.filter((h) => isEgress(h.funcId) === egress), r) : NOTHING_HELD;
-    const bytes = joinPayloads(same, r);
-    let d = detect(bytes, this.enabled);
+    const bytes = same.length ? joinPayloads(same, r) : undefined;
+    const length = bytes ? bytes.length : place.end - place.start;
+    let d = bytes ? detect(bytes, this.enabled) : detect(place.bytes, this.enabled, place.start, place.end);
     let joinedFrom = 0;
     // joined inside a message: one may start at a later record, after the bytes of one whose start was not seen
     while (!d && c.midstream && joinedFrom < same.length) d = detect(joinPayloads(same.slice(++joinedFrom), r), this.enabled);
@@ -257,7 +270,7 @@ export class ParseEngine implements StatefulEngine<NetworkRecord, L7Message> {
       c.countUnrecognised(egress);
       // a few bytes may still be the start of something: give up on records that said enough
       const limit = c.midstream ? this.midstreamDetectRecords : this.settings.detectRecords;
-      if (++c.recordsSeen >= limit && (bytes.length >= 16 || c.recordsSeen >= 64)) {
+      if (++c.recordsSeen >= limit && (length >= 16 || c.recordsSeen >= 64)) {
         c.state = IGNORED;
         c.held = undefined;
         this.undetected++;
@@ -271,8 +284,8 @@ export class ParseEngine implements StatefulEngine<NetworkRecord, L7Message> {
     }
     const role = this.role(r, egress, d);
     c.requestIsEgress = role === 'client';
-    const session = (c.session = this.session(d.protocol, role));
-    const counters = this.streamCounters(d.protocol);
+    const { sink, counters } = this.outletsOf(d.protocol);
+    const session = (c.session = this.session(d.protocol, role, sink));
     c.request = new DirectionStream(Dir.REQUEST, session, this.settings.maxBufferedBytes, counters);
     c.response = new DirectionStream(Dir.RESPONSE, session, this.settings.maxBufferedBytes, counters);
     if (session.answersInOrder) c.request.gate = c.response.gate = new PairingGate(!c.midstream, c.request, c.response, session, counters);
@@ -312,8 +325,7 @@ export class ParseEngine implements StatefulEngine<NetworkRecord, L7Message> {
     if ((detectedRequests ? skippedHere : skippedThere) > 0) c.request!.gate?.lost(Dir.REQUEST, false);
   }
 
-  private session(p: Protocol, role: 'client' | 'server'): ProtocolSession {
-    const sink = this.sink(p);
+  private session(p: Protocol, role: 'client' | 'server', sink: SessionSink): ProtocolSession {
     const opts = this.sessionOptions;
     if (p === 'http') return new HttpSession(role, sink, opts);
     if (p === 'http2') return new Http2Session(role, sink, opts, this.settings.http2);
@@ -329,20 +341,21 @@ export class ParseEngine implements StatefulEngine<NetworkRecord, L7Message> {
    */
   private upgradedToHttp2(c: Connection, r: NetworkRecord): boolean {
     if (!(c.session instanceof HttpSession) || !this.enabled.has('http2') || isEgress(r.funcId) === c.requestIsEgress) return false;
-    const session = new Http2Session(c.requestIsEgress ? 'client' : 'server', this.sink('http2'), this.sessionOptions, this.settings.http2, true);
+    const { sink, counters } = this.outletsOf('http2');
+    const session = new Http2Session(c.requestIsEgress ? 'client' : 'server', sink, this.sessionOptions, this.settings.http2, true);
     c.session = session;
-    c.request = new DirectionStream(Dir.REQUEST, session, this.settings.maxBufferedBytes, this.streamCounters('http2'));
-    c.response = new DirectionStream(Dir.RESPONSE, session, this.settings.maxBufferedBytes, this.streamCounters('http2'));
+    c.request = new DirectionStream(Dir.REQUEST, session, this.settings.maxBufferedBytes, counters);
+    c.response = new DirectionStream(Dir.RESPONSE, session, this.settings.maxBufferedBytes, counters);
     c.response.feed(r);
     return !session.abandoned;
   }
 
-  private readonly sinks = new Map<Protocol, SessionSink & { emitted: number }>();
+  private readonly outlets = new Map<Protocol, ProtocolOutlets>();
 
-  /** Where a protocol's sessions put their messages (counted there: no pass over the output to tell their protocols) and failures. */
-  private sink(p: Protocol): SessionSink {
-    let s = this.sinks.get(p);
-    if (!s) {
+  /** What the connections of a protocol report to, made at its first: one lookup per connection. */
+  private outletsOf(p: Protocol): ProtocolOutlets {
+    let o = this.outlets.get(p);
+    if (!o) {
       const sink = {
         emitted: 0,
         emit: (m: L7Message) => {
@@ -351,30 +364,20 @@ export class ParseEngine implements StatefulEngine<NetworkRecord, L7Message> {
         },
         count: (what: string) => this.bump(p, what),
       };
-      this.sinks.set(p, (s = sink));
-    }
-    return s;
-  }
-
-  private bump(p: Protocol, reason: string, n = 1): void {
-    const k = `${p}\0${reason}`;
-    this.tally.set(k, (this.tally.get(k) ?? 0) + n);
-  }
-
-  private readonly streamCountersByProtocol = new Map<Protocol, StreamCounters & GateCounters>();
-
-  private streamCounters(p: Protocol): StreamCounters & GateCounters {
-    let s = this.streamCountersByProtocol.get(p);
-    if (!s) {
-      s = {
+      const counters: StreamCounters & GateCounters = {
         desync: (reason) => this.bump(p, `desync_${reason}`),
         droppedBytes: () => this.bump(p, 'resync_dropped_record'),
         midstreamSkipped: () => this.bump(p, 'midstream_skipped'),
         unpaired: (dir) => this.bump(p, dir === Dir.REQUEST ? 'unpaired_request' : 'unmatched_response'),
       };
-      this.streamCountersByProtocol.set(p, s);
+      this.outlets.set(p, (o = { sink, counters }));
     }
-    return s;
+    return o;
+  }
+
+  private bump(p: Protocol, reason: string, n = 1): void {
+    const k = `${p}\0${reason}`;
+    this.tally.set(k, (this.tally.get(k) ?? 0) + n);
   }
 
   /** Frees a live connection: every connection fed a record was listed, and the table holds it until here. */
@@ -412,9 +415,9 @@ export class ParseEngine implements StatefulEngine<NetworkRecord, L7Message> {
     const out = this.out;
     this.out = [];
     if (out.length) {
-      for (const [p, s] of this.sinks) {
-        if (s.emitted) this.counters.messages(p, s.emitted);
-        s.emitted = 0;
+      for (const [p, { sink }] of this.outlets) {
+        if (sink.emitted) this.counters.messages(p, sink.emitted);
+        sink.emitted = 0;
       }
     }
     if (this.tally.size) {

@@ -159,16 +159,16 @@ export function looksLikeFrames(buf: Uint8Array, at: number, end: number): boole
  * requires to be a pseudo-header (static indices 1–7 are request ones, 8–14
  * `:status`).
  */
-export function detectHttp2(buf: Uint8Array, end: number): 'request' | 'response' | undefined {
+export function detectHttp2(buf: Uint8Array, start: number, end: number): 'request' | 'response' | undefined {
   // "PRI *" already says it: no HTTP/1 method is PRI, and a preface written in pieces must not be set aside
-  if (end >= 5 && prefaceAt(buf, 0, end) >= 0) return 'request';
-  if (!looksLikeFrames(buf, 0, end)) return undefined;
-  let at = 0;
+  if (end - start >= 5 && prefaceAt(buf, start, end) >= 0) return 'request';
+  if (!looksLikeFrames(buf, start, end)) return undefined;
+  let at = start;
   while (at + FRAME_HEADER_LENGTH <= end) {
     const h = readFrameHeader(buf, at, scratch);
     const payload = at + FRAME_HEADER_LENGTH;
     // a server's connection preface: SETTINGS first (the client's comes after its preface)
-    if (at === 0 && h.type === SETTINGS && h.flags === 0) return 'response';
+    if (at === start && h.type === SETTINGS && h.flags === 0) return 'response';
     if (h.type === HEADERS && payload + h.length <= end) {
       const f = fragmentOf(buf, payload, h);
       if (f) {

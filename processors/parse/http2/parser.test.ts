@@ -195,19 +195,19 @@ describe('http2 parser', () => {
   });
 
   it('recognises HTTP/2 by its preface, a first SETTINGS, or header blocks', () => {
-    expect(detectHttp2(PREFACE, PREFACE.length)).to.equal('request');
+    expect(detectHttp2(PREFACE, 0, PREFACE.length)).to.equal('request');
     const s = settings([[3, 100]]);
-    expect(detectHttp2(s, s.length)).to.equal('response');
+    expect(detectHttp2(s, 0, s.length)).to.equal('response');
     const withWindow = concat(s, frame(H.WINDOW_UPDATE, 0, 0, u32(1 << 20)));
-    expect(detectHttp2(withWindow, withWindow.length)).to.equal('response');
+    expect(detectHttp2(withWindow, 0, withWindow.length)).to.equal('response');
     const { requests, responses } = sampleExchange(8, 4);
     const later = concat(...splitFrames(requests.subarray(PREFACE.length)).slice(5));
-    expect(detectHttp2(later, later.length)).to.equal('request');
+    expect(detectHttp2(later, 0, later.length)).to.equal('request');
     const resp = concat(...splitFrames(responses).slice(9));
-    expect(detectHttp2(resp, resp.length)).to.equal('response');
+    expect(detectHttp2(resp, 0, resp.length)).to.equal('response');
     for (const text of ['GET / HTTP/1.1\r\n\r\n', '*1\r\n$4\r\nPING\r\n', '\x01\x00\x00\x00\x01', 'HTTP/1.1 200 OK\r\n']) {
       const b = Buffer.from(text, 'latin1');
-      expect(detectHttp2(b, b.length), text).to.equal(undefined);
+      expect(detectHttp2(b, 0, b.length), text).to.equal(undefined);
       expect(looksLikeFrames(b, 0, b.length), text).to.equal(false);
     }
   });
