@@ -4,7 +4,8 @@
  * config, as an empty `parse:` block gives it), each batch parsed as it is
  * read and only the parsing timed (fresh records, their bytes just read and
  * their connection strings decoded when parse first asks, as in a
- * pipeline), in ns of CPU per message, median of the rounds after the first
+ * pipeline; the messages dropped after each batch, as to nop), in ns of
+ * CPU per message, median of the rounds after the first
  * (warm-up); with --alloc, one more round under V8's sampling heap profiler
  * gives the bytes allocated per message and the functions that allocate
  * most. Prints a digest of every message, which must not change with an
@@ -27,34 +28,32 @@ const SETTINGS = settingsFrom(resolveConfig<ParseConfig>(schema, {}).config!);
 
 /**
  * One round: each batch parsed as it is read (its bytes fresh in the cache,
- * as the replay receiver leaves them), only the parsing timed; CPU µs, and
- * the messages made.
+ * as the replay receiver leaves them), only the parsing timed; the messages
+ * go into a digest of every field (the host left out: one object per
+ * capture) and are dropped, as a pipeline to nop would. CPU µs, messages,
+ * and the digest.
  */
-async function parse(file: string): Promise<{ cpuUs: number; records: number; messages: L7Message[][] }> {
+async function parse(file: string): Promise<{ cpuUs: number; records: number; messages: number; digest: string }> {
   const engine = new ParseEngine(SETTINGS);
-  const messages: L7Message[][] = [];
+  const hash = createHash('sha256');
+  const replacer = (k: string, v: unknown): unknown => (k === 'host' ? undefined : v === undefined ? null : v);
   let cpuUs = 0;
   let records = 0;
+  let messages = 0;
   const timed = (f: () => L7Message[]): void => {
     const cpu0 = process.cpuUsage();
-    messages.push(f());
+    const out = f();
     const cpu = process.cpuUsage(cpu0);
     cpuUs += cpu.user + cpu.system;
+    messages += out.length;
+    for (const m of out) hash.update(JSON.stringify(m, replacer)).update('\n');
   };
   for await (const b of readCapture(file, { batchSize: 512 })) {
     records += b.length;
     timed(() => engine.add(b, 0));
   }
   timed(() => engine.flush());
-  return { cpuUs, records, messages };
-}
-
-/** Every field of every message, in order (the host once: it is one object per capture). */
-function digest(batches: readonly L7Message[][]): string {
-  const h = createHash('sha256');
-  const replacer = (k: string, v: unknown): unknown => (k === 'host' ? undefined : v === undefined ? null : v);
-  for (const b of batches) for (const m of b) h.update(JSON.stringify(m, replacer)).update('\n');
-  return h.digest('hex').slice(0, 16);
+  return { cpuUs, records, messages, digest: hash.digest('hex').slice(0, 16) };
 }
 
 /** Bytes allocated in one more round, by the function that allocated them (V8's sampling heap profiler, collected objects included). */
@@ -83,24 +82,19 @@ async function allocations(file: string): Promise<{ total: number; top: Array<[s
 
 async function main(file: string | undefined, rounds: number, alloc: boolean): Promise<void> {
   if (!file) throw new Error('usage: parse-capture FILE [--rounds 7] [--alloc]');
-  let records = 0;
   const ns: number[] = [];
-  let out: L7Message[][] = [];
+  let last = { records: 0, messages: 0, digest: '' };
   for (let r = 0; r <= rounds; r++) {
-    out = [];
     const round = await parse(file);
-    records = round.records;
-    out = round.messages;
-    if (r > 0) ns.push((round.cpuUs * 1000) / out.reduce((k, b) => k + b.length, 0));
+    if (r > 0) ns.push((round.cpuUs * 1000) / round.messages);
+    last = round;
   }
-  const messages = out.reduce((k, b) => k + b.length, 0);
-  console.log(`${records} records, ${messages} messages: ${median(ns).toFixed(0)} ns CPU per message (rounds ${ns.map((x) => x.toFixed(0)).join(' ')})`);
-  console.log(`messages ${digest(out)}`);
+  console.log(`${last.records} records, ${last.messages} messages: ${median(ns).toFixed(0)} ns CPU per message (rounds ${ns.map((x) => x.toFixed(0)).join(' ')})`);
+  console.log(`messages ${last.digest}`);
   if (alloc) {
-    out = [];
     const a = await allocations(file);
-    console.log(`~${(a.total / messages).toFixed(0)} B allocated per message (sampled), by function:`);
-    for (const [name, size] of a.top) console.log(`  ${(size / messages).toFixed(1).padStart(8)}  ${name}`);
+    console.log(`~${(a.total / last.messages).toFixed(0)} B allocated per message (sampled), by function:`);
+    for (const [name, size] of a.top) console.log(`  ${(size / last.messages).toFixed(1).padStart(8)}  ${name}`);
   }
 }
 
