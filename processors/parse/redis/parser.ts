@@ -295,6 +295,12 @@ export function looksLikeRequest(buf: Uint8Array, at: number, end: number): bool
 
 /** First elements of a pub/sub confirmation (`*3`, the kind, the channel, a count) that are also command names. */
 const CONFIRMATION_KINDS = new Set(['subscribe', 'psubscribe', 'ssubscribe', 'unsubscribe', 'punsubscribe', 'sunsubscribe']);
+const SHORTEST_KIND = Math.min(...[...CONFIRMATION_KINDS].map((k) => k.length));
+
+/** Is buf[s, e) a confirmation's kind? Measured first: most commands of three elements (GET, SET, HGET, INCRBY) are shorter than any kind. */
+function isConfirmationKind(buf: Uint8Array, s: number, e: number): boolean {
+  return e - s >= SHORTEST_KIND && CONFIRMATION_KINDS.has(lowerText(buf, s, e));
+}
 
 function looksLikeCommandArray(buf: Uint8Array, at: number, end: number): boolean {
   if (lengthLine(buf, at, end, T_ARRAY) !== true || line.value < 1) return false;
@@ -313,7 +319,7 @@ function looksLikeCommandArray(buf: Uint8Array, at: number, end: number): boolea
     if (buf[dataEnd] !== 13 || buf[dataEnd + 1] !== 10) return false;
     if (n === 0) {
       if (!isCommandName(buf, dataStart, dataEnd)) return false;
-      mayBeConfirmation = count === 3 && CONFIRMATION_KINDS.has(lowerText(buf, dataStart, dataEnd));
+      mayBeConfirmation = count === 3 && isConfirmationKind(buf, dataStart, dataEnd);
     }
     i = dataEnd + 2;
   }
