@@ -123,8 +123,13 @@ class RingReader {
     void* cons = mmap(nullptr, page_, PROT_READ | PROT_WRITE, MAP_SHARED, map_fd, 0);
     if (cons == MAP_FAILED) return "cannot map the ring buffer's consumer page: " + errno_text(errno);
     consumer_pos_ = static_cast<uint64_t*>(cons);
-    // The data pages follow the producer page twice over, so a record that wraps reads straight on.
-    void* prod = mmap(nullptr, page_ + 2 * size, PROT_READ, MAP_SHARED, map_fd, static_cast<off_t>(page_));
+    // The kernel maps the data pages after the producer page twice over, so a record that wraps
+    // reads straight on. Only the first pages of the second copy are mapped here, as many as the
+    // longest record needs: every page mapped is resident, and the whole second copy doubled the
+    // ring's share of espan's RSS (16 MB for the default 8 MB ring).
+    tail_ = (kMaxRecordBytes + page_ - 1) / page_ * page_;
+    if (tail_ > size) tail_ = size;
+    void* prod = mmap(nullptr, MappedBytes(), PROT_READ, MAP_SHARED, map_fd, static_cast<off_t>(page_));
     if (prod == MAP_FAILED) return "cannot map the ring buffer's data: " + errno_text(errno);
     producer_pos_ = static_cast<uint64_t*>(prod);
     data_ = static_cast<uint8_t*>(prod) + page_;
@@ -138,7 +143,7 @@ class RingReader {
 
   void Close() {
     if (consumer_pos_) munmap(consumer_pos_, page_);
-    if (producer_pos_) munmap(producer_pos_, page_ + 2 * size_);
+    if (producer_pos_) munmap(producer_pos_, MappedBytes());
     if (epoll_fd_ >= 0) close(epoll_fd_);
     consumer_pos_ = producer_pos_ = nullptr;
     epoll_fd_ = -1;
@@ -165,7 +170,9 @@ class RingReader {
       if (len & BPF_RINGBUF_BUSY_BIT) break;  // reserved, not yet submitted: records after it wait too
       uint32_t size = len & ~(BPF_RINGBUF_BUSY_BIT | BPF_RINGBUF_DISCARD_BIT);
       cons += (size + BPF_RINGBUF_HDR_SZ + 7) & ~7u;
-      bool more = (len & BPF_RINGBUF_DISCARD_BIT) || take(reinterpret_cast<const uint8_t*>(hdr) + BPF_RINGBUF_HDR_SZ, size);
+      // The probe writes no record longer than a network_data: a longer one could run past the mapping.
+      bool discard = (len & BPF_RINGBUF_DISCARD_BIT) || size + BPF_RINGBUF_HDR_SZ > kMaxRecordBytes;
+      bool more = discard || take(reinterpret_cast<const uint8_t*>(hdr) + BPF_RINGBUF_HDR_SZ, size);
       if (!more) {
         empty = false;
         break;
@@ -186,9 +193,13 @@ class RingReader {
     *published = cons;
   }
 
+  // the producer page, the data pages, and the start of their second copy
+  size_t MappedBytes() const { return page_ + size_ + tail_; }
+
   static constexpr uint64_t kPublishBytes = 64 * 1024;
+  static constexpr size_t kMaxRecordBytes = BPF_RINGBUF_HDR_SZ + sizeof(struct network_data);
   std::atomic<uint64_t> consumed_{0};
-  size_t page_ = 0, size_ = 0;
+  size_t page_ = 0, size_ = 0, tail_ = 0;
   uint64_t* consumer_pos_ = nullptr;
   uint64_t* producer_pos_ = nullptr;
   uint8_t* data_ = nullptr;
