@@ -4,10 +4,12 @@
  * RecencyList: moving a Map key last cost 3.5 µs a message with 3,000 threads held.
  *
  * A thread is looked up for its requests and for each of its calls (twice
- * when held): the timelines found last sit in a small direct-mapped table
- * by the thread key's low bits (the tid's), which answers most lookups
- * without the Map, whose number keys (pid and tid above 2^31) are boxed,
- * hashed and compared as doubles (~100-200 ns a lookup among 3,000 threads).
+ * when held), so the keys sit in a table of their own: open addressing with
+ * linear probing over a Float64Array of the keys, beside the timelines. A
+ * Map boxed each key (pid and tid above 2^31 make it a double) for as long
+ * as the thread was held and hashed and compared it as a heap number at
+ * every lookup; a thread-per-request server (one thread per request, as
+ * Python's ThreadingHTTPServer) adds one for each of its requests.
  */
 import { RecencyList } from '../../core/collections/recency-list';
 import type { TickReads } from './loop-ticks';
@@ -29,33 +31,44 @@ export interface ThreadTimeline {
   newer: ThreadTimeline | undefined;
 }
 
-/** slots of the table of timelines found last (a power of two) */
-const RECENT_SLOTS = 256;
+/** slots of a new table (a power of two); the table doubles when half full */
+const INITIAL_SLOTS = 64;
+
+/** A slot for a key (an integer below 2^53 in magnitude): its two words mixed (murmur3's finaliser). */
+function slotOf(key: number, mask: number): number {
+  let h = (key >>> 0) ^ Math.imul((key / 4294967296) | 0, 0x9e3779b1);
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) & mask;
+}
 
 export class HostThreads {
-  private readonly byKey = new Map<number, ThreadTimeline>();
+  /** slot → key of the timeline in it (meaningless where the slot is empty) */
+  private keys = new Float64Array(INITIAL_SLOTS);
+  /** slot → timeline, or undefined: empty */
+  private timelines = new Array<ThreadTimeline | undefined>(INITIAL_SLOTS).fill(undefined);
+  private mask = INITIAL_SLOTS - 1;
+  private count = 0;
   private readonly recency = new RecencyList<ThreadTimeline>();
-  /** slot (the key's low bits) → a timeline held with such a key, or undefined */
-  private readonly recent: (ThreadTimeline | undefined)[] = new Array<ThreadTimeline | undefined>(RECENT_SLOTS).fill(undefined);
 
   get size(): number {
-    return this.byKey.size;
+    return this.count;
   }
 
   get(key: number): ThreadTimeline | undefined {
-    const slot = key & (RECENT_SLOTS - 1);
-    const recent = this.recent[slot];
-    if (recent !== undefined && recent.key === key) return recent;
-    const t = this.byKey.get(key);
-    if (t !== undefined) this.recent[slot] = t;
-    return t;
+    const { keys, timelines, mask } = this;
+    for (let i = slotOf(key, mask); ; i = (i + 1) & mask) {
+      const t = timelines[i];
+      if (t === undefined || keys[i] === key) return t;
+    }
   }
 
-  /** Adds a timeline as the most recently active. */
+  /** Adds a timeline (its key not held) as the most recently active. */
   add(t: ThreadTimeline): void {
-    this.byKey.set(t.key, t);
+    if (2 * (this.count + 1) > this.timelines.length) this.grow();
+    this.place(t);
+    this.count++;
     this.recency.append(t);
-    this.recent[t.key & (RECENT_SLOTS - 1)] = t;
   }
 
   /** Makes a held timeline the most recently active. */
@@ -64,18 +77,49 @@ export class HostThreads {
   }
 
   delete(t: ThreadTimeline): void {
-    this.byKey.delete(t.key);
+    const { keys, timelines, mask } = this;
+    let i = slotOf(t.key, mask);
+    while (timelines[i] !== t) i = (i + 1) & mask;
+    // Backward-shift deletion: each timeline after the hole in its run that may fill it (its own slot is not
+    // between the hole and it, cyclically) moves into it, leaving a hole at its place; no tombstones.
+    for (let j = (i + 1) & mask; timelines[j] !== undefined; j = (j + 1) & mask) {
+      const home = slotOf(keys[j], mask);
+      if (((j - home) & mask) < ((j - i) & mask)) continue;
+      keys[i] = keys[j];
+      timelines[i] = timelines[j];
+      i = j;
+    }
+    timelines[i] = undefined;
+    this.count--;
     this.recency.unlink(t);
-    const slot = t.key & (RECENT_SLOTS - 1);
-    if (this.recent[slot] === t) this.recent[slot] = undefined;
   }
 
   leastRecentlyActive(): ThreadTimeline | undefined {
     return this.recency.oldest;
   }
 
-  /** In no particular order; deleting the current one while iterating is fine. */
-  values(): IterableIterator<ThreadTimeline> {
-    return this.byKey.values();
+  /** Visits every timeline, least recently active first; `visit` may delete the one it is given. */
+  forEach(visit: (t: ThreadTimeline) => void): void {
+    for (let t = this.recency.oldest; t !== undefined; ) {
+      const next = t.newer;
+      visit(t);
+      t = next;
+    }
+  }
+
+  private place(t: ThreadTimeline): void {
+    let i = slotOf(t.key, this.mask);
+    while (this.timelines[i] !== undefined) i = (i + 1) & this.mask;
+    this.keys[i] = t.key;
+    this.timelines[i] = t;
+  }
+
+  private grow(): void {
+    const old = this.timelines;
+    const slots = 2 * old.length;
+    this.keys = new Float64Array(slots);
+    this.timelines = new Array<ThreadTimeline | undefined>(slots).fill(undefined);
+    this.mask = slots - 1;
+    for (const t of old) if (t !== undefined) this.place(t);
   }
 }

@@ -186,14 +186,14 @@ export class ThreadTimelines {
     }
     const threads = this.hosts.get(hostId);
     if (!threads) return;
-    for (const t of threads.values()) {
+    threads.forEach((t) => {
       this.scopeCount -= t.scopes.dropEndedBefore(beforeNs);
       if (t.tickReads && t.tickReads.dropBefore(beforeNs) === 0) t.tickReads = undefined;
       if (t.scopes.size === 0 && t.multiplexedTo + this.opts.multiplexMemoryNs < beforeNs) {
         threads.delete(t);
         this.threadCount--;
       }
-    }
+    });
     if (threads.size === 0) this.hosts.delete(hostId);
   }
 
