@@ -6,10 +6,12 @@
  * worker) allocates nothing per scope (arrays cut and grown again cost ~150
  * bytes a message, held long enough to be copied by scavenges).
  *
- * A scope is a position, its fields in columns: a scope is held for 3 ×
- * `wait` of data time, long enough to outlive the young generation, and an
- * object per scope (with its two times boxed) costs more to collect than to
- * use.
+ * A scope is a position, its times and flags side by side in one array of
+ * numbers and its id in another: a scope is held for 3 × `wait` of data
+ * time, long enough to outlive the young generation, and an object per scope
+ * (with its two times boxed) costs more to collect than to use. Two arrays,
+ * not one per field: a thread-per-request server makes a list (a thread) per
+ * request, and each array is two objects held as long.
  *
  * Positions run from `first` to `end` (exclusive) and stay valid until a
  * scope is added or dropped.
@@ -24,7 +26,13 @@ export interface MultiplexedSpan {
 /** answered by the thread (or goroutine) that read the request */
 const ANSWERED_BY_READER = 1;
 
-/** The columns of every empty list (never written: the first scope replaces them). */
+/** A scope's numbers in `numbers`, from its slot × FIELDS: its start, its end, its flags. */
+const FIELDS = 3;
+const START = 0;
+const END = 1;
+const FLAGS = 2;
+
+/** The arrays of every empty list (never written: the first scope replaces them). */
 const NO_NUMBERS: number[] = [];
 const NO_IDS: string[] = [];
 
@@ -32,13 +40,11 @@ const NO_IDS: string[] = [];
 const REBASE_AT = 2 ** 30;
 
 export class ScopeList {
-  // Plain arrays: V8 keeps numbers unboxed in them. Their length (the ring's) is a power of two, or 0 when empty.
-  private starts = NO_NUMBERS;
-  /** response write start (ns), or the request's read end when unanswered */
-  private ends = NO_NUMBERS;
-  private flags = NO_NUMBERS;
+  // Plain arrays: V8 keeps numbers unboxed in them. The ring's length (that of `ids`) is a power of two, or 0 when empty.
+  /** per slot: request read start (ns), response write start (ns; the request's read end when unanswered), flags */
+  private numbers = NO_NUMBERS;
   private ids = NO_IDS;
-  /** the columns' length less one: a position's slot is `position & mask` */
+  /** the ring's length less one: a position's slot is `position & mask` */
   private mask = 0;
   /** position of the first scope held; the ones before it were dropped */
   private head = 0;
@@ -61,11 +67,11 @@ export class ScopeList {
   }
 
   start(position: number): number {
-    return this.starts[position & this.mask];
+    return this.numbers[(position & this.mask) * FIELDS + START];
   }
 
   endOf(position: number): number {
-    return this.ends[position & this.mask];
+    return this.numbers[(position & this.mask) * FIELDS + END];
   }
 
   threadTraceId(position: number): string {
@@ -73,19 +79,18 @@ export class ScopeList {
   }
 
   answeredByReader(position: number): boolean {
-    return (this.flags[position & this.mask] & ANSWERED_BY_READER) !== 0;
+    return (this.numbers[(position & this.mask) * FIELDS + FLAGS] & ANSWERED_BY_READER) !== 0;
   }
 
   /** Position of the first scope starting after `t`. */
   upperBound(t: number): number {
-    const { starts, mask } = this;
     let lo = this.head;
     let hi = this.head + this.count;
     // scopes nearly always arrive in start order
-    if (lo === hi || starts[(hi - 1) & mask] <= t) return hi;
+    if (lo === hi || this.start(hi - 1) <= t) return hi;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (starts[mid & mask] <= t) lo = mid + 1;
+      if (this.start(mid) <= t) lo = mid + 1;
       else hi = mid;
     }
     return lo;
@@ -107,7 +112,6 @@ export class ScopeList {
    * reaches out of the span widened over it.
    */
   widenOverOverlaps(span: MultiplexedSpan, position: number, start: number, end: number, maxDuration: number): void {
-    const { starts, ends, mask } = this;
     const last = this.head + this.count;
     let from = start;
     let to = end;
@@ -118,25 +122,25 @@ export class ScopeList {
       overlapped = true;
       if (latest > to) to = latest;
       const earliest = this.firstEndingFrom(start, this.lowerBound(span.multiplexedFrom));
-      if (earliest < position && starts[earliest & mask] < from) from = starts[earliest & mask];
-    } else if (starts[position & mask] <= end && this.heldWithin(Math.min(span.multiplexedFrom, start), Math.max(span.multiplexedTo, end))) {
+      if (earliest < position && this.start(earliest) < from) from = this.start(earliest);
+    } else if (this.start(position) <= end && this.heldWithin(Math.min(span.multiplexedFrom, start), Math.max(span.multiplexedTo, end))) {
       // It overlaps the scope after it, and no scope held reaches out of the span widened over it alone: that
       // span is the result, whichever others it overlaps. Redis answers a loop turn's requests newest first, so
       // each lands before the turn's later reads, with hundreds of scopes within the longest one's duration before it.
       overlapped = true;
     } else {
       // Only scopes starting within the longest scope's duration before this one can reach it; all those after it do.
-      for (let j = position - 1; j >= this.head && starts[j & mask] >= start - maxDuration; j--) {
-        const s = starts[j & mask];
-        const e = ends[j & mask];
+      for (let j = position - 1; j >= this.head && this.start(j) >= start - maxDuration; j--) {
+        const s = this.start(j);
+        const e = this.endOf(j);
         if (e < start) continue;
         overlapped = true;
         if (s < from) from = s;
         if (e > to) to = e;
       }
-      for (let j = position; j < last && starts[j & mask] <= end; j++) {
+      for (let j = position; j < last && this.start(j) <= end; j++) {
         overlapped = true;
-        if (ends[j & mask] > to) to = ends[j & mask];
+        if (this.endOf(j) > to) to = this.endOf(j);
       }
     }
     if (!overlapped) return;
@@ -154,10 +158,8 @@ export class ScopeList {
       } else if (end === this.latestEnd) this.atLatestEnd++;
     }
     if (this.count === 0) {
-      // Columns of one: a thread-per-request server's thread has one scope.
-      this.starts = [start];
-      this.ends = [end];
-      this.flags = [flag];
+      // A ring of one: a thread-per-request server's thread has one scope.
+      this.numbers = [start, end, flag];
       this.ids = [threadTraceId];
       this.mask = 0;
       this.head = position;
@@ -166,20 +168,20 @@ export class ScopeList {
       this.atLatestEnd = 1;
       return;
     }
-    if (this.count === this.starts.length) this.grow();
-    const { starts, ends, flags, ids, mask } = this;
+    if (this.count === this.ids.length) this.grow();
+    const { numbers, ids, mask } = this;
     for (let j = this.head + this.count; j > position; j--) {
       const to = j & mask;
       const from = (j - 1) & mask;
-      starts[to] = starts[from];
-      ends[to] = ends[from];
-      flags[to] = flags[from];
+      numbers[to * FIELDS + START] = numbers[from * FIELDS + START];
+      numbers[to * FIELDS + END] = numbers[from * FIELDS + END];
+      numbers[to * FIELDS + FLAGS] = numbers[from * FIELDS + FLAGS];
       ids[to] = ids[from];
     }
     const at = position & mask;
-    starts[at] = start;
-    ends[at] = end;
-    flags[at] = flag;
+    numbers[at * FIELDS + START] = start;
+    numbers[at * FIELDS + END] = end;
+    numbers[at * FIELDS + FLAGS] = flag;
     ids[at] = threadTraceId;
     this.count++;
   }
@@ -195,7 +197,7 @@ export class ScopeList {
    */
   dropEndedBefore(t: number): number {
     let dropped = 0;
-    while (this.count > 0 && this.ends[this.head & this.mask] < t) {
+    while (this.count > 0 && this.endOf(this.head) < t) {
       this.dropHead();
       dropped++;
     }
@@ -203,13 +205,12 @@ export class ScopeList {
   }
 
   private dropHead(): void {
-    const at = this.head & this.mask;
-    if (this.ends[at] === this.latestEnd && this.atLatestEnd > 0) this.atLatestEnd--;
-    this.ids[at] = '';
+    if (this.endOf(this.head) === this.latestEnd && this.atLatestEnd > 0) this.atLatestEnd--;
+    this.ids[this.head & this.mask] = '';
     if (++this.head >= REBASE_AT) this.head &= this.mask;
     if (--this.count > 0) return;
-    // Empty: the columns go (a thread-per-request server's thread is done), positions start again.
-    this.starts = this.ends = this.flags = NO_NUMBERS;
+    // Empty: the arrays go (a thread-per-request server's thread is done), positions start again.
+    this.numbers = NO_NUMBERS;
     this.ids = NO_IDS;
     this.mask = 0;
     this.head = 0;
@@ -218,21 +219,19 @@ export class ScopeList {
   }
 
   /**
-   * Doubles the columns (only when full). Each one twice over: a position's
-   * slot in the doubled one is its old slot or that plus the old length, and
+   * Doubles the ring (only when full). Each array twice over: a position's
+   * slot in the doubled ring is its old slot or that plus the old length, and
    * both hold its scope.
    */
   private grow(): void {
-    this.starts = this.starts.concat(this.starts);
-    this.ends = this.ends.concat(this.ends);
-    this.flags = this.flags.concat(this.flags);
+    this.numbers = this.numbers.concat(this.numbers);
     this.ids = this.ids.concat(this.ids);
-    this.mask = this.starts.length - 1;
+    this.mask = this.ids.length - 1;
   }
 
   /** Whether every scope held (some are) lies within [from, to]. */
   private heldWithin(from: number, to: number): boolean {
-    return this.starts[this.head & this.mask] >= from && this.latestEndHeld() <= to;
+    return this.start(this.head) >= from && this.latestEndHeld() <= to;
   }
 
   private latestEndHeld(): number {
@@ -240,7 +239,7 @@ export class ScopeList {
       let latest = -Infinity;
       let at = 0;
       for (let j = this.head; j < this.head + this.count; j++) {
-        const end = this.ends[j & this.mask];
+        const end = this.endOf(j);
         if (end > latest) {
           latest = end;
           at = 1;
@@ -254,12 +253,11 @@ export class ScopeList {
 
   /** Position of the first scope starting at or after `t`. */
   private lowerBound(t: number): number {
-    const { starts, mask } = this;
     let lo = this.head;
     let hi = this.head + this.count;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (starts[mid & mask] < t) lo = mid + 1;
+      if (this.start(mid) < t) lo = mid + 1;
       else hi = mid;
     }
     return lo;
@@ -267,12 +265,11 @@ export class ScopeList {
 
   /** Position of the first scope before `before` ending at or after `t` (else `before`), where the ends are sorted. */
   private firstEndingFrom(t: number, before: number): number {
-    const { ends, mask } = this;
     let lo = this.head;
     let hi = before;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (ends[mid & mask] < t) lo = mid + 1;
+      if (this.endOf(mid) < t) lo = mid + 1;
       else hi = mid;
     }
     return lo;
