@@ -120,6 +120,6 @@ export class HostThreads {
     this.keys = new Float64Array(slots);
     this.timelines = new Array<ThreadTimeline | undefined>(slots).fill(undefined);
     this.mask = slots - 1;
-    for (const t of old) if (t !== undefined) this.place(t);
+    for (let i = 0; i < old.length; i++) if (old[i] !== undefined) this.place(old[i]!);
   }
 }
