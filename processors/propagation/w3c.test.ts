@@ -50,6 +50,35 @@ describe('w3c extract', () => {
     });
   }
 
+  it('reads what the grammar as regular expressions reads, character by character', () => {
+    // the grammar as regular expressions, the way this extractor read it before
+    const reference = (value: string) => {
+      const v = value.trim();
+      const version = v.slice(0, 2);
+      if (!/^[0-9a-f]{2}$/.test(version) || version === 'ff') return undefined;
+      const m = version === '00' ? /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/.exec(v) : /^[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?$/.exec(v);
+      if (!m || m[1] === '0'.repeat(32) || m[2] === '0'.repeat(16)) return undefined;
+      const traceFlags = parseInt(m[3], 16);
+      return { traceId: m[1], parentSpanId: m[2], traceFlags, sampled: (traceFlags & 1) === 1 };
+    };
+    const alphabet = '0123456789abcdefABCDEFgx-_ \t\nff00é';
+    let seed = 7;
+    const random = (n: number): number => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 8) % n;
+    const bases = [`00-${TRACE_ID}-${PARENT_ID}-01`, `cc-${TRACE_ID}-${PARENT_ID}-01-more`, `00-${'0'.repeat(31)}1-${'0'.repeat(15)}1-ff`, `ff-${TRACE_ID}-${PARENT_ID}-00`];
+    for (let i = 0; i < 20_000; i++) {
+      const chars = [...bases[random(bases.length)]];
+      for (let k = random(3); k >= 0; k--) {
+        const at = random(chars.length + 1);
+        const what = random(3);
+        if (what === 0) chars[at] = alphabet[random(alphabet.length)];
+        else if (what === 1) chars.splice(at, 1);
+        else chars.splice(at, 0, alphabet[random(alphabet.length)]);
+      }
+      const value = chars.join('');
+      expect(parseTraceParent(value), value).to.deep.equal(reference(value));
+    }
+  });
+
   it('accepts a future version and reads its first four fields', () => {
     const ctx = parseTraceParent(`cc-${TRACE_ID}-${PARENT_ID}-01-what-the-future-will-be-like`);
     expect(ctx?.traceId).to.equal(TRACE_ID);
