@@ -7,6 +7,7 @@
 import type { PropagatedContext } from '../../core/signals';
 import { B3_CONTEXT_HEADER, X_B3_FLAGS, X_B3_PARENT_SPAN_ID, X_B3_SAMPLED, X_B3_SPAN_ID, X_B3_TRACE_ID } from './constants';
 import { getHeader, type Headers } from './headers';
+import { hexId } from './ids';
 
 export interface B3Context extends PropagatedContext {
   format: 'b3';
@@ -22,18 +23,19 @@ const SPAN_ID = /^[0-9a-f]{16}$/;
 const ZERO_TRACE = '0'.repeat(32);
 const ZERO_SPAN = '0'.repeat(16);
 
+/** A 16- or 32-digit trace id, 64-bit ones left-padded to 128 bits, as one flat string (ids.ts). */
 function traceId(v: string | undefined): string | undefined {
   if (v === undefined) return undefined;
   const t = v.trim().toLowerCase();
   if (!TRACE_ID.test(t)) return undefined;
-  const padded = t.padStart(32, '0');
+  const padded = hexId(t, 0, t.length === 16 ? 16 : 32, 32);
   return padded === ZERO_TRACE ? undefined : padded;
 }
 
 function spanId(v: string | undefined): string | undefined {
   if (v === undefined) return undefined;
   const s = v.trim().toLowerCase();
-  return SPAN_ID.test(s) && s !== ZERO_SPAN ? s : undefined;
+  return SPAN_ID.test(s) && s !== ZERO_SPAN ? hexId(s, 0, 16, 16) : undefined;
 }
 
 /** '1'/'0', plus 'true'/'false' that old Zipkin clients send. undefined: invalid; null: absent. */

@@ -3,6 +3,7 @@
  * exceed 2^53); a 128-bit trace id carries its upper half as 16 hex chars in
  * the `_dd.p.tid` member of `x-datadog-tags`.
  */
+import { hex64 } from '../../core/hash';
 import type { PropagatedContext } from '../../core/signals';
 import {
   DATADOG_ORIGIN_HEADER,
@@ -13,6 +14,7 @@ import {
   DATADOG_TRACE_ID_HEADER,
 } from './constants';
 import { getHeader, type Headers } from './headers';
+import { hexId } from './ids';
 
 export interface DatadogContext extends PropagatedContext {
   format: 'datadog';
@@ -32,7 +34,8 @@ export function decimalToHex64(value: string | undefined): string | undefined {
   if (!DECIMAL.test(v)) return undefined;
   const n = BigInt(v);
   if (n === 0n || n > MAX_U64) return undefined;
-  return n.toString(16).padStart(16, '0');
+  // spelled from its two words: toString(16).padStart joined the zeros and the digits into a rope every span holding it kept
+  return hex64(Number(n >> 32n) | 0, Number(n & 0xffffffffn) | 0);
 }
 
 /** The `_dd.p.tid` member of x-datadog-tags when well formed and non-zero. */
@@ -59,7 +62,8 @@ export function extract(headers: Headers): DatadogContext | undefined {
   const upper = upperTraceIdFromTags(getHeader(headers, DATADOG_TAGS_HEADER));
   const ctx: DatadogContext = {
     format: 'datadog',
-    traceId: (upper ?? '0000000000000000') + lower,
+    // one flat string (ids.ts), not the rope of its two halves
+    traceId: hexId(`${upper ?? '0000000000000000'}${lower}`, 0, 32, 32)!,
     is128Bit: upper !== undefined,
   };
   if (parentSpanId) ctx.parentSpanId = parentSpanId;

@@ -4,10 +4,10 @@
  * lower-case hex only, version ff forbidden, all-zero trace or parent ids
  * invalid, and a future version may append fields after a '-'.
  */
-import { hex128, hex64 } from '../../core/hash';
 import type { PropagatedContext } from '../../core/signals';
 import { TRACE_PARENT_HEADER, TRACE_STATE_HEADER } from './constants';
 import { getHeader, type Headers } from './headers';
+import { hexDigit, hexId } from './ids';
 
 export interface W3cContext extends PropagatedContext {
   format: 'w3c';
@@ -24,56 +24,30 @@ const TRACE_ID_AT = 3;
 const PARENT_ID_AT = 36;
 const FLAGS_AT = 53;
 const DASH = 0x2d;
-
-/** Lower-case hex digits' values by character code, -1 for every other ASCII character: the spec allows no upper case. */
-const NIBBLE = new Int8Array(128).fill(-1);
-for (let d = 0; d < 16; d++) NIBBLE['0123456789abcdef'.charCodeAt(d)] = d;
-const nibble = (v: string, at: number): number => {
-  const c = v.charCodeAt(at);
-  return c < 128 ? NIBBLE[c] : -1;
-};
-
-/** the trace id's four words, then the parent id's two */
-const ID_WORDS = new Uint32Array(6);
-
-/** `n` words of eight lower-case hex digits from `v[at..]` to ID_WORDS from `to`; false at any other character. */
-function hexWords(v: string, at: number, n: number, to: number): boolean {
-  for (let w = 0; w < n; w++) {
-    let word = 0;
-    for (let i = at + 8 * w, end = i + 8; i < end; i++) {
-      const d = nibble(v, i);
-      if (d < 0) return false;
-      word = (word << 4) | d;
-    }
-    ID_WORDS[to + w] = word;
-  }
-  return true;
-}
+const ZERO_TRACE_ID = '0'.repeat(32);
+const ZERO_SPAN_ID = '0'.repeat(16);
 
 /**
  * Parses a traceparent value; undefined when the spec says to ignore it.
- * Read by hand rather than by a regular expression, whose captures were
- * slices of the header value: the ids, kept by the span for the whole
- * linking and tail-sampling wait, kept the header's text with them. They
- * are spelled again from their bits, each one flat string.
+ * Read character by character, its ids spelled as flat strings (ids.ts):
+ * the captures of a regular expression were slices of the header value.
  */
 export function parseTraceParent(value: string): Omit<W3cContext, 'format' | 'traceState'> | undefined {
   // HTTP strips optional whitespace around field values; a value with inner spaces stays invalid.
   const v = value.trim();
-  const v0 = nibble(v, 0);
-  const v1 = nibble(v, 1);
+  const v0 = hexDigit(v, 0);
+  const v1 = hexDigit(v, 1);
   if (v0 < 0 || v1 < 0 || (v0 === 15 && v1 === 15)) return undefined;
   if (v0 === 0 && v1 === 0 ? v.length !== VERSION_00_LENGTH : !FUTURE_VERSION.test(v)) return undefined;
   if (v.charCodeAt(TRACE_ID_AT - 1) !== DASH || v.charCodeAt(PARENT_ID_AT - 1) !== DASH || v.charCodeAt(FLAGS_AT - 1) !== DASH) return undefined;
-  if (!hexWords(v, TRACE_ID_AT, 4, 0) || !hexWords(v, PARENT_ID_AT, 2, 4)) return undefined;
-  const f0 = nibble(v, FLAGS_AT);
-  const f1 = nibble(v, FLAGS_AT + 1);
-  if (f0 < 0 || f1 < 0) return undefined;
-  const w = ID_WORDS;
-  if ((w[0] | w[1] | w[2] | w[3]) === 0 || (w[4] | w[5]) === 0) return undefined;
+  const traceId = hexId(v, TRACE_ID_AT, 32, 32);
+  const parentSpanId = hexId(v, PARENT_ID_AT, 16, 16);
+  const f0 = hexDigit(v, FLAGS_AT);
+  const f1 = hexDigit(v, FLAGS_AT + 1);
+  if (traceId === undefined || parentSpanId === undefined || f0 < 0 || f1 < 0) return undefined;
+  if (traceId === ZERO_TRACE_ID || parentSpanId === ZERO_SPAN_ID) return undefined;
   const traceFlags = (f0 << 4) | f1;
-  // signed words to hex64: V8 passes them as they are, where unsigned ones above 2^31 were boxed
-  return { traceId: hex128(w, 0), parentSpanId: hex64(w[4] | 0, w[5] | 0), traceFlags, sampled: (traceFlags & 1) === 1 };
+  return { traceId, parentSpanId, traceFlags, sampled: (traceFlags & 1) === 1 };
 }
 
 // list-member grammar of https://www.w3.org/TR/trace-context/#tracestate-header-field-values
