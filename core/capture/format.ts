@@ -283,11 +283,14 @@ export async function* readCapture(path: string, opts: ReadOptions = {}): AsyncG
       const final = pos >= size;
       let buf = carry;
       if (!final) {
-        // Each chunk is a fresh buffer: yielded records keep views into it.
-        const chunk = Buffer.allocUnsafe(Math.min(chunkSize, size - pos));
-        const { bytesRead } = await fh.read(chunk, 0, chunk.length, pos);
+        // Each chunk is a fresh buffer: yielded records keep views into it. The frame the last chunk
+        // cut (the carry, at most one) is copied to its front and the file read in after it, not the
+        // whole chunk copied after the carry.
+        const chunk = Buffer.allocUnsafe(carry.length + Math.min(chunkSize, size - pos));
+        carry.copy(chunk, 0);
+        const { bytesRead } = await fh.read(chunk, carry.length, chunk.length - carry.length, pos);
         pos += bytesRead;
-        buf = carry.length ? Buffer.concat([carry, chunk.subarray(0, bytesRead)]) : chunk.subarray(0, bytesRead);
+        buf = chunk.subarray(0, carry.length + bytesRead);
       }
       let off = 0;
       for (;;) {
