@@ -62,9 +62,13 @@ export class Slots {
   private room = 0;
   /** slots used so far: the next fresh one */
   private fresh = 0;
-  /** released slots, the last released on top: reused before fresh ones, so the slots in use stay low */
-  private released = new Int32Array(0);
-  private releasedCount = 0;
+  /**
+   * the slot released last, NONE when none: reused before fresh ones, so the
+   * slots in use stay low. Released slots are chained through nextMember,
+   * which a slot out of every group does not use, instead of a column of
+   * their own (4 bytes a slot, resident up to the most spans held).
+   */
+  private lastReleased = NONE;
 
   /**
    * `capacity`: the spans held at most (max_spans). The typed columns are
@@ -80,8 +84,10 @@ export class Slots {
   /** A slot with only `state` set (HELD); the caller sets every other field. */
   alloc(): number {
     let s: number;
-    if (this.releasedCount > 0) s = this.released[--this.releasedCount];
-    else {
+    if (this.lastReleased !== NONE) {
+      s = this.lastReleased;
+      this.lastReleased = this.nextMember[s];
+    } else {
       if (this.fresh === this.room) this.grow();
       s = this.fresh++;
       // the object columns grow as a JavaScript array does, within V8's heap
@@ -100,7 +106,8 @@ export class Slots {
     this.netConn[s] = undefined;
     if (this.netSeqBig.size > 0) this.netSeqBig.delete(s);
     this.threadKey[s] = undefined;
-    this.released[this.releasedCount++] = s;
+    this.nextMember[s] = this.lastReleased;
+    this.lastReleased = s;
   }
 
   /** The sequence number of slot `s`'s network key: a double column, not a heap number per slot past 2^31. */
@@ -164,7 +171,6 @@ export class Slots {
     this.nextTrace = i32(this.nextTrace);
     this.netParent = i32(this.netParent);
     this.threadParent = i32(this.threadParent);
-    this.released = i32(this.released);
     this.room = n;
   }
 }
