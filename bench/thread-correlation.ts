@@ -6,9 +6,17 @@
  * (warm-up). Prints a digest of the thread trace ids and the calls' results,
  * which must not change with an optimisation. The stage table's figure for
  * the stage is the difference of two whole pipelines (+-2 us); this is the
- * stage's own cost, without the garbage collections of the calls it holds.
+ * stage's own cost, without the garbage collections of the calls it holds:
+ * every message stays in memory here.
  *
- *   taskset -c 0 node dist/bench/thread-correlation.js FILE [--rounds 7]
+ * With --stream, rounds alternate the capture read and parsed batch by batch
+ * (1,024 records, as the replay receiver hands them) with each batch's
+ * messages dropped after parse, and the same with each batch through
+ * thread_correlation too, as in a pipeline: the difference per message
+ * counts the collections of the calls held (they outlive the young
+ * generation), without the pipeline's own cost per stage.
+ *
+ *   taskset -c 0 node dist/bench/thread-correlation.js FILE [--rounds 7] [--stream]
  */
 import { createHash } from 'node:crypto';
 import { readCapture } from '../core/capture/format';
@@ -21,10 +29,14 @@ import { correlateOptions } from '../processors/thread_correlation/factory';
 import type { CallResult } from '../processors/thread_correlation/timeline';
 import { defaultSettings } from '../test/helpers/parse';
 import { median } from './lib/measure';
-import { numberOption } from './lib/options';
+import { flag, numberOption } from './lib/options';
+
+function parseEngine(): ParseEngine {
+  return new ParseEngine(defaultSettings({ protocols: ['http', 'http2', 'redis', 'mysql', 'postgresql'] }));
+}
 
 async function messageBatches(file: string): Promise<L7Message[][]> {
-  const engine = new ParseEngine(defaultSettings({ protocols: ['http', 'http2', 'redis', 'mysql', 'postgresql'] }));
+  const engine = parseEngine();
   const batches: L7Message[][] = [];
   for await (const records of readCapture(file, { batchSize: 512 })) batches.push(engine.add(records, 0));
   batches.push(engine.flush());
@@ -46,8 +58,38 @@ function correlate(batches: readonly L7Message[][]): { cpuUs: number; calls: Par
   return { cpuUs: cpu.user + cpu.system, calls };
 }
 
+/** CPU µs of reading and parsing `file` batch by batch, each batch's messages then through `correlator` when given, then dropped. */
+async function streamRound(file: string, correlator: ThreadCorrelator | undefined): Promise<{ cpuUs: number; messages: number }> {
+  const engine = parseEngine();
+  let messages = 0;
+  const cpu0 = process.cpuUsage();
+  for await (const records of readCapture(file, { batchSize: 1024 })) {
+    const batch = engine.add(records, 0);
+    messages += batch.length;
+    correlator?.add(batch, 0);
+  }
+  messages += engine.flush().length;
+  correlator?.flush();
+  const cpu = process.cpuUsage(cpu0);
+  return { cpuUs: cpu.user + cpu.system, messages };
+}
+
+async function stream(file: string, rounds: number): Promise<void> {
+  const differences: number[] = [];
+  for (let r = 0; r <= rounds; r++) {
+    // in either order by turns: a round's garbage is collected in the next
+    const parseFirst = r % 2 === 0;
+    const first = await streamRound(file, parseFirst ? undefined : new ThreadCorrelator(DEFAULT_OPTIONS));
+    const second = await streamRound(file, parseFirst ? new ThreadCorrelator(DEFAULT_OPTIONS) : undefined);
+    const [parse, correlated] = parseFirst ? [first, second] : [second, first];
+    if (r > 0) differences.push(((correlated.cpuUs - parse.cpuUs) * 1000) / parse.messages);
+  }
+  console.log(`stream: thread_correlation ${median(differences).toFixed(0)} ns CPU per message over parse alone (rounds ${differences.map((x) => x.toFixed(0)).join(' ')})`);
+}
+
 async function main(file: string | undefined, rounds: number): Promise<void> {
-  if (!file) throw new Error('usage: thread-correlation FILE [--rounds 7]');
+  if (!file) throw new Error('usage: thread-correlation FILE [--rounds 7] [--stream]');
+  if (flag('stream')) return stream(file, rounds);
   const batches = await messageBatches(file);
   const messages = batches.reduce((n, b) => n + b.length, 0);
   const ns: number[] = [];
