@@ -1,11 +1,6 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { HostThreads, type ThreadTimeline } from './host-threads';
-import { ScopeList } from './scopes';
-
-function timeline(key: number): ThreadTimeline {
-  return { key, scopes: new ScopeList(), multiplexedFrom: Infinity, multiplexedTo: -Infinity, maxDuration: 0, tickReads: undefined, older: undefined, newer: undefined };
-}
+import { HostThreads, ThreadTimeline } from './host-threads';
 
 describe('host threads', () => {
   it('finds, orders and forgets timelines as a Map in order of last activity does, through adds, touches and deletes', () => {
@@ -38,7 +33,7 @@ describe('host threads', () => {
           const held = threads.get(o.key);
           expect(held).to.equal(model.get(o.key));
           if (o.kind === 'add' && !held) {
-            const t = timeline(o.key);
+            const t = new ThreadTimeline(o.key);
             threads.add(t);
             model.set(o.key, t);
           } else if (o.kind === 'touch' && held) {

@@ -11,24 +11,32 @@
  * every lookup; a thread-per-request server (one thread per request, as
  * Python's ThreadingHTTPServer) adds one for each of its requests.
  */
-import { RecencyList } from '../../core/collections/recency-list';
+import { RecencyList, type RecencyLinks } from '../../core/collections/recency-list';
 import type { TickReads } from './loop-ticks';
-import type { ScopeList } from './scopes';
+import { ScopeList, type MultiplexedSpan } from './scopes';
 
-export interface ThreadTimeline {
-  /** pid and tid as one number */
-  readonly key: number;
-  scopes: ScopeList;
+/**
+ * A thread's timeline: the request scopes it held (the list it is) and what
+ * they say of the thread. One object, not a timeline holding a list: a
+ * thread-per-request server adds one per request, and each held call's
+ * lookup reads both.
+ */
+export class ThreadTimeline extends ScopeList implements MultiplexedSpan, RecencyLinks<ThreadTimeline> {
   /** data-time span in which the thread was seen with overlapping scopes; from > to when never */
-  multiplexedFrom: number;
-  multiplexedTo: number;
+  multiplexedFrom = Infinity;
+  multiplexedTo = -Infinity;
   /** longest scope held: bounds how far back a scope overlapping a time can start */
-  maxDuration: number;
+  maxDuration = 0;
   /** event-loop reads that ended messages, by tick tag (loop-ticks.ts); made at the first tagged message */
-  tickReads: TickReads | undefined;
+  tickReads: TickReads | undefined = undefined;
   /** neighbours in the order of last activity */
-  older: ThreadTimeline | undefined;
-  newer: ThreadTimeline | undefined;
+  older: ThreadTimeline | undefined = undefined;
+  newer: ThreadTimeline | undefined = undefined;
+
+  /** `key`: pid and tid as one number */
+  constructor(readonly key: number) {
+    super();
+  }
 }
 
 /** slots of a new table (a power of two); the table doubles when half full */

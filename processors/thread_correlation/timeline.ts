@@ -11,10 +11,9 @@
 import { ConnMeta } from '../../core/records/network-data';
 import type { L7Message } from '../../core/signals';
 import { threadTraceIdOf } from '../../core/message-ids';
-import { HostThreads, type ThreadTimeline } from './host-threads';
+import { HostThreads, ThreadTimeline } from './host-threads';
 import { ForwardedIds, forwardedKeys } from './forwarded';
 import { firstReadOfTick, TickReads } from './loop-ticks';
-import { ScopeList } from './scopes';
 
 export const CALL_RESULTS = ['linked', 'linked_tick', 'linked_forwarded', 'ambiguous', 'no_scope', 'no_task'] as const;
 export type CallResult = (typeof CALL_RESULTS)[number];
@@ -78,7 +77,7 @@ export class ThreadTimelines {
     let t = threads.get(key);
     if (t) threads.touch(t);
     else {
-      t = { key, scopes: new ScopeList(), multiplexedFrom: Infinity, multiplexedTo: -Infinity, maxDuration: 0, tickReads: undefined, older: undefined, newer: undefined };
+      t = new ThreadTimeline(key);
       if (this.threadCount >= this.opts.maxThreads) this.evictOldestThread(threads);
       this.threadCount++;
       threads.add(t);
@@ -97,13 +96,12 @@ export class ThreadTimelines {
       ids.addServer(keys, m.threadTraceId, start, end);
     }
     t.maxDuration = Math.max(t.maxDuration, end - start);
-    const scopes = t.scopes;
-    const i = scopes.upperBound(start);
-    scopes.widenOverOverlaps(t, i, start, end, t.maxDuration);
-    scopes.insert(i, start, end, m.threadTraceId, answered);
+    const i = t.upperBound(start);
+    t.widenOverOverlaps(t, i, start, end, t.maxDuration);
+    t.insert(i, start, end, m.threadTraceId, answered);
     this.scopeCount++;
-    if (scopes.size > this.opts.maxScopesPerThread) {
-      scopes.dropFirst();
+    if (t.size > this.opts.maxScopesPerThread) {
+      t.dropFirst();
       this.scopeCount--;
       this.evicted++;
     }
@@ -146,25 +144,24 @@ export class ThreadTimelines {
 
   private decide(t: ThreadTimeline, m: L7Message): CallResult {
     const at = m.reqStart;
-    const scopes = t.scopes;
     /** the one scope open at the call's start */
     let found = -1;
-    for (let j = scopes.upperBound(at) - 1; j >= scopes.first && scopes.start(j) >= at - t.maxDuration; j--) {
-      if (at > scopes.endOf(j)) continue;
+    for (let j = t.upperBound(at) - 1; j >= t.first && t.start(j) >= at - t.maxDuration; j--) {
+      if (at > t.endOf(j)) continue;
       // a second one: no rule links, whichever they are (an event loop holds hundreds of scopes within the longest one's duration)
       if (found >= 0) return 'ambiguous';
       found = j;
     }
     const multiplexed = this.multiplexedAt(t, at);
     if (found < 0) return multiplexed ? 'ambiguous' : 'no_scope';
-    const id = scopes.threadTraceId(found);
+    const id = t.threadTraceId(found);
     // A scope that overlapped another lies in the multiplexed span.
-    if (!multiplexed && scopes.answeredByReader(found)) {
+    if (!multiplexed && t.answeredByReader(found)) {
       m.threadTraceId = id;
       return 'linked';
     }
     // An event loop: the one request it had open, when the call was written right after a read of that request's (README, "Event loops")
-    if (scopes.answeredByReader(found) && m.reqTick && !m.utid && firstReadOfTick(m.reqTick) && t.tickReads?.ownedBy(m.reqTick, id, scopes.start(found), at)) {
+    if (t.answeredByReader(found) && m.reqTick && !m.utid && firstReadOfTick(m.reqTick) && t.tickReads?.ownedBy(m.reqTick, id, t.start(found), at)) {
       m.threadTraceId = id;
       return 'linked_tick';
     }
@@ -187,9 +184,9 @@ export class ThreadTimelines {
     const threads = this.hosts.get(hostId);
     if (!threads) return;
     threads.forEach((t) => {
-      this.scopeCount -= t.scopes.dropEndedBefore(beforeNs);
+      this.scopeCount -= t.dropEndedBefore(beforeNs);
       if (t.tickReads && t.tickReads.dropBefore(beforeNs) === 0) t.tickReads = undefined;
-      if (t.scopes.size === 0 && t.multiplexedTo + this.opts.multiplexMemoryNs < beforeNs) {
+      if (t.size === 0 && t.multiplexedTo + this.opts.multiplexMemoryNs < beforeNs) {
         threads.delete(t);
         this.threadCount--;
       }
@@ -212,7 +209,7 @@ export class ThreadTimelines {
     if (!t) return false;
     threads.delete(t);
     this.threadCount--;
-    this.scopeCount -= t.scopes.size;
+    this.scopeCount -= t.size;
     this.evicted++;
     return true;
   }
