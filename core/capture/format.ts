@@ -151,13 +151,13 @@ export function scanFrames(
   let badReason = '';
   let badIsTruncation = false;
   while (out.length < maxRecords && at + FRAME_HEADER_SIZE <= buf.length) {
-    let problem = frameProblem(buf, at);
+    let problem = frameProblem(buf, batch.dv, at);
+    const length = batch.dv.getUint32(at + 4, true);
     const incomplete = problem === 'incomplete';
     if (incomplete) {
       if (!final) break;
-      problem = `file ends inside a frame: ${buf.length - at - FRAME_HEADER_SIZE} of ${buf.readUInt32LE(at + 4)} record bytes present`;
+      problem = `file ends inside a frame: ${buf.length - at - FRAME_HEADER_SIZE} of ${length} record bytes present`;
     }
-    const length = buf.readUInt32LE(at + 4);
     problem ??= recordError(batch.dv, at + FRAME_HEADER_SIZE, length);
     if (problem === undefined) {
       if (badSince >= 0) {
@@ -194,14 +194,14 @@ const FRAME_MARK_BYTES = (() => {
   return b;
 })();
 
-/** Why the frame at `at` is not good, 'incomplete' when more bytes are needed, or undefined. */
-function frameProblem(buf: Buffer, at: number): string | undefined {
-  const mark = buf.readUInt32LE(at);
+/** Why the frame at `at` is not good, 'incomplete' when more bytes are needed, or undefined; `dv` views `buf` (one load a word, no Buffer method checks). */
+function frameProblem(buf: Buffer, dv: DataView, at: number): string | undefined {
+  const mark = dv.getUint32(at, true);
   if (mark !== FRAME_MARK) return `bad frame mark 0x${mark.toString(16).padStart(8, '0')}`;
-  const len = buf.readUInt32LE(at + 4);
+  const len = dv.getUint32(at + 4, true);
   if (len > MAX_RECORD_SIZE) return `frame length ${len} exceeds ${MAX_RECORD_SIZE}`;
   if (at + FRAME_HEADER_SIZE + len > buf.length) return 'incomplete';
-  const want = buf.readUInt32LE(at + 8);
+  const want = dv.getUint32(at + 8, true);
   const got = crc32(buf, at + FRAME_HEADER_SIZE, at + FRAME_HEADER_SIZE + len);
   if (want !== got) return `CRC mismatch (stored 0x${want.toString(16)}, computed 0x${got.toString(16)})`;
   return undefined;
