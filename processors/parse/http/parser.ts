@@ -84,6 +84,8 @@ function isUpperAlpha(c: number): boolean {
 
 /** The method at `at` (followed by a space), as a shared constant string, or undefined. */
 export function methodAt(buf: Uint8Array, at: number, end: number): string | undefined {
+  // every method begins with a capital letter: the bytes of other protocols (detection asks HTTP first) are turned away at once
+  if (at >= end || !isUpperAlpha(buf[at])) return undefined;
   for (let k = 0; k < METHODS.length; k++) {
     const m = METHODS[k];
     const n = m.length;
