@@ -8,11 +8,17 @@
  * The spans come from a replayed capture: bench/testdata/linking-two-hosts
  * (.espcap: eBPF records of two network namespaces, front in A calling back
  * in B calling front again, recorded by test/linking/record-capture.ts;
- * .sdk.json: the spans of the SDK-instrumented client that drove it). The
- * records go through parse → thread_correlation → propagation → espan once,
- * untimed; the resulting eSpans plus the SDK spans are then repeated with
- * shifted times and rewritten link keys and ids until `spans` is reached,
- * arriving in batches of 512 in end-time order, as agents send them.
+ * .sdk.json: the spans of the SDK-instrumented client that drove it), or
+ * any capture given by its path without `.espcap` (its `.sdk.json`, if
+ * any, added: `/work/demo` replays /work/demo.espcap). The records go
+ * through parse → thread_correlation → propagation → espan once, untimed;
+ * the resulting eSpans plus the SDK spans are then repeated with shifted
+ * times and rewritten link keys and ids (hex ids stay hex, so they are
+ * packed as the linker packs real ones) until `spans` is reached, arriving
+ * in batches of 512 in end-time order, as agents send them. A capture
+ * shorter than the link windows (the demo's 8 s) comes out of a replay
+ * mostly at shutdown; repeated here, its traces leave as windows close,
+ * as they do in a running linker.
  *
  * Two ways in: as the linker role receives them (OTLP requests of 512
  * spans, written by the agents outside the timed part, read by the linker
@@ -70,11 +76,15 @@ async function spansFromCapture(base: string): Promise<Span[]> {
   let stream = from(batches) as any;
   for (const op of [operator(parseFactory), operator(threadCorrelationFactory), operator(propagationFactory), operator(spanBuilderFactory)]) stream = stream.pipe(op);
   const spans = ((await lastValueFrom(stream.pipe(toArray()))) as Span[][]).flat();
-  const sdk = fromOtlpJson(JSON.parse(fs.readFileSync(`${base}.sdk.json`, 'utf8')));
+  const sdkFile = `${base}.sdk.json`;
+  const sdk = fs.existsSync(sdkFile) ? fromOtlpJson(JSON.parse(fs.readFileSync(sdkFile, 'utf8'))) : [];
   return [...spans, ...sdk];
 }
 
-const idFor = (c: number, id: string | undefined): string | undefined => (id ? c.toString(16).padStart(6, '0') + id.slice(6) : id);
+/** `s` (Latin-1: ids, connection keys) as one flat string: a string joined of parts is a rope, which the linker would flatten (a cost of the copy, not of linking) */
+const flat = (s: string): string => Buffer.from(s, 'latin1').toString('latin1');
+
+const idFor = (c: number, id: string | undefined): string | undefined => (id ? flat(c.toString(16).padStart(6, '0') + id.slice(6)) : id);
 
 /**
  * Copy `c` of a span: its own link keys and ids, `shift` ns later. Every
@@ -83,12 +93,12 @@ const idFor = (c: number, id: string | undefined): string | undefined => (id ? c
  */
 function copyOf(s: Span, c: number, shift: bigint): Span {
   const a = { ...s.attributes };
-  if (typeof a[ESPAN.CONN_KEY] === 'string') a[ESPAN.CONN_KEY] = `${a[ESPAN.CONN_KEY]}~${c}`;
-  if (typeof a[ESPAN.THREAD_TRACE_ID] === 'string') a[ESPAN.THREAD_TRACE_ID] = `${a[ESPAN.THREAD_TRACE_ID]}~${c}`;
+  if (typeof a[ESPAN.CONN_KEY] === 'string') a[ESPAN.CONN_KEY] = flat(`${a[ESPAN.CONN_KEY]}~${c}`);
+  if (typeof a[ESPAN.THREAD_TRACE_ID] === 'string') a[ESPAN.THREAD_TRACE_ID] = idFor(c, a[ESPAN.THREAD_TRACE_ID] as string)!;
   if (a[ESPAN.PROPAGATED_SAMPLED] !== undefined) a[ESPAN.PROPAGATED_SAMPLED] = c % 2 === 0;
   return {
     ...s,
-    traceId: s.traceId ? c.toString(16).padStart(8, '0') + s.traceId.slice(8) : '',
+    traceId: s.traceId ? flat(c.toString(16).padStart(8, '0') + s.traceId.slice(8)) : '',
     spanId: idFor(c, s.spanId)!,
     parentSpanId: idFor(c, s.parentSpanId),
     startTimeUnixNano: s.startTimeUnixNano + shift,
