@@ -49,7 +49,7 @@ const spansPerSecond = (spans: number, cpuMs: number): number => (spans / cpuMs)
 function stagesHow(c: StageCosts): string {
   return (
     `${c.capture} (${fmt(c.records)} records → ${fmt(c.messages)} messages → ${fmt(c.spans)} spans) replayed through growing prefixes of the chain, pinned with taskset to one core; ` +
-    `a stage's cost = the CPU its prefix adds to the one before, median of ${c.runs} interleaved rounds after a warm-up` +
+    `a stage's cost = the CPU its prefix adds to the one before, median of ${c.runs} interleaved rounds after ${c.warmUpRounds} untimed ones, no collection forced between runs` +
     (c.replaysPerRun > 1 ? ` (each the mean of ${c.replaysPerRun} replays of the capture)` : '')
   );
 }
@@ -150,7 +150,7 @@ function replayRow(replay: ReplayThroughput | Unmeasured): Row {
     measurement: REPLAY,
     result: `${fmt(replay.recordsPerSecond)} records/s, ${fmt(replay.spansPerSecond)} spans/s`,
     how:
-      `replay → ${replay.chain.join(' → ')} → nop, pinned with taskset to one core, ${replay.runs} runs after a warm-up ` +
+      `replay → ${replay.chain.join(' → ')} → nop, pinned with taskset to one core, ${replay.runs} runs after ${replay.warmUpRuns} untimed ones ` +
       `(${fmt(replay.recordsPerRun)} records → ${fmt(replay.spansPerRun)} spans each, flush at shutdown included); ${source}`,
   };
 }

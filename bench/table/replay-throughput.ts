@@ -49,6 +49,7 @@ export async function replayThroughput(ebpfWhy: string | undefined, opts: Replay
     return {
       chain: CHAIN,
       runs: opts.runs,
+      warmUpRuns: r.warmUpRuns,
       recordsPerSecond: r.records / r.seconds,
       spansPerSecond: r.spans / r.seconds,
       recordsPerRun: r.records / opts.runs,

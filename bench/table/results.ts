@@ -73,8 +73,9 @@ export interface OverheadOutcome {
 /** The full chain on one core, fed from a capture file. */
 export interface ReplayThroughput {
   chain: string[];
-  /** timed runs, after a warm-up */
+  /** timed runs, after warmUpRuns untimed ones */
   runs: number;
+  warmUpRuns: number;
   recordsPerSecond: number;
   spansPerSecond: number;
   recordsPerRun: number;
@@ -100,8 +101,9 @@ export interface CommittedCapture {
 export interface StageCosts {
   /** the capture replayed */
   capture: string;
-  /** timed rounds, after a warm-up */
+  /** timed rounds, after warmUpRounds untimed ones */
   runs: number;
+  warmUpRounds: number;
   /** replays of the capture in each round's run of a prefix (a small capture is replayed several times) */
   replaysPerRun: number;
   /** of one replay of the capture: records in, messages out of parse, spans out of span_builder */

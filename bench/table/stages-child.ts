@@ -2,13 +2,19 @@
  * The stage measurement's child process, which its parent pins to one core:
  * replays FILE through growing prefixes of the full chain (replay → nop,
  * + parse, …, + tail_sampling, then the whole chain into OTLP encoding
- * instead of nop), a warm-up round and RUNS timed rounds, prefixes
+ * instead of nop), WARM_UP_ROUNDS rounds and RUNS timed rounds, prefixes
  * interleaved in each round, and prints the CPU of every run and the
  * chain's counts as JSON (StagesChildOutput). Each run's CPU is less that
  * of replaying the capture's first record alone (the pipeline's start and
  * stop); a small capture is replayed several times per run.
  *
- *   node --expose-gc stages-child.js FILE RUNS
+ *   node stages-child.js FILE RUNS
+ *
+ * No collection is forced between runs: a full one drops the hidden classes
+ * of the run before's objects, and V8 then deoptimises the code compiled
+ * against them (~84 deoptimisations a run on the demo capture), so each run
+ * measured V8 warming up again, twice the steady cost. A run's garbage is
+ * collected in the runs after it, as in a pipeline that keeps running.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -22,6 +28,8 @@ import { PREFIXES, type StagePrefix } from './stages';
 
 /** A timed run replays the capture this many records' worth at least, so that a small capture's figures are not noise. */
 const MIN_RECORDS_PER_RUN = 20_000;
+/** untimed rounds first: V8 compiles the hot code over the first few replays (13.0, 9.8, 9.1, 8.7 µs per span on the demo capture) */
+const WARM_UP_ROUNDS = 2;
 
 export interface StagesChildOutput {
   /**
@@ -32,6 +40,8 @@ export interface StagesChildOutput {
   cpuSeconds: number[][];
   /** CPU seconds of the start and stop of the last prefix's pipeline, per timed run */
   startStopSeconds: number[];
+  /** untimed rounds before the timed ones */
+  warmUpRounds: number;
   /** replays of the capture per timed run */
   replaysPerRun: number;
   /** of one run of the whole chain */
@@ -62,13 +72,11 @@ async function firstRecordOf(file: string, out: string): Promise<void> {
 
 async function main(file: string, runs: number): Promise<void> {
   const registry = defaultRegistry().add(encodeExporterFactory);
-  const gc = (globalThis as { gc?: () => void }).gc;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'espan-bench-stages-'));
   const oneRecord = path.join(dir, 'one-record.espcap');
   await firstRecordOf(file, oneRecord);
-  const out: StagesChildOutput = { cpuSeconds: PREFIXES.map(() => []), startStopSeconds: [], replaysPerRun: 1, records: 0, messages: 0, spans: 0 };
+  const out: StagesChildOutput = { cpuSeconds: PREFIXES.map(() => []), startStopSeconds: [], warmUpRounds: WARM_UP_ROUNDS, replaysPerRun: 1, records: 0, messages: 0, spans: 0 };
   const cpuOf = async (capture: string, p: StagePrefix): Promise<number> => {
-    gc?.(); // the garbage of the run before is not this run's cost
     const run = await runPipeline(prefixConfig(capture, p), 'bench-stages.yaml', registry);
     if (capture === file && p.stage === CHAIN[CHAIN.length - 1]) {
       out.records = await run.metrics.total('espan_receiver_accepted_items_total');
@@ -89,7 +97,7 @@ async function main(file: string, runs: number): Promise<void> {
     return (cpu - startStop) / replays;
   };
   try {
-    for (const p of PREFIXES) await replay(p, 1); // warm-up
+    for (let round = 0; round < WARM_UP_ROUNDS; round++) for (const p of PREFIXES) await replay(p, 1);
     out.startStopSeconds = [];
     out.replaysPerRun = Math.max(1, Math.ceil(MIN_RECORDS_PER_RUN / Math.max(out.records, 1)));
     for (let round = 0; round < runs; round++) {

@@ -38,7 +38,7 @@ export interface StagesOptions {
 
 export async function stageCosts(opts: StagesOptions): Promise<Outcome<StageCosts>> {
   try {
-    return costsOf(opts, await runPinned<StagesChildOutput>(path.join(__dirname, 'stages-child'), [path.resolve(opts.file), String(opts.runs)], { nodeFlags: ['--expose-gc'] }));
+    return costsOf(opts, await runPinned<StagesChildOutput>(path.join(__dirname, 'stages-child'), [path.resolve(opts.file), String(opts.runs)]));
   } catch (e) {
     return { outcome: 'failed', why: (e as Error).message.split('\n')[0] };
   }
@@ -52,6 +52,7 @@ function costsOf(opts: StagesOptions, out: StagesChildOutput): StageCosts {
   return {
     capture: opts.label ?? shownPath(opts.file),
     runs: opts.runs,
+    warmUpRounds: out.warmUpRounds,
     replaysPerRun: out.replaysPerRun,
     records: out.records,
     messages: out.messages,
