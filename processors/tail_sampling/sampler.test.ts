@@ -47,6 +47,22 @@ describe('tail_sampling sampler', () => {
     expect(out[0].spans).to.have.length(2);
   });
 
+  it("leaves the producer's traces and lists as they came: one in one part is passed on as it came, one in two parts gathered in a trace of its own", () => {
+    const { s, clock } = sampler([errors]);
+    const single = trace([errSpan(idOf(1))]);
+    const first = trace([errSpan(idOf(2))]);
+    const second = trace([okSpan(idOf(2)), okSpan(idOf(2))]);
+    s.add([single, first]);
+    s.add([second]);
+    clock.t = 1000;
+    const [a, b] = s.tick();
+    expect(a).to.equal(single);
+    expect(b).to.not.equal(first);
+    expect(b.spans).to.deep.equal([...first.spans, ...second.spans]);
+    expect(first.spans).to.have.length(1);
+    expect(second.spans).to.have.length(2);
+  });
+
   it('late spans follow the decision their trace got', async () => {
     const { s, clock, tel } = sampler([errors]);
     const kept = idOf(1);

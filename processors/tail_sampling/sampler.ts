@@ -14,7 +14,7 @@ import type { StatefulEngine } from '../../core/stateful-operator';
 import { toCount, withDefaults, type TailSamplingConfig } from './config';
 import { buildPolicy } from './policies/build';
 import { Decision, type PolicyContext, type PolicyEvaluator } from './policies/policy';
-import { hashOf, NOT_HELD, TraceTable, type Held } from './traces';
+import { addSpans, hashOf, NOT_HELD, TraceTable, type Held } from './traces';
 
 interface NamedPolicy {
   name: string;
@@ -134,7 +134,7 @@ export class TailSampler implements StatefulEngine<Trace, Trace> {
           // linking held it for its windows already: decided now, spans later than those follow the decision
           this.pushedOut(this.traces.admitDecided(id, hash, this.decide(id, t, out)));
         } else {
-          const { held, pushedOut } = this.traces.admitUndecided(id, hash, t.spans.slice(), now);
+          const { held, pushedOut } = this.traces.admitUndecided(id, hash, t, now);
           this.pushedOut(pushedOut);
           this.pending.push(held);
         }
@@ -142,8 +142,7 @@ export class TailSampler implements StatefulEngine<Trace, Trace> {
       }
       const d = this.traces.decision(slot);
       if (d === Decision.Unspecified) {
-        const held = this.traces.held(slot);
-        for (const s of t.spans) held.spans.push(s);
+        addSpans(this.traces.held(slot), t.spans);
       } else if (d === Decision.Sampled) {
         out.push(t);
         lateSampled += t.spans.length;
@@ -163,7 +162,7 @@ export class TailSampler implements StatefulEngine<Trace, Trace> {
 
   /** A trace pushed out of num_traces by a new one: decided traces leave quietly, an undecided one loses its spans before a decision. */
   private pushedOut(held: Held | undefined): void {
-    if (held) this.telemetry.dropped(held.spans.length, 'trace_dropped_too_early');
+    if (held) this.telemetry.dropped(held.trace.spans.length, 'trace_dropped_too_early');
   }
 
   /** Decides every trace whose wait is over; returns the sampled ones. */
@@ -184,7 +183,7 @@ export class TailSampler implements StatefulEngine<Trace, Trace> {
       return out;
     }
     let n = 0;
-    for (const held of this.pending.drain()) if (!held.done) n += held.spans.length;
+    for (const held of this.pending.drain()) if (!held.done) n += held.trace.spans.length;
     if (n) this.telemetry.dropped(n, 'shutdown');
     return [];
   }
@@ -196,7 +195,7 @@ export class TailSampler implements StatefulEngine<Trace, Trace> {
       // a trace pushed out of num_traces before its decision is skipped
       if (!held.done) {
         if (!isDue(held)) break;
-        this.traces.decide(held, this.decide(held.traceId, { traceId: held.traceId, spans: held.spans }, out));
+        this.traces.decide(held, this.decide(held.trace.traceId, held.trace, out));
       }
       this.pending.shift();
     }

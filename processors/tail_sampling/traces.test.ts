@@ -15,8 +15,8 @@ describe('tail_sampling TraceTable', () => {
 
   it('hands back an undecided trace it pushes out, and forgets a decided one quietly', () => {
     const table = new TraceTable(2);
-    const { held: a } = table.admitUndecided('trace-a', hashOf('trace-a'), [], 0);
-    const { held: b } = table.admitUndecided('trace-b', hashOf('trace-b'), [], 0);
+    const { held: a } = table.admitUndecided('trace-a', hashOf('trace-a'), { traceId: 'trace-a', spans: [] }, 0);
+    const { held: b } = table.admitUndecided('trace-b', hashOf('trace-b'), { traceId: 'trace-b', spans: [] }, 0);
     table.decide(b, Decision.Sampled);
     expect(table.decision(table.find('trace-a', hashOf('trace-a')))).to.equal(Decision.Unspecified);
     expect(table.held(table.find('trace-a', hashOf('trace-a')))).to.equal(a);

@@ -9,7 +9,7 @@
 import { HashRing, NO_ENTRY } from '../../core/collections/hash-ring';
 import { IdColumn } from '../../core/collections/id-column';
 import { fnv1a32 } from '../../core/hash';
-import type { Span } from '../../core/signals';
+import type { Span, Trace } from '../../core/signals';
 import { Decision } from './policies/policy';
 
 /** find's answer for a trace not held (it also ends the chains) */
@@ -20,14 +20,31 @@ export const hashOf = (id: string): number => fnv1a32(id);
 
 /** A trace gathering spans until its decision_wait is over. */
 export interface Held {
-  traceId: string;
-  /** a list of its own, added to as spans come */
-  spans: Span[];
+  /**
+   * the trace as it came, passed on as it is when decided; once a later
+   * part comes (addSpans), a trace of its own whose list gathers them
+   */
+  trace: Trace;
+  /** `trace` is the sampler's own, its list added to as spans come */
+  ownsTrace: boolean;
   /** scheduler ms of the first span */
   arrival: number;
   slot: number;
   /** decided, or pushed out before it was: nothing more to do for it */
   done: boolean;
+}
+
+/**
+ * Adds the spans of a later part of the trace: the trace it came as, and
+ * its list, are the producer's and stay as they are (copied once, at the
+ * first later part). Most traces come in one part and are not copied.
+ */
+export function addSpans(held: Held, spans: readonly Span[]): void {
+  if (!held.ownsTrace) {
+    held.trace = { traceId: held.trace.traceId, spans: held.trace.spans.slice() };
+    held.ownsTrace = true;
+  }
+  for (const s of spans) held.trace.spans.push(s);
 }
 
 export class TraceTable {
@@ -72,11 +89,11 @@ export class TraceTable {
     return pushedOut;
   }
 
-  /** Admits trace `id` (not held) to gather spans; returns it, and the undecided trace it pushed out, if any. */
-  admitUndecided(id: string, h: number, spans: Span[], arrival: number): { held: Held; pushedOut: Held | undefined } {
+  /** Admits `trace` (its id `id`, not held) to gather spans; returns it held, and the undecided trace it pushed out, if any. */
+  admitUndecided(id: string, h: number, trace: Trace, arrival: number): { held: Held; pushedOut: Held | undefined } {
     const { slot, pushedOut } = this.take(id, h);
     this.decisions[slot] = Decision.Unspecified;
-    const held: Held = { traceId: id, spans, arrival, slot, done: false };
+    const held: Held = { trace, ownsTrace: false, arrival, slot, done: false };
     this.undecided.set(slot, held);
     return { held, pushedOut };
   }
