@@ -38,10 +38,8 @@ interface DirectionState {
 
 export class HttpSession implements ProtocolSession {
   private readonly queue: RequestQueue<HttpFields>;
-  private readonly dirs: [DirectionState, DirectionState] = [
-    { chunked: 0, bodySize: 0 },
-    { chunked: 0, bodySize: 0 },
-  ];
+  private readonly requestState: DirectionState = { chunked: 0, bodySize: 0 };
+  private readonly responseState: DirectionState = { chunked: 0, bodySize: 0 };
   /** the methods of the requests decoded and not answered yet, oldest first: HEAD and CONNECT responses are framed by them */
   private readonly methodsInFlight = new OldestApartQueue<string>();
   abandoned = false;
@@ -62,9 +60,13 @@ export class HttpSession implements ProtocolSession {
     this.sink.emit(makeMessage('http', this.role, r.fields, r, 'no_response'));
   }
 
+  private state(dir: Dir): DirectionState {
+    return dir === Dir.REQUEST ? this.requestState : this.responseState;
+  }
+
   decode(dir: Dir, buf: Uint8Array, at: number, end: number): StepResult {
     if (this.abandoned) return step(end - at, 0, false, false);
-    const st = this.dirs[dir];
+    const st = this.state(dir);
     if (st.chunked === 1) {
       const c = parseChunkLine(buf, at, end);
       if (c === NEED_MORE || c === INVALID) return c;
@@ -114,7 +116,7 @@ export class HttpSession implements ProtocolSession {
   }
 
   decodePartial(dir: Dir, buf: Uint8Array, at: number, end: number): unknown {
-    if (this.abandoned || this.dirs[dir].chunked) return undefined;
+    if (this.abandoned || this.state(dir).chunked) return undefined;
     if (dir === Dir.REQUEST) {
       const h = parsePartialHead(buf, at, end, true) as HttpRequestHead | undefined;
       if (!h) return undefined;
@@ -132,7 +134,7 @@ export class HttpSession implements ProtocolSession {
   }
 
   reset(dir: Dir): void {
-    this.dirs[dir].chunked = 0;
+    this.state(dir).chunked = 0;
     if (dir !== Dir.RESPONSE) return;
     this.methodsInFlight.clear();
     // The responses of the requests still waiting may be among the bytes lost: none of them can be paired for sure.
@@ -140,7 +142,7 @@ export class HttpSession implements ProtocolSession {
   }
 
   complete(dir: Dir, value: unknown, start: NetworkRecord, startSeq: number, last: NetworkRecord, truncated: boolean): void {
-    const st = this.dirs[dir];
+    const st = this.state(dir);
     if (dir === Dir.REQUEST) {
       const fields = value as HttpFields;
       if (st.bodySize) fields.requestBodySize = st.bodySize;

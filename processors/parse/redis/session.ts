@@ -34,7 +34,12 @@ export interface RedisOptions {
   maxArgLength: number;
 }
 
-/** Where one direction is inside the RESP value it is walking: a stack of open aggregates, kept in place. */
+/**
+ * Where one direction is inside the RESP value it is walking: a stack of open
+ * aggregates, kept in place. A command, and most replies, open one level: its
+ * count is a field, and the arrays for deeper levels (nested replies,
+ * attributes) are made at the first that needs them, not per connection.
+ */
 class Walk {
   /** aggregate levels open */
   depth = 0;
@@ -42,29 +47,40 @@ class Walk {
   index = 0;
   /** a top-level attribute ended: the next top-level token is the value it describes, in the same message */
   described = false;
-  // per open level: the elements it has left, and whether it is an attribute (which precedes, and does not count as, a value);
-  // sized for a command and its reply (one level, two with attributes), grown only by deeper values
-  private readonly left = [0, 0];
-  private readonly attr = [false, false];
+  // per open level: the elements it has left, and whether it is an attribute (which precedes, and does not count as, a value)
+  private outerLeft = 0;
+  private outerAttr = false;
+  /** the same for the levels inside the outermost (level d at index d - 1) */
+  private innerLeft: number[] | undefined;
+  private innerAttr: boolean[] | undefined;
 
   open(count: number, isAttribute: boolean): void {
-    this.left[this.depth] = count;
-    this.attr[this.depth] = isAttribute;
-    this.depth++;
+    const d = this.depth++;
+    if (d === 0) {
+      this.outerLeft = count;
+      this.outerAttr = isAttribute;
+      return;
+    }
+    (this.innerLeft ??= [])[d - 1] = count;
+    (this.innerAttr ??= [])[d - 1] = isAttribute;
   }
 
   /** Marks one element done; returns true when that completed the top-level value. */
   elementDone(): boolean {
     while (this.depth > 0) {
       const d = this.depth - 1;
-      if (d === 0) this.index++;
-      if (--this.left[d] > 0) return false;
-      this.depth--;
-      if (this.attr[d]) {
+      if (d === 0) {
+        this.index++;
+        if (--this.outerLeft > 0) return false;
+        this.depth = 0;
+        if (!this.outerAttr) return true;
         // the value the attribute describes follows
-        if (d === 0) this.described = true;
+        this.described = true;
         return false;
       }
+      if (--this.innerLeft![d - 1] > 0) return false;
+      this.depth = d;
+      if (this.innerAttr![d - 1]) return false; // the value the attribute describes follows
     }
     return true;
   }
@@ -92,7 +108,8 @@ const SUBSCRIPTION_REPLIES = new Set(['subscribe', 'psubscribe', 'ssubscribe', '
 
 export class RedisSession implements ProtocolSession {
   private readonly queue: RequestQueue<RedisFields>;
-  private readonly walks: [Walk, Walk] = [new Walk(), new Walk()];
+  private readonly requestWalk = new Walk();
+  private readonly responseWalk = new Walk();
   private request: RedisFields | undefined;
   /** which of the current request's arguments are secret; chosen at its first kept argument */
   private secrets: typeof ALL_ARGUMENTS | RedisSecretTest | undefined;
@@ -120,8 +137,12 @@ export class RedisSession implements ProtocolSession {
     this.sink.emit(makeMessage('redis', this.role, r.fields, r, 'no_response'));
   }
 
+  private walk(dir: Dir): Walk {
+    return dir === Dir.REQUEST ? this.requestWalk : this.responseWalk;
+  }
+
   decode(dir: Dir, buf: Uint8Array, at: number, end: number): StepResult {
-    const w = this.walks[dir];
+    const w = this.walk(dir);
     if (dir === Dir.REQUEST && w.depth === 0 && buf[at] !== 42) return this.decodeInline(buf, at, end);
     const t = parseToken(buf, at, end, scratch);
     if (t === NEED_MORE || t === INVALID) return t;
@@ -167,7 +188,7 @@ export class RedisSession implements ProtocolSession {
 
   /** A token at depth 1: a command word or argument, or the first element of a reply. */
   private element(dir: Dir, buf: Uint8Array, t: Token): void {
-    const i = this.walks[dir].index;
+    const i = this.walk(dir).index;
     if (dir === Dir.RESPONSE) {
       if (i === 0 && (t.type === T_BULK || t.type === T_SIMPLE) && t.dataEnd - t.dataStart <= 16) {
         this.reply.first = upperText(buf, t.dataStart, t.dataEnd).toLowerCase();
@@ -225,7 +246,7 @@ export class RedisSession implements ProtocolSession {
   }
 
   reset(dir: Dir): void {
-    this.walks[dir].reset();
+    this.walk(dir).reset();
     if (dir === Dir.REQUEST) {
       this.requestOpen = this.openRequestAnswered = false;
       return;
