@@ -4,6 +4,7 @@
  * the codec takes its offsets from it, and the layout that travels with every
  * capture file or that the native addon reports is checked against it.
  */
+import { fmix32, hex128 } from '../hash';
 import type { HostInfo, NetworkRecord } from '../signals';
 
 export const FuncId = {
@@ -219,62 +220,112 @@ function commText(buf: Uint8Array, at: number): string {
   return Buffer.from(buf.buffer, buf.byteOffset + at, end - at).toString('latin1');
 }
 
+/** Key words of a connection slot (DecodeCache.keys): uni_id's three parts and conn.meta. */
+const KEY_PRANDOM = 0;
+const KEY_SK0 = 1;
+const KEY_SK1 = 2;
+const KEY_KTIME = 3;
+const KEY_META = 4;
+const KEY_WORDS = 5;
+
+/** uni_id's bytes as big-endian words, for hex128 to spell in byte order. */
+const idWords = new Uint32Array(4);
+
 /**
  * What decoding a stream of records can reuse: the strings that every record
  * of one connection (uni_id, addresses) or one thread (comm) shares, made once
- * instead of per record. Bounded: cleared past `limit` entries.
- */
-/**
- * The strings of recent connections and threads, in direct-mapped slots (a
- * connection by its random salt, a thread by its id): a lookup is an array
- * index, a miss just takes the slot, and memory stays fixed however many
- * connections come and go (a Map of every connection seen grew to its limit
- * and kept its entries alive through every young-generation collection).
+ * instead of per record. Direct-mapped slots (a connection by its random salt,
+ * a thread by its id): a lookup is an array index, a miss just takes the slot,
+ * and memory stays fixed however many connections come and go (a Map of every
+ * connection seen grew to its limit and kept its entries alive through every
+ * young-generation collection). A connection's key words lie side by side in
+ * one Int32Array and its strings in columns, so that a lookup, made for every
+ * record, touches no object of its own, and a new connection makes its id text
+ * and nothing else.
  */
 export class DecodeCache {
-  private readonly conns: Array<ConnectionStrings | undefined>;
+  private readonly mask: number;
+  /** KEY_WORDS words per connection slot; a slot is empty while its connId is undefined */
+  private readonly keys: Int32Array;
+  private readonly connIds: Array<string | undefined>;
+  private readonly saddrs: string[];
+  private readonly daddrs: string[];
+  private readonly addresses: AddressTexts;
   private readonly comms: Array<ThreadComm | undefined>;
-  /** IPv4 address text by address: a host talks to few addresses over many connections */
-  private readonly ipv4 = new Map<number, string>();
+  /** the record connection() last looked up, and its slot */
+  private lastBuf: Uint8Array | undefined = undefined;
+  private lastAt = -1;
+  private lastSlot = 0;
 
   /** `slots`: a power of two */
-  constructor(private readonly slots = 4096) {
-    this.conns = new Array(slots).fill(undefined);
+  constructor(slots = 4096) {
+    this.mask = slots - 1;
+    this.keys = new Int32Array(slots * KEY_WORDS);
+    this.connIds = new Array(slots).fill(undefined);
+    this.saddrs = new Array(slots).fill('');
+    this.daddrs = new Array(slots).fill('');
+    this.addresses = new AddressTexts(slots);
     this.comms = new Array(slots).fill(undefined);
   }
 
-  // Words are read signed: compares stay small integers, never boxed numbers.
-  connection(buf: Buffer, dv: DataView, at: number, isV6: boolean, connMeta: number): ConnectionStrings {
+  /**
+   * The slot holding the strings of the connection of the record at `at`
+   * (connId, saddr, daddr), filled first if another connection held it: valid
+   * until the next call. Words are read signed: compares stay small integers,
+   * never boxed numbers.
+   */
+  connection(buf: Uint8Array, dv: DataView, at: number): number {
+    // a message reads connId, saddr and daddr of one record in a row
+    if (at === this.lastAt && buf === this.lastBuf) return this.lastSlot;
+    const prandom = dv.getInt32(at + PRANDOM, true);
     const sk0 = dv.getInt32(at + SK, true);
     const sk1 = dv.getInt32(at + SK + 4, true);
     const ktime = dv.getInt32(at + KTIME, true);
-    const prandom = dv.getInt32(at + PRANDOM, true);
-    const slot = prandom & (this.slots - 1);
-    const hit = this.conns[slot];
-    if (hit && hit.prandom === prandom && hit.sk0 === sk0 && hit.sk1 === sk1 && hit.ktime === ktime && hit.meta === connMeta) return hit;
-    const made: ConnectionStrings = {
-      prandom,
-      sk0,
-      sk1,
-      ktime,
-      meta: connMeta,
-      connId: buf.toString('hex', at + CONN_ID, at + CONN_ID + CONN_ID_SIZE),
-      saddr: isV6 ? ipv6Text(buf, at + SADDR) : this.ipv4Text(buf, dv, at + SADDR + 12),
-      daddr: isV6 ? ipv6Text(buf, at + DADDR) : this.ipv4Text(buf, dv, at + DADDR + 12),
-    };
-    this.conns[slot] = made;
-    return made;
+    const meta = dv.getInt32(at + CONN_META, true);
+    const slot = prandom & this.mask;
+    const k = slot * KEY_WORDS;
+    const keys = this.keys;
+    const known =
+      keys[k + KEY_PRANDOM] === prandom &&
+      keys[k + KEY_SK0] === sk0 &&
+      keys[k + KEY_SK1] === sk1 &&
+      keys[k + KEY_KTIME] === ktime &&
+      keys[k + KEY_META] === meta &&
+      this.connIds[slot] !== undefined;
+    if (!known) this.fill(slot, buf, dv, at);
+    this.lastBuf = buf;
+    this.lastAt = at;
+    this.lastSlot = slot;
+    return slot;
   }
 
-  private ipv4Text(buf: Buffer, dv: DataView, at: number): string {
-    const addr = dv.getInt32(at, true);
-    let text = this.ipv4.get(addr);
-    if (text === undefined) {
-      if (this.ipv4.size >= this.slots) this.ipv4.clear();
-      text = ipv4Text(buf, at);
-      this.ipv4.set(addr, text);
-    }
-    return text;
+  /** Takes `slot` for the connection of the record at `at`. */
+  private fill(slot: number, buf: Uint8Array, dv: DataView, at: number): void {
+    const k = slot * KEY_WORDS;
+    const keys = this.keys;
+    const meta = dv.getInt32(at + CONN_META, true);
+    keys[k + KEY_PRANDOM] = dv.getInt32(at + PRANDOM, true);
+    keys[k + KEY_SK0] = dv.getInt32(at + SK, true);
+    keys[k + KEY_SK1] = dv.getInt32(at + SK + 4, true);
+    keys[k + KEY_KTIME] = dv.getInt32(at + KTIME, true);
+    keys[k + KEY_META] = meta;
+    // uni_id's 16 bytes as hex, spelled in one go: Buffer#toString('hex') costs twice as much
+    for (let i = 0; i < 4; i++) idWords[i] = dv.getUint32(at + CONN_ID + 4 * i, false);
+    this.connIds[slot] = hex128(idWords, 0);
+    const isV6 = (meta & ConnMeta.IPV6) !== 0;
+    this.saddrs[slot] = this.addresses.text(buf, dv, at + SADDR, isV6);
+    this.daddrs[slot] = this.addresses.text(buf, dv, at + DADDR, isV6);
+  }
+
+  /** The strings of the connection in `slot`, as connection() returned it. */
+  connId(slot: number): string {
+    return this.connIds[slot]!;
+  }
+  saddr(slot: number): string {
+    return this.saddrs[slot];
+  }
+  daddr(slot: number): string {
+    return this.daddrs[slot];
   }
 
   comm(buf: Buffer, dv: DataView, at: number, tid: number): string {
@@ -283,24 +334,13 @@ export class DecodeCache {
     const w1 = dv.getInt32(at + COMM + 4, true);
     const w2 = dv.getInt32(at + COMM + 8, true);
     const w3 = dv.getInt32(at + COMM + 12, true);
-    const slot = tid & (this.slots - 1);
+    const slot = tid & this.mask;
     const hit = this.comms[slot];
     if (hit && hit.tid === tid && hit.w0 === w0 && hit.w1 === w1 && hit.w2 === w2 && hit.w3 === w3) return hit.comm;
     const comm = commText(buf, at + COMM);
     this.comms[slot] = { tid, w0, w1, w2, w3, comm };
     return comm;
   }
-}
-
-interface ConnectionStrings {
-  prandom: number;
-  sk0: number;
-  sk1: number;
-  ktime: number;
-  meta: number;
-  connId: string;
-  saddr: string;
-  daddr: string;
 }
 
 interface ThreadComm {
@@ -310,6 +350,66 @@ interface ThreadComm {
   w2: number;
   w3: number;
   comm: string;
+}
+
+/**
+ * Address texts by address, direct-mapped (the last seen in each slot): a
+ * host talks to few addresses over many connections, and the connections of
+ * one address share its text, IPv6 as IPv4 (span_builder keeps them through
+ * linking and tail sampling).
+ */
+class AddressTexts {
+  private readonly mask: number;
+  /** an IPv4 address's word per slot; a slot is empty while its text is undefined */
+  private readonly v4Keys: Int32Array;
+  private readonly v4Texts: Array<string | undefined>;
+  /** an IPv6 address's four words per slot */
+  private readonly v6Keys: Int32Array;
+  private readonly v6Texts: Array<string | undefined>;
+
+  /** `slots`: a power of two */
+  constructor(slots: number) {
+    this.mask = slots - 1;
+    this.v4Keys = new Int32Array(slots);
+    this.v4Texts = new Array(slots).fill(undefined);
+    this.v6Keys = new Int32Array(slots * 4);
+    this.v6Texts = new Array(slots).fill(undefined);
+  }
+
+  /** The text of the 16 address bytes at `at` (IPv4 in the last four). */
+  text(buf: Uint8Array, dv: DataView, at: number, isV6: boolean): string {
+    return isV6 ? this.ipv6(buf, dv, at) : this.ipv4(buf, dv, at + 12);
+  }
+
+  private ipv4(buf: Uint8Array, dv: DataView, at: number): string {
+    const w = dv.getInt32(at, true);
+    const slot = fmix32(w) & this.mask;
+    const known = this.v4Texts[slot];
+    if (known !== undefined && this.v4Keys[slot] === w) return known;
+    const text = ipv4Text(buf, at);
+    this.v4Keys[slot] = w;
+    this.v4Texts[slot] = text;
+    return text;
+  }
+
+  private ipv6(buf: Uint8Array, dv: DataView, at: number): string {
+    const w0 = dv.getInt32(at, true);
+    const w1 = dv.getInt32(at + 4, true);
+    const w2 = dv.getInt32(at + 8, true);
+    const w3 = dv.getInt32(at + 12, true);
+    const slot = fmix32(fmix32(fmix32(fmix32(w0) ^ w1) ^ w2) ^ w3) & this.mask;
+    const k = slot * 4;
+    const keys = this.v6Keys;
+    const known = this.v6Texts[slot];
+    if (known !== undefined && keys[k] === w0 && keys[k + 1] === w1 && keys[k + 2] === w2 && keys[k + 3] === w3) return known;
+    const text = ipv6Text(buf, at);
+    keys[k] = w0;
+    keys[k + 1] = w1;
+    keys[k + 2] = w2;
+    keys[k + 3] = w3;
+    this.v6Texts[slot] = text;
+    return text;
+  }
 }
 
 /** What the records read in place from one batch share. */
@@ -333,8 +433,6 @@ export function recordBatch(buf: Buffer, host: HostInfo, cache: DecodeCache): Re
   return { buf, dv: new DataView(arrayBuffer, byteOffset, byteLength), arrayBuffer, byteOffset, bytes: new Uint8Array(arrayBuffer, byteOffset, byteLength), host, cache };
 }
 
-type ConnStrings = { connId: string; saddr: string; daddr: string };
-
 /**
  * A record read in place from a batch of probe bytes: each field is read from
  * the bytes when asked, the connection's strings come from the batch's cache
@@ -345,7 +443,6 @@ type ConnStrings = { connId: string; saddr: string; daddr: string };
  * on the prototype: copy one with copyRecord, not with a spread.
  */
 export class RecordView implements NetworkRecord {
-  private conn: ConnStrings | undefined = undefined;
   private view: Uint8Array | undefined = undefined;
 
   constructor(
@@ -357,9 +454,10 @@ export class RecordView implements NetworkRecord {
     return this.batch.dv.getUint32(this.at + off, true);
   }
 
-  private strings(): ConnStrings {
+  /** The cache slot of the record's connection strings: looked up for each field asked (a few loads), not kept in the view. */
+  private connection(): number {
     const b = this.batch;
-    return (this.conn ??= b.cache.connection(b.buf, b.dv, this.at, (this.connMeta & ConnMeta.IPV6) !== 0, this.connMeta));
+    return b.cache.connection(b.bytes, b.dv, this.at);
   }
 
   get ts(): number {
@@ -379,13 +477,13 @@ export class RecordView implements NetworkRecord {
     return b.cache.comm(b.buf, b.dv, this.at, this.tid);
   }
   get connId(): string {
-    return this.strings().connId;
+    return this.batch.cache.connId(this.connection());
   }
   get saddr(): string {
-    return this.strings().saddr;
+    return this.batch.cache.saddr(this.connection());
   }
   get daddr(): string {
-    return this.strings().daddr;
+    return this.batch.cache.daddr(this.connection());
   }
   get sport(): number {
     return this.batch.dv.getUint16(this.at + SPORT, true);
