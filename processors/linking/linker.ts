@@ -40,8 +40,13 @@ const REQ_SEQ = ESPAN.REQ_SEQ;
 
 interface Bucket {
   index: number;
-  /** slots listed in this window (some may have left early, see EMITTED) */
-  slots: number[];
+  /**
+   * the slots listed in this window, in arrival order, chained through the
+   * slots' nextInBucket (some may have left early, see EMITTED): no array
+   * per window, grown by copying as it filled and kept for its seconds
+   */
+  first: number;
+  last: number;
   /** scheduler ms when its first span arrived: closes idle or replayed streams */
   openedAt: number;
 }
@@ -207,10 +212,13 @@ export class Linker implements StatefulEngine<Span, Trace> {
     let b = this.lastBucket;
     if (b?.index !== bucket) {
       b = this.buckets.get(bucket);
-      if (!b) this.buckets.set(bucket, (b = { index: bucket, slots: [], openedAt: now }));
+      if (!b) this.buckets.set(bucket, (b = { index: bucket, first: NONE, last: NONE, openedAt: now }));
       this.lastBucket = b;
     }
-    b.slots.push(s);
+    sl.nextInBucket[s] = NONE;
+    if (b.last === NONE) b.first = s;
+    else sl.nextInBucket[b.last] = s;
+    b.last = s;
     this.held++;
 
     const a = span.attributes;
@@ -381,7 +389,8 @@ export class Linker implements StatefulEngine<Span, Trace> {
     if (this.lastBucket === b) this.lastBucket = undefined;
     if (index > this.lastClosed) this.lastClosed = index;
     const sl = this.slots;
-    for (const s of b.slots) {
+    for (let s = b.first, next: number; s !== NONE; s = next) {
+      next = sl.nextInBucket[s];
       const state = sl.state[s];
       if (state === FREE) continue; // left with a group emitted from this window already
       if (state === EMITTED) {

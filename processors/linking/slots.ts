@@ -32,6 +32,8 @@ export class Slots {
   flags = new Uint8Array(0);
   /** window index (beyond int32: ns / window length) */
   bucket = new Float64Array(0);
+  /** the next slot listed in the same window (Linker's buckets) */
+  nextInBucket = new Int32Array(0);
   /** union-find parent; a group's root points to itself */
   up = new Int32Array(0);
   /** on a root: the group's size, newest window, and last member (members are listed from the root through nextMember) */
@@ -158,6 +160,7 @@ export class Slots {
     this.flags = u8(this.flags);
     this.netSeq = f64(this.netSeq);
     this.bucket = f64(this.bucket);
+    this.nextInBucket = i32(this.nextInBucket);
     this.up = i32(this.up);
     this.size = i32(this.size);
     this.maxBucket = f64(this.maxBucket);
