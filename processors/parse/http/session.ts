@@ -165,6 +165,8 @@ export class HttpSession implements ProtocolSession {
   }
 
   close(_last: NetworkRecord | undefined): void {
+    // a connection usually ends with nothing waiting: no iterator made over an empty queue (close runs once per connection)
+    if (this.queue.size === 0) return;
     for (const r of this.queue.drain()) this.sink.emit(makeMessage('http', this.role, r.fields, r, 'no_response'));
   }
 }

@@ -674,6 +674,8 @@ export class MysqlSession implements ProtocolSession {
   }
 
   close(_last: NetworkRecord | undefined): void {
+    // a connection usually ends with nothing waiting: no iterator made over an empty queue (close runs once per connection)
+    if (this.queue.size === 0) return;
     for (const r of this.queue.drain()) this.emit(r, 'no_response');
   }
 }

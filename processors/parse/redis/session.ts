@@ -305,7 +305,8 @@ export class RedisSession implements ProtocolSession {
   }
 
   close(_last: NetworkRecord | undefined): void {
-    this.giveUpWaiting();
+    // a connection usually ends with nothing waiting: no iterator made over an empty queue (close runs once per connection)
+    if (this.queue.size > 0) this.giveUpWaiting();
   }
 
   /** The commands waiting are emitted without a reply. */
