@@ -233,15 +233,15 @@ const idWords = new Uint32Array(4);
 
 /**
  * What decoding a stream of records can reuse: the strings that every record
- * of one connection (uni_id, addresses) or one thread (comm) shares, made once
- * instead of per record. Direct-mapped slots (a connection by its random salt,
- * a thread by its id): a lookup is an array index, a miss just takes the slot,
- * and memory stays fixed however many connections come and go (a Map of every
- * connection seen grew to its limit and kept its entries alive through every
- * young-generation collection). A connection's key words lie side by side in
- * one Int32Array and its strings in columns, so that a lookup, made for every
- * record, touches no object of its own, and a new connection makes its id text
- * and nothing else.
+ * of one connection (uni_id, addresses) or of one program (comm) shares, made
+ * once instead of per record. Direct-mapped slots (a connection by its random
+ * salt, an address or comm by its bytes): a lookup is an array index, a miss
+ * just takes the slot, and memory stays fixed however many connections come
+ * and go (a Map of every connection seen grew to its limit and kept its
+ * entries alive through every young-generation collection). A connection's
+ * key words lie side by side in one Int32Array and its strings in columns,
+ * so that a lookup, made for every record, touches no object of its own, and
+ * a new connection makes its id text and nothing else.
  */
 export class DecodeCache {
   private readonly mask: number;
@@ -250,8 +250,9 @@ export class DecodeCache {
   private readonly connIds: Array<string | undefined>;
   private readonly saddrs: string[];
   private readonly daddrs: string[];
-  private readonly addresses: AddressTexts;
-  private readonly comms: Array<ThreadComm | undefined>;
+  private readonly ipv4: TextTable;
+  private readonly ipv6: TextTable;
+  private readonly comms: TextTable;
   /** the record connection() last looked up, and its slot */
   private lastBuf: Uint8Array | undefined = undefined;
   private lastAt = -1;
@@ -264,8 +265,9 @@ export class DecodeCache {
     this.connIds = new Array(slots).fill(undefined);
     this.saddrs = new Array(slots).fill('');
     this.daddrs = new Array(slots).fill('');
-    this.addresses = new AddressTexts(slots);
-    this.comms = new Array(slots).fill(undefined);
+    this.ipv4 = new TextTable(slots, (buf, at) => ipv4Text(buf, at + 12));
+    this.ipv6 = new TextTable(slots, ipv6Text);
+    this.comms = new TextTable(slots, commText);
   }
 
   /**
@@ -312,9 +314,9 @@ export class DecodeCache {
     // uni_id's 16 bytes as hex, spelled in one go: Buffer#toString('hex') costs twice as much
     for (let i = 0; i < 4; i++) idWords[i] = dv.getUint32(at + CONN_ID + 4 * i, false);
     this.connIds[slot] = hex128(idWords, 0);
-    const isV6 = (meta & ConnMeta.IPV6) !== 0;
-    this.saddrs[slot] = this.addresses.text(buf, dv, at + SADDR, isV6);
-    this.daddrs[slot] = this.addresses.text(buf, dv, at + DADDR, isV6);
+    const addresses = (meta & ConnMeta.IPV6) !== 0 ? this.ipv6 : this.ipv4;
+    this.saddrs[slot] = addresses.text(buf, dv, at + SADDR);
+    this.daddrs[slot] = addresses.text(buf, dv, at + DADDR);
   }
 
   /** The strings of the connection in `slot`, as connection() returned it. */
@@ -328,86 +330,53 @@ export class DecodeCache {
     return this.daddrs[slot];
   }
 
-  comm(buf: Buffer, dv: DataView, at: number, tid: number): string {
-    // the 16 bytes of comm as four words
-    const w0 = dv.getInt32(at + COMM, true);
-    const w1 = dv.getInt32(at + COMM + 4, true);
-    const w2 = dv.getInt32(at + COMM + 8, true);
-    const w3 = dv.getInt32(at + COMM + 12, true);
-    const slot = tid & this.mask;
-    const hit = this.comms[slot];
-    if (hit && hit.tid === tid && hit.w0 === w0 && hit.w1 === w1 && hit.w2 === w2 && hit.w3 === w3) return hit.comm;
-    const comm = commText(buf, at + COMM);
-    this.comms[slot] = { tid, w0, w1, w2, w3, comm };
-    return comm;
+  /** The comm of the record at `at`: a name's text is shared by every thread of that name (a thread-per-request server makes a thread per request). */
+  comm(buf: Uint8Array, dv: DataView, at: number): string {
+    return this.comms.text(buf, dv, at + COMM);
   }
-}
-
-interface ThreadComm {
-  tid: number;
-  w0: number;
-  w1: number;
-  w2: number;
-  w3: number;
-  comm: string;
 }
 
 /**
- * Address texts by address, direct-mapped (the last seen in each slot): a
- * host talks to few addresses over many connections, and the connections of
- * one address share its text, IPv6 as IPv4 (span_builder keeps them through
- * linking and tail sampling).
+ * Texts spelled from 16 bytes (an address, a comm), by those bytes,
+ * direct-mapped (the last seen in each slot): a host talks to few addresses
+ * and runs few programs over many connections and threads, and each text is
+ * made once and shared (span_builder keeps addresses through linking and
+ * tail sampling).
  */
-class AddressTexts {
+class TextTable {
   private readonly mask: number;
-  /** an IPv4 address's word per slot; a slot is empty while its text is undefined */
-  private readonly v4Keys: Int32Array;
-  private readonly v4Texts: Array<string | undefined>;
-  /** an IPv6 address's four words per slot */
-  private readonly v6Keys: Int32Array;
-  private readonly v6Texts: Array<string | undefined>;
+  /** the four words of the 16 bytes per slot; a slot is empty while its text is undefined */
+  private readonly keys: Int32Array;
+  private readonly texts: Array<string | undefined>;
 
-  /** `slots`: a power of two */
-  constructor(slots: number) {
+  /** `slots`: a power of two; `spell` makes the text of the 16 bytes at `at` */
+  constructor(
+    slots: number,
+    private readonly spell: (buf: Uint8Array, at: number) => string,
+  ) {
     this.mask = slots - 1;
-    this.v4Keys = new Int32Array(slots);
-    this.v4Texts = new Array(slots).fill(undefined);
-    this.v6Keys = new Int32Array(slots * 4);
-    this.v6Texts = new Array(slots).fill(undefined);
+    this.keys = new Int32Array(slots * 4);
+    this.texts = new Array(slots).fill(undefined);
   }
 
-  /** The text of the 16 address bytes at `at` (IPv4 in the last four). */
-  text(buf: Uint8Array, dv: DataView, at: number, isV6: boolean): string {
-    return isV6 ? this.ipv6(buf, dv, at) : this.ipv4(buf, dv, at + 12);
-  }
-
-  private ipv4(buf: Uint8Array, dv: DataView, at: number): string {
-    const w = dv.getInt32(at, true);
-    const slot = fmix32(w) & this.mask;
-    const known = this.v4Texts[slot];
-    if (known !== undefined && this.v4Keys[slot] === w) return known;
-    const text = ipv4Text(buf, at);
-    this.v4Keys[slot] = w;
-    this.v4Texts[slot] = text;
-    return text;
-  }
-
-  private ipv6(buf: Uint8Array, dv: DataView, at: number): string {
+  /** The text of the 16 bytes at `at`. */
+  text(buf: Uint8Array, dv: DataView, at: number): string {
     const w0 = dv.getInt32(at, true);
     const w1 = dv.getInt32(at + 4, true);
     const w2 = dv.getInt32(at + 8, true);
     const w3 = dv.getInt32(at + 12, true);
-    const slot = fmix32(fmix32(fmix32(fmix32(w0) ^ w1) ^ w2) ^ w3) & this.mask;
+    // the words' products are independent: one finaliser after them, not one per word
+    const slot = fmix32(w0 ^ Math.imul(w1, 3) ^ Math.imul(w2, 5) ^ Math.imul(w3, 7)) & this.mask;
     const k = slot * 4;
-    const keys = this.v6Keys;
-    const known = this.v6Texts[slot];
+    const keys = this.keys;
+    const known = this.texts[slot];
     if (known !== undefined && keys[k] === w0 && keys[k + 1] === w1 && keys[k + 2] === w2 && keys[k + 3] === w3) return known;
-    const text = ipv6Text(buf, at);
+    const text = this.spell(buf, at);
     keys[k] = w0;
     keys[k + 1] = w1;
     keys[k + 2] = w2;
     keys[k + 3] = w3;
-    this.v6Texts[slot] = text;
+    this.texts[slot] = text;
     return text;
   }
 }
@@ -474,7 +443,7 @@ export class RecordView implements NetworkRecord {
   }
   get comm(): string {
     const b = this.batch;
-    return b.cache.comm(b.buf, b.dv, this.at, this.tid);
+    return b.cache.comm(b.bytes, b.dv, this.at);
   }
   get connId(): string {
     return this.batch.cache.connId(this.connection());

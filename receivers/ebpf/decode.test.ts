@@ -91,11 +91,12 @@ describe('ebpf decodeBatch', () => {
     ]);
   });
 
-  it('reads every connection string right in a small cache, whatever the order fields are asked in across batches', () => {
+  it('reads every connection string and comm right in a small cache, whatever the order fields are asked in across batches', () => {
     // connections and addresses from small pools through a cache of one slot: taken and retaken, IPv6 ::a.b.c.d beside IPv4 a.b.c.d, an all-zero id
     const ids = ['0'.repeat(32), 'ffff888100000001' + '0000000100000002', 'ffff888100000002' + '0000000100000002', 'ffff888100000001' + '0000000300000006', 'ffff888100000003' + '0000000500000003', 'ffff888100000004' + '0000000500000003'];
     const v4 = ['10.0.0.1', '127.0.0.1', '0.0.0.0'];
     const v6 = ['::a00:1', '::1', '2001:db8::7', '2001:db8:0:1::7', '2001:db8::1:0:0:7', 'fe80::1:2:3:4', '::'];
+    const comms = ['nginx', 'nginy', 'python3', 'worker-0123456', 'worker-0123457', 'x', 'abcdefghijklmnop'];
     let seed = 7;
     const next = (n: number) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 8) % n;
     const cache = new DecodeCache(1);
@@ -105,12 +106,14 @@ describe('ebpf decodeBatch', () => {
         const c = next(ids.length);
         const connMeta = [0, 8, 9][next(3)];
         const pool = connMeta === 9 ? v6 : v4;
-        return record(b * 30 + i, { connId: ids[c], connMeta, saddr: pool[c % pool.length], daddr: pool[(c + 2) % pool.length] });
+        // threads of a few programs, names of one length and of every length up to the 16 bytes
+        const comm = comms[next(comms.length)];
+        return record(b * 30 + i, { connId: ids[c], connMeta, saddr: pool[c % pool.length], daddr: pool[(c + 2) % pool.length], tid: next(4), comm });
       });
       const { buf, offsets } = batchOf(input);
       return { input, records: decodeBatch(buf, offsets, host, cache).records };
     });
-    const fields = ['connId', 'saddr', 'daddr'] as const;
+    const fields = ['connId', 'saddr', 'daddr', 'comm'] as const;
     for (let k = 0; k < 2000; k++) {
       const { input, records } = batches[next(batches.length)];
       const i = next(records.length);
