@@ -253,8 +253,8 @@ export class DecodeCache {
   private readonly ipv4: TextTable;
   private readonly ipv6: TextTable;
   private readonly comms: TextTable;
-  /** the record connection() last looked up, and its slot */
-  private lastBuf: Uint8Array | undefined = undefined;
+  /** the record connection() last looked up (its batch by serial: no batch kept alive here), and its slot */
+  private lastBatch = -1;
   private lastAt = -1;
   private lastSlot = 0;
 
@@ -271,14 +271,15 @@ export class DecodeCache {
   }
 
   /**
-   * The slot holding the strings of the connection of the record at `at`
-   * (connId, saddr, daddr), filled first if another connection held it: valid
+   * The slot holding the strings of the connection of the record at `at` of
+   * `batch` (connId, saddr, daddr), filled first if another connection held it: valid
    * until the next call. Words are read signed: compares stay small integers,
    * never boxed numbers.
    */
-  connection(buf: Uint8Array, dv: DataView, at: number): number {
+  connection(batch: RecordBatch, at: number): number {
     // a message reads connId, saddr and daddr of one record in a row
-    if (at === this.lastAt && buf === this.lastBuf) return this.lastSlot;
+    if (at === this.lastAt && batch.serial === this.lastBatch) return this.lastSlot;
+    const dv = batch.dv;
     const prandom = dv.getInt32(at + PRANDOM, true);
     const sk0 = dv.getInt32(at + SK, true);
     const sk1 = dv.getInt32(at + SK + 4, true);
@@ -294,8 +295,8 @@ export class DecodeCache {
       keys[k + KEY_KTIME] === ktime &&
       keys[k + KEY_META] === meta &&
       this.connIds[slot] !== undefined;
-    if (!known) this.fill(slot, buf, dv, at);
-    this.lastBuf = buf;
+    if (!known) this.fill(slot, batch.bytes, dv, at);
+    this.lastBatch = batch.serial;
     this.lastAt = at;
     this.lastSlot = slot;
     return slot;
@@ -393,13 +394,17 @@ export interface RecordBatch {
   bytes: Uint8Array;
   host: HostInfo;
   cache: DecodeCache;
+  /** which batch this is, in the order made: tells batches apart without keeping one */
+  serial: number;
 }
+
+let batchesMade = 0;
 
 /** The batch that records read in place from `buf` share. */
 export function recordBatch(buf: Buffer, host: HostInfo, cache: DecodeCache): RecordBatch {
   const arrayBuffer = buf.buffer as ArrayBuffer;
   const { byteOffset, byteLength } = buf;
-  return { buf, dv: new DataView(arrayBuffer, byteOffset, byteLength), arrayBuffer, byteOffset, bytes: new Uint8Array(arrayBuffer, byteOffset, byteLength), host, cache };
+  return { buf, dv: new DataView(arrayBuffer, byteOffset, byteLength), arrayBuffer, byteOffset, bytes: new Uint8Array(arrayBuffer, byteOffset, byteLength), host, cache, serial: batchesMade++ };
 }
 
 /**
@@ -425,8 +430,7 @@ export class RecordView implements NetworkRecord {
 
   /** The cache slot of the record's connection strings: looked up for each field asked (a few loads), not kept in the view. */
   private connection(): number {
-    const b = this.batch;
-    return b.cache.connection(b.bytes, b.dv, this.at);
+    return this.batch.cache.connection(this.batch, this.at);
   }
 
   get ts(): number {
