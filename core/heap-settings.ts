@@ -2,8 +2,8 @@
  * V8's young generation bounded for a long-running agent, from inside the
  * process. Its own bound (--max-semi-space-size) is fixed before any
  * JavaScript runs; --semi-space-growth-factor is read at each collection, so
- * growth is switched off once the young generation reached
- * YOUNG_GENERATION_BYTES (V8 grows it to 32 MB under load).
+ * growth is switched off once the young generation reached its bound (V8
+ * grows it to 32 MB under load).
  *
  * Side by side (bench:table, this tree with and without it, alternated):
  * RSS at a paced 10k req/s 240 → 191 MB, and espan's CPU per request at full
@@ -19,14 +19,24 @@
  * paced 10k req/s (espan at ~11 % of a core) that took RSS from 181/185/185
  * to 170/171/168 MB and its slope from +31..55 to +2..4 MB/min, for ~2 points
  * of a core (10 → 12 %); 25 % took it to 162 MB for ~3 points.
+ * The young generation's bound follows the same calm: 8 MB while calm, 16 MB
+ * while busy. At the paced 10k req/s (bench:table --only rss, alternated):
+ * 154/155 against 162/163/165 MB, espan at 9.7/10.0 % of a core against
+ * 9.6/9.7/10.0 % (4 MB: 161 MB; 8 MB with 25 % growth while calm: 148 MB
+ * for a point more of a core). V8 shrinks the young generation only where
+ * allocation is slow (under 1 MB/s), so one that grew while busy keeps its
+ * size until then; and start-up (loading the probe takes most of a core)
+ * does not count as load.
  * A flag given on node's command line (or in NODE_OPTIONS, where node allows
  * it) wins over these settings.
  */
 import { PerformanceObserver } from 'node:perf_hooks';
 import * as v8 from 'node:v8';
 
-/** both semi-spaces, as --max-semi-space-size=8 would bound them: 8 MB took ~6 MB more off the heap, not off RSS, for ~1.5 points of a core */
-const YOUNG_GENERATION_BYTES = 16 * 1024 * 1024;
+/** both semi-spaces, as --max-semi-space-size=8 would bound them */
+const BUSY_YOUNG_GENERATION_BYTES = 16 * 1024 * 1024;
+/** both semi-spaces while espan is calm */
+const CALM_YOUNG_GENERATION_BYTES = 8 * 1024 * 1024;
 /** V8's default */
 const SEMI_SPACE_GROWTH_FACTOR = 2;
 
@@ -38,19 +48,41 @@ const BUSY_ABOVE = 0.5;
 const CPU_CHECK_MS = 2000;
 
 let applied = false;
+/** switches the settings between calm and busy; set by boundHeap where it applied them */
+let follow: ((calm: boolean) => void) | undefined;
 
 /**
- * Applies the settings once per process. `youngGeneration`: whether to bound
- * the young generation, and the old generation's growth while calm; the
- * flags they switch are process-wide, so a process with stage workers
- * (isolates of their own) leaves them alone.
+ * Applies the settings once per process, as for a calm espan (a load that
+ * begins with espan would otherwise grow the young generation to the busy
+ * bound before the first check); `heapFollowsLoad` then lets espan's load
+ * switch them. `youngGeneration`: whether to bound the young generation, and
+ * the old generation's growth while calm; the flags they switch are
+ * process-wide, so a process with stage workers (isolates of their own)
+ * leaves them alone.
  */
 export function boundHeap(opts: { youngGeneration: boolean }): void {
   if (applied) return;
   applied = true;
   if (!opts.youngGeneration) return;
-  if (!givenByUser('max-semi-space-size') && !givenByUser('semi-space-growth-factor')) capYoungGeneration();
-  if (!givenByUser('heap-growing-percent')) growOldGenerationByLoad();
+  const young = givenByUser('max-semi-space-size') || givenByUser('semi-space-growth-factor') ? undefined : capYoungGeneration();
+  const old = !givenByUser('heap-growing-percent');
+  if (!young && !old) return;
+  follow = (calm) => {
+    young?.bound(calm ? CALM_YOUNG_GENERATION_BYTES : BUSY_YOUNG_GENERATION_BYTES);
+    if (old) v8.setFlagsFromString(`--heap-growing-percent=${calm ? CALM_GROWING_PERCENT : 0}`);
+  };
+  follow(true);
+}
+
+/**
+ * From now on espan's CPU share switches the settings boundHeap applied
+ * between calm and busy. Called once espan started: start-up (loading the
+ * probe) takes most of a core for a while, which is not load.
+ */
+export function heapFollowsLoad(): void {
+  if (!follow) return;
+  watchLoad(true, follow);
+  follow = undefined;
 }
 
 /**
@@ -60,25 +92,30 @@ export function boundHeap(opts: { youngGeneration: boolean }): void {
  * slow). Checked after collections, so a burst of scavenges before the check
  * can take it a doubling or two past the bound.
  */
-function capYoungGeneration(): void {
+function capYoungGeneration(): { bound(bytes: number): void } {
+  let bound = BUSY_YOUNG_GENERATION_BYTES;
   let growing = true;
   const check = (): void => {
-    const grow = youngGenerationBytes() < YOUNG_GENERATION_BYTES;
+    const grow = youngGenerationBytes() < bound;
     if (grow === growing) return;
     growing = grow;
     v8.setFlagsFromString(`--semi-space-growth-factor=${grow ? SEMI_SPACE_GROWTH_FACTOR : 1}`);
   };
-  check();
   new PerformanceObserver(check).observe({ entryTypes: ['gc'] });
+  return {
+    bound(bytes) {
+      bound = bytes;
+      check();
+    },
+  };
 }
 
 /**
- * Every CPU_CHECK_MS, espan's CPU share of the interval decides the old
- * generation's growth: CALM_GROWING_PERCENT below CALM_BELOW of a core, V8's
- * own factor (0: unset) above BUSY_ABOVE; in between it stays as it was.
+ * Every CPU_CHECK_MS, espan's CPU share of the interval decides whether it
+ * is calm (under CALM_BELOW of a core) or busy (over BUSY_ABOVE; in between
+ * it stays as it was): `changed` is called when that changes.
  */
-function growOldGenerationByLoad(): void {
-  let calm = false;
+function watchLoad(calm: boolean, changed: (calm: boolean) => void): void {
   let last = process.cpuUsage();
   const timer = setInterval(() => {
     const used = process.cpuUsage(last);
@@ -86,7 +123,7 @@ function growOldGenerationByLoad(): void {
     const nowCalm = calmAfter(calm, (used.user + used.system) / 1000 / CPU_CHECK_MS);
     if (nowCalm === calm) return;
     calm = nowCalm;
-    v8.setFlagsFromString(`--heap-growing-percent=${calm ? CALM_GROWING_PERCENT : 0}`);
+    changed(calm);
   }, CPU_CHECK_MS);
   timer.unref();
 }

@@ -27,7 +27,7 @@ import type {
   ReceiverFactory,
 } from './component';
 import type { ServiceConfig } from './config/load';
-import { boundHeap } from './heap-settings';
+import { boundHeap, heapFollowsLoad } from './heap-settings';
 import { copyBatch, itemCount, type Batch, type SignalType } from './signals';
 import { createLogger, type Logger } from './telemetry/logger';
 import { componentTelemetry, ServiceMetrics } from './telemetry/metrics';
@@ -288,6 +288,8 @@ export class Service {
       await r.receiver.start(runtime);
       this.logger.debug('receiver started', { receiver: id });
     }
+    // only now: loading the probe takes most of a core for a while, which would count as load
+    heapFollowsLoad();
     this.state = 'ready';
   }
 
