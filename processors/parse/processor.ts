@@ -15,7 +15,7 @@ import { ConnMeta, copyRecord, FuncId, isEgress, isIngress, payloadIn } from '..
 import { localHostInfo } from '../../core/host';
 import { PairingGate, type GateCounters } from './alignment';
 import { Dir, type ProtocolSession } from './decoder';
-import { detect, type Detection } from './detect';
+import { ProtocolDetector, type Detection } from './detect';
 import { HttpSession } from './http/session';
 import { Http2Session, type Http2Options } from './http2/session';
 import { MysqlSession, type MysqlOptions } from './mysql/session';
@@ -133,6 +133,7 @@ export class ParseEngine implements StatefulEngine<NetworkRecord, L7Message> {
   /** connections in the list: the table also holds those a batch's first pass made and the second has not reached yet */
   private listed = 0;
   private readonly enabled: ReadonlySet<Protocol>;
+  private readonly detector: ProtocolDetector;
   private readonly sqlSummaries: SqlSummaries;
   private readonly postgresqlSummaries: SqlSummaries;
   private readonly sessionOptions: SessionOptions;
@@ -148,6 +149,7 @@ export class ParseEngine implements StatefulEngine<NetworkRecord, L7Message> {
     private readonly counters: ParseCounters = NO_COUNTERS,
   ) {
     this.enabled = new Set(settings.protocols);
+    this.detector = new ProtocolDetector(this.enabled);
     this.sqlSummaries = new SqlSummaries(settings.mysql.maxSqlLength, settings.mysql.keepRawSql);
     this.postgresqlSummaries = new SqlSummaries(settings.postgresql.maxSqlLength, false, undefined, 'postgresql');
     this.sessionOptions = { maxPendingRequests: settings.maxPendingRequests };
@@ -261,10 +263,10 @@ export class ParseEngine implements StatefulEngine<NetworkRecord, L7Message> {
     const same = c.held ? contiguousBefore(c.held.filter((h) => isEgress(h.funcId) === egress), r) : NOTHING_HELD;
     const bytes = same.length ? joinPayloads(same, r) : undefined;
     const length = bytes ? bytes.length : place.end - place.start;
-    let d = bytes ? detect(bytes, this.enabled) : detect(place.bytes, this.enabled, place.start, place.end);
+    let d = bytes ? this.detector.detect(bytes) : this.detector.detect(place.bytes, place.start, place.end);
     let joinedFrom = 0;
     // joined inside a message: one may start at a later record, after the bytes of one whose start was not seen
-    while (!d && c.midstream && joinedFrom < same.length) d = detect(joinPayloads(same.slice(++joinedFrom), r), this.enabled);
+    while (!d && c.midstream && joinedFrom < same.length) d = this.detector.detect(joinPayloads(same.slice(++joinedFrom), r));
     const first = joinedFrom < same.length ? same[joinedFrom] : r;
     if (!d) {
       c.countUnrecognised(egress);
