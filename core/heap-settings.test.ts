@@ -9,4 +9,12 @@ describe('core/heap-settings', () => {
     expect(calmAfter(true, 0.6)).to.equal(false);
     expect(calmAfter(false, 1.5)).to.equal(false);
   });
+
+  it('takes other bounds where given', () => {
+    const bounds = { calmBelow: 0.15, busyAbove: 0.2 };
+    expect(calmAfter(true, 0.18, bounds)).to.equal(true);
+    expect(calmAfter(true, 0.25, bounds)).to.equal(false);
+    expect(calmAfter(false, 0.18, bounds)).to.equal(false);
+    expect(calmAfter(false, 0.1, bounds)).to.equal(true);
+  });
 });

@@ -19,14 +19,16 @@
  * paced 10k req/s (espan at ~11 % of a core) that took RSS from 181/185/185
  * to 170/171/168 MB and its slope from +31..55 to +2..4 MB/min, for ~2 points
  * of a core (10 → 12 %); 25 % took it to 162 MB for ~3 points.
- * The young generation's bound follows the same calm: 8 MB while calm, 16 MB
- * while busy. At the paced 10k req/s (bench:table --only rss, alternated):
- * 154/155 against 162/163/165 MB, espan at 9.7/10.0 % of a core against
- * 9.6/9.7/10.0 % (4 MB: 161 MB; 8 MB with 25 % growth while calm: 148 MB
- * for a point more of a core). V8 shrinks the young generation only where
- * allocation is slow (under 1 MB/s), so one that grew while busy keeps its
- * size until then; and start-up (loading the probe takes most of a core)
- * does not count as load.
+ * The young generation's bound follows espan's load too, on lower bounds
+ * (YOUNG_GENERATION_LOAD): 8 MB while calm, 16 MB while busy. At the paced
+ * 10k req/s (bench:table --only rss, alternated with the tree before):
+ * 157/162/153 against 162/163/165/164/161 MB, espan at 9.7/10.2/9.6 % of a
+ * core against 9.3-10.0 % (8 MB always: 155/157 MB; 4 MB: 161 MB; 8 MB with
+ * 25 % growth while calm: 148/156 MB for 1-2 points more of a core). V8
+ * shrinks the young generation only where allocation is slow (under 1 MB/s),
+ * so one that grew while busy (a load's first seconds, while V8 compiles,
+ * can be) keeps its size until then; start-up (loading the probe takes most
+ * of a core) does not count as load.
  * A flag given on node's command line (or in NODE_OPTIONS, where node allows
  * it) wins over these settings.
  */
@@ -43,13 +45,18 @@ const SEMI_SPACE_GROWTH_FACTOR = 2;
 /** the old generation's growth over what a full collection kept, while espan is calm */
 const CALM_GROWING_PERCENT = 50;
 /** espan's share of one core (its whole process) under which it counts as calm, and over which as busy again */
-const CALM_BELOW = 0.3;
-const BUSY_ABOVE = 0.5;
+const OLD_GENERATION_LOAD: LoadBounds = { calmBelow: 0.3, busyAbove: 0.5 };
+/**
+ * lower for the young generation: the agent role at full load (espan at 25-50 % of a core) spent up to ~0.5 µs more
+ * per Redis command with 8 MB (bench:table --only agent, alternated: 3.0-3.9 against 3.0-3.4 µs; on these bounds
+ * 2.8-3.3); at a paced 10k req/s espan is at ~10 %
+ */
+const YOUNG_GENERATION_LOAD: LoadBounds = { calmBelow: 0.15, busyAbove: 0.2 };
 const CPU_CHECK_MS = 2000;
 
 let applied = false;
-/** switches the settings between calm and busy; set by boundHeap where it applied them */
-let follow: ((calm: boolean) => void) | undefined;
+/** starts switching the settings between calm and busy; set by boundHeap where it applied them */
+let follow: (() => void) | undefined;
 
 /**
  * Applies the settings once per process, as for a calm espan (a load that
@@ -67,11 +74,12 @@ export function boundHeap(opts: { youngGeneration: boolean }): void {
   const young = givenByUser('max-semi-space-size') || givenByUser('semi-space-growth-factor') ? undefined : capYoungGeneration();
   const old = !givenByUser('heap-growing-percent');
   if (!young && !old) return;
-  follow = (calm) => {
-    young?.bound(calm ? CALM_YOUNG_GENERATION_BYTES : BUSY_YOUNG_GENERATION_BYTES);
-    if (old) v8.setFlagsFromString(`--heap-growing-percent=${calm ? CALM_GROWING_PERCENT : 0}`);
+  follow = () => {
+    if (young) watchLoad(YOUNG_GENERATION_LOAD, (calm) => young.bound(calm ? CALM_YOUNG_GENERATION_BYTES : BUSY_YOUNG_GENERATION_BYTES));
+    if (old) watchLoad(OLD_GENERATION_LOAD, (calm) => v8.setFlagsFromString(`--heap-growing-percent=${calm ? CALM_GROWING_PERCENT : 0}`));
   };
-  follow(true);
+  young?.bound(CALM_YOUNG_GENERATION_BYTES);
+  if (old) v8.setFlagsFromString(`--heap-growing-percent=${CALM_GROWING_PERCENT}`);
 }
 
 /**
@@ -80,8 +88,7 @@ export function boundHeap(opts: { youngGeneration: boolean }): void {
  * probe) takes most of a core for a while, which is not load.
  */
 export function heapFollowsLoad(): void {
-  if (!follow) return;
-  watchLoad(true, follow);
+  follow?.();
   follow = undefined;
 }
 
@@ -112,15 +119,16 @@ function capYoungGeneration(): { bound(bytes: number): void } {
 
 /**
  * Every CPU_CHECK_MS, espan's CPU share of the interval decides whether it
- * is calm (under CALM_BELOW of a core) or busy (over BUSY_ABOVE; in between
- * it stays as it was): `changed` is called when that changes.
+ * is calm or busy (`bounds`), calm at first: `changed` is called when that
+ * changes.
  */
-function watchLoad(calm: boolean, changed: (calm: boolean) => void): void {
+function watchLoad(bounds: LoadBounds, changed: (calm: boolean) => void): void {
+  let calm = true;
   let last = process.cpuUsage();
   const timer = setInterval(() => {
     const used = process.cpuUsage(last);
     last = process.cpuUsage();
-    const nowCalm = calmAfter(calm, (used.user + used.system) / 1000 / CPU_CHECK_MS);
+    const nowCalm = calmAfter(calm, (used.user + used.system) / 1000 / CPU_CHECK_MS, bounds);
     if (nowCalm === calm) return;
     calm = nowCalm;
     changed(calm);
@@ -128,9 +136,15 @@ function watchLoad(calm: boolean, changed: (calm: boolean) => void): void {
   timer.unref();
 }
 
+/** espan's share of a core under which it counts as calm, and over which as busy again (in between it stays as it was) */
+export interface LoadBounds {
+  calmBelow: number;
+  busyAbove: number;
+}
+
 /** Whether espan is calm after an interval in which it used `share` of a core, having been calm or not before. */
-export function calmAfter(calm: boolean, share: number): boolean {
-  return calm ? share < BUSY_ABOVE : share < CALM_BELOW;
+export function calmAfter(calm: boolean, share: number, bounds: LoadBounds = OLD_GENERATION_LOAD): boolean {
+  return calm ? share < bounds.busyAbove : share < bounds.calmBelow;
 }
 
 function youngGenerationBytes(): number {
