@@ -41,7 +41,7 @@ describe('service: pipelines stay apart', () => {
   });
 
   it('a processor that throws mid-stream stops its own pipeline only: logged, counted, the others run and flush', async () => {
-    // An item no stage can read (null; for traces, whose receiver counts spans, a span list that is not a list)
+    // An item no stage can read (null; for traces, whose receiver counts spans, a trace with no id)
     // makes each real processor throw, as a bug in it would.
     // (espan guards each message itself: it counts a malformed one and goes on.)
     const inputs: Record<string, string> = { parse: 'records', thread_correlation: 'messages', propagation: 'messages', linking: 'spans', tail_sampling: 'traces' };
@@ -70,7 +70,7 @@ ${failing.map((p) => `    traces/${p}: {receivers: [test_source/${p}], processor
     const uncaught = await uncaughtDuring(async () => {
       await svc.start();
       sources.get('test_source/healthy')!.next(['first']);
-      for (const p of failing) sources.get(`test_source/${p}`)!.next([inputs[p] === 'traces' ? { traceId: '1', spans: { length: 1 } } : null]);
+      for (const p of failing) sources.get(`test_source/${p}`)!.next([inputs[p] === 'traces' ? { traceId: null, spans: { length: 1 } } : null]);
       // the healthy pipeline keeps taking items after the failures
       sources.get('test_source/healthy')!.next(['second']);
       await new Promise((r) => setTimeout(r, 10));
