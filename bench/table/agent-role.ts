@@ -79,10 +79,10 @@ export const tracedByAgent: Tracer = async (pids, load, warmUp) => {
       await waitSettled(async () => ({ counters: await moved(), spans: (await spans()) - before.spans }), { requests: run.requests, holdingMs: holdingMs(config) });
       return countsSince(await countsNow(), before);
     };
-    const cpuStart = agent.cpuMs();
+    const cpuStart = tracing.cpuMs();
     const warm = await warmUp();
     const afterWarmUp = await settled(warm, NO_COUNTS);
-    const agentCpu0 = agent.cpuMs();
+    const agentCpu0 = tracing.cpuMs();
     const linkerCpu0 = linker.cpuMs();
     const run = await load();
     // the export of the spans held when the load ended is part of the cost
@@ -90,7 +90,7 @@ export const tracedByAgent: Tracer = async (pids, load, warmUp) => {
     return {
       ...run,
       ...counts,
-      espanCpuMs: agent.cpuMs() - agentCpu0,
+      espanCpuMs: tracing.cpuMs() - agentCpu0,
       linkerCpuMs: linker.cpuMs() - linkerCpu0,
       warmUp: { requests: warm.requests, espanCpuMs: agentCpu0 - cpuStart, kernelDrops: afterWarmUp.kernelDrops },
     };
