@@ -46,16 +46,7 @@ const strings = new Interner(4096);
 const redactedQueries = new RedactedQueries();
 const connKey = (m: L7Message): string => connectionKeys.of(m);
 const shared = (s: string): string => strings.intern(s);
-const isIpv6 = (m: L7Message): boolean => (m.connMeta & ConnMeta.IPV6) !== 0;
-const networkType = (m: L7Message): string => (isIpv6(m) && !m.daddr.startsWith('::ffff:') ? 'ipv6' : 'ipv4');
-/**
- * An address text as spans keep it. The record decoder shares IPv4 texts,
- * but spells IPv6 ones per connection: interned (apart from the other
- * strings, which a server's many clients would push out), the spans of many
- * short connections hold one copy instead of their connections' own.
- */
-const addresses = new Interner(1024);
-const address = (m: L7Message, text: string): string => (isIpv6(m) ? addresses.intern(text) : text);
+const networkType = (m: L7Message): string => ((m.connMeta & ConnMeta.IPV6) !== 0 && !m.daddr.startsWith('::ffff:') ? 'ipv6' : 'ipv4');
 
 type Status = SpanShape['status'];
 /** The statuses without a message: one frozen object each, shared by the spans that have it. */
@@ -180,7 +171,7 @@ function httpSpan(m: L7Message, opts: SemconvOptions, a: AttributesBuilder, out:
   if (query) a.put('url.query', query);
   if (m.role === 'server') {
     a.putRun(CLIENT_KEYS);
-    a.value(address(m, m.daddr));
+    a.value(m.daddr);
     a.value(m.dport);
   } else {
     const hostPart = serverAddress.includes(':') ? `[${serverAddress}]` : serverAddress;
@@ -338,13 +329,13 @@ const ENDPOINT_KEYS = new KeyRun(['server.address', 'server.port', 'network.peer
 function putEndpoints(
   m: L7Message,
   a: AttributesBuilder,
-  serverAddress: string = address(m, m.role === 'server' ? m.saddr : m.daddr),
+  serverAddress: string = m.role === 'server' ? m.saddr : m.daddr,
   serverPort: number = m.role === 'server' ? m.sport : m.dport,
 ): void {
   a.putRun(ENDPOINT_KEYS);
   a.value(serverAddress);
   a.value(serverPort);
-  a.value(address(m, m.daddr));
+  a.value(m.daddr);
   a.value(m.dport);
   a.value(transport(m));
   a.value(networkType(m));
