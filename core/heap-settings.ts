@@ -74,10 +74,10 @@ export function boundHeap(opts: { youngGeneration: boolean }): void {
   const young = givenByUser('max-semi-space-size') || givenByUser('semi-space-growth-factor') ? undefined : capYoungGeneration();
   const old = !givenByUser('heap-growing-percent');
   if (!young && !old) return;
-  follow = () => {
-    if (young) watchLoad(YOUNG_GENERATION_LOAD, (calm) => young.bound(calm ? CALM_YOUNG_GENERATION_BYTES : BUSY_YOUNG_GENERATION_BYTES));
-    if (old) watchLoad(OLD_GENERATION_LOAD, (calm) => v8.setFlagsFromString(`--heap-growing-percent=${calm ? CALM_GROWING_PERCENT : 0}`));
-  };
+  const settings: LoadSetting[] = [];
+  if (young) settings.push({ bounds: YOUNG_GENERATION_LOAD, changed: (calm) => young.bound(calm ? CALM_YOUNG_GENERATION_BYTES : BUSY_YOUNG_GENERATION_BYTES) });
+  if (old) settings.push({ bounds: OLD_GENERATION_LOAD, changed: (calm) => v8.setFlagsFromString(`--heap-growing-percent=${calm ? CALM_GROWING_PERCENT : 0}`) });
+  follow = () => watchLoad(settings);
   young?.bound(CALM_YOUNG_GENERATION_BYTES);
   if (old) v8.setFlagsFromString(`--heap-growing-percent=${CALM_GROWING_PERCENT}`);
 }
@@ -117,21 +117,29 @@ function capYoungGeneration(): { bound(bytes: number): void } {
   };
 }
 
+/** A setting that follows espan's load: `changed` is called when espan turns calm or busy by its own `bounds`. */
+interface LoadSetting {
+  bounds: LoadBounds;
+  changed(calm: boolean): void;
+}
+
 /**
- * Every CPU_CHECK_MS, espan's CPU share of the interval decides whether it
- * is calm or busy (`bounds`), calm at first: `changed` is called when that
- * changes.
+ * Every CPU_CHECK_MS, espan's CPU share of the interval decides, for each
+ * setting by its own bounds, whether espan is calm or busy (calm at first).
  */
-function watchLoad(bounds: LoadBounds, changed: (calm: boolean) => void): void {
-  let calm = true;
+function watchLoad(settings: LoadSetting[]): void {
+  const calm = settings.map(() => true);
   let last = process.cpuUsage();
   const timer = setInterval(() => {
     const used = process.cpuUsage(last);
     last = process.cpuUsage();
-    const nowCalm = calmAfter(calm, (used.user + used.system) / 1000 / CPU_CHECK_MS, bounds);
-    if (nowCalm === calm) return;
-    calm = nowCalm;
-    changed(calm);
+    const share = (used.user + used.system) / 1000 / CPU_CHECK_MS;
+    settings.forEach((setting, i) => {
+      const nowCalm = calmAfter(calm[i], share, setting.bounds);
+      if (nowCalm === calm[i]) return;
+      calm[i] = nowCalm;
+      setting.changed(nowCalm);
+    });
   }, CPU_CHECK_MS);
   timer.unref();
 }
