@@ -98,8 +98,6 @@ class Connection {
   batchStamp = 0;
   batchLastIndex = 0;
   released = false;
-  /** its place in the engine's ConnectionTable */
-  slot = -1;
 
   constructor(readonly id: string) {}
 
