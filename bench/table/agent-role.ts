@@ -12,7 +12,7 @@ import { projectRoot } from '../../core/project-root';
 import { freePort } from '../../test/helpers/servers';
 import { startEspan, type EspanProcess } from '../lib/espan-process';
 import type { LoadRun } from '../lib/measure';
-import { countsSince, dropReasonsOf, holdingMs, movement, NO_COUNTS, receiverOf, sum, waitSettled, type Counts, type Tracer } from './shared';
+import { countsSince, dropReasonsOf, holdingMs, movement, receiverOf, sum, waitSettled, warmUpThenMeasure, type Counts, type Tracer } from './shared';
 
 const AGENT_YAML = 'examples/agent.yaml';
 
@@ -79,21 +79,7 @@ export const tracedByAgent: Tracer = async (pids, load, warmUp) => {
       await waitSettled(async () => ({ counters: await moved(), spans: (await spans()) - before.spans }), { requests: run.requests, holdingMs: holdingMs(config) });
       return countsSince(await countsNow(), before);
     };
-    const cpuStart = tracing.cpuMs();
-    const warm = await warmUp();
-    const afterWarmUp = await settled(warm, NO_COUNTS);
-    const agentCpu0 = tracing.cpuMs();
-    const linkerCpu0 = linker.cpuMs();
-    const run = await load();
-    // the export of the spans held when the load ended is part of the cost
-    const counts = await settled(run, afterWarmUp);
-    return {
-      ...run,
-      ...counts,
-      espanCpuMs: tracing.cpuMs() - agentCpu0,
-      linkerCpuMs: linker.cpuMs() - linkerCpu0,
-      warmUp: { requests: warm.requests, espanCpuMs: agentCpu0 - cpuStart, kernelDrops: afterWarmUp.kernelDrops },
-    };
+    return await warmUpThenMeasure(tracing, warmUp, load, settled, linker);
   } finally {
     await agent?.stop();
     await linker.stop();

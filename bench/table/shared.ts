@@ -194,20 +194,44 @@ export interface TracedRun extends LoadRun, Counts {
 /** How a role traces: a warm-up load, then the measured one, in one espan (per role) started for them. */
 export type Tracer = (pids: number[], load: () => Promise<LoadRun>, warmUp: () => Promise<LoadRun>) => Promise<TracedRun>;
 
+/**
+ * The sequence every role's espan goes through: the warm-up load, then the
+ * measured one, each followed by the wait until its spans are out
+ * (`settled`: what a load added to the counts since `before`). `tracing`
+ * is the process whose CPU is the measured espan's; `linker`, in the agent
+ * role, the one it exports to, whose CPU over the measured load is kept apart.
+ */
+export async function warmUpThenMeasure(
+  tracing: EspanProcess,
+  warmUp: () => Promise<LoadRun>,
+  load: () => Promise<LoadRun>,
+  settled: (run: LoadRun, before: Counts) => Promise<Counts>,
+  linker?: EspanProcess,
+): Promise<TracedRun> {
+  const cpuStart = tracing.cpuMs();
+  const warm = await warmUp();
+  const afterWarmUp = await settled(warm, NO_COUNTS);
+  const cpu0 = tracing.cpuMs();
+  const linkerCpu0 = linker?.cpuMs() ?? 0;
+  const run = await load();
+  // the spans held when the load ended are part of its cost
+  const counts = await settled(run, afterWarmUp);
+  return {
+    ...run,
+    ...counts,
+    espanCpuMs: tracing.cpuMs() - cpu0,
+    linkerCpuMs: linker && linker.cpuMs() - linkerCpu0,
+    warmUp: { requests: warm.requests, espanCpuMs: cpu0 - cpuStart, kernelDrops: afterWarmUp.kernelDrops },
+  };
+}
+
 /** A warm-up load, then the measured one, while espan, in its own process, traces `pids` with the full chain. */
 export const traced: Tracer = async (pids, load, warmUp) => {
   const config = tracedChain(pids);
   const espan = await startEspan(config);
   try {
     await sleep(500);
-    const settling = (run: LoadRun): Settling => ({ requests: run.requests, holdingMs: holdingMs(config) });
-    const cpuStart = espan.cpuMs();
-    const warm = await warmUp();
-    const afterWarmUp = await settledCounts(espan, settling(warm));
-    const cpu0 = espan.cpuMs();
-    const run = await load();
-    const counts = await settledCounts(espan, settling(run), afterWarmUp);
-    return { ...run, espanCpuMs: espan.cpuMs() - cpu0, ...counts, warmUp: { requests: warm.requests, espanCpuMs: cpu0 - cpuStart, kernelDrops: afterWarmUp.kernelDrops } };
+    return await warmUpThenMeasure(espan, warmUp, load, (run, before) => settledCounts(espan, { requests: run.requests, holdingMs: holdingMs(config) }, before));
   } finally {
     await espan.stop();
   }
