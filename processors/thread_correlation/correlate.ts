@@ -13,9 +13,9 @@
  * messages$.pipe(correlateThreads({ waitMs: 2000, ... }))
  */
 import { asyncScheduler, type OperatorFunction, type SchedulerLike } from 'rxjs';
-import { Queue } from '../../core/collections/queue';
 import { statefulOperator, type StatefulEngine } from '../../core/stateful-operator';
 import type { L7Message } from '../../core/signals';
+import { HeldCalls } from './held-calls';
 import { CALL_RESULTS, ThreadTimelines, type CallResult, type TimelineOptions } from './timeline';
 
 export interface CorrelateOptions {
@@ -48,9 +48,8 @@ interface HostClock {
 
 export class ThreadCorrelator implements StatefulEngine<L7Message, L7Message> {
   private readonly timelines: ThreadTimelines;
-  /** held calls, and the scheduler time each arrived (side by side: no object per call) */
-  private readonly pending = new Queue<L7Message>();
-  private readonly pendingArrivedMs = new Queue<number>();
+  /** held calls, and the scheduler time each arrived */
+  private readonly pending = new HeldCalls();
   private readonly clocks = new Map<string, HostClock>();
   /** the clock looked up last: messages of one host come in runs */
   private lastClock: HostClock | undefined;
@@ -105,8 +104,7 @@ export class ThreadCorrelator implements StatefulEngine<L7Message, L7Message> {
         this.counts[settled]++;
         out[n++] = m;
       } else {
-        this.pending.push(m);
-        this.pendingArrivedMs.push(nowMs);
+        this.pending.push(m, nowMs);
       }
     }
     out.length = n;
@@ -120,18 +118,17 @@ export class ThreadCorrelator implements StatefulEngine<L7Message, L7Message> {
     const over = this.pending.size - this.opts.maxPending;
     let forced = over > 0 ? over : 0;
     while (this.pending.size > 0) {
-      const m = this.pending.peek()!;
+      const m = this.pending.oldest();
       const ready =
         all ||
         forced > 0 ||
-        nowMs - this.pendingArrivedMs.peek()! >= this.opts.waitMs ||
+        nowMs - this.pending.oldestArrivedMs() >= this.opts.waitMs ||
         this.clockOf(m.host.hostId).watermark >= m.reqStart + this.waitNs;
       if (!ready) break;
       if (forced > 0) forced--;
       this.counts[this.timelines.linkClient(m)]++;
       out.push(m);
       this.pending.shift();
-      this.pendingArrivedMs.shift();
     }
     this.reportCalls();
     return out;

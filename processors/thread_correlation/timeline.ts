@@ -9,7 +9,7 @@
  * Anything else is left unlinked: a wrong parent is worse than none.
  */
 import { ConnMeta } from '../../core/records/network-data';
-import type { L7Message } from '../../core/signals';
+import type { HostInfo, L7Message } from '../../core/signals';
 import { threadTraceIdOf } from '../../core/message-ids';
 import { HostThreads, ThreadTimeline } from './host-threads';
 import { ForwardedIds, forwardedKeys } from './forwarded';
@@ -56,11 +56,18 @@ function answeredByReader(m: L7Message): boolean {
   return m.respTid === undefined || m.respTid === m.tid;
 }
 
+/** What is known of one host: its threads by thread key (number keys: building string keys cost more than the rest), its inbound requests by forwarded id. */
+interface HostTimelines {
+  readonly threads: HostThreads;
+  forwarded: ForwardedIds | undefined;
+}
+
 export class ThreadTimelines {
-  /** host id → its threads by thread key; number keys: building string keys cost more than the rest */
-  private readonly hosts = new Map<string, HostThreads>();
-  /** host id → its inbound requests by forwarded id */
-  private readonly forwarded = new Map<string, ForwardedIds>();
+  /** by host id */
+  private readonly hosts = new Map<string, HostTimelines>();
+  /** the host looked up last, by its HostInfo (shared by its records): a batch's messages come from one host, and a held call's was just looked up too */
+  private lastHost: HostInfo | undefined;
+  private lastTimelines: HostTimelines | undefined;
   private threadCount = 0;
   private scopeCount = 0;
   private evicted = 0;
@@ -72,8 +79,13 @@ export class ThreadTimelines {
     if (isNoTask(m)) return;
     m.threadTraceId = threadTraceIdOf(m);
     const key = threadKey(m);
-    let threads = this.hosts.get(m.host.hostId);
-    if (!threads) this.hosts.set(m.host.hostId, (threads = new HostThreads()));
+    let host = this.timelinesOf(m.host);
+    if (!host) {
+      this.hosts.set(m.host.hostId, (host = { threads: new HostThreads(), forwarded: undefined }));
+      this.lastHost = m.host;
+      this.lastTimelines = host;
+    }
+    const threads = host.threads;
     let t = threads.get(key);
     if (t) threads.touch(t);
     else {
@@ -90,11 +102,7 @@ export class ThreadTimelines {
     const answered = m.respStart !== undefined && answeredByReader(m);
     if (this.opts.eventLoopTicks && m.reqTick && !m.utid) (t.tickReads ??= new TickReads()).ended(m.reqTick, m.reqEnd, m.threadTraceId);
     const keys = this.opts.forwardedIds ? forwardedKeys(m) : NO_KEYS;
-    if (keys.length) {
-      let ids = this.forwarded.get(m.host.hostId);
-      if (!ids) this.forwarded.set(m.host.hostId, (ids = new ForwardedIds()));
-      ids.addServer(keys, m.threadTraceId, start, end);
-    }
+    if (keys.length) (host.forwarded ??= new ForwardedIds()).addServer(keys, m.threadTraceId, start, end);
     t.maxDuration = Math.max(t.maxDuration, end - start);
     const i = t.upperBound(start);
     t.widenOverOverlaps(t, i, start, end, t.maxDuration);
@@ -117,7 +125,7 @@ export class ThreadTimelines {
   settled(m: L7Message): CallResult | undefined {
     if (isNoTask(m)) return 'no_task';
     if (this.opts.eventLoopTicks) return undefined;
-    const t = this.hosts.get(m.host.hostId)?.get(threadKey(m));
+    const t = this.timelinesOf(m.host)?.threads.get(threadKey(m));
     if (!t || !this.multiplexedAt(t, m.reqStart)) return undefined;
     return this.opts.forwardedIds && forwardedKeys(m).length ? undefined : 'ambiguous';
   }
@@ -125,18 +133,18 @@ export class ThreadTimelines {
   /** Links a client call to the one scope its thread was serving when it started, or says why not. */
   linkClient(m: L7Message): CallResult {
     if (isNoTask(m)) return 'no_task';
-    const t = this.hosts.get(m.host.hostId)?.get(threadKey(m));
+    const host = this.timelinesOf(m.host);
+    const t = host?.threads.get(threadKey(m));
     let result: CallResult = t ? this.decide(t, m) : 'no_scope';
-    if (result !== 'linked' && result !== 'linked_tick' && this.linkForwarded(m)) result = 'linked_forwarded';
+    if (result !== 'linked' && result !== 'linked_tick' && this.linkForwarded(m, host?.forwarded)) result = 'linked_forwarded';
     // the call's response read may be what the next call of its request is written after
     if (m.respTick && m.respEnd !== undefined && t?.tickReads) t.tickReads.ended(m.respTick, m.respEnd, m.threadTraceId);
     return result;
   }
 
   /** An HTTP call carrying an id forwarded from the one request of its process open with it (README, "Forwarded ids"). */
-  private linkForwarded(m: L7Message): boolean {
-    const ids = this.opts.forwardedIds ? this.forwarded.get(m.host.hostId) : undefined;
-    const keys = ids ? forwardedKeys(m) : NO_KEYS;
+  private linkForwarded(m: L7Message, ids: ForwardedIds | undefined): boolean {
+    const keys = ids && this.opts.forwardedIds ? forwardedKeys(m) : NO_KEYS;
     const holder = keys.length ? ids!.holderAt(keys, m.reqStart) : undefined;
     if (holder) m.threadTraceId = holder;
     return holder !== undefined;
@@ -176,13 +184,14 @@ export class ThreadTimelines {
 
   /** Drops scopes that ended before `beforeNs` on `hostId` and threads left with nothing to remember. */
   prune(hostId: string, beforeNs: number): void {
-    const ids = this.forwarded.get(hostId);
+    const host = this.hosts.get(hostId);
+    if (!host) return;
+    const ids = host.forwarded;
     if (ids) {
       ids.dropEndedBefore(beforeNs);
-      if (ids.size === 0) this.forwarded.delete(hostId);
+      if (ids.size === 0) host.forwarded = undefined;
     }
-    const threads = this.hosts.get(hostId);
-    if (!threads) return;
+    const threads = host.threads;
     threads.forEach((t) => {
       this.scopeCount -= t.dropEndedBefore(beforeNs);
       if (t.tickReads && t.tickReads.dropBefore(beforeNs) === 0) t.tickReads = undefined;
@@ -191,7 +200,21 @@ export class ThreadTimelines {
         this.threadCount--;
       }
     });
-    if (threads.size === 0) this.hosts.delete(hostId);
+    if (threads.size > 0 || host.forwarded) return;
+    this.hosts.delete(hostId);
+    if (host === this.lastTimelines) this.lastHost = this.lastTimelines = undefined;
+  }
+
+  /** What is known of `host`, if anything. */
+  private timelinesOf(host: HostInfo): HostTimelines | undefined {
+    if (host === this.lastHost) return this.lastTimelines;
+    const found = this.hosts.get(host.hostId);
+    // remembered only when found: a host not held is added under its id (addServer)
+    if (found) {
+      this.lastHost = host;
+      this.lastTimelines = found;
+    }
+    return found;
   }
 
   stats(): TimelineStats {
@@ -201,7 +224,7 @@ export class ThreadTimelines {
   /** Drops the least recently active thread, of `preferred` (the current host) when it has any. */
   private evictOldestThread(preferred: HostThreads): void {
     if (this.evictLeastRecent(preferred)) return;
-    for (const threads of this.hosts.values()) if (this.evictLeastRecent(threads)) return;
+    for (const host of this.hosts.values()) if (this.evictLeastRecent(host.threads)) return;
   }
 
   private evictLeastRecent(threads: HostThreads): boolean {
