@@ -11,6 +11,7 @@ import { ServiceMetrics, componentTelemetry } from '../../core/telemetry/metrics
 import { parseFactory, settingsFrom, type ParseConfig } from './factory';
 import { ParseEngine, parseOperator, type ParseCounters } from './processor';
 import { Conversation, defaultSettings } from '../../test/helpers/parse';
+import { FuncId } from '../../core/records/network-data';
 
 function tally(): { counters: ParseCounters; seen: Record<string, number> } {
   const seen: Record<string, number> = {};
@@ -153,6 +154,33 @@ describe('parse processor', () => {
     expect(t.seen['http:desync_gap']).to.equal(1);
     expect(t.seen['http:unpaired_request']).to.equal(1);
     expect(t.seen['http:unmatched_response']).to.equal(1);
+  });
+
+  it('starts a connection taken again after another was released with nothing of the old one', () => {
+    const e = new ParseEngine(defaultSettings());
+    // released with a head half read, an HTTP/1.x pairing gate, and a request waiting
+    const first = new Conversation('a'.repeat(32));
+    first.write('GET /old HTTP/1.1\r\n\r\n');
+    first.read('HTTP/1.1 200 OK\r\nContent-');
+    first.close();
+    expect(e.add(first.records, 0).map((m) => `${m.http!.path} ${m.outcome}`)).to.deep.equal(['/old no_response']);
+    // later batches take it again: a Redis connection, released in turn, then HTTP ones
+    const redis = new Conversation('b'.repeat(32));
+    redis.write('*1\r\n$4\r\nPING\r\n');
+    redis.read('+PONG\r\n');
+    redis.close();
+    expect(e.add(redis.records, 0).map((m) => `${m.protocol} ${m.redis!.command} ${m.outcome} ${m.reqSeq} ${m.respSeq}`)).to.deep.equal(['redis PING ok 1000 5000']);
+    const http = new Conversation('c'.repeat(32));
+    http.write('GET /new HTTP/1.1\r\n\r\n');
+    http.read('HTTP/1.1 204 No Content\r\n\r\n');
+    http.close();
+    // the same id again in the same batch after its close: a connection of its own
+    const again = new Conversation('c'.repeat(32));
+    again.write('GET /again HTTP/1.1\r\n\r\n');
+    again.read('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n');
+    const opened = { ...again.records[0], funcId: FuncId.CONNECT, bufLen: 0, actSize: 0, payload: new Uint8Array(0), index: 9 };
+    const out = e.add([...http.records, opened, ...again.records.map((r) => ({ ...r, index: r.index + 10 }))], 0);
+    expect(out.map((m) => `${m.http!.path} ${m.http!.status} ${m.outcome}`)).to.deep.equal(['/new 204 ok', '/again 200 ok']);
   });
 
   it('creates from the factory with telemetry counters', async () => {

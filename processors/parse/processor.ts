@@ -71,35 +71,73 @@ const DETECTING = 0;
 const PARSING = 1;
 const IGNORED = 2;
 
+/** Released connections kept for new ones: enough for the connections a batch opens and closes (a few hundred bytes each). */
+const MAX_SPARE_CONNECTIONS = 256;
+
 /** Connection.touched of one made by a batch's first pass and not yet in the list of live connections (batches count from 1). */
 const UNLISTED = 0;
 
+/**
+ * Every field is set by reopen(): a released connection is kept (its streams
+ * with it) and taken again for a new one, so a connection costs no objects
+ * of its own but its session (the demo capture makes one per MySQL query and
+ * per HTTP call between its services).
+ */
 class Connection {
+  id!: string;
   /** neighbours in the engine's list of connections, least recently active first */
-  older: Connection | undefined = undefined;
-  newer: Connection | undefined = undefined;
-  state = DETECTING;
+  older: Connection | undefined;
+  newer: Connection | undefined;
+  state!: number;
   session: ProtocolSession | undefined;
-  request: DirectionStream | undefined;
-  response: DirectionStream | undefined;
-  requestIsEgress = false;
+  /** begun with its session once the protocol is known */
+  readonly request = new DirectionStream(Dir.REQUEST);
+  readonly response = new DirectionStream(Dir.RESPONSE);
+  requestIsEgress!: boolean;
   /** its start (connect, accept, the first record of a handshake seen) was not seen: undefined until its first record */
-  midstream: boolean | undefined = undefined;
-  recordsSeen = 0;
+  midstream: boolean | undefined;
+  recordsSeen!: number;
   /** data records of each direction in which no protocol was recognised */
-  unrecognisedEgress = 0;
-  unrecognisedIngress = 0;
+  unrecognisedEgress!: number;
+  unrecognisedIngress!: number;
   /** records seen before the protocol was known (copies, bounded by detectRecords): fed once it is */
   held: NetworkRecord[] | undefined;
-  lastActive = 0;
+  lastActive!: number;
   lastRecord: NetworkRecord | undefined;
   /** batch bookkeeping: the batch that last touched it (UNLISTED before its first), and the last index it saw there */
-  touched = UNLISTED;
-  batchStamp = 0;
-  batchLastIndex = 0;
-  released = false;
+  touched!: number;
+  batchStamp!: number;
+  batchLastIndex!: number;
+  released!: boolean;
 
-  constructor(readonly id: string) {}
+  constructor(id: string) {
+    this.reopen(id);
+  }
+
+  /** As new, for `id`. */
+  reopen(id: string): void {
+    this.id = id;
+    this.older = this.newer = undefined;
+    this.state = DETECTING;
+    this.session = undefined;
+    this.requestIsEgress = false;
+    this.midstream = undefined;
+    this.recordsSeen = this.unrecognisedEgress = this.unrecognisedIngress = 0;
+    this.held = undefined;
+    this.lastActive = 0;
+    this.lastRecord = undefined;
+    this.touched = UNLISTED;
+    this.batchStamp = this.batchLastIndex = 0;
+    this.released = false;
+  }
+
+  /** Released: lets go of its session, streams and records while it waits to be taken again. */
+  end(): void {
+    this.released = true;
+    this.session = this.lastRecord = this.held = undefined;
+    this.request.end();
+    this.response.end();
+  }
 
   countUnrecognised(egress: boolean): void {
     if (egress) this.unrecognisedEgress++;
@@ -122,6 +160,8 @@ type Tally = Map<string, number>;
 
 export class ParseEngine implements StatefulEngine<NetworkRecord, L7Message> {
   private readonly conns = new ConnectionTable<Connection>();
+  /** released connections kept to be taken again (newConnection) */
+  private readonly spares: Connection[] = [];
   /**
    * The same connections linked least recently active first, so the idle
    * sweep and the max-connections eviction both take from the oldest end;
@@ -177,7 +217,7 @@ export class ParseEngine implements StatefulEngine<NetworkRecord, L7Message> {
       // a connection's records often come one after the other (a request, then its response): looked up once
       let c = previous !== undefined && previous.id === id ? previous : this.conns.get(id);
       // new here: in the table at once, in the list of live connections once its first record is fed
-      if (!c) this.conns.add((c = new Connection(id)));
+      if (!c) this.conns.add((c = this.newConnection(id)));
       previous = c;
       const index = r.index;
       if (c.batchStamp === stamp && index < c.batchLastIndex) sorted = false;
@@ -198,6 +238,18 @@ export class ParseEngine implements StatefulEngine<NetworkRecord, L7Message> {
     }
     conns.fill(undefined, 0, batch.length);
     return this.takeCompleted();
+  }
+
+  /**
+   * A connection for `id`, one released before this batch when one is kept:
+   * only add's first pass takes them, before the batch releases any, so no
+   * record of the batch names a connection taken again for another id.
+   */
+  private newConnection(id: string): Connection {
+    const c = this.spares.pop();
+    if (c === undefined) return new Connection(id);
+    c.reopen(id);
+    return c;
   }
 
   /**
@@ -239,13 +291,15 @@ export class ParseEngine implements StatefulEngine<NetworkRecord, L7Message> {
     if (c.state === IGNORED) return true;
     if (c.state === DETECTING && !this.start(c, r, egress)) return true;
     c.lastRecord = r;
-    const stream = egress === c.requestIsEgress ? c.request! : c.response!;
+    const stream = egress === c.requestIsEgress ? c.request : c.response;
     stream.feed(r);
     if (c.session!.abandoned) {
       c.session!.close(r);
       if (this.upgradedToHttp2(c, r)) return true;
       c.state = IGNORED;
-      c.session = c.request = c.response = undefined;
+      c.session = undefined;
+      c.request.end();
+      c.response.end();
     }
     return true;
   }
@@ -286,8 +340,8 @@ export class ParseEngine implements StatefulEngine<NetworkRecord, L7Message> {
     c.requestIsEgress = role === 'client';
     const { sink, counters } = this.outletsOf(d.protocol);
     const session = (c.session = this.session(d.protocol, role, sink));
-    c.request = new DirectionStream(Dir.REQUEST, session, this.settings.maxBufferedBytes, counters);
-    c.response = new DirectionStream(Dir.RESPONSE, session, this.settings.maxBufferedBytes, counters);
+    c.request.begin(session, this.settings.maxBufferedBytes, counters);
+    c.response.begin(session, this.settings.maxBufferedBytes, counters);
     if (session.answersInOrder) c.request.gate = c.response.gate = new PairingGate(!c.midstream, c.request, c.response, session, counters);
     c.state = PARSING;
     const held = c.held;
@@ -320,9 +374,9 @@ export class ParseEngine implements StatefulEngine<NetworkRecord, L7Message> {
     const skippedThere = c.unrecognised(!egress);
     if (skippedHere + skippedThere) this.bump(p, 'midstream_skipped', skippedHere + skippedThere);
     const detectedRequests = egress === c.requestIsEgress;
-    (detectedRequests ? c.response! : c.request!).joinMidstream(skippedThere > 0);
+    (detectedRequests ? c.response : c.request).joinMidstream(skippedThere > 0);
     // request bytes of a message whose start was not seen: its response is owed
-    if ((detectedRequests ? skippedHere : skippedThere) > 0) c.request!.gate?.lost(Dir.REQUEST, false);
+    if ((detectedRequests ? skippedHere : skippedThere) > 0) c.request.gate?.lost(Dir.REQUEST, false);
   }
 
   private session(p: Protocol, role: 'client' | 'server', sink: SessionSink): ProtocolSession {
@@ -344,8 +398,8 @@ export class ParseEngine implements StatefulEngine<NetworkRecord, L7Message> {
     const { sink, counters } = this.outletsOf('http2');
     const session = new Http2Session(c.requestIsEgress ? 'client' : 'server', sink, this.sessionOptions, this.settings.http2, true);
     c.session = session;
-    c.request = new DirectionStream(Dir.REQUEST, session, this.settings.maxBufferedBytes, counters);
-    c.response = new DirectionStream(Dir.RESPONSE, session, this.settings.maxBufferedBytes, counters);
+    c.request.begin(session, this.settings.maxBufferedBytes, counters);
+    c.response.begin(session, this.settings.maxBufferedBytes, counters);
     c.response.feed(r);
     return !session.abandoned;
   }
@@ -382,14 +436,16 @@ export class ParseEngine implements StatefulEngine<NetworkRecord, L7Message> {
 
   /** Frees a live connection: every connection fed a record was listed, and the table holds it until here. */
   private release(c: Connection): void {
-    c.released = true;
     this.conns.delete(c);
     this.recency.unlink(c);
     this.listed--;
-    if (c.state !== PARSING) return;
-    c.request!.close();
-    c.response!.close();
-    c.session!.close(c.lastRecord);
+    if (c.state === PARSING) {
+      c.request.close();
+      c.response.close();
+      c.session!.close(c.lastRecord);
+    }
+    c.end();
+    if (this.spares.length < MAX_SPARE_CONNECTIONS) this.spares.push(c);
   }
 
   /** Frees connections idle since before `now - idleTimeoutMs`; returns what that completed. */

@@ -55,25 +55,42 @@ function joined(head: Uint8Array, data: Uint8Array, from: number, end: number): 
   return buf;
 }
 
+/** What a stream kept for a later connection decodes for until it is begun again: nothing (it is fed nothing). */
+const NO_SESSION: ProtocolSession = {
+  decode: () => INVALID,
+  canStart: () => false,
+  complete: () => {},
+  reset: () => {},
+  close: () => {},
+};
+
+/**
+ * Every field but `dir` is set by begin(): a stream is begun for each
+ * connection (and protocol) it carries, and kept with its connection for the
+ * next one, so a connection makes no streams of its own.
+ */
 export class DirectionStream {
+  private session!: ProtocolSession;
+  private maxPending!: number;
+  private counters!: StreamCounters;
   /** bytes of an unfinished unit, copied out of their records */
-  private pending: Uint8Array | null = null;
+  private pending!: Uint8Array | null;
   /** the records those bytes came from: set with `pending` */
-  private pendingSegs: Segment[] | null = null;
-  private skip = 0;
-  private outOfStep = false;
+  private pendingSegs!: Segment[] | null;
+  private skip!: number;
+  private outOfStep!: boolean;
   /** joined mid-stream and no message start found yet: what is dropped is counted as midstream_skipped */
-  private joinedInside = false;
+  private joinedInside!: boolean;
   /** the next bytes must be able to start a message (they may arrive split): joined mid-stream, or a short record while out of step */
-  private tentative = false;
+  private tentative!: boolean;
   /** the tentative bytes came while out of step: if they start nothing, the stream stays as it was */
-  private tentativeResync = false;
-  private seenBytes = false;
+  private tentativeResync!: boolean;
+  private seenBytes!: boolean;
   /** the open message: the record that carried its first byte (null when none is open), that byte's sequence number, and what was parsed of it */
-  private currentStart: NetworkRecord | null = null;
-  private currentStartSeq = 0;
-  private currentValue: unknown = undefined;
-  private currentEnds = false;
+  private currentStart!: NetworkRecord | null;
+  private currentStartSeq!: number;
+  private currentValue: unknown;
+  private currentEnds!: boolean;
   /** the last record that carried bytes of this direction */
   lastRecord: NetworkRecord | undefined;
   /** the sequence number the next record should start at, once a record moved bytes (as an int32: a small integer, never a boxed number) */
@@ -81,12 +98,37 @@ export class DirectionStream {
   /** set by the engine for sessions that answer in order: decides what is handed over for pairing */
   gate: PairingGate | undefined;
 
-  constructor(
-    private readonly dir: Dir,
-    private readonly session: ProtocolSession,
-    private readonly maxPending: number,
-    private readonly counters: StreamCounters,
-  ) {}
+  constructor(private readonly dir: Dir) {
+    this.end();
+  }
+
+  /** Starts the stream over for `session`, as new: nothing seen, no gate. */
+  begin(session: ProtocolSession, maxPending: number, counters: StreamCounters): void {
+    this.end();
+    this.session = session;
+    this.maxPending = maxPending;
+    this.counters = counters;
+  }
+
+  /** Lets go of its session, records and bytes (its connection is kept for a later one, which must not keep them alive). */
+  end(): void {
+    this.session = NO_SESSION;
+    this.pending = null;
+    this.pendingSegs = null;
+    this.skip = 0;
+    this.outOfStep = false;
+    this.joinedInside = false;
+    this.tentative = false;
+    this.tentativeResync = false;
+    this.seenBytes = false;
+    this.currentStart = null;
+    this.currentStartSeq = 0;
+    this.currentValue = undefined;
+    this.currentEnds = false;
+    this.lastRecord = undefined;
+    this.nextSeq = undefined;
+    this.gate = undefined;
+  }
 
   /**
    * The connection's start was not seen: the next bytes of this direction may
