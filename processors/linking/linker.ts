@@ -26,7 +26,7 @@ import { ESPAN } from '../../core/semconv';
 import { SpanKind, type Span, type Trace } from '../../core/signals';
 import type { StatefulEngine } from '../../core/stateful-operator';
 import type { LinkingConfig } from './config';
-import { traceIdFrom } from './ids';
+import { rootTraceId } from './ids';
 import { RecentLinks } from './recent';
 import { SlotIndex } from './slot-index';
 import { EMITTED, FREE, NET_LINKED, NONE, Slots, THREAD_LINKED, TRACE_LISTED } from './slots';
@@ -481,7 +481,7 @@ export class Linker implements StatefulEngine<Span, Trace> {
       }
     }
     if (first === NONE) first = group[0];
-    const traceId = propagatedTraceId ?? parentTraceId ?? partnerTraceId ?? traceIdFrom(`${spans[first]!.spanId}|${start[first]}`);
+    const traceId = propagatedTraceId ?? parentTraceId ?? partnerTraceId ?? rootTraceId(spans[first]!.spanId, start[first]);
 
     const traceSpans: Span[] = new Array(n);
     let mixed = false;
