@@ -51,9 +51,13 @@ if stale "$skel" "$obj"; then
   mv "$skel.tmp" "$skel"
 fi
 
+# Two addons: espan_native (the probe's loader and reader) and espan_capture (capture-file frame
+# checks for replay, core/capture/native-frames.ts), built together from native/binding.gyp.
 addon=native/build/Release/espan_native.node
-if stale "$addon" native/src/addon.cc native/binding.gyp bpf/network_data.h bpf/espan_maps.h "$skel"; then
-  log "building the native addon"
+capture_addon=native/build/Release/espan_capture.node
+if stale "$addon" native/src/addon.cc native/binding.gyp bpf/network_data.h bpf/espan_maps.h "$skel" ||
+  stale "$capture_addon" native/src/capture.cc native/binding.gyp; then
+  log "building the native addons"
   # Use the headers installed with this node binary: no download from nodejs.org is needed.
   nodedir=$(dirname "$(dirname "$(readlink -f "$(command -v node)")")")
   args=()

@@ -3,7 +3,9 @@
  * costs a few hundred ns per call before its first byte, so it only pays on
  * longer spans: most capture frames are a 128-byte header and a short payload,
  * and those go through slicing-by-16 tables here, as does everything on a Node
- * older than 20.15 (package.json allows ≥ 20.6).
+ * older than 20.15 (package.json allows ≥ 20.6). Reading a capture checks its
+ * frames with the capture addon where it is built (native-frames.ts); these are
+ * its fallback, and the writer's CRC.
  */
 import * as zlib from 'node:zlib';
 

@@ -11,6 +11,7 @@
 import * as fs from 'node:fs';
 import type { HostInfo, NetworkRecord } from '../signals';
 import { crc32 } from './crc32';
+import { captureAddon, type CaptureAddon } from './native-frames';
 import {
   DecodeCache,
   encodeRecord,
@@ -135,6 +136,8 @@ export type CaptureStrings = Pick<RecordBatch, 'host' | 'cache'>;
  * returns how many bytes it consumed; the caller keeps the rest for the next
  * chunk. A corrupt frame is skipped by scanning for the next frame mark whose
  * frame checks out, and reported once per damaged stretch.
+ * With the capture addon (`addon`), frames are checked a run at a time by it,
+ * and only a frame it finds not good (corrupt, incomplete) by frameProblem here.
  */
 export function scanFrames(
   buf: Buffer,
@@ -142,16 +145,20 @@ export function scanFrames(
   shared: CaptureStrings,
   out: NetworkRecord[],
   onCorrupt: (r: CorruptionReport) => void,
-  maxRecords = Infinity,
-  final = false,
+  maxRecords: number,
+  final: boolean,
+  addon: CaptureAddon | undefined,
 ): number {
   const batch = recordBatch(buf, shared.host, shared.cache);
   let at = 0;
+  /** frames before this offset have the mark, a length and the CRC they should (the addon checked them) */
+  let checkedEnd = 0;
   let badSince = -1;
   let badReason = '';
   let badIsTruncation = false;
   while (out.length < maxRecords && at + FRAME_HEADER_SIZE <= buf.length) {
-    let problem = frameProblem(buf, batch.dv, at);
+    if (addon !== undefined && at >= checkedEnd) checkedEnd = addon.goodFramesEnd(buf, at, maxRecords - out.length);
+    let problem = at < checkedEnd ? undefined : frameProblem(buf, batch.dv, at);
     const length = batch.dv.getUint32(at + 4, true);
     const incomplete = problem === 'incomplete';
     if (incomplete) {
@@ -173,6 +180,8 @@ export function scanFrames(
       badReason = problem;
       badIsTruncation = incomplete;
     }
+    // the next frame mark may lie inside this frame's record: what follows is not checked yet
+    checkedEnd = 0;
     const next = buf.indexOf(FRAME_MARK_BYTES, at + 1);
     if (next < 0) {
       // Keep the last bytes unless final: a mark may straddle the chunk boundary.
@@ -246,6 +255,8 @@ export interface ReadOptions {
   /** bytes read from disk at a time */
   chunkSize?: number;
   onCorrupt?: (r: CorruptionReport) => void;
+  /** Checks frames with the capture addon where it loads (native-frames.ts; the default), or with JavaScript alone (false). */
+  native?: boolean;
 }
 
 /**
@@ -257,6 +268,7 @@ export async function* readCapture(path: string, opts: ReadOptions = {}): AsyncG
   const batchSize = opts.batchSize ?? 1024;
   const chunkSize = opts.chunkSize ?? 4 << 20;
   const onCorrupt = opts.onCorrupt ?? (() => {});
+  const addon = opts.native === false ? undefined : captureAddon();
   const fh = await fs.promises.open(path, 'r');
   try {
     const size = (await fh.stat()).size;
@@ -294,7 +306,7 @@ export async function* readCapture(path: string, opts: ReadOptions = {}): AsyncG
       }
       let off = 0;
       for (;;) {
-        off += scanFrames(buf.subarray(off), carryBase + off, shared, batch, onCorrupt, batchSize, final);
+        off += scanFrames(buf.subarray(off), carryBase + off, shared, batch, onCorrupt, batchSize, final, addon);
         if (batch.length < batchSize) break;
         yield batch;
         batch = [];
