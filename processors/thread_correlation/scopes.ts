@@ -86,8 +86,9 @@ export class ScopeList {
   upperBound(t: number): number {
     let lo = this.head;
     let hi = this.head + this.count;
-    // scopes nearly always arrive in start order
-    if (lo === hi || this.start(hi - 1) <= t) return hi;
+    // scopes nearly always arrive in start order; the last one's start read in place: a call left out of line (the
+    // caller inlined into its own caller) returns a double boxed, a heap number per server message
+    if (lo === hi || this.numbers[((hi - 1) & this.mask) * FIELDS + START] <= t) return hi;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       if (this.start(mid) <= t) lo = mid + 1;
@@ -117,7 +118,8 @@ export class ScopeList {
     let to = end;
     let overlapped = false;
     if (position === last) {
-      const latest = this.latestEndHeld();
+      this.knowLatestEnd();
+      const latest = this.latestEnd;
       if (latest < start) return;
       overlapped = true;
       if (latest > to) to = latest;
@@ -231,10 +233,13 @@ export class ScopeList {
 
   /** Whether every scope held (some are) lies within [from, to]. */
   private heldWithin(from: number, to: number): boolean {
-    return this.start(this.head) >= from && this.latestEndHeld() <= to;
+    if (this.start(this.head) < from) return false;
+    this.knowLatestEnd();
+    return this.latestEnd <= to;
   }
 
-  private latestEndHeld(): number {
+  /** Makes `latestEnd` that of the scopes held (some are); it is read in place after, not returned: see upperBound. */
+  private knowLatestEnd(): void {
     if (this.atLatestEnd === 0) {
       let latest = -Infinity;
       let at = 0;
@@ -248,7 +253,6 @@ export class ScopeList {
       this.latestEnd = latest;
       this.atLatestEnd = at;
     }
-    return this.latestEnd;
   }
 
   /** Position of the first scope starting at or after `t`. */
