@@ -14,7 +14,7 @@ import type { EspanAttributes } from '../../core/semconv';
 import { StatusCode, type AttributeValue, type Attributes, type L7Message, type Span } from '../../core/signals';
 import { redactSqlLiterals, redactSqlLiteralsInText, redisCommandHasSecrets } from '../../core/redaction';
 import { AttributesBuilder, KeyRun } from './attribute-shapes';
-import { ConnectionKeys, Interner, Memo, RedactedQueries } from './shared-values';
+import { ConnectionKeys, Interner, Memo, RedactedQueries, SharedNumbers } from './shared-values';
 
 /** A span's attributes: the link keys by their names, the protocol's by any. */
 export type SpanAttributes = EspanAttributes & Attributes;
@@ -44,6 +44,7 @@ const urlScheme = (m: L7Message): string => ((m.connMeta & ConnMeta.TLS) !== 0 ?
 const connectionKeys = new ConnectionKeys();
 const strings = new Interner(4096);
 const redactedQueries = new RedactedQueries();
+const sequenceNumbers = new SharedNumbers();
 const connKey = (m: L7Message): string => connectionKeys.of(m);
 const shared = (s: string): string => strings.intern(s);
 const networkType = (m: L7Message): string => ((m.connMeta & ConnMeta.IPV6) !== 0 && !m.daddr.startsWith('::ffff:') ? 'ipv6' : 'ipv4');
@@ -78,7 +79,7 @@ function linkKeys(m: L7Message, a: AttributesBuilder): void {
   a.value(true);
   a.value(m.host.hostId);
   a.value(connKey(m));
-  a.value(m.reqSeq);
+  a.value(sequenceNumbers.of(m.reqSeq));
   a.value(netnsValue(m.netns));
 }
 
@@ -90,7 +91,7 @@ function finish(out: SpanFields, name: string, status: Status, m: L7Message, a: 
 }
 
 function withOptionalLinkKeys(m: L7Message, a: AttributesBuilder): SpanAttributes {
-  if (m.respSeq !== undefined) a.put('espan.resp_seq', m.respSeq);
+  if (m.respSeq !== undefined) a.put('espan.resp_seq', sequenceNumbers.of(m.respSeq));
   if ((m.connMeta & ConnMeta.NO_TASK) !== 0 || m.pid === 0) a.put('espan.no_task', true);
   else a.put('espan.tid', m.tid);
   if (m.threadTraceId) a.put('espan.thread_trace_id', m.threadTraceId);

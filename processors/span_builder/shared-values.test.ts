@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { spanIdOf } from '../../core/message-ids';
 import { connectionKey } from '../../core/semconv';
 import { message } from '../../test/spans/messages';
-import { ConnectionKeys, Memo, RedactedQueries, SpanIds } from './shared-values';
+import { ConnectionKeys, Memo, RedactedQueries, SharedNumbers, SpanIds } from './shared-values';
 
 describe('span_builder shared values', () => {
   it('gives both ends of a connection the one key, and tells connections whose ports share a slot apart', () => {
@@ -49,6 +49,14 @@ describe('span_builder shared values', () => {
     lengths.of('abcd'); // past the bound: starts over
     lengths.of('ab');
     expect(made).to.equal(4);
+  });
+
+  it('gives every number back as it was, whatever was seen before in its slot', () => {
+    const numbers = new SharedNumbers();
+    const seen = [0, -0, 1, -1, 2 ** 31 - 1, 2 ** 31, 2 ** 32 - 1, 4026531840, -(2 ** 31) - 1, 1.5, NaN, Infinity, Number.MAX_SAFE_INTEGER];
+    // every slot taken and taken again: the table holds 4096
+    for (let i = 0; i < 20_000; i++) seen.push(2 ** 31 + ((i * 2654435761) % 2 ** 31));
+    for (const round of [1, 2]) for (const n of seen) expect(Object.is(numbers.of(n), n), `${n} (round ${round})`).to.equal(true);
   });
 });
 

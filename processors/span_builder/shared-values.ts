@@ -118,6 +118,35 @@ export class ConnectionKeys {
   }
 }
 
+/** Slots of the sequence-number table, a power of two. */
+const NUMBER_SLOTS = 4096;
+const NUMBER_SHIFT = 32 - Math.log2(NUMBER_SLOTS);
+
+/**
+ * Numbers above V8's small integers (TCP sequence numbers: above 2^31 half
+ * the time) shared between the spans that carry them: read from a message
+ * into a span's attributes, such a number is a heap number of its own (16
+ * bytes, held as long as the span). A request's sequence numbers are the
+ * same at both ends of its connection, and a host that runs both (a client
+ * span and its server's) makes the second span a few messages after the
+ * first: it takes the first one's number from a direct-mapped table of
+ * recent ones.
+ */
+export class SharedNumbers {
+  /** by slot, the number last seen there, as put in a span: tagged elements (an array of doubles would hold them unboxed, and box them again when read) */
+  private readonly boxes: unknown[] = new Array<unknown>(NUMBER_SLOTS).fill(null);
+
+  of(n: number): number {
+    // a small integer has no box to share
+    if ((n | 0) === n) return n;
+    const i = Math.imul(n | 0, 0x9e3779b1) >>> NUMBER_SHIFT;
+    const box = this.boxes[i];
+    if (box === n) return box;
+    this.boxes[i] = n;
+    return n;
+  }
+}
+
 /**
  * Connection ends of the span-id table, a power of two: kept small (32 kB),
  * so that connections of one request each (which gain nothing from it) find
