@@ -14,7 +14,7 @@ import type { StatefulEngine } from '../../core/stateful-operator';
 import { toCount, withDefaults, type TailSamplingConfig } from './config';
 import { buildPolicy } from './policies/build';
 import { Decision, type PolicyContext, type PolicyEvaluator } from './policies/policy';
-import { addSpans, hashOf, NOT_HELD, TraceTable, type Held } from './traces';
+import { addSpans, hashOf, held as undecided, NOT_HELD, TraceTable, type Held } from './traces';
 
 interface NamedPolicy {
   name: string;
@@ -79,12 +79,15 @@ export class TailSampler implements StatefulEngine<Trace, Trace> {
   private readonly votes: number[];
   private notSampledSpans = 0;
   private droppedSpans = 0;
+  /** scheduler ms when the sampler was made: arrivals are counted from it, small integers where the clock's own ms would be a heap number per trace */
+  private readonly since: number;
 
   constructor(
     private readonly config: TailSamplingConfig,
     private readonly clock: PolicyContext,
     private readonly telemetry: ComponentTelemetry,
   ) {
+    this.since = clock.now();
     this.traces = new TraceTable(Math.max(1, config.num_traces));
     const configs = config.policies.map(withDefaults);
     // drop policies first: their vote overrides all others, so the others can be skipped
@@ -112,7 +115,7 @@ export class TailSampler implements StatefulEngine<Trace, Trace> {
    */
   add(traces: readonly Trace[]): Trace[] {
     const out: Trace[] = [];
-    const now = this.clock.now();
+    const arrival = this.clock.now() - this.since;
     let lateSampled = 0;
     let lateNotSampled = 0;
     for (const t of traces) {
@@ -134,8 +137,8 @@ export class TailSampler implements StatefulEngine<Trace, Trace> {
           // linking held it for its windows already: decided now, spans later than those follow the decision
           this.pushedOut(this.traces.admitDecided(id, hash, this.decide(id, t, out)));
         } else {
-          const { held, pushedOut } = this.traces.admitUndecided(id, hash, t, now);
-          this.pushedOut(pushedOut);
+          const held = undecided(t, arrival);
+          this.pushedOut(this.traces.admitUndecided(id, hash, held));
           this.pending.push(held);
         }
         continue;
@@ -167,7 +170,7 @@ export class TailSampler implements StatefulEngine<Trace, Trace> {
 
   /** Decides every trace whose wait is over; returns the sampled ones. */
   tick(): Trace[] {
-    const due = this.clock.now() - this.config.decision_wait;
+    const due = this.clock.now() - this.since - this.config.decision_wait;
     const out: Trace[] = [];
     this.decideWhile((h) => h.arrival <= due, out);
     this.report();

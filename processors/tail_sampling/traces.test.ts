@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { Decision } from './policies/policy';
-import { hashOf, NOT_HELD, TraceTable } from './traces';
+import { hashOf, held, NOT_HELD, TraceTable } from './traces';
 
 const id = (i: number) => i.toString(16).padStart(32, '0');
 
@@ -15,8 +15,10 @@ describe('tail_sampling TraceTable', () => {
 
   it('hands back an undecided trace it pushes out, and forgets a decided one quietly', () => {
     const table = new TraceTable(2);
-    const { held: a } = table.admitUndecided('trace-a', hashOf('trace-a'), { traceId: 'trace-a', spans: [] }, 0);
-    const { held: b } = table.admitUndecided('trace-b', hashOf('trace-b'), { traceId: 'trace-b', spans: [] }, 0);
+    const a = held({ traceId: 'trace-a', spans: [] }, 0);
+    const b = held({ traceId: 'trace-b', spans: [] }, 0);
+    expect(table.admitUndecided('trace-a', hashOf('trace-a'), a)).to.equal(undefined);
+    expect(table.admitUndecided('trace-b', hashOf('trace-b'), b)).to.equal(undefined);
     table.decide(b, Decision.Sampled);
     expect(table.decision(table.find('trace-a', hashOf('trace-a')))).to.equal(Decision.Unspecified);
     expect(table.held(table.find('trace-a', hashOf('trace-a')))).to.equal(a);

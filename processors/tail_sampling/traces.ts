@@ -27,11 +27,17 @@ export interface Held {
   trace: Trace;
   /** `trace` is the sampler's own, its list added to as spans come */
   ownsTrace: boolean;
-  /** scheduler ms of the first span */
+  /** when its first span came: scheduler ms since the sampler started (TailSampler.since): a small integer, held in the object itself, for 24 days */
   arrival: number;
+  /** its slot in the table, set when admitted */
   slot: number;
   /** decided, or pushed out before it was: nothing more to do for it */
   done: boolean;
+}
+
+/** `trace` as it came, to be admitted undecided. */
+export function held(trace: Trace, arrival: number): Held {
+  return { trace, ownsTrace: false, arrival, slot: -1, done: false };
 }
 
 /**
@@ -84,18 +90,20 @@ export class TraceTable {
 
   /** Admits trace `id` (not held) with a decision already made; returns the undecided trace it pushed out, if any. */
   admitDecided(id: string, h: number, d: Decision): Held | undefined {
-    const { slot, pushedOut } = this.take(id, h);
+    const slot = this.take(id, h);
+    const pushedOut = this.pushOut(slot);
     this.decisions[slot] = d;
     return pushedOut;
   }
 
-  /** Admits `trace` (its id `id`, not held) to gather spans; returns it held, and the undecided trace it pushed out, if any. */
-  admitUndecided(id: string, h: number, trace: Trace, arrival: number): { held: Held; pushedOut: Held | undefined } {
-    const { slot, pushedOut } = this.take(id, h);
+  /** Admits `held` (its trace's id `id`, not held) to gather spans; returns the undecided trace it pushed out, if any. */
+  admitUndecided(id: string, h: number, held: Held): Held | undefined {
+    const slot = this.take(id, h);
+    const pushedOut = this.pushOut(slot);
     this.decisions[slot] = Decision.Unspecified;
-    const held: Held = { trace, ownsTrace: false, arrival, slot, done: false };
+    held.slot = slot;
     this.undecided.set(slot, held);
-    return { held, pushedOut };
+    return pushedOut;
   }
 
   /** The undecided trace `held` got its decision: it keeps that alone. */
@@ -106,15 +114,21 @@ export class TraceTable {
   }
 
   /** The next slot, for `id`: a free one, or the oldest, whose trace leaves. */
-  private take(id: string, h: number): { slot: number; pushedOut: Held | undefined } {
+  private take(id: string, h: number): number {
     const slot = this.ring.add(h);
     this.ids.set(slot, id);
+    return slot;
+  }
+
+  /** The undecided trace that had `slot`, if any, leaves before its decision. */
+  private pushOut(slot: number): Held | undefined {
     // only an undecided trace (or a slot never used) has no decision: the others need no look-up
-    const pushedOut = this.decisions[slot] === Decision.Unspecified ? this.undecided.get(slot) : undefined;
-    if (pushedOut) {
+    if (this.decisions[slot] !== Decision.Unspecified) return undefined;
+    const held = this.undecided.get(slot);
+    if (held) {
       this.undecided.delete(slot);
-      pushedOut.done = true;
+      held.done = true;
     }
-    return { slot, pushedOut };
+    return held;
   }
 }
