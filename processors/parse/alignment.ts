@@ -50,25 +50,36 @@ export interface ResponseStreamState {
   readonly started: boolean;
 }
 
+/** Every field but the streams is set by begin(): a gate is kept with its connection for the in-order sessions it carries. */
 export class PairingGate {
+  private aligned!: boolean;
+  private session!: ProtocolSession;
+  private counters!: GateCounters;
   /** requests handed to the session and not answered yet: the next responses are theirs */
-  private waiting = 0;
+  private waiting!: number;
   /** requests seen but not handed over (a run of skipped request bytes counts as one) whose responses were not seen */
-  private owed = 0;
+  private owed!: number;
   /** the response stream lost bytes while requests waited: they may still be answered, so only rest lines it up */
-  private lostWhileWaiting = false;
+  private lostWhileWaiting!: boolean;
   /** a response came (or response bytes were lost), none waiting, while a request was still being sent: that request's answer is gone */
-  private openRequestAnswered = false;
+  private openRequestAnswered!: boolean;
   /** joined mid-stream: the response direction's records may begin after the request direction's */
-  private readonly joinedMidstream: boolean;
+  private joinedMidstream!: boolean;
 
   constructor(
-    private aligned: boolean,
     private readonly requests: { readonly inMessage: boolean },
     private readonly responses: ResponseStreamState,
-    private readonly session: ProtocolSession,
-    private readonly counters: GateCounters,
-  ) {
+  ) {}
+
+  /** Starts pairing over for `session`: `aligned` when the connection's start was seen. */
+  begin(aligned: boolean, session: ProtocolSession, counters: GateCounters): void {
+    this.aligned = aligned;
+    this.session = session;
+    this.counters = counters;
+    this.waiting = 0;
+    this.owed = 0;
+    this.lostWhileWaiting = false;
+    this.openRequestAnswered = false;
     this.joinedMidstream = !aligned;
   }
 

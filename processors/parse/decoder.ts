@@ -55,6 +55,13 @@ export interface ProtocolSession {
   reset(dir: Dir): void;
   /** the connection closed or timed out: complete what can be completed, report the rest */
   close(last: NetworkRecord | undefined): void;
+  /**
+   * Starts over, as a new session of the same side, holding nothing of its
+   * last connection: the engine keeps released sessions that can, and takes
+   * them again for new connections of their protocol and side (absent: a
+   * session is made per connection).
+   */
+  restart?(): void;
   /** true once the connection stopped speaking this protocol (an HTTP upgrade, TLS) */
   readonly abandoned?: boolean;
   /**

@@ -12,6 +12,7 @@ import { parseFactory, settingsFrom, type ParseConfig } from './factory';
 import { ParseEngine, parseOperator, type ParseCounters } from './processor';
 import { Conversation, defaultSettings } from '../../test/helpers/parse';
 import { FuncId } from '../../core/records/network-data';
+import * as my from '../../test/helpers/mysql-wire';
 
 function tally(): { counters: ParseCounters; seen: Record<string, number> } {
   const seen: Record<string, number> = {};
@@ -181,6 +182,57 @@ describe('parse processor', () => {
     const opened = { ...again.records[0], funcId: FuncId.CONNECT, bufLen: 0, actSize: 0, payload: new Uint8Array(0), index: 9 };
     const out = e.add([...http.records, opened, ...again.records.map((r) => ({ ...r, index: r.index + 10 }))], 0);
     expect(out.map((m) => `${m.http!.path} ${m.http!.status} ${m.outcome}`)).to.deep.equal(['/new 204 ok', '/again 200 ok']);
+  });
+
+  it('parses connections taken again (released connections, streams and sessions) as fresh ones', () => {
+    // each conversation leaves state a fresh session would not have: a database, a SELECT, a half-read message, requests waiting
+    const conversations: Array<(c: Conversation) => void> = [
+      (c) => {
+        c.read(my.greeting(my.MYSQL8_CAPS));
+        c.write(my.handshakeResponse(my.MYSQL8_CAPS, 'shop'));
+        c.read(my.ok(2));
+        c.write(my.query('SELECT 1'));
+        c.read(my.resultSet(['a'], [['1']], true));
+        c.write(my.query('SELECT 2'));
+      },
+      (c) => {
+        c.write(my.query('SELECT v FROM t'));
+        c.read(my.resultSet(['v'], [['x']], false));
+      },
+      (c) => {
+        c.write('*2\r\n$6\r\nSELECT\r\n$1\r\n3\r\n');
+        c.read('+OK\r\n');
+        c.write('*2\r\n$3\r\nGET\r\n$1\r\nk\r\n');
+        c.read('$3\r\nab');
+      },
+      (c) => {
+        c.write('*2\r\n$3\r\nGET\r\n$1\r\nk\r\n');
+        c.read('$1\r\nv\r\n');
+      },
+      (c) => {
+        c.write('GET /a HTTP/1.1\r\n\r\nHEAD /b HTTP/1.1\r\n\r\n');
+        c.read('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhe');
+      },
+      (c) => {
+        c.write('GET /c HTTP/1.1\r\n\r\n');
+        c.read('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+      },
+    ];
+    const roles = ['client', 'server', 'unknown'] as const;
+    const made = (i: number, round: number): NetworkRecord[] => {
+      const c = new Conversation((round * 100 + i + 1).toString(16).padStart(32, '0'), roles[(i + round) % 3]);
+      conversations[i % conversations.length](c);
+      c.close();
+      return c.records;
+    };
+    const shared = new ParseEngine(defaultSettings());
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < conversations.length * 2; i++) {
+        const records = made(i, round);
+        const alone = new ParseEngine(defaultSettings()).add(records, 0);
+        expect(shared.add(records, 0)).to.deep.equal(alone);
+      }
+    }
   });
 
   it('creates from the factory with telemetry counters', async () => {

@@ -74,6 +74,9 @@ const IGNORED = 2;
 /** Released connections kept for new ones: enough for the connections a batch opens and closes (a few hundred bytes each). */
 const MAX_SPARE_CONNECTIONS = 256;
 
+/** Released sessions kept per protocol and side. */
+const MAX_SPARE_SESSIONS = 128;
+
 /** Connection.touched of one made by a batch's first pass and not yet in the list of live connections (batches count from 1). */
 const UNLISTED = 0;
 
@@ -90,9 +93,13 @@ class Connection {
   newer: Connection | undefined;
   state!: number;
   session: ProtocolSession | undefined;
+  /** what its session's protocol reports to, and keeps its released sessions in */
+  outlets: ProtocolOutlets | undefined;
   /** begun with its session once the protocol is known */
   readonly request = new DirectionStream(Dir.REQUEST);
   readonly response = new DirectionStream(Dir.RESPONSE);
+  /** made for the first session it carries that answers in order, and begun again for each */
+  gate: PairingGate | undefined;
   requestIsEgress!: boolean;
   /** its start (connect, accept, the first record of a handshake seen) was not seen: undefined until its first record */
   midstream: boolean | undefined;
@@ -119,7 +126,7 @@ class Connection {
     this.id = id;
     this.older = this.newer = undefined;
     this.state = DETECTING;
-    this.session = undefined;
+    this.session = this.outlets = undefined;
     this.requestIsEgress = false;
     this.midstream = undefined;
     this.recordsSeen = this.unrecognisedEgress = this.unrecognisedIngress = 0;
@@ -134,7 +141,7 @@ class Connection {
   /** Released: lets go of its session, streams and records while it waits to be taken again. */
   end(): void {
     this.released = true;
-    this.session = this.lastRecord = this.held = undefined;
+    this.session = this.outlets = this.lastRecord = this.held = undefined;
     this.request.end();
     this.response.end();
   }
@@ -153,6 +160,9 @@ class Connection {
 interface ProtocolOutlets {
   readonly sink: SessionSink & { emitted: number };
   readonly counters: StreamCounters & GateCounters;
+  /** released sessions of each side, restarted, to be taken again by new connections (those of protocols whose sessions restart) */
+  readonly spareClients: ProtocolSession[];
+  readonly spareServers: ProtocolSession[];
 }
 
 /** Failure tallies for one batch, flushed to the counters once per batch. */
@@ -338,11 +348,16 @@ export class ParseEngine implements StatefulEngine<NetworkRecord, L7Message> {
     }
     const role = this.role(r, egress, d);
     c.requestIsEgress = role === 'client';
-    const { sink, counters } = this.outletsOf(d.protocol);
-    const session = (c.session = this.session(d.protocol, role, sink));
+    const outlets = (c.outlets = this.outletsOf(d.protocol));
+    const { counters } = outlets;
+    const session = (c.session = this.session(d.protocol, role, outlets));
     c.request.begin(session, this.settings.maxBufferedBytes, counters);
     c.response.begin(session, this.settings.maxBufferedBytes, counters);
-    if (session.answersInOrder) c.request.gate = c.response.gate = new PairingGate(!c.midstream, c.request, c.response, session, counters);
+    if (session.answersInOrder) {
+      const gate = (c.gate ??= new PairingGate(c.request, c.response));
+      gate.begin(!c.midstream, session, counters);
+      c.request.gate = c.response.gate = gate;
+    }
     c.state = PARSING;
     const held = c.held;
     c.held = undefined;
@@ -379,7 +394,11 @@ export class ParseEngine implements StatefulEngine<NetworkRecord, L7Message> {
     if ((detectedRequests ? skippedHere : skippedThere) > 0) c.request.gate?.lost(Dir.REQUEST, false);
   }
 
-  private session(p: Protocol, role: 'client' | 'server', sink: SessionSink): ProtocolSession {
+  /** A session of `p` for `role`: one released by an earlier connection when one is kept. */
+  private session(p: Protocol, role: 'client' | 'server', outlets: ProtocolOutlets): ProtocolSession {
+    const spare = (role === 'client' ? outlets.spareClients : outlets.spareServers).pop();
+    if (spare) return spare;
+    const { sink } = outlets;
     const opts = this.sessionOptions;
     if (p === 'http') return new HttpSession(role, sink, opts);
     if (p === 'http2') return new Http2Session(role, sink, opts, this.settings.http2);
@@ -395,7 +414,8 @@ export class ParseEngine implements StatefulEngine<NetworkRecord, L7Message> {
    */
   private upgradedToHttp2(c: Connection, r: NetworkRecord): boolean {
     if (!(c.session instanceof HttpSession) || !this.enabled.has('http2') || isEgress(r.funcId) === c.requestIsEgress) return false;
-    const { sink, counters } = this.outletsOf('http2');
+    const outlets = (c.outlets = this.outletsOf('http2'));
+    const { sink, counters } = outlets;
     const session = new Http2Session(c.requestIsEgress ? 'client' : 'server', sink, this.sessionOptions, this.settings.http2, true);
     c.session = session;
     c.request.begin(session, this.settings.maxBufferedBytes, counters);
@@ -424,7 +444,7 @@ export class ParseEngine implements StatefulEngine<NetworkRecord, L7Message> {
         midstreamSkipped: () => this.bump(p, 'midstream_skipped'),
         unpaired: (dir) => this.bump(p, dir === Dir.REQUEST ? 'unpaired_request' : 'unmatched_response'),
       };
-      this.outlets.set(p, (o = { sink, counters }));
+      this.outlets.set(p, (o = { sink, counters, spareClients: [], spareServers: [] }));
     }
     return o;
   }
@@ -443,9 +463,20 @@ export class ParseEngine implements StatefulEngine<NetworkRecord, L7Message> {
       c.request.close();
       c.response.close();
       c.session!.close(c.lastRecord);
+      this.keepSession(c);
     }
     c.end();
     if (this.spares.length < MAX_SPARE_CONNECTIONS) this.spares.push(c);
+  }
+
+  /** Keeps a released connection's session, restarted, for a new connection of its protocol and side, when its class restarts. */
+  private keepSession(c: Connection): void {
+    const session = c.session!;
+    if (!session.restart) return;
+    const spares = c.requestIsEgress ? c.outlets!.spareClients : c.outlets!.spareServers;
+    if (spares.length >= MAX_SPARE_SESSIONS) return;
+    session.restart();
+    spares.push(session);
   }
 
   /** Frees connections idle since before `now - idleTimeoutMs`; returns what that completed. */

@@ -173,6 +173,12 @@ export class RequestQueue<F> extends OldestApartQueue<PendingRequest<F>> {
     this.push(r);
   }
 
+  /** Empties the queue and forgets the request object kept for reuse (its records with it). */
+  override clear(): void {
+    super.clear();
+    this.spare = undefined;
+  }
+
   /** The session is done with a request takeFor gave it (its message made): the next add reuses the object. */
   release(r: PendingRequest<F>): void {
     this.spare = r;

@@ -42,7 +42,7 @@ export class HttpSession implements ProtocolSession {
   private readonly responseState: DirectionState = { chunked: 0, bodySize: 0 };
   /** the methods of the requests decoded and not answered yet, oldest first: HEAD and CONNECT responses are framed by them */
   private readonly methodsInFlight = new OldestApartQueue<string>();
-  abandoned = false;
+  abandoned!: boolean;
   /** one final response per request, in order: pairing waits for the directions to line up after a loss (alignment.ts) */
   readonly answersInOrder = true;
 
@@ -52,6 +52,15 @@ export class HttpSession implements ProtocolSession {
     opts: SessionOptions,
   ) {
     this.queue = new RequestQueue(opts.maxPendingRequests, this);
+    this.restart();
+  }
+
+  restart(): void {
+    this.queue.clear();
+    this.methodsInFlight.clear();
+    this.requestState.chunked = this.responseState.chunked = 0;
+    this.requestState.bodySize = this.responseState.bodySize = 0;
+    this.abandoned = false;
   }
 
   /** the queue was full: its oldest request is given up on */

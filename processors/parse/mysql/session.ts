@@ -100,10 +100,11 @@ interface PreparedStatement {
 
 export class MysqlSession implements ProtocolSession {
   private readonly queue: RequestQueue<RequestValue>;
+  // set by restart(), as every field a connection changes
   private database: string | undefined;
   private serverCaps: number | undefined;
   private clientCaps: number | undefined;
-  private framing: Framing = 'unknown';
+  private framing!: Framing;
   /** one inflated packet stream per direction, once compression is on */
   private inflated: [InflatedStream, InflatedStream] | undefined;
   /** CLIENT_QUERY_ATTRIBUTES: from the handshake, else from the first COM_QUERY (its prefix, or plain SQL) */
@@ -114,15 +115,15 @@ export class MysqlSession implements ProtocolSession {
   private statements: Map<number, PreparedStatement> | undefined;
   /** a request completed cut short by lost bytes: the loss (see reset) was its own tail, and its response is still owed */
   private cutRequest: PendingRequest<RequestValue> | undefined;
-  private requestContinues = false;
-  private rowContinues = false;
-  private phase: Phase = 'idle';
-  private remaining = 0;
-  private prepColumns = 0;
+  private requestContinues!: boolean;
+  private rowContinues!: boolean;
+  private phase!: Phase;
+  private remaining!: number;
+  private prepColumns!: number;
   private response: ResponseValue | undefined;
   /** bumped when a response is given up on, so its late completion is ignored */
-  private generation = 0;
-  abandoned = false;
+  private generation!: number;
+  abandoned!: boolean;
 
   constructor(
     private readonly role: 'client' | 'server',
@@ -132,6 +133,23 @@ export class MysqlSession implements ProtocolSession {
     private readonly summaries: SqlSummaries,
   ) {
     this.queue = new RequestQueue(opts.maxPendingRequests, this);
+    this.restart();
+  }
+
+  restart(): void {
+    this.queue.clear();
+    this.database = this.serverCaps = this.clientCaps = undefined;
+    this.framing = 'unknown';
+    this.inflated = undefined;
+    this.queryAttributes = this.deprecateEof = undefined;
+    this.statements = undefined;
+    this.cutRequest = undefined;
+    this.requestContinues = this.rowContinues = false;
+    this.phase = 'idle';
+    this.remaining = this.prepColumns = 0;
+    this.response = undefined;
+    this.generation = 0;
+    this.abandoned = false;
   }
 
   /** the queue was full: its oldest request is given up on */

@@ -115,12 +115,13 @@ export class RedisSession implements ProtocolSession {
   private secrets: typeof ALL_ARGUMENTS | RedisSecretTest | undefined;
   /** the reply being walked: one object per session, its fields read by complete() before the next reply starts */
   private readonly reply: ReplyValue = { type: 0, errorPrefix: undefined, errorMessage: undefined, first: undefined };
-  private db = 0;
-  private subscribed = false;
+  // set by restart(), as every field a connection changes
+  private db!: number;
+  private subscribed!: boolean;
   /** a command has begun and not completed */
-  private requestOpen = false;
+  private requestOpen!: boolean;
   /** a reply came while none waited and a command was open: that command's reply is gone (its end was lost with records the probe did not hand over) */
-  private openRequestAnswered = false;
+  private openRequestAnswered!: boolean;
 
   constructor(
     private readonly role: 'client' | 'server',
@@ -129,6 +130,19 @@ export class RedisSession implements ProtocolSession {
     private readonly redis: RedisOptions,
   ) {
     this.queue = new RequestQueue(opts.maxPendingRequests, this);
+    this.restart();
+  }
+
+  restart(): void {
+    this.queue.clear();
+    this.requestWalk.reset();
+    this.responseWalk.reset();
+    this.request = this.secrets = undefined;
+    const reply = this.reply;
+    reply.type = 0;
+    reply.errorPrefix = reply.errorMessage = reply.first = undefined;
+    this.db = 0;
+    this.subscribed = this.requestOpen = this.openRequestAnswered = false;
   }
 
   /** the queue was full: its oldest request is given up on */
