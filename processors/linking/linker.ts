@@ -129,8 +129,8 @@ export class Linker implements StatefulEngine<Span, Trace> {
     this.skewNs = config.max_clock_skew * 1e6;
     this.holdNs = config.link_windows * this.windowNs + this.skewNs;
     this.slots = new Slots(config.max_spans);
-    this.recentNet = new RecentLinks(config.max_recent_links);
-    this.recentThread = new RecentLinks(config.max_recent_links);
+    this.recentNet = new RecentLinks(config.max_recent_links, true);
+    this.recentThread = new RecentLinks(config.max_recent_links, false);
     if (telemetry) {
       const links = telemetry.counter('espan_linking_links_total', 'Spans joined to another, by join rule.', ['rule']);
       const late = telemetry.counter('espan_linking_late_spans_total', 'Spans that arrived after their link window had closed.');
@@ -441,7 +441,7 @@ export class Linker implements StatefulEngine<Span, Trace> {
         if (seen !== NONE) {
           const at = start[r];
           const client = sl.kind[r] === SERVER ? recent.spanId(seen) : undefined;
-          if (client && at >= recent.start[seen] - this.skewNs && at <= recent.end[seen] + this.skewNs) {
+          if (client && at >= recent.start(seen) - this.skewNs && at <= recent.end(seen) + this.skewNs) {
             lateParents[i] = client;
             parentTraceId ??= recent.traceId(seen);
           } else {
@@ -457,7 +457,7 @@ export class Linker implements StatefulEngine<Span, Trace> {
         this.seenThread[i] = seen;
         if (seen !== NONE) {
           const server = sl.kind[r] === CLIENT ? recent.spanId(seen) : undefined;
-          if (server && start[r] >= recent.start[seen] && sl.end[r] <= recent.end[seen]) {
+          if (server && start[r] >= recent.start(seen) && sl.end[r] <= recent.end(seen)) {
             lateParents[i] = server;
             parentTraceId ??= recent.traceId(seen);
           } else {

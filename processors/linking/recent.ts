@@ -5,36 +5,49 @@
  *
  * At 10k spans/s a hundred thousand keys are held for seconds, so they are
  * kept in columns rather than an object per key: a ring of entries in typed
- * arrays, the oldest overwritten first, and ids packed (IdColumn). A key is
- * found through its hash (the linker's): a table of chains from the hash's
- * bucket to its newest entry, older entries of the bucket following through
- * `next`. A key written again shadows its older entry, which leaves in turn.
+ * arrays, the oldest overwritten first, ids packed (IdColumn), sequence
+ * numbers in 32 bits (Uint32Column), an end as its length from the start. A
+ * key is found through its hash (the linker's): a table of chains from the
+ * hash's bucket to its newest entry, older entries of the bucket following
+ * through `next`. A key written again shadows its older entry, which leaves
+ * in turn.
  */
 import { HashRing, NO_ENTRY } from '../../core/collections/hash-ring';
 import { IdColumn } from '../../core/collections/id-column';
+import { Uint32Column } from '../../core/collections/uint32-column';
+
+/** the unit of a stored length, in ns: the spacing of doubles from 2^60 ns (2006) to 2^61 (2043), so 32 bits hold 1,100 s */
+const TICK = 256;
+/** a length that does not fit: the entry's end is in longEnds */
+const LONG = 0xffffffff;
 
 export class RecentLinks {
   private readonly ring: HashRing;
   /** the key: a string (a thread trace id, or a network key's connection) and, for network keys, a sequence number */
   private readonly key: IdColumn;
-  /** made on the first sequence number (thread keys have none); NaN where an entry has none or a bigint */
-  private seq: Float64Array | undefined;
-  /** sequence numbers beyond the doubles' exact range, by entry */
-  private readonly bigSeq = new Map<number, bigint>();
+  /** the keys' sequence numbers, in a ring `sequenced` (network keys); thread keys have none */
+  private readonly seq: Uint32Column | undefined;
   private readonly traceIds: IdColumn;
   private readonly spanIds: IdColumn;
-  readonly start: Float64Array;
-  readonly end: Float64Array;
+  private readonly starts: Float64Array;
+  /** end - start in TICKs, exact, or LONG */
+  private readonly lengths: Uint32Array;
+  private readonly longEnds = new Map<number, number>();
 
-  constructor(private readonly capacity: number) {
+  /** `sequenced`: keys come with sequence numbers (network keys), a column of them is kept */
+  constructor(
+    private readonly capacity: number,
+    sequenced: boolean,
+  ) {
     // every column at its capacity at once (see HashRing): resident as the ring fills
     const room = Math.max(1, capacity);
     this.ring = new HashRing(capacity);
     this.key = new IdColumn(32, room);
+    this.seq = sequenced ? new Uint32Column(room) : undefined;
     this.traceIds = new IdColumn(32, room);
     this.spanIds = new IdColumn(16, room);
-    this.start = new Float64Array(room);
-    this.end = new Float64Array(room);
+    this.starts = new Float64Array(room);
+    this.lengths = new Uint32Array(room);
   }
 
   /** Entries held (a shadowed older entry of a key counts until it leaves). */
@@ -59,29 +72,41 @@ export class RecentLinks {
     return this.spanIds.get(e);
   }
 
-  /** Remembers a key, the oldest entry leaving once the ring is full. */
+  start(e: number): number {
+    return this.starts[e];
+  }
+
+  end(e: number): number {
+    const length = this.lengths[e];
+    return length !== LONG ? this.starts[e] + length * TICK : this.longEnds.get(e)!;
+  }
+
+  /** Remembers a key, the oldest entry leaving once the ring is full. A ring not `sequenced` takes no sequence number. */
   add(hash: number, key: string, seq: number | bigint | undefined, traceId: string, spanId: string | undefined, start: number, end: number): void {
     if (this.capacity <= 0) return;
+    if (!this.seq && seq !== undefined) throw new Error('RecentLinks: a sequence number for keys that have none');
     const e = this.ring.add(hash);
     // the trace id before the key: a span remembered under both kinds of key wrote it last into the
     // other kind's entry, and IdColumn reuses the id it packed last
     this.traceIds.set(e, traceId);
     this.key.set(e, key);
-    if (seq !== undefined) this.seq ??= new Float64Array(this.start.length).fill(NaN);
-    if (this.seq) this.seq[e] = typeof seq === 'number' ? seq : NaN;
-    if (typeof seq === 'bigint') this.bigSeq.set(e, seq);
-    else if (this.bigSeq.size > 0) this.bigSeq.delete(e);
+    this.seq?.set(e, seq);
     this.spanIds.set(e, spanId);
     // a writer that cannot be a parent gives no time range (0, 0), not written over a 0: a ring of such
     // entries only (a web server's network keys) leaves the pages of these columns untouched
-    if (start !== 0 || this.start[e] !== 0) this.start[e] = start;
-    if (end !== 0 || this.end[e] !== 0) this.end[e] = end;
+    if (start !== 0 || this.starts[e] !== 0) this.starts[e] = start;
+    const length = (end - start) / TICK;
+    if (length >>> 0 === length && length !== LONG && start + length * TICK === end) {
+      if (length !== 0 || this.lengths[e] !== 0) this.lengths[e] = length;
+      if (this.longEnds.size > 0) this.longEnds.delete(e);
+    } else {
+      this.lengths[e] = LONG;
+      this.longEnds.set(e, end);
+    }
   }
 
   /** Entry `e` has sequence number `seq` (or none, as `seq`). */
   private seqEquals(e: number, seq: number | bigint | undefined): boolean {
-    if (typeof seq === 'number') return this.seq !== undefined && this.seq[e] === seq;
-    if (seq === undefined) return (this.seq === undefined || Number.isNaN(this.seq[e])) && !this.bigSeq.has(e);
-    return this.bigSeq.get(e) === seq;
+    return this.seq ? this.seq.equals(e, seq) : seq === undefined;
   }
 }

@@ -47,8 +47,9 @@ export class SlotIndex {
       if (first === EMPTY) {
         cells[2 * i] = hash;
         cells[2 * i + 1] = slot;
-        // at most half full: runs stay short
-        if (++this.live * 2 > mask + 1) this.grow();
+        // at most three quarters full: runs stay within a cache line or two (8 cells a line), and a table
+        // grows to twice the most keys held at the latest where at half full it went to four times
+        if (++this.live * 4 > (mask + 1) * 3) this.grow();
         return NONE;
       }
       if (cells[2 * i] === hash) return first;

@@ -5,6 +5,7 @@
  * are not scanned at all. Slots are numbered in arrival order and reused
  * once their span has left, so the spans of one window lie together.
  */
+import { Uint32Column } from '../../core/collections/uint32-column';
 import type { Span } from '../../core/signals';
 
 /** no slot: ends index lists and member lists, absent parents */
@@ -43,9 +44,8 @@ export class Slots {
   nextMember = new Int32Array(0);
   /** network key (connection key, request sequence number: see setSeq), its hash, and the next held span of the same hash */
   netConn: Array<string | undefined> = [];
-  private netSeq = new Float64Array(0);
-  /** sequence numbers beyond the doubles' exact range (netSeq holds NaN there) */
-  private readonly netSeqBig = new Map<number, bigint>();
+  /** TCP sequence numbers, 32-bit: 4 bytes a slot, any other value aside */
+  private readonly netSeq = new Uint32Column(0);
   netHash = new Int32Array(0);
   nextNet = new Int32Array(0);
   /** thread trace id, its hash, and the next held span of the same hash */
@@ -106,29 +106,23 @@ export class Slots {
     // drop references so a slot left free does not keep a span alive
     this.spans[s] = undefined;
     this.netConn[s] = undefined;
-    if (this.netSeqBig.size > 0) this.netSeqBig.delete(s);
+    this.netSeq.clear(s);
     this.threadKey[s] = undefined;
     this.nextMember[s] = this.lastReleased;
     this.lastReleased = s;
   }
 
-  /** The sequence number of slot `s`'s network key: a double column, not a heap number per slot past 2^31. */
+  /** The sequence number of slot `s`'s network key. */
   setSeq(s: number, seq: number | bigint): void {
-    if (typeof seq === 'number') {
-      this.netSeq[s] = seq;
-    } else {
-      this.netSeq[s] = NaN;
-      this.netSeqBig.set(s, seq);
-    }
+    this.netSeq.set(s, seq);
   }
 
   seq(s: number): number | bigint {
-    const seq = this.netSeq[s];
-    return seq === seq ? seq : (this.netSeqBig.get(s) ?? seq);
+    return this.netSeq.get(s)!;
   }
 
   seqEquals(s: number, seq: number | bigint): boolean {
-    return typeof seq === 'number' ? this.netSeq[s] === seq : this.netSeqBig.get(s) === seq;
+    return this.netSeq.equals(s, seq);
   }
 
   /** Past the capacity: every typed column by half. */
@@ -158,7 +152,7 @@ export class Slots {
     this.kind = u8(this.kind);
     this.state = u8(this.state);
     this.flags = u8(this.flags);
-    this.netSeq = f64(this.netSeq);
+    this.netSeq.resize(n);
     this.bucket = f64(this.bucket);
     this.nextInBucket = i32(this.nextInBucket);
     this.up = i32(this.up);
