@@ -23,11 +23,30 @@ const EXTRACTORS: Record<PropagatorName, (h: Headers) => PropagatedContext | und
   b3multi: b3.extractMulti,
 };
 
+const DEFAULT_ORDER: readonly PropagatorName[] = ['tracecontext', 'datadog', 'b3'];
+
 /** The first valid context in `order`, as a composite propagator extracts. */
-export function extract(headers: Headers, order: readonly PropagatorName[] = ['tracecontext', 'datadog', 'b3']): PropagatedContext | undefined {
+export function extract(headers: Headers, order: readonly PropagatorName[] = DEFAULT_ORDER): PropagatedContext | undefined {
   for (const name of order) {
     const ctx = EXTRACTORS[name](headers);
     if (ctx) return ctx;
+  }
+  return undefined;
+}
+
+/** W3C's trace id alone skips the tracestate's grammar (~850 ns for two members); the others' contexts cost little more than their ids. */
+const TRACE_ID_EXTRACTORS: Record<PropagatorName, (h: Headers) => string | undefined> = {
+  tracecontext: w3c.extractTraceId,
+  datadog: (h) => datadog.extract(h)?.traceId,
+  b3: (h) => b3.extract(h)?.traceId,
+  b3multi: (h) => b3.extractMulti(h)?.traceId,
+};
+
+/** `extract(headers, order)?.traceId`, reading no more than the trace id needs (thread_correlation's forwarded ids). */
+export function extractTraceId(headers: Headers, order: readonly PropagatorName[] = DEFAULT_ORDER): string | undefined {
+  for (const name of order) {
+    const traceId = TRACE_ID_EXTRACTORS[name](headers);
+    if (traceId !== undefined) return traceId;
   }
   return undefined;
 }

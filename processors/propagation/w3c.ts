@@ -78,6 +78,12 @@ export function parseTraceState(value: string): string | undefined {
   return members.length ? members.join(',') : undefined;
 }
 
+/** The trace id extract() gives, without reading the tracestate (which cannot make a context invalid) or making the context. */
+export function extractTraceId(headers: Headers): string | undefined {
+  const tp = getHeader(headers, TRACE_PARENT_HEADER);
+  return tp === undefined ? undefined : parseTraceParent(tp)?.traceId;
+}
+
 export function extract(headers: Headers): W3cContext | undefined {
   const tp = getHeader(headers, TRACE_PARENT_HEADER);
   if (tp === undefined) return undefined;

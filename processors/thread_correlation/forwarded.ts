@@ -6,7 +6,7 @@
  * inbound request of its process carrying it was open, was made for that
  * request (README, "Forwarded ids"), whatever thread or loop made it.
  */
-import { extract } from '../propagation';
+import { extractTraceId } from '../propagation';
 import type { L7Message } from '../../core/signals';
 
 const NO_KEYS: readonly string[] = [];
@@ -22,10 +22,10 @@ export function forwardedKeys(m: L7Message): readonly string[] {
   const headers = m.http?.headers;
   // The parser keeps only the propagation headers and x-request-id: most messages have none, and the four extractors would each look.
   if (!headers || isEmpty(headers)) return NO_KEYS;
-  const context = extract(headers);
+  const traceId = extractTraceId(headers);
   const requestId = headers['x-request-id'];
-  if (!context) return requestId ? [`${m.pid}|request:${requestId}`] : NO_KEYS;
-  const trace = `${m.pid}|trace:${context.traceId}`;
+  if (traceId === undefined) return requestId ? [`${m.pid}|request:${requestId}`] : NO_KEYS;
+  const trace = `${m.pid}|trace:${traceId}`;
   return requestId ? [trace, `${m.pid}|request:${requestId}`] : [trace];
 }
 
