@@ -31,10 +31,12 @@ export interface StreamCounters {
   midstreamSkipped(): void;
 }
 
+/** Where a record's bytes begin among the pending ones; a stream keeps these objects and rewrites them. */
 interface Segment {
   /** offset of this record's first byte in the pending buffer */
   off: number;
-  rec: NetworkRecord;
+  /** null while the segment is unused */
+  rec: NetworkRecord | null;
   /** sequence number of the byte at `off` */
   seq: number;
 }
@@ -46,14 +48,29 @@ const MAX_SPLIT_START = 16;
 const JOIN_SCRATCH_SIZE = 16384;
 const joinScratch = new Uint8Array(JOIN_SCRATCH_SIZE);
 
-/** The held bytes `head` followed by data[from, end): a view of the scratch buffer, valid until the next join. */
-function joined(head: Uint8Array, data: Uint8Array, from: number, end: number): Uint8Array {
-  const n = head.length + end - from;
-  const buf = n <= JOIN_SCRATCH_SIZE ? joinScratch.subarray(0, n) : new Uint8Array(n);
-  buf.set(head, 0);
-  buf.set(data.subarray(from, end), head.length);
+/** The held bytes head[0, headLength) followed by data[from, end), at the start of the scratch buffer (valid until the next join) or of a buffer of their own. */
+function joined(head: Uint8Array, headLength: number, data: Uint8Array, from: number, end: number): Uint8Array {
+  const n = headLength + end - from;
+  const buf = n <= JOIN_SCRATCH_SIZE ? joinScratch : new Uint8Array(n);
+  copyBytes(buf, 0, head, 0, headLength);
+  copyBytes(buf, headLength, data, from, end);
   return buf;
 }
+
+/** Up to this many bytes are copied by a loop: a view made for TypedArray#set costs more (a record's batch bytes are a Buffer, whose subarray makes a Buffer). */
+const COPIED_BY_LOOP = 128;
+
+function copyBytes(to: Uint8Array, at: number, from: Uint8Array, start: number, end: number): void {
+  if (end - start > COPIED_BY_LOOP) {
+    to.set(from.subarray(start, end), at);
+    return;
+  }
+  for (let i = start; i < end; i++) to[at++] = from[i];
+}
+
+/** A stream's pending buffer is kept for its next connection while no longer than this. */
+const KEPT_PENDING_BUFFER = 256;
+const NO_BYTES = new Uint8Array(0);
 
 /** What a stream kept for a later connection decodes for until it is begun again: nothing (it is fed nothing). */
 const NO_SESSION: ProtocolSession = {
@@ -73,10 +90,12 @@ export class DirectionStream {
   private session!: ProtocolSession;
   private maxPending!: number;
   private counters!: StreamCounters;
-  /** bytes of an unfinished unit, copied out of their records */
-  private pending!: Uint8Array | null;
-  /** the records those bytes came from: set with `pending` */
-  private pendingSegs!: Segment[] | null;
+  /** bytes of an unfinished unit, copied out of their records: pendingBytes[0, pendingLength), none while 0 (the buffer is kept for the next) */
+  private pendingBytes: Uint8Array = NO_BYTES;
+  private pendingLength!: number;
+  /** the records those bytes came from: segments[0, segmentCount) while bytes are pending (objects kept and rewritten) */
+  private readonly segments: Segment[] = [];
+  private segmentCount!: number;
   private skip!: number;
   private outOfStep!: boolean;
   /** joined mid-stream and no message start found yet: what is dropped is counted as midstream_skipped */
@@ -113,8 +132,9 @@ export class DirectionStream {
   /** Lets go of its session, records and bytes (its connection is kept for a later one, which must not keep them alive). */
   end(): void {
     this.session = NO_SESSION;
-    this.pending = null;
-    this.pendingSegs = null;
+    this.dropPending();
+    for (const s of this.segments) s.rec = null;
+    if (this.pendingBytes.length > KEPT_PENDING_BUFFER) this.pendingBytes = NO_BYTES;
     this.skip = 0;
     this.outOfStep = false;
     this.joinedInside = false;
@@ -146,12 +166,12 @@ export class DirectionStream {
 
   /** Nothing of a message is open, held or unframed: the next byte starts a message (or none was seen yet). */
   get atRest(): boolean {
-    return this.currentStart === null && this.pending === null && this.skip === 0 && (!this.outOfStep || !this.seenBytes);
+    return this.currentStart === null && this.pendingLength === 0 && this.skip === 0 && (!this.outOfStep || !this.seenBytes);
   }
 
   /** A message has begun and not ended, or the first bytes of one are held. */
   get inMessage(): boolean {
-    return this.currentStart !== null || this.pending !== null;
+    return this.currentStart !== null || this.pendingLength > 0;
   }
 
   /** A record moved bytes: from the next on, records lost before it show as a gap in the sequence numbers. */
@@ -229,23 +249,22 @@ export class DirectionStream {
       if (this.dir === Dir.RESPONSE) this.gate?.responseSkipped();
       return;
     }
-    if (this.tentative && !this.pending) {
+    if (this.tentative && this.pendingLength === 0) {
       this.startNotFound();
       return;
     }
     // The lost bytes reach past the current body into framing we cannot see.
     this.skip = 0;
     this.tentative = this.tentativeResync = false;
-    if (this.pending && this.session.decodePartial) {
-      const value = this.session.decodePartial(this.dir, this.pending, 0, this.pending.length);
+    if (this.pendingLength > 0 && this.session.decodePartial) {
+      const value = this.session.decodePartial(this.dir, this.pendingBytes, 0, this.pendingLength);
       if (value !== undefined) {
         if (this.currentStart) this.finish(rec, false);
-        const s = this.pendingSegs![0];
-        this.open(value, s.rec, s.seq);
+        const s = this.segments[0];
+        this.open(value, s.rec!, s.seq);
       }
     }
-    this.pending = null;
-    this.pendingSegs = null;
+    this.dropPending();
     const inMessage = this.currentStart !== null;
     if (inMessage) this.finish(rec, true);
     this.session.reset(this.dir);
@@ -258,20 +277,20 @@ export class DirectionStream {
   private decodeAll(rec: NetworkRecord, data: Uint8Array, origin: number, from: number, end: number): void {
     let buf = data;
     let at = from;
-    let segs: Segment[] | null = null;
+    // when buf joins held bytes: the segments of buf (the held bytes' and then `rec`'s), else 0
+    let segs = 0;
     // where `rec`'s first payload byte (sequence number rec.tcpSeq) is in buf: before its start when buf joins held bytes
     let base = origin;
     const dataEnd = end;
-    if (this.pending) {
-      const head = this.pending;
-      buf = joined(head, data, from, end);
-      segs = this.pendingSegs!;
-      segs.push({ off: head.length, rec, seq: (rec.tcpSeq + from - origin) >>> 0 });
-      base = head.length - (from - origin);
+    const held = this.pendingLength;
+    if (held > 0) {
+      buf = joined(this.pendingBytes, held, data, from, end);
+      segs = this.segmentCount + 1;
+      this.setSegment(segs - 1, held, rec, (rec.tcpSeq + from - origin) >>> 0);
+      base = held - (from - origin);
       at = 0;
-      end = buf.length;
-      this.pending = null;
-      this.pendingSegs = null;
+      end = held + end - from;
+      this.dropPending();
     }
     while (at < end) {
       if (this.tentative && !this.session.canStart(this.dir, buf, at, end)) {
@@ -281,7 +300,7 @@ export class DirectionStream {
           return;
         }
         // the bytes held were no start after all; this record's own may be one
-        const alone = segs !== null && this.session.canStart(this.dir, data, from, dataEnd);
+        const alone = segs > 0 && this.session.canStart(this.dir, data, from, dataEnd);
         this.startNotFound();
         if (alone) {
           this.outOfStep = this.joinedInside = false;
@@ -325,29 +344,53 @@ export class DirectionStream {
   }
 
   /** Keeps the unfinished bytes buf[at, end) for the next record (`rec`'s first payload byte at buf[base] when no `segs`). */
-  private keep(buf: Uint8Array, at: number, end: number, segs: Segment[] | null, rec: NetworkRecord, base: number): void {
-    this.pending = buf.slice(at, end);
-    if (!segs) {
-      this.pendingSegs = [{ off: 0, rec, seq: (rec.tcpSeq + at - base) >>> 0 }];
+  private keep(buf: Uint8Array, at: number, end: number, segs: number, rec: NetworkRecord, base: number): void {
+    const n = end - at;
+    if (this.pendingBytes.length < n) this.pendingBytes = new Uint8Array(Math.max(n, 2 * this.pendingBytes.length, 64));
+    copyBytes(this.pendingBytes, 0, buf, at, end);
+    this.pendingLength = n;
+    if (segs === 0) {
+      this.setSegment(0, 0, rec, (rec.tcpSeq + at - base) >>> 0);
+      this.segmentCount = 1;
       return;
     }
-    const kept: Segment[] = [];
-    for (let i = 0; i < segs.length; i++) {
-      const s = segs[i];
-      const segEnd = i + 1 < segs.length ? segs[i + 1].off : end;
+    // the segments that reach past `at`, moved to the front in place (each is read before any at or after it is written)
+    const segments = this.segments;
+    let kept = 0;
+    for (let i = 0; i < segs; i++) {
+      const s = segments[i];
+      const segEnd = i + 1 < segs ? segments[i + 1].off : end;
       if (segEnd <= at) continue;
-      if (s.off >= at) kept.push({ off: s.off - at, rec: s.rec, seq: s.seq });
-      else kept.push({ off: 0, rec: s.rec, seq: (s.seq + (at - s.off)) >>> 0 });
+      if (s.off >= at) this.setSegment(kept++, s.off - at, s.rec!, s.seq);
+      else this.setSegment(kept++, 0, s.rec!, (s.seq + (at - s.off)) >>> 0);
     }
-    this.pendingSegs = kept;
+    for (let i = kept; i < segs; i++) segments[i].rec = null;
+    this.segmentCount = kept;
+  }
+
+  private setSegment(i: number, off: number, rec: NetworkRecord, seq: number): void {
+    const s = this.segments[i];
+    if (s === undefined) {
+      this.segments.push({ off, rec, seq });
+      return;
+    }
+    s.off = off;
+    s.rec = rec;
+    s.seq = seq;
+  }
+
+  /** Forgets the pending bytes (their segments' records stay until rewritten, or until end()). */
+  private dropPending(): void {
+    this.pendingLength = 0;
+    this.segmentCount = 0;
   }
 
   /** Opens a message whose first byte is buf[at]: `rec`'s unless the buffer joins held bytes (`segs`). */
-  private openAt(value: unknown, at: number, segs: Segment[] | null, rec: NetworkRecord, base: number): void {
-    for (let i = segs ? segs.length - 1 : -1; i >= 0; i--) {
-      const s = segs![i];
+  private openAt(value: unknown, at: number, segs: number, rec: NetworkRecord, base: number): void {
+    for (let i = segs - 1; i >= 0; i--) {
+      const s = this.segments[i];
       if (s.off <= at) {
-        this.open(value, s.rec, (s.seq + (at - s.off)) >>> 0);
+        this.open(value, s.rec!, (s.seq + (at - s.off)) >>> 0);
         return;
       }
     }
@@ -355,8 +398,7 @@ export class DirectionStream {
   }
 
   private loseStep(rec: NetworkRecord): void {
-    this.pending = null;
-    this.pendingSegs = null;
+    this.dropPending();
     this.skip = 0;
     const inMessage = this.currentStart !== null;
     if (inMessage) this.finish(rec, true);
@@ -376,8 +418,7 @@ export class DirectionStream {
   private startNotFound(): void {
     const resync = this.tentativeResync;
     this.tentative = this.tentativeResync = false;
-    this.pending = null;
-    this.pendingSegs = null;
+    this.dropPending();
     this.session.reset(this.dir);
     this.outOfStep = true;
     if (this.dir === Dir.REQUEST) this.gate?.requestDropped();
@@ -414,8 +455,7 @@ export class DirectionStream {
       const untilClose = this.skip === Infinity;
       this.finish(this.lastRecord, !untilClose && !(this.currentEnds && this.skip === 0));
     }
-    this.pending = null;
-    this.pendingSegs = null;
+    this.dropPending();
     this.skip = 0;
   }
 }
