@@ -294,6 +294,21 @@ describe('linking', () => {
       expect(l.flush().flatMap((t) => t.spans)).to.have.length(6);
     });
 
+    it('a group spanning windows frees its slots as it leaves: they serve later spans', () => {
+      const { l } = linker({ link_window: 1000, link_windows: 1, max_clock_skew: 0 });
+      const emitted: Span[] = [];
+      for (let w = 0; w < 200; w += 2) {
+        // a server in window w and its call in w + 1, closed (w) while its group still grows, then left (w + 1)
+        const server = espan({ kind: 'server', thread: `t${w}`, startMs: T0 + w * 1000 + 900, durationMs: 400 });
+        const call = espan({ kind: 'client', thread: `t${w}`, startMs: T0 + w * 1000 + 1100, durationMs: 100 });
+        for (const t of l.add([server, call])) emitted.push(...t.spans);
+      }
+      for (const t of l.flush()) emitted.push(...t.spans);
+      expect(emitted).to.have.length(200);
+      // slots made so far: a few, reused, not one per span
+      expect((l as unknown as { slots: { fresh: number } }).slots.fresh).to.be.below(8);
+    });
+
     it('spans evicted early from a window still open leave once, and their slots serve later spans', () => {
       const { l } = linker({ max_spans: 4, link_window: 1000, link_windows: 1, max_clock_skew: 0 });
       // a group across windows 0 and 1, evicted with window 0 while window 1 stays open

@@ -29,7 +29,7 @@ import type { LinkingConfig } from './config';
 import { rootTraceId } from './ids';
 import { RecentLinks } from './recent';
 import { SlotIndex } from './slot-index';
-import { EMITTED, FREE, NET_LINKED, NONE, Slots, THREAD_LINKED, TRACE_LISTED } from './slots';
+import { EMITTED, NET_LINKED, NONE, Slots, THREAD_LINKED, TRACE_LISTED, WINDOW_CLOSED } from './slots';
 
 // module-level copies: through the CommonJS interop every `SpanKind.X` is a getter call, on the hot path
 const CLIENT = SpanKind.CLIENT;
@@ -201,7 +201,6 @@ export class Linker implements StatefulEngine<Span, Trace> {
     sl.end[s] = end;
     sl.kind[s] = span.kind;
     sl.flags[s] = 0;
-    sl.bucket[s] = bucket;
     sl.up[s] = s;
     sl.size[s] = 1;
     sl.maxBucket[s] = bucket;
@@ -391,17 +390,22 @@ export class Linker implements StatefulEngine<Span, Trace> {
     const sl = this.slots;
     for (let s = b.first, next: number; s !== NONE; s = next) {
       next = sl.nextInBucket[s];
-      const state = sl.state[s];
-      if (state === FREE) continue; // left with a group emitted from this window already
-      if (state === EMITTED) {
+      if (sl.state[s] === EMITTED) {
+        // its group left already: from this window, or early from an older one (evicted)
         sl.release(s);
         continue;
       }
       const root = this.find(s);
-      if (closing !== 'evicted' && sl.maxBucket[root] > index) continue; // its group still grows in a newer window
+      if (closing !== 'evicted' && sl.maxBucket[root] > index) {
+        // its group still grows in a newer window: this slot is freed when the group leaves
+        sl.flags[s] |= WINDOW_CLOSED;
+        continue;
+      }
       // before its windows closed: whatever would still have joined it will form a trace of its own
       if (closing === 'evicted') this.stats.evicted += sl.size[root];
       this.emit(root, out, closing !== 'flushed');
+      // the group's members in this window are freed as the walk reaches them, this one now
+      sl.release(s);
     }
   }
 
@@ -492,10 +496,11 @@ export class Linker implements StatefulEngine<Span, Trace> {
       else if (s.traceId !== traceId) mixed = true;
     }
     this.remember(n);
-    // a slot listed in a window still open (evicted early) is freed when that window closes
+    // a slot listed in a window that closed before is freed now; one in this window or one still open
+    // (evicted early) when the window's walk reaches it
     for (let i = 0; i < n; i++) {
       const r = group[i];
-      if (sl.bucket[r] <= this.lastClosed) sl.release(r);
+      if (sl.flags[r] & WINDOW_CLOSED) sl.release(r);
       else sl.state[r] = EMITTED;
     }
 

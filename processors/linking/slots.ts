@@ -14,7 +14,7 @@ export const NONE = -1;
 /** `state` */
 export const FREE = 0;
 export const HELD = 1;
-/** emitted (evicted early) while still listed in an open window: freed when that window closes */
+/** emitted while still listed in a window not yet walked (this one's, or an open one when evicted early): freed when the walk reaches it */
 export const EMITTED = 2;
 
 /** `flags`: joined to a span of the other kind by that rule, so no late partner is looked for */
@@ -22,6 +22,8 @@ export const NET_LINKED = 1;
 export const THREAD_LINKED = 2;
 /** `flags`: listed under its trace id (the first held span of that id) */
 export const TRACE_LISTED = 4;
+/** `flags`: its window closed while its group still grew (a newer window holds a member): freed once emitted */
+export const WINDOW_CLOSED = 8;
 
 export class Slots {
   spans: Array<Span | undefined> = [];
@@ -31,13 +33,11 @@ export class Slots {
   kind = new Uint8Array(0);
   state = new Uint8Array(0);
   flags = new Uint8Array(0);
-  /** window index (beyond int32: ns / window length) */
-  bucket = new Float64Array(0);
   /** the next slot listed in the same window (Linker's buckets) */
   nextInBucket = new Int32Array(0);
   /** union-find parent; a group's root points to itself */
   up = new Int32Array(0);
-  /** on a root: the group's size, newest window, and last member (members are listed from the root through nextMember) */
+  /** on a root: the group's size, newest window (index: beyond int32, ns / window length), and last member (members are listed from the root through nextMember) */
   size = new Int32Array(0);
   maxBucket = new Float64Array(0);
   tail = new Int32Array(0);
@@ -153,7 +153,6 @@ export class Slots {
     this.state = u8(this.state);
     this.flags = u8(this.flags);
     this.netSeq.resize(n);
-    this.bucket = f64(this.bucket);
     this.nextInBucket = i32(this.nextInBucket);
     this.up = i32(this.up);
     this.size = i32(this.size);
