@@ -322,7 +322,7 @@ export class ParseEngine implements StatefulEngine<NetworkRecord, L7Message> {
       return false;
     }
     // A first message may arrive a few bytes at a time: detect on what this direction sent so far.
-    const same = c.held ? contiguousBefore(c.held.filter((h) => isEgress(h.funcId) === egress), r) : NOTHING_HELD;
+    const same = c.held ? contiguousBefore(sameDirection(c.held, egress), r) : NOTHING_HELD;
     const bytes = same.length ? joinPayloads(same, r) : undefined;
     const length = bytes ? bytes.length : place.end - place.start;
     let d = bytes ? this.detector.detect(bytes) : this.detector.detect(place.bytes, place.start, place.end);
@@ -429,24 +429,27 @@ export class ParseEngine implements StatefulEngine<NetworkRecord, L7Message> {
   /** What the connections of a protocol report to, made at its first: one lookup per connection. */
   private outletsOf(p: Protocol): ProtocolOutlets {
     let o = this.outlets.get(p);
-    if (!o) {
-      const sink = {
-        emitted: 0,
-        emit: (m: L7Message) => {
-          this.out.push(m);
-          sink.emitted++;
-        },
-        count: (what: string) => this.bump(p, what),
-      };
-      const counters: StreamCounters & GateCounters = {
-        desync: (reason) => this.bump(p, `desync_${reason}`),
-        droppedBytes: () => this.bump(p, 'resync_dropped_record'),
-        midstreamSkipped: () => this.bump(p, 'midstream_skipped'),
-        unpaired: (dir) => this.bump(p, dir === Dir.REQUEST ? 'unpaired_request' : 'unmatched_response'),
-      };
-      this.outlets.set(p, (o = { sink, counters, spareClients: [], spareServers: [] }));
-    }
+    if (!o) this.outlets.set(p, (o = this.makeOutlets(p)));
     return o;
+  }
+
+  /** Apart from outletsOf: a function whose closures capture its variables makes their context at every call. */
+  private makeOutlets(p: Protocol): ProtocolOutlets {
+    const sink = {
+      emitted: 0,
+      emit: (m: L7Message) => {
+        this.out.push(m);
+        sink.emitted++;
+      },
+      count: (what: string) => this.bump(p, what),
+    };
+    const counters: StreamCounters & GateCounters = {
+      desync: (reason) => this.bump(p, `desync_${reason}`),
+      droppedBytes: () => this.bump(p, 'resync_dropped_record'),
+      midstreamSkipped: () => this.bump(p, 'midstream_skipped'),
+      unpaired: (dir) => this.bump(p, dir === Dir.REQUEST ? 'unpaired_request' : 'unmatched_response'),
+    };
+    return { sink, counters, spareClients: [], spareServers: [] };
   }
 
   private bump(p: Protocol, reason: string, n = 1): void {
@@ -528,6 +531,11 @@ export class ParseEngine implements StatefulEngine<NetworkRecord, L7Message> {
 }
 
 const NOTHING_HELD: readonly NetworkRecord[] = [];
+
+/** The held records of one direction (apart from start(): a closure over `egress` there would make a context at every call). */
+function sameDirection(held: readonly NetworkRecord[], egress: boolean): NetworkRecord[] {
+  return held.filter((h) => isEgress(h.funcId) === egress);
+}
 
 /**
  * The held records of `r`'s direction that its bytes continue: those after a
