@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import fc from 'fast-check';
 import { extract, parseTraceParent, parseTraceState } from './w3c';
 
 // Examples from the W3C Trace Context Recommendation (§3.2, §3.3) and its test suite.
@@ -110,6 +111,54 @@ describe('w3c tracestate', () => {
     expect(parseTraceState('1abc=x')).to.equal(undefined); // simple key starts with a letter
     expect(parseTraceState(Array.from({ length: 33 }, (_, i) => `k${i}=v`).join(','))).to.equal(undefined);
     expect(parseTraceState(Array.from({ length: 32 }, (_, i) => `k${i}=v`).join(','))).to.be.a('string');
+  });
+
+  it('decides every list as the grammar does member by member (split, trimmed, regular expressions)', () => {
+    // the grammar as regular expressions, as parseTraceState read every list before it checked normal ones in place
+    const key = '(?:[a-z][_0-9a-z\\-*/]{0,255}|[a-z0-9][_0-9a-z\\-*/]{0,240}@[a-z][_0-9a-z\\-*/]{0,13})';
+    const member = new RegExp(`^(${key})=([\\x20-\\x2b\\x2d-\\x3c\\x3e-\\x7e]{0,255}[\\x21-\\x2b\\x2d-\\x3c\\x3e-\\x7e])$`);
+    const byGrammar = (value: string): string | undefined => {
+      const members: string[] = [];
+      const keys = new Set<string>();
+      for (const raw of value.split(',')) {
+        const m = raw.trim();
+        if (m === '') continue;
+        const match = member.exec(m);
+        if (!match || keys.has(match[1])) return undefined;
+        keys.add(match[1]);
+        members.push(m);
+      }
+      return members.length && members.length <= 32 ? members.join(',') : undefined;
+    };
+    const text = (chars: string, max: number) => fc.string({ unit: fc.constantFrom(...chars.split('')), maxLength: max });
+    const keyPart = fc.oneof(
+      text('abz09_-*/', 6),
+      text('ab1@_', 6),
+      fc.constantFrom('a'.repeat(256), 'a'.repeat(257), `${'t'.repeat(241)}@s`, `${'t'.repeat(242)}@s`, `t@${'s'.repeat(14)}`, `t@${'s'.repeat(15)}`, '1abc', 'Rojo', 'a@1', '@a', 'a@', 'rojo', 'congo'),
+    );
+    const valuePart = fc.oneof(text('az09 !~=@\t\u00a0,', 6), fc.constantFrom('v', 'x'.repeat(256), 'x'.repeat(257), ' lead', 'in side', 'trail ', '', '\u00e9'));
+    const around = fc.constantFrom('', '', '', ' ', '\t', '\u00a0', ' \ufeff');
+    const aMember = fc.oneof(
+      fc.tuple(around, keyPart, fc.constantFrom('=', '=', '==', ''), valuePart, around).map((p) => p.join('')),
+      fc.constantFrom('', ' ', 'k=v', 'rojo=1'),
+    );
+    const list = fc.oneof(
+      fc.array(aMember, { maxLength: 6 }).map((ms) => ms.join(',')),
+      fc.integer({ min: 30, max: 34 }).map((n) => Array.from({ length: n }, (_, i) => `k${i}=v`).join(',')),
+      text('ab=@, \t', 24),
+    );
+    // the bounds, each side of them
+    const edges = [
+      `${'a'.repeat(256)}=v`, `${'a'.repeat(257)}=v`, `${'t'.repeat(241)}@s=v`, `${'t'.repeat(242)}@s=v`, `t@${'s'.repeat(14)}=v`, `t@${'s'.repeat(15)}=v`,
+      '1abc@x=v', '1abc=v', `k=${'x'.repeat(256)}`, `k=${'x'.repeat(257)}`, 'k= v', 'k=v ', 'k=a=b', '=v', 'k=', 'a@=v', '@a=v', 'a@1=v', 'a@b@c=v',
+    ];
+    for (const value of edges) for (const around of [value, `x=1,${value}`, `${value},x=1`]) expect(parseTraceState(around), around).to.equal(byGrammar(around));
+    fc.assert(
+      fc.property(list, (value) => {
+        expect(parseTraceState(value)).to.equal(byGrammar(value));
+      }),
+      { numRuns: 20000 },
+    );
   });
 
   it('keeps the traceparent when the tracestate is invalid', () => {

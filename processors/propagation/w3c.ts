@@ -57,12 +57,93 @@ const VALUE = '[\\x20-\\x2b\\x2d-\\x3c\\x3e-\\x7e]{0,255}[\\x21-\\x2b\\x2d-\\x3c
 const MEMBER = new RegExp(`^(${SIMPLE_KEY}|${MULTI_TENANT_KEY})=(${VALUE})$`);
 const MAX_MEMBERS = 32;
 
+/** The characters of a key after its first, and of a multi-tenant key's tenant and system after theirs: '_', '-', '*', '/', digits, lower-case letters. */
+const KEY_CHAR = new Uint8Array(128);
+for (const c of '_-*/0123456789abcdefghijklmnopqrstuvwxyz') KEY_CHAR[c.charCodeAt(0)] = 1;
+const isLetter = (c: number): boolean => c >= 0x61 && c <= 0x7a;
+const isDigit = (c: number): boolean => c >= 0x30 && c <= 0x39;
+const SPACE = 0x20;
+const COMMA = 0x2c;
+const EQUALS = 0x3d;
+const AT = 0x40;
+
+/** What scanTraceState finds: the value valid and already in normal form, invalid, or neither (spaces to trim, empty members, other characters). */
+const enum TraceStateForm {
+  NORMAL,
+  INVALID,
+  OTHER,
+}
+
+/** Whether `v[s, e)` is a key as MEMBER reads one: SIMPLE_KEY (up to 256 characters), or MULTI_TENANT_KEY (a tenant of up to 241, '@', a system of up to 14). */
+function isKey(v: string, s: number, e: number): boolean {
+  let at = -1;
+  for (let i = s + 1; i < e; i++) {
+    const c = v.charCodeAt(i);
+    if (c === AT && at < 0) at = i;
+    else if (c >= 128 || KEY_CHAR[c] === 0) return false;
+  }
+  const c0 = v.charCodeAt(s);
+  if (at < 0) return isLetter(c0) && e - s <= 256;
+  return (isLetter(c0) || isDigit(c0)) && at - s <= 241 && isLetter(v.charCodeAt(at + 1)) && e - at - 1 <= 14;
+}
+
+/** Whether the keys at `v[a, a + n)` and `v[b, b + n)` are the same. */
+function sameKey(v: string, a: number, b: number, n: number): boolean {
+  for (let i = 0; i < n; i++) if (v.charCodeAt(a + i) !== v.charCodeAt(b + i)) return false;
+  return true;
+}
+
+/** the keys of the members scanned so far, as start and length, two by member */
+const KEYS = new Int32Array(2 * 32);
+
+/**
+ * A tracestate checked in place, without splitting it or a regular
+ * expression per member (two members cost ~850 ns that way): NORMAL when
+ * every member is valid, none is empty and none has spaces around it (then
+ * the value is its own normal form), INVALID when a member without spaces
+ * around it breaks MEMBER's grammar or repeats a key, or there are more
+ * than 32, OTHER when it has spaces to trim, an empty member or a character
+ * outside printable ASCII (parseTraceState's general path decides).
+ */
+function scanTraceState(v: string): TraceStateForm {
+  let members = 0;
+  for (let s = 0; s <= v.length; ) {
+    let e = s;
+    let equals = -1;
+    let moreEquals = false;
+    for (; e < v.length; e++) {
+      const c = v.charCodeAt(e);
+      if (c === COMMA) break;
+      if (c < SPACE || c > 0x7e) return TraceStateForm.OTHER;
+      if (c === EQUALS) {
+        if (equals < 0) equals = e;
+        else moreEquals = true;
+      }
+    }
+    if (e === s || v.charCodeAt(s) === SPACE || v.charCodeAt(e - 1) === SPACE) return TraceStateForm.OTHER;
+    // the key before the first '='; the value after it: 1 to 256 characters, no '=' (nor ',', which ends it), not ending in a space (checked above)
+    if (equals <= s || moreEquals || e - equals - 1 < 1 || e - equals - 1 > 256) return TraceStateForm.INVALID;
+    if (!isKey(v, s, equals) || members === 32) return TraceStateForm.INVALID;
+    const n = equals - s;
+    for (let k = 0; k < members; k++) if (KEYS[2 * k + 1] === n && sameKey(v, KEYS[2 * k], s, n)) return TraceStateForm.INVALID;
+    KEYS[2 * members] = s;
+    KEYS[2 * members + 1] = n;
+    members++;
+    s = e + 1;
+  }
+  return TraceStateForm.NORMAL;
+}
+
 /**
  * Validates a tracestate value and returns it normalised (members joined by
  * ','), or undefined when invalid: the spec says an invalid tracestate is
- * discarded while the traceparent still counts.
+ * discarded while the traceparent still counts. A value already normal, as
+ * SDKs send it, is checked in place (scanTraceState) and returned as it is.
  */
 export function parseTraceState(value: string): string | undefined {
+  const form = scanTraceState(value);
+  if (form === TraceStateForm.NORMAL) return value;
+  if (form === TraceStateForm.INVALID) return undefined;
   const members: string[] = [];
   const keys = new Set<string>();
   for (const raw of value.split(',')) {
