@@ -16,9 +16,15 @@
  * counts the collections of the calls held (they outlive the young
  * generation), without the pipeline's own cost per stage.
  *
- *   taskset -c 0 node dist/bench/thread-correlation.js FILE [--rounds 7] [--stream]
+ * With --alloc, one more round (of the batches in memory) under V8's
+ * sampling heap profiler gives the bytes the stage allocates per message and
+ * where, as caller < allocating function (collected objects included; the
+ * harness's own loop among them).
+ *
+ *   taskset -c 0 node dist/bench/thread-correlation.js FILE [--rounds 7] [--stream | --alloc]
  */
 import { createHash } from 'node:crypto';
+import { Session } from 'node:inspector';
 import { readCapture } from '../core/capture/format';
 import type { L7Message } from '../core/signals';
 import { ParseEngine } from '../processors/parse/processor';
@@ -87,8 +93,32 @@ async function stream(file: string, rounds: number): Promise<void> {
   console.log(`stream: thread_correlation ${median(differences).toFixed(0)} ns CPU per message over parse alone (rounds ${differences.map((x) => x.toFixed(0)).join(' ')})`);
 }
 
+/** Bytes allocated by one round, by allocating function and its caller (V8's sampling heap profiler, collected objects included). */
+async function allocations(batches: readonly L7Message[][]): Promise<{ total: number; top: Array<[string, number]> }> {
+  const session = new Session();
+  session.connect();
+  const post = (method: string, params?: object): Promise<any> => new Promise((resolve, reject) => session.post(method, params, (e, r) => (e ? reject(e) : resolve(r))));
+  await post('HeapProfiler.enable');
+  await post('HeapProfiler.startSampling', { samplingInterval: 64, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+  correlate(batches);
+  const { profile } = await post('HeapProfiler.stopSampling');
+  session.disconnect();
+  const bySite = new Map<string, number>();
+  let total = 0;
+  const walk = (n: any, caller: string): void => {
+    const f = n.callFrame;
+    const name = `${f.functionName || '(anonymous)'} ${f.url.split('/').slice(-2).join('/')}:${f.lineNumber + 1}`;
+    const size = n.selfSize as number;
+    total += size;
+    if (size) bySite.set(`${caller} < ${name}`, (bySite.get(`${caller} < ${name}`) ?? 0) + size);
+    for (const c of n.children) walk(c, name);
+  };
+  walk(profile.head, '');
+  return { total, top: [...bySite].sort((a, b) => b[1] - a[1]).slice(0, 20) };
+}
+
 async function main(file: string | undefined, rounds: number): Promise<void> {
-  if (!file) throw new Error('usage: thread-correlation FILE [--rounds 7] [--stream]');
+  if (!file) throw new Error('usage: thread-correlation FILE [--rounds 7] [--stream | --alloc]');
   if (flag('stream')) return stream(file, rounds);
   const batches = await messageBatches(file);
   const messages = batches.reduce((n, b) => n + b.length, 0);
@@ -103,6 +133,10 @@ async function main(file: string | undefined, rounds: number): Promise<void> {
   for (const b of batches) for (const m of b) ids.update(`${m.threadTraceId ?? '-'}\n`);
   console.log(`${messages} messages: ${median(ns).toFixed(0)} ns CPU per message (rounds ${ns.map((x) => x.toFixed(0)).join(' ')})`);
   console.log(`thread trace ids ${ids.digest('hex').slice(0, 16)}, calls ${JSON.stringify(calls)}`);
+  if (!flag('alloc')) return;
+  const a = await allocations(batches);
+  console.log(`~${(a.total / messages).toFixed(0)} B allocated per message (sampled), by caller < function:`);
+  for (const [site, bytes] of a.top) console.log(`  ${(bytes / messages).toFixed(1).padStart(6)}  ${site}`);
 }
 
 main(process.argv[2], numberOption('rounds', 7)).catch((e) => {
