@@ -131,7 +131,7 @@ export type CaptureStrings = Pick<RecordBatch, 'host' | 'cache'>;
 
 /**
  * Splits frames out of `buf` (which starts at file offset `base`) into `out`,
- * as records read in place (RecordView) from `buf`.
+ * up to `maxRecords` in it, as records read in place (RecordView) from `buf`.
  * Stops at an incomplete frame, unless `final` (no more bytes will come), and
  * returns how many bytes it consumed; the caller keeps the rest for the next
  * chunk. A corrupt frame is skipped by scanning for the next frame mark whose
@@ -143,7 +143,7 @@ export function scanFrames(
   buf: Buffer,
   base: number,
   shared: CaptureStrings,
-  out: NetworkRecord[],
+  out: BatchFill,
   onCorrupt: (r: CorruptionReport) => void,
   maxRecords: number,
   final: boolean,
@@ -156,8 +156,8 @@ export function scanFrames(
   let badSince = -1;
   let badReason = '';
   let badIsTruncation = false;
-  while (out.length < maxRecords && at + FRAME_HEADER_SIZE <= buf.length) {
-    if (addon !== undefined && at >= checkedEnd) checkedEnd = addon.goodFramesEnd(buf, at, maxRecords - out.length);
+  while (out.n < maxRecords && at + FRAME_HEADER_SIZE <= buf.length) {
+    if (addon !== undefined && at >= checkedEnd) checkedEnd = addon.goodFramesEnd(buf, at, maxRecords - out.n);
     let problem = at < checkedEnd ? undefined : frameProblem(buf, batch.dv, at);
     const length = batch.dv.getUint32(at + 4, true);
     const incomplete = problem === 'incomplete';
@@ -171,7 +171,7 @@ export function scanFrames(
         onCorrupt({ offset: base + badSince, reason: badReason, skippedBytes: at - badSince, truncated: false });
         badSince = -1;
       }
-      out.push(new RecordView(batch, at + FRAME_HEADER_SIZE));
+      out.records[out.n++] = new RecordView(batch, at + FRAME_HEADER_SIZE);
       at += FRAME_HEADER_SIZE + length;
       continue;
     }
@@ -195,6 +195,28 @@ export function scanFrames(
     onCorrupt({ offset: base + badSince, reason: badReason, skippedBytes: at - badSince, truncated });
   }
   return at;
+}
+
+/**
+ * A batch being filled: its array made at the batch's size (up to
+ * MAX_PREALLOCATED), as the ebpf receiver makes its batches, where pushing
+ * grew it by copies (~26 bytes a record), and how many records are in it.
+ */
+export interface BatchFill {
+  records: NetworkRecord[];
+  n: number;
+}
+
+const MAX_PREALLOCATED = 1 << 16;
+
+function batchFill(size: number): BatchFill {
+  return { records: new Array<NetworkRecord>(Math.min(size, MAX_PREALLOCATED)), n: 0 };
+}
+
+/** The records filled in, the array cut to them. */
+function filled(fill: BatchFill): NetworkRecord[] {
+  fill.records.length = fill.n;
+  return fill.records;
 }
 
 const FRAME_MARK_BYTES = (() => {
@@ -289,7 +311,7 @@ export async function* readCapture(path: string, opts: ReadOptions = {}): AsyncG
     let pos = parsed.dataOffset;
     let carry: Buffer = Buffer.alloc(0);
     let carryBase = pos;
-    let batch: NetworkRecord[] = [];
+    let batch = batchFill(batchSize);
     const shared: CaptureStrings = { host: parsed.host, cache: new DecodeCache() };
     for (;;) {
       const final = pos >= size;
@@ -307,9 +329,9 @@ export async function* readCapture(path: string, opts: ReadOptions = {}): AsyncG
       let off = 0;
       for (;;) {
         off += scanFrames(buf.subarray(off), carryBase + off, shared, batch, onCorrupt, batchSize, final, addon);
-        if (batch.length < batchSize) break;
-        yield batch;
-        batch = [];
+        if (batch.n < batchSize) break;
+        yield filled(batch);
+        batch = batchFill(batchSize);
       }
       carry = buf.subarray(off);
       carryBase += off;
@@ -320,7 +342,7 @@ export async function* readCapture(path: string, opts: ReadOptions = {}): AsyncG
         break;
       }
     }
-    if (batch.length) yield batch;
+    if (batch.n) yield filled(batch);
     return parsed;
   } finally {
     await fh.close();
