@@ -30,7 +30,7 @@ import { rootTraceId } from './ids';
 import { RecentLinks } from './recent';
 import { SlotIndex } from './slot-index';
 import { nsNumber } from './times';
-import { EMITTED, NET_LINKED, NONE, Slots, THREAD_LINKED, TRACE_LISTED, WINDOW_CLOSED } from './slots';
+import { EMITTED, HAS_NET_PARENT, HAS_THREAD_PARENT, NET_LINKED, NONE, Slots, THREAD_LINKED, TRACE_LISTED, WINDOW_CLOSED } from './slots';
 
 // module-level copies: through the CommonJS interop every `SpanKind.X` is a getter call, on the hot path
 const CLIENT = SpanKind.CLIENT;
@@ -208,8 +208,6 @@ export class Linker implements StatefulEngine<Span, Trace> {
     sl.maxBucket[s] = bucket;
     sl.tail[s] = s;
     sl.nextMember[s] = NONE;
-    sl.netParent[s] = NONE;
-    sl.threadParent[s] = NONE;
     let b = this.lastBucket;
     if (b?.index !== bucket) {
       b = this.buckets.get(bucket);
@@ -331,14 +329,14 @@ export class Linker implements StatefulEngine<Span, Trace> {
     else return;
     // the server read what the client wrote: between its write and its end, give or take the skew
     if (start[server] < start[client] - this.skewNs || start[server] > end[client] + this.skewNs) return;
-    const current = netParent[server];
+    const current = flags[server] & HAS_NET_PARENT ? netParent[server] : NONE;
     if (current !== NONE) {
       // a retransmitted or reused sequence number: keep the client closest in time
       if (Math.abs(start[server] - start[current]) <= Math.abs(start[server] - start[client])) return;
     }
     netParent[server] = client;
     flags[client] |= NET_LINKED;
-    flags[server] |= NET_LINKED;
+    flags[server] |= NET_LINKED | HAS_NET_PARENT;
     this.union(client, server);
     this.stats.network++;
   }
@@ -352,11 +350,11 @@ export class Linker implements StatefulEngine<Span, Trace> {
     else return;
     // same host, same clock: the call must lie within the request it serves
     if (start[client] < start[server] || end[client] > end[server]) return;
-    const current = threadParent[client];
+    const current = flags[client] & HAS_THREAD_PARENT ? threadParent[client] : NONE;
     // nested server spans on one thread id: the innermost is the direct parent
     if (current !== NONE && end[current] - start[current] <= end[server] - start[server]) return;
     threadParent[client] = server;
-    flags[client] |= THREAD_LINKED;
+    flags[client] |= THREAD_LINKED | HAS_THREAD_PARENT;
     flags[server] |= THREAD_LINKED;
     this.union(server, client);
     this.stats.thread++;
@@ -480,8 +478,8 @@ export class Linker implements StatefulEngine<Span, Trace> {
       const r = group[i];
       const s = spans[r]!;
       if (!s.parentSpanId) {
-        const np = sl.netParent[r];
-        const tp = sl.threadParent[r];
+        const np = sl.flags[r] & HAS_NET_PARENT ? sl.netParent[r] : NONE;
+        const tp = sl.flags[r] & HAS_THREAD_PARENT ? sl.threadParent[r] : NONE;
         const parent = (np !== NONE ? spans[np]!.spanId : undefined) ?? (tp !== NONE ? spans[tp]!.spanId : undefined) ?? lateParents[i];
         if (parent) s.parentSpanId = parent;
         else if (first === NONE) first = r;

@@ -24,6 +24,9 @@ export const THREAD_LINKED = 2;
 export const TRACE_LISTED = 4;
 /** `flags`: its window closed while its group still grew (a newer window holds a member): freed once emitted */
 export const WINDOW_CLOSED = 8;
+/** `flags`: netParent / threadParent holds its parent */
+export const HAS_NET_PARENT = 16;
+export const HAS_THREAD_PARENT = 32;
 
 export class Slots {
   spans: Array<Span | undefined> = [];
@@ -55,9 +58,13 @@ export class Slots {
   /** trace id hash, and the next span listed under the same hash */
   traceHash = new Int32Array(0);
   nextTrace = new Int32Array(0);
-  /** the client span this server span answered (network rule) */
+  /**
+   * the client span this server span answered (network rule), where flags
+   * has HAS_NET_PARENT: written only then, so the pages of spans that never
+   * link (a web server's alone) stay untouched
+   */
   netParent = new Int32Array(0);
-  /** the server span whose thread made this client call (in-process rule) */
+  /** the server span whose thread made this client call (in-process rule), where flags has HAS_THREAD_PARENT */
   threadParent = new Int32Array(0);
 
   /** slots in the columns */
