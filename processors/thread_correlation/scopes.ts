@@ -123,8 +123,12 @@ export class ScopeList {
       if (latest < start) return;
       overlapped = true;
       if (latest > to) to = latest;
-      const earliest = this.firstEndingFrom(start, this.lowerBound(span.multiplexedFrom));
-      if (earliest < position && this.start(earliest) < from) from = this.start(earliest);
+      // A span reaching back over every scope held (a busy event loop's, after its first overlap) has none before it
+      // to search: the earliest it overlaps starts within the span. Head's start read in place: see upperBound.
+      if (span.multiplexedFrom > this.numbers[(this.head & this.mask) * FIELDS + START]) {
+        const earliest = this.firstEndingFrom(start, this.lowerBound(span.multiplexedFrom));
+        if (earliest < position && this.start(earliest) < from) from = this.start(earliest);
+      }
     } else if (this.start(position) <= end && this.heldWithin(Math.min(span.multiplexedFrom, start), Math.max(span.multiplexedTo, end))) {
       // It overlaps the scope after it, and no scope held reaches out of the span widened over it alone: that
       // span is the result, whichever others it overlaps. Redis answers a loop turn's requests newest first, so
