@@ -30,7 +30,7 @@ import { rootTraceId } from './ids';
 import { RecentLinks } from './recent';
 import { SlotIndex } from './slot-index';
 import { nsNumber } from './times';
-import { EMITTED, HAS_NET_PARENT, HAS_THREAD_PARENT, NET_LINKED, NONE, Slots, THREAD_LINKED, TRACE_LISTED, WINDOW_CLOSED } from './slots';
+import { EMITTED, GROUPED, HAS_NET_PARENT, HAS_THREAD_PARENT, NET_LINKED, NONE, Slots, THREAD_LINKED, TRACE_LISTED, WINDOW_CLOSED } from './slots';
 
 // module-level copies: through the CommonJS interop every `SpanKind.X` is a getter call, on the hot path
 const CLIENT = SpanKind.CLIENT;
@@ -203,10 +203,7 @@ export class Linker implements StatefulEngine<Span, Trace> {
     sl.end[s] = end;
     sl.kind[s] = span.kind;
     sl.flags[s] = 0;
-    sl.up[s] = s;
-    sl.size[s] = 1;
     sl.maxBucket[s] = bucket;
-    sl.tail[s] = s;
     sl.nextMember[s] = NONE;
     let b = this.lastBucket;
     if (b?.index !== bucket) {
@@ -294,7 +291,8 @@ export class Linker implements StatefulEngine<Span, Trace> {
   }
 
   private find(s: number): number {
-    const up = this.slots.up;
+    const { up, flags } = this.slots;
+    if (!(flags[s] & GROUPED)) return s;
     let root = s;
     while (up[root] !== root) root = up[root];
     // path compression keeps later finds short
@@ -311,6 +309,8 @@ export class Linker implements StatefulEngine<Span, Trace> {
     let ra = this.find(a);
     let rb = this.find(b);
     if (ra === rb) return;
+    this.asRoot(ra);
+    this.asRoot(rb);
     if (sl.size[ra] < sl.size[rb]) [ra, rb] = [rb, ra];
     sl.up[rb] = ra;
     // members in join order: ra's, then rb's
@@ -318,6 +318,16 @@ export class Linker implements StatefulEngine<Span, Trace> {
     sl.tail[ra] = sl.tail[rb];
     sl.size[ra] += sl.size[rb];
     if (sl.maxBucket[rb] > sl.maxBucket[ra]) sl.maxBucket[ra] = sl.maxBucket[rb];
+  }
+
+  /** A span alone made the root of its group of one (up, size and tail written), for union. */
+  private asRoot(s: number): void {
+    const sl = this.slots;
+    if (sl.flags[s] & GROUPED) return;
+    sl.flags[s] |= GROUPED;
+    sl.up[s] = s;
+    sl.size[s] = 1;
+    sl.tail[s] = s;
   }
 
   private linkNetwork(a: number, b: number): void {
@@ -403,7 +413,7 @@ export class Linker implements StatefulEngine<Span, Trace> {
         continue;
       }
       // before its windows closed: whatever would still have joined it will form a trace of its own
-      if (closing === 'evicted') this.stats.evicted += sl.size[root];
+      if (closing === 'evicted') this.stats.evicted += sl.flags[root] & GROUPED ? sl.size[root] : 1;
       this.emit(root, out, closing !== 'flushed');
       // the group's members in this window are freed as the walk reaches them, this one now
       sl.release(s);
