@@ -57,12 +57,13 @@ function joined(head: Uint8Array, headLength: number, data: Uint8Array, from: nu
   return buf;
 }
 
-/** Up to this many bytes are copied by a loop: a view made for TypedArray#set costs more (a record's batch bytes are a Buffer, whose subarray makes a Buffer). */
-const COPIED_BY_LOOP = 128;
+/** Up to this many bytes are copied by a loop; more by Node's copy, which takes a range of any Uint8Array (TypedArray#set needs a view made of it, a Buffer for a record's batch bytes). */
+const COPIED_BY_LOOP = 16;
+const bufferCopy = Buffer.prototype.copy as unknown as (this: Uint8Array, target: Uint8Array, targetStart: number, sourceStart: number, sourceEnd: number) => number;
 
 function copyBytes(to: Uint8Array, at: number, from: Uint8Array, start: number, end: number): void {
   if (end - start > COPIED_BY_LOOP) {
-    to.set(from.subarray(start, end), at);
+    bufferCopy.call(from, to, at, start, end);
     return;
   }
   for (let i = start; i < end; i++) to[at++] = from[i];
