@@ -3,7 +3,7 @@
  * serialisation, in spans/s; OTLP decoding is timed too and reported apart.
  * Figures, not assertions:
  *
- *   node --import tsx bench/link-sample.ts [spans] [capture-base] [--role linker|all-in-one]
+ *   node --import tsx bench/link-sample.ts [spans] [capture-base] [--role linker|all-in-one] [--memory]
  *
  * The spans come from a replayed capture: bench/testdata/linking-two-hosts
  * (.espcap: eBPF records of two network namespaces, front in A calling back
@@ -24,6 +24,13 @@
  * spans, written by the agents outside the timed part, read by the linker
  * inside it), and as the all-in-one role hands them over (span objects from
  * the espan stage in the same process).
+ *
+ * With --memory, instead: the linker's own state with linking's defaults
+ * while the spans arrive at 10k/s (span time and clock, as the RSS row
+ * paces nginx) for 30 s, by column: bytes of its typed arrays on pages
+ * written so far (a page never written reads as zeros and is not
+ * resident: they are made at their capacity at once), 8 an element of its
+ * arrays.
  */
 import { projectRoot } from '../core/project-root';
 import * as fs from 'node:fs';
@@ -36,6 +43,7 @@ import { ESPAN } from '../core/semconv';
 import type { NetworkRecord, Span, Trace } from '../core/signals';
 import { componentTelemetry, ServiceMetrics } from '../core/telemetry/metrics';
 import { spanBuilderFactory } from '../processors/span_builder/factory';
+import { schema as linkingSchema, type LinkingConfig } from '../processors/linking/config';
 import { Linker } from '../processors/linking/linker';
 import { parseFactory } from '../processors/parse/factory';
 import { propagationFactory } from '../processors/propagation/factory';
@@ -44,7 +52,7 @@ import { schema as samplingSchema, type TailSamplingConfig } from '../processors
 import { TailSampler } from '../processors/tail_sampling/sampler';
 import { replayFactory } from '../receivers/replay/factory';
 import { testContext } from '../test/helpers/context';
-import { option } from './lib/options';
+import { flag, option } from './lib/options';
 
 const BATCH = 512;
 /** send_batch_max_size (spans) of the batch processor before the exporter in examples/linker.yaml */
@@ -134,7 +142,7 @@ const make = (a: Arrival): Span => copyOf(a.span, a.c, a.shift);
  * handed over, as the agent stages make them: fresh in the cache, and memory
  * holds what the linker and sampler hold, not the whole run.
  */
-function* arrivals(units: Span[][], total: number): Generator<Arrival[]> {
+function* arrivals(units: Span[][], total: number, spansPerSecond = SPANS_PER_SECOND): Generator<Arrival[]> {
   let pending: Arrival[] = [];
   let produced = 0;
   let at = 0n;
@@ -145,7 +153,7 @@ function* arrivals(units: Span[][], total: number): Generator<Arrival[]> {
     const shift = T0 + at - first;
     for (const s of unit) pending.push({ span: s, c: c + 1, shift, end: s.endTimeUnixNano + shift });
     produced += unit.length;
-    at += BigInt(Math.round((unit.length / SPANS_PER_SECOND) * 1e9));
+    at += BigInt(Math.round((unit.length / spansPerSecond) * 1e9));
     if (pending.length >= 20_000 || produced >= total) {
       pending.sort((x, y) => (x.end < y.end ? -1 : 1));
       // hold back what ends after the next trace starts: later traces may end before it
@@ -282,6 +290,61 @@ function report(role: Role, label: string, r: Result): void {
   );
 }
 
+/** Bytes of `root`'s typed arrays on pages holding a nonzero byte, and 8 an element of its arrays, by path. */
+function residentBytes(root: object): Array<[string, number]> {
+  const rows: Array<[string, number]> = [];
+  const seen = new Set<object>();
+  const walk = (value: unknown, path: string): void => {
+    if (!value || typeof value !== 'object' || seen.has(value)) return;
+    seen.add(value);
+    if (ArrayBuffer.isView(value)) {
+      const bytes = new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+      let written = 0;
+      for (let page = 0; page < bytes.length; page += 4096) {
+        const end = Math.min(bytes.length, page + 4096);
+        for (let i = page; i < end; i++) {
+          if (bytes[i] !== 0) {
+            written += end - page;
+            break;
+          }
+        }
+      }
+      rows.push([path, written]);
+    } else if (Array.isArray(value)) {
+      rows.push([path, value.length * 8]);
+    } else if (!(value instanceof Map) && !(value instanceof Set)) {
+      for (const [key, v] of Object.entries(value)) walk(v, `${path}.${key}`);
+    }
+  };
+  walk(root, 'linker');
+  return rows.filter(([, bytes]) => bytes > 0).sort((a, b) => b[1] - a[1]);
+}
+
+const MEMORY_RATE = 10_000;
+const MEMORY_SECONDS = 30;
+
+function memory(units: Span[][]): void {
+  const { config } = resolveConfig<LinkingConfig>(linkingSchema, {});
+  const clock = { t: 0 };
+  const linker = new Linker(config!, () => clock.t);
+  let most = 0;
+  for (const chunk of arrivals(units, MEMORY_RATE * MEMORY_SECONDS, MEMORY_RATE)) {
+    for (let i = 0; i < chunk.length; i += BATCH) {
+      const batch = chunk.slice(i, i + BATCH);
+      clock.t += (batch.length / MEMORY_RATE) * 1000;
+      linker.add(batch.map(make));
+      most = Math.max(most, linker.size);
+    }
+  }
+  const rows = residentBytes(linker);
+  const mb = (bytes: number) => (bytes / 1e6).toFixed(2);
+  console.log(
+    `linker state after ${MEMORY_SECONDS} s at ${MEMORY_RATE / 1000}k spans/s (linking's defaults; ${linker.size} spans held, ${most} at most): ` +
+      `${mb(rows.reduce((sum, [, bytes]) => sum + bytes, 0))} MB on written pages and in arrays`,
+  );
+  for (const [path, bytes] of rows.slice(0, 16)) console.log(`  ${mb(bytes).padStart(6)} MB  ${path}`);
+}
+
 async function main(): Promise<void> {
   const role = option('role') as Role | undefined;
   const roles: Role[] = role ? [role] : ['linker', 'all-in-one'];
@@ -290,6 +353,7 @@ async function main(): Promise<void> {
   const capture = path.resolve(captureArg ?? path.join(projectRoot(), 'bench', 'testdata', 'linking-two-hosts'));
   const base = await spansFromCapture(capture);
   const units = traceUnits(base);
+  if (flag('memory')) return memory(units);
   console.log(
     `capture: ${base.length} spans (${base.filter((s) => s.attributes[ESPAN.CAPTURED]).length} eBPF, ${base.filter((s) => !s.attributes[ESPAN.CAPTURED]).length} SDK) → ` +
       `${units.length} traces of ${[...new Set(units.map((u) => u.length))].join('/')} spans; offered at ${SPANS_PER_SECOND / 1000}k spans/s of span time`,
