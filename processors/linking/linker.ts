@@ -30,7 +30,7 @@ import { rootTraceId } from './ids';
 import { RecentLinks } from './recent';
 import { SlotIndex } from './slot-index';
 import { nsNumber } from './times';
-import { EMITTED, GROUPED, HAS_NET_PARENT, HAS_THREAD_PARENT, NET_LINKED, NONE, Slots, THREAD_LINKED, TRACE_LISTED, WINDOW_CLOSED } from './slots';
+import { EMITTED, GROUPED, HAS_NET_PARENT, HAS_THREAD_PARENT, LATE, NET_LINKED, NONE, Slots, THREAD_LINKED, TRACE_LISTED, WINDOW_CLOSED } from './slots';
 
 // module-level copies: through the CommonJS interop every `SpanKind.X` is a getter call, on the hot path
 const CLIENT = SpanKind.CLIENT;
@@ -190,7 +190,8 @@ export class Linker implements StatefulEngine<Span, Trace> {
     const start = nsNumber(span.startTimeUnixNano);
     const end = nsNumber(span.endTimeUnixNano);
     let bucket = Math.floor(start / this.windowNs);
-    if (bucket <= this.lastClosed) {
+    const late = bucket <= this.lastClosed;
+    if (late) {
       // its window already closed: join the oldest open one so it still links with other late spans
       bucket = this.lastClosed + 1;
       this.stats.late++;
@@ -202,8 +203,13 @@ export class Linker implements StatefulEngine<Span, Trace> {
     sl.start[s] = start;
     sl.end[s] = end;
     sl.kind[s] = span.kind;
-    sl.flags[s] = 0;
-    sl.maxBucket[s] = bucket;
+    // the window of a late span is written down; that of its start is worked out again when it joins another (asRoot)
+    if (late) {
+      sl.flags[s] = LATE;
+      sl.maxBucket[s] = bucket;
+    } else {
+      sl.flags[s] = 0;
+    }
     sl.nextMember[s] = NONE;
     let b = this.lastBucket;
     if (b?.index !== bucket) {
@@ -320,7 +326,7 @@ export class Linker implements StatefulEngine<Span, Trace> {
     if (sl.maxBucket[rb] > sl.maxBucket[ra]) sl.maxBucket[ra] = sl.maxBucket[rb];
   }
 
-  /** A span alone made the root of its group of one (up, size and tail written), for union. */
+  /** A span alone made the root of its group of one (up, size, tail and its window written), for union. */
   private asRoot(s: number): void {
     const sl = this.slots;
     if (sl.flags[s] & GROUPED) return;
@@ -328,6 +334,7 @@ export class Linker implements StatefulEngine<Span, Trace> {
     sl.up[s] = s;
     sl.size[s] = 1;
     sl.tail[s] = s;
+    if (!(sl.flags[s] & LATE)) sl.maxBucket[s] = Math.floor(sl.start[s] / this.windowNs);
   }
 
   private linkNetwork(a: number, b: number): void {
@@ -407,7 +414,8 @@ export class Linker implements StatefulEngine<Span, Trace> {
         continue;
       }
       const root = this.find(s);
-      if (closing !== 'evicted' && sl.maxBucket[root] > index) {
+      // a span alone lives in this window only
+      if (closing !== 'evicted' && sl.flags[root] & GROUPED && sl.maxBucket[root] > index) {
         // its group still grows in a newer window: this slot is freed when the group leaves
         sl.flags[s] |= WINDOW_CLOSED;
         continue;

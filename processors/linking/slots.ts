@@ -24,8 +24,10 @@ export const THREAD_LINKED = 2;
 export const TRACE_LISTED = 4;
 /** `flags`: its window closed while its group still grew (a newer window holds a member): freed once emitted */
 export const WINDOW_CLOSED = 8;
-/** `flags`: joined to another span once: up, size and tail hold its group (a span alone writes none of them) */
+/** `flags`: joined to another span once: up, size, tail and maxBucket hold its group (a span alone writes none of them but maxBucket when LATE) */
 export const GROUPED = 64;
+/** `flags`: arrived after its start's window closed, listed in a later one: maxBucket holds that window from the start */
+export const LATE = 128;
 /** `flags`: netParent / threadParent holds its parent */
 export const HAS_NET_PARENT = 16;
 export const HAS_THREAD_PARENT = 32;
@@ -41,9 +43,9 @@ export class Slots {
   /** the next slot listed in the same window (Linker's buckets) */
   nextInBucket = new Int32Array(0);
   /**
-   * union-find parent; a group's root points to itself. Written, with size
-   * and tail, once the slot is GROUPED: the pages of spans that stay alone
-   * (a web server's) are not touched.
+   * union-find parent; a group's root points to itself. Written, with size,
+   * tail and maxBucket, once the slot is GROUPED (maxBucket also when LATE):
+   * the pages of spans that stay alone (a web server's) are not touched.
    */
   up = new Int32Array(0);
   /** on a root: the group's size, newest window (index: beyond int32, ns / window length), and last member (members are listed from the root through nextMember) */
