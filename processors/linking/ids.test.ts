@@ -9,7 +9,7 @@ describe('linking trace ids', () => {
   });
 
   it('of a root span are those of its span id and start as text', () => {
-    for (const [spanId, start] of [['00f067aa0ba902b7', Number(1796285272651727755n)], ['', 2 ** 60], ['x'.repeat(65), 1.7e18], ['ab', 1.5], ['c', -1]] as const) {
+    for (const [spanId, start] of [['00f067aa0ba902b7', Number(1796285272651727755n)], ['', 2 ** 60], ['x'.repeat(65), 1.7e18], ['ab', 1.5], ['c', -1], [undefined as unknown as string, 1.7e18]] as const) {
       expect(rootTraceId(spanId, start)).to.equal(traceIdFrom(`${spanId}|${start}`));
     }
   });

@@ -22,7 +22,8 @@ export function traceIdFrom(key: string): string {
  * made (String(startNs) alone took ~200 ns, the whole id ~400-650).
  */
 export function rootTraceId(spanId: string, startNs: number): string {
-  if (spanId.length > MAX_SPAN_ID) return traceIdFrom(`${spanId}|${startNs}`);
+  // a long span id (or none, from a malformed producer) is spelled into the key as before
+  if (typeof spanId !== 'string' || spanId.length > MAX_SPAN_ID) return traceIdFrom(`${spanId}|${startNs}`);
   const codes = key;
   for (let i = 0; i < spanId.length; i++) codes[i] = spanId.charCodeAt(i);
   codes[spanId.length] = BAR;
