@@ -200,8 +200,7 @@ export class Linker implements StatefulEngine<Span, Trace> {
     const sl = this.slots;
     const s = sl.alloc();
     sl.spans[s] = span;
-    sl.start[s] = start;
-    sl.end[s] = end;
+    sl.setRange(s, start, end);
     sl.kind[s] = span.kind;
     // the window of a late span is written down; that of its start is worked out again when it joins another (asRoot)
     if (late) {
@@ -338,14 +337,15 @@ export class Linker implements StatefulEngine<Span, Trace> {
   }
 
   private linkNetwork(a: number, b: number): void {
-    const { kind, start, end, netParent, flags } = this.slots;
+    const sl = this.slots;
+    const { kind, start, netParent, flags } = sl;
     let client: number;
     let server: number;
     if (kind[a] === CLIENT && kind[b] === SERVER) [client, server] = [a, b];
     else if (kind[a] === SERVER && kind[b] === CLIENT) [client, server] = [b, a];
     else return;
     // the server read what the client wrote: between its write and its end, give or take the skew
-    if (start[server] < start[client] - this.skewNs || start[server] > end[client] + this.skewNs) return;
+    if (start[server] < start[client] - this.skewNs || start[server] > sl.endOf(client) + this.skewNs) return;
     const current = flags[server] & HAS_NET_PARENT ? netParent[server] : NONE;
     if (current !== NONE) {
       // a retransmitted or reused sequence number: keep the client closest in time
@@ -359,17 +359,19 @@ export class Linker implements StatefulEngine<Span, Trace> {
   }
 
   private linkThread(a: number, b: number): void {
-    const { kind, start, end, threadParent, flags } = this.slots;
+    const sl = this.slots;
+    const { kind, start, threadParent, flags } = sl;
     let server: number;
     let client: number;
     if (kind[a] === SERVER && kind[b] === CLIENT) [server, client] = [a, b];
     else if (kind[a] === CLIENT && kind[b] === SERVER) [server, client] = [b, a];
     else return;
     // same host, same clock: the call must lie within the request it serves
-    if (start[client] < start[server] || end[client] > end[server]) return;
+    const serverEnd = sl.endOf(server);
+    if (start[client] < start[server] || sl.endOf(client) > serverEnd) return;
     const current = flags[client] & HAS_THREAD_PARENT ? threadParent[client] : NONE;
     // nested server spans on one thread id: the innermost is the direct parent
-    if (current !== NONE && end[current] - start[current] <= end[server] - start[server]) return;
+    if (current !== NONE && sl.endOf(current) - start[current] <= serverEnd - start[server]) return;
     threadParent[client] = server;
     flags[client] |= THREAD_LINKED | HAS_THREAD_PARENT;
     flags[server] |= THREAD_LINKED;
@@ -480,7 +482,7 @@ export class Linker implements StatefulEngine<Span, Trace> {
         this.seenThread[i] = seen;
         if (seen !== NONE) {
           const server = sl.kind[r] === CLIENT ? recent.spanId(seen) : undefined;
-          if (server && start[r] >= recent.start(seen) && sl.end[r] <= recent.end(seen)) {
+          if (server && start[r] >= recent.start(seen) && sl.endOf(r) <= recent.end(seen)) {
             lateParents[i] = server;
             parentTraceId ??= recent.traceId(seen);
           } else {
@@ -558,7 +560,7 @@ export class Linker implements StatefulEngine<Span, Trace> {
         const h = sl.netHash[r];
         // the span that can be a parent writes; the other kind only fills a gap
         if (sl.kind[r] === CLIENT) {
-          this.recentNet.add(h, conn, seq, s.traceId, s.spanId, sl.start[r], sl.end[r]);
+          this.recentNet.add(h, conn, seq, s.traceId, s.spanId, sl.start[r], sl.endOf(r));
           netWritten = true;
         } else if ((netWritten ? this.recentNet.find(h, conn, seq) : this.seenNet[i]) === NONE) {
           this.recentNet.add(h, conn, seq, s.traceId, undefined, 0, 0);
@@ -571,7 +573,7 @@ export class Linker implements StatefulEngine<Span, Trace> {
       if (thread !== undefined) {
         const h = sl.threadHash[r];
         if (sl.kind[r] === SERVER) {
-          this.recentThread.add(h, thread, undefined, s.traceId, s.spanId, sl.start[r], sl.end[r]);
+          this.recentThread.add(h, thread, undefined, s.traceId, s.spanId, sl.start[r], sl.endOf(r));
           threadWritten = true;
         } else if (!(sl.flags[r] & THREAD_LINKED) && (threadWritten ? this.recentThread.find(h, thread, undefined) : this.seenThread[i]) === NONE) {
           this.recentThread.add(h, thread, undefined, s.traceId, undefined, 0, 0);

@@ -6,20 +6,16 @@
  * At 10k spans/s a hundred thousand keys are held for seconds, so they are
  * kept in columns rather than an object per key: a ring of entries in typed
  * arrays, the oldest overwritten first, ids packed (IdColumn), sequence
- * numbers in 32 bits (Uint32Column), an end as its length from the start. A
+ * numbers in 32 bits (Uint32Column), an end as its length (EndColumn). A
  * key is found through its hash (the linker's): a table of chains from the
  * hash's bucket to its newest entry, older entries of the bucket following
  * through `next`. A key written again shadows its older entry, which leaves
  * in turn.
  */
+import { EndColumn } from '../../core/collections/end-column';
 import { HashRing, NO_ENTRY } from '../../core/collections/hash-ring';
 import { IdColumn } from '../../core/collections/id-column';
 import { Uint32Column } from '../../core/collections/uint32-column';
-
-/** the unit of a stored length, in ns: the spacing of doubles from 2^60 ns (2006) to 2^61 (2043), so 32 bits hold 1,100 s */
-const TICK = 256;
-/** a length that does not fit: the entry's end is in longEnds */
-const LONG = 0xffffffff;
 
 export class RecentLinks {
   private readonly ring: HashRing;
@@ -30,9 +26,7 @@ export class RecentLinks {
   private readonly traceIds: IdColumn;
   private readonly spanIds: IdColumn;
   private readonly starts: Float64Array;
-  /** end - start in TICKs, exact, or LONG */
-  private readonly lengths: Uint32Array;
-  private readonly longEnds = new Map<number, number>();
+  private readonly ends: EndColumn;
 
   /** `sequenced`: keys come with sequence numbers (network keys), a column of them is kept */
   constructor(
@@ -47,7 +41,7 @@ export class RecentLinks {
     this.traceIds = new IdColumn(32, room);
     this.spanIds = new IdColumn(16, room);
     this.starts = new Float64Array(room);
-    this.lengths = new Uint32Array(room);
+    this.ends = new EndColumn(room);
   }
 
   /** Entries held (a shadowed older entry of a key counts until it leaves). */
@@ -77,8 +71,7 @@ export class RecentLinks {
   }
 
   end(e: number): number {
-    const length = this.lengths[e];
-    return length !== LONG ? this.starts[e] + length * TICK : this.longEnds.get(e)!;
+    return this.ends.get(e, this.starts[e]);
   }
 
   /** Remembers a key, the oldest entry leaving once the ring is full. A ring not `sequenced` takes no sequence number. */
@@ -95,14 +88,7 @@ export class RecentLinks {
     // a writer that cannot be a parent gives no time range (0, 0), not written over a 0: a ring of such
     // entries only (a web server's network keys) leaves the pages of these columns untouched
     if (start !== 0 || this.starts[e] !== 0) this.starts[e] = start;
-    const length = (end - start) / TICK;
-    if (length >>> 0 === length && length !== LONG && start + length * TICK === end) {
-      if (length !== 0 || this.lengths[e] !== 0) this.lengths[e] = length;
-      if (this.longEnds.size > 0) this.longEnds.delete(e);
-    } else {
-      this.lengths[e] = LONG;
-      this.longEnds.set(e, end);
-    }
+    this.ends.set(e, start, end);
   }
 
   /** Entry `e` has sequence number `seq` (or none, as `seq`). */

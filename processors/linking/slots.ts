@@ -5,6 +5,7 @@
  * are not scanned at all. Slots are numbered in arrival order and reused
  * once their span has left, so the spans of one window lie together.
  */
+import { EndColumn } from '../../core/collections/end-column';
 import { Uint32Column } from '../../core/collections/uint32-column';
 import type { Span } from '../../core/signals';
 
@@ -34,9 +35,9 @@ export const HAS_THREAD_PARENT = 32;
 
 export class Slots {
   spans: Array<Span | undefined> = [];
-  /** ns since the epoch, as doubles: sub-microsecond precision is not needed to compare */
+  /** ns since the epoch, as doubles: sub-microsecond precision is not needed to compare; the end as its length (endOf) */
   start = new Float64Array(0);
-  end = new Float64Array(0);
+  private readonly ends = new EndColumn(0);
   kind = new Uint8Array(0);
   state = new Uint8Array(0);
   flags = new Uint8Array(0);
@@ -122,9 +123,20 @@ export class Slots {
     this.spans[s] = undefined;
     this.netConn[s] = undefined;
     this.netSeq.clear(s);
+    this.ends.clear(s);
     this.threadKey[s] = undefined;
     this.nextMember[s] = this.lastReleased;
     this.lastReleased = s;
+  }
+
+  /** Sets slot `s`'s time range. */
+  setRange(s: number, start: number, end: number): void {
+    this.start[s] = start;
+    this.ends.set(s, start, end);
+  }
+
+  endOf(s: number): number {
+    return this.ends.get(s, this.start[s]);
   }
 
   /** The sequence number of slot `s`'s network key. */
@@ -163,7 +175,7 @@ export class Slots {
       return b;
     };
     this.start = f64(this.start);
-    this.end = f64(this.end);
+    this.ends.resize(n);
     this.kind = u8(this.kind);
     this.state = u8(this.state);
     this.flags = u8(this.flags);
