@@ -41,6 +41,20 @@ describe('IdColumn', () => {
     expect(column.equals(1, 'not-hex')).to.equal(false);
   });
 
+  it('keeps the all-zero id apart from no id', () => {
+    const zeros = '0'.repeat(32);
+    const column = new IdColumn(32, 3);
+    column.set(0, zeros);
+    column.set(1, undefined);
+    column.set(2, '52f1eb6fd5d13a12125a1deff81b1cc6');
+    column.set(2, undefined);
+    expect([column.get(0), column.get(1), column.get(2)]).to.deep.equal([zeros, undefined, undefined]);
+    expect([column.equals(0, zeros), column.equals(1, zeros), column.equals(2, zeros)]).to.deep.equal([true, false, false]);
+    expect(column.equals(2, '52f1eb6fd5d13a12125a1deff81b1cc6')).to.equal(false);
+    column.set(0, '52f1eb6fd5d13a12125a1deff81b1cc6');
+    expect([column.get(0), column.equals(0, zeros)]).to.deep.equal(['52f1eb6fd5d13a12125a1deff81b1cc6', false]);
+  });
+
   it('gives back ids reused from the two packed last, across columns of both widths', () => {
     const a = '52f1eb6fd5d13a12125a1deff81b1cc6';
     const b = '00000000000000000000000000000001';

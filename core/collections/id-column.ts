@@ -3,13 +3,13 @@
  * of the column's width (32 characters for trace ids and thread trace ids,
  * 16 for span ids, as espan makes them) is packed into 32-bit words, 4 bytes
  * per 8 characters, where a string costs 40–100 bytes and is one more object
- * for the garbage collector to walk. Any other string is kept as it is.
+ * for the garbage collector to walk. Any other string, and the all-zero id
+ * (zero words stand for no id, so no column of kinds is kept), is kept as it
+ * is. An entry without an id leaves zero words unwritten: the pages of a
+ * column of absent ids (a web server's remembered network keys have no
+ * span id) stay untouched.
  */
 import { hex128, hex64 } from '../hash';
-
-const ABSENT = 0;
-const PACKED = 1;
-const TEXT = 2;
 
 /** hex digit values by char code below 128, -1 for any other character */
 const DIGITS = new Int8Array(128).fill(-1);
@@ -53,9 +53,8 @@ const RECENT_OF_32: RecentlyPacked = { ids: ['', ''], words: new Uint32Array(2 *
 export class IdColumn {
   /** 32-bit words per packed id */
   private readonly n: number;
-  /** made on the first packed id: a column of connections (network keys) never packs one */
+  /** made on the first packed id: a column of connections (network keys) never packs one; all zero where none is */
   private words: Uint32Array | undefined;
-  private readonly kind: Uint8Array;
   /** the ids that are not packed; made on the first one */
   private text: Array<string | undefined> | undefined;
   /** scratch for comparing: the packed form of the id looked for */
@@ -68,24 +67,20 @@ export class IdColumn {
   ) {
     this.n = chars / 8;
     this.recent = chars === 16 ? RECENT_OF_16 : RECENT_OF_32;
-    this.kind = new Uint8Array(capacity);
     this.probe = new Uint32Array(this.n);
   }
 
   set(i: number, id: string | undefined): void {
-    if (id === undefined) {
-      this.kind[i] = ABSENT;
-    } else if (id.length === this.n * 8 && this.pack(id, i)) {
-      this.kind[i] = PACKED;
-    } else {
-      this.kind[i] = TEXT;
-      (this.text ??= new Array<string | undefined>(this.capacity).fill(undefined))[i] = id;
+    if (id !== undefined && id.length === this.n * 8 && this.pack(id, i)) {
+      if (this.text) this.text[i] = undefined;
       return;
     }
-    if (this.text) this.text[i] = undefined;
+    this.clearWords(i);
+    if (id !== undefined) (this.text ??= new Array<string | undefined>(this.capacity).fill(undefined))[i] = id;
+    else if (this.text) this.text[i] = undefined;
   }
 
-  /** Packs `id` into entry `i`; false when it is not lower-case hex. */
+  /** Packs `id` into entry `i`; false when it is not lower-case hex, or all zeros. */
   private pack(id: string, i: number): boolean {
     const n = this.n;
     const words = (this.words ??= new Uint32Array(this.capacity * n));
@@ -96,7 +91,7 @@ export class IdColumn {
       for (let w = 0; w < n; w++) words[at + w] = kept[from + w];
       return true;
     }
-    if (!pack(id, words, at, n)) return false;
+    if (!pack(id, words, at, n) || !nonZero(words, at, n)) return false;
     // the newer of the two becomes the older
     ids[1] = ids[0];
     ids[0] = id;
@@ -107,22 +102,35 @@ export class IdColumn {
     return true;
   }
 
+  /** Zero words for entry `i`, written only over others: a page of entries without packed ids stays untouched. */
+  private clearWords(i: number): void {
+    const words = this.words;
+    if (!words) return;
+    for (let w = i * this.n, end = w + this.n; w < end; w++) if (words[w] !== 0) words[w] = 0;
+  }
+
   get(i: number): string | undefined {
-    const kind = this.kind[i];
-    if (kind === TEXT) return this.text![i];
-    if (kind === ABSENT) return undefined;
-    const words = this.words!;
+    const words = this.words;
     const at = i * this.n;
-    return this.n === 2 ? hex64(words[at], words[at + 1]) : hex128(words, at);
+    if (words && nonZero(words, at, this.n)) return this.n === 2 ? hex64(words[at], words[at + 1]) : hex128(words, at);
+    return this.text?.[i];
   }
 
   /** Whether entry `i` holds `id`. */
   equals(i: number, id: string): boolean {
-    const kind = this.kind[i];
-    if (kind === TEXT) return this.text![i] === id;
-    if (kind === ABSENT || !pack(id, this.probe, 0, this.n)) return false;
-    const words = this.words!;
-    for (let w = 0; w < this.n; w++) if (words[i * this.n + w] !== this.probe[w]) return false;
+    const text = this.text?.[i];
+    if (text !== undefined) return text === id;
+    const words = this.words;
+    const n = this.n;
+    // an all-zero id is kept as text, so no packed entry (nor one without an id) holds it
+    if (!words || !pack(id, this.probe, 0, n) || !nonZero(this.probe, 0, n)) return false;
+    for (let w = 0; w < n; w++) if (words[i * n + w] !== this.probe[w]) return false;
     return true;
   }
+}
+
+function nonZero(words: Uint32Array, at: number, n: number): boolean {
+  let any = 0;
+  for (let w = 0; w < n; w++) any |= words[at + w];
+  return any !== 0;
 }
