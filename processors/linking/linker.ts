@@ -416,9 +416,8 @@ export class Linker implements StatefulEngine<Span, Trace> {
         continue;
       }
       const root = this.find(s);
-      // a span alone lives in this window only
+      // its group still grows in a newer window (a span alone lives in this one only): this slot is freed when the group leaves
       if (closing !== 'evicted' && sl.flags[root] & GROUPED && sl.maxBucket[root] > index) {
-        // its group still grows in a newer window: this slot is freed when the group leaves
         sl.flags[s] |= WINDOW_CLOSED;
         continue;
       }
