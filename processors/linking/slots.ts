@@ -25,13 +25,13 @@ export const THREAD_LINKED = 2;
 export const TRACE_LISTED = 4;
 /** `flags`: its window closed while its group still grew (a newer window holds a member): freed once emitted */
 export const WINDOW_CLOSED = 8;
+/** `flags`: netParent / threadParent holds its parent */
+export const HAS_NET_PARENT = 16;
+export const HAS_THREAD_PARENT = 32;
 /** `flags`: joined to another span once: up, size, tail and maxBucket hold its group (a span alone writes none of them but maxBucket when LATE) */
 export const GROUPED = 64;
 /** `flags`: arrived after its start's window closed, listed in a later one: maxBucket holds that window from the start */
 export const LATE = 128;
-/** `flags`: netParent / threadParent holds its parent */
-export const HAS_NET_PARENT = 16;
-export const HAS_THREAD_PARENT = 32;
 
 export class Slots {
   spans: Array<Span | undefined> = [];
