@@ -30,21 +30,36 @@ async function recordsOf(file: string): Promise<NetworkRecord[]> {
   return out;
 }
 
-/** Copies of `records` on fresh connection ids until about `messages` messages, interleaved as a busy host would be. */
+/**
+ * Copies of `records` on fresh connection ids until about `messages`
+ * messages, interleaved as a busy host would be. The records of a
+ * connection share one flat id string, as the receivers give them (the
+ * record decoder's cache, the pcap receiver's table): a string joined per
+ * record would make every id look-up hash and compare a rope of its own.
+ */
 function replicate(records: NetworkRecord[], perCopy: number, messages: number): NetworkRecord[] {
   const copies = Math.max(1, Math.ceil(messages / perCopy));
   const out: NetworkRecord[] = [];
   const lanes = 64;
   for (let start = 0; start < copies; start += lanes) {
     const n = Math.min(lanes, copies - start);
+    const ids = new Map<string, string>();
     for (const r of records) {
       for (let k = 0; k < n; k++) {
         const copy = start + k;
-        out.push({ ...r, connId: r.connId.slice(0, 24) + copy.toString(16).padStart(8, '0') });
+        const key = `${r.connId}/${copy}`;
+        let connId = ids.get(key);
+        if (connId === undefined) ids.set(key, (connId = flat(r.connId.slice(0, 24) + copy.toString(16).padStart(8, '0'))));
+        out.push({ ...r, connId });
       }
     }
   }
   return out;
+}
+
+/** `s` as one flat string (a join of two is a rope until something flattens it). */
+function flat(s: string): string {
+  return Buffer.from(s, 'latin1').toString('latin1');
 }
 
 function wrkLike(requests: number): NetworkRecord[] {
