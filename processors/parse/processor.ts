@@ -418,6 +418,8 @@ export class ParseEngine implements StatefulEngine<NetworkRecord, L7Message> {
     const { sink, counters } = outlets;
     const session = new Http2Session(c.requestIsEgress ? 'client' : 'server', sink, this.sessionOptions, this.settings.http2, true);
     c.session = session;
+    c.request.end();
+    c.response.end();
     c.request.begin(session, this.settings.maxBufferedBytes, counters);
     c.response.begin(session, this.settings.maxBufferedBytes, counters);
     c.response.feed(r);

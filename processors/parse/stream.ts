@@ -122,9 +122,8 @@ export class DirectionStream {
     this.end();
   }
 
-  /** Starts the stream over for `session`, as new: nothing seen, no gate. */
+  /** Starts an ended stream (a new one, or one end() let go) for `session`. */
   begin(session: ProtocolSession, maxPending: number, counters: StreamCounters): void {
-    this.end();
     this.session = session;
     this.maxPending = maxPending;
     this.counters = counters;
