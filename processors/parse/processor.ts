@@ -81,10 +81,10 @@ const MAX_SPARE_SESSIONS = 128;
 const UNLISTED = 0;
 
 /**
- * Every field is set by reopen(): a released connection is kept (its streams
- * with it) and taken again for a new one, so a connection costs no objects
- * of its own but its session (the demo capture makes one per MySQL query and
- * per HTTP call between its services).
+ * Every field but its streams and gate is set by reopen(): a released
+ * connection is kept (its streams and gate with it) and taken again for a
+ * new one, so a new connection costs no objects of its own (the demo capture
+ * makes one per MySQL query and per HTTP call between its services).
  */
 class Connection {
   id!: string;
