@@ -123,6 +123,7 @@ export async function readCaptureFiles(files: string[], s: PcapSettings, onBatch
 export class PcapReceiver implements Receiver<'records'> {
   private readonly subject = new Subject<NetworkRecord[]>();
   readonly output = this.subject.asObservable();
+  readonly readsFile = true;
   private stopping = false;
   private running: Promise<void> = Promise.resolve();
 

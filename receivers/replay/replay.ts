@@ -12,6 +12,7 @@ import type { ReplayConfig } from './factory';
 export class ReplayReceiver implements Receiver<'records'> {
   private readonly subject = new Subject<NetworkRecord[]>();
   readonly output = this.subject.asObservable();
+  readonly readsFile = true;
   private stopping = false;
   private running: Promise<void> = Promise.resolve();
   /** damaged stretches skipped so far */
