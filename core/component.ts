@@ -38,7 +38,7 @@ interface FactoryBase<C> {
 /** Producers of data. `output` emits batches and completes once `shutdown` resolves. */
 export interface Receiver<S extends SignalType = SignalType> {
   readonly output: Observable<Batch<S>>;
-  /** true where the input is a file, read as fast as the pipelines take it (replay, pcap): no light load to size the heap for */
+  /** true where the input is a file, read as fast as the pipelines take it (replay, pcap): no steady load to bound the heap for */
   readonly readsFile?: boolean;
   start(ctx: ReceiverRuntime): Promise<void>;
   shutdown(): Promise<void>;

@@ -61,27 +61,27 @@ let follow: (() => void) | undefined;
 /**
  * Applies the settings once per process, as for a calm espan (a load that
  * begins with espan would otherwise grow the young generation to the busy
- * bound before the first check), or a busy one where `busy` says its input
- * is taken as fast as it goes (a file replayed: calm at first, it paid ~10 %
- * more CPU for more full collections while it was); `heapFollowsLoad` then
- * lets espan's load switch them. `youngGeneration`: whether to bound the
- * young generation, and the old generation's growth while calm; the flags
- * they switch are process-wide, so a process with stage workers (isolates of
- * their own) leaves them alone.
+ * bound before the first check); `heapFollowsLoad` then lets espan's load
+ * switch them. With `apply` false the process keeps V8's own settings for
+ * good. The flags are process-wide, so a process with stage workers
+ * (isolates of their own) keeps V8's; so does one whose receivers read files
+ * (replay, pcap), taken as fast as they go: no steady load to bound the heap
+ * for; with these (calm until the first load check, 2 s in, then busy) the
+ * demo capture's replay took ~10 % longer and ~13 % more CPU.
  */
-export function boundHeap(opts: { youngGeneration: boolean; busy?: boolean }): void {
+export function boundHeap(opts: { apply: boolean }): void {
   if (applied) return;
   applied = true;
-  if (!opts.youngGeneration) return;
+  if (!opts.apply) return;
   const young = givenByUser('max-semi-space-size') || givenByUser('semi-space-growth-factor') ? undefined : capYoungGeneration();
   const old = !givenByUser('heap-growing-percent');
   if (!young && !old) return;
   const settings: LoadSetting[] = [];
   if (young) settings.push({ bounds: YOUNG_GENERATION_LOAD, changed: (calm) => young.bound(calm ? CALM_YOUNG_GENERATION_BYTES : BUSY_YOUNG_GENERATION_BYTES) });
   if (old) settings.push({ bounds: OLD_GENERATION_LOAD, changed: (calm) => v8.setFlagsFromString(`--heap-growing-percent=${calm ? CALM_GROWING_PERCENT : 0}`) });
-  const calm = !opts.busy;
-  for (const setting of settings) setting.changed(calm);
-  follow = () => watchLoad(settings, calm);
+  follow = () => watchLoad(settings);
+  young?.bound(CALM_YOUNG_GENERATION_BYTES);
+  if (old) v8.setFlagsFromString(`--heap-growing-percent=${CALM_GROWING_PERCENT}`);
 }
 
 /**
@@ -127,10 +127,10 @@ interface LoadSetting {
 
 /**
  * Every CPU_CHECK_MS, espan's CPU share of the interval decides, for each
- * setting by its own bounds, whether espan is calm or busy (`calmAtFirst`).
+ * setting by its own bounds, whether espan is calm or busy (calm at first).
  */
-function watchLoad(settings: LoadSetting[], calmAtFirst: boolean): void {
-  const calm = settings.map(() => calmAtFirst);
+function watchLoad(settings: LoadSetting[]): void {
+  const calm = settings.map(() => true);
   let last = process.cpuUsage();
   const timer = setInterval(() => {
     const used = process.cpuUsage(last);

@@ -268,7 +268,7 @@ export class Service {
 
   async start(): Promise<void> {
     this.build();
-    boundHeap({ youngGeneration: this.stageWorkers.length === 0, busy: [...this.receivers.values()].some((r) => r.receiver.readsFile) });
+    boundHeap({ apply: this.stageWorkers.length === 0 && ![...this.receivers.values()].some((r) => r.receiver.readsFile) });
     const tel = this.config.telemetry.metrics;
     if (tel.level !== 'none') {
       try {
