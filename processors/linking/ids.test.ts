@@ -31,4 +31,16 @@ describe('linking trace ids', () => {
     }
     for (const x of values) expect(text(x), `${x}`).to.equal(String(x));
   });
+
+  it('spell starts that follow one another as String does, across a second and a power of two', () => {
+    const out = new Uint16Array(40);
+    const text = (x: number) => String.fromCharCode(...out.subarray(0, writeNumberText(x, out)));
+    // 2^59 to 2^60 spaced 128 apart, 256 above
+    for (const edge of [1.7e18, 2 ** 60, 1e18]) {
+      for (let d = -32; d < 32; d++) {
+        const x = edge + d * 128;
+        expect(text(x), `${x}`).to.equal(String(x));
+      }
+    }
+  });
 });
