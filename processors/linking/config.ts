@@ -4,7 +4,7 @@ export const schema = {
   link_window: setting.duration('2s', 'length of one link window; spans are bucketed by their start time, not by when they arrive'),
   link_windows: setting.nat(3, 'windows a span is kept for before its trace is emitted: size it to the longest request chain plus transport delay'),
   max_clock_skew: setting.duration('500ms', 'clock difference tolerated between hosts when a client span and a server span share connection and sequence number'),
-  max_spans: setting.nat(200000, 'spans held at most; beyond it the oldest window is emitted early (counted in espan_linking_spans_evicted_early_total)'),
+  max_spans: setting.nat(200000, 'spans held at most; beyond it the oldest spans are emitted early (counted in espan_linking_spans_evicted_early_total)'),
   max_recent_links: setting.nat(100000, 'link keys of emitted traces remembered so late spans keep their trace id and parent'),
 };
 

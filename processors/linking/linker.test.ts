@@ -283,15 +283,16 @@ describe('linking', () => {
       expect(server.traceId).to.equal(t.traceId);
     });
 
-    it('max_spans bounds memory: the oldest window is emitted early and counted', async () => {
+    it('max_spans bounds memory: the oldest spans are emitted early, down to max_spans, and counted', async () => {
       const { l, metrics } = linker({ max_spans: 10, link_window: 1000 });
       const spans: Span[] = [];
       for (let w = 0; w < 3; w++) for (let i = 0; i < 6; i++) spans.push(espan({ kind: 'server', startMs: T0 + w * 1000 + i, durationMs: 1 }));
       const out = l.add(spans);
-      expect(l.size).to.be.at.most(10);
-      expect(out.flatMap((t) => t.spans)).to.have.length(12);
-      expect(await metrics.total('espan_linking_spans_evicted_early_total')).to.equal(12);
-      expect(l.flush().flatMap((t) => t.spans)).to.have.length(6);
+      expect(l.size).to.equal(10);
+      // window 0 whole, then window 1's two oldest: not all of window 1 at once
+      expect(out.flatMap((t) => t.spans)).to.deep.equal(spans.slice(0, 8));
+      expect(await metrics.total('espan_linking_spans_evicted_early_total')).to.equal(8);
+      expect(l.flush().flatMap((t) => t.spans)).to.have.members(spans.slice(8));
     });
 
     it('a group spanning windows frees its slots as it leaves: they serve later spans', () => {
@@ -317,13 +318,13 @@ describe('linking', () => {
       const others = [0, 1, 2].map((i) => espan({ kind: 'server', startMs: T0 + 1200 + i, durationMs: 1 }));
       const first = l.add([server, call, ...others]);
       expect(first.flatMap((t) => t.spans)).to.have.members([server, call]);
-      // a pair in window 2 pushes window 1 out early: its other spans leave, the pair stays
+      // a pair in window 2 pushes window 1's oldest span out early (the call's slot, gone with its group, is passed)
       const c = espan({ kind: 'client', conn: 'x', seq: 1, startMs: T0 + 2300, durationMs: 10 });
       const s = espan({ kind: 'server', conn: 'x', seq: 1, startMs: T0 + 2301, durationMs: 5 });
       const second = l.add([c, s]);
-      expect(second.flatMap((t) => t.spans)).to.have.members(others);
-      expect(l.size).to.equal(2);
-      expect(only(l.flush()).spans).to.have.members([c, s]);
+      expect(second.flatMap((t) => t.spans)).to.deep.equal([others[0]]);
+      expect(l.size).to.equal(4);
+      expect(l.flush().flatMap((t) => t.spans)).to.have.members([others[1], others[2], c, s]);
       expect(s.parentSpanId).to.equal(c.spanId);
     });
 
@@ -331,12 +332,13 @@ describe('linking', () => {
       const { l } = linker({ max_spans: 3, link_window: 1000, link_windows: 1, max_clock_skew: 0 });
       const early = [0, 1, 2].map((i) => espan({ kind: 'server', startMs: T0 + i, durationMs: 1 }));
       expect(l.add(early)).to.deep.equal([]);
-      // a fourth span is one too many: window 0 leaves before it is due
+      // a fourth span is one too many: window 0's oldest leaves before it is due
       const evicted = l.add([espan({ kind: 'server', startMs: T0 + 1500, durationMs: 1 })]);
-      expect(evicted.map((t) => t.whole)).to.deep.equal([true, true, true]);
-      // span time reaches window 3: window 1 has been held its one window and closes
+      expect(evicted.map((t) => t.spans[0])).to.deep.equal([early[0]]);
+      expect(evicted.map((t) => t.whole)).to.deep.equal([true]);
+      // span time reaches window 3: windows 0 (its other two) and 1 have been held their one window and close
       const due = l.add([espan({ kind: 'server', startMs: T0 + 3000, durationMs: 1 })]);
-      expect(due.map((t) => t.whole)).to.deep.equal([true]);
+      expect(due.map((t) => t.whole)).to.deep.equal([true, true, true]);
       expect(l.flush().map((t) => t.whole)).to.deep.equal([false]);
     });
 
