@@ -3,7 +3,7 @@
  * and a replay give the same id; a cheap non-cryptographic hash because
  * drawing random bytes per trace costs more than serialising it.
  */
-import { cyrb128, hex128 } from '../../core/hash';
+import { cyrb128, cyrb128Codes, hex128 } from '../../core/hash';
 
 const lanes = new Uint32Array(4);
 
@@ -28,27 +28,7 @@ export function rootTraceId(spanId: string, startNs: number): string {
   for (let i = 0; i < spanId.length; i++) codes[i] = spanId.charCodeAt(i);
   codes[spanId.length] = BAR;
   const n = writeNumberText(startNs, codes, spanId.length + 1);
-  // core/hash cyrb128's rounds over the key's character codes
-  let h1 = 1779033703;
-  let h2 = 3144134277;
-  let h3 = 1013904242;
-  let h4 = 2773480762;
-  for (let i = 0; i < n; i++) {
-    const k = codes[i];
-    h1 = h2 ^ Math.imul(h1 ^ k, 597399067);
-    h2 = h3 ^ Math.imul(h2 ^ k, 2869860233);
-    h3 = h4 ^ Math.imul(h3 ^ k, 951274213);
-    h4 = h1 ^ Math.imul(h4 ^ k, 2716044179);
-  }
-  h1 = Math.imul(h3 ^ (h1 >>> 18), 597399067);
-  h2 = Math.imul(h4 ^ (h2 >>> 22), 2869860233);
-  h3 = Math.imul(h1 ^ (h3 >>> 17), 951274213);
-  h4 = Math.imul(h2 ^ (h4 >>> 19), 2716044179);
-  h1 ^= h2 ^ h3 ^ h4;
-  lanes[0] = h1;
-  lanes[1] = h2 ^ h1;
-  lanes[2] = h3 ^ h1;
-  lanes[3] = h4 ^ h1;
+  cyrb128Codes(codes, n, lanes);
   if ((lanes[0] | lanes[1] | lanes[2] | lanes[3]) === 0) lanes[3] = 1;
   return hex128(lanes);
 }
