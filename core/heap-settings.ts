@@ -79,9 +79,8 @@ export function boundHeap(opts: { apply: boolean }): void {
   const settings: LoadSetting[] = [];
   if (young) settings.push({ bounds: YOUNG_GENERATION_LOAD, changed: (calm) => young.bound(calm ? CALM_YOUNG_GENERATION_BYTES : BUSY_YOUNG_GENERATION_BYTES) });
   if (old) settings.push({ bounds: OLD_GENERATION_LOAD, changed: (calm) => v8.setFlagsFromString(`--heap-growing-percent=${calm ? CALM_GROWING_PERCENT : 0}`) });
+  for (const setting of settings) setting.changed(true);
   follow = () => watchLoad(settings);
-  young?.bound(CALM_YOUNG_GENERATION_BYTES);
-  if (old) v8.setFlagsFromString(`--heap-growing-percent=${CALM_GROWING_PERCENT}`);
 }
 
 /**
