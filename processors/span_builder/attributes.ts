@@ -11,7 +11,7 @@
 import { grpcCodeName } from '../../core/grpc';
 import { ConnMeta } from '../../core/records/network-data';
 import type { EspanAttributes } from '../../core/semconv';
-import { StatusCode, type AttributeValue, type Attributes, type L7Message, type Span } from '../../core/signals';
+import { StatusCode, type Attributes, type L7Message, type Span } from '../../core/signals';
 import { redactSqlLiterals, redactSqlLiteralsInText, redisCommandHasSecrets } from '../../core/redaction';
 import { AttributesBuilder, KeyRun } from './attribute-shapes';
 import { ConnectionKeys, Interner, Memo, RedactedQueries, SharedNumbers } from './shared-values';
@@ -44,7 +44,7 @@ const urlScheme = (m: L7Message): string => ((m.connMeta & ConnMeta.TLS) !== 0 ?
 const connectionKeys = new ConnectionKeys();
 const strings = new Interner(4096);
 const redactedQueries = new RedactedQueries();
-const sequenceNumbers = new SharedNumbers();
+const bigNumbers = new SharedNumbers();
 const connKey = (m: L7Message): string => connectionKeys.of(m);
 const shared = (s: string): string => strings.intern(s);
 const networkType = (m: L7Message): string => ((m.connMeta & ConnMeta.IPV6) !== 0 && !m.daddr.startsWith('::ffff:') ? 'ipv6' : 'ipv4');
@@ -57,21 +57,6 @@ const ERROR: Status = Object.freeze({ code: StatusCode.ERROR });
 export const NO_ATTRIBUTES = Object.freeze({}) as SpanAttributes;
 const errorStatus = (message: string | undefined): Status => (message !== undefined ? { code: StatusCode.ERROR, message: message.slice(0, MAX_STATUS_MESSAGE) } : ERROR);
 
-/**
- * The netns inode last put, as the number put: an inode is above V8's small
- * integers, and a host's spans come from a few namespaces, so the spans of
- * one share one boxed number instead of one each.
- */
-let lastNetns = 0;
-let lastNetnsValue: AttributeValue = 0;
-function netnsValue(netns: number): AttributeValue {
-  if (netns !== lastNetns) {
-    lastNetns = netns;
-    lastNetnsValue = netns;
-  }
-  return lastNetnsValue;
-}
-
 /** The link keys every span has, first in every span's attributes. */
 const LINK_KEYS = new KeyRun(['espan.captured', 'espan.host_id', 'espan.conn_key', 'espan.req_seq', 'espan.netns']);
 function linkKeys(m: L7Message, a: AttributesBuilder): void {
@@ -79,8 +64,8 @@ function linkKeys(m: L7Message, a: AttributesBuilder): void {
   a.value(true);
   a.value(m.host.hostId);
   a.value(connKey(m));
-  a.value(sequenceNumbers.of(m.reqSeq));
-  a.value(netnsValue(m.netns));
+  a.value(bigNumbers.of(m.reqSeq));
+  a.value(bigNumbers.of(m.netns));
 }
 
 /** Sets the span's name, status and attributes: what was put, then the link keys not every span has. */
@@ -91,7 +76,7 @@ function finish(out: SpanFields, name: string, status: Status, m: L7Message, a: 
 }
 
 function withOptionalLinkKeys(m: L7Message, a: AttributesBuilder): SpanAttributes {
-  if (m.respSeq !== undefined) a.put('espan.resp_seq', sequenceNumbers.of(m.respSeq));
+  if (m.respSeq !== undefined) a.put('espan.resp_seq', bigNumbers.of(m.respSeq));
   if ((m.connMeta & ConnMeta.NO_TASK) !== 0 || m.pid === 0) a.put('espan.no_task', true);
   else a.put('espan.tid', m.tid);
   if (m.threadTraceId) a.put('espan.thread_trace_id', m.threadTraceId);

@@ -124,13 +124,13 @@ const NUMBER_SHIFT = 32 - Math.log2(NUMBER_SLOTS);
 
 /**
  * Numbers above V8's small integers (TCP sequence numbers: above 2^31 half
- * the time) shared between the spans that carry them: read from a message
- * into a span's attributes, such a number is a heap number of its own (16
- * bytes, held as long as the span). A request's sequence numbers are the
+ * the time; netns inodes: always) shared between the spans that carry them:
+ * read from a message into a span's attributes, such a number is a heap
+ * number of its own (16 bytes, held as long as the span). A host's spans
+ * come from a few network namespaces; a request's sequence numbers are the
  * same at both ends of its connection, and a host that runs both (a client
  * span and its server's) makes the second span a few messages after the
- * first: it takes the first one's number from a direct-mapped table of
- * recent ones.
+ * first: each takes the number from a direct-mapped table of recent ones.
  */
 export class SharedNumbers {
   /** by slot, the number last seen there, as put in a span: tagged elements (an array of doubles would hold them unboxed, and box them again when read) */
